@@ -1,0 +1,191 @@
+//! The host services table handed to every app: each function resolves the calling app from its [`AppHandle`]
+//! and forwards to the bus, the logger or the app's thread group. None of them can unwind.
+
+use std::ffi::c_void;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{RResult, RStr, RString};
+use tatsu_plugin_api::abi::{
+    AppHandle, GreenTask, HostServices, HostServicesRef, RequestError, ThreadHandle, WaitStatus,
+};
+
+use crate::apps::AppState;
+use crate::green::{self, GreenSlot};
+use crate::{logging, runtime};
+
+/// The services table (built once).
+pub fn services() -> HostServicesRef {
+    static SERVICES: OnceLock<HostServicesRef> = OnceLock::new();
+    *SERVICES.get_or_init(|| {
+        HostServices {
+            log,
+            log_max_level,
+            report_fault,
+            publish,
+            request,
+            reply,
+            spawn,
+            current_thread,
+            thread_clone,
+            thread_release,
+            thread_unpark,
+            thread_stop,
+            thread_finished,
+            park,
+            sleep,
+            yield_now,
+        }
+        .leak_into_prefix()
+    })
+}
+
+/// The handle the host gives `state`'s app.
+pub fn handle_of(state: &'static AppState) -> AppHandle {
+    AppHandle(std::ptr::from_ref(state).cast::<c_void>())
+}
+
+fn app(handle: AppHandle) -> &'static AppState {
+    // SAFETY: handles are made only by `handle_of` from a leaked `&'static AppState`.
+    unsafe { &*handle.0.cast::<AppState>() }
+}
+
+fn timeout_from_ns(ns: u64) -> Option<Duration> {
+    (ns != u64::MAX).then(|| Duration::from_nanos(ns))
+}
+
+extern "C" fn log(handle: AppHandle, level: u8, module: RStr<'_>, message: RStr<'_>) {
+    logging::forward(&app(handle).name, level, module.as_str(), message.as_str());
+}
+
+extern "C" fn log_max_level(handle: AppHandle) -> u8 {
+    logging::max_level_for(&app(handle).name)
+}
+
+extern "C" fn report_fault(handle: AppHandle, event: RStr<'_>, message: RStr<'_>) {
+    let state = app(handle);
+    state.count_fault();
+    log::error!(target: "tatsu::apps", "app `{}`: {}: {}", state.name, event, message);
+}
+
+extern "C" fn publish(handle: AppHandle, name: RStr<'_>, payload: RStr<'_>) {
+    runtime::get()
+        .bus
+        .publish(app(handle), name.as_str(), payload.as_str());
+}
+
+extern "C" fn request(
+    handle: AppHandle,
+    name: RStr<'_>,
+    payload: RStr<'_>,
+    timeout_ns: u64,
+) -> RResult<RString, RequestError> {
+    let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
+    match runtime::get()
+        .bus
+        .request(app(handle), name.as_str(), payload.as_str(), timeout)
+    {
+        Ok(reply) => RResult::ROk(reply.into()),
+        Err(failed) => RResult::RErr(RequestError {
+            failure: failed.failure,
+            detail: failed.detail.into(),
+        }),
+    }
+}
+
+extern "C" fn reply(_handle: AppHandle, request_id: u64, result: RResult<RStr<'_>, RStr<'_>>) {
+    let result = match result {
+        RResult::ROk(json) => Ok(json.as_str().to_owned()),
+        RResult::RErr(message) => Err(message.as_str().to_owned()),
+    };
+    runtime::get().bus.reply(request_id, result);
+}
+
+/// A task from an app that is run or dropped exactly once.
+struct OwnedTask(GreenTask);
+
+impl OwnedTask {
+    fn run(self) {
+        let task = ManuallyDrop::new(self);
+        // SAFETY: the app built `run` for `data`; ManuallyDrop keeps `drop` from also being called.
+        unsafe { (task.0.run)(task.0.data) }
+    }
+}
+
+impl Drop for OwnedTask {
+    fn drop(&mut self) {
+        // SAFETY: the task was never run; the app's `drop` frees its data.
+        unsafe { (self.0.drop)(self.0.data) }
+    }
+}
+
+fn into_handle(slot: Arc<GreenSlot>) -> ThreadHandle {
+    ThreadHandle(Arc::into_raw(slot).cast::<c_void>())
+}
+
+fn with_slot<R>(thread: &ThreadHandle, default: R, f: impl FnOnce(&GreenSlot) -> R) -> R {
+    if thread.0.is_null() {
+        return default;
+    }
+    // SAFETY: non-null handles come from `into_handle` and hold a strong count until released.
+    f(unsafe { &*thread.0.cast::<GreenSlot>() })
+}
+
+extern "C" fn spawn(handle: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString> {
+    let state = app(handle);
+    let task = OwnedTask(task);
+    match state.group.spawn("green thread", move || task.run()) {
+        Ok(slot) => RResult::ROk(into_handle(slot)),
+        Err(e) => RResult::RErr(e.to_string().into()),
+    }
+}
+
+extern "C" fn current_thread(_handle: AppHandle) -> ThreadHandle {
+    green::current().map_or(ThreadHandle(std::ptr::null()), into_handle)
+}
+
+extern "C" fn thread_clone(thread: &ThreadHandle) -> ThreadHandle {
+    if !thread.0.is_null() {
+        // SAFETY: the handle holds a strong count, so the Arc is alive.
+        unsafe { Arc::increment_strong_count(thread.0.cast::<GreenSlot>()) };
+    }
+    ThreadHandle(thread.0)
+}
+
+extern "C" fn thread_release(thread: &mut ThreadHandle) {
+    if !thread.0.is_null() {
+        // SAFETY: releases the strong count this handle held; the handle is nulled so it cannot be released twice.
+        unsafe { Arc::decrement_strong_count(thread.0.cast::<GreenSlot>()) };
+        thread.0 = std::ptr::null();
+    }
+}
+
+extern "C" fn thread_unpark(thread: &ThreadHandle) {
+    with_slot(thread, (), GreenSlot::unpark);
+}
+
+extern "C" fn thread_stop(thread: &ThreadHandle) {
+    with_slot(thread, (), GreenSlot::request_stop);
+}
+
+extern "C" fn thread_finished(thread: &ThreadHandle) -> bool {
+    with_slot(thread, true, GreenSlot::is_finished)
+}
+
+extern "C" fn park(_handle: AppHandle, timeout_ns: u64) -> WaitStatus {
+    green::park(timeout_from_ns(timeout_ns))
+}
+
+extern "C" fn sleep(_handle: AppHandle, duration_ns: u64) -> WaitStatus {
+    green::sleep(Duration::from_nanos(duration_ns))
+}
+
+extern "C" fn yield_now(_handle: AppHandle) -> WaitStatus {
+    may::coroutine::yield_now();
+    match green::current() {
+        Some(slot) if slot.must_stop() => WaitStatus::Stopping,
+        _ => WaitStatus::Woken,
+    }
+}

@@ -1,0 +1,233 @@
+//! The event bus: routes app events to their subscribers and requests to the app that serves them, and matches
+//! replies to waiting requesters.
+//!
+//! Ordering: events from one producer (one app's green thread publishing, later one switch connection) reach each
+//! subscriber in the order they were produced. There is no order across producers. Each subscriber has its own
+//! [`queue::EventQueue`], so one slow app delays only itself; see that module for the overflow policy.
+
+pub mod queue;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use tatsu_plugin_api::abi::{RequestFailure, WaitStatus};
+
+use crate::apps::AppState;
+use crate::green::{self, GreenSlot};
+
+/// An event waiting in an app's queue.
+pub enum Event {
+    /// An app event published by `source`.
+    App {
+        name: Arc<str>,
+        source: Arc<str>,
+        payload: Arc<str>,
+    },
+    /// A request from `source`, to be answered with [`Bus::reply`] under `id`.
+    Request {
+        id: u64,
+        name: Arc<str>,
+        source: Arc<str>,
+        payload: Arc<str>,
+    },
+}
+
+impl Event {
+    /// A short description for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Event::App { name, source, .. } => format!("app event `{name}` from `{source}`"),
+            Event::Request { name, source, .. } => format!("request `{name}` from `{source}`"),
+        }
+    }
+}
+
+/// A request waiting for its reply.
+struct Pending {
+    result: Mutex<Option<Result<String, String>>>,
+    waiter: Option<Arc<GreenSlot>>,
+}
+
+/// Why a request failed, with a message for the requester.
+pub struct RequestFailed {
+    /// The kind of failure.
+    pub failure: RequestFailure,
+    /// What happened.
+    pub detail: String,
+}
+
+/// Subscriptions, request servers and requests in flight.
+#[derive(Default)]
+pub struct Bus {
+    subscribers: RwLock<HashMap<String, Vec<&'static AppState>>>,
+    servers: RwLock<HashMap<String, &'static AppState>>,
+    pending: Mutex<HashMap<u64, Arc<Pending>>>,
+    next_request_id: AtomicU64,
+}
+
+impl Bus {
+    /// Subscribes `app` to app events named `name`.
+    pub fn subscribe(&self, app: &'static AppState, name: &str) {
+        let mut subscribers = self
+            .subscribers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribers.entry(name.to_owned()).or_default().push(app);
+    }
+
+    /// Makes `app` the server of requests named `name`; fails if another app serves it already.
+    pub fn serve(&self, app: &'static AppState, name: &str) -> Result<(), String> {
+        let mut servers = self.servers.write().unwrap_or_else(PoisonError::into_inner);
+        match servers.get(name) {
+            Some(other) => Err(format!(
+                "request `{name}` is already served by app `{}`",
+                other.name
+            )),
+            None => {
+                servers.insert(name.to_owned(), app);
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes every subscription and request name of `app`.
+    pub fn remove(&self, app: &AppState) {
+        let mut subscribers = self
+            .subscribers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for list in subscribers.values_mut() {
+            list.retain(|subscriber| !std::ptr::eq(*subscriber, app));
+        }
+        subscribers.retain(|_, list| !list.is_empty());
+        drop(subscribers);
+        let mut servers = self.servers.write().unwrap_or_else(PoisonError::into_inner);
+        servers.retain(|_, server| !std::ptr::eq(*server, app));
+    }
+
+    /// Delivers an app event to every subscriber; a full queue drops it for that subscriber only (counted there).
+    pub fn publish(&self, source: &AppState, name: &str, payload: &str) {
+        let subscribers = self
+            .subscribers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(list) = subscribers.get(name) else {
+            return;
+        };
+        let name: Arc<str> = Arc::from(name);
+        let payload: Arc<str> = Arc::from(payload);
+        for subscriber in list {
+            let event = Event::App {
+                name: Arc::clone(&name),
+                source: Arc::clone(&source.name),
+                payload: Arc::clone(&payload),
+            };
+            let _ = subscriber.queue.push(event);
+        }
+    }
+
+    /// Sends a request to the app serving `name` and parks the calling green thread until the reply, `timeout`
+    /// or a stop.
+    pub fn request(
+        &self,
+        source: &AppState,
+        name: &str,
+        payload: &str,
+        timeout: Duration,
+    ) -> Result<String, RequestFailed> {
+        let server = {
+            let servers = self.servers.read().unwrap_or_else(PoisonError::into_inner);
+            servers.get(name).copied()
+        };
+        let Some(server) = server else {
+            return Err(RequestFailed {
+                failure: RequestFailure::NoServer,
+                detail: format!("no app serves request `{name}`"),
+            });
+        };
+        let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let pending = Arc::new(Pending {
+            result: Mutex::new(None),
+            waiter: green::current(),
+        });
+        self.pending().insert(id, Arc::clone(&pending));
+        let event = Event::Request {
+            id,
+            name: Arc::from(name),
+            source: Arc::clone(&source.name),
+            payload: Arc::from(payload),
+        };
+        if server.queue.push(event).is_err() {
+            self.pending().remove(&id);
+            return Err(RequestFailed {
+                failure: RequestFailure::QueueFull,
+                detail: format!(
+                    "app `{}` cannot take request `{name}`: its queue is full",
+                    server.name
+                ),
+            });
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(result) = pending
+                .result
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                return result.map_err(|message| RequestFailed {
+                    failure: RequestFailure::Failed,
+                    detail: message,
+                });
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let status = if remaining.is_zero() {
+                WaitStatus::TimedOut
+            } else {
+                green::park(Some(remaining))
+            };
+            match status {
+                WaitStatus::Woken => {}
+                WaitStatus::TimedOut if Instant::now() < deadline => {}
+                WaitStatus::TimedOut => {
+                    self.pending().remove(&id);
+                    return Err(RequestFailed {
+                        failure: RequestFailure::TimedOut,
+                        detail: format!(
+                            "app `{}` did not answer request `{name}` within {timeout:?}",
+                            server.name
+                        ),
+                    });
+                }
+                WaitStatus::Stopping => {
+                    self.pending().remove(&id);
+                    return Err(RequestFailed {
+                        failure: RequestFailure::Stopping,
+                        detail: "stopping".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Delivers the reply to request `id`; a reply that comes after its request timed out is dropped.
+    pub fn reply(&self, id: u64, result: Result<String, String>) {
+        let Some(pending) = self.pending().remove(&id) else {
+            log::debug!(target: "tatsu::bus", "reply to request {id} came after it timed out; dropped");
+            return;
+        };
+        *pending
+            .result
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(result);
+        if let Some(waiter) = &pending.waiter {
+            waiter.unpark();
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Pending>>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

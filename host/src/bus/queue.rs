@@ -1,0 +1,148 @@
+//! Each app's event queue: bounded, FIFO, one consumer (the app's event loop), many producers that never block.
+//!
+//! Overflow policy: when the queue holds `capacity` events, a new event is refused: the producer goes on at once,
+//! and the refusal is counted against the consuming app and logged (the first time, then at most once a second
+//! with the running count). A refused request fails at once for its requester, instead of timing out.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use tatsu_plugin_api::abi::WaitStatus;
+
+use super::Event;
+use crate::green::{self, GreenSlot};
+
+/// The queue was full; the event was not queued.
+#[derive(Debug)]
+pub struct QueueFull;
+
+struct Inner {
+    events: VecDeque<Event>,
+    consumer_waiting: bool,
+    closed: bool,
+}
+
+/// A bounded FIFO of events for one app.
+pub struct EventQueue {
+    app: String,
+    capacity: usize,
+    inner: Mutex<Inner>,
+    consumer: OnceLock<Arc<GreenSlot>>,
+    dropped: AtomicU64,
+    last_drop_log: Mutex<Option<Instant>>,
+}
+
+impl EventQueue {
+    /// An empty queue for `app` holding at most `capacity` bounded events.
+    pub fn new(app: &str, capacity: usize) -> Self {
+        EventQueue {
+            app: app.to_owned(),
+            capacity,
+            inner: Mutex::new(Inner {
+                events: VecDeque::new(),
+                consumer_waiting: false,
+                closed: false,
+            }),
+            consumer: OnceLock::new(),
+            dropped: AtomicU64::new(0),
+            last_drop_log: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the green thread that consumes the queue (the app's event loop).
+    pub fn set_consumer(&self, slot: Arc<GreenSlot>) {
+        let _ = self.consumer.set(slot);
+    }
+
+    /// Queues `event`, waking the consumer; refuses it if the queue is full or closed. Never blocks.
+    pub fn push(&self, event: Event) -> Result<(), QueueFull> {
+        let wake = {
+            let mut inner = self.lock();
+            if inner.closed {
+                return Err(QueueFull);
+            }
+            if inner.events.len() >= self.capacity {
+                drop(inner);
+                self.count_drop(&event);
+                return Err(QueueFull);
+            }
+            inner.events.push_back(event);
+            std::mem::take(&mut inner.consumer_waiting)
+        };
+        if wake {
+            if let Some(consumer) = self.consumer.get() {
+                consumer.unpark();
+            }
+        }
+        Ok(())
+    }
+
+    fn count_drop(&self, event: &Event) {
+        let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self
+            .last_drop_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+            *last = Some(now);
+            log::warn!(
+                target: "tatsu::bus",
+                "app `{}` is not keeping up: its queue is full ({} events); dropped {}; {} dropped so far",
+                self.app,
+                self.capacity,
+                event.describe(),
+                total
+            );
+        }
+    }
+
+    /// Events refused because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Closes the queue: producers are refused, and the consumer's next [`EventQueue::pop_batch`] returns
+    /// `None`. Returns how many queued events are discarded.
+    pub fn close(&self) -> usize {
+        let discarded = {
+            let mut inner = self.lock();
+            inner.closed = true;
+            let discarded = inner.events.len();
+            inner.events.clear();
+            discarded
+        };
+        if let Some(consumer) = self.consumer.get() {
+            consumer.unpark();
+        }
+        discarded
+    }
+
+    /// Moves up to `max` events into `out`, parking the calling green thread while the queue is empty.
+    /// Returns `false` when the queue is closed or the consumer must stop.
+    pub fn pop_batch(&self, out: &mut Vec<Event>, max: usize) -> bool {
+        loop {
+            {
+                let mut inner = self.lock();
+                if inner.closed {
+                    return false;
+                }
+                if !inner.events.is_empty() {
+                    let n = inner.events.len().min(max);
+                    out.extend(inner.events.drain(..n));
+                    return true;
+                }
+                inner.consumer_waiting = true;
+            }
+            if green::park(None) == WaitStatus::Stopping {
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Settings: command-line flags over the config file (TOML) over defaults.
+//!
+//! ```toml
+//! [tatsu]
+//! plugins_dir = "/usr/lib/tatsu/plugins"
+//! apps = ["simple-switch"]      # empty or absent: every app in the plugins directory
+//! strict = false
+//! queue_capacity = 4096         # events per app queue
+//!
+//! [app.simple-switch]           # handed to the app `simple-switch` as its configuration
+//! idle_timeout = 30
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The host's settings, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where app libraries are loaded from.
+    pub plugins_dir: PathBuf,
+    /// The apps to start (with what they require); empty: all.
+    pub apps: Vec<String>,
+    /// Any problem with a library or an app is fatal.
+    pub strict: bool,
+    /// Where to write the process id.
+    pub pid_file: Option<PathBuf>,
+    /// Scheduler worker threads.
+    pub workers: usize,
+    /// Green thread stack size, in KiB.
+    pub stack_size_kib: usize,
+    /// Events per app queue.
+    pub queue_capacity: usize,
+    /// How long an app may take to start.
+    pub start_timeout: Duration,
+    /// How long an app and its green threads may take to stop.
+    pub stop_timeout: Duration,
+    /// Each app's configuration section, by app name.
+    pub app_config: BTreeMap<String, serde_json::Value>,
+}
+
+/// The `[tatsu]` section of the config file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSection {
+    plugins_dir: Option<PathBuf>,
+    apps: Option<Vec<String>>,
+    strict: Option<bool>,
+    pid_file: Option<PathBuf>,
+    workers: Option<usize>,
+    stack_size_kib: Option<usize>,
+    queue_capacity: Option<usize>,
+    start_timeout_ms: Option<u64>,
+    stop_timeout_ms: Option<u64>,
+}
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    tatsu: HostSection,
+    #[serde(default)]
+    app: BTreeMap<String, toml::Value>,
+}
+
+impl ConfigFile {
+    /// Reads and parses `path`; the error names the file and what is wrong.
+    pub fn read(path: &Path) -> Result<ConfigFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+    }
+}
+
+/// Flags given on the command line (each overrides the file).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--plugins-dir`.
+    pub plugins_dir: Option<PathBuf>,
+    /// `--app` (repeatable).
+    pub apps: Vec<String>,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `--workers`.
+    pub workers: Option<usize>,
+    /// `--stack-size-kib`.
+    pub stack_size_kib: Option<usize>,
+    /// `--queue-capacity`.
+    pub queue_capacity: Option<usize>,
+}
+
+/// The default plugins directory: `$TATSU_PLUGINS_DIR`, else `plugins/` beside the `tatsu` executable.
+pub fn default_plugins_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TATSU_PLUGINS_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("plugins")))
+        .unwrap_or_else(|| PathBuf::from("plugins"))
+}
+
+impl Settings {
+    /// Resolves the settings from the file (if any) and the flags; rejects values that cannot work.
+    pub fn resolve(file: ConfigFile, flags: Overrides) -> Result<Settings, String> {
+        let host = file.tatsu;
+        let app_config = file
+            .app
+            .into_iter()
+            .map(|(name, value)| {
+                serde_json::to_value(value)
+                    .map(|json| (name.clone(), json))
+                    .map_err(|e| format!("[app.{name}]: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let settings = Settings {
+            plugins_dir: flags
+                .plugins_dir
+                .or(host.plugins_dir)
+                .unwrap_or_else(default_plugins_dir),
+            apps: if flags.apps.is_empty() {
+                host.apps.unwrap_or_default()
+            } else {
+                flags.apps
+            },
+            strict: flags.strict || host.strict.unwrap_or(false),
+            pid_file: flags.pid_file.or(host.pid_file),
+            workers: flags.workers.or(host.workers).unwrap_or(1),
+            stack_size_kib: flags.stack_size_kib.or(host.stack_size_kib).unwrap_or(128),
+            queue_capacity: flags.queue_capacity.or(host.queue_capacity).unwrap_or(4096),
+            start_timeout: Duration::from_millis(host.start_timeout_ms.unwrap_or(30_000)),
+            stop_timeout: Duration::from_millis(host.stop_timeout_ms.unwrap_or(5_000)),
+            app_config,
+        };
+        if settings.workers == 0 {
+            return Err("workers must be at least 1".to_owned());
+        }
+        if settings.stack_size_kib < 16 {
+            return Err(format!(
+                "stack_size_kib {} is too small (at least 16)",
+                settings.stack_size_kib
+            ));
+        }
+        if settings.queue_capacity == 0 {
+            return Err("queue_capacity must be at least 1".to_owned());
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_app_sections_become_json() {
+        let file: ConfigFile = toml::from_str(
+            "[tatsu]\nplugins_dir = \"/from/file\"\nworkers = 2\n[app.hello]\ngreeting = \"hi\"\ncount = 3\n",
+        )
+        .expect("valid config");
+        let flags = Overrides {
+            plugins_dir: Some(PathBuf::from("/from/flag")),
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(file, flags).expect("valid settings");
+        assert_eq!(settings.plugins_dir, PathBuf::from("/from/flag"));
+        assert_eq!(settings.workers, 2);
+        assert_eq!(
+            settings.app_config["hello"],
+            serde_json::json!({"greeting": "hi", "count": 3})
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected() {
+        let unknown = toml::from_str::<ConfigFile>("[tatsu]\nplugin_dir = \"x\"\n")
+            .expect_err("typo must fail");
+        assert!(unknown.to_string().contains("plugin_dir"), "{unknown}");
+        let file: ConfigFile = toml::from_str("[tatsu]\nworkers = 0\n").expect("parses");
+        let error = Settings::resolve(file, Overrides::default()).expect_err("0 workers must fail");
+        assert!(error.contains("workers"), "{error}");
+    }
+}

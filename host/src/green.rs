@@ -1,0 +1,192 @@
+//! The host side of green threads: every coroutine an app runs on belongs to the app's [`ThreadGroup`], and every
+//! blocking service call parks through [`park`], so that stopping the group reaches each thread at its next yield
+//! point. Coroutines are never cancelled: may's cancel would unwind through the app's `extern "C"` frames.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use may::coroutine::Coroutine;
+use tatsu_plugin_api::abi::WaitStatus;
+
+use crate::timer;
+
+may::coroutine_local!(static CURRENT: RefCell<Option<Arc<GreenSlot>>> = RefCell::new(None));
+
+/// One green thread of an app.
+pub struct GreenSlot {
+    id: u64,
+    label: String,
+    group: Arc<ThreadGroup>,
+    coroutine: OnceLock<Coroutine>,
+    stop_requested: AtomicBool,
+    finished: AtomicBool,
+}
+
+impl GreenSlot {
+    /// Whether a blocking call on this thread must return [`WaitStatus::Stopping`].
+    pub fn must_stop(&self) -> bool {
+        self.stop_requested.load(Ordering::Acquire) || self.group.stopping.load(Ordering::Acquire)
+    }
+
+    /// Wakes the thread if parked; otherwise its next park returns at once.
+    pub fn unpark(&self) {
+        if let Some(coroutine) = self.coroutine.get() {
+            coroutine.unpark();
+        }
+    }
+
+    /// Asks this one thread to stop.
+    pub fn request_stop(&self) {
+        self.stop_requested.store(true, Ordering::Release);
+        self.unpark();
+    }
+
+    /// Whether the thread's body has returned.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+}
+
+/// All green threads of one app (oslo.service's ThreadGroup).
+pub struct ThreadGroup {
+    app: String,
+    stopping: AtomicBool,
+    next_id: AtomicU64,
+    threads: Mutex<HashMap<u64, Arc<GreenSlot>>>,
+}
+
+impl ThreadGroup {
+    /// An empty group for `app`.
+    pub fn new(app: &str) -> Arc<Self> {
+        Arc::new(ThreadGroup {
+            app: app.to_owned(),
+            stopping: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            threads: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn threads(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<GreenSlot>>> {
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the group is being stopped.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Starts `body` on a new coroutine in this group. Refused once the group is stopping.
+    pub fn spawn<F>(
+        self: &Arc<Self>,
+        label: impl Into<String>,
+        body: F,
+    ) -> io::Result<Arc<GreenSlot>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.is_stopping() {
+            return Err(io::Error::other(format!("app `{}` is stopping", self.app)));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::new(GreenSlot {
+            id,
+            label: label.into(),
+            group: Arc::clone(self),
+            coroutine: OnceLock::new(),
+            stop_requested: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+        });
+        self.threads().insert(id, Arc::clone(&slot));
+        let inner = Arc::clone(&slot);
+        let run = move || {
+            let _ = inner.coroutine.get_or_init(may::coroutine::current);
+            CURRENT.with(|current| *current.borrow_mut() = Some(Arc::clone(&inner)));
+            body();
+            CURRENT.with(|current| current.borrow_mut().take());
+            inner.finished.store(true, Ordering::Release);
+            inner.group.threads().remove(&inner.id);
+        };
+        // SAFETY: the coroutine body never uses thread-local storage across yields (only may's coroutine-local
+        // storage), and it is never cancelled.
+        let spawned = unsafe { may::coroutine::Builder::new().spawn(run) };
+        match spawned {
+            Ok(handle) => {
+                let _ = slot.coroutine.get_or_init(|| handle.coroutine().clone());
+                Ok(slot)
+            }
+            Err(e) => {
+                self.threads().remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops every thread of the group at its next yield point and waits for them until `deadline`; returns the
+    /// labels of the threads still running then.
+    pub fn stop(&self, deadline: Instant) -> Vec<String> {
+        self.stopping.store(true, Ordering::Release);
+        let slots: Vec<Arc<GreenSlot>> = self.threads().values().cloned().collect();
+        for slot in &slots {
+            slot.unpark();
+        }
+        loop {
+            let remaining: Vec<String> = self
+                .threads()
+                .values()
+                .map(|slot| format!("{} #{}", slot.label, slot.id))
+                .collect();
+            if remaining.is_empty() || Instant::now() >= deadline {
+                return remaining;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// The green thread the caller runs on, if it is one of an app's.
+pub fn current() -> Option<Arc<GreenSlot>> {
+    CURRENT.with(|current| current.borrow().clone())
+}
+
+/// Parks the calling green thread until unparked, `timeout` or a stop; see [`WaitStatus`].
+pub fn park(timeout: Option<Duration>) -> WaitStatus {
+    let slot = current();
+    if slot.as_ref().is_some_and(|slot| slot.must_stop()) {
+        return WaitStatus::Stopping;
+    }
+    let started = Instant::now();
+    match timeout {
+        Some(timeout) if may::coroutine::is_coroutine() => {
+            let key = timer::wake_at(started + timeout, may::coroutine::current());
+            may::coroutine::park();
+            timer::cancel(key);
+        }
+        Some(timeout) => std::thread::park_timeout(timeout),
+        None => may::coroutine::park(),
+    }
+    if slot.as_ref().is_some_and(|slot| slot.must_stop()) {
+        WaitStatus::Stopping
+    } else if timeout.is_some_and(|timeout| started.elapsed() >= timeout) {
+        WaitStatus::TimedOut
+    } else {
+        WaitStatus::Woken
+    }
+}
+
+/// Sleeps the calling green thread for `duration`, returning early only to stop.
+pub fn sleep(duration: Duration) -> WaitStatus {
+    let deadline = Instant::now() + duration;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return WaitStatus::Woken;
+        }
+        if park(Some(remaining)) == WaitStatus::Stopping {
+            return WaitStatus::Stopping;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Timed wake-ups for parked coroutines, on one host thread.
+//!
+//! may's own timed park resumes the coroutine inline on may's timer thread, and timers registered by a coroutine
+//! running there can then fire seconds late (seen: a 20 ms sleep taking 2 s while another coroutine slept 2 s).
+//! So every timed wait in the host is a plain `park()` plus an entry here, whose expiry unparks the coroutine
+//! through the scheduler's ready queue like any other wake-up. Wake-ups may therefore be spurious: every waiter
+//! re-checks its condition and its deadline.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
+
+use may::coroutine::Coroutine;
+
+/// Identifies a registered wake-up, to cancel it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimerKey(Instant, u64);
+
+struct Timers {
+    pending: Mutex<BTreeMap<TimerKey, Coroutine>>,
+    changed: Condvar,
+    next_seq: AtomicU64,
+}
+
+fn timers() -> &'static Timers {
+    static TIMERS: OnceLock<&'static Timers> = OnceLock::new();
+    TIMERS.get_or_init(|| {
+        let timers: &'static Timers = Box::leak(Box::new(Timers {
+            pending: Mutex::new(BTreeMap::new()),
+            changed: Condvar::new(),
+            next_seq: AtomicU64::new(0),
+        }));
+        std::thread::Builder::new()
+            .name("tatsu-timers".to_owned())
+            .spawn(move || timers.run())
+            .map(|_| ())
+            .unwrap_or_else(|e| log::error!(target: "tatsu", "cannot start the timer thread: {e}; timeouts will not fire"));
+        timers
+    })
+}
+
+impl Timers {
+    fn run(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let now = Instant::now();
+            let mut due = Vec::new();
+            while let Some(entry) = pending.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                due.push(entry.remove());
+            }
+            if !due.is_empty() {
+                drop(pending);
+                for coroutine in due {
+                    coroutine.unpark();
+                }
+                pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            pending = match pending.keys().next().map(|key| key.0) {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(now);
+                    self.changed
+                        .wait_timeout(pending, wait)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .changed
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
+}
+
+/// Unparks `coroutine` at `deadline` (unless cancelled first).
+pub fn wake_at(deadline: Instant, coroutine: Coroutine) -> TimerKey {
+    let timers = timers();
+    let key = TimerKey(deadline, timers.next_seq.fetch_add(1, Ordering::Relaxed));
+    let mut pending = timers
+        .pending
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let earliest = pending.keys().next().is_none_or(|first| key < *first);
+    pending.insert(key, coroutine);
+    drop(pending);
+    if earliest {
+        timers.changed.notify_one();
+    }
+    key
+}
+
+/// Cancels a wake-up that has not fired yet.
+pub fn cancel(key: TimerKey) {
+    let timers = timers();
+    timers
+        .pending
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&key);
+}

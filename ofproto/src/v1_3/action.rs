@@ -1,0 +1,316 @@
+//! OpenFlow 1.3 actions (`ofp_action_*`).
+
+use super::oxm::Oxm;
+use crate::error::DecodeError;
+use crate::nx::{ActionList, NxAction, NX_VENDOR_ID};
+use crate::wire::{len16, Put, Reader};
+
+/// Action type numbers (`OFPAT_*`).
+#[allow(missing_docs)]
+pub mod action_type {
+    pub const OUTPUT: u16 = 0;
+    pub const COPY_TTL_OUT: u16 = 11;
+    pub const COPY_TTL_IN: u16 = 12;
+    pub const SET_MPLS_TTL: u16 = 15;
+    pub const DEC_MPLS_TTL: u16 = 16;
+    pub const PUSH_VLAN: u16 = 17;
+    pub const POP_VLAN: u16 = 18;
+    pub const PUSH_MPLS: u16 = 19;
+    pub const POP_MPLS: u16 = 20;
+    pub const SET_QUEUE: u16 = 21;
+    pub const GROUP: u16 = 22;
+    pub const SET_NW_TTL: u16 = 23;
+    pub const DEC_NW_TTL: u16 = 24;
+    pub const SET_FIELD: u16 = 25;
+    pub const PUSH_PBB: u16 = 26;
+    pub const POP_PBB: u16 = 27;
+    pub const EXPERIMENTER: u16 = 0xffff;
+}
+
+/// Reserved port numbers (`OFPP_*`).
+#[allow(missing_docs)]
+pub mod port {
+    pub const MAX: u32 = 0xffff_ff00;
+    pub const IN_PORT: u32 = 0xffff_fff8;
+    pub const TABLE: u32 = 0xffff_fff9;
+    pub const NORMAL: u32 = 0xffff_fffa;
+    pub const FLOOD: u32 = 0xffff_fffb;
+    pub const ALL: u32 = 0xffff_fffc;
+    pub const CONTROLLER: u32 = 0xffff_fffd;
+    pub const LOCAL: u32 = 0xffff_fffe;
+    pub const ANY: u32 = 0xffff_ffff;
+}
+
+/// `OFPCML_NO_BUFFER`: send the whole packet to the controller.
+pub const OFPCML_NO_BUFFER: u16 = 0xffff;
+
+/// An OpenFlow 1.3 action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Output to a port.
+    Output {
+        /// Output port.
+        port: u32,
+        /// Bytes to send to the controller.
+        max_len: u16,
+    },
+    /// Copy TTL outwards.
+    CopyTtlOut,
+    /// Copy TTL inwards.
+    CopyTtlIn,
+    /// Set MPLS TTL.
+    SetMplsTtl(u8),
+    /// Decrement MPLS TTL.
+    DecMplsTtl,
+    /// Push a VLAN tag with this ethertype.
+    PushVlan(u16),
+    /// Pop the outer VLAN tag.
+    PopVlan,
+    /// Push an MPLS label with this ethertype.
+    PushMpls(u16),
+    /// Pop the outer MPLS label, setting this ethertype.
+    PopMpls(u16),
+    /// Set the queue.
+    SetQueue(u32),
+    /// Apply a group.
+    Group(u32),
+    /// Set IP TTL.
+    SetNwTtl(u8),
+    /// Decrement IP TTL.
+    DecNwTtl,
+    /// Set a header field.
+    SetField(Oxm),
+    /// Push a PBB service tag.
+    PushPbb(u16),
+    /// Pop the PBB service tag.
+    PopPbb,
+    /// A Nicira extension action.
+    Nx(NxAction<Action>),
+    /// Any other experimenter action; `data` follows the experimenter id.
+    Experimenter {
+        /// Experimenter id.
+        experimenter: u32,
+        /// Body after the experimenter id.
+        data: Vec<u8>,
+    },
+    /// An action type this codec does not know; body after type/len.
+    Unknown {
+        /// Action type.
+        action_type: u16,
+        /// Body.
+        data: Vec<u8>,
+    },
+}
+
+impl Action {
+    /// `output:port` with `max_len` = `OFPCML_NO_BUFFER`.
+    pub fn output(port: u32) -> Action {
+        Action::Output { port, max_len: OFPCML_NO_BUFFER }
+    }
+    /// Output to the controller, sending `max_len` bytes.
+    pub fn controller(max_len: u16) -> Action {
+        Action::Output { port: port::CONTROLLER, max_len }
+    }
+    /// Set-field.
+    pub fn set_field(oxm: Oxm) -> Action {
+        Action::SetField(oxm)
+    }
+
+    /// Wire type.
+    pub fn action_type(&self) -> u16 {
+        use action_type::*;
+        match self {
+            Action::Output { .. } => OUTPUT,
+            Action::CopyTtlOut => COPY_TTL_OUT,
+            Action::CopyTtlIn => COPY_TTL_IN,
+            Action::SetMplsTtl(_) => SET_MPLS_TTL,
+            Action::DecMplsTtl => DEC_MPLS_TTL,
+            Action::PushVlan(_) => PUSH_VLAN,
+            Action::PopVlan => POP_VLAN,
+            Action::PushMpls(_) => PUSH_MPLS,
+            Action::PopMpls(_) => POP_MPLS,
+            Action::SetQueue(_) => SET_QUEUE,
+            Action::Group(_) => GROUP,
+            Action::SetNwTtl(_) => SET_NW_TTL,
+            Action::DecNwTtl => DEC_NW_TTL,
+            Action::SetField(_) => SET_FIELD,
+            Action::PushPbb(_) => PUSH_PBB,
+            Action::PopPbb => POP_PBB,
+            Action::Nx(_) | Action::Experimenter { .. } => EXPERIMENTER,
+            Action::Unknown { action_type, .. } => *action_type,
+        }
+    }
+
+    /// Parses one action.
+    pub fn parse(r: &mut Reader<'_>) -> Result<Action, DecodeError> {
+        use action_type::*;
+        let start = r.offset();
+        let raw_all = r.clone().rest();
+        let t = r.u16()?;
+        let len = r.u16()? as usize;
+        if len < 8 || len % 8 != 0 {
+            return Err(r.err_at(start + 2, format!("action length {} is not a positive multiple of 8", len)));
+        }
+        if len > raw_all.len() {
+            return Err(r.err_at(start + 2, format!("action length {} exceeds the {} bytes left", len, raw_all.len())));
+        }
+        let raw = &raw_all[..len];
+        let mut b = r.sub(len - 4)?;
+        let fixed = |want: usize, b: &Reader<'_>| -> Result<(), DecodeError> {
+            if len != want {
+                Err(b.err_at(start + 2, format!("action type {} length {} should be {}", t, len, want)))
+            } else {
+                Ok(())
+            }
+        };
+        let a = match t {
+            OUTPUT => {
+                fixed(16, &b)?;
+                Action::Output { port: b.u32()?, max_len: b.u16()? }
+            }
+            COPY_TTL_OUT | COPY_TTL_IN | DEC_MPLS_TTL | POP_VLAN | DEC_NW_TTL | POP_PBB => {
+                fixed(8, &b)?;
+                match t {
+                    COPY_TTL_OUT => Action::CopyTtlOut,
+                    COPY_TTL_IN => Action::CopyTtlIn,
+                    DEC_MPLS_TTL => Action::DecMplsTtl,
+                    POP_VLAN => Action::PopVlan,
+                    DEC_NW_TTL => Action::DecNwTtl,
+                    _ => Action::PopPbb,
+                }
+            }
+            SET_MPLS_TTL | SET_NW_TTL => {
+                fixed(8, &b)?;
+                let v = b.u8()?;
+                if t == SET_MPLS_TTL {
+                    Action::SetMplsTtl(v)
+                } else {
+                    Action::SetNwTtl(v)
+                }
+            }
+            PUSH_VLAN | PUSH_MPLS | POP_MPLS | PUSH_PBB => {
+                fixed(8, &b)?;
+                let e = b.u16()?;
+                match t {
+                    PUSH_VLAN => Action::PushVlan(e),
+                    PUSH_MPLS => Action::PushMpls(e),
+                    POP_MPLS => Action::PopMpls(e),
+                    _ => Action::PushPbb(e),
+                }
+            }
+            SET_QUEUE | GROUP => {
+                fixed(8, &b)?;
+                let v = b.u32()?;
+                if t == SET_QUEUE {
+                    Action::SetQueue(v)
+                } else {
+                    Action::Group(v)
+                }
+            }
+            SET_FIELD => {
+                let oxm = Oxm::parse(&mut b)?;
+                let want = crate::wire::pad8(4 + oxm.wire_len());
+                if want != len {
+                    return Err(b.err_at(start + 2, format!("set-field length {} should be {}", len, want)));
+                }
+                Action::SetField(oxm)
+            }
+            EXPERIMENTER => {
+                let exp = b.u32()?;
+                if exp == NX_VENDOR_ID && len >= 16 {
+                    let st = b.u16()?;
+                    Action::Nx(NxAction::parse(st, raw, &mut b))
+                } else {
+                    Action::Experimenter { experimenter: exp, data: b.rest().to_vec() }
+                }
+            }
+            _ => Action::Unknown { action_type: t, data: b.rest().to_vec() },
+        };
+        Ok(a)
+    }
+
+    /// Encoded length.
+    pub fn wire_len(&self) -> usize {
+        use action_type::*;
+        match self {
+            Action::Output { .. } => 16,
+            Action::SetField(o) => crate::wire::pad8(4 + o.wire_len()),
+            Action::Experimenter { data, .. } => 8 + data.len(),
+            Action::Unknown { data, .. } => 4 + data.len(),
+            Action::Nx(_) => {
+                let mut v = Vec::new();
+                self.emit(&mut v);
+                v.len()
+            }
+            _ => {
+                let _ = EXPERIMENTER;
+                8
+            }
+        }
+    }
+
+    /// Appends the action.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        if let Action::Nx(nx) = self {
+            nx.emit(out);
+            return;
+        }
+        out.put_u16(self.action_type());
+        out.put_u16(0);
+        match self {
+            Action::Output { port, max_len } => {
+                out.put_u32(*port);
+                out.put_u16(*max_len);
+                out.put_zeros(6);
+            }
+            Action::SetMplsTtl(v) | Action::SetNwTtl(v) => {
+                out.put_u8(*v);
+                out.put_zeros(3);
+            }
+            Action::PushVlan(e) | Action::PushMpls(e) | Action::PopMpls(e) | Action::PushPbb(e) => {
+                out.put_u16(*e);
+                out.put_zeros(2);
+            }
+            Action::SetQueue(v) | Action::Group(v) => out.put_u32(*v),
+            Action::SetField(o) => {
+                o.emit(out);
+                out.pad8_from(start);
+            }
+            Action::Experimenter { experimenter, data } => {
+                out.put_u32(*experimenter);
+                out.extend_from_slice(data);
+            }
+            Action::Unknown { data, .. } => out.extend_from_slice(data),
+            Action::Nx(_) => {}
+            _ => out.put_zeros(4),
+        }
+        let len = len16(out.len() - start);
+        out.set_u16(start + 2, len);
+    }
+}
+
+impl ActionList for Action {
+    fn parse_list(r: &mut Reader<'_>) -> Result<Vec<Self>, DecodeError> {
+        let mut v = Vec::new();
+        while !r.is_empty() {
+            v.push(Action::parse(r)?);
+        }
+        Ok(v)
+    }
+    fn emit_list(list: &[Self], out: &mut Vec<u8>) {
+        for a in list {
+            a.emit(out);
+        }
+    }
+}
+
+/// Parses actions until `r` is exhausted.
+pub fn parse_actions(r: &mut Reader<'_>) -> Result<Vec<Action>, DecodeError> {
+    Action::parse_list(r)
+}
+
+/// Appends a list of actions.
+pub fn emit_actions(list: &[Action], out: &mut Vec<u8>) {
+    Action::emit_list(list, out)
+}

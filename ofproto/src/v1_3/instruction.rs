@@ -1,0 +1,167 @@
+//! OpenFlow 1.3 instructions (`ofp_instruction_*`).
+
+use super::action::{emit_actions, parse_actions, Action};
+use crate::error::DecodeError;
+use crate::wire::{len16, Put, Reader};
+
+/// Instruction type numbers (`OFPIT_*`).
+#[allow(missing_docs)]
+pub mod instruction_type {
+    pub const GOTO_TABLE: u16 = 1;
+    pub const WRITE_METADATA: u16 = 2;
+    pub const WRITE_ACTIONS: u16 = 3;
+    pub const APPLY_ACTIONS: u16 = 4;
+    pub const CLEAR_ACTIONS: u16 = 5;
+    pub const METER: u16 = 6;
+    pub const EXPERIMENTER: u16 = 0xffff;
+}
+
+/// An OpenFlow 1.3 instruction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Instruction {
+    /// Go to a table.
+    GotoTable(u8),
+    /// Write metadata under a mask.
+    WriteMetadata {
+        /// Value.
+        metadata: u64,
+        /// Mask.
+        mask: u64,
+    },
+    /// Merge actions into the action set.
+    WriteActions(Vec<Action>),
+    /// Apply actions immediately.
+    ApplyActions(Vec<Action>),
+    /// Clear the action set.
+    ClearActions,
+    /// Apply a meter.
+    Meter(u32),
+    /// Experimenter instruction; `data` follows the experimenter id.
+    Experimenter {
+        /// Experimenter id.
+        experimenter: u32,
+        /// Body.
+        data: Vec<u8>,
+    },
+    /// Unknown instruction type; body after type/len.
+    Unknown {
+        /// Instruction type.
+        instruction_type: u16,
+        /// Body.
+        data: Vec<u8>,
+    },
+}
+
+impl Instruction {
+    /// Wire type.
+    pub fn instruction_type(&self) -> u16 {
+        use instruction_type::*;
+        match self {
+            Instruction::GotoTable(_) => GOTO_TABLE,
+            Instruction::WriteMetadata { .. } => WRITE_METADATA,
+            Instruction::WriteActions(_) => WRITE_ACTIONS,
+            Instruction::ApplyActions(_) => APPLY_ACTIONS,
+            Instruction::ClearActions => CLEAR_ACTIONS,
+            Instruction::Meter(_) => METER,
+            Instruction::Experimenter { .. } => EXPERIMENTER,
+            Instruction::Unknown { instruction_type, .. } => *instruction_type,
+        }
+    }
+
+    /// Parses one instruction.
+    pub fn parse(r: &mut Reader<'_>) -> Result<Instruction, DecodeError> {
+        use instruction_type::*;
+        let start = r.offset();
+        let t = r.u16()?;
+        let len = r.u16()? as usize;
+        if len < 8 || len % 8 != 0 {
+            return Err(r.err_at(start + 2, format!("instruction length {} is not a positive multiple of 8", len)));
+        }
+        let mut b = r.sub(len - 4).map_err(|_| r.err_at(start + 2, format!("instruction length {} exceeds the message", len)))?;
+        let ctx = b.ctx();
+        let fixed = |want: usize| -> Result<(), DecodeError> {
+            if len != want {
+                Err(DecodeError::new(ctx, start + 2, format!("instruction type {} length {} should be {}", t, len, want)))
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match t {
+            GOTO_TABLE => {
+                fixed(8)?;
+                Instruction::GotoTable(b.u8()?)
+            }
+            WRITE_METADATA => {
+                fixed(24)?;
+                b.skip(4)?;
+                Instruction::WriteMetadata { metadata: b.u64()?, mask: b.u64()? }
+            }
+            WRITE_ACTIONS | APPLY_ACTIONS => {
+                b.skip(4)?;
+                let a = parse_actions(&mut b)?;
+                if t == WRITE_ACTIONS {
+                    Instruction::WriteActions(a)
+                } else {
+                    Instruction::ApplyActions(a)
+                }
+            }
+            CLEAR_ACTIONS => {
+                fixed(8)?;
+                Instruction::ClearActions
+            }
+            METER => {
+                fixed(8)?;
+                Instruction::Meter(b.u32()?)
+            }
+            EXPERIMENTER => Instruction::Experimenter { experimenter: b.u32()?, data: b.rest().to_vec() },
+            _ => Instruction::Unknown { instruction_type: t, data: b.rest().to_vec() },
+        })
+    }
+
+    /// Appends the instruction.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.put_u16(self.instruction_type());
+        out.put_u16(0);
+        match self {
+            Instruction::GotoTable(t) => {
+                out.put_u8(*t);
+                out.put_zeros(3);
+            }
+            Instruction::WriteMetadata { metadata, mask } => {
+                out.put_zeros(4);
+                out.put_u64(*metadata);
+                out.put_u64(*mask);
+            }
+            Instruction::WriteActions(a) | Instruction::ApplyActions(a) => {
+                out.put_zeros(4);
+                emit_actions(a, out);
+            }
+            Instruction::ClearActions => out.put_zeros(4),
+            Instruction::Meter(m) => out.put_u32(*m),
+            Instruction::Experimenter { experimenter, data } => {
+                out.put_u32(*experimenter);
+                out.extend_from_slice(data);
+            }
+            Instruction::Unknown { data, .. } => out.extend_from_slice(data),
+        }
+        let len = len16(out.len() - start);
+        out.set_u16(start + 2, len);
+    }
+}
+
+/// Parses instructions until `r` is exhausted.
+pub fn parse_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, DecodeError> {
+    let mut v = Vec::new();
+    while !r.is_empty() {
+        v.push(Instruction::parse(r)?);
+    }
+    Ok(v)
+}
+
+/// Appends instructions.
+pub fn emit_instructions(list: &[Instruction], out: &mut Vec<u8>) {
+    for i in list {
+        i.emit(out);
+    }
+}

@@ -1,0 +1,264 @@
+//! The stable ABI between the `tatsu` host and app libraries.
+//!
+//! Everything here is `#[repr(C)]` and derives [`StableAbi`], so that abi_stable can check, when the host loads a
+//! library, that both sides agree on every type's layout. App authors never use this module directly: the safe layer
+//! in [`crate::app`], [`crate::context`] and [`crate::green`] wraps it.
+//!
+//! Two tables cross the boundary:
+//! - [`AppModule`], the library's root module, exported by [`crate::export_app!`]: describes the app and creates it.
+//! - [`HostServices`], the host's callbacks (logging, the event bus, green threads), handed to the app at creation.
+//!
+//! Both are prefix types, so later interface versions can append fields without breaking older libraries.
+//! Events cross as [`EventRef`]s: borrowed bytes (OpenFlow wire bytes or a JSON payload) plus a small header.
+
+// abi_stable's `sabi_trait` expansion implements a foreign trait inside a const block.
+#![allow(non_local_definitions)]
+
+use std::ffi::c_void;
+
+use abi_stable::{
+    declare_root_module_statics,
+    library::RootModule,
+    sabi_trait,
+    sabi_types::VersionStrings,
+    std_types::{RBox, RResult, RSlice, RStr, RString, RVec},
+    StableAbi,
+};
+
+/// The interface version of this plugin-api: a library loads only into a host that speaks a compatible version
+/// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
+#[cfg(not(feature = "simulate-foreign-interface-version"))]
+pub const INTERFACE_VERSION: &str = "1.0.0";
+/// A deliberately different interface version, used only by the host's tests to build a library that the host
+/// must refuse.
+#[cfg(feature = "simulate-foreign-interface-version")]
+pub const INTERFACE_VERSION: &str = "2.0.0";
+
+/// The root module every app library exports.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = AppModuleRef)))]
+#[sabi(missing_field(panic))]
+pub struct AppModule {
+    /// Describes the app: name, version, the apps it requires.
+    pub describe: extern "C" fn() -> AppDescriptor,
+    /// Creates the app object from its configuration section (JSON text). Never unwinds.
+    #[sabi(last_prefix_field)]
+    pub create:
+        extern "C" fn(host: HostContext, config_json: RStr<'_>) -> RResult<AppObjectBox, RString>,
+}
+
+impl RootModule for AppModuleRef {
+    declare_root_module_statics! {AppModuleRef}
+    const BASE_NAME: &'static str = "tatsu_app";
+    const NAME: &'static str = "tatsu_app";
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(INTERFACE_VERSION);
+}
+
+/// The static description of an app.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct AppDescriptor {
+    /// Unique app name; also the log target of everything the app logs.
+    pub name: RString,
+    /// The app crate's own version.
+    pub version: RString,
+    /// One line saying what the app does.
+    pub description: RString,
+    /// Apps that must be loaded and started before this one (Ryu's `require_app`).
+    pub requires: RVec<RString>,
+    /// The version of the `tatsu-plugin-api` crate the library was built with (informative).
+    pub api_crate_version: RString,
+}
+
+/// What the host hands an app at creation: its services table and the app's own handle.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy)]
+pub struct HostContext {
+    /// The host's callbacks.
+    pub services: HostServicesRef,
+    /// The host's handle for this app; passed back on every callback.
+    pub app: AppHandle,
+}
+
+/// An opaque host-owned handle for one loaded app, valid for the life of the process.
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct AppHandle(pub *const c_void);
+
+// SAFETY: the handle is an opaque token the host resolves; it points at host data that lives (and is synchronised)
+// for the whole process.
+unsafe impl Send for AppHandle {}
+// SAFETY: as above.
+unsafe impl Sync for AppHandle {}
+
+/// An opaque, reference-counted host-owned handle for one green thread.
+/// Cloned with [`HostServices::thread_clone`], released with [`HostServices::thread_release`].
+#[repr(transparent)]
+#[derive(StableAbi, Debug)]
+pub struct ThreadHandle(pub *const c_void);
+
+// SAFETY: the host's thread slot is reference counted and internally synchronised.
+unsafe impl Send for ThreadHandle {}
+// SAFETY: as above.
+unsafe impl Sync for ThreadHandle {}
+
+/// How a blocking host call ended.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitStatus {
+    /// Woken (by an unpark, or the operation completed).
+    Woken = 0,
+    /// The timeout elapsed.
+    TimedOut = 1,
+    /// The calling green thread must stop: its app is stopping, or the thread was asked to stop.
+    Stopping = 2,
+}
+
+/// A unit of work handed to the host to run on a new green thread.
+///
+/// `run` consumes `data`; if the host can never run the task it calls `drop` instead. Exactly one of the two is
+/// called, once. Both are defined on the app side and never unwind.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct GreenTask {
+    /// The closure's state, owned by the task.
+    pub data: *mut c_void,
+    /// Runs the closure (and frees `data`).
+    pub run: unsafe extern "C" fn(data: *mut c_void),
+    /// Frees `data` without running it.
+    pub drop: unsafe extern "C" fn(data: *mut c_void),
+}
+
+// SAFETY: tasks are built only from `Send` closures (see `crate::green::spawn`).
+unsafe impl Send for GreenTask {}
+
+/// Why a request to another app failed.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFailure {
+    /// No app serves this request name.
+    NoServer = 0,
+    /// The serving app's queue was full.
+    QueueFull = 1,
+    /// No reply came before the timeout.
+    TimedOut = 2,
+    /// The serving app's handler returned an error (the message is in `detail`).
+    Failed = 3,
+    /// The requesting green thread must stop.
+    Stopping = 4,
+}
+
+/// A failed request: the kind of failure and a human-readable detail.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct RequestError {
+    /// What went wrong.
+    pub failure: RequestFailure,
+    /// Detail for the log or the caller.
+    pub detail: RString,
+}
+
+/// The host's services, called by apps. Every function takes the calling app's [`AppHandle`] first.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = HostServicesRef)))]
+#[sabi(missing_field(panic))]
+pub struct HostServices {
+    /// Logs a record (`level` as `log::Level as u8`, `module` is the Rust module path inside the app).
+    pub log: extern "C" fn(app: AppHandle, level: u8, module: RStr<'_>, message: RStr<'_>),
+    /// The most verbose level the host's filter lets through for this app (`log::LevelFilter as u8`).
+    pub log_max_level: extern "C" fn(app: AppHandle) -> u8,
+    /// Reports that an app handler panicked or failed, for the host to log and count.
+    pub report_fault: extern "C" fn(app: AppHandle, event: RStr<'_>, message: RStr<'_>),
+    /// Publishes an app event to every app subscribed to `name`. Never blocks.
+    pub publish: extern "C" fn(app: AppHandle, name: RStr<'_>, payload_json: RStr<'_>),
+    /// Sends a request to the app that serves `name` and parks until its reply, the timeout or a stop.
+    pub request: extern "C" fn(
+        app: AppHandle,
+        name: RStr<'_>,
+        payload_json: RStr<'_>,
+        timeout_ns: u64,
+    ) -> RResult<RString, RequestError>,
+    /// Answers request `request_id` (delivered in an [`EventRef`]); `Err` carries the handler's error message.
+    pub reply: extern "C" fn(app: AppHandle, request_id: u64, result: RResult<RStr<'_>, RStr<'_>>),
+    /// Runs `task` on a new green thread in the app's thread group; returns the thread's handle.
+    pub spawn: extern "C" fn(app: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString>,
+    /// The calling green thread's handle.
+    pub current_thread: extern "C" fn(app: AppHandle) -> ThreadHandle,
+    /// Adds a reference to a thread handle.
+    pub thread_clone: extern "C" fn(thread: &ThreadHandle) -> ThreadHandle,
+    /// Releases a reference to a thread handle.
+    pub thread_release: extern "C" fn(thread: &mut ThreadHandle),
+    /// Wakes the thread if it is parked (or makes its next park return at once).
+    pub thread_unpark: extern "C" fn(thread: &ThreadHandle),
+    /// Asks the thread to stop: its current or next blocking call returns [`WaitStatus::Stopping`].
+    pub thread_stop: extern "C" fn(thread: &ThreadHandle),
+    /// Whether the thread has finished.
+    pub thread_finished: extern "C" fn(thread: &ThreadHandle) -> bool,
+    /// Parks the calling green thread until unparked, the timeout (`u64::MAX`: none) or a stop.
+    pub park: extern "C" fn(app: AppHandle, timeout_ns: u64) -> WaitStatus,
+    /// Sleeps the calling green thread; returns early only with [`WaitStatus::Stopping`].
+    pub sleep: extern "C" fn(app: AppHandle, duration_ns: u64) -> WaitStatus,
+    /// Lets other green threads run.
+    #[sabi(last_prefix_field)]
+    pub yield_now: extern "C" fn(app: AppHandle) -> WaitStatus,
+}
+
+/// Kinds of events delivered to apps (a plain `u32` so that later versions can add kinds).
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKind(pub u32);
+
+impl EventKind {
+    /// An app event: `name`, JSON `data`, `source` app.
+    pub const APP_EVENT: EventKind = EventKind(1);
+    /// A request from another app: `name`, JSON `data`, `source` app, `id` to reply to.
+    pub const REQUEST: EventKind = EventKind(2);
+}
+
+/// One event, borrowed for the duration of a [`AppObject::handle_batch`] call.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// What kind of event this is.
+    pub kind: EventKind,
+    /// Request id (requests) or 0.
+    pub id: u64,
+    /// Event or request name.
+    pub name: RStr<'a>,
+    /// The app that sent it (app events and requests).
+    pub source: RStr<'a>,
+    /// The payload: JSON text for app events and requests.
+    pub data: RSlice<'a, u8>,
+}
+
+/// What an app wants delivered to it.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The event kind.
+    pub kind: EventKind,
+    /// The event or request name.
+    pub name: RString,
+}
+
+/// The app object the host drives: start, batches of events, stop.
+///
+/// Implemented only by plugin-api's adapter around an app's [`crate::App`]; every method catches panics on the app
+/// side and reports them instead of unwinding.
+#[sabi_trait]
+pub trait AppObject: Send {
+    /// The events this app subscribes to.
+    fn subscriptions(&self) -> RVec<Subscription>;
+    /// Runs the app's start hook.
+    fn start(&mut self) -> RResult<(), RString>;
+    /// Runs the matching handlers for each event, in order.
+    fn handle_batch(&mut self, events: RSlice<'_, EventRef<'_>>);
+    /// Runs the app's stop hook.
+    #[sabi(last_prefix_field)]
+    fn stop(&mut self) -> RResult<(), RString>;
+}
+
+/// The boxed, type-erased app object.
+pub type AppObjectBox = AppObject_TO<'static, RBox<()>>;

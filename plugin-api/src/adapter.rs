@@ -1,0 +1,212 @@
+//! The bridge between an app's safe [`App`] implementation and the ABI: the root module functions and the
+//! [`AppObject`] the host drives. Every call into app code is wrapped in [`panic::catch`].
+
+use abi_stable::{
+    prefix_type::PrefixTypeTrait,
+    sabi_trait::TD_Opaque,
+    std_types::{RResult, RSlice, RStr, RString, RVec},
+};
+
+use crate::abi::{
+    AppDescriptor, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, EventKind,
+    EventRef, HostContext, Subscription,
+};
+use crate::app::{App, AppEvent, Handlers, Request};
+use crate::context::Context;
+use crate::panic::{self, Caught};
+use crate::{logging, runtime};
+
+/// Builds the root module for app type `A` (called through [`crate::export_app!`]).
+pub fn root_module<A: App>() -> AppModuleRef {
+    AppModule {
+        describe: describe::<A>,
+        create: create::<A>,
+    }
+    .leak_into_prefix()
+}
+
+extern "C" fn describe<A: App>() -> AppDescriptor {
+    AppDescriptor {
+        name: A::NAME.into(),
+        version: RString::new(),
+        description: A::DESCRIPTION.into(),
+        requires: A::REQUIRES
+            .iter()
+            .map(|name| RString::from(*name))
+            .collect(),
+        api_crate_version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+extern "C" fn create<A: App>(
+    host: HostContext,
+    config_json: RStr<'_>,
+) -> RResult<AppObjectBox, RString> {
+    runtime::install(host, A::NAME);
+    panic::install_hook();
+    logging::install();
+    let ctx = Context::new();
+    let created = panic::catch(|| -> Result<Adapter<A>, String> {
+        let config: A::Config = if config_json.trim().is_empty() {
+            A::Config::default()
+        } else {
+            serde_json::from_str(config_json.as_str())
+                .map_err(|e| format!("invalid configuration: {e}"))?
+        };
+        let app = A::new(&ctx, config).map_err(|e| format!("creating the app failed: {e}"))?;
+        let mut handlers = Handlers::new();
+        A::register(&mut handlers);
+        Ok(Adapter { app, handlers, ctx })
+    });
+    match created {
+        Ok(Ok(adapter)) => RResult::ROk(AppObject_TO::from_value(adapter, TD_Opaque)),
+        Ok(Err(message)) => RResult::RErr(message.into()),
+        Err(Caught::Panic(message)) => {
+            RResult::RErr(format!("creating the app panicked: {message}").into())
+        }
+        Err(Caught::Exit) => {
+            RResult::RErr("the host stopped the app while it was being created".into())
+        }
+    }
+}
+
+/// Reports a handler fault to the host, which logs it against this app and counts it.
+pub(crate) fn report_fault(event: &str, message: &str) {
+    let (host, app) = runtime::host();
+    host.report_fault()(app, RStr::from(event), RStr::from(message));
+}
+
+struct Adapter<A: App> {
+    app: A,
+    handlers: Handlers<A>,
+    ctx: Context,
+}
+
+impl<A: App> AppObject for Adapter<A> {
+    fn subscriptions(&self) -> RVec<Subscription> {
+        let events = self
+            .handlers
+            .app_events
+            .keys()
+            .map(|name| (EventKind::APP_EVENT, name));
+        let requests = self
+            .handlers
+            .requests
+            .keys()
+            .map(|name| (EventKind::REQUEST, name));
+        events
+            .chain(requests)
+            .map(|(kind, name)| Subscription {
+                kind,
+                name: name.as_str().into(),
+            })
+            .collect()
+    }
+
+    fn start(&mut self) -> RResult<(), RString> {
+        let Adapter { app, ctx, .. } = self;
+        match panic::catch(|| app.start(ctx)) {
+            Ok(Ok(())) => RResult::ROk(()),
+            Ok(Err(e)) => RResult::RErr(format!("start failed: {e}").into()),
+            Err(Caught::Panic(message)) => {
+                RResult::RErr(format!("start panicked: {message}").into())
+            }
+            Err(Caught::Exit) => RResult::RErr("stopped while starting".into()),
+        }
+    }
+
+    fn handle_batch(&mut self, events: RSlice<'_, EventRef<'_>>) {
+        for event in events.iter() {
+            let carry_on = match event.kind {
+                EventKind::APP_EVENT => self.dispatch_app_event(event),
+                EventKind::REQUEST => self.dispatch_request(event),
+                _ => true,
+            };
+            if !carry_on {
+                return;
+            }
+        }
+    }
+
+    fn stop(&mut self) -> RResult<(), RString> {
+        let Adapter { app, ctx, .. } = self;
+        match panic::catch(|| app.stop(ctx)) {
+            Ok(()) | Err(Caught::Exit) => RResult::ROk(()),
+            Err(Caught::Panic(message)) => {
+                RResult::RErr(format!("stop panicked: {message}").into())
+            }
+        }
+    }
+}
+
+impl<A: App> Adapter<A> {
+    /// Runs every handler for an app event; `false` if the app is stopping.
+    fn dispatch_app_event(&mut self, event: &EventRef<'_>) -> bool {
+        let Adapter { app, handlers, ctx } = self;
+        let Some(list) = handlers.app_events.get_mut(event.name.as_str()) else {
+            return true;
+        };
+        let app_event = AppEvent {
+            name: event.name.as_str(),
+            source: event.source.as_str(),
+            payload: &event.data,
+        };
+        for handler in list.iter_mut() {
+            match panic::catch(|| handler(app, ctx, &app_event)) {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => report_fault(
+                    &describe_event(event),
+                    &format!("handler failed: {message}"),
+                ),
+                Err(Caught::Panic(message)) => {
+                    report_fault(&describe_event(event), &format!("panicked: {message}"))
+                }
+                Err(Caught::Exit) => return false,
+            }
+        }
+        true
+    }
+
+    /// Runs the request's handler and sends its reply; `false` if the app is stopping.
+    fn dispatch_request(&mut self, event: &EventRef<'_>) -> bool {
+        let Adapter { app, handlers, ctx } = self;
+        let (host, handle) = runtime::host();
+        let request = Request {
+            name: event.name.as_str(),
+            source: event.source.as_str(),
+            payload: &event.data,
+        };
+        let (result, carry_on) = match handlers.requests.get_mut(event.name.as_str()) {
+            None => (
+                Err(format!(
+                    "app `{}` has no handler for `{}`",
+                    A::NAME,
+                    event.name
+                )),
+                true,
+            ),
+            Some(handler) => match panic::catch(|| handler(app, ctx, &request)) {
+                Ok(result) => (result, true),
+                Err(Caught::Panic(message)) => {
+                    report_fault(&describe_event(event), &format!("panicked: {message}"));
+                    (Err(format!("the handler panicked: {message}")), true)
+                }
+                Err(Caught::Exit) => (Err(format!("app `{}` is stopping", A::NAME)), false),
+            },
+        };
+        let reply = match &result {
+            Ok(json) => RResult::ROk(RStr::from(json.as_str())),
+            Err(message) => RResult::RErr(RStr::from(message.as_str())),
+        };
+        host.reply()(handle, event.id, reply);
+        carry_on
+    }
+}
+
+fn describe_event(event: &EventRef<'_>) -> String {
+    match event.kind {
+        EventKind::APP_EVENT => format!("app event `{}` from `{}`", event.name, event.source),
+        EventKind::REQUEST => format!("request `{}` from `{}`", event.name, event.source),
+        other => format!("event kind {}", other.0),
+    }
+}

@@ -1,0 +1,53 @@
+//! Green threads on the host's scheduler, in the manner of eventlet.
+//!
+//! Every green thread an app starts belongs to the app's thread group: when the app stops, each of them is
+//! stopped at its next blocking call ([`sleep`], [`yield_now`], a wait on a [`JoinHandle`], a request...), which
+//! then unwinds the thread quietly, and the host waits for them. A thread that never blocks cannot be stopped:
+//! green threads must not spin or call blocking `std` I/O.
+
+mod thread;
+
+pub use thread::{current, spawn, spawn_after, spawn_n, GreenThread, JoinError, JoinHandle, Timer};
+
+use std::time::Duration;
+
+use crate::abi::WaitStatus;
+use crate::panic::TaskExit;
+use crate::runtime;
+
+/// Unwinds the calling green thread because it was asked to stop; caught where the thread (or handler) began.
+pub(crate) fn exit_thread() -> ! {
+    std::panic::resume_unwind(Box::new(TaskExit))
+}
+
+/// Turns a [`WaitStatus::Stopping`] into the stop unwind; passes the others through.
+pub(crate) fn check(status: WaitStatus) -> WaitStatus {
+    if status == WaitStatus::Stopping {
+        exit_thread()
+    }
+    status
+}
+
+pub(crate) fn duration_ns(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX - 1)
+}
+
+/// Suspends the calling green thread for `duration`; other green threads run meanwhile.
+pub fn sleep(duration: Duration) {
+    let (host, app) = runtime::host();
+    check(host.sleep()(app, duration_ns(duration)));
+}
+
+/// Lets the other green threads run, then continues.
+pub fn yield_now() {
+    let (host, app) = runtime::host();
+    check(host.yield_now()(app));
+}
+
+/// Parks the calling green thread until [`GreenThread::unpark`], the timeout, or a stop (which unwinds).
+/// Returns `true` if the timeout elapsed. Wake-ups may be spurious: callers re-check their condition.
+pub(crate) fn park(timeout: Option<Duration>) -> bool {
+    let (host, app) = runtime::host();
+    let ns = timeout.map_or(u64::MAX, duration_ns);
+    check(host.park()(app, ns)) == WaitStatus::TimedOut
+}

@@ -1,0 +1,305 @@
+//! Spawning and joining green threads, and timers.
+
+use std::ffi::c_void;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::RResult;
+
+use crate::abi::{GreenTask, ThreadHandle};
+use crate::panic::{self, Caught};
+use crate::runtime;
+
+/// A handle on one green thread: wake it, ask it to stop, see whether it finished.
+pub struct GreenThread {
+    handle: ThreadHandle,
+}
+
+impl GreenThread {
+    /// Wakes the thread if it is parked (its next park returns at once otherwise).
+    pub(crate) fn unpark(&self) {
+        let (host, _) = runtime::host();
+        host.thread_unpark()(&self.handle);
+    }
+
+    /// Asks the thread to stop: its current or next blocking call unwinds it quietly.
+    pub fn stop(&self) {
+        let (host, _) = runtime::host();
+        host.thread_stop()(&self.handle);
+    }
+
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        let (host, _) = runtime::host();
+        host.thread_finished()(&self.handle)
+    }
+
+    pub(crate) fn same_as(&self, other: &GreenThread) -> bool {
+        self.handle.0 == other.handle.0
+    }
+}
+
+impl Clone for GreenThread {
+    fn clone(&self) -> Self {
+        let (host, _) = runtime::host();
+        GreenThread {
+            handle: host.thread_clone()(&self.handle),
+        }
+    }
+}
+
+impl Drop for GreenThread {
+    fn drop(&mut self) {
+        let (host, _) = runtime::host();
+        host.thread_release()(&mut self.handle);
+    }
+}
+
+impl fmt::Debug for GreenThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GreenThread").field(&self.handle.0).finish()
+    }
+}
+
+/// The calling green thread.
+pub fn current() -> GreenThread {
+    let (host, app) = runtime::host();
+    GreenThread {
+        handle: host.current_thread()(app),
+    }
+}
+
+unsafe extern "C" fn run_boxed<F: FnOnce() + Send + 'static>(data: *mut c_void) {
+    // SAFETY: `data` is the `Box<F>` leaked by `spawn_raw`; the host calls `run` or `drop` exactly once.
+    let task = unsafe { Box::from_raw(data.cast::<F>()) };
+    if let Err(Caught::Panic(message)) = panic::catch(task) {
+        crate::adapter::report_fault("green thread", &message);
+    }
+}
+
+unsafe extern "C" fn drop_boxed<F>(data: *mut c_void) {
+    // SAFETY: as in `run_boxed`; the host calls this instead of `run`, once.
+    drop(unsafe { Box::from_raw(data.cast::<F>()) });
+}
+
+/// Starts `f` on a new green thread; `None` if the host refused (the app is stopping).
+fn spawn_raw<F: FnOnce() + Send + 'static>(f: F) -> Option<GreenThread> {
+    let task = GreenTask {
+        data: Box::into_raw(Box::new(f)).cast::<c_void>(),
+        run: run_boxed::<F>,
+        drop: drop_boxed::<F>,
+    };
+    let (host, app) = runtime::host();
+    match host.spawn()(app, task) {
+        RResult::ROk(handle) => Some(GreenThread { handle }),
+        RResult::RErr(_) => None,
+    }
+}
+
+/// Starts `f` on a new green thread and forgets it (eventlet's `spawn_n`). A panic in it is logged and counted
+/// against the app.
+pub fn spawn_n<F: FnOnce() + Send + 'static>(f: F) {
+    let _ = spawn_raw(f);
+}
+
+/// Why [`JoinHandle::join`] has no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinError {
+    /// The thread panicked; the message says where.
+    Panicked(String),
+    /// The thread was stopped before it finished, or never started because the app was stopping.
+    Stopped,
+    /// [`JoinHandle::join_timeout`] gave up waiting.
+    TimedOut,
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Panicked(message) => write!(f, "green thread panicked: {message}"),
+            JoinError::Stopped => f.write_str("green thread was stopped"),
+            JoinError::TimedOut => f.write_str("timed out waiting for the green thread"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+struct JoinState<T> {
+    result: Option<Result<T, JoinError>>,
+    waiters: Vec<GreenThread>,
+}
+
+struct JoinSlot<T> {
+    state: Mutex<JoinState<T>>,
+}
+
+impl<T> JoinSlot<T> {
+    fn lock(&self) -> MutexGuard<'_, JoinState<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn complete(&self, result: Result<T, JoinError>) {
+        let waiters = {
+            let mut state = self.lock();
+            state.result = Some(result);
+            std::mem::take(&mut state.waiters)
+        };
+        for waiter in waiters {
+            waiter.unpark();
+        }
+    }
+}
+
+/// Completes the join slot with `Stopped` if the thread unwinds or is dropped without a result.
+struct CompleteOnDrop<T> {
+    slot: Arc<JoinSlot<T>>,
+}
+
+impl<T> Drop for CompleteOnDrop<T> {
+    fn drop(&mut self) {
+        if self.slot.lock().result.is_none() {
+            self.slot.complete(Err(JoinError::Stopped));
+        }
+    }
+}
+
+/// A handle on a green thread started with [`spawn`]: wait for its result, or stop it.
+pub struct JoinHandle<T> {
+    thread: Option<GreenThread>,
+    slot: Arc<JoinSlot<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread's result.
+    pub fn join(self) -> Result<T, JoinError> {
+        self.wait(None)
+    }
+
+    /// Waits at most `timeout` for the thread's result.
+    pub fn join_timeout(self, timeout: Duration) -> Result<T, JoinError> {
+        self.wait(Some(Instant::now() + timeout))
+    }
+
+    fn wait(self, deadline: Option<Instant>) -> Result<T, JoinError> {
+        let me = super::thread::current();
+        loop {
+            {
+                let mut state = self.slot.lock();
+                if let Some(result) = state.result.take() {
+                    return result;
+                }
+                if !state.waiters.iter().any(|w| w.same_as(&me)) {
+                    state.waiters.push(me.clone());
+                }
+            }
+            let remaining = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(remaining) if !remaining.is_zero() => Some(remaining),
+                    _ => return Err(JoinError::TimedOut),
+                },
+                None => None,
+            };
+            super::park(remaining);
+        }
+    }
+
+    /// Asks the thread to stop at its next blocking call.
+    pub fn stop(&self) {
+        if let Some(thread) = &self.thread {
+            thread.stop();
+        }
+    }
+
+    /// Whether the result is ready.
+    pub fn is_finished(&self) -> bool {
+        self.slot.lock().result.is_some()
+    }
+
+    /// The thread itself.
+    pub fn thread(&self) -> Option<&GreenThread> {
+        self.thread.as_ref()
+    }
+}
+
+/// Starts `f` on a new green thread; the handle waits for its result or stops it (eventlet's `spawn`).
+pub fn spawn<T, F>(f: F) -> JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let slot = Arc::new(JoinSlot {
+        state: Mutex::new(JoinState {
+            result: None,
+            waiters: Vec::new(),
+        }),
+    });
+    let guard = CompleteOnDrop {
+        slot: Arc::clone(&slot),
+    };
+    let thread = spawn_raw(move || {
+        let guard = guard;
+        match panic::catch(f) {
+            Ok(value) => guard.slot.complete(Ok(value)),
+            Err(Caught::Exit) => guard.slot.complete(Err(JoinError::Stopped)),
+            Err(Caught::Panic(message)) => {
+                crate::adapter::report_fault("green thread", &message);
+                guard.slot.complete(Err(JoinError::Panicked(message)));
+            }
+        }
+    });
+    JoinHandle { thread, slot }
+}
+
+/// Starts `f` on a new green thread after `delay` (eventlet's `spawn_after`); stopping the handle before the delay
+/// cancels it.
+pub fn spawn_after<T, F>(delay: Duration, f: F) -> JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    spawn(move || {
+        super::sleep(delay);
+        f()
+    })
+}
+
+/// A repeating timer: runs a closure every `interval` on its own green thread until stopped or dropped.
+pub struct Timer {
+    handle: JoinHandle<()>,
+}
+
+impl Timer {
+    /// Calls `tick` every `interval`, the first time after one interval. A panic in `tick` is logged and the
+    /// timer goes on.
+    pub fn repeat<F>(interval: Duration, mut tick: F) -> Timer
+    where
+        F: FnMut() + Send + 'static,
+    {
+        let handle = spawn(move || {
+            let mut next = Instant::now() + interval;
+            loop {
+                super::sleep(next.saturating_duration_since(Instant::now()));
+                next += interval;
+                match panic::catch(&mut tick) {
+                    Ok(()) => {}
+                    Err(Caught::Exit) => return,
+                    Err(Caught::Panic(message)) => crate::adapter::report_fault("timer", &message),
+                }
+            }
+        });
+        Timer { handle }
+    }
+
+    /// Stops the timer.
+    pub fn cancel(&self) {
+        self.handle.stop();
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.handle.stop();
+    }
+}

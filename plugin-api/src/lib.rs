@@ -1,0 +1,93 @@
+//! # tatsu-plugin-api
+//!
+//! The one crate a tatsu app depends on. An app is a type implementing [`App`], exported from a `cdylib` with
+//! [`export_app!`]; the `tatsu` host loads the library from its plugins directory and drives the app:
+//!
+//! ```no_run
+//! use tatsu_plugin_api::{export_app, App, AppEvent, Context, Handlers};
+//!
+//! #[derive(Default)]
+//! struct Hello { seen: u64 }
+//!
+//! impl App for Hello {
+//!     const NAME: &'static str = "hello";
+//!     type Config = ();
+//!
+//!     fn new(_ctx: &Context, _config: ()) -> Result<Self, tatsu_plugin_api::BoxError> {
+//!         Ok(Hello::default())
+//!     }
+//!
+//!     fn register(handlers: &mut Handlers<Self>) {
+//!         handlers.on_app_event("greeting", Self::on_greeting);
+//!     }
+//! }
+//!
+//! impl Hello {
+//!     fn on_greeting(&mut self, _ctx: &Context, event: &AppEvent<'_>) {
+//!         self.seen += 1;
+//!         log::info!("{} says {}", event.source(), event.payload_str());
+//!     }
+//! }
+//!
+//! export_app!(Hello);
+//! ```
+//!
+//! What crosses into the host is defined in [`abi`]; app authors never need it. Everything an app does with the
+//! host goes through [`Context`] and the green-thread kit in [`green`], which run on the host's scheduler: apps must
+//! not block a scheduler thread with blocking `std` I/O, `std::thread::sleep` or long-held `std::sync` locks.
+
+pub mod abi;
+mod adapter;
+mod app;
+mod context;
+pub mod green;
+mod logging;
+mod panic;
+mod runtime;
+
+pub use app::{App, AppEvent, BoxError, Handlers, Request};
+pub use context::{Context, RequestError, RequestErrorKind};
+
+/// Re-exports for the [`export_app!`] macro only.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::adapter::root_module;
+    pub use abi_stable::library::{
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
+    };
+}
+
+/// Exports an [`App`] type as the root module of this library, so the `tatsu` host can load it.
+///
+/// Use it once, in the app crate's `lib.rs`, with the crate built as a `cdylib`.
+#[macro_export]
+macro_rules! export_app {
+    ($app:ty) => {
+        // The symbol abi_stable looks for (abi_stable's `ROOT_MODULE_LOADER_NAME`; a plugin-api test checks it).
+        #[doc(hidden)]
+        #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
+        pub static __TATSU_APP_LIB_HEADER: $crate::__private::LibHeader = {
+            extern "C" fn __tatsu_root_module() -> $crate::__private::RootModuleResult {
+                $crate::__private::__call_root_module_loader($crate::__private::root_module::<$app>)
+            }
+            // SAFETY: the constructor returns the root module type named here, and layout checking is on.
+            unsafe {
+                $crate::__private::LibHeader::from_constructor::<$crate::abi::AppModuleRef>(
+                    __tatsu_root_module,
+                    $crate::__private::CheckTypeLayout::Yes,
+                )
+            }
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_symbol_matches_abi_stable() {
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
+}
