@@ -33,11 +33,7 @@ pub struct EthHeader {
 impl EthHeader {
     /// Untagged header. Note the order: source first, as in every builder here.
     pub const fn new(src: MacAddr, dst: MacAddr) -> EthHeader {
-        EthHeader {
-            dst,
-            src,
-            vlan: None,
-        }
+        EthHeader { dst, src, vlan: None }
     }
 
     /// Same header with an 802.1Q tag for `vid` (priority 0).
@@ -88,9 +84,7 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::AddressFamilyMismatch => {
-                f.write_str("source and destination IP versions differ")
-            }
+            BuildError::AddressFamilyMismatch => f.write_str("source and destination IP versions differ"),
             BuildError::PayloadTooLarge { len } => {
                 write!(f, "payload of {len} bytes too large for the IP packet")
             }
@@ -137,12 +131,7 @@ pub fn arp_request(sender_mac: MacAddr, sender_ip: Ipv4Addr, target_ip: Ipv4Addr
 
 /// A unicast ARP reply: `sender_ip` is at `sender_mac`, sent to
 /// `target_mac`/`target_ip` (the requester).
-pub fn arp_reply(
-    sender_mac: MacAddr,
-    sender_ip: Ipv4Addr,
-    target_mac: MacAddr,
-    target_ip: Ipv4Addr,
-) -> Vec<u8> {
+pub fn arp_reply(sender_mac: MacAddr, sender_ip: Ipv4Addr, target_mac: MacAddr, target_ip: Ipv4Addr) -> Vec<u8> {
     arp(
         &EthHeader::new(sender_mac, target_mac),
         &ArpEthIpv4Packet {
@@ -191,13 +180,7 @@ pub fn icmpv4_echo_request(
     payload: &[u8],
 ) -> Result<Vec<u8>, BuildError> {
     let b = ipv4(src, dst).icmpv4_echo_request(id, seq);
-    finish(
-        eth,
-        ether_type::IPV4,
-        b.size(payload.len()),
-        payload.len(),
-        |o| b.write(o, payload),
-    )
+    finish(eth, ether_type::IPV4, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
 }
 
 /// An ICMPv4 echo reply; `id`, `seq` and `payload` should echo the request's.
@@ -210,13 +193,7 @@ pub fn icmpv4_echo_reply(
     payload: &[u8],
 ) -> Result<Vec<u8>, BuildError> {
     let b = ipv4(src, dst).icmpv4_echo_reply(id, seq);
-    finish(
-        eth,
-        ether_type::IPV4,
-        b.size(payload.len()),
-        payload.len(),
-        |o| b.write(o, payload),
-    )
+    finish(eth, ether_type::IPV4, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
 }
 
 /// An ICMPv6 echo request with a correct checksum.
@@ -229,13 +206,7 @@ pub fn icmpv6_echo_request(
     payload: &[u8],
 ) -> Result<Vec<u8>, BuildError> {
     let b = ipv6(src, dst).icmpv6_echo_request(id, seq);
-    finish(
-        eth,
-        ether_type::IPV6,
-        b.size(payload.len()),
-        payload.len(),
-        |o| b.write(o, payload),
-    )
+    finish(eth, ether_type::IPV6, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
 }
 
 /// An ICMPv6 echo reply with a correct checksum.
@@ -248,43 +219,20 @@ pub fn icmpv6_echo_reply(
     payload: &[u8],
 ) -> Result<Vec<u8>, BuildError> {
     let b = ipv6(src, dst).icmpv6_echo_reply(id, seq);
-    finish(
-        eth,
-        ether_type::IPV6,
-        b.size(payload.len()),
-        payload.len(),
-        |o| b.write(o, payload),
-    )
+    finish(eth, ether_type::IPV6, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
 }
 
 /// A UDP datagram over IPv4 or IPv6 (taken from the addresses) with correct
 /// checksums.
-pub fn udp(
-    eth: &EthHeader,
-    src: SocketAddr,
-    dst: SocketAddr,
-    payload: &[u8],
-) -> Result<Vec<u8>, BuildError> {
+pub fn udp(eth: &EthHeader, src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Result<Vec<u8>, BuildError> {
     match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let b = ipv4(s, d).udp(src.port(), dst.port());
-            finish(
-                eth,
-                ether_type::IPV4,
-                b.size(payload.len()),
-                payload.len(),
-                |o| b.write(o, payload),
-            )
+            finish(eth, ether_type::IPV4, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             let b = ipv6(s, d).udp(src.port(), dst.port());
-            finish(
-                eth,
-                ether_type::IPV6,
-                b.size(payload.len()),
-                payload.len(),
-                |o| b.write(o, payload),
-            )
+            finish(eth, ether_type::IPV6, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
         }
         _ => Err(BuildError::AddressFamilyMismatch),
     }
@@ -346,23 +294,11 @@ pub fn tcp(
     match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let b = ipv4(s, d).tcp_header(h);
-            finish(
-                eth,
-                ether_type::IPV4,
-                b.size(payload.len()),
-                payload.len(),
-                |o| b.write(o, payload),
-            )
+            finish(eth, ether_type::IPV4, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             let b = ipv6(s, d).tcp_header(h);
-            finish(
-                eth,
-                ether_type::IPV6,
-                b.size(payload.len()),
-                payload.len(),
-                |o| b.write(o, payload),
-            )
+            finish(eth, ether_type::IPV6, b.size(payload.len()), payload.len(), |o| b.write(o, payload))
         }
         _ => Err(BuildError::AddressFamilyMismatch),
     }

@@ -13,6 +13,17 @@
 //!   correct checksums, LLDP, as `Vec<u8>`.
 //! * [`MacAddr`]: a `Copy + Hash` MAC address for MAC tables.
 //! * [`lldp`]: LLDP views and owned PDUs.
+//! * [`ether_type`] and [`ip_proto`]: the protocol numbers used above.
+//!
+//! # Truncated and malformed input
+//!
+//! [`parse`] returns `Err` only when the 14-byte Ethernet header is not all
+//! there. Past that it always returns `Ok` with partial results: every layer
+//! up to the failing one, [`Parsed::error`] naming the failing [`Layer`], its
+//! byte offset in the frame and the reason, and [`Parsed::payload`] holding
+//! the bytes it could not decode. IP and UDP length fields that claim more
+//! than was captured (packet-ins cut to `max_len`) are not errors; they set
+//! [`Parsed::is_truncated`]. Checksums are not verified on parse.
 //!
 //! ```
 //! use tatsu_packet::{build, parse, MacAddr};
@@ -72,9 +83,7 @@ mod parse;
 pub use etherparse;
 pub use lldp::{LldpSlice, Lldpdu};
 pub use mac::{MacAddr, MacParseError};
-pub use parse::{
-    ip_proto, parse, Layer, Net, ParseError, ParseErrorKind, Parsed, Transport, VlanTag, VlanTags,
-};
+pub use parse::{ip_proto, parse, Layer, Net, ParseError, ParseErrorKind, Parsed, Transport, VlanTag, VlanTags};
 
 /// EtherType values.
 pub mod ether_type {
@@ -119,13 +128,8 @@ pub fn ethertype(frame: &[u8]) -> Option<u16> {
 pub fn inner_ethertype(frame: &[u8]) -> Option<u16> {
     let mut pos = 12;
     loop {
-        let t = frame
-            .get(pos..pos + 2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))?;
-        if !matches!(
-            t,
-            ether_type::VLAN | ether_type::QINQ | ether_type::QINQ_LEGACY
-        ) {
+        let t = frame.get(pos..pos + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))?;
+        if !matches!(t, ether_type::VLAN | ether_type::QINQ | ether_type::QINQ_LEGACY) {
             return Some(t);
         }
         pos += 4;

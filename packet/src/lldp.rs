@@ -128,30 +128,15 @@ pub enum LldpError {
 impl fmt::Display for LldpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LldpError::Truncated {
-                offset,
-                needed,
-                available,
-            } => write!(
-                f,
-                "LLDP TLV at offset {offset} needs {needed} bytes, only {available} left"
-            ),
-            LldpError::MissingTlv {
-                expected,
-                found: Some(t),
-                offset,
-            } => write!(
-                f,
-                "LLDP mandatory TLV type {expected} missing at offset {offset} (found type {t})"
-            ),
-            LldpError::MissingTlv {
-                expected,
-                found: None,
-                offset,
-            } => write!(
-                f,
-                "LLDP mandatory TLV type {expected} missing at offset {offset} (PDU ended)"
-            ),
+            LldpError::Truncated { offset, needed, available } => {
+                write!(f, "LLDP TLV at offset {offset} needs {needed} bytes, only {available} left")
+            }
+            LldpError::MissingTlv { expected, found: Some(t), offset } => {
+                write!(f, "LLDP mandatory TLV type {expected} missing at offset {offset} (found type {t})")
+            }
+            LldpError::MissingTlv { expected, found: None, offset } => {
+                write!(f, "LLDP mandatory TLV type {expected} missing at offset {offset} (PDU ended)")
+            }
             LldpError::BadLength { tlv_type, len } => {
                 write!(f, "LLDP TLV type {tlv_type} has invalid length {len}")
             }
@@ -171,23 +156,13 @@ impl<'a> LldpTlvSlice<'a> {
     /// Reads the TLV at the start of `slice`.
     pub fn from_slice(slice: &'a [u8]) -> Result<LldpTlvSlice<'a>, LldpError> {
         if slice.len() < 2 {
-            return Err(LldpError::Truncated {
-                offset: 0,
-                needed: 2,
-                available: slice.len(),
-            });
+            return Err(LldpError::Truncated { offset: 0, needed: 2, available: slice.len() });
         }
         let len = usize::from(u16::from_be_bytes([slice[0], slice[1]]) & 0x01ff);
         if slice.len() < 2 + len {
-            return Err(LldpError::Truncated {
-                offset: 0,
-                needed: 2 + len,
-                available: slice.len(),
-            });
+            return Err(LldpError::Truncated { offset: 0, needed: 2 + len, available: slice.len() });
         }
-        Ok(LldpTlvSlice {
-            slice: &slice[..2 + len],
-        })
+        Ok(LldpTlvSlice { slice: &slice[..2 + len] })
     }
 
     /// TLV type (7 bits), see [`tlv_type`].
@@ -253,13 +228,9 @@ impl<'a> LldpSlice<'a> {
         let mut index = 0usize;
         while off < slice.len() {
             let tlv = LldpTlvSlice::from_slice(&slice[off..]).map_err(|e| match e {
-                LldpError::Truncated {
-                    needed, available, ..
-                } => LldpError::Truncated {
-                    offset: off,
-                    needed,
-                    available,
-                },
+                LldpError::Truncated { needed, available, .. } => {
+                    LldpError::Truncated { offset: off, needed, available }
+                }
                 other => other,
             })?;
             let t = tlv.tlv_type();
@@ -267,11 +238,7 @@ impl<'a> LldpSlice<'a> {
                 let expected = [tlv_type::CHASSIS_ID, tlv_type::PORT_ID, tlv_type::TTL][index];
                 if t != expected {
                     let found = (t != tlv_type::END).then_some(t);
-                    return Err(LldpError::MissingTlv {
-                        expected,
-                        found,
-                        offset: off,
-                    });
+                    return Err(LldpError::MissingTlv { expected, found, offset: off });
                 }
                 mandatory[index] = Some(tlv);
             }
@@ -283,33 +250,18 @@ impl<'a> LldpSlice<'a> {
         }
         let [Some(chassis), Some(port), Some(ttl)] = mandatory else {
             let expected = [tlv_type::CHASSIS_ID, tlv_type::PORT_ID, tlv_type::TTL][index.min(2)];
-            return Err(LldpError::MissingTlv {
-                expected,
-                found: None,
-                offset: off,
-            });
+            return Err(LldpError::MissingTlv { expected, found: None, offset: off });
         };
         for t in [chassis, port] {
             if t.value().len() < 2 {
-                return Err(LldpError::BadLength {
-                    tlv_type: t.tlv_type(),
-                    len: t.value().len(),
-                });
+                return Err(LldpError::BadLength { tlv_type: t.tlv_type(), len: t.value().len() });
             }
         }
         let v = ttl.value();
         if v.len() < 2 {
-            return Err(LldpError::BadLength {
-                tlv_type: tlv_type::TTL,
-                len: v.len(),
-            });
+            return Err(LldpError::BadLength { tlv_type: tlv_type::TTL, len: v.len() });
         }
-        Ok(LldpSlice {
-            slice: &slice[..off],
-            chassis,
-            port,
-            ttl: u16::from_be_bytes([v[0], v[1]]),
-        })
+        Ok(LldpSlice { slice: &slice[..off], chassis, port, ttl: u16::from_be_bytes([v[0], v[1]]) })
     }
 
     /// The LLDPDU bytes, End TLV included when present (padding excluded).
@@ -374,23 +326,14 @@ impl<'a> LldpSlice<'a> {
         let cv = self.chassis.value();
         let pv = self.port.value();
         Lldpdu {
-            chassis_id: ChassisId {
-                subtype: cv[0],
-                id: cv[1..].to_vec(),
-            },
-            port_id: PortId {
-                subtype: pv[0],
-                id: pv[1..].to_vec(),
-            },
+            chassis_id: ChassisId { subtype: cv[0], id: cv[1..].to_vec() },
+            port_id: PortId { subtype: pv[0], id: pv[1..].to_vec() },
             ttl: self.ttl,
             tlvs: self
                 .tlvs()
                 .skip(3)
                 .map(|t| {
-                    t.to_tlv().unwrap_or_else(|_| LldpTlv::Other {
-                        tlv_type: t.tlv_type(),
-                        value: t.value().to_vec(),
-                    })
+                    t.to_tlv().unwrap_or_else(|_| LldpTlv::Other { tlv_type: t.tlv_type(), value: t.value().to_vec() })
                 })
                 .collect(),
         }
@@ -409,18 +352,12 @@ pub struct ChassisId {
 impl ChassisId {
     /// Subtype 4, a MAC address.
     pub fn mac(mac: MacAddr) -> ChassisId {
-        ChassisId {
-            subtype: chassis_id_subtype::MAC_ADDRESS,
-            id: mac.0.to_vec(),
-        }
+        ChassisId { subtype: chassis_id_subtype::MAC_ADDRESS, id: mac.0.to_vec() }
     }
 
     /// Subtype 7, a locally assigned string (Ryu uses `dpid:%016x`).
     pub fn local(id: &str) -> ChassisId {
-        ChassisId {
-            subtype: chassis_id_subtype::LOCALLY_ASSIGNED,
-            id: id.as_bytes().to_vec(),
-        }
+        ChassisId { subtype: chassis_id_subtype::LOCALLY_ASSIGNED, id: id.as_bytes().to_vec() }
     }
 }
 
@@ -436,34 +373,22 @@ pub struct PortId {
 impl PortId {
     /// Subtype 2, an OpenFlow port number as 4 big-endian bytes (Ryu's form).
     pub fn port_component(port_no: u32) -> PortId {
-        PortId {
-            subtype: port_id_subtype::PORT_COMPONENT,
-            id: port_no.to_be_bytes().to_vec(),
-        }
+        PortId { subtype: port_id_subtype::PORT_COMPONENT, id: port_no.to_be_bytes().to_vec() }
     }
 
     /// Subtype 5, an interface name such as `eth0`.
     pub fn interface_name(name: &str) -> PortId {
-        PortId {
-            subtype: port_id_subtype::INTERFACE_NAME,
-            id: name.as_bytes().to_vec(),
-        }
+        PortId { subtype: port_id_subtype::INTERFACE_NAME, id: name.as_bytes().to_vec() }
     }
 
     /// Subtype 7, a locally assigned string.
     pub fn local(id: &str) -> PortId {
-        PortId {
-            subtype: port_id_subtype::LOCALLY_ASSIGNED,
-            id: id.as_bytes().to_vec(),
-        }
+        PortId { subtype: port_id_subtype::LOCALLY_ASSIGNED, id: id.as_bytes().to_vec() }
     }
 
     /// Subtype 3, a MAC address.
     pub fn mac(mac: MacAddr) -> PortId {
-        PortId {
-            subtype: port_id_subtype::MAC_ADDRESS,
-            id: mac.0.to_vec(),
-        }
+        PortId { subtype: port_id_subtype::MAC_ADDRESS, id: mac.0.to_vec() }
     }
 }
 
@@ -508,10 +433,7 @@ pub enum LldpTlv {
 impl LldpTlv {
     /// Decodes a TLV from its type number and value.
     pub fn from_type_value(t: u8, v: &[u8]) -> Result<LldpTlv, LldpError> {
-        let bad = || LldpError::BadLength {
-            tlv_type: t,
-            len: v.len(),
-        };
+        let bad = || LldpError::BadLength { tlv_type: t, len: v.len() };
         Ok(match t {
             tlv_type::PORT_DESCRIPTION => LldpTlv::PortDescription(v.to_vec()),
             tlv_type::SYSTEM_NAME => LldpTlv::SystemName(v.to_vec()),
@@ -530,16 +452,9 @@ impl LldpTlv {
                 if v.len() < 4 {
                     return Err(bad());
                 }
-                LldpTlv::OrganizationSpecific {
-                    oui: [v[0], v[1], v[2]],
-                    subtype: v[3],
-                    info: v[4..].to_vec(),
-                }
+                LldpTlv::OrganizationSpecific { oui: [v[0], v[1], v[2]], subtype: v[3], info: v[4..].to_vec() }
             }
-            _ => LldpTlv::Other {
-                tlv_type: t,
-                value: v.to_vec(),
-            },
+            _ => LldpTlv::Other { tlv_type: t, value: v.to_vec() },
         })
     }
 
@@ -572,10 +487,7 @@ impl LldpTlv {
     fn write_to(&self, out: &mut Vec<u8>) -> Result<(), LldpError> {
         let t = self.tlv_type();
         if t == tlv_type::END || t > 127 {
-            return Err(LldpError::BadLength {
-                tlv_type: t,
-                len: self.value_len(),
-            });
+            return Err(LldpError::BadLength { tlv_type: t, len: self.value_len() });
         }
         write_header(out, t, self.value_len())?;
         match self {
@@ -584,10 +496,7 @@ impl LldpTlv {
             | LldpTlv::SystemDescription(v)
             | LldpTlv::ManagementAddress(v)
             | LldpTlv::Other { value: v, .. } => out.extend_from_slice(v),
-            LldpTlv::SystemCapabilities {
-                capabilities,
-                enabled,
-            } => {
+            LldpTlv::SystemCapabilities { capabilities, enabled } => {
                 out.extend_from_slice(&capabilities.to_be_bytes());
                 out.extend_from_slice(&enabled.to_be_bytes());
             }
@@ -628,25 +537,18 @@ pub struct Lldpdu {
 impl Lldpdu {
     /// A PDU with just the mandatory TLVs.
     pub fn new(chassis_id: ChassisId, port_id: PortId, ttl: u16) -> Lldpdu {
-        Lldpdu {
-            chassis_id,
-            port_id,
-            ttl,
-            tlvs: Vec::new(),
-        }
+        Lldpdu { chassis_id, port_id, ttl, tlvs: Vec::new() }
     }
 
     /// Adds a Port Description TLV.
     pub fn with_port_description(mut self, desc: &str) -> Lldpdu {
-        self.tlvs
-            .push(LldpTlv::PortDescription(desc.as_bytes().to_vec()));
+        self.tlvs.push(LldpTlv::PortDescription(desc.as_bytes().to_vec()));
         self
     }
 
     /// Adds a System Name TLV.
     pub fn with_system_name(mut self, name: &str) -> Lldpdu {
-        self.tlvs
-            .push(LldpTlv::SystemName(name.as_bytes().to_vec()));
+        self.tlvs.push(LldpTlv::SystemName(name.as_bytes().to_vec()));
         self
     }
 
@@ -680,18 +582,11 @@ impl Lldpdu {
     /// over 511 bytes, or an [`LldpTlv::Other`] has type 0 or above 127.
     pub fn write(&self, out: &mut Vec<u8>) -> Result<(), LldpError> {
         for (t, sub, id) in [
-            (
-                tlv_type::CHASSIS_ID,
-                self.chassis_id.subtype,
-                &self.chassis_id.id,
-            ),
+            (tlv_type::CHASSIS_ID, self.chassis_id.subtype, &self.chassis_id.id),
             (tlv_type::PORT_ID, self.port_id.subtype, &self.port_id.id),
         ] {
             if id.is_empty() || id.len() > 255 {
-                return Err(LldpError::BadLength {
-                    tlv_type: t,
-                    len: id.len() + 1,
-                });
+                return Err(LldpError::BadLength { tlv_type: t, len: id.len() + 1 });
             }
             write_header(out, t, 1 + id.len())?;
             out.push(sub);
@@ -718,26 +613,12 @@ mod tests {
     use super::*;
 
     fn sample() -> Lldpdu {
-        Lldpdu::new(
-            ChassisId::mac(MacAddr::new(0, 4, 0x96, 0x1f, 0xa7, 0x26)),
-            PortId::interface_name("1/3"),
-            120,
-        )
-        .with_port_description("uplink")
-        .with_system_name("sw1")
-        .with_tlv(LldpTlv::SystemCapabilities {
-            capabilities: 0x14,
-            enabled: 0x04,
-        })
-        .with_tlv(LldpTlv::OrganizationSpecific {
-            oui: [0x00, 0x80, 0xc2],
-            subtype: 1,
-            info: vec![0, 1],
-        })
-        .with_tlv(LldpTlv::Other {
-            tlv_type: 42,
-            value: vec![9, 9, 9],
-        })
+        Lldpdu::new(ChassisId::mac(MacAddr::new(0, 4, 0x96, 0x1f, 0xa7, 0x26)), PortId::interface_name("1/3"), 120)
+            .with_port_description("uplink")
+            .with_system_name("sw1")
+            .with_tlv(LldpTlv::SystemCapabilities { capabilities: 0x14, enabled: 0x04 })
+            .with_tlv(LldpTlv::OrganizationSpecific { oui: [0x00, 0x80, 0xc2], subtype: 1, info: vec![0, 1] })
+            .with_tlv(LldpTlv::Other { tlv_type: 42, value: vec![9, 9, 9] })
     }
 
     #[test]
@@ -759,10 +640,7 @@ mod tests {
         assert_eq!(view.tlvs().count(), 8);
         assert_eq!(view.find(42), Some(&[9u8, 9, 9][..]));
         assert_eq!(view.to_lldpdu(), pdu);
-        assert_eq!(
-            Lldpdu::from_slice(&bytes).unwrap().to_bytes().unwrap(),
-            bytes
-        );
+        assert_eq!(Lldpdu::from_slice(&bytes).unwrap().to_bytes().unwrap(), bytes);
     }
 
     #[test]
@@ -786,19 +664,11 @@ mod tests {
         }
         assert_eq!(
             LldpSlice::from_slice(&bytes[..5]),
-            Err(LldpError::Truncated {
-                offset: 0,
-                needed: 9,
-                available: 5
-            })
+            Err(LldpError::Truncated { offset: 0, needed: 9, available: 5 })
         );
         assert_eq!(
             LldpSlice::from_slice(&[]),
-            Err(LldpError::MissingTlv {
-                expected: tlv_type::CHASSIS_ID,
-                found: None,
-                offset: 0
-            })
+            Err(LldpError::MissingTlv { expected: tlv_type::CHASSIS_ID, found: None, offset: 0 })
         );
     }
 
@@ -808,53 +678,26 @@ mod tests {
         let bad = [0x04, 0x02, 0x05, b'x', 0x00, 0x00];
         assert_eq!(
             LldpSlice::from_slice(&bad),
-            Err(LldpError::MissingTlv {
-                expected: tlv_type::CHASSIS_ID,
-                found: Some(2),
-                offset: 0
-            })
+            Err(LldpError::MissingTlv { expected: tlv_type::CHASSIS_ID, found: Some(2), offset: 0 })
         );
         // Chassis, Port, then End: TTL missing.
         let bad = [0x02, 0x02, 0x07, b'c', 0x04, 0x02, 0x07, b'p', 0x00, 0x00];
         assert_eq!(
             LldpSlice::from_slice(&bad),
-            Err(LldpError::MissingTlv {
-                expected: tlv_type::TTL,
-                found: None,
-                offset: 8
-            })
+            Err(LldpError::MissingTlv { expected: tlv_type::TTL, found: None, offset: 8 })
         );
         // TTL of length 1.
-        let bad = [
-            0x02, 0x02, 0x07, b'c', 0x04, 0x02, 0x07, b'p', 0x06, 0x01, 0x78,
-        ];
-        assert_eq!(
-            LldpSlice::from_slice(&bad),
-            Err(LldpError::BadLength {
-                tlv_type: 3,
-                len: 1
-            })
-        );
+        let bad = [0x02, 0x02, 0x07, b'c', 0x04, 0x02, 0x07, b'p', 0x06, 0x01, 0x78];
+        assert_eq!(LldpSlice::from_slice(&bad), Err(LldpError::BadLength { tlv_type: 3, len: 1 }));
         // Chassis ID with only a subtype.
-        let bad = [
-            0x02, 0x01, 0x07, 0x04, 0x02, 0x07, b'p', 0x06, 0x02, 0x00, 0x78,
-        ];
-        assert_eq!(
-            LldpSlice::from_slice(&bad),
-            Err(LldpError::BadLength {
-                tlv_type: 1,
-                len: 1
-            })
-        );
+        let bad = [0x02, 0x01, 0x07, 0x04, 0x02, 0x07, b'p', 0x06, 0x02, 0x00, 0x78];
+        assert_eq!(LldpSlice::from_slice(&bad), Err(LldpError::BadLength { tlv_type: 1, len: 1 }));
     }
 
     #[test]
     fn malformed_optional_tlv_is_kept_raw() {
         let mut pdu = Lldpdu::new(ChassisId::local("c"), PortId::local("p"), 1);
-        pdu.tlvs.push(LldpTlv::Other {
-            tlv_type: tlv_type::SYSTEM_CAPABILITIES,
-            value: vec![1, 2, 3],
-        });
+        pdu.tlvs.push(LldpTlv::Other { tlv_type: tlv_type::SYSTEM_CAPABILITIES, value: vec![1, 2, 3] });
         let bytes = pdu.to_bytes().unwrap();
         let back = Lldpdu::from_slice(&bytes).unwrap();
         assert_eq!(back, pdu);
@@ -869,29 +712,13 @@ mod tests {
         assert!(pdu.to_bytes().is_err());
         pdu.chassis_id = ChassisId::local(&"x".repeat(255));
         assert!(pdu.to_bytes().is_ok());
-        let big = pdu
-            .clone()
-            .with_tlv(LldpTlv::SystemDescription(vec![0; 512]));
-        assert_eq!(
-            big.to_bytes(),
-            Err(LldpError::BadLength {
-                tlv_type: 6,
-                len: 512
-            })
-        );
-        let ok = pdu
-            .clone()
-            .with_tlv(LldpTlv::SystemDescription(vec![0; 511]));
+        let big = pdu.clone().with_tlv(LldpTlv::SystemDescription(vec![0; 512]));
+        assert_eq!(big.to_bytes(), Err(LldpError::BadLength { tlv_type: 6, len: 512 }));
+        let ok = pdu.clone().with_tlv(LldpTlv::SystemDescription(vec![0; 511]));
         assert!(ok.to_bytes().is_ok());
-        let end = pdu.clone().with_tlv(LldpTlv::Other {
-            tlv_type: 0,
-            value: vec![],
-        });
+        let end = pdu.clone().with_tlv(LldpTlv::Other { tlv_type: 0, value: vec![] });
         assert!(end.to_bytes().is_err());
-        let wide = pdu.with_tlv(LldpTlv::Other {
-            tlv_type: 128,
-            value: vec![],
-        });
+        let wide = pdu.with_tlv(LldpTlv::Other { tlv_type: 128, value: vec![] });
         assert!(wide.to_bytes().is_err());
     }
 }

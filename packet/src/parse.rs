@@ -5,8 +5,7 @@ use std::net::IpAddr;
 
 use etherparse::err::{self, LenError};
 use etherparse::{
-    ArpPacketSlice, Icmpv4Slice, Icmpv6Slice, LaxIpPayloadSlice, LaxIpv4Slice, LaxIpv6Slice,
-    TcpSlice, UdpSlice,
+    ArpPacketSlice, Icmpv4Slice, Icmpv6Slice, LaxIpPayloadSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice, UdpSlice,
 };
 
 use crate::ether_type;
@@ -112,10 +111,9 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (layer, offset) = (self.layer, self.offset);
         match &self.kind {
-            ParseErrorKind::Truncated { needed, available } => write!(
-                f,
-                "truncated {layer} at offset {offset}: needs {needed} bytes, {available} present"
-            ),
+            ParseErrorKind::Truncated { needed, available } => {
+                write!(f, "truncated {layer} at offset {offset}: needs {needed} bytes, {available} present")
+            }
             ParseErrorKind::Ipv4(e) => write!(f, "bad {layer} at offset {offset}: {e}"),
             ParseErrorKind::Ipv6(e) => write!(f, "bad {layer} at offset {offset}: {e}"),
             ParseErrorKind::IpAuth(e) => write!(f, "bad {layer} at offset {offset}: {e}"),
@@ -130,11 +128,7 @@ impl std::error::Error for ParseError {}
 
 impl ParseError {
     fn truncated(layer: Layer, offset: usize, needed: usize, available: usize) -> ParseError {
-        ParseError {
-            layer,
-            offset,
-            kind: ParseErrorKind::Truncated { needed, available },
-        }
+        ParseError { layer, offset, kind: ParseErrorKind::Truncated { needed, available } }
     }
 
     fn from_len(layer: Layer, base: usize, e: &LenError) -> ParseError {
@@ -158,12 +152,7 @@ pub struct VlanTag {
 impl VlanTag {
     /// An 802.1Q (`0x8100`) tag with priority 0. `vid` is masked to 12 bits.
     pub const fn new(vid: u16) -> VlanTag {
-        VlanTag {
-            tpid: ether_type::VLAN,
-            pcp: 0,
-            dei: false,
-            vid: vid & 0x0fff,
-        }
+        VlanTag { tpid: ether_type::VLAN, pcp: 0, dei: false, vid: vid & 0x0fff }
     }
 
     /// The tag control information field (PCP, DEI, VID) as on the wire.
@@ -262,10 +251,7 @@ pub struct Parsed<'a> {
 }
 
 fn is_vlan_tpid(t: u16) -> bool {
-    matches!(
-        t,
-        ether_type::VLAN | ether_type::QINQ | ether_type::QINQ_LEGACY
-    )
+    matches!(t, ether_type::VLAN | ether_type::QINQ | ether_type::QINQ_LEGACY)
 }
 
 /// Parses an Ethernet II frame (without FCS) as far down as it can.
@@ -304,12 +290,7 @@ pub fn parse(frame: &[u8]) -> Result<Parsed<'_>, ParseError> {
     let mut pos = 12;
     while is_vlan_tpid(p.ethertype) {
         if frame.len() < pos + 6 {
-            p.error = Some(ParseError::truncated(
-                Layer::Vlan,
-                pos,
-                6,
-                frame.len() - pos,
-            ));
+            p.error = Some(ParseError::truncated(Layer::Vlan, pos, 6, frame.len() - pos));
             return Ok(p);
         }
         pos += 4;
@@ -332,28 +313,15 @@ pub fn parse(frame: &[u8]) -> Result<Parsed<'_>, ParseError> {
                 p.payload = &data[l.slice().len()..];
                 p.net = Some(Net::Lldp(l));
             }
-            Err(LldpError::Truncated {
-                offset,
-                needed,
-                available,
-            }) => {
-                p.error = Some(ParseError::truncated(
-                    Layer::Lldp,
-                    net_off + offset,
-                    needed,
-                    available,
-                ))
+            Err(LldpError::Truncated { offset, needed, available }) => {
+                p.error = Some(ParseError::truncated(Layer::Lldp, net_off + offset, needed, available))
             }
             Err(e) => {
                 let offset = match e {
                     LldpError::MissingTlv { offset, .. } => net_off + offset,
                     _ => net_off,
                 };
-                p.error = Some(ParseError {
-                    layer: Layer::Lldp,
-                    offset,
-                    kind: ParseErrorKind::Lldp(e),
-                })
+                p.error = Some(ParseError { layer: Layer::Lldp, offset, kind: ParseErrorKind::Lldp(e) })
             }
         },
         ether_type::IPV4 => match LaxIpv4Slice::from_slice(data) {
@@ -380,15 +348,9 @@ pub fn parse(frame: &[u8]) -> Result<Parsed<'_>, ParseError> {
                     }
                 }
             }
-            Err(err::ipv4::HeaderSliceError::Len(e)) => {
-                p.error = Some(ParseError::from_len(Layer::Ipv4, net_off, &e))
-            }
+            Err(err::ipv4::HeaderSliceError::Len(e)) => p.error = Some(ParseError::from_len(Layer::Ipv4, net_off, &e)),
             Err(err::ipv4::HeaderSliceError::Content(c)) => {
-                p.error = Some(ParseError {
-                    layer: Layer::Ipv4,
-                    offset: net_off,
-                    kind: ParseErrorKind::Ipv4(c),
-                })
+                p.error = Some(ParseError { layer: Layer::Ipv4, offset: net_off, kind: ParseErrorKind::Ipv4(c) })
             }
         },
         ether_type::IPV6 => match LaxIpv6Slice::from_slice(data) {
@@ -413,15 +375,9 @@ pub fn parse(frame: &[u8]) -> Result<Parsed<'_>, ParseError> {
                     }
                 }
             }
-            Err(err::ipv6::HeaderSliceError::Len(e)) => {
-                p.error = Some(ParseError::from_len(Layer::Ipv6, net_off, &e))
-            }
+            Err(err::ipv6::HeaderSliceError::Len(e)) => p.error = Some(ParseError::from_len(Layer::Ipv6, net_off, &e)),
             Err(err::ipv6::HeaderSliceError::Content(c)) => {
-                p.error = Some(ParseError {
-                    layer: Layer::Ipv6,
-                    offset: net_off,
-                    kind: ParseErrorKind::Ipv6(c),
-                })
+                p.error = Some(ParseError { layer: Layer::Ipv6, offset: net_off, kind: ParseErrorKind::Ipv6(c) })
             }
         },
         _ => {}
@@ -442,16 +398,12 @@ impl<'a> Parsed<'a> {
         }
         let off = offset_in(self.frame, data);
         let t = match ip.ip_number.0 {
-            ip_proto::TCP => TcpSlice::from_slice(data)
-                .map(Transport::Tcp)
-                .map_err(|e| match e {
-                    err::tcp::HeaderSliceError::Len(l) => ParseError::from_len(Layer::Tcp, off, &l),
-                    err::tcp::HeaderSliceError::Content(c) => ParseError {
-                        layer: Layer::Tcp,
-                        offset: off,
-                        kind: ParseErrorKind::Tcp(c),
-                    },
-                }),
+            ip_proto::TCP => TcpSlice::from_slice(data).map(Transport::Tcp).map_err(|e| match e {
+                err::tcp::HeaderSliceError::Len(l) => ParseError::from_len(Layer::Tcp, off, &l),
+                err::tcp::HeaderSliceError::Content(c) => {
+                    ParseError { layer: Layer::Tcp, offset: off, kind: ParseErrorKind::Tcp(c) }
+                }
+            }),
             ip_proto::UDP => UdpSlice::from_slice_lax(data)
                 .map(Transport::Udp)
                 .map_err(|l| ParseError::from_len(Layer::Udp, off, &l)),
@@ -487,26 +439,12 @@ impl<'a> Parsed<'a> {
 
     /// Destination MAC.
     pub fn eth_dst(&self) -> MacAddr {
-        MacAddr([
-            self.frame[0],
-            self.frame[1],
-            self.frame[2],
-            self.frame[3],
-            self.frame[4],
-            self.frame[5],
-        ])
+        MacAddr([self.frame[0], self.frame[1], self.frame[2], self.frame[3], self.frame[4], self.frame[5]])
     }
 
     /// Source MAC.
     pub fn eth_src(&self) -> MacAddr {
-        MacAddr([
-            self.frame[6],
-            self.frame[7],
-            self.frame[8],
-            self.frame[9],
-            self.frame[10],
-            self.frame[11],
-        ])
+        MacAddr([self.frame[6], self.frame[7], self.frame[8], self.frame[9], self.frame[10], self.frame[11]])
     }
 
     /// EtherType of the payload, after any VLAN tags (the `eth_type`

@@ -7,9 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use common::*;
 use tatsu_packet::etherparse::{ArpOperation, IcmpEchoHeader, Icmpv4Type, Icmpv6Type};
 use tatsu_packet::lldp::{chassis_id_subtype, port_id_subtype, tlv_type, LldpTlv};
-use tatsu_packet::{
-    eth_dst, eth_src, ethertype, inner_ethertype, ip_proto, parse, MacAddr, Net, Transport, VlanTag,
-};
+use tatsu_packet::{eth_dst, eth_src, ethertype, inner_ethertype, ip_proto, parse, MacAddr, Net, Transport, VlanTag};
 
 const A: MacAddr = MacAddr::new(2, 0, 0, 0, 0, 0x0a);
 const B: MacAddr = MacAddr::new(2, 0, 0, 0, 0, 0x0b);
@@ -38,10 +36,7 @@ fn raw_accessors_on_captured_frames() {
 #[test]
 fn arp_request_and_reply() {
     let p = parse(&ARP_REQUEST).unwrap();
-    assert_eq!(
-        (p.eth_dst(), p.eth_src(), p.ethertype()),
-        (MacAddr::BROADCAST, A, 0x0806)
-    );
+    assert_eq!((p.eth_dst(), p.eth_src(), p.ethertype()), (MacAddr::BROADCAST, A, 0x0806));
     assert!(p.error().is_none() && p.vlan().is_none() && p.transport().is_none());
     let arp = p.arp().unwrap().to_packet().try_eth_ipv4().unwrap();
     assert_eq!(arp.operation, ArpOperation::REQUEST);
@@ -79,10 +74,7 @@ fn icmpv4_echo_request() {
     assert_eq!(p.ip_dst(), Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))));
     assert_eq!(p.ip_proto(), Some(ip_proto::ICMP));
     let icmp = p.icmpv4().unwrap();
-    assert_eq!(
-        icmp.icmp_type(),
-        Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 12329, seq: 1 })
-    );
+    assert_eq!(icmp.icmp_type(), Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 12329, seq: 1 }));
     assert!(icmpv4_ok(icmp.slice()));
     // iputils: 16-byte timestamp, then 0x10, 0x11, ... 0x37.
     assert_eq!(p.payload().len(), 56);
@@ -97,27 +89,18 @@ fn icmpv6_neighbor_solicitation_and_echo() {
     assert!(p.eth_dst().is_multicast());
     let ip = p.ipv6().unwrap().header();
     assert_eq!(ip.hop_limit(), 255);
-    assert_eq!(
-        p.ip_dst(),
-        Some(IpAddr::V6("ff02::1:ff00:2".parse().unwrap()))
-    );
+    assert_eq!(p.ip_dst(), Some(IpAddr::V6("ff02::1:ff00:2".parse().unwrap())));
     let icmp = p.icmpv6().unwrap();
     assert_eq!(icmp.icmp_type(), Icmpv6Type::NeighborSolicitation);
     assert!(icmp.is_checksum_valid(ip.source(), ip.destination()));
     // Target address then the source link-layer address option.
-    assert_eq!(
-        &p.payload()[..16],
-        &"2001:db8::2".parse::<Ipv6Addr>().unwrap().octets()
-    );
+    assert_eq!(&p.payload()[..16], &"2001:db8::2".parse::<Ipv6Addr>().unwrap().octets());
     assert_eq!(&p.payload()[16..], &[1, 1, 2, 0, 0, 0, 0, 0x0a]);
 
     let p = parse(&ICMPV6_ECHO_REQUEST).unwrap();
     let ip = p.ipv6().unwrap().header();
     let icmp = p.icmpv6().unwrap();
-    assert!(matches!(
-        icmp.icmp_type(),
-        Icmpv6Type::EchoRequest(IcmpEchoHeader { seq: 1, .. })
-    ));
+    assert!(matches!(icmp.icmp_type(), Icmpv6Type::EchoRequest(IcmpEchoHeader { seq: 1, .. })));
     assert!(icmp.is_checksum_valid(ip.source(), ip.destination()));
     assert_eq!(p.payload().len(), 56);
     assert_eq!(p.ip_proto(), Some(ip_proto::ICMPV6));
@@ -158,10 +141,7 @@ fn udp_datagram() {
 fn icmp_port_unreachable_carries_the_offending_header() {
     let p = parse(&ICMP_PORT_UNREACHABLE).unwrap();
     let icmp = p.icmpv4().unwrap();
-    assert!(matches!(
-        icmp.icmp_type(),
-        Icmpv4Type::DestinationUnreachable(_)
-    ));
+    assert!(matches!(icmp.icmp_type(), Icmpv4Type::DestinationUnreachable(_)));
     assert!(icmpv4_ok(icmp.slice()));
     // The quoted datagram is the UDP one above, from its IP header on.
     assert_eq!(p.payload(), &UDP_DATAGRAM[14..]);
@@ -185,13 +165,8 @@ fn lldp_from_lldpd() {
     let types: Vec<u8> = l.tlvs().map(|t| t.tlv_type()).collect();
     assert_eq!(types, [1, 2, 3, 5, 6, 7, 8, 8, 4, 127, 127]);
     let pdu = l.to_lldpdu();
-    assert!(pdu.tlvs.contains(&LldpTlv::SystemCapabilities {
-        capabilities: 0x9c,
-        enabled: 0x80
-    }));
-    assert!(pdu.tlvs.contains(&LldpTlv::ManagementAddress(vec![
-        5, 1, 192, 0, 2, 1, 2, 0, 0, 0, 2, 0
-    ])));
+    assert!(pdu.tlvs.contains(&LldpTlv::SystemCapabilities { capabilities: 0x9c, enabled: 0x80 }));
+    assert!(pdu.tlvs.contains(&LldpTlv::ManagementAddress(vec![5, 1, 192, 0, 2, 1, 2, 0, 0, 0, 2, 0])));
     assert!(pdu.tlvs.contains(&LldpTlv::OrganizationSpecific {
         oui: [0x00, 0x12, 0x0f],
         subtype: 1,
@@ -208,10 +183,7 @@ fn lldp_shutdown_has_ttl_zero() {
     let l = p.lldp().unwrap();
     assert_eq!(l.ttl(), 0);
     assert_eq!(l.tlvs().count(), 3);
-    assert_eq!(
-        l.to_lldpdu().to_bytes().unwrap(),
-        &LLDP_LLDPD_SHUTDOWN[14..]
-    );
+    assert_eq!(l.to_lldpdu().to_bytes().unwrap(), &LLDP_LLDPD_SHUTDOWN[14..]);
 }
 
 #[test]
@@ -220,15 +192,7 @@ fn vlan_tagged_and_qinq() {
     let f = with_tag(&TCP_SYN, 0x8100, (5 << 13) | 0x1000 | 100);
     let p = parse(&f).unwrap();
     assert_eq!(p.ethertype(), 0x0800);
-    assert_eq!(
-        p.vlan(),
-        Some(VlanTag {
-            tpid: 0x8100,
-            pcp: 5,
-            dei: true,
-            vid: 100
-        })
-    );
+    assert_eq!(p.vlan(), Some(VlanTag { tpid: 0x8100, pcp: 5, dei: true, vid: 100 }));
     assert_eq!(p.ports(), Some((54538, 80)));
     assert!(p.error().is_none());
 
@@ -236,26 +200,13 @@ fn vlan_tagged_and_qinq() {
     let f = with_tag(&with_tag(&ARP_REQUEST, 0x8100, 10), 0x88a8, 20);
     let p = parse(&f).unwrap();
     let tags: Vec<VlanTag> = p.vlans().collect();
-    assert_eq!(
-        tags,
-        [
-            VlanTag {
-                tpid: 0x88a8,
-                ..VlanTag::new(20)
-            },
-            VlanTag::new(10)
-        ]
-    );
+    assert_eq!(tags, [VlanTag { tpid: 0x88a8, ..VlanTag::new(20) }, VlanTag::new(10)]);
     assert_eq!(p.vlans().len(), 2);
     assert!(p.arp().is_some());
     assert_eq!(p.ethertype(), 0x0806);
 
     // Three tags, legacy 0x9100 outermost.
-    let f = with_tag(
-        &with_tag(&with_tag(&LLDP_LLDPD, 0x8100, 1), 0x88a8, 2),
-        0x9100,
-        3,
-    );
+    let f = with_tag(&with_tag(&with_tag(&LLDP_LLDPD, 0x8100, 1), 0x88a8, 2), 0x9100, 3);
     let p = parse(&f).unwrap();
     assert_eq!(p.vlans().map(|t| t.vid).collect::<Vec<_>>(), [3, 2, 1]);
     assert_eq!(p.lldp().unwrap().ttl(), 120);

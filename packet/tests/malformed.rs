@@ -9,11 +9,7 @@ use tatsu_packet::lldp::{LldpError, LldpSlice, Lldpdu};
 use tatsu_packet::{parse, Layer, ParseError, ParseErrorKind};
 
 fn truncated(layer: Layer, offset: usize, needed: usize, available: usize) -> ParseError {
-    ParseError {
-        layer,
-        offset,
-        kind: ParseErrorKind::Truncated { needed, available },
-    }
+    ParseError { layer, offset, kind: ParseErrorKind::Truncated { needed, available } }
 }
 
 /// Exercises every accessor so a lazily failing one would show up.
@@ -27,20 +23,8 @@ fn touch(f: &[u8]) {
     let _ = LldpSlice::from_slice(f).map(|l| (l.to_lldpdu(), l.tlvs().count()));
     let _ = Lldpdu::from_slice(f);
     if let Ok(p) = parse(f) {
-        let _ = (
-            p.eth_dst(),
-            p.eth_src(),
-            p.ethertype(),
-            p.vlans().count(),
-            p.payload().len(),
-        );
-        let _ = (
-            p.ip_src(),
-            p.ip_dst(),
-            p.ip_proto(),
-            p.ports(),
-            p.is_truncated(),
-        );
+        let _ = (p.eth_dst(), p.eth_src(), p.ethertype(), p.vlans().count(), p.payload().len());
+        let _ = (p.ip_src(), p.ip_dst(), p.ip_proto(), p.ports(), p.is_truncated());
         let _ = p.error().map(|e| e.to_string());
         if let Some(a) = p.arp() {
             let _ = a.to_packet().try_eth_ipv4();
@@ -68,11 +52,7 @@ fn every_prefix_of_every_frame() {
             touch(&f[..n]);
             let r = parse(&f[..n]);
             if n < 14 {
-                assert_eq!(
-                    r,
-                    Err(truncated(Layer::Ethernet, 0, 14, n)),
-                    "{name} len {n}"
-                );
+                assert_eq!(r, Err(truncated(Layer::Ethernet, 0, 14, n)), "{name} len {n}");
             } else {
                 assert!(r.is_ok(), "{name} len {n}");
             }
@@ -109,10 +89,7 @@ fn truncation_errors_name_layer_and_offset() {
     let e = p.error().unwrap();
     assert_eq!((e.layer, e.offset), (Layer::Tcp, 34));
     assert_eq!(p.payload(), &TCP_SYN[34..40]);
-    assert_eq!(
-        e.to_string(),
-        "truncated TCP at offset 34: needs 20 bytes, 6 present"
-    );
+    assert_eq!(e.to_string(), "truncated TCP at offset 34: needs 20 bytes, 6 present");
 
     // Cut inside the TCP options: needs the full data offset (40 bytes).
     let p = parse(&TCP_SYN[..60]).unwrap();
@@ -160,10 +137,7 @@ fn content_errors() {
     // EtherType IPv4 but version 6.
     let mut f = TCP_SYN.to_vec();
     f[14] = 0x65;
-    assert!(matches!(
-        parse(&f).unwrap().error().unwrap().kind,
-        ParseErrorKind::Ipv4(_)
-    ));
+    assert!(matches!(parse(&f).unwrap().error().unwrap().kind, ParseErrorKind::Ipv4(_)));
 
     // TCP data offset 4.
     let mut f = TCP_SYN.to_vec();
@@ -187,11 +161,7 @@ fn content_errors() {
         Some(&ParseError {
             layer: Layer::Lldp,
             offset: 14,
-            kind: ParseErrorKind::Lldp(LldpError::MissingTlv {
-                expected: 1,
-                found: Some(2),
-                offset: 0
-            })
+            kind: ParseErrorKind::Lldp(LldpError::MissingTlv { expected: 1, found: Some(2), offset: 0 })
         })
     );
     assert!(p.lldp().is_none());
@@ -245,14 +215,7 @@ fn random_bit_flips_never_panic() {
 #[test]
 fn random_garbage_never_panics() {
     let mut rng = Rng(0xdead_beef);
-    let heads: [&[u8]; 6] = [
-        &[0x08, 0x00],
-        &[0x86, 0xdd],
-        &[0x08, 0x06],
-        &[0x88, 0xcc],
-        &[0x81, 0x00],
-        &[0x88, 0xa8],
-    ];
+    let heads: [&[u8]; 6] = [&[0x08, 0x00], &[0x86, 0xdd], &[0x08, 0x06], &[0x88, 0xcc], &[0x81, 0x00], &[0x88, 0xa8]];
     for _ in 0..20_000 {
         let len = rng.below(200);
         let mut g: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
@@ -269,17 +232,8 @@ fn random_garbage_never_panics() {
 /// UDP over IPv6 with an 8-byte hop-by-hop header (PadN) in front.
 fn udp6_with_hop_by_hop() -> Vec<u8> {
     use tatsu_packet::build::{self, EthHeader};
-    let eth = EthHeader::new(
-        tatsu_packet::MacAddr::ZERO,
-        tatsu_packet::MacAddr::BROADCAST,
-    );
-    let f = build::udp(
-        &eth,
-        "[2001:db8::1]:7".parse().unwrap(),
-        "[2001:db8::2]:9".parse().unwrap(),
-        b"x",
-    )
-    .unwrap();
+    let eth = EthHeader::new(tatsu_packet::MacAddr::ZERO, tatsu_packet::MacAddr::BROADCAST);
+    let f = build::udp(&eth, "[2001:db8::1]:7".parse().unwrap(), "[2001:db8::2]:9".parse().unwrap(), b"x").unwrap();
     let mut g = f[..54].to_vec();
     g[20] = 0; // next header: hop-by-hop
     let plen = u16::from_be_bytes([g[18], g[19]]) + 8;

@@ -46,6 +46,8 @@ mod panic;
 mod runtime;
 
 pub use app::{App, AppEvent, BoxError, Handlers, Request};
+/// Packets inside OpenFlow messages: parse packet-in data, build packet-out data (Ryu's `ryu.lib.packet`).
+pub use tatsu_packet as packet;
 pub use context::{Context, RequestError, RequestErrorKind};
 
 /// Re-exports for the [`export_app!`] macro only.

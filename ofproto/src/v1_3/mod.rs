@@ -810,7 +810,7 @@ pub struct MeterMod {
     pub bands: Vec<MeterBand>,
 }
 
-fn parse_bands(r: &mut Reader<'_>) -> Result<Vec<MeterBand>, DecodeError> {
+pub(crate) fn parse_meter_bands(r: &mut Reader<'_>) -> Result<Vec<MeterBand>, DecodeError> {
     let mut v = Vec::new();
     while !r.is_empty() {
         v.push(MeterBand::parse(r)?);
@@ -818,7 +818,6 @@ fn parse_bands(r: &mut Reader<'_>) -> Result<Vec<MeterBand>, DecodeError> {
     Ok(v)
 }
 
-pub(crate) use parse_bands as parse_meter_bands;
 
 impl Message {
     /// The `OFPT_*` type number.
@@ -1055,7 +1054,7 @@ impl Message {
                 let command = r.u16()?;
                 let flags = r.u16()?;
                 let meter_id = r.u32()?;
-                Message::MeterMod(MeterMod { command, flags, meter_id, bands: parse_bands(r)? })
+                Message::MeterMod(MeterMod { command, flags, meter_id, bands: parse_meter_bands(r)? })
             }
             _ => return Err(r.err_at(1, format!("unknown message type {}", t))),
         })

@@ -1,0 +1,166 @@
+//! Helpers for the host's integration tests: build the fixture apps, start a real `tatsu` process, read its log.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_owned()
+}
+
+/// The directory cargo puts this profile's artifacts in (where the `tatsu` binary is).
+pub fn artifact_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_tatsu")).parent().expect("binary has a directory").to_owned()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(workspace());
+    command
+}
+
+/// Builds the example and fixture apps of the workspace (once per test binary) and returns where they are.
+pub fn apps() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut command = cargo();
+        command.args(["build", "--quiet"]);
+        if artifact_dir().ends_with("release") {
+            command.arg("--release");
+        }
+        for package in
+            ["hello", "tatsu-fixture-ping", "tatsu-fixture-pong", "tatsu-fixture-faulty", "tatsu-fixture-not-a-plugin"]
+        {
+            command.args(["-p", package]);
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(status.success(), "building the fixture apps failed");
+        artifact_dir()
+    })
+}
+
+/// Builds the fixture app whose plugin-api speaks another interface version (its own workspace and target dir).
+pub fn foreign_interface_app() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = workspace().join("target").join("foreign-interface");
+        let status = cargo()
+            .args(["build", "--quiet", "--manifest-path", "host/tests/foreign-interface/Cargo.toml", "--target-dir"])
+            .arg(&target)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the foreign-interface fixture failed");
+        target.join("debug").join("libtatsu_fixture_foreign_interface.so")
+    })
+}
+
+/// The library file of an app built by [`apps`], e.g. `lib_path("tatsu_fixture_ping")`.
+pub fn lib_path(crate_name: &str) -> PathBuf {
+    apps().join(format!("lib{crate_name}.so"))
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tatsu-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// Copies libraries into `dir`, each under the given file name.
+pub fn install(dir: &Path, libraries: &[(&Path, &str)]) {
+    for (source, name) in libraries {
+        std::fs::copy(source, dir.join(name)).unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+    }
+}
+
+/// A running `tatsu` process whose log (stderr) is collected line by line.
+pub struct Host {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Host {
+    /// Starts `tatsu` with `args` and extra environment.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Host {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tatsu"));
+        command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        command.env("RUST_LOG", "info");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("tatsu starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        Host { child, lines }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.lines.lock().expect("log lock").clone()
+    }
+
+    /// Waits (at most 20 s) for a log line containing every one of `parts`; returns it.
+    pub fn wait_for(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(line) = self.log().into_iter().find(|line| parts.iter().all(|part| line.contains(part))) {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "no log line with {parts:?}; log so far:\n{}", self.log().join("\n"));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether a line containing every one of `parts` was logged.
+    pub fn logged(&self, parts: &[&str]) -> bool {
+        self.log().iter().any(|line| parts.iter().all(|part| line.contains(part)))
+    }
+
+    /// Sends a signal to the host.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
+        nix::sys::signal::kill(pid, signal).expect("signal delivered");
+    }
+
+    /// Waits (at most 20 s) for the process to exit.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the reader thread drain the last lines.
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "tatsu did not exit; log:\n{}", self.log().join("\n"));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the whole log.
+    pub fn stop(mut self) -> Vec<String> {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        let status = self.wait_exit();
+        let log = self.log();
+        assert!(status.success(), "tatsu exited with {status}; log:\n{}", log.join("\n"));
+        log
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
