@@ -34,6 +34,7 @@ pub fn services() -> HostServicesRef {
             thread_unpark,
             thread_stop,
             thread_finished,
+            thread_interrupt,
             park,
             sleep,
             yield_now,
@@ -71,9 +72,7 @@ extern "C" fn report_fault(handle: AppHandle, event: RStr<'_>, message: RStr<'_>
 }
 
 extern "C" fn publish(handle: AppHandle, name: RStr<'_>, payload: RStr<'_>) {
-    runtime::get()
-        .bus
-        .publish(app(handle), name.as_str(), payload.as_str());
+    runtime::get().bus.publish(app(handle), name.as_str(), payload.as_str());
 }
 
 extern "C" fn request(
@@ -83,15 +82,9 @@ extern "C" fn request(
     timeout_ns: u64,
 ) -> RResult<RString, RequestError> {
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
-    match runtime::get()
-        .bus
-        .request(app(handle), name.as_str(), payload.as_str(), timeout)
-    {
+    match runtime::get().bus.request(app(handle), name.as_str(), payload.as_str(), timeout) {
         Ok(reply) => RResult::ROk(reply.into()),
-        Err(failed) => RResult::RErr(RequestError {
-            failure: failed.failure,
-            detail: failed.detail.into(),
-        }),
+        Err(failed) => RResult::RErr(RequestError { failure: failed.failure, detail: failed.detail.into() }),
     }
 }
 
@@ -174,6 +167,10 @@ extern "C" fn thread_finished(thread: &ThreadHandle) -> bool {
     with_slot(thread, true, GreenSlot::is_finished)
 }
 
+extern "C" fn thread_interrupt(thread: &ThreadHandle) {
+    with_slot(thread, (), GreenSlot::interrupt);
+}
+
 extern "C" fn park(_handle: AppHandle, timeout_ns: u64) -> WaitStatus {
     green::park(timeout_from_ns(timeout_ns))
 }
@@ -184,8 +181,5 @@ extern "C" fn sleep(_handle: AppHandle, duration_ns: u64) -> WaitStatus {
 
 extern "C" fn yield_now(_handle: AppHandle) -> WaitStatus {
     may::coroutine::yield_now();
-    match green::current() {
-        Some(slot) if slot.must_stop() => WaitStatus::Stopping,
-        _ => WaitStatus::Woken,
-    }
+    green::current().as_deref().and_then(green::interruption).unwrap_or(WaitStatus::Woken)
 }

@@ -70,8 +70,8 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads and parses `path`; the error names the file and what is wrong.
     pub fn read(path: &Path) -> Result<ConfigFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| {
             let place = e.span().map_or(String::new(), |span| {
                 let before = &text[..span.start.min(text.len())];
@@ -122,21 +122,12 @@ impl Settings {
             .app
             .into_iter()
             .map(|(name, value)| {
-                serde_json::to_value(value)
-                    .map(|json| (name.clone(), json))
-                    .map_err(|e| format!("[app.{name}]: {e}"))
+                serde_json::to_value(value).map(|json| (name.clone(), json)).map_err(|e| format!("[app.{name}]: {e}"))
             })
             .collect::<Result<_, _>>()?;
         let settings = Settings {
-            plugins_dir: flags
-                .plugins_dir
-                .or(host.plugins_dir)
-                .unwrap_or_else(default_plugins_dir),
-            apps: if flags.apps.is_empty() {
-                host.apps.unwrap_or_default()
-            } else {
-                flags.apps
-            },
+            plugins_dir: flags.plugins_dir.or(host.plugins_dir).unwrap_or_else(default_plugins_dir),
+            apps: if flags.apps.is_empty() { host.apps.unwrap_or_default() } else { flags.apps },
             strict: flags.strict || host.strict.unwrap_or(false),
             pid_file: flags.pid_file.or(host.pid_file),
             workers: flags.workers.or(host.workers).unwrap_or(1),
@@ -150,10 +141,7 @@ impl Settings {
             return Err("workers must be at least 1".to_owned());
         }
         if settings.stack_size_kib < 16 {
-            return Err(format!(
-                "stack_size_kib {} is too small (at least 16)",
-                settings.stack_size_kib
-            ));
+            return Err(format!("stack_size_kib {} is too small (at least 16)", settings.stack_size_kib));
         }
         if settings.queue_capacity == 0 {
             return Err("queue_capacity must be at least 1".to_owned());
@@ -172,23 +160,16 @@ mod tests {
             "[tatsu]\nplugins_dir = \"/from/file\"\nworkers = 2\n[app.hello]\ngreeting = \"hi\"\ncount = 3\n",
         )
         .expect("valid config");
-        let flags = Overrides {
-            plugins_dir: Some(PathBuf::from("/from/flag")),
-            ..Overrides::default()
-        };
+        let flags = Overrides { plugins_dir: Some(PathBuf::from("/from/flag")), ..Overrides::default() };
         let settings = Settings::resolve(file, flags).expect("valid settings");
         assert_eq!(settings.plugins_dir, PathBuf::from("/from/flag"));
         assert_eq!(settings.workers, 2);
-        assert_eq!(
-            settings.app_config["hello"],
-            serde_json::json!({"greeting": "hi", "count": 3})
-        );
+        assert_eq!(settings.app_config["hello"], serde_json::json!({"greeting": "hi", "count": 3}));
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_rejected() {
-        let unknown = toml::from_str::<ConfigFile>("[tatsu]\nplugin_dir = \"x\"\n")
-            .expect_err("typo must fail");
+        let unknown = toml::from_str::<ConfigFile>("[tatsu]\nplugin_dir = \"x\"\n").expect_err("typo must fail");
         assert!(unknown.to_string().contains("plugin_dir"), "{unknown}");
         let file: ConfigFile = toml::from_str("[tatsu]\nworkers = 0\n").expect("parses");
         let error = Settings::resolve(file, Overrides::default()).expect_err("0 workers must fail");

@@ -23,6 +23,7 @@ pub struct GreenSlot {
     group: Arc<ThreadGroup>,
     coroutine: OnceLock<Coroutine>,
     stop_requested: AtomicBool,
+    interrupted: AtomicBool,
     finished: AtomicBool,
 }
 
@@ -37,6 +38,17 @@ impl GreenSlot {
         if let Some(coroutine) = self.coroutine.get() {
             coroutine.unpark();
         }
+    }
+
+    /// Interrupts the thread once: its current or next blocking call returns [`WaitStatus::Interrupted`].
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+        self.unpark();
+    }
+
+    /// Takes a pending interruption, if any.
+    fn take_interrupt(&self) -> bool {
+        self.interrupted.swap(false, Ordering::AcqRel)
     }
 
     /// Asks this one thread to stop.
@@ -80,11 +92,7 @@ impl ThreadGroup {
     }
 
     /// Starts `body` on a new coroutine in this group. Refused once the group is stopping.
-    pub fn spawn<F>(
-        self: &Arc<Self>,
-        label: impl Into<String>,
-        body: F,
-    ) -> io::Result<Arc<GreenSlot>>
+    pub fn spawn<F>(self: &Arc<Self>, label: impl Into<String>, body: F) -> io::Result<Arc<GreenSlot>>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -98,6 +106,7 @@ impl ThreadGroup {
             group: Arc::clone(self),
             coroutine: OnceLock::new(),
             stop_requested: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
             finished: AtomicBool::new(false),
         });
         self.threads().insert(id, Arc::clone(&slot));
@@ -134,11 +143,8 @@ impl ThreadGroup {
             slot.unpark();
         }
         loop {
-            let remaining: Vec<String> = self
-                .threads()
-                .values()
-                .map(|slot| format!("{} #{}", slot.label, slot.id))
-                .collect();
+            let remaining: Vec<String> =
+                self.threads().values().map(|slot| format!("{} #{}", slot.label, slot.id)).collect();
             if remaining.is_empty() || Instant::now() >= deadline {
                 return remaining;
             }
@@ -155,8 +161,8 @@ pub fn current() -> Option<Arc<GreenSlot>> {
 /// Parks the calling green thread until unparked, `timeout` or a stop; see [`WaitStatus`].
 pub fn park(timeout: Option<Duration>) -> WaitStatus {
     let slot = current();
-    if slot.as_ref().is_some_and(|slot| slot.must_stop()) {
-        return WaitStatus::Stopping;
+    if let Some(status) = slot.as_deref().and_then(interruption) {
+        return status;
     }
     let started = Instant::now();
     match timeout {
@@ -168,8 +174,8 @@ pub fn park(timeout: Option<Duration>) -> WaitStatus {
         Some(timeout) => std::thread::park_timeout(timeout),
         None => may::coroutine::park(),
     }
-    if slot.as_ref().is_some_and(|slot| slot.must_stop()) {
-        WaitStatus::Stopping
+    if let Some(status) = slot.as_deref().and_then(interruption) {
+        status
     } else if timeout.is_some_and(|timeout| started.elapsed() >= timeout) {
         WaitStatus::TimedOut
     } else {
@@ -177,7 +183,18 @@ pub fn park(timeout: Option<Duration>) -> WaitStatus {
     }
 }
 
-/// Sleeps the calling green thread for `duration`, returning early only to stop.
+/// Why a blocking call must return early, if it must.
+pub fn interruption(slot: &GreenSlot) -> Option<WaitStatus> {
+    if slot.must_stop() {
+        Some(WaitStatus::Stopping)
+    } else if slot.take_interrupt() {
+        Some(WaitStatus::Interrupted)
+    } else {
+        None
+    }
+}
+
+/// Sleeps the calling green thread for `duration`, returning early only to stop or when interrupted.
 pub fn sleep(duration: Duration) -> WaitStatus {
     let deadline = Instant::now() + duration;
     loop {
@@ -185,8 +202,9 @@ pub fn sleep(duration: Duration) -> WaitStatus {
         if remaining.is_zero() {
             return WaitStatus::Woken;
         }
-        if park(Some(remaining)) == WaitStatus::Stopping {
-            return WaitStatus::Stopping;
+        match park(Some(remaining)) {
+            WaitStatus::Woken | WaitStatus::TimedOut => {}
+            early => return early,
         }
     }
 }

@@ -13,19 +13,11 @@ pub fn init() {
 /// The most verbose level the filter lets through for target `app` (`LevelFilter as u8`).
 pub fn max_level_for(app: &str) -> u8 {
     let logger = log::logger();
-    let most_verbose_first = [
-        Level::Trace,
-        Level::Debug,
-        Level::Info,
-        Level::Warn,
-        Level::Error,
-    ];
+    let most_verbose_first = [Level::Trace, Level::Debug, Level::Info, Level::Warn, Level::Error];
     most_verbose_first
         .into_iter()
         .find(|level| logger.enabled(&Metadata::builder().level(*level).target(app).build()))
-        .map_or(LevelFilter::Off as u8, |level| {
-            level.to_level_filter() as u8
-        })
+        .map_or(LevelFilter::Off as u8, |level| level.to_level_filter() as u8)
 }
 
 /// Logs a record an app sent across the ABI, under the app's name.
@@ -41,11 +33,7 @@ pub fn forward(app: &str, level: u8, module: &str, message: &str) {
     let metadata = Metadata::builder().level(level).target(app).build();
     if logger.enabled(&metadata) {
         logger.log(
-            &Record::builder()
-                .metadata(metadata)
-                .module_path(Some(module))
-                .args(format_args!("{message}"))
-                .build(),
+            &Record::builder().metadata(metadata).module_path(Some(module)).args(format_args!("{message}")).build(),
         );
     }
 }

@@ -101,10 +101,7 @@ fn run(args: RunArgs) -> Result<(), String> {
     let (mut apps, problems) = AppManager::start(&settings)?;
     if settings.strict && !problems.is_empty() {
         apps.stop_all(&settings);
-        return Err(format!(
-            "{} problem(s) loading apps, and --strict is set",
-            problems.len()
-        ));
+        return Err(format!("{} problem(s) loading apps, and --strict is set", problems.len()));
     }
     let _pid_file = match &settings.pid_file {
         Some(path) => Some(PidFile::create(path)?),

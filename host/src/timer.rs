@@ -35,7 +35,9 @@ fn timers() -> &'static Timers {
             .name("tatsu-timers".to_owned())
             .spawn(move || timers.run())
             .map(|_| ())
-            .unwrap_or_else(|e| log::error!(target: "tatsu", "cannot start the timer thread: {e}; timeouts will not fire"));
+            .unwrap_or_else(
+                |e| log::error!(target: "tatsu", "cannot start the timer thread: {e}; timeouts will not fire"),
+            );
         timers
     })
 }
@@ -63,15 +65,9 @@ impl Timers {
             pending = match pending.keys().next().map(|key| key.0) {
                 Some(deadline) => {
                     let wait = deadline.saturating_duration_since(now);
-                    self.changed
-                        .wait_timeout(pending, wait)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+                    self.changed.wait_timeout(pending, wait).unwrap_or_else(PoisonError::into_inner).0
                 }
-                None => self
-                    .changed
-                    .wait(pending)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => self.changed.wait(pending).unwrap_or_else(PoisonError::into_inner),
             };
         }
     }
@@ -81,10 +77,7 @@ impl Timers {
 pub fn wake_at(deadline: Instant, coroutine: Coroutine) -> TimerKey {
     let timers = timers();
     let key = TimerKey(deadline, timers.next_seq.fetch_add(1, Ordering::Relaxed));
-    let mut pending = timers
-        .pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut pending = timers.pending.lock().unwrap_or_else(PoisonError::into_inner);
     let earliest = pending.keys().next().is_none_or(|first| key < *first);
     pending.insert(key, coroutine);
     drop(pending);
@@ -97,9 +90,5 @@ pub fn wake_at(deadline: Instant, coroutine: Coroutine) -> TimerKey {
 /// Cancels a wake-up that has not fired yet.
 pub fn cancel(key: TimerKey) {
     let timers = timers();
-    timers
-        .pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&key);
+    timers.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
 }

@@ -99,7 +99,9 @@ fn strict_mode_makes_any_problem_fatal() {
 
 #[test]
 fn start_panics_and_creation_panics_are_contained() {
-    for (mode, expected) in [("panic-start", "start panicked: faulty panics in start"), ("panic-new", "faulty panics in new")] {
+    for (mode, expected) in
+        [("panic-start", "start panicked: faulty panics in start"), ("panic-new", "faulty panics in new")]
+    {
         let dir = temp_dir(mode);
         install(&dir, &[(&lib_path("hello"), "libhello.so"), (&lib_path("tatsu_fixture_faulty"), "libfaulty.so")]);
         let config = dir.join("tatsu.toml");
@@ -147,7 +149,8 @@ fn sigint_stops_as_cleanly_as_sigterm_and_the_pid_file_comes_and_goes() {
     let dir = temp_dir("sigint");
     install(&dir, &[(&lib_path("hello"), "libhello.so")]);
     let pid_file = dir.join("tatsu.pid");
-    let mut host = Host::start(&["run", "--plugins-dir", &dir_arg(&dir), "--pid-file", &pid_file.display().to_string()], &[]);
+    let mut host =
+        Host::start(&["run", "--plugins-dir", &dir_arg(&dir), "--pid-file", &pid_file.display().to_string()], &[]);
     host.wait_for(&["running 1 app(s): hello"]);
     let pid = std::fs::read_to_string(&pid_file).expect("pid file exists while running");
     assert!(pid.trim().parse::<u32>().is_ok(), "pid file holds a pid: {pid:?}");
@@ -164,5 +167,9 @@ fn a_bad_config_file_is_a_clear_error() {
     std::fs::write(&config, "[tatsu]\nplugin_dir = \"/nowhere\"\n").expect("write config");
     let mut host = Host::start(&["run", "--config", &config.display().to_string()], &[]);
     assert!(!host.wait_exit().success());
-    assert!(host.logged(&["tatsu.toml", "plugin_dir"]), "the error names the file and the key:\n{}", host.log().join("\n"));
+    assert!(
+        host.logged(&["tatsu.toml", "plugin_dir"]),
+        "the error names the file and the key:\n{}",
+        host.log().join("\n")
+    );
 }

@@ -8,8 +8,8 @@ use abi_stable::{
 };
 
 use crate::abi::{
-    AppDescriptor, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, EventKind,
-    EventRef, HostContext, Subscription,
+    AppDescriptor, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, EventKind, EventRef, HostContext,
+    Subscription,
 };
 use crate::app::{App, AppEvent, Handlers, Request};
 use crate::context::Context;
@@ -18,11 +18,7 @@ use crate::{logging, runtime};
 
 /// Builds the root module for app type `A` (called through [`crate::export_app!`]).
 pub fn root_module<A: App>() -> AppModuleRef {
-    AppModule {
-        describe: describe::<A>,
-        create: create::<A>,
-    }
-    .leak_into_prefix()
+    AppModule { describe: describe::<A>, create: create::<A> }.leak_into_prefix()
 }
 
 extern "C" fn describe<A: App>() -> AppDescriptor {
@@ -30,18 +26,12 @@ extern "C" fn describe<A: App>() -> AppDescriptor {
         name: A::NAME.into(),
         version: RString::new(),
         description: A::DESCRIPTION.into(),
-        requires: A::REQUIRES
-            .iter()
-            .map(|name| RString::from(*name))
-            .collect(),
+        requires: A::REQUIRES.iter().map(|name| RString::from(*name)).collect(),
         api_crate_version: env!("CARGO_PKG_VERSION").into(),
     }
 }
 
-extern "C" fn create<A: App>(
-    host: HostContext,
-    config_json: RStr<'_>,
-) -> RResult<AppObjectBox, RString> {
+extern "C" fn create<A: App>(host: HostContext, config_json: RStr<'_>) -> RResult<AppObjectBox, RString> {
     runtime::install(host, A::NAME);
     panic::install_hook();
     logging::install();
@@ -50,8 +40,7 @@ extern "C" fn create<A: App>(
         let config: A::Config = if config_json.trim().is_empty() {
             A::Config::default()
         } else {
-            serde_json::from_str(config_json.as_str())
-                .map_err(|e| format!("invalid configuration: {e}"))?
+            serde_json::from_str(config_json.as_str()).map_err(|e| format!("invalid configuration: {e}"))?
         };
         let app = A::new(&ctx, config).map_err(|e| format!("creating the app failed: {e}"))?;
         let mut handlers = Handlers::new();
@@ -61,12 +50,8 @@ extern "C" fn create<A: App>(
     match created {
         Ok(Ok(adapter)) => RResult::ROk(AppObject_TO::from_value(adapter, TD_Opaque)),
         Ok(Err(message)) => RResult::RErr(message.into()),
-        Err(Caught::Panic(message)) => {
-            RResult::RErr(format!("creating the app panicked: {message}").into())
-        }
-        Err(Caught::Exit) => {
-            RResult::RErr("the host stopped the app while it was being created".into())
-        }
+        Err(Caught::Panic(message)) => RResult::RErr(format!("creating the app panicked: {message}").into()),
+        Err(Caught::Exit) => RResult::RErr("the host stopped the app while it was being created".into()),
     }
 }
 
@@ -84,23 +69,9 @@ struct Adapter<A: App> {
 
 impl<A: App> AppObject for Adapter<A> {
     fn subscriptions(&self) -> RVec<Subscription> {
-        let events = self
-            .handlers
-            .app_events
-            .keys()
-            .map(|name| (EventKind::APP_EVENT, name));
-        let requests = self
-            .handlers
-            .requests
-            .keys()
-            .map(|name| (EventKind::REQUEST, name));
-        events
-            .chain(requests)
-            .map(|(kind, name)| Subscription {
-                kind,
-                name: name.as_str().into(),
-            })
-            .collect()
+        let events = self.handlers.app_events.keys().map(|name| (EventKind::APP_EVENT, name));
+        let requests = self.handlers.requests.keys().map(|name| (EventKind::REQUEST, name));
+        events.chain(requests).map(|(kind, name)| Subscription { kind, name: name.as_str().into() }).collect()
     }
 
     fn start(&mut self) -> RResult<(), RString> {
@@ -108,9 +79,7 @@ impl<A: App> AppObject for Adapter<A> {
         match panic::catch(|| app.start(ctx)) {
             Ok(Ok(())) => RResult::ROk(()),
             Ok(Err(e)) => RResult::RErr(format!("start failed: {e}").into()),
-            Err(Caught::Panic(message)) => {
-                RResult::RErr(format!("start panicked: {message}").into())
-            }
+            Err(Caught::Panic(message)) => RResult::RErr(format!("start panicked: {message}").into()),
             Err(Caught::Exit) => RResult::RErr("stopped while starting".into()),
         }
     }
@@ -132,9 +101,7 @@ impl<A: App> AppObject for Adapter<A> {
         let Adapter { app, ctx, .. } = self;
         match panic::catch(|| app.stop(ctx)) {
             Ok(()) | Err(Caught::Exit) => RResult::ROk(()),
-            Err(Caught::Panic(message)) => {
-                RResult::RErr(format!("stop panicked: {message}").into())
-            }
+            Err(Caught::Panic(message)) => RResult::RErr(format!("stop panicked: {message}").into()),
         }
     }
 }
@@ -146,21 +113,12 @@ impl<A: App> Adapter<A> {
         let Some(list) = handlers.app_events.get_mut(event.name.as_str()) else {
             return true;
         };
-        let app_event = AppEvent {
-            name: event.name.as_str(),
-            source: event.source.as_str(),
-            payload: &event.data,
-        };
+        let app_event = AppEvent { name: event.name.as_str(), source: event.source.as_str(), payload: &event.data };
         for handler in list.iter_mut() {
             match panic::catch(|| handler(app, ctx, &app_event)) {
                 Ok(Ok(())) => {}
-                Ok(Err(message)) => report_fault(
-                    &describe_event(event),
-                    &format!("handler failed: {message}"),
-                ),
-                Err(Caught::Panic(message)) => {
-                    report_fault(&describe_event(event), &format!("panicked: {message}"))
-                }
+                Ok(Err(message)) => report_fault(&describe_event(event), &format!("handler failed: {message}")),
+                Err(Caught::Panic(message)) => report_fault(&describe_event(event), &format!("panicked: {message}")),
                 Err(Caught::Exit) => return false,
             }
         }
@@ -171,20 +129,9 @@ impl<A: App> Adapter<A> {
     fn dispatch_request(&mut self, event: &EventRef<'_>) -> bool {
         let Adapter { app, handlers, ctx } = self;
         let (host, handle) = runtime::host();
-        let request = Request {
-            name: event.name.as_str(),
-            source: event.source.as_str(),
-            payload: &event.data,
-        };
+        let request = Request { name: event.name.as_str(), source: event.source.as_str(), payload: &event.data };
         let (result, carry_on) = match handlers.requests.get_mut(event.name.as_str()) {
-            None => (
-                Err(format!(
-                    "app `{}` has no handler for `{}`",
-                    A::NAME,
-                    event.name
-                )),
-                true,
-            ),
+            None => (Err(format!("app `{}` has no handler for `{}`", A::NAME, event.name)), true),
             Some(handler) => match panic::catch(|| handler(app, ctx, &request)) {
                 Ok(result) => (result, true),
                 Err(Caught::Panic(message)) => {

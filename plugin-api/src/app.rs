@@ -117,10 +117,8 @@ impl<E: Display> HandlerOutcome for Result<(), E> {
     }
 }
 
-pub(crate) type AppEventHandler<A> =
-    Box<dyn FnMut(&mut A, &Context, &AppEvent<'_>) -> Result<(), String> + Send>;
-pub(crate) type RequestHandler<A> =
-    Box<dyn FnMut(&mut A, &Context, &Request<'_>) -> Result<String, String> + Send>;
+pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &AppEvent<'_>) -> Result<(), String> + Send>;
+pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &Request<'_>) -> Result<String, String> + Send>;
 
 /// The handlers of an app, registered in [`App::register`] (Ryu's `set_ev_cls`).
 pub struct Handlers<A> {
@@ -130,10 +128,7 @@ pub struct Handlers<A> {
 
 impl<A: App> Handlers<A> {
     pub(crate) fn new() -> Self {
-        Handlers {
-            app_events: HashMap::new(),
-            requests: HashMap::new(),
-        }
+        Handlers { app_events: HashMap::new(), requests: HashMap::new() }
     }
 
     /// Calls `handler` for every app event named `name` (several handlers run in registration order).
@@ -145,9 +140,7 @@ impl<A: App> Handlers<A> {
         self.app_events
             .entry(name.to_owned())
             .or_default()
-            .push(Box::new(move |app, ctx, event| {
-                handler(app, ctx, event).into_outcome()
-            }));
+            .push(Box::new(move |app, ctx, event| handler(app, ctx, event).into_outcome()));
         self
     }
 
@@ -162,8 +155,7 @@ impl<A: App> Handlers<A> {
         self.requests.insert(
             name.to_owned(),
             Box::new(move |app, ctx, request| match handler(app, ctx, request) {
-                Ok(value) => serde_json::to_string(&value)
-                    .map_err(|e| format!("reply is not serializable: {e}")),
+                Ok(value) => serde_json::to_string(&value).map_err(|e| format!("reply is not serializable: {e}")),
                 Err(e) => Err(e.to_string()),
             }),
         );

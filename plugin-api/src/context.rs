@@ -31,11 +31,7 @@ impl Context {
 
     /// Publishes an app event to every app that registered a handler for `name`. Never blocks; a subscriber
     /// whose queue is full misses it, and the host counts and logs that against the subscriber.
-    pub fn publish<T: Serialize + ?Sized>(
-        &self,
-        name: &str,
-        payload: &T,
-    ) -> Result<(), serde_json::Error> {
+    pub fn publish<T: Serialize + ?Sized>(&self, name: &str, payload: &T) -> Result<(), serde_json::Error> {
         let json = serde_json::to_string(payload)?;
         let (host, app) = runtime::host();
         host.publish()(app, RStr::from(name), RStr::from(json.as_str()));
@@ -44,27 +40,18 @@ impl Context {
 
     /// Sends a request to the app that serves `name` and waits (parking only this green thread) for its reply,
     /// at most `timeout`.
-    pub fn request<T, R>(
-        &self,
-        name: &str,
-        payload: &T,
-        timeout: Duration,
-    ) -> Result<R, RequestError>
+    pub fn request<T, R>(&self, name: &str, payload: &T, timeout: Duration) -> Result<R, RequestError>
     where
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let json = serde_json::to_string(payload)
-            .map_err(|e| RequestError::new(RequestErrorKind::Encoding, e.to_string()))?;
+        let json =
+            serde_json::to_string(payload).map_err(|e| RequestError::new(RequestErrorKind::Encoding, e.to_string()))?;
         let (host, app) = runtime::host();
         let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX - 1);
         match host.request()(app, RStr::from(name), RStr::from(json.as_str()), timeout_ns) {
-            RResult::ROk(reply) => serde_json::from_str(reply.as_str()).map_err(|e| {
-                RequestError::new(
-                    RequestErrorKind::Encoding,
-                    format!("reply to `{name}`: {e}"),
-                )
-            }),
+            RResult::ROk(reply) => serde_json::from_str(reply.as_str())
+                .map_err(|e| RequestError::new(RequestErrorKind::Encoding, format!("reply to `{name}`: {e}"))),
             RResult::RErr(err) => {
                 let kind = match err.failure {
                     RequestFailure::NoServer => RequestErrorKind::NoServer,
@@ -72,6 +59,7 @@ impl Context {
                     RequestFailure::TimedOut => RequestErrorKind::TimedOut,
                     RequestFailure::Failed => RequestErrorKind::Failed,
                     RequestFailure::Stopping => green::exit_thread(),
+                    RequestFailure::Interrupted => green::interrupt_unwind(),
                 };
                 Err(RequestError::new(kind, err.detail.into_string()))
             }

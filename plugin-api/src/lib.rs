@@ -46,17 +46,15 @@ mod panic;
 mod runtime;
 
 pub use app::{App, AppEvent, BoxError, Handlers, Request};
+pub use context::{Context, RequestError, RequestErrorKind};
 /// Packets inside OpenFlow messages: parse packet-in data, build packet-out data (Ryu's `ryu.lib.packet`).
 pub use tatsu_packet as packet;
-pub use context::{Context, RequestError, RequestErrorKind};
 
 /// Re-exports for the [`export_app!`] macro only.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::adapter::root_module;
-    pub use abi_stable::library::{
-        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
-    };
+    pub use abi_stable::library::{__call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult};
 }
 
 /// Exports an [`App`] type as the root module of this library, so the `tatsu` host can load it.
@@ -87,9 +85,6 @@ macro_rules! export_app {
 mod tests {
     #[test]
     fn export_symbol_matches_abi_stable() {
-        assert_eq!(
-            abi_stable::library::ROOT_MODULE_LOADER_NAME,
-            "_1as_0lib_1header_0root_bmodule_bloader"
-        );
+        assert_eq!(abi_stable::library::ROOT_MODULE_LOADER_NAME, "_1as_0lib_1header_0root_bmodule_bloader");
     }
 }

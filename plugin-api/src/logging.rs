@@ -21,12 +21,7 @@ impl Log for HostLogger {
         let (host, app) = runtime::host();
         let message = record.args().to_string();
         let module = record.module_path().unwrap_or(record.target());
-        host.log()(
-            app,
-            record.level() as u8,
-            RStr::from(module),
-            RStr::from(message.as_str()),
-        );
+        host.log()(app, record.level() as u8, RStr::from(module), RStr::from(message.as_str()));
     }
 
     fn flush(&self) {}

@@ -8,6 +8,10 @@ use std::panic::{self, AssertUnwindSafe};
 /// The unwind payload that stops a green thread cooperatively (Ryu's `TaskExit`). Not a fault.
 pub(crate) struct TaskExit;
 
+/// The unwind payload of a green thread interrupted by [`crate::abi::HostServices::thread_interrupt`]; whoever
+/// interrupted it (a `Timeout`) catches it. Where nobody does, it ends the thread like [`TaskExit`].
+pub(crate) struct Interrupted;
+
 /// How a caught call ended early.
 pub(crate) enum Caught {
     /// The thread was asked to stop.
@@ -48,12 +52,10 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => Ok(value),
-        Err(payload) if payload.is::<TaskExit>() => Err(Caught::Exit),
+        Err(payload) if payload.is::<TaskExit>() || payload.is::<Interrupted>() => Err(Caught::Exit),
         Err(payload) => {
             let recorded = LAST_PANIC.with(|last| last.borrow_mut().take());
-            Err(Caught::Panic(
-                recorded.unwrap_or_else(|| payload_message(payload.as_ref())),
-            ))
+            Err(Caught::Panic(recorded.unwrap_or_else(|| payload_message(payload.as_ref()))))
         }
     }
 }

@@ -25,10 +25,7 @@ pub fn discover(dir: &Path) -> io::Result<Vec<PathBuf>> {
         if !path.is_file() {
             continue;
         }
-        if path
-            .extension()
-            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION)
-        {
+        if path.extension().is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION) {
             files.push(path);
         } else {
             log::debug!(target: "tatsu::apps", "{}: skipped: not a .{} file", path.display(), std::env::consts::DLL_EXTENSION);
@@ -46,11 +43,7 @@ pub fn load(path: &Path) -> Result<Library, String> {
         .and_then(|header| header.init_root_module::<AppModuleRef>())
         .map_err(|e| explain(&e))?;
     let descriptor = module.describe()();
-    Ok(Library {
-        path: path.to_owned(),
-        module,
-        descriptor,
-    })
+    Ok(Library { path: path.to_owned(), module, descriptor })
 }
 
 fn explain(error: &LibraryError) -> String {

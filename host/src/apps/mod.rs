@@ -80,8 +80,8 @@ impl AppManager {
     pub fn start(settings: &Settings) -> Result<(AppManager, Problems), String> {
         let mut problems = Problems::default();
         let dir = &settings.plugins_dir;
-        let files = loader::discover(dir)
-            .map_err(|e| format!("cannot read the plugins directory {}: {e}", dir.display()))?;
+        let files =
+            loader::discover(dir).map_err(|e| format!("cannot read the plugins directory {}: {e}", dir.display()))?;
         let mut libraries: BTreeMap<String, Library> = BTreeMap::new();
         for file in files {
             match loader::load(&file) {
@@ -101,33 +101,21 @@ impl AppManager {
             }
         }
         let order = start_order(&libraries, &settings.apps, &mut problems, dir);
-        let mut manager = AppManager {
-            running: Vec::new(),
-        };
+        let mut manager = AppManager { running: Vec::new() };
         let mut failed: Vec<String> = Vec::new();
         for name in order {
             let Some(library) = libraries.get(&name) else {
                 continue;
             };
-            if let Some(dependency) = library
-                .descriptor
-                .requires
-                .iter()
-                .find(|r| failed.iter().any(|f| f == r.as_str()))
+            if let Some(dependency) =
+                library.descriptor.requires.iter().find(|r| failed.iter().any(|f| f == r.as_str()))
             {
-                problems.report(format!(
-                    "app `{name}` not started: it requires `{dependency}`, which failed"
-                ));
+                problems.report(format!("app `{name}` not started: it requires `{dependency}`, which failed"));
                 failed.push(name);
                 continue;
             }
-            let state: &'static AppState =
-                Box::leak(Box::new(AppState::new(&name, settings.queue_capacity)));
-            let config = settings
-                .app_config
-                .get(&name)
-                .map(|value| value.to_string())
-                .unwrap_or_default();
+            let state: &'static AppState = Box::leak(Box::new(AppState::new(&name, settings.queue_capacity)));
+            let config = settings.app_config.get(&name).map(|value| value.to_string()).unwrap_or_default();
             match runner::launch(state, library.module, config, settings) {
                 Ok(app) => {
                     log::info!(
@@ -138,10 +126,7 @@ impl AppManager {
                     manager.running.push(app);
                 }
                 Err(reason) => {
-                    problems.report(format!(
-                        "{}: app `{name}` failed to start: {reason}",
-                        library.path.display()
-                    ));
+                    problems.report(format!("{}: app `{name}` failed to start: {reason}", library.path.display()));
                     failed.push(name);
                 }
             }
@@ -173,20 +158,10 @@ fn start_order(
     let roots: Vec<String> = if requested.is_empty() {
         libraries.keys().cloned().collect()
     } else {
-        for name in requested
-            .iter()
-            .filter(|name| !libraries.contains_key(*name))
-        {
-            problems.report(format!(
-                "app `{name}` was asked for, but no library in {} provides it",
-                dir.display()
-            ));
+        for name in requested.iter().filter(|name| !libraries.contains_key(*name)) {
+            problems.report(format!("app `{name}` was asked for, but no library in {} provides it", dir.display()));
         }
-        requested
-            .iter()
-            .filter(|name| libraries.contains_key(*name))
-            .cloned()
-            .collect()
+        requested.iter().filter(|name| libraries.contains_key(*name)).cloned().collect()
     };
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -205,9 +180,7 @@ fn start_order(
             Some(Mark::Done) => return true,
             Some(Mark::Broken) => return false,
             Some(Mark::Visiting) => {
-                problems.report(format!(
-                    "app `{name}` is part of a `requires` cycle; not started"
-                ));
+                problems.report(format!("app `{name}` is part of a `requires` cycle; not started"));
                 marks.insert(name.to_owned(), Mark::Broken);
                 return false;
             }
@@ -219,17 +192,14 @@ fn start_order(
         marks.insert(name.to_owned(), Mark::Visiting);
         for dependency in library.descriptor.requires.iter() {
             if !libraries.contains_key(dependency.as_str()) {
-                problems.report(format!(
-                    "app `{name}` requires `{dependency}`, which no library provides; not started"
-                ));
+                problems
+                    .report(format!("app `{name}` requires `{dependency}`, which no library provides; not started"));
                 marks.insert(name.to_owned(), Mark::Broken);
                 return false;
             }
             if !visit(dependency, libraries, marks, order, problems) {
                 if marks.get(name) != Some(&Mark::Broken) {
-                    problems.report(format!(
-                        "app `{name}` requires `{dependency}`, which cannot start; not started"
-                    ));
+                    problems.report(format!("app `{name}` requires `{dependency}`, which cannot start; not started"));
                 }
                 marks.insert(name.to_owned(), Mark::Broken);
                 return false;

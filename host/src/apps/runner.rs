@@ -36,10 +36,7 @@ pub fn launch(
         if let Some(me) = crate::green::current() {
             state.queue.set_consumer(me);
         }
-        let host = HostContext {
-            services: api::services(),
-            app: api::handle_of(state),
-        };
+        let host = HostContext { services: api::services(), app: api::handle_of(state) };
         let mut app = match module.create()(host, RStr::from(config_json.as_str())) {
             RResult::ROk(app) => app,
             RResult::RErr(reason) => {
@@ -55,10 +52,7 @@ pub fn launch(
                     Ok(())
                 }
                 EventKind::REQUEST => bus.serve(state, &subscription.name),
-                other => Err(format!(
-                    "subscribes to event kind {} that this host does not know",
-                    other.0
-                )),
+                other => Err(format!("subscribes to event kind {} that this host does not know", other.0)),
             };
             if let Err(reason) = registered {
                 bus.remove(state);
@@ -92,17 +86,10 @@ pub fn launch(
     }
     let outcome = match started_rx.recv_timeout(settings.start_timeout) {
         Ok(outcome) => outcome,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            Err(format!("did not start within {:?}", settings.start_timeout))
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err("its green thread ended while starting".to_owned())
-        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!("did not start within {:?}", settings.start_timeout)),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err("its green thread ended while starting".to_owned()),
     };
-    let running = RunningApp {
-        state,
-        finished: finished_rx,
-    };
+    let running = RunningApp { state, finished: finished_rx };
     match outcome {
         Ok(()) => Ok(running),
         Err(reason) => {
@@ -114,23 +101,14 @@ pub fn launch(
 
 fn event_ref(event: &Event) -> EventRef<'_> {
     match event {
-        Event::App {
-            name,
-            source,
-            payload,
-        } => EventRef {
+        Event::App { name, source, payload } => EventRef {
             kind: EventKind::APP_EVENT,
             id: 0,
             name: RStr::from(&**name),
             source: RStr::from(&**source),
             data: RSlice::from_slice(payload.as_bytes()),
         },
-        Event::Request {
-            id,
-            name,
-            source,
-            payload,
-        } => EventRef {
+        Event::Request { id, name, source, payload } => EventRef {
             kind: EventKind::REQUEST,
             id: *id,
             name: RStr::from(&**name),

@@ -20,18 +20,9 @@ use crate::green::{self, GreenSlot};
 /// An event waiting in an app's queue.
 pub enum Event {
     /// An app event published by `source`.
-    App {
-        name: Arc<str>,
-        source: Arc<str>,
-        payload: Arc<str>,
-    },
+    App { name: Arc<str>, source: Arc<str>, payload: Arc<str> },
     /// A request from `source`, to be answered with [`Bus::reply`] under `id`.
-    Request {
-        id: u64,
-        name: Arc<str>,
-        source: Arc<str>,
-        payload: Arc<str>,
-    },
+    Request { id: u64, name: Arc<str>, source: Arc<str>, payload: Arc<str> },
 }
 
 impl Event {
@@ -70,10 +61,7 @@ pub struct Bus {
 impl Bus {
     /// Subscribes `app` to app events named `name`.
     pub fn subscribe(&self, app: &'static AppState, name: &str) {
-        let mut subscribers = self
-            .subscribers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
         subscribers.entry(name.to_owned()).or_default().push(app);
     }
 
@@ -81,10 +69,7 @@ impl Bus {
     pub fn serve(&self, app: &'static AppState, name: &str) -> Result<(), String> {
         let mut servers = self.servers.write().unwrap_or_else(PoisonError::into_inner);
         match servers.get(name) {
-            Some(other) => Err(format!(
-                "request `{name}` is already served by app `{}`",
-                other.name
-            )),
+            Some(other) => Err(format!("request `{name}` is already served by app `{}`", other.name)),
             None => {
                 servers.insert(name.to_owned(), app);
                 Ok(())
@@ -94,10 +79,7 @@ impl Bus {
 
     /// Removes every subscription and request name of `app`.
     pub fn remove(&self, app: &AppState) {
-        let mut subscribers = self
-            .subscribers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
         for list in subscribers.values_mut() {
             list.retain(|subscriber| !std::ptr::eq(*subscriber, app));
         }
@@ -109,21 +91,15 @@ impl Bus {
 
     /// Delivers an app event to every subscriber; a full queue drops it for that subscriber only (counted there).
     pub fn publish(&self, source: &AppState, name: &str, payload: &str) {
-        let subscribers = self
-            .subscribers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let subscribers = self.subscribers.read().unwrap_or_else(PoisonError::into_inner);
         let Some(list) = subscribers.get(name) else {
             return;
         };
         let name: Arc<str> = Arc::from(name);
         let payload: Arc<str> = Arc::from(payload);
         for subscriber in list {
-            let event = Event::App {
-                name: Arc::clone(&name),
-                source: Arc::clone(&source.name),
-                payload: Arc::clone(&payload),
-            };
+            let event =
+                Event::App { name: Arc::clone(&name), source: Arc::clone(&source.name), payload: Arc::clone(&payload) };
             let _ = subscriber.queue.push(event);
         }
     }
@@ -148,46 +124,24 @@ impl Bus {
             });
         };
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let pending = Arc::new(Pending {
-            result: Mutex::new(None),
-            waiter: green::current(),
-        });
+        let pending = Arc::new(Pending { result: Mutex::new(None), waiter: green::current() });
         self.pending().insert(id, Arc::clone(&pending));
-        let event = Event::Request {
-            id,
-            name: Arc::from(name),
-            source: Arc::clone(&source.name),
-            payload: Arc::from(payload),
-        };
+        let event =
+            Event::Request { id, name: Arc::from(name), source: Arc::clone(&source.name), payload: Arc::from(payload) };
         if server.queue.push(event).is_err() {
             self.pending().remove(&id);
             return Err(RequestFailed {
                 failure: RequestFailure::QueueFull,
-                detail: format!(
-                    "app `{}` cannot take request `{name}`: its queue is full",
-                    server.name
-                ),
+                detail: format!("app `{}` cannot take request `{name}`: its queue is full", server.name),
             });
         }
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(result) = pending
-                .result
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take()
-            {
-                return result.map_err(|message| RequestFailed {
-                    failure: RequestFailure::Failed,
-                    detail: message,
-                });
+            if let Some(result) = pending.result.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                return result.map_err(|message| RequestFailed { failure: RequestFailure::Failed, detail: message });
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let status = if remaining.is_zero() {
-                WaitStatus::TimedOut
-            } else {
-                green::park(Some(remaining))
-            };
+            let status = if remaining.is_zero() { WaitStatus::TimedOut } else { green::park(Some(remaining)) };
             match status {
                 WaitStatus::Woken => {}
                 WaitStatus::TimedOut if Instant::now() < deadline => {}
@@ -195,17 +149,18 @@ impl Bus {
                     self.pending().remove(&id);
                     return Err(RequestFailed {
                         failure: RequestFailure::TimedOut,
-                        detail: format!(
-                            "app `{}` did not answer request `{name}` within {timeout:?}",
-                            server.name
-                        ),
+                        detail: format!("app `{}` did not answer request `{name}` within {timeout:?}", server.name),
                     });
                 }
                 WaitStatus::Stopping => {
                     self.pending().remove(&id);
+                    return Err(RequestFailed { failure: RequestFailure::Stopping, detail: "stopping".to_owned() });
+                }
+                WaitStatus::Interrupted => {
+                    self.pending().remove(&id);
                     return Err(RequestFailed {
-                        failure: RequestFailure::Stopping,
-                        detail: "stopping".to_owned(),
+                        failure: RequestFailure::Interrupted,
+                        detail: "interrupted".to_owned(),
                     });
                 }
             }
@@ -218,10 +173,7 @@ impl Bus {
             log::debug!(target: "tatsu::bus", "reply to request {id} came after it timed out; dropped");
             return;
         };
-        *pending
-            .result
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(result);
+        *pending.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
         if let Some(waiter) = &pending.waiter {
             waiter.unpark();
         }

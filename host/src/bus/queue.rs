@@ -40,11 +40,7 @@ impl EventQueue {
         EventQueue {
             app: app.to_owned(),
             capacity,
-            inner: Mutex::new(Inner {
-                events: VecDeque::new(),
-                consumer_waiting: false,
-                closed: false,
-            }),
+            inner: Mutex::new(Inner { events: VecDeque::new(), consumer_waiting: false, closed: false }),
             consumer: OnceLock::new(),
             dropped: AtomicU64::new(0),
             last_drop_log: Mutex::new(None),
@@ -85,10 +81,7 @@ impl EventQueue {
 
     fn count_drop(&self, event: &Event) {
         let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = self
-            .last_drop_log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut last = self.last_drop_log.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
             *last = Some(now);

@@ -44,8 +44,7 @@ pub struct AppModule {
     pub describe: extern "C" fn() -> AppDescriptor,
     /// Creates the app object from its configuration section (JSON text). Never unwinds.
     #[sabi(last_prefix_field)]
-    pub create:
-        extern "C" fn(host: HostContext, config_json: RStr<'_>) -> RResult<AppObjectBox, RString>,
+    pub create: extern "C" fn(host: HostContext, config_json: RStr<'_>) -> RResult<AppObjectBox, RString>,
 }
 
 impl RootModule for AppModuleRef {
@@ -113,6 +112,8 @@ pub enum WaitStatus {
     TimedOut = 1,
     /// The calling green thread must stop: its app is stopping, or the thread was asked to stop.
     Stopping = 2,
+    /// The thread was interrupted once with [`HostServices::thread_interrupt`] (a `Timeout` expired).
+    Interrupted = 3,
 }
 
 /// A unit of work handed to the host to run on a new green thread.
@@ -147,6 +148,8 @@ pub enum RequestFailure {
     Failed = 3,
     /// The requesting green thread must stop.
     Stopping = 4,
+    /// The requesting green thread was interrupted (a `Timeout` expired).
+    Interrupted = 5,
 }
 
 /// A failed request: the kind of failure and a human-readable detail.
@@ -196,6 +199,8 @@ pub struct HostServices {
     pub thread_stop: extern "C" fn(thread: &ThreadHandle),
     /// Whether the thread has finished.
     pub thread_finished: extern "C" fn(thread: &ThreadHandle) -> bool,
+    /// Interrupts the thread once: its current or next blocking call returns [`WaitStatus::Interrupted`].
+    pub thread_interrupt: extern "C" fn(thread: &ThreadHandle),
     /// Parks the calling green thread until unparked, the timeout (`u64::MAX`: none) or a stop.
     pub park: extern "C" fn(app: AppHandle, timeout_ns: u64) -> WaitStatus,
     /// Sleeps the calling green thread; returns early only with [`WaitStatus::Stopping`].

@@ -12,7 +12,7 @@ pub use thread::{current, spawn, spawn_after, spawn_n, GreenThread, JoinError, J
 use std::time::Duration;
 
 use crate::abi::WaitStatus;
-use crate::panic::TaskExit;
+use crate::panic::{Interrupted, TaskExit};
 use crate::runtime;
 
 /// Unwinds the calling green thread because it was asked to stop; caught where the thread (or handler) began.
@@ -20,12 +20,19 @@ pub(crate) fn exit_thread() -> ! {
     std::panic::resume_unwind(Box::new(TaskExit))
 }
 
-/// Turns a [`WaitStatus::Stopping`] into the stop unwind; passes the others through.
+/// Unwinds the calling green thread because it was interrupted; caught by the interrupting `Timeout`.
+pub(crate) fn interrupt_unwind() -> ! {
+    std::panic::resume_unwind(Box::new(Interrupted))
+}
+
+/// Turns [`WaitStatus::Stopping`] into the stop unwind and [`WaitStatus::Interrupted`] into the interrupt unwind
+/// (caught by whoever interrupted the thread); passes the others through.
 pub(crate) fn check(status: WaitStatus) -> WaitStatus {
-    if status == WaitStatus::Stopping {
-        exit_thread()
+    match status {
+        WaitStatus::Stopping => exit_thread(),
+        WaitStatus::Interrupted => interrupt_unwind(),
+        other => other,
     }
-    status
 }
 
 pub(crate) fn duration_ns(duration: Duration) -> u64 {

@@ -43,9 +43,7 @@ impl GreenThread {
 impl Clone for GreenThread {
     fn clone(&self) -> Self {
         let (host, _) = runtime::host();
-        GreenThread {
-            handle: host.thread_clone()(&self.handle),
-        }
+        GreenThread { handle: host.thread_clone()(&self.handle) }
     }
 }
 
@@ -65,9 +63,7 @@ impl fmt::Debug for GreenThread {
 /// The calling green thread.
 pub fn current() -> GreenThread {
     let (host, app) = runtime::host();
-    GreenThread {
-        handle: host.current_thread()(app),
-    }
+    GreenThread { handle: host.current_thread()(app) }
 }
 
 unsafe extern "C" fn run_boxed<F: FnOnce() + Send + 'static>(data: *mut c_void) {
@@ -85,11 +81,8 @@ unsafe extern "C" fn drop_boxed<F>(data: *mut c_void) {
 
 /// Starts `f` on a new green thread; `None` if the host refused (the app is stopping).
 fn spawn_raw<F: FnOnce() + Send + 'static>(f: F) -> Option<GreenThread> {
-    let task = GreenTask {
-        data: Box::into_raw(Box::new(f)).cast::<c_void>(),
-        run: run_boxed::<F>,
-        drop: drop_boxed::<F>,
-    };
+    let task =
+        GreenTask { data: Box::into_raw(Box::new(f)).cast::<c_void>(), run: run_boxed::<F>, drop: drop_boxed::<F> };
     let (host, app) = runtime::host();
     match host.spawn()(app, task) {
         RResult::ROk(handle) => Some(GreenThread { handle }),
@@ -229,15 +222,8 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let slot = Arc::new(JoinSlot {
-        state: Mutex::new(JoinState {
-            result: None,
-            waiters: Vec::new(),
-        }),
-    });
-    let guard = CompleteOnDrop {
-        slot: Arc::clone(&slot),
-    };
+    let slot = Arc::new(JoinSlot { state: Mutex::new(JoinState { result: None, waiters: Vec::new() }) });
+    let guard = CompleteOnDrop { slot: Arc::clone(&slot) };
     let thread = spawn_raw(move || {
         let guard = guard;
         match panic::catch(f) {
