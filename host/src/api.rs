@@ -7,12 +7,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RResult, RStr, RString};
+use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
-    AppHandle, GreenTask, HostServices, HostServicesRef, RequestError, ThreadHandle, WaitStatus,
+    AppHandle, GreenTask, HostServices, HostServicesRef, RequestError, RequestFailure, ThreadHandle, WaitStatus,
 };
 
 use crate::apps::AppState;
+use crate::bus::RequestFailed;
 use crate::green::{self, GreenSlot};
 use crate::{logging, runtime};
 
@@ -38,6 +39,9 @@ pub fn services() -> HostServicesRef {
             park,
             sleep,
             yield_now,
+            of_send,
+            of_request,
+            datapaths,
         }
         .leak_into_prefix()
     })
@@ -84,7 +88,7 @@ extern "C" fn request(
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
     match runtime::get().bus.request(app(handle), name.as_str(), payload.as_str(), timeout) {
         Ok(reply) => RResult::ROk(reply.into()),
-        Err(failed) => RResult::RErr(RequestError { failure: failed.failure, detail: failed.detail.into() }),
+        Err(failed) => RResult::RErr(abi_error(failed)),
     }
 }
 
@@ -182,4 +186,36 @@ extern "C" fn sleep(_handle: AppHandle, duration_ns: u64) -> WaitStatus {
 extern "C" fn yield_now(_handle: AppHandle) -> WaitStatus {
     may::coroutine::yield_now();
     green::current().as_deref().and_then(green::interruption).unwrap_or(WaitStatus::Woken)
+}
+
+fn abi_error(failed: RequestFailed) -> RequestError {
+    RequestError { failure: failed.failure, detail: failed.detail.into() }
+}
+
+fn unknown_datapath(dpid: u64) -> RequestError {
+    RequestError { failure: RequestFailure::UnknownDatapath, detail: format!("no datapath {dpid:016x} is connected").into() }
+}
+
+extern "C" fn of_send(_handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
+    match runtime::get().switches.datapath(dpid) {
+        Some(connection) => connection.send(&message).map_err(abi_error).into(),
+        None => RResult::RErr(unknown_datapath(dpid)),
+    }
+}
+
+extern "C" fn of_request(
+    _handle: AppHandle,
+    dpid: u64,
+    message: RSlice<'_, u8>,
+    timeout_ns: u64,
+) -> RResult<RVec<u8>, RequestError> {
+    let Some(connection) = runtime::get().switches.datapath(dpid) else {
+        return RResult::RErr(unknown_datapath(dpid));
+    };
+    let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
+    connection.request(&message, timeout).map(RVec::from).map_err(abi_error).into()
+}
+
+extern "C" fn datapaths(_handle: AppHandle) -> RString {
+    serde_json::Value::Array(runtime::get().switches.describe()).to_string().into()
 }

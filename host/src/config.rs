@@ -7,6 +7,9 @@
 //! strict = false
 //! queue_capacity = 4096         # events per app queue
 //!
+//! ofp_tcp_listen_ports = [6653, 6633]
+//! echo_request_interval = 5.0   # seconds of silence before an echo request
+//!
 //! [app.simple-switch]           # handed to the app `simple-switch` as its configuration
 //! idle_timeout = 30
 //! ```
@@ -16,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::switch::SwitchSettings;
 
 /// The host's settings, resolved.
 #[derive(Debug, Clone)]
@@ -40,6 +45,8 @@ pub struct Settings {
     pub stop_timeout: Duration,
     /// Each app's configuration section, by app name.
     pub app_config: BTreeMap<String, serde_json::Value>,
+    /// The switch side: listening, dialling, keepalive, send queues.
+    pub switches: SwitchSettings,
 }
 
 /// The `[tatsu]` section of the config file; every key is optional.
@@ -55,6 +62,14 @@ pub struct HostSection {
     queue_capacity: Option<usize>,
     start_timeout_ms: Option<u64>,
     stop_timeout_ms: Option<u64>,
+    ofp_listen_host: Option<String>,
+    ofp_tcp_listen_ports: Option<Vec<u16>>,
+    ofp_switch_address_list: Option<Vec<String>>,
+    echo_request_interval: Option<f64>,
+    maximum_unreplied_echo_requests: Option<u32>,
+    handshake_timeout: Option<f64>,
+    send_queue_bytes: Option<usize>,
+    miss_send_len: Option<u16>,
 }
 
 /// The config file.
@@ -101,6 +116,25 @@ pub struct Overrides {
     pub stack_size_kib: Option<usize>,
     /// `--queue-capacity`.
     pub queue_capacity: Option<usize>,
+    /// `--ofp-listen-host`.
+    pub ofp_listen_host: Option<String>,
+    /// `--ofp-tcp-listen-port` (repeatable).
+    pub ofp_tcp_listen_ports: Vec<u16>,
+    /// `--ofp-switch-address-list`.
+    pub ofp_switch_address_list: Vec<String>,
+    /// `--echo-request-interval` (seconds).
+    pub echo_request_interval: Option<f64>,
+    /// `--maximum-unreplied-echo-requests`.
+    pub maximum_unreplied_echo_requests: Option<u32>,
+    /// `--handshake-timeout` (seconds).
+    pub handshake_timeout: Option<f64>,
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{name} must be a positive number of seconds, not {value}"))
 }
 
 /// The default plugins directory: `$TATSU_PLUGINS_DIR`, else `plugins/` beside the `tatsu` executable.
@@ -136,6 +170,34 @@ impl Settings {
             start_timeout: Duration::from_millis(host.start_timeout_ms.unwrap_or(30_000)),
             stop_timeout: Duration::from_millis(host.stop_timeout_ms.unwrap_or(5_000)),
             app_config,
+            switches: SwitchSettings {
+                listen_host: flags.ofp_listen_host.or(host.ofp_listen_host).unwrap_or_else(|| "::".to_owned()),
+                listen_ports: if flags.ofp_tcp_listen_ports.is_empty() {
+                    host.ofp_tcp_listen_ports.unwrap_or_else(|| vec![6653, 6633])
+                } else {
+                    flags.ofp_tcp_listen_ports
+                },
+                switch_addresses: if flags.ofp_switch_address_list.is_empty() {
+                    host.ofp_switch_address_list.unwrap_or_default()
+                } else {
+                    flags.ofp_switch_address_list
+                },
+                connect_retry: Duration::from_secs(1),
+                echo_interval: seconds(
+                    "echo_request_interval",
+                    flags.echo_request_interval.or(host.echo_request_interval).unwrap_or(5.0),
+                )?,
+                echo_max_misses: flags
+                    .maximum_unreplied_echo_requests
+                    .or(host.maximum_unreplied_echo_requests)
+                    .unwrap_or(3),
+                handshake_timeout: seconds(
+                    "handshake_timeout",
+                    flags.handshake_timeout.or(host.handshake_timeout).unwrap_or(10.0),
+                )?,
+                send_queue_bytes: host.send_queue_bytes.unwrap_or(4 << 20),
+                miss_send_len: host.miss_send_len.unwrap_or(128),
+            },
         };
         if settings.workers == 0 {
             return Err("workers must be at least 1".to_owned());

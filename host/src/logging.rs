@@ -5,7 +5,7 @@ use log::{Level, LevelFilter, Metadata, Record};
 
 /// Installs env_logger; `RUST_LOG` overrides the default `info` filter.
 pub fn init() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,may=warn"))
         .format_timestamp_millis()
         .init();
 }

@@ -9,6 +9,7 @@ mod green;
 mod logging;
 mod runtime;
 mod signals;
+mod switch;
 mod timer;
 
 use std::path::PathBuf;
@@ -59,6 +60,24 @@ struct RunArgs {
     /// Events each app's queue holds before new ones are dropped (counted and logged) [default: 4096].
     #[arg(long, value_name = "N")]
     queue_capacity: Option<usize>,
+    /// Address to listen on for switches [default: ::, every IPv6 and IPv4 address].
+    #[arg(long, value_name = "HOST")]
+    ofp_listen_host: Option<String>,
+    /// Port to listen on for switches; repeatable [default: 6653 and 6633].
+    #[arg(long = "ofp-tcp-listen-port", value_name = "PORT")]
+    ofp_tcp_listen_ports: Vec<u16>,
+    /// Switches to connect to, as HOST:PORT[,HOST:PORT...], retried until they answer.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    ofp_switch_address_list: Vec<String>,
+    /// Seconds of silence from a switch before it is sent an echo request [default: 5].
+    #[arg(long, value_name = "SECONDS")]
+    echo_request_interval: Option<f64>,
+    /// Unanswered echo requests after which a switch is dropped [default: 3].
+    #[arg(long, value_name = "N")]
+    maximum_unreplied_echo_requests: Option<u32>,
+    /// Seconds a switch has to finish the handshake [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    handshake_timeout: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -90,6 +109,12 @@ fn run(args: RunArgs) -> Result<(), String> {
         workers: args.workers,
         stack_size_kib: args.stack_size_kib,
         queue_capacity: args.queue_capacity,
+        ofp_listen_host: args.ofp_listen_host,
+        ofp_tcp_listen_ports: args.ofp_tcp_listen_ports,
+        ofp_switch_address_list: args.ofp_switch_address_list,
+        echo_request_interval: args.echo_request_interval,
+        maximum_unreplied_echo_requests: args.maximum_unreplied_echo_requests,
+        handshake_timeout: args.handshake_timeout,
     };
     let settings = Settings::resolve(file, flags)?;
     // may counts stack sizes in machine words.
@@ -102,6 +127,10 @@ fn run(args: RunArgs) -> Result<(), String> {
     if settings.strict && !problems.is_empty() {
         apps.stop_all(&settings);
         return Err(format!("{} problem(s) loading apps, and --strict is set", problems.len()));
+    }
+    if let Err(e) = runtime::get().switches.start(settings.switches.clone()) {
+        apps.stop_all(&settings);
+        return Err(e);
     }
     let _pid_file = match &settings.pid_file {
         Some(path) => Some(PidFile::create(path)?),

@@ -3,12 +3,15 @@
 use std::sync::OnceLock;
 
 use crate::bus::Bus;
+use crate::switch::Switches;
 
 /// What every service call may need.
 #[derive(Default)]
 pub struct Runtime {
     /// The event bus.
     pub bus: Bus,
+    /// The connected switches.
+    pub switches: Switches,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();

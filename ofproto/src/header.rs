@@ -22,12 +22,16 @@ pub struct Header {
 impl Header {
     /// Parses the first 8 bytes of `buf`; checks only that 8 bytes exist and length >= 8.
     pub fn parse(buf: &[u8]) -> Result<Header, DecodeError> {
-        let h = buf
-            .get(..HEADER_LEN)
-            .ok_or_else(|| DecodeError::new("OFP_HEADER", buf.len(), format!("need 8 header bytes, have {}", buf.len())))?;
+        let h = buf.get(..HEADER_LEN).ok_or_else(|| {
+            DecodeError::new("OFP_HEADER", buf.len(), format!("need 8 header bytes, have {}", buf.len()))
+        })?;
         let length = u16::from_be_bytes([h[2], h[3]]);
         if (length as usize) < HEADER_LEN {
-            return Err(DecodeError::new("OFP_HEADER", 2, format!("length {} is shorter than the 8-byte header", length)));
+            return Err(DecodeError::new(
+                "OFP_HEADER",
+                2,
+                format!("length {} is shorter than the 8-byte header", length),
+            ));
         }
         Ok(Header { version: h[0], msg_type: h[1], length, xid: u32::from_be_bytes([h[4], h[5], h[6], h[7]]) })
     }
@@ -82,9 +86,12 @@ pub fn frame_len(buf: &[u8]) -> Option<Result<usize, DecodeError>> {
     Some(Ok(n))
 }
 
+/// A message and the bytes after it.
+pub type Split<'a> = (&'a [u8], &'a [u8]);
+
 /// Splits the first complete message off `buf`: `Ok(Some((message, rest)))`,
 /// `Ok(None)` if more bytes are needed.
-pub fn split_frame(buf: &[u8]) -> Result<Option<(&[u8], &[u8])>, DecodeError> {
+pub fn split_frame(buf: &[u8]) -> Result<Option<Split<'_>>, DecodeError> {
     match frame_len(buf) {
         None => Ok(None),
         Some(Err(e)) => Err(e),

@@ -35,17 +35,17 @@
 pub mod common;
 pub mod error;
 pub mod header;
-//pub mod json;
+pub mod json;
 pub mod nx;
 pub mod types;
-//pub mod v1_0;
+pub mod v1_0;
 pub mod v1_3;
 pub mod wire;
 
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
 pub use error::DecodeError;
 pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN};
-//pub use json::to_json;
+pub use json::to_json;
 pub use types::{FixedStr, MacAddr};
 
 /// Wire version byte of OpenFlow 1.0.
@@ -137,9 +137,13 @@ pub fn decode_hello(buf: &[u8]) -> Result<(Header, Hello), DecodeError> {
     if h.msg_type != 0 {
         return Err(DecodeError::new("OFPT_HELLO", 1, format!("message type {} is not HELLO", h.msg_type)));
     }
-    let body = buf
-        .get(HEADER_LEN..h.length as usize)
-        .ok_or_else(|| DecodeError::new("OFPT_HELLO", buf.len(), format!("truncated: header length is {} but only {} bytes present", h.length, buf.len())))?;
+    let body = buf.get(HEADER_LEN..h.length as usize).ok_or_else(|| {
+        DecodeError::new(
+            "OFPT_HELLO",
+            buf.len(),
+            format!("truncated: header length is {} but only {} bytes present", h.length, buf.len()),
+        )
+    })?;
     let mut r = wire::Reader::new(body, HEADER_LEN, "OFPT_HELLO");
     Ok((h, Hello::parse(&mut r)?))
 }

@@ -382,7 +382,13 @@ impl<A: ActionList> NxAction<A> {
         Ok(match st {
             RESUBMIT => NxAction::Resubmit { in_port: r.u16()? },
             RESUBMIT_TABLE => NxAction::ResubmitTable { in_port: r.u16()?, table_id: r.u8()? },
-            REG_MOVE => NxAction::RegMove { n_bits: r.u16()?, src_ofs: r.u16()?, dst_ofs: r.u16()?, src: r.u32()?, dst: r.u32()? },
+            REG_MOVE => NxAction::RegMove {
+                n_bits: r.u16()?,
+                src_ofs: r.u16()?,
+                dst_ofs: r.u16()?,
+                src: r.u32()?,
+                dst: r.u32()?,
+            },
             REG_LOAD => NxAction::RegLoad { ofs_nbits: r.u16()?, dst: r.u32()?, value: r.u64()? },
             NOTE => NxAction::Note(r.rest().to_vec()),
             LEARN => {
@@ -438,7 +444,12 @@ impl<A: ActionList> NxAction<A> {
             DEC_MPLS_TTL => NxAction::DecMplsTtl,
             STACK_PUSH => NxAction::StackPush { start: r.u16()?, field: r.u32()?, end: r.u16()? },
             STACK_POP => NxAction::StackPop { start: r.u16()?, field: r.u32()?, end: r.u16()? },
-            SAMPLE => NxAction::Sample { probability: r.u16()?, collector_set_id: r.u32()?, obs_domain_id: r.u32()?, obs_point_id: r.u32()? },
+            SAMPLE => NxAction::Sample {
+                probability: r.u16()?,
+                collector_set_id: r.u32()?,
+                obs_domain_id: r.u32()?,
+                obs_point_id: r.u32()?,
+            },
             SAMPLE2 => NxAction::Sample2 {
                 probability: r.u16()?,
                 collector_set_id: r.u32()?,

@@ -8,9 +8,10 @@ use abi_stable::{
 };
 
 use crate::abi::{
-    AppDescriptor, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, EventKind, EventRef, HostContext,
-    Subscription,
+    AppDescriptor, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, DatapathStates, EventKind, EventRef,
+    HostContext, Subscription,
 };
+use crate::openflow::{DatapathInfo, OfMessage};
 use crate::app::{App, AppEvent, Handlers, Request};
 use crate::context::Context;
 use crate::panic::{self, Caught};
@@ -69,9 +70,23 @@ struct Adapter<A: App> {
 
 impl<A: App> AppObject for Adapter<A> {
     fn subscriptions(&self) -> RVec<Subscription> {
-        let events = self.handlers.app_events.keys().map(|name| (EventKind::APP_EVENT, name));
-        let requests = self.handlers.requests.keys().map(|name| (EventKind::REQUEST, name));
-        events.chain(requests).map(|(kind, name)| Subscription { kind, name: name.as_str().into() }).collect()
+        let named = |kind: EventKind, name: &str| Subscription {
+            kind,
+            name: name.into(),
+            code: 0,
+            states: DatapathStates(0),
+        };
+        let handlers = &self.handlers;
+        let events = handlers.app_events.keys().map(|name| named(EventKind::APP_EVENT, name));
+        let requests = handlers.requests.keys().map(|name| named(EventKind::REQUEST, name));
+        let datapath = handlers.datapath.keys().map(|name| named(EventKind::DATAPATH, name));
+        let openflow = handlers.openflow.iter().map(|(code, list)| Subscription {
+            kind: EventKind::OPENFLOW,
+            name: "".into(),
+            code: *code,
+            states: DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),
+        });
+        events.chain(requests).chain(datapath).chain(openflow).collect()
     }
 
     fn start(&mut self) -> RResult<(), RString> {
@@ -89,6 +104,8 @@ impl<A: App> AppObject for Adapter<A> {
             let carry_on = match event.kind {
                 EventKind::APP_EVENT => self.dispatch_app_event(event),
                 EventKind::REQUEST => self.dispatch_request(event),
+                EventKind::OPENFLOW => self.dispatch_openflow(event),
+                EventKind::DATAPATH => self.dispatch_datapath(event),
                 _ => true,
             };
             if !carry_on {
@@ -125,6 +142,52 @@ impl<A: App> Adapter<A> {
         true
     }
 
+    /// Runs the handlers for an OpenFlow message; `false` if the app is stopping.
+    fn dispatch_openflow(&mut self, event: &EventRef<'_>) -> bool {
+        let Adapter { app, handlers, ctx } = self;
+        let bytes: &[u8] = &event.data;
+        if bytes.len() < 8 {
+            return true;
+        }
+        let code = (u32::from(bytes[0]) << 8) | u32::from(bytes[1]);
+        let Some(list) = handlers.openflow.get_mut(&code) else { return true };
+        let message = OfMessage { dpid: event.id, state: event.state, bytes };
+        for (states, handler) in list.iter_mut() {
+            if states.0 & event.state.0 == 0 {
+                continue;
+            }
+            match panic::catch(|| handler(app, ctx, &message)) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => report_fault(&describe_event(event), &format!("handler failed: {e}")),
+                Err(Caught::Panic(e)) => report_fault(&describe_event(event), &format!("panicked: {e}")),
+                Err(Caught::Exit) => return false,
+            }
+        }
+        true
+    }
+
+    /// Runs the handlers for a datapath lifecycle event; `false` if the app is stopping.
+    fn dispatch_datapath(&mut self, event: &EventRef<'_>) -> bool {
+        let Adapter { app, handlers, ctx } = self;
+        let Some(list) = handlers.datapath.get_mut(event.name.as_str()) else { return true };
+        let info: DatapathInfo = match serde_json::from_slice(&event.data) {
+            Ok(info) => info,
+            Err(e) => {
+                report_fault(&describe_event(event), &format!("undecodable datapath description: {e}"));
+                return true;
+            }
+        };
+        for handler in list.iter_mut() {
+            match panic::catch(|| handler(app, ctx, &info)) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => report_fault(&describe_event(event), &format!("handler failed: {e}")),
+                Err(Caught::Panic(e)) => report_fault(&describe_event(event), &format!("panicked: {e}")),
+                Err(Caught::Exit) => return false,
+            }
+        }
+        true
+    }
+
     /// Runs the request's handler and sends its reply; `false` if the app is stopping.
     fn dispatch_request(&mut self, event: &EventRef<'_>) -> bool {
         let Adapter { app, handlers, ctx } = self;
@@ -154,6 +217,12 @@ fn describe_event(event: &EventRef<'_>) -> String {
     match event.kind {
         EventKind::APP_EVENT => format!("app event `{}` from `{}`", event.name, event.source),
         EventKind::REQUEST => format!("request `{}` from `{}`", event.name, event.source),
+        EventKind::OPENFLOW => format!(
+            "OpenFlow message type {} from datapath {:016x}",
+            event.data.get(1).copied().unwrap_or_default(),
+            event.id
+        ),
+        EventKind::DATAPATH => format!("datapath `{}` event for {:016x}", event.name, event.id),
         other => format!("event kind {}", other.0),
     }
 }

@@ -6,7 +6,13 @@ use std::fmt::Display;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use tatsu_ofproto::{OFP_VERSION_1_0, OFP_VERSION_1_3};
+
 use crate::context::Context;
+use crate::openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, PacketIn};
+
+/// `OFPT_PACKET_IN` (1.0 and 1.3).
+const PACKET_IN: u8 = 10;
 
 /// The error type app hooks return: anything that is an error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -117,6 +123,8 @@ impl<E: Display> HandlerOutcome for Result<(), E> {
     }
 }
 
+pub(crate) type OpenFlowHandler<A> = Box<dyn FnMut(&mut A, &Context, &OfMessage<'_>) -> Result<(), String> + Send>;
+pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathInfo) -> Result<(), String> + Send>;
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &AppEvent<'_>) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &Request<'_>) -> Result<String, String> + Send>;
 
@@ -124,11 +132,85 @@ pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &Request<'_>
 pub struct Handlers<A> {
     pub(crate) app_events: HashMap<String, Vec<AppEventHandler<A>>>,
     pub(crate) requests: HashMap<String, RequestHandler<A>>,
+    /// By `version << 8 | type`: the states each handler wants and the handler.
+    pub(crate) openflow: HashMap<u32, Vec<(DatapathStates, OpenFlowHandler<A>)>>,
+    /// By `enter`, `leave`, `state`.
+    pub(crate) datapath: HashMap<&'static str, Vec<DatapathHandler<A>>>,
 }
 
 impl<A: App> Handlers<A> {
     pub(crate) fn new() -> Self {
-        Handlers { app_events: HashMap::new(), requests: HashMap::new() }
+        Handlers { app_events: HashMap::new(), requests: HashMap::new(), openflow: HashMap::new(), datapath: HashMap::new() }
+    }
+
+    /// Calls `handler` for every OpenFlow message of `msg_type` in wire `version` that a datapath sends while in one
+    /// of `states` (Ryu's `set_ev_cls(event, dispatchers)`).
+    pub fn on_message<R, F>(&mut self, version: u8, msg_type: u8, states: DatapathStates, mut handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &OfMessage<'_>) -> R + Send + 'static,
+    {
+        let code = (u32::from(version) << 8) | u32::from(msg_type);
+        self.openflow
+            .entry(code)
+            .or_default()
+            .push((states, Box::new(move |app, ctx, message| handler(app, ctx, message).into_outcome())));
+        self
+    }
+
+    /// Calls `handler` for every packet-in (OpenFlow 1.0 and 1.3) from a datapath in MAIN, with the datapath and
+    /// a cheap view of the packet-in. A malformed packet-in is reported as a handler failure.
+    pub fn on_packet_in<R, F>(&mut self, handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &Datapath, &PacketIn<'_>) -> R + Send + 'static,
+    {
+        let handler = std::sync::Arc::new(std::sync::Mutex::new(handler));
+        for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
+            let handler = std::sync::Arc::clone(&handler);
+            self.on_message(version, PACKET_IN, DatapathStates::MAIN, move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
+                let packet_in = message.packet_in().map_err(|e| format!("malformed packet-in: {e}"))?;
+                let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                (*handler)(app, ctx, &message.datapath(), &packet_in).into_outcome()
+            });
+        }
+        self
+    }
+
+    /// Calls `handler` when a datapath becomes ready (enters MAIN), with its features and ports.
+    pub fn on_datapath_enter<R, F>(&mut self, handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
+    {
+        self.on_datapath("enter", handler)
+    }
+
+    /// Calls `handler` when a datapath in MAIN disconnects (or is replaced by a new connection); `reason` says why.
+    pub fn on_datapath_leave<R, F>(&mut self, handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
+    {
+        self.on_datapath("leave", handler)
+    }
+
+    /// Calls `handler` on every state change of every switch connection (HANDSHAKE, CONFIG, MAIN, DEAD).
+    pub fn on_datapath_state<R, F>(&mut self, handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
+    {
+        self.on_datapath("state", handler)
+    }
+
+    fn on_datapath<R, F>(&mut self, name: &'static str, mut handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
+    {
+        self.datapath.entry(name).or_default().push(Box::new(move |app, ctx, info| handler(app, ctx, info).into_outcome()));
+        self
     }
 
     /// Calls `handler` for every app event named `name` (several handlers run in registration order).

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::abi::RequestFailure;
 use crate::green;
+use crate::openflow::DatapathInfo;
 use crate::runtime;
 
 /// An app's handle on the host: publish events, make requests, and (through [`crate::green`]) run green threads.
@@ -60,10 +61,27 @@ impl Context {
                     RequestFailure::Failed => RequestErrorKind::Failed,
                     RequestFailure::Stopping => green::exit_thread(),
                     RequestFailure::Interrupted => green::interrupt_unwind(),
+                    RequestFailure::UnknownDatapath
+                    | RequestFailure::SendQueueFull
+                    | RequestFailure::Disconnected => RequestErrorKind::Failed,
                 };
                 Err(RequestError::new(kind, err.detail.into_string()))
             }
         }
+    }
+}
+
+impl Context {
+    /// The connected datapaths (in MAIN), by datapath id.
+    pub fn datapaths(&self) -> Vec<DatapathInfo> {
+        let (host, app) = runtime::host();
+        let json = host.datapaths()(app);
+        serde_json::from_str(json.as_str()).unwrap_or_default()
+    }
+
+    /// The connected datapath `dpid`, if it is in MAIN.
+    pub fn datapath(&self, dpid: u64) -> Option<DatapathInfo> {
+        self.datapaths().into_iter().find(|info| info.dpid == dpid)
     }
 }
 

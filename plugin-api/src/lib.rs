@@ -42,11 +42,15 @@ mod app;
 mod context;
 pub mod green;
 mod logging;
+pub mod openflow;
 mod panic;
 mod runtime;
 
 pub use app::{App, AppEvent, BoxError, Handlers, Request};
 pub use context::{Context, RequestError, RequestErrorKind};
+pub use openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, PacketIn};
+/// The OpenFlow 1.0 and 1.3 codec: messages, matches, actions, instructions, builders.
+pub use tatsu_ofproto as ofproto;
 /// Packets inside OpenFlow messages: parse packet-in data, build packet-out data (Ryu's `ryu.lib.packet`).
 pub use tatsu_packet as packet;
 

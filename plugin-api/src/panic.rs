@@ -48,6 +48,17 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Takes the message the hook recorded for the panic being handled on this OS thread, to carry it across a yield
+/// (after which the coroutine may run on another OS thread); put it back with [`restore_recorded`].
+pub(crate) fn take_recorded() -> Option<String> {
+    LAST_PANIC.with(|last| last.borrow_mut().take())
+}
+
+/// Records `message` as the panic being handled on this OS thread (see [`take_recorded`]).
+pub(crate) fn restore_recorded(message: Option<String>) {
+    LAST_PANIC.with(|last| *last.borrow_mut() = message);
+}
+
 /// Runs `f`, turning a panic or a [`TaskExit`] into [`Caught`].
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     match panic::catch_unwind(AssertUnwindSafe(f)) {

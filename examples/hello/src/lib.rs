@@ -21,9 +21,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            greeting: "hello".to_owned(),
-        }
+        Config { greeting: "hello".to_owned() }
     }
 }
 
@@ -39,24 +37,16 @@ impl App for Hello {
     type Config = Config;
 
     fn new(_ctx: &Context, config: Config) -> Result<Self, BoxError> {
-        Ok(Hello {
-            config,
-            greetings_seen: 0,
-        })
+        Ok(Hello { config, greetings_seen: 0 })
     }
 
     fn register(handlers: &mut Handlers<Self>) {
-        handlers
-            .on_app_event("greeting", Self::on_greeting)
-            .on_request("hello.whoami", Self::whoami);
+        handlers.on_app_event("greeting", Self::on_greeting).on_request("hello.whoami", Self::whoami);
     }
 
     fn start(&mut self, ctx: &Context) -> Result<(), BoxError> {
         log::info!("{}", self.config.greeting);
-        ctx.publish(
-            "greeting",
-            &json!({ "from": ctx.app_name(), "text": self.config.greeting }),
-        )?;
+        ctx.publish("greeting", &json!({ "from": ctx.app_name(), "text": self.config.greeting }))?;
         Ok(())
     }
 
@@ -68,11 +58,7 @@ impl App for Hello {
 impl Hello {
     fn on_greeting(&mut self, _ctx: &Context, event: &AppEvent<'_>) {
         self.greetings_seen += 1;
-        log::info!(
-            "greeting from `{}`: {}",
-            event.source(),
-            event.payload_str()
-        );
+        log::info!("greeting from `{}`: {}", event.source(), event.payload_str());
     }
 
     fn whoami(&mut self, ctx: &Context, request: &Request<'_>) -> Result<Value, String> {

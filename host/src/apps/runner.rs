@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use abi_stable::std_types::{RResult, RSlice, RStr};
-use tatsu_plugin_api::abi::{AppModuleRef, EventKind, EventRef, HostContext};
+use tatsu_plugin_api::abi::{AppModuleRef, DatapathStates, EventKind, EventRef, HostContext};
 
 use super::AppState;
 use crate::api;
@@ -52,6 +52,14 @@ pub fn launch(
                     Ok(())
                 }
                 EventKind::REQUEST => bus.serve(state, &subscription.name),
+                EventKind::OPENFLOW => {
+                    bus.subscribe_openflow(state, subscription.code, subscription.states);
+                    Ok(())
+                }
+                EventKind::DATAPATH => {
+                    bus.subscribe_datapath(state, &subscription.name);
+                    Ok(())
+                }
                 other => Err(format!("subscribes to event kind {} that this host does not know", other.0)),
             };
             if let Err(reason) = registered {
@@ -100,6 +108,7 @@ pub fn launch(
 }
 
 fn event_ref(event: &Event) -> EventRef<'_> {
+    let no_state = DatapathStates(0);
     match event {
         Event::App { name, source, payload } => EventRef {
             kind: EventKind::APP_EVENT,
@@ -107,6 +116,7 @@ fn event_ref(event: &Event) -> EventRef<'_> {
             name: RStr::from(&**name),
             source: RStr::from(&**source),
             data: RSlice::from_slice(payload.as_bytes()),
+            state: no_state,
         },
         Event::Request { id, name, source, payload } => EventRef {
             kind: EventKind::REQUEST,
@@ -114,6 +124,23 @@ fn event_ref(event: &Event) -> EventRef<'_> {
             name: RStr::from(&**name),
             source: RStr::from(&**source),
             data: RSlice::from_slice(payload.as_bytes()),
+            state: no_state,
+        },
+        Event::OpenFlow { dpid, state, message } => EventRef {
+            kind: EventKind::OPENFLOW,
+            id: *dpid,
+            name: RStr::from(""),
+            source: RStr::from(""),
+            data: RSlice::from_slice(message),
+            state: *state,
+        },
+        Event::Datapath { name, dpid, info } => EventRef {
+            kind: EventKind::DATAPATH,
+            id: *dpid,
+            name: RStr::from(*name),
+            source: RStr::from(""),
+            data: RSlice::from_slice(info.as_bytes()),
+            state: no_state,
         },
     }
 }

@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use tatsu_plugin_api::abi::{RequestFailure, WaitStatus};
+use bytes::Bytes;
+use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
 
 use crate::apps::AppState;
 use crate::green::{self, GreenSlot};
+use queue::Admission;
 
 /// An event waiting in an app's queue.
 pub enum Event {
@@ -23,6 +25,10 @@ pub enum Event {
     App { name: Arc<str>, source: Arc<str>, payload: Arc<str> },
     /// A request from `source`, to be answered with [`Bus::reply`] under `id`.
     Request { id: u64, name: Arc<str>, source: Arc<str>, payload: Arc<str> },
+    /// An OpenFlow message from datapath `dpid`, received in `state`.
+    OpenFlow { dpid: u64, state: DatapathStates, message: Bytes },
+    /// A datapath lifecycle event (`enter`, `leave`, `state`) with the datapath described in JSON.
+    Datapath { name: &'static str, dpid: u64, info: Arc<str> },
 }
 
 impl Event {
@@ -31,6 +37,11 @@ impl Event {
         match self {
             Event::App { name, source, .. } => format!("app event `{name}` from `{source}`"),
             Event::Request { name, source, .. } => format!("request `{name}` from `{source}`"),
+            Event::OpenFlow { dpid, message, .. } => format!(
+                "OpenFlow message type {} from datapath {dpid:016x}",
+                message.get(1).copied().unwrap_or_default()
+            ),
+            Event::Datapath { name, dpid, .. } => format!("datapath `{name}` event for {dpid:016x}"),
         }
     }
 }
@@ -56,6 +67,8 @@ pub struct Bus {
     servers: RwLock<HashMap<String, &'static AppState>>,
     pending: Mutex<HashMap<u64, Arc<Pending>>>,
     next_request_id: AtomicU64,
+    openflow_routes: RwLock<HashMap<u32, Vec<(&'static AppState, DatapathStates)>>>,
+    datapath_subscribers: RwLock<HashMap<String, Vec<&'static AppState>>>,
 }
 
 impl Bus {
@@ -77,6 +90,47 @@ impl Bus {
         }
     }
 
+    /// Subscribes `app` to OpenFlow messages with `code` (version << 8 | type) received in `states`.
+    pub fn subscribe_openflow(&self, app: &'static AppState, code: u32, states: DatapathStates) {
+        let mut routes = self.openflow_routes.write().unwrap_or_else(PoisonError::into_inner);
+        let list = routes.entry(code).or_default();
+        match list.iter_mut().find(|(subscriber, _)| std::ptr::eq(*subscriber, app)) {
+            Some((_, existing)) => existing.0 |= states.0,
+            None => list.push((app, states)),
+        }
+    }
+
+    /// Subscribes `app` to datapath events named `name` (`enter`, `leave`, `state`).
+    pub fn subscribe_datapath(&self, app: &'static AppState, name: &str) {
+        let mut subscribers = self.datapath_subscribers.write().unwrap_or_else(PoisonError::into_inner);
+        subscribers.entry(name.to_owned()).or_default().push(app);
+    }
+
+    /// Delivers an OpenFlow message to every app subscribed to its version and type in `state`; a full queue
+    /// drops it for that app only (counted there).
+    pub fn deliver_openflow(&self, dpid: u64, state: DatapathStates, message: Bytes) {
+        let code = (u32::from(message[0]) << 8) | u32::from(message[1]);
+        let routes = self.openflow_routes.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(list) = routes.get(&code) else { return };
+        for (subscriber, states) in list {
+            if states.0 & state.0 != 0 {
+                let event = Event::OpenFlow { dpid, state, message: message.clone() };
+                let _ = subscriber.queue.push(event, Admission::Bounded);
+            }
+        }
+    }
+
+    /// Delivers a datapath lifecycle event to its subscribers; these are never dropped.
+    pub fn deliver_datapath(&self, name: &'static str, dpid: u64, info: String) {
+        let subscribers = self.datapath_subscribers.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(list) = subscribers.get(name) else { return };
+        let info: Arc<str> = Arc::from(info);
+        for subscriber in list {
+            let event = Event::Datapath { name, dpid, info: Arc::clone(&info) };
+            let _ = subscriber.queue.push(event, Admission::Always);
+        }
+    }
+
     /// Removes every subscription and request name of `app`.
     pub fn remove(&self, app: &AppState) {
         let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
@@ -87,6 +141,17 @@ impl Bus {
         drop(subscribers);
         let mut servers = self.servers.write().unwrap_or_else(PoisonError::into_inner);
         servers.retain(|_, server| !std::ptr::eq(*server, app));
+        drop(servers);
+        let mut routes = self.openflow_routes.write().unwrap_or_else(PoisonError::into_inner);
+        for list in routes.values_mut() {
+            list.retain(|(subscriber, _)| !std::ptr::eq(*subscriber, app));
+        }
+        routes.retain(|_, list| !list.is_empty());
+        drop(routes);
+        let mut subscribers = self.datapath_subscribers.write().unwrap_or_else(PoisonError::into_inner);
+        for list in subscribers.values_mut() {
+            list.retain(|subscriber| !std::ptr::eq(*subscriber, app));
+        }
     }
 
     /// Delivers an app event to every subscriber; a full queue drops it for that subscriber only (counted there).
@@ -100,7 +165,7 @@ impl Bus {
         for subscriber in list {
             let event =
                 Event::App { name: Arc::clone(&name), source: Arc::clone(&source.name), payload: Arc::clone(&payload) };
-            let _ = subscriber.queue.push(event);
+            let _ = subscriber.queue.push(event, Admission::Bounded);
         }
     }
 
@@ -128,7 +193,7 @@ impl Bus {
         self.pending().insert(id, Arc::clone(&pending));
         let event =
             Event::Request { id, name: Arc::from(name), source: Arc::clone(&source.name), payload: Arc::from(payload) };
-        if server.queue.push(event).is_err() {
+        if server.queue.push(event, Admission::Bounded).is_err() {
             self.pending().remove(&id);
             return Err(RequestFailed {
                 failure: RequestFailure::QueueFull,

@@ -2,7 +2,9 @@
 //!
 //! Overflow policy: when the queue holds `capacity` events, a new event is refused: the producer goes on at once,
 //! and the refusal is counted against the consuming app and logged (the first time, then at most once a second
-//! with the running count). A refused request fails at once for its requester, instead of timing out.
+//! with the running count). A refused request fails at once for its requester, instead of timing out. Datapath
+//! lifecycle events, which apps cannot do without, are admitted past the capacity ([`Admission::Always`]); there
+//! are few of them (a handful per switch connection).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +15,15 @@ use tatsu_plugin_api::abi::WaitStatus;
 
 use super::Event;
 use crate::green::{self, GreenSlot};
+
+/// Whether an event may be refused when the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Refused (and counted) when the queue is full.
+    Bounded,
+    /// Always queued.
+    Always,
+}
 
 /// The queue was full; the event was not queued.
 #[derive(Debug)]
@@ -57,13 +68,13 @@ impl EventQueue {
     }
 
     /// Queues `event`, waking the consumer; refuses it if the queue is full or closed. Never blocks.
-    pub fn push(&self, event: Event) -> Result<(), QueueFull> {
+    pub fn push(&self, event: Event, admission: Admission) -> Result<(), QueueFull> {
         let wake = {
             let mut inner = self.lock();
             if inner.closed {
                 return Err(QueueFull);
             }
-            if inner.events.len() >= self.capacity {
+            if admission == Admission::Bounded && inner.events.len() >= self.capacity {
                 drop(inner);
                 self.count_drop(&event);
                 return Err(QueueFull);

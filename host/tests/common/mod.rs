@@ -33,9 +33,15 @@ pub fn apps() -> &'static Path {
         if artifact_dir().ends_with("release") {
             command.arg("--release");
         }
-        for package in
-            ["hello", "tatsu-fixture-ping", "tatsu-fixture-pong", "tatsu-fixture-faulty", "tatsu-fixture-not-a-plugin"]
-        {
+        for package in [
+            "hello",
+            "worker-pool",
+            "tatsu-fixture-ping",
+            "tatsu-fixture-pong",
+            "tatsu-fixture-faulty",
+            "tatsu-fixture-not-a-plugin",
+            "tatsu-fixture-green-kit",
+        ] {
             command.args(["-p", package]);
         }
         let status = command.status().expect("cargo runs");

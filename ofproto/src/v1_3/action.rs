@@ -148,7 +148,7 @@ impl Action {
         let raw_all = r.clone().rest();
         let t = r.u16()?;
         let len = r.u16()? as usize;
-        if len < 8 || len % 8 != 0 {
+        if len < 8 || !len.is_multiple_of(8) {
             return Err(r.err_at(start + 2, format!("action length {} is not a positive multiple of 8", len)));
         }
         if len > raw_all.len() {

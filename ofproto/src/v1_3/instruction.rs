@@ -74,14 +74,20 @@ impl Instruction {
         let start = r.offset();
         let t = r.u16()?;
         let len = r.u16()? as usize;
-        if len < 8 || len % 8 != 0 {
+        if len < 8 || !len.is_multiple_of(8) {
             return Err(r.err_at(start + 2, format!("instruction length {} is not a positive multiple of 8", len)));
         }
-        let mut b = r.sub(len - 4).map_err(|_| r.err_at(start + 2, format!("instruction length {} exceeds the message", len)))?;
+        let mut b = r
+            .sub(len - 4)
+            .map_err(|_| r.err_at(start + 2, format!("instruction length {} exceeds the message", len)))?;
         let ctx = b.ctx();
         let fixed = |want: usize| -> Result<(), DecodeError> {
             if len != want {
-                Err(DecodeError::new(ctx, start + 2, format!("instruction type {} length {} should be {}", t, len, want)))
+                Err(DecodeError::new(
+                    ctx,
+                    start + 2,
+                    format!("instruction type {} length {} should be {}", t, len, want),
+                ))
             } else {
                 Ok(())
             }

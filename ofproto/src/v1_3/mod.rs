@@ -312,7 +312,16 @@ impl Port {
         out.extend_from_slice(&self.hw_addr.0);
         out.put_zeros(2);
         out.extend_from_slice(&self.name.0);
-        for v in [self.config, self.state, self.curr, self.advertised, self.supported, self.peer, self.curr_speed, self.max_speed] {
+        for v in [
+            self.config,
+            self.state,
+            self.curr,
+            self.advertised,
+            self.supported,
+            self.peer,
+            self.curr_speed,
+            self.max_speed,
+        ] {
             out.put_u32(v);
         }
     }
@@ -343,7 +352,12 @@ pub struct PacketOut {
 impl PacketOut {
     /// Sends `data` (unbuffered) with the given actions, `in_port` = `OFPP_CONTROLLER`.
     pub fn new(data: impl Into<Vec<u8>>, actions: impl IntoIterator<Item = Action>) -> PacketOut {
-        PacketOut { buffer_id: OFP_NO_BUFFER, in_port: port::CONTROLLER, actions: actions.into_iter().collect(), data: data.into() }
+        PacketOut {
+            buffer_id: OFP_NO_BUFFER,
+            in_port: port::CONTROLLER,
+            actions: actions.into_iter().collect(),
+            data: data.into(),
+        }
     }
     /// Releases a switch buffer with the given actions.
     pub fn buffered(buffer_id: u32, in_port: u32, actions: impl IntoIterator<Item = Action>) -> PacketOut {
@@ -528,7 +542,8 @@ impl Bucket {
         if len < 16 {
             return Err(r.err_at(start, format!("bucket length {} is shorter than 16", len)));
         }
-        let mut b = r.sub(len - 2).map_err(|_| r.err_at(start, format!("bucket length {} exceeds the message", len)))?;
+        let mut b =
+            r.sub(len - 2).map_err(|_| r.err_at(start, format!("bucket length {} exceeds the message", len)))?;
         let weight = b.u16()?;
         let watch_port = b.u32()?;
         let watch_group = b.u32()?;
@@ -818,7 +833,6 @@ pub(crate) fn parse_meter_bands(r: &mut Reader<'_>) -> Result<Vec<MeterBand>, De
     Ok(v)
 }
 
-
 impl Message {
     /// The `OFPT_*` type number.
     pub fn msg_type(&self) -> u8 {
@@ -866,7 +880,11 @@ impl Message {
             return Err(DecodeError::new(name, 0, format!("version 0x{:02x} is not OpenFlow 1.3 (0x04)", h.version)));
         }
         let body = buf.get(HEADER_LEN..h.length as usize).ok_or_else(|| {
-            DecodeError::new(name, buf.len(), format!("truncated: header length is {} but only {} bytes present", h.length, buf.len()))
+            DecodeError::new(
+                name,
+                buf.len(),
+                format!("truncated: header length is {} but only {} bytes present", h.length, buf.len()),
+            )
         })?;
         let mut r = Reader::new(body, HEADER_LEN, name);
         let m = Self::parse_body(h.msg_type, &mut r)?;
@@ -883,7 +901,11 @@ impl Message {
             ERROR => Message::Error(ErrorMsg::parse(r, true)?),
             ECHO_REQUEST => Message::EchoRequest(r.rest().to_vec()),
             ECHO_REPLY => Message::EchoReply(r.rest().to_vec()),
-            EXPERIMENTER => Message::Experimenter(Experimenter { experimenter: r.u32()?, exp_type: r.u32()?, data: r.rest().to_vec() }),
+            EXPERIMENTER => Message::Experimenter(Experimenter {
+                experimenter: r.u32()?,
+                exp_type: r.u32()?,
+                data: r.rest().to_vec(),
+            }),
             FEATURES_REQUEST => Message::FeaturesRequest,
             FEATURES_REPLY => {
                 let datapath_id = r.u64()?;
@@ -891,7 +913,14 @@ impl Message {
                 let n_tables = r.u8()?;
                 let auxiliary_id = r.u8()?;
                 r.skip(2)?;
-                Message::FeaturesReply(SwitchFeatures { datapath_id, n_buffers, n_tables, auxiliary_id, capabilities: r.u32()?, reserved: r.u32()? })
+                Message::FeaturesReply(SwitchFeatures {
+                    datapath_id,
+                    n_buffers,
+                    n_tables,
+                    auxiliary_id,
+                    capabilities: r.u32()?,
+                    reserved: r.u32()?,
+                })
             }
             GET_CONFIG_REQUEST => Message::GetConfigRequest,
             GET_CONFIG_REPLY | SET_CONFIG => {
@@ -910,7 +939,15 @@ impl Message {
                 let cookie = r.u64()?;
                 let match_ = Match::parse(r)?;
                 r.skip(2)?;
-                Message::PacketIn(PacketIn { buffer_id, total_len, reason, table_id, cookie, match_, data: r.rest().to_vec() })
+                Message::PacketIn(PacketIn {
+                    buffer_id,
+                    total_len,
+                    reason,
+                    table_id,
+                    cookie,
+                    match_,
+                    data: r.rest().to_vec(),
+                })
             }
             FLOW_REMOVED => Message::FlowRemoved(FlowRemoved {
                 cookie: r.u64()?,
@@ -936,7 +973,8 @@ impl Message {
                 let at = r.offset();
                 let alen = r.u16()? as usize;
                 r.skip(6)?;
-                let mut ar = r.sub(alen).map_err(|_| r.err_at(at, format!("actions_len {} exceeds the message", alen)))?;
+                let mut ar =
+                    r.sub(alen).map_err(|_| r.err_at(at, format!("actions_len {} exceeds the message", alen)))?;
                 let actions = action::parse_actions(&mut ar)?;
                 Message::PacketOut(PacketOut { buffer_id, in_port, actions, data: r.rest().to_vec() })
             }
@@ -1231,6 +1269,9 @@ macro_rules! from_body {
         impl From<$t> for Message {
             fn from(x: $t) -> Message { Message::$v(x) }
         }
+        impl From<$t> for crate::Message {
+            fn from(x: $t) -> crate::Message { crate::Message::V1_3(Message::$v(x)) }
+        }
         impl $t {
             /// Encodes this body as a complete message with transaction id `xid`.
             pub fn encode(self, xid: u32, out: &mut Vec<u8>) {
@@ -1270,11 +1311,19 @@ impl<'a> PacketInView<'a> {
         let name = "OFPT_PACKET_IN";
         let h = Header::parse(buf)?;
         if h.version != VERSION || h.msg_type != msg_type::PACKET_IN {
-            return Err(DecodeError::new(name, 0, format!("not an OpenFlow 1.3 packet-in (version {}, type {})", h.version, h.msg_type)));
+            return Err(DecodeError::new(
+                name,
+                0,
+                format!("not an OpenFlow 1.3 packet-in (version {}, type {})", h.version, h.msg_type),
+            ));
         }
-        let buf = buf
-            .get(..h.length as usize)
-            .ok_or_else(|| DecodeError::new(name, buf.len(), format!("truncated: header length is {} but only {} bytes present", h.length, buf.len())))?;
+        let buf = buf.get(..h.length as usize).ok_or_else(|| {
+            DecodeError::new(
+                name,
+                buf.len(),
+                format!("truncated: header length is {} but only {} bytes present", h.length, buf.len()),
+            )
+        })?;
         let mut r = Reader::new(buf, 0, name);
         r.skip(24)?;
         let mstart = r.offset();

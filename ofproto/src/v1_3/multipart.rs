@@ -53,7 +53,14 @@ pub struct FlowStatsRequest {
 
 impl Default for FlowStatsRequest {
     fn default() -> Self {
-        FlowStatsRequest { table_id: 0xff, out_port: 0xffff_ffff, out_group: 0xffff_ffff, cookie: 0, cookie_mask: 0, match_: Match::new() }
+        FlowStatsRequest {
+            table_id: 0xff,
+            out_port: 0xffff_ffff,
+            out_group: 0xffff_ffff,
+            cookie: 0,
+            cookie_mask: 0,
+            match_: Match::new(),
+        }
     }
 }
 
@@ -201,7 +208,14 @@ impl MultipartRequest {
                 let out_port = r.u32()?;
                 let out_group = r.u32()?;
                 r.skip(4)?;
-                let f = FlowStatsRequest { table_id, out_port, out_group, cookie: r.u64()?, cookie_mask: r.u64()?, match_: Match::parse(r)? };
+                let f = FlowStatsRequest {
+                    table_id,
+                    out_port,
+                    out_group,
+                    cookie: r.u64()?,
+                    cookie_mask: r.u64()?,
+                    match_: Match::parse(r)?,
+                };
                 if t == FLOW {
                     B::Flow(f)
                 } else {
@@ -350,7 +364,13 @@ pub struct Desc {
 
 impl Desc {
     pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Desc, DecodeError> {
-        Ok(Desc { mfr_desc: FixedStr(r.array()?), hw_desc: FixedStr(r.array()?), sw_desc: FixedStr(r.array()?), serial_num: FixedStr(r.array()?), dp_desc: FixedStr(r.array()?) })
+        Ok(Desc {
+            mfr_desc: FixedStr(r.array()?),
+            hw_desc: FixedStr(r.array()?),
+            sw_desc: FixedStr(r.array()?),
+            serial_num: FixedStr(r.array()?),
+            dp_desc: FixedStr(r.array()?),
+        })
     }
     pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.mfr_desc.0);
@@ -398,7 +418,8 @@ impl FlowStats {
         if len < 56 {
             return Err(r.err_at(start, format!("flow stats length {} is shorter than 56", len)));
         }
-        let mut b = r.sub(len - 2).map_err(|_| r.err_at(start, format!("flow stats length {} exceeds the message", len)))?;
+        let mut b =
+            r.sub(len - 2).map_err(|_| r.err_at(start, format!("flow stats length {} exceeds the message", len)))?;
         let table_id = b.u8()?;
         b.skip(1)?;
         let duration_sec = b.u32()?;
@@ -413,7 +434,20 @@ impl FlowStats {
         let byte_count = b.u64()?;
         let match_ = Match::parse(&mut b)?;
         let instructions = parse_instructions(&mut b)?;
-        Ok(FlowStats { table_id, duration_sec, duration_nsec, priority, idle_timeout, hard_timeout, flags, cookie, packet_count, byte_count, match_, instructions })
+        Ok(FlowStats {
+            table_id,
+            duration_sec,
+            duration_nsec,
+            priority,
+            idle_timeout,
+            hard_timeout,
+            flags,
+            cookie,
+            packet_count,
+            byte_count,
+            match_,
+            instructions,
+        })
     }
     /// Appends the entry.
     pub fn emit(&self, out: &mut Vec<u8>) {
@@ -608,7 +642,7 @@ pub struct MeterFeatures {
 #[derive(Clone, Debug, PartialEq)]
 pub enum MultipartReplyBody {
     /// `OFPMP_DESC`.
-    Desc(Desc),
+    Desc(Box<Desc>),
     /// `OFPMP_FLOW`.
     Flow(Vec<FlowStats>),
     /// `OFPMP_AGGREGATE`.
@@ -662,7 +696,10 @@ pub struct MultipartReply {
     pub body: MultipartReplyBody,
 }
 
-fn list<T>(r: &mut Reader<'_>, mut f: impl FnMut(&mut Reader<'_>) -> Result<T, DecodeError>) -> Result<Vec<T>, DecodeError> {
+fn list<T>(
+    r: &mut Reader<'_>,
+    mut f: impl FnMut(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
     let mut v = Vec::new();
     while !r.is_empty() {
         v.push(f(r)?);
@@ -703,7 +740,7 @@ impl MultipartReply {
         let flags = r.u16()?;
         r.skip(4)?;
         let body = match t {
-            DESC => B::Desc(Desc::parse(r)?),
+            DESC => B::Desc(Box::new(Desc::parse(r)?)),
             FLOW => B::Flow(list(r, FlowStats::parse)?),
             AGGREGATE => {
                 let a = AggregateStats { packet_count: r.u64()?, byte_count: r.u64()?, flow_count: r.u32()? };
@@ -750,7 +787,7 @@ impl MultipartReply {
             GROUP => B::Group(list(r, |r| {
                 let start = r.offset();
                 let len = r.u16()? as usize;
-                if len < 40 || (len - 40) % 16 != 0 {
+                if len < 40 || !(len - 40).is_multiple_of(16) {
                     return Err(r.err_at(start, format!("group stats length {} is not 40 + 16*n", len)));
                 }
                 let mut b = r.sub(len - 2)?;
@@ -758,7 +795,15 @@ impl MultipartReply {
                 let group_id = b.u32()?;
                 let ref_count = b.u32()?;
                 b.skip(4)?;
-                let mut g = GroupStats { group_id, ref_count, packet_count: b.u64()?, byte_count: b.u64()?, duration_sec: b.u32()?, duration_nsec: b.u32()?, bucket_stats: Vec::new() };
+                let mut g = GroupStats {
+                    group_id,
+                    ref_count,
+                    packet_count: b.u64()?,
+                    byte_count: b.u64()?,
+                    duration_sec: b.u32()?,
+                    duration_nsec: b.u32()?,
+                    bucket_stats: Vec::new(),
+                };
                 while !b.is_empty() {
                     g.bucket_stats.push((b.u64()?, b.u64()?));
                 }
@@ -787,12 +832,20 @@ impl MultipartReply {
                 let meter_id = r.u32()?;
                 let start = r.offset();
                 let len = r.u16()? as usize;
-                if len < 40 || (len - 40) % 16 != 0 {
+                if len < 40 || !(len - 40).is_multiple_of(16) {
                     return Err(r.err_at(start, format!("meter stats length {} is not 40 + 16*n", len)));
                 }
                 let mut b = r.sub(len - 6)?;
                 b.skip(6)?;
-                let mut m = MeterStats { meter_id, flow_count: b.u32()?, packet_in_count: b.u64()?, byte_in_count: b.u64()?, duration_sec: b.u32()?, duration_nsec: b.u32()?, band_stats: Vec::new() };
+                let mut m = MeterStats {
+                    meter_id,
+                    flow_count: b.u32()?,
+                    packet_in_count: b.u64()?,
+                    byte_in_count: b.u64()?,
+                    duration_sec: b.u32()?,
+                    duration_nsec: b.u32()?,
+                    band_stats: Vec::new(),
+                };
                 while !b.is_empty() {
                     m.band_stats.push((b.u64()?, b.u64()?));
                 }
@@ -810,7 +863,13 @@ impl MultipartReply {
                 Ok(MeterConfig { flags, meter_id, bands: super::parse_meter_bands(&mut b)? })
             })?),
             METER_FEATURES => {
-                let m = MeterFeatures { max_meter: r.u32()?, band_types: r.u32()?, capabilities: r.u32()?, max_bands: r.u8()?, max_color: r.u8()? };
+                let m = MeterFeatures {
+                    max_meter: r.u32()?,
+                    band_types: r.u32()?,
+                    capabilities: r.u32()?,
+                    max_bands: r.u8()?,
+                    max_color: r.u8()?,
+                };
                 r.skip(2)?;
                 B::MeterFeatures(m)
             }
@@ -857,7 +916,20 @@ impl MultipartReply {
                 for p in v {
                     out.put_u32(p.port_no);
                     out.put_zeros(4);
-                    for x in [p.rx_packets, p.tx_packets, p.rx_bytes, p.tx_bytes, p.rx_dropped, p.tx_dropped, p.rx_errors, p.tx_errors, p.rx_frame_err, p.rx_over_err, p.rx_crc_err, p.collisions] {
+                    for x in [
+                        p.rx_packets,
+                        p.tx_packets,
+                        p.rx_bytes,
+                        p.tx_bytes,
+                        p.rx_dropped,
+                        p.tx_dropped,
+                        p.rx_errors,
+                        p.tx_errors,
+                        p.rx_frame_err,
+                        p.rx_over_err,
+                        p.rx_crc_err,
+                        p.collisions,
+                    ] {
                         out.put_u64(x);
                     }
                     out.put_u32(p.duration_sec);

@@ -417,7 +417,7 @@ impl Oxm {
                         format!("OXM {} length {} does not match {} (has_mask={})", f.name(), len, want, has_mask),
                     ));
                 }
-            } else if has_mask && len % 2 != 0 {
+            } else if has_mask && !len.is_multiple_of(2) {
                 return Err(r.err_at(start, format!("masked OXM 0x{:08x} has odd length {}", h, len)));
             }
         } else if len < 4 {
@@ -560,7 +560,16 @@ impl Match {
     }
     /// Adds a Nicira register match (`reg0`..`reg7`).
     pub fn reg(self, n: u8, v: u32) -> Self {
-        let f = [OxmField::Reg0, OxmField::Reg1, OxmField::Reg2, OxmField::Reg3, OxmField::Reg4, OxmField::Reg5, OxmField::Reg6, OxmField::Reg7];
+        let f = [
+            OxmField::Reg0,
+            OxmField::Reg1,
+            OxmField::Reg2,
+            OxmField::Reg3,
+            OxmField::Reg4,
+            OxmField::Reg5,
+            OxmField::Reg6,
+            OxmField::Reg7,
+        ];
         match f.get(n as usize) {
             Some(f) => self.with(Oxm::int(*f, v as u64)),
             None => self,
@@ -587,7 +596,8 @@ impl Match {
         if len < 4 {
             return Err(r.err_at(start + 2, format!("match length {} is shorter than 4", len)));
         }
-        let mut body = r.sub(len - 4).map_err(|_| r.err_at(start + 2, format!("match length {} exceeds the message", len)))?;
+        let mut body =
+            r.sub(len - 4).map_err(|_| r.err_at(start + 2, format!("match length {} exceeds the message", len)))?;
         let fields = Self::parse_oxms(&mut body)?;
         let pad = crate::wire::pad8(len) - len;
         r.skip(pad).map_err(|_| r.err(format!("match padding of {} bytes missing", pad)))?;
@@ -596,7 +606,8 @@ impl Match {
 
     /// Parses a bare TLV list (NXM-style, no header) consuming all of `r`.
     pub fn parse_oxms(r: &mut Reader<'_>) -> Result<Vec<Oxm>, DecodeError> {
-        let mut fields = Vec::new();
+        // Most TLVs are 6..12 bytes: reserve once instead of growing.
+        let mut fields = Vec::with_capacity(r.remaining() / 8 + 1);
         while !r.is_empty() {
             fields.push(Oxm::parse(r)?);
         }

@@ -100,7 +100,9 @@ impl TableFeatureProp {
         if len < 4 {
             return Err(r.err_at(start + 2, format!("table feature property length {} is shorter than 4", len)));
         }
-        let mut b = r.sub(len - 4).map_err(|_| r.err_at(start + 2, format!("table feature property length {} exceeds its container", len)))?;
+        let mut b = r
+            .sub(len - 4)
+            .map_err(|_| r.err_at(start + 2, format!("table feature property length {} exceeds its container", len)))?;
         let pad = pad8(len) - len;
         r.skip(pad.min(r.remaining()))?;
         Ok(match t {
@@ -138,7 +140,9 @@ impl TableFeatureProp {
     /// Length field value (without padding).
     pub fn length(&self) -> usize {
         4 + match self {
-            TableFeatureProp::Instructions { ids, .. } | TableFeatureProp::Actions { ids, .. } => ids.iter().map(|i| 4 + i.data.len()).sum(),
+            TableFeatureProp::Instructions { ids, .. } | TableFeatureProp::Actions { ids, .. } => {
+                ids.iter().map(|i| 4 + i.data.len()).sum()
+            }
             TableFeatureProp::NextTables { table_ids, .. } => table_ids.len(),
             TableFeatureProp::Oxm { ids, .. } => ids.iter().map(|i| 4 * i.len()).sum(),
             TableFeatureProp::Experimenter { data, .. } => 8 + 4 * data.len(),
@@ -205,7 +209,9 @@ impl TableFeatures {
         if len < 64 {
             return Err(r.err_at(start, format!("table features length {} is shorter than 64", len)));
         }
-        let mut b = r.sub(len - 2).map_err(|_| r.err_at(start, format!("table features length {} exceeds the message", len)))?;
+        let mut b = r
+            .sub(len - 2)
+            .map_err(|_| r.err_at(start, format!("table features length {} exceeds the message", len)))?;
         let table_id = b.u8()?;
         b.skip(5)?;
         let mut t = TableFeatures {

@@ -150,6 +150,12 @@ pub enum RequestFailure {
     Stopping = 4,
     /// The requesting green thread was interrupted (a `Timeout` expired).
     Interrupted = 5,
+    /// No datapath with this id is connected.
+    UnknownDatapath = 6,
+    /// The datapath's send queue is full.
+    SendQueueFull = 7,
+    /// The datapath disconnected before it answered.
+    Disconnected = 8,
 }
 
 /// A failed request: the kind of failure and a human-readable detail.
@@ -206,8 +212,21 @@ pub struct HostServices {
     /// Sleeps the calling green thread; returns early only with [`WaitStatus::Stopping`].
     pub sleep: extern "C" fn(app: AppHandle, duration_ns: u64) -> WaitStatus,
     /// Lets other green threads run.
-    #[sabi(last_prefix_field)]
     pub yield_now: extern "C" fn(app: AppHandle) -> WaitStatus,
+    /// Queues an OpenFlow message (wire bytes, header included) for a datapath; an xid of 0 is replaced by a
+    /// fresh one. Never blocks.
+    pub of_send: extern "C" fn(app: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError>,
+    /// Sends an OpenFlow request under a fresh xid and parks until its reply (every part of a multipart reply,
+    /// back to back; or the switch's error message), the timeout or a stop.
+    pub of_request: extern "C" fn(
+        app: AppHandle,
+        dpid: u64,
+        message: RSlice<'_, u8>,
+        timeout_ns: u64,
+    ) -> RResult<RVec<u8>, RequestError>,
+    /// The datapaths in state MAIN, as a JSON array of objects (see the host's `switch` module).
+    #[sabi(last_prefix_field)]
+    pub datapaths: extern "C" fn(app: AppHandle) -> RString,
 }
 
 /// Kinds of events delivered to apps (a plain `u32` so that later versions can add kinds).
@@ -220,6 +239,30 @@ impl EventKind {
     pub const APP_EVENT: EventKind = EventKind(1);
     /// A request from another app: `name`, JSON `data`, `source` app, `id` to reply to.
     pub const REQUEST: EventKind = EventKind(2);
+    /// An OpenFlow message from a switch: `id` is the datapath id, `data` the message's wire bytes (header
+    /// included), `state` the datapath's state when it arrived.
+    pub const OPENFLOW: EventKind = EventKind(3);
+    /// A datapath lifecycle event: `name` is `enter`, `leave` or `state`, `id` the datapath id (0 before the
+    /// switch said it), `data` a JSON object describing the datapath.
+    pub const DATAPATH: EventKind = EventKind(4);
+}
+
+/// Datapath states, as bits so that subscriptions can name several (Ryu's dispatchers).
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DatapathStates(pub u32);
+
+impl DatapathStates {
+    /// Connected, exchanging HELLO.
+    pub const HANDSHAKE: DatapathStates = DatapathStates(1);
+    /// Version agreed; features and configuration being exchanged.
+    pub const CONFIG: DatapathStates = DatapathStates(2);
+    /// Ready: the normal state.
+    pub const MAIN: DatapathStates = DatapathStates(4);
+    /// Disconnected.
+    pub const DEAD: DatapathStates = DatapathStates(8);
+    /// Every state.
+    pub const ANY: DatapathStates = DatapathStates(15);
 }
 
 /// One event, borrowed for the duration of a [`AppObject::handle_batch`] call.
@@ -234,8 +277,10 @@ pub struct EventRef<'a> {
     pub name: RStr<'a>,
     /// The app that sent it (app events and requests).
     pub source: RStr<'a>,
-    /// The payload: JSON text for app events and requests.
+    /// The payload: JSON text for app events, requests and datapath events; wire bytes for OpenFlow messages.
     pub data: RSlice<'a, u8>,
+    /// The datapath's state when an OpenFlow message arrived (one [`DatapathStates`] bit), else 0.
+    pub state: DatapathStates,
 }
 
 /// What an app wants delivered to it.
@@ -244,8 +289,12 @@ pub struct EventRef<'a> {
 pub struct Subscription {
     /// The event kind.
     pub kind: EventKind,
-    /// The event or request name.
+    /// The event or request name (`enter`, `leave` or `state` for datapath events; empty for OpenFlow).
     pub name: RString,
+    /// For OpenFlow: the wire version in bits 8..16 and the message type in bits 0..8.
+    pub code: u32,
+    /// For OpenFlow: the datapath states in which the app wants these messages.
+    pub states: DatapathStates,
 }
 
 /// The app object the host drives: start, batches of events, stop.

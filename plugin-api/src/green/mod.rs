@@ -5,9 +5,22 @@
 //! then unwinds the thread quietly, and the host waits for them. A thread that never blocks cannot be stopped:
 //! green threads must not spin or call blocking `std` I/O.
 
+mod event;
+mod pile;
+mod pool;
+mod queue;
+mod semaphore;
 mod thread;
+mod timeout;
+mod waiters;
 
+pub use event::Event;
+pub use pile::GreenPile;
+pub use pool::{GreenPool, Imap};
+pub use queue::Queue;
+pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use thread::{current, spawn, spawn_after, spawn_n, GreenThread, JoinError, JoinHandle, Timer};
+pub use timeout::{TimedOut, Timeout};
 
 use std::time::Duration;
 

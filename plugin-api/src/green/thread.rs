@@ -38,6 +38,18 @@ impl GreenThread {
     pub(crate) fn same_as(&self, other: &GreenThread) -> bool {
         self.handle.0 == other.handle.0
     }
+
+    /// Interrupts the thread once: its current or next blocking call unwinds with [`panic::Interrupted`] (what a
+    /// `Timeout` does when it expires).
+    pub(crate) fn interrupt(&self) {
+        let (host, _) = runtime::host();
+        host.thread_interrupt()(&self.handle);
+    }
+
+    /// A number identifying the thread while any handle on it lives; 0 when the caller is not a green thread.
+    pub(crate) fn key(&self) -> usize {
+        self.handle.0 as usize
+    }
 }
 
 impl Clone for GreenThread {

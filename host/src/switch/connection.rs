@@ -1,0 +1,641 @@
+//! One switch connection: the reader (framing, handshake, dispatch to apps), the writer (batched sends), requests
+//! awaiting replies, and the datapath's features and ports.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use may::coroutine::Coroutine;
+use may::net::TcpStream;
+use serde_json::{json, Value};
+use tatsu_ofproto::{negotiate, Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
+
+use super::wire::{self, Features};
+use super::{spawn_host_thread, Switches};
+use crate::bus::RequestFailed;
+use crate::{green, runtime};
+
+/// Bytes read from the socket at a time (more when a message is larger).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Where the handshake is.
+enum Handshake {
+    /// Waiting for the switch's HELLO.
+    AwaitHello,
+    /// FEATURES_REQUEST sent under this xid.
+    AwaitFeatures(u32),
+    /// 1.3 PORT_DESC request sent under this xid.
+    AwaitPorts(u32),
+    /// In MAIN.
+    Done,
+}
+
+/// Messages waiting to be written.
+struct Outbox {
+    bytes: Vec<u8>,
+    closed: bool,
+    writer_waiting: bool,
+}
+
+/// A request waiting for its reply parts.
+struct PendingReply {
+    waiter: Option<Arc<green::GreenSlot>>,
+    state: Mutex<PendingState>,
+}
+
+#[derive(Default)]
+struct PendingState {
+    parts: Vec<u8>,
+    outcome: Option<Result<(), String>>,
+}
+
+#[derive(Default)]
+struct Info {
+    features: Option<Features>,
+    ports: BTreeMap<u32, Value>,
+}
+
+/// A connected switch.
+pub struct Connection {
+    /// Host-wide connection number.
+    pub id: u64,
+    /// The switch's address.
+    pub peer: SocketAddr,
+    switches: &'static Switches,
+    stream: TcpStream,
+    state: AtomicU32,
+    version: AtomicU8,
+    info: Mutex<Info>,
+    dpid: OnceLock<u64>,
+    outbox: Mutex<Outbox>,
+    writer: OnceLock<Coroutine>,
+    next_xid: AtomicU32,
+    pending: Mutex<HashMap<u32, Arc<PendingReply>>>,
+    connected_at: Instant,
+    last_received_ms: AtomicU64,
+    echoes_unanswered: AtomicU32,
+    closed: OnceLock<String>,
+    malformed: AtomicU64,
+    sends_refused: AtomicU64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn xid_of(message: &[u8]) -> u32 {
+    message.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn state_name(state: u32) -> &'static str {
+    match DatapathStates(state) {
+        DatapathStates::HANDSHAKE => "handshake",
+        DatapathStates::CONFIG => "config",
+        DatapathStates::MAIN => "main",
+        _ => "dead",
+    }
+}
+
+impl Connection {
+    /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
+    pub fn start(
+        switches: &'static Switches,
+        id: u64,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> std::io::Result<Arc<Connection>> {
+        let reader = stream.try_clone()?;
+        let writer = stream.try_clone()?;
+        let connection = Arc::new(Connection {
+            id,
+            peer,
+            switches,
+            stream,
+            state: AtomicU32::new(DatapathStates::HANDSHAKE.0),
+            version: AtomicU8::new(0),
+            info: Mutex::new(Info::default()),
+            dpid: OnceLock::new(),
+            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false }),
+            writer: OnceLock::new(),
+            next_xid: AtomicU32::new(1),
+            pending: Mutex::new(HashMap::new()),
+            connected_at: Instant::now(),
+            last_received_ms: AtomicU64::new(0),
+            echoes_unanswered: AtomicU32::new(0),
+            closed: OnceLock::new(),
+            malformed: AtomicU64::new(0),
+            sends_refused: AtomicU64::new(0),
+        });
+        log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
+        let mut hello = Vec::new();
+        tatsu_ofproto::encode_hello(OFP_VERSION_1_3, &wire::VERSIONS, connection.fresh_xid(), &mut hello);
+        connection.enqueue(&hello);
+        connection.publish_state(DatapathStates::HANDSHAKE.0, None);
+        let for_writer = Arc::clone(&connection);
+        spawn_host_thread("switch-writer", move || for_writer.write_loop(writer)).map_err(std::io::Error::other)?;
+        let for_reader = Arc::clone(&connection);
+        spawn_host_thread("switch-reader", move || for_reader.read_loop(reader)).map_err(std::io::Error::other)?;
+        Ok(connection)
+    }
+
+    /// The datapath id, once the switch said it.
+    pub fn dpid(&self) -> Option<u64> {
+        self.dpid.get().copied()
+    }
+
+    fn dpid_or_zero(&self) -> u64 {
+        self.dpid().unwrap_or(0)
+    }
+
+    /// The negotiated OpenFlow version (0 before negotiation).
+    pub fn version(&self) -> u8 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Whether the switch is in MAIN.
+    pub fn is_main(&self) -> bool {
+        self.state() == DatapathStates::MAIN.0
+    }
+
+    /// A fresh transaction id.
+    pub fn fresh_xid(&self) -> u32 {
+        loop {
+            let xid = self.next_xid.fetch_add(1, Ordering::Relaxed);
+            if xid != 0 {
+                return xid;
+            }
+        }
+    }
+
+    /// Time since anything was received.
+    pub(super) fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_received_ms.load(Ordering::Relaxed));
+        self.connected_at.elapsed().saturating_sub(last)
+    }
+
+    /// Time since the connection was made.
+    pub(super) fn age(&self) -> Duration {
+        self.connected_at.elapsed()
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.connected_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_received_ms.store(now, Ordering::Relaxed);
+        self.echoes_unanswered.store(0, Ordering::Relaxed);
+    }
+
+    /// Sends an echo request and counts it as unanswered until anything arrives; returns how many are unanswered.
+    pub(super) fn send_echo(&self) -> u32 {
+        let version = self.version();
+        let version = if version == 0 { OFP_VERSION_1_3 } else { version };
+        self.enqueue(&wire::echo_request(version, self.fresh_xid()));
+        self.echoes_unanswered.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Echo requests sent since anything arrived.
+    pub(super) fn echoes_unanswered(&self) -> u32 {
+        self.echoes_unanswered.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection has been closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.get().is_some()
+    }
+
+    /// Parks the calling green thread until the connection is closed.
+    pub(super) fn wait_closed(&self) {
+        while !self.is_closed() {
+            green::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Appends a host-made message to the outbox (no size limit: these are few and small).
+    fn enqueue(&self, message: &[u8]) {
+        let wake = {
+            let mut outbox = lock(&self.outbox);
+            if outbox.closed {
+                return;
+            }
+            outbox.bytes.extend_from_slice(message);
+            std::mem::take(&mut outbox.writer_waiting)
+        };
+        if wake {
+            self.wake_writer();
+        }
+    }
+
+    fn wake_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            writer.unpark();
+        }
+    }
+
+    /// Queues a message an app sends; an xid of 0 is replaced by a fresh one. Fails at once if the switch is gone
+    /// or its send queue is full.
+    pub fn send(&self, message: &[u8]) -> Result<(), RequestFailed> {
+        if message.len() < 8 {
+            return Err(RequestFailed {
+                failure: RequestFailure::Failed,
+                detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()),
+            });
+        }
+        let limit = self.switches.settings().send_queue_bytes;
+        let wake = {
+            let mut outbox = lock(&self.outbox);
+            if outbox.closed {
+                return Err(RequestFailed { failure: RequestFailure::Disconnected, detail: self.describe_short() });
+            }
+            if outbox.bytes.len() + message.len() > limit {
+                drop(outbox);
+                let refused = self.sends_refused.fetch_add(1, Ordering::Relaxed) + 1;
+                if refused == 1 || refused.is_power_of_two() {
+                    log::warn!(
+                        target: "tatsu::switch",
+                        "{}: send queue full ({limit} bytes unsent); {refused} message(s) refused so far",
+                        self.describe_short()
+                    );
+                }
+                return Err(RequestFailed {
+                    failure: RequestFailure::SendQueueFull,
+                    detail: format!("{}: send queue full ({limit} bytes unsent)", self.describe_short()),
+                });
+            }
+            let start = outbox.bytes.len();
+            outbox.bytes.extend_from_slice(message);
+            if xid_of(message) == 0 {
+                let xid = self.fresh_xid().to_be_bytes();
+                outbox.bytes[start + 4..start + 8].copy_from_slice(&xid);
+            }
+            std::mem::take(&mut outbox.writer_waiting)
+        };
+        if wake {
+            self.wake_writer();
+        }
+        Ok(())
+    }
+
+    /// Sends a request under a fresh xid and parks the calling green thread until the whole reply (all parts of a
+    /// multipart reply, back to back, or the switch's error), `timeout` or a stop.
+    pub fn request(&self, message: &[u8], timeout: Duration) -> Result<Vec<u8>, RequestFailed> {
+        let xid = self.fresh_xid();
+        let mut message = message.to_vec();
+        if let Some(field) = message.get_mut(4..8) {
+            field.copy_from_slice(&xid.to_be_bytes());
+        }
+        let pending = Arc::new(PendingReply { waiter: green::current(), state: Mutex::new(PendingState::default()) });
+        lock(&self.pending).insert(xid, Arc::clone(&pending));
+        if let Err(failed) = self.send(&message) {
+            lock(&self.pending).remove(&xid);
+            return Err(failed);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            {
+                let mut state = lock(&pending.state);
+                match state.outcome.take() {
+                    Some(Ok(())) => return Ok(std::mem::take(&mut state.parts)),
+                    Some(Err(reason)) => {
+                        return Err(RequestFailed { failure: RequestFailure::Disconnected, detail: reason })
+                    }
+                    None => {}
+                }
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let status = if remaining.is_zero() { WaitStatus::TimedOut } else { green::park(Some(remaining)) };
+            let failure = match status {
+                WaitStatus::Woken => continue,
+                WaitStatus::TimedOut if Instant::now() < deadline => continue,
+                WaitStatus::TimedOut => RequestFailure::TimedOut,
+                WaitStatus::Stopping => RequestFailure::Stopping,
+                WaitStatus::Interrupted => RequestFailure::Interrupted,
+            };
+            lock(&self.pending).remove(&xid);
+            return Err(RequestFailed {
+                failure,
+                detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()),
+            });
+        }
+    }
+
+    /// Closes the connection (once): the switch becomes DEAD, requests in flight fail, apps are told.
+    pub fn close(&self, reason: &str) {
+        if self.closed.set(reason.to_owned()).is_err() {
+            return;
+        }
+        let previous = self.state.swap(DatapathStates::DEAD.0, Ordering::AcqRel);
+        let _ = self.stream.shutdown(Shutdown::Both);
+        lock(&self.outbox).closed = true;
+        self.wake_writer();
+        for (_, pending) in lock(&self.pending).drain() {
+            lock(&pending.state).outcome = Some(Err(format!("{}: disconnected: {reason}", self.describe_short())));
+            if let Some(waiter) = &pending.waiter {
+                waiter.unpark();
+            }
+        }
+        self.switches.forget(self);
+        log::info!(
+            target: "tatsu::switch",
+            "{} disconnected: {reason} ({} malformed messages, {} sends refused)",
+            self.describe_short(),
+            self.malformed.load(Ordering::Relaxed),
+            self.sends_refused.load(Ordering::Relaxed)
+        );
+        if previous == DatapathStates::MAIN.0 {
+            let mut info = self.describe();
+            info["reason"] = json!(reason);
+            runtime::get().bus.deliver_datapath("leave", self.dpid_or_zero(), info.to_string());
+        }
+        self.publish_state(DatapathStates::DEAD.0, Some(reason));
+    }
+
+    /// "datapath 0000000000000001 (127.0.0.1:5000)" or "switch 127.0.0.1:5000" before the id is known.
+    pub fn describe_short(&self) -> String {
+        match self.dpid() {
+            Some(dpid) => format!("datapath {dpid:016x} ({})", self.peer),
+            None => format!("switch {}", self.peer),
+        }
+    }
+
+    /// The datapath as a JSON object: id, address, version, state, features and ports.
+    pub fn describe(&self) -> Value {
+        let info = lock(&self.info);
+        let features = info.features.clone().unwrap_or_default();
+        json!({
+            "dpid": self.dpid_or_zero(),
+            "dpid_hex": format!("{:016x}", self.dpid_or_zero()),
+            "address": self.peer.to_string(),
+            "connection": self.id,
+            "version": self.version(),
+            "state": state_name(self.state()),
+            "n_buffers": features.n_buffers,
+            "n_tables": features.n_tables,
+            "capabilities": features.capabilities,
+            "ports": info.ports.values().cloned().collect::<Vec<Value>>(),
+        })
+    }
+
+    fn publish_state(&self, state: u32, reason: Option<&str>) {
+        let mut info = json!({
+            "dpid": self.dpid_or_zero(),
+            "address": self.peer.to_string(),
+            "connection": self.id,
+            "version": self.version(),
+            "state": state_name(state),
+        });
+        if let Some(reason) = reason {
+            info["reason"] = json!(reason);
+        }
+        runtime::get().bus.deliver_datapath("state", self.dpid_or_zero(), info.to_string());
+    }
+
+    fn set_state(&self, state: DatapathStates) {
+        self.state.store(state.0, Ordering::Release);
+        self.publish_state(state.0, None);
+    }
+
+    fn write_loop(self: Arc<Self>, mut stream: TcpStream) {
+        let _ = self.writer.set(may::coroutine::current());
+        let mut batch = Vec::new();
+        loop {
+            {
+                let mut outbox = lock(&self.outbox);
+                if outbox.bytes.is_empty() {
+                    if outbox.closed {
+                        return;
+                    }
+                    outbox.writer_waiting = true;
+                    drop(outbox);
+                    may::coroutine::park();
+                    continue;
+                }
+                std::mem::swap(&mut outbox.bytes, &mut batch);
+            }
+            if let Err(e) = stream.write_all(&batch) {
+                self.close(&format!("writing to the switch failed: {e}"));
+                return;
+            }
+            batch.clear();
+        }
+    }
+
+    fn read_loop(self: Arc<Self>, mut stream: TcpStream) {
+        let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+        let mut handshake = Handshake::AwaitHello;
+        let reason = 'connection: loop {
+            if buffer.capacity() - buffer.len() < 512 {
+                buffer.reserve(READ_CHUNK);
+            }
+            let filled = buffer.len();
+            buffer.resize(buffer.capacity(), 0);
+            match stream.read(&mut buffer[filled..]) {
+                Ok(0) => break "the switch closed the connection".to_owned(),
+                Ok(n) => buffer.truncate(filled + n),
+                Err(e) => break format!("reading from the switch failed: {e}"),
+            }
+            self.touch();
+            while buffer.len() >= 8 {
+                let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
+                if length < 8 {
+                    self.malformed.fetch_add(1, Ordering::Relaxed);
+                    log::error!(
+                        target: "tatsu::switch",
+                        "{}: message header claims length {length}, the stream cannot be framed: {}",
+                        self.describe_short(),
+                        wire::hex_excerpt(&buffer, 32)
+                    );
+                    break 'connection format!("unframeable message (length {length})");
+                }
+                if buffer.len() < length {
+                    buffer.reserve(length - buffer.len());
+                    break;
+                }
+                let message = buffer.split_to(length).freeze();
+                if let Err(reason) = self.handle(message, &mut handshake) {
+                    break 'connection reason;
+                }
+            }
+            may::coroutine::yield_now();
+            if self.is_closed() {
+                break "closed by the host".to_owned();
+            }
+        };
+        self.close(&reason);
+    }
+
+    fn malformed(&self, message: &[u8], what: &str) {
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+        log::warn!(
+            target: "tatsu::switch",
+            "{}: {what}: {}",
+            self.describe_short(),
+            wire::hex_excerpt(message, 32)
+        );
+    }
+
+    /// Handles one framed message; `Err` closes the connection with that reason.
+    fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
+        let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
+        if matches!(handshake, Handshake::AwaitHello) {
+            return self.on_hello(&message, handshake);
+        }
+        let negotiated = self.version();
+        if version != negotiated {
+            self.malformed(&message, &format!("message in version 0x{version:02x}, negotiated 0x{negotiated:02x}"));
+            self.enqueue(&wire::error(negotiated, wire::BAD_REQUEST, wire::BAD_VERSION, &message, xid));
+            return Ok(());
+        }
+        if msg_type > wire::max_type(version) {
+            self.malformed(&message, &format!("unknown message type {msg_type}"));
+            self.enqueue(&wire::error(negotiated, wire::BAD_REQUEST, wire::BAD_TYPE, &message, xid));
+            return Ok(());
+        }
+        if msg_type == wire::ECHO_REQUEST {
+            self.enqueue(&wire::echo_reply(&message));
+        }
+        match *handshake {
+            Handshake::AwaitFeatures(want) if msg_type == wire::FEATURES_REPLY && xid == want => {
+                self.on_features(&message, handshake)?;
+            }
+            Handshake::AwaitPorts(want) if msg_type == wire::multipart_reply_type(version) && xid == want => {
+                match wire::port_desc(&message) {
+                    Ok(ports) => self.add_ports(ports),
+                    Err(e) => self.malformed(&message, &format!("malformed PORT_DESC reply ({e})")),
+                }
+                if !wire::reply_has_more(&message) {
+                    *handshake = Handshake::Done;
+                    self.enter_main();
+                }
+            }
+            _ => {}
+        }
+        if !wire::is_asynchronous(msg_type) && self.complete_pending(xid, &message, version) {
+            return Ok(());
+        }
+        if msg_type == wire::PORT_STATUS {
+            match wire::port_status(&message) {
+                Ok((reason, port)) => self.update_port(reason, port),
+                Err(e) => self.malformed(&message, &format!("malformed PORT_STATUS ({e})")),
+            }
+        }
+        runtime::get().bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message);
+        Ok(())
+    }
+
+    fn on_hello(&self, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
+        let (version, msg_type) = (message[0], message[1]);
+        if msg_type == wire::ECHO_REQUEST {
+            self.enqueue(&wire::echo_reply(message));
+            return Ok(());
+        }
+        if msg_type != wire::HELLO {
+            self.malformed(message, &format!("message type {msg_type} before HELLO"));
+            return Err(format!("the switch sent message type {msg_type} before HELLO"));
+        }
+        let hello = match tatsu_ofproto::decode_hello(message) {
+            Ok((_, hello)) => hello,
+            Err(e) => {
+                self.malformed(message, &format!("malformed HELLO ({e}); negotiating on its header version"));
+                Hello::default()
+            }
+        };
+        let Some(agreed) = negotiate(&wire::VERSIONS, version, &hello) else {
+            let offered = hello
+                .bitmap()
+                .map(|words| tatsu_ofproto::common::bitmap_versions(&words))
+                .filter(|versions| !versions.is_empty())
+                .map_or_else(|| format!("up to 0x{version:02x}"), |versions| format!("{versions:02x?}"));
+            let reason = format!("no common OpenFlow version: the switch offers {offered}, tatsu speaks 1.0 and 1.3");
+            let reply_version = if wire::VERSIONS.contains(&version) { version } else { OFP_VERSION_1_0.max(version) };
+            self.enqueue(&wire::hello_failed(reply_version, &reason, xid_of(message)));
+            return Err(reason);
+        };
+        self.version.store(agreed, Ordering::Release);
+        self.set_state(DatapathStates::CONFIG);
+        let xid = self.fresh_xid();
+        self.enqueue(&wire::features_request(agreed, xid));
+        *handshake = Handshake::AwaitFeatures(xid);
+        Ok(())
+    }
+
+    fn on_features(self: &Arc<Self>, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
+        let (features, ports) = wire::features(message).map_err(|e| {
+            self.malformed(message, &format!("malformed FEATURES_REPLY ({e})"));
+            format!("malformed FEATURES_REPLY: {e}")
+        })?;
+        let dpid = features.datapath_id;
+        let _ = self.dpid.set(dpid);
+        lock(&self.info).features = Some(features);
+        if let Some(old) = self.switches.register_datapath(dpid, self) {
+            old.close(&format!("replaced by a new connection from {}", self.peer));
+        }
+        log::info!(target: "tatsu::switch", "{} speaks OpenFlow 0x{:02x}", self.describe_short(), self.version());
+        let version = self.version();
+        self.enqueue(&wire::set_config(version, self.switches.settings().miss_send_len, self.fresh_xid()));
+        match ports {
+            Some(ports) => {
+                self.add_ports(ports);
+                *handshake = Handshake::Done;
+                self.enter_main();
+            }
+            None => {
+                let xid = self.fresh_xid();
+                self.enqueue(&wire::port_desc_request(xid));
+                *handshake = Handshake::AwaitPorts(xid);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_ports(&self, ports: Vec<Value>) {
+        let mut info = lock(&self.info);
+        for port in ports {
+            if let Some(number) = port["port_no"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+                info.ports.insert(number, port);
+            }
+        }
+    }
+
+    fn update_port(&self, reason: u8, port: Value) {
+        let Some(number) = port["port_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else { return };
+        let mut info = lock(&self.info);
+        if reason == 1 {
+            info.ports.remove(&number);
+        } else {
+            info.ports.insert(number, port);
+        }
+    }
+
+    fn enter_main(&self) {
+        self.set_state(DatapathStates::MAIN);
+        log::info!(target: "tatsu::switch", "{} is ready", self.describe_short());
+        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().to_string());
+    }
+
+    /// Adds a reply part to the request waiting under `xid`; `true` if there was one.
+    fn complete_pending(&self, xid: u32, message: &[u8], version: u8) -> bool {
+        let Some(pending) = lock(&self.pending).get(&xid).cloned() else { return false };
+        let more = message[1] == wire::multipart_reply_type(version) && wire::reply_has_more(message);
+        {
+            let mut state = lock(&pending.state);
+            state.parts.extend_from_slice(message);
+            if more {
+                return true;
+            }
+            state.outcome = Some(Ok(()));
+        }
+        lock(&self.pending).remove(&xid);
+        if let Some(waiter) = &pending.waiter {
+            waiter.unpark();
+        }
+        true
+    }
+}

@@ -1,0 +1,35 @@
+//! The keepalive: one green thread that, for every connection, sends an echo request after `echo_interval` of
+//! silence, drops a switch that leaves `echo_max_misses` of them unanswered, and drops a switch that has not
+//! finished its handshake within `handshake_timeout`.
+
+use std::time::Duration;
+
+use super::Switches;
+use crate::green;
+
+/// Runs forever.
+pub fn run(switches: &'static Switches) {
+    let settings = switches.settings();
+    let tick = (settings.echo_interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    loop {
+        green::sleep(tick);
+        for connection in switches.all() {
+            if !connection.is_main() && connection.age() > settings.handshake_timeout {
+                connection.close(&format!("the handshake did not finish within {:?}", settings.handshake_timeout));
+                continue;
+            }
+            let unanswered = connection.echoes_unanswered();
+            if connection.idle() < settings.echo_interval * (unanswered + 1) {
+                continue;
+            }
+            if unanswered >= settings.echo_max_misses {
+                connection.close(&format!(
+                    "no answer to {unanswered} echo requests ({:?} apart)",
+                    settings.echo_interval
+                ));
+            } else {
+                connection.send_echo();
+            }
+        }
+    }
+}

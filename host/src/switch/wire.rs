@@ -1,0 +1,225 @@
+//! The few facts about OpenFlow messages the host itself needs, by version: message type numbers, which messages
+//! answer a request, and building the messages of the handshake and keepalive with the codec.
+
+use serde_json::{json, Value};
+use tatsu_ofproto::{v1_0, v1_3, ErrorMsg, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+
+/// The versions the host negotiates, lowest first.
+pub const VERSIONS: [u8; 2] = [OFP_VERSION_1_0, OFP_VERSION_1_3];
+
+/// `OFPT_HELLO` (every version).
+pub const HELLO: u8 = 0;
+/// `OFPT_ERROR` (every version).
+pub const ERROR: u8 = 1;
+/// `OFPT_ECHO_REQUEST` (every version).
+pub const ECHO_REQUEST: u8 = 2;
+/// `OFPT_ECHO_REPLY` (every version).
+pub const ECHO_REPLY: u8 = 3;
+/// `OFPT_FEATURES_REPLY` (1.0 and 1.3).
+pub const FEATURES_REPLY: u8 = 6;
+/// `OFPT_PACKET_IN` (1.0 and 1.3).
+pub const PACKET_IN: u8 = 10;
+/// `OFPT_FLOW_REMOVED` (1.0 and 1.3).
+pub const FLOW_REMOVED: u8 = 11;
+/// `OFPT_PORT_STATUS` (1.0 and 1.3).
+pub const PORT_STATUS: u8 = 12;
+
+/// The highest message type defined in `version`.
+pub fn max_type(version: u8) -> u8 {
+    if version == OFP_VERSION_1_0 {
+        21
+    } else {
+        29
+    }
+}
+
+/// The stats (1.0) or multipart (1.3) reply type.
+pub fn multipart_reply_type(version: u8) -> u8 {
+    if version == OFP_VERSION_1_0 {
+        17
+    } else {
+        19
+    }
+}
+
+/// Whether a multipart/stats reply says more parts follow (`OFPMPF_REPLY_MORE` / `OFPSF_REPLY_MORE`).
+pub fn reply_has_more(message: &[u8]) -> bool {
+    message.get(10..12).is_some_and(|flags| u16::from_be_bytes([flags[0], flags[1]]) & 1 != 0)
+}
+
+/// Whether a message the switch sent unprompted may carry an xid that matches one of ours by chance.
+pub fn is_asynchronous(msg_type: u8) -> bool {
+    matches!(msg_type, PACKET_IN | FLOW_REMOVED | PORT_STATUS | ECHO_REQUEST | HELLO)
+}
+
+fn encode(message: Message, xid: u32) -> Vec<u8> {
+    message.to_vec(xid)
+}
+
+/// An error reply carrying (up to 64 bytes of) the offending message, in `version`.
+pub fn error(version: u8, err_type: u16, code: u16, offending: &[u8], xid: u32) -> Vec<u8> {
+    let data = offending.get(..offending.len().min(64)).unwrap_or_default();
+    let error = ErrorMsg::new(err_type, code, data);
+    if version == OFP_VERSION_1_0 {
+        encode(v1_0::Message::Error(error).into(), xid)
+    } else {
+        encode(v1_3::Message::Error(error).into(), xid)
+    }
+}
+
+/// `OFPET_BAD_REQUEST`.
+pub const BAD_REQUEST: u16 = 1;
+/// `OFPBRC_BAD_VERSION`.
+pub const BAD_VERSION: u16 = 0;
+/// `OFPBRC_BAD_TYPE`.
+pub const BAD_TYPE: u16 = 1;
+
+/// `OFPT_HELLO_FAILED`/`OFPHFC_INCOMPATIBLE` with a reason, sent in the switch's own version.
+pub fn hello_failed(version: u8, reason: &str, xid: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let start = out.len();
+    out.extend_from_slice(&[version, ERROR, 0, 0]);
+    out.extend_from_slice(&xid.to_be_bytes());
+    out.extend_from_slice(&ErrorMsg::hello_incompatible(reason).err_type.to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(reason.as_bytes());
+    let length = u16::try_from(out.len() - start).unwrap_or(u16::MAX);
+    out[start + 2..start + 4].copy_from_slice(&length.to_be_bytes());
+    out
+}
+
+/// An echo reply with the request's xid and data.
+pub fn echo_reply(request: &[u8]) -> Vec<u8> {
+    let mut reply = request.to_vec();
+    if let Some(msg_type) = reply.get_mut(1) {
+        *msg_type = ECHO_REPLY;
+    }
+    reply
+}
+
+/// An echo request.
+pub fn echo_request(version: u8, xid: u32) -> Vec<u8> {
+    let mut out = vec![version, ECHO_REQUEST, 0, 8];
+    out.extend_from_slice(&xid.to_be_bytes());
+    out
+}
+
+/// A FEATURES_REQUEST.
+pub fn features_request(version: u8, xid: u32) -> Vec<u8> {
+    if version == OFP_VERSION_1_0 {
+        encode(v1_0::Message::FeaturesRequest.into(), xid)
+    } else {
+        encode(v1_3::Message::FeaturesRequest.into(), xid)
+    }
+}
+
+/// A SET_CONFIG with normal fragment handling and `miss_send_len`.
+pub fn set_config(version: u8, miss_send_len: u16, xid: u32) -> Vec<u8> {
+    if version == OFP_VERSION_1_0 {
+        encode(v1_0::Message::SetConfig(v1_0::SwitchConfig { flags: 0, miss_send_len }).into(), xid)
+    } else {
+        encode(v1_3::Message::SetConfig(v1_3::SwitchConfig { flags: 0, miss_send_len }).into(), xid)
+    }
+}
+
+/// A 1.3 PORT_DESC multipart request.
+pub fn port_desc_request(xid: u32) -> Vec<u8> {
+    encode(v1_3::Message::MultipartRequest(v1_3::MultipartRequest::port_desc()).into(), xid)
+}
+
+/// What the host keeps of a switch's FEATURES_REPLY.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// Datapath id.
+    pub datapath_id: u64,
+    /// Packets the switch can buffer.
+    pub n_buffers: u32,
+    /// Flow tables.
+    pub n_tables: u8,
+    /// `OFPC_*` bits.
+    pub capabilities: u32,
+}
+
+/// Decodes a FEATURES_REPLY: the features and, for 1.0, the ports.
+pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<Value>>), String> {
+    match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
+        (_, Message::V1_0(v1_0::Message::FeaturesReply(f))) => Ok((
+            Features {
+                datapath_id: f.datapath_id,
+                n_buffers: f.n_buffers,
+                n_tables: f.n_tables,
+                capabilities: f.capabilities,
+            },
+            Some(f.ports.iter().map(port_1_0).collect()),
+        )),
+        (_, Message::V1_3(v1_3::Message::FeaturesReply(f))) => Ok((
+            Features {
+                datapath_id: f.datapath_id,
+                n_buffers: f.n_buffers,
+                n_tables: f.n_tables,
+                capabilities: f.capabilities,
+            },
+            None,
+        )),
+        (header, _) => Err(format!("expected FEATURES_REPLY, got message type {}", header.msg_type)),
+    }
+}
+
+/// Decodes the ports of a 1.3 PORT_DESC reply part.
+pub fn port_desc(message: &[u8]) -> Result<Vec<Value>, String> {
+    match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
+        (_, Message::V1_3(v1_3::Message::MultipartReply(v1_3::MultipartReply {
+            body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
+            ..
+        }))) => Ok(ports.iter().map(port_1_3).collect()),
+        (header, _) => Err(format!("expected a PORT_DESC reply, got message type {}", header.msg_type)),
+    }
+}
+
+/// Decodes a PORT_STATUS: the reason (`OFPPR_ADD`, `_DELETE`, `_MODIFY`) and the port.
+pub fn port_status(message: &[u8]) -> Result<(u8, Value), String> {
+    match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
+        (_, Message::V1_0(v1_0::Message::PortStatus(s))) => Ok((s.reason, port_1_0(&s.desc))),
+        (_, Message::V1_3(v1_3::Message::PortStatus(s))) => Ok((s.reason, port_1_3(&s.desc))),
+        (header, _) => Err(format!("expected PORT_STATUS, got message type {}", header.msg_type)),
+    }
+}
+
+fn port_1_0(port: &v1_0::PhyPort) -> Value {
+    json!({
+        "port_no": u32::from(port.port_no),
+        "hw_addr": port.hw_addr.to_string(),
+        "name": port.name.as_str(),
+        "config": port.config,
+        "state": port.state,
+        "curr": port.curr,
+        "advertised": port.advertised,
+        "supported": port.supported,
+        "peer": port.peer,
+    })
+}
+
+fn port_1_3(port: &v1_3::Port) -> Value {
+    json!({
+        "port_no": port.port_no,
+        "hw_addr": port.hw_addr.to_string(),
+        "name": port.name.as_str(),
+        "config": port.config,
+        "state": port.state,
+        "curr": port.curr,
+        "advertised": port.advertised,
+        "supported": port.supported,
+        "peer": port.peer,
+        "curr_speed": port.curr_speed,
+        "max_speed": port.max_speed,
+    })
+}
+
+/// Up to `max` bytes of `bytes` as hex, for logs.
+pub fn hex_excerpt(bytes: &[u8], max: usize) -> String {
+    let mut text: String = bytes.iter().take(max).map(|b| format!("{b:02x}")).collect();
+    if bytes.len() > max {
+        text.push_str("...");
+    }
+    text
+}
