@@ -332,7 +332,10 @@ impl Connection {
             return;
         }
         let previous = self.state.swap(DatapathStates::DEAD.0, Ordering::AcqRel);
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // Stop reading at once; the writer flushes what is queued (a last error message, say), then shuts the
+        // socket down. A switch that does not read gets a second to take it.
+        let _ = self.stream.set_write_timeout(Some(Duration::from_secs(1)));
+        let _ = self.stream.shutdown(Shutdown::Read);
         lock(&self.outbox).closed = true;
         self.wake_writer();
         for (_, pending) in lock(&self.pending).drain() {
@@ -410,6 +413,7 @@ impl Connection {
                 let mut outbox = lock(&self.outbox);
                 if outbox.bytes.is_empty() {
                     if outbox.closed {
+                        let _ = stream.shutdown(Shutdown::Both);
                         return;
                     }
                     outbox.writer_waiting = true;
@@ -421,6 +425,7 @@ impl Connection {
             }
             if let Err(e) = stream.write_all(&batch) {
                 self.close(&format!("writing to the switch failed: {e}"));
+                let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
             batch.clear();

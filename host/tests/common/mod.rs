@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod fake_switch;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -41,6 +43,7 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-faulty",
             "tatsu-fixture-not-a-plugin",
             "tatsu-fixture-green-kit",
+            "tatsu-fixture-of-probe",
         ] {
             command.args(["-p", package]);
         }

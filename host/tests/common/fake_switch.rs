@@ -1,0 +1,164 @@
+//! A scripted OpenFlow switch on a real TCP connection, for protocol tests against a real host.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tatsu_ofproto::{v1_0, v1_3, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+
+/// One message read from the host: version, type, xid and the whole wire bytes.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub version: u8,
+    pub msg_type: u8,
+    pub xid: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// A test switch.
+pub struct FakeSwitch {
+    stream: TcpStream,
+    /// The version agreed in [`FakeSwitch::handshake`].
+    pub version: u8,
+}
+
+impl FakeSwitch {
+    /// Connects to the host on `port`.
+    pub fn connect(port: u16) -> FakeSwitch {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to tatsu");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        FakeSwitch { stream, version: 0 }
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write to tatsu");
+    }
+
+    /// Sends a message under `xid`.
+    pub fn send(&mut self, message: impl Into<Message>, xid: u32) {
+        let bytes = message.into().to_vec(xid);
+        self.send_raw(&bytes);
+    }
+
+    /// Reads the next message; `None` if the host closed the connection.
+    pub fn read(&mut self) -> Option<Frame> {
+        let mut header = [0u8; 8];
+        if self.stream.read_exact(&mut header).is_err() {
+            return None;
+        }
+        let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        let mut bytes = header.to_vec();
+        bytes.resize(length.max(8), 0);
+        self.stream.read_exact(&mut bytes[8..]).ok()?;
+        Some(Frame {
+            version: header[0],
+            msg_type: header[1],
+            xid: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+            bytes,
+        })
+    }
+
+    /// Reads until a message of `msg_type` arrives, answering echo requests on the way.
+    pub fn expect(&mut self, msg_type: u8) -> Frame {
+        loop {
+            let frame = self.read().unwrap_or_else(|| panic!("connection closed while waiting for type {msg_type}"));
+            if frame.msg_type == msg_type {
+                return frame;
+            }
+            if frame.msg_type == 2 {
+                self.echo_reply(&frame);
+            }
+        }
+    }
+
+    /// Answers an echo request.
+    pub fn echo_reply(&mut self, request: &Frame) {
+        let mut reply = request.bytes.clone();
+        reply[1] = 3;
+        self.send_raw(&reply);
+    }
+
+    /// Whether the host closes the connection within `within` (messages before that are discarded).
+    pub fn closed_within(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        self.stream.set_read_timeout(Some(Duration::from_millis(50))).expect("read timeout");
+        let mut buffer = [0u8; 4096];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut buffer) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+
+    /// Sends HELLO (header `version`, with a bitmap of `versions` if given) and reads the host's HELLO.
+    pub fn hello(&mut self, version: u8, versions: Option<&[u8]>) -> Frame {
+        let mut bytes = Vec::new();
+        match versions {
+            Some(versions) => tatsu_ofproto::encode_hello(version, versions, 1, &mut bytes),
+            None => bytes.extend_from_slice(&[version, 0, 0, 8, 0, 0, 0, 1]),
+        }
+        self.send_raw(&bytes);
+        self.expect(0)
+    }
+
+    /// Runs a whole handshake as datapath `dpid` in `version` with `ports` ports (1.3: port-desc in one part).
+    pub fn handshake(&mut self, version: u8, dpid: u64, ports: u32) {
+        self.hello(version, Some(&[version]));
+        let request = self.expect(5);
+        assert_eq!(request.version, version, "FEATURES_REQUEST in the agreed version");
+        self.version = version;
+        if version == OFP_VERSION_1_0 {
+            let features = v1_0::SwitchFeatures {
+                datapath_id: dpid,
+                n_buffers: 256,
+                n_tables: 1,
+                capabilities: 0,
+                actions: 0xfff,
+                ports: (1..=ports)
+                    .map(|n| v1_0::PhyPort {
+                        port_no: u16::try_from(n).expect("port fits"),
+                        name: format!("p{n}").as_str().into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            };
+            self.send(v1_0::Message::FeaturesReply(features), request.xid);
+            self.expect(9);
+        } else {
+            let features = v1_3::SwitchFeatures {
+                datapath_id: dpid,
+                n_buffers: 256,
+                n_tables: 254,
+                auxiliary_id: 0,
+                capabilities: 0x4f,
+                reserved: 0,
+            };
+            self.send(v1_3::Message::FeaturesReply(features), request.xid);
+            self.expect(9);
+            let port_desc = self.expect(18);
+            self.send(port_desc_reply(1..=ports, false), port_desc.xid);
+        }
+    }
+}
+
+/// A 1.3 PORT_DESC reply part with ports `numbers`; `more` sets OFPMPF_REPLY_MORE.
+pub fn port_desc_reply(numbers: std::ops::RangeInclusive<u32>, more: bool) -> v1_3::Message {
+    let ports = numbers
+        .map(|n| v1_3::Port { port_no: n, name: format!("p{n}").as_str().into(), ..Default::default() })
+        .collect();
+    v1_3::Message::MultipartReply(v1_3::MultipartReply {
+        flags: u16::from(more),
+        body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
+    })
+}
+
+/// The version constants, re-exported for tests.
+pub const V1_0: u8 = OFP_VERSION_1_0;
+/// See [`V1_0`].
+pub const V1_3: u8 = OFP_VERSION_1_3;

@@ -1,0 +1,190 @@
+//! The switch side against a real host on loopback: negotiation, handshake, keepalive, reconnects, requests,
+//! packet-ins and malformed input, each with a scripted switch.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_switch::{port_desc_reply, FakeSwitch, V1_0, V1_3};
+use common::{install, lib_path, temp_dir, Host};
+use tatsu_ofproto::v1_3;
+
+/// Starts a host with the `of-probe` app listening on an ephemeral port; returns it and the port.
+fn host_with_probe(name: &str, extra: &[&str]) -> (Host, u16) {
+    let dir = temp_dir(name);
+    install(&dir, &[(&lib_path("tatsu_fixture_of_probe"), "libof_probe.so")]);
+    let dir = dir.display().to_string();
+    let mut args = vec!["run", "--plugins-dir", &dir, "--ofp-tcp-listen-port", "0", "--ofp-listen-host", "127.0.0.1"];
+    args.extend_from_slice(extra);
+    let host = Host::start(&args, &[]);
+    let line = host.wait_for(&["listening for switches on"]);
+    let port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port in the listening line");
+    (host, port)
+}
+
+#[test]
+fn negotiates_1_3_or_1_0_and_refuses_a_switch_with_neither() {
+    let (host, port) = host_with_probe("negotiate", &[]);
+
+    let mut switch = FakeSwitch::connect(port);
+    let hello = switch.hello(V1_3, Some(&[V1_0, V1_3]));
+    assert_eq!(hello.version, V1_3, "the host's HELLO carries its highest version");
+    assert_eq!(switch.expect(5).version, V1_3, "1.3 agreed");
+
+    let mut switch = FakeSwitch::connect(port);
+    switch.hello(V1_0, None);
+    assert_eq!(switch.expect(5).version, V1_0, "a 1.0 switch without a bitmap gets 1.0");
+
+    let mut switch = FakeSwitch::connect(port);
+    switch.hello(6, Some(&[5, 6]));
+    let error = switch.expect(1);
+    assert_eq!(&error.bytes[8..12], &[0, 0, 0, 0], "HELLO_FAILED / INCOMPATIBLE");
+    let reason = String::from_utf8_lossy(&error.bytes[12..]).to_string();
+    assert!(reason.contains("no common OpenFlow version"), "{reason}");
+    assert!(switch.closed_within(Duration::from_secs(5)), "the host closes after HELLO_FAILED");
+    host.wait_for(&["no common OpenFlow version"]);
+    host.stop();
+}
+
+#[test]
+fn handshake_reaches_main_and_apps_see_enter_requests_and_packet_ins() {
+    let (host, port) = host_with_probe("handshake", &[]);
+    let mut switch = FakeSwitch::connect(port);
+    switch.handshake(V1_3, 0x2a, 3);
+    host.wait_for(&["of-probe]", "enter 000000000000002a version 4 ports 3"]);
+    for state in ["handshake", "config", "main"] {
+        host.wait_for(&["of-probe]", &format!("{state} connection"), "state"]);
+    }
+
+    // The app's PORT_DESC request: answered in two parts, which reach the app joined.
+    let request = switch.expect(18);
+    switch.send(port_desc_reply(1..=1, true), request.xid);
+    switch.send(port_desc_reply(2..=3, false), request.xid);
+    host.wait_for(&["port-desc reply: 2 parts, 3 ports"]);
+    // The app's BARRIER request: never answered, so it times out.
+    switch.expect(20);
+    host.wait_for(&["barrier: TimedOut"]);
+
+    // A packet-in reaches the app, and its packet-out reaches the switch.
+    let packet_in = v1_3::PacketIn {
+        buffer_id: 0xffff_ffff,
+        total_len: 60,
+        match_: v1_3::Match::new().in_port(3),
+        data: vec![0xff; 60],
+        ..Default::default()
+    };
+    switch.send(v1_3::Message::PacketIn(packet_in), 0);
+    host.wait_for(&["packet-in from 000000000000002a in_port 3 len 60"]);
+    let packet_out = switch.expect(13);
+    assert_eq!(packet_out.version, V1_3);
+    host.stop();
+}
+
+#[test]
+fn a_1_0_switch_gets_its_ports_from_the_features_reply() {
+    let (host, port) = host_with_probe("of10", &[]);
+    let mut switch = FakeSwitch::connect(port);
+    switch.handshake(V1_0, 7, 4);
+    host.wait_for(&["enter 0000000000000007 version 1 ports 4"]);
+    host.stop();
+}
+
+#[test]
+fn keepalive_drops_a_switch_that_stops_answering_and_keeps_one_that_answers() {
+    let (host, port) = host_with_probe(
+        "keepalive",
+        &["--echo-request-interval", "0.2", "--maximum-unreplied-echo-requests", "2"],
+    );
+    let mut answering = FakeSwitch::connect(port);
+    answering.handshake(V1_3, 1, 1);
+    // This switch answers every echo request, on its own thread, for ten of them.
+    let answerer = std::thread::spawn(move || {
+        let mut answered = 0;
+        while answered < 10 {
+            match answering.read() {
+                Some(frame) if frame.msg_type == 2 => {
+                    answering.echo_reply(&frame);
+                    answered += 1;
+                }
+                Some(_) => {}
+                None => return (answered, false),
+            }
+        }
+        (answered, true)
+    });
+    let mut silent = FakeSwitch::connect(port);
+    silent.handshake(V1_3, 2, 1);
+    host.wait_for(&["enter 0000000000000002"]);
+
+    // The silent switch gets echo requests and is dropped after two go unanswered.
+    assert_eq!(silent.expect(2).msg_type, 2);
+    assert!(silent.closed_within(Duration::from_secs(5)), "a silent switch is dropped");
+    host.wait_for(&["datapath 0000000000000002", "no answer to 2 echo requests"]);
+    host.wait_for(&["leave 0000000000000002: no answer to 2 echo requests"]);
+
+    let (answered, still_connected) = answerer.join().expect("answering switch thread");
+    assert!(still_connected && answered == 10, "the answering switch stays connected ({answered} echoes)");
+    assert!(!host.logged(&["datapath 0000000000000001", "disconnected"]), "{}", host.log().join("\n"));
+    host.stop();
+}
+
+#[test]
+fn a_stalled_handshake_times_out() {
+    let (host, port) = host_with_probe("stall", &["--handshake-timeout", "0.3"]);
+    let mut switch = FakeSwitch::connect(port);
+    switch.hello(V1_3, Some(&[V1_3]));
+    switch.expect(5);
+    assert!(switch.closed_within(Duration::from_secs(5)), "a switch that never answers FEATURES is dropped");
+    host.wait_for(&["the handshake did not finish within 300ms"]);
+    host.stop();
+}
+
+#[test]
+fn a_reconnecting_datapath_replaces_its_old_connection() {
+    let (host, port) = host_with_probe("reconnect", &[]);
+    let mut first = FakeSwitch::connect(port);
+    first.handshake(V1_3, 9, 2);
+    host.wait_for(&["enter 0000000000000009"]);
+    let mut second = FakeSwitch::connect(port);
+    second.handshake(V1_3, 9, 2);
+    assert!(first.closed_within(Duration::from_secs(5)), "the old connection is closed");
+    host.wait_for(&["leave 0000000000000009: replaced by a new connection from"]);
+    let log = host.log();
+    let enters = log.iter().filter(|line| line.contains("enter 0000000000000009")).count();
+    assert!(enters >= 1);
+    host.wait_for(&["state 0000000000000009 dead connection 1"]);
+    // The new connection is live: it answers the app's requests.
+    second.expect(18);
+    host.stop();
+}
+
+#[test]
+fn malformed_messages_get_error_replies_and_unframeable_streams_are_closed() {
+    let (host, port) = host_with_probe("malformed", &[]);
+    let mut switch = FakeSwitch::connect(port);
+    switch.handshake(V1_3, 5, 1);
+    host.wait_for(&["enter 0000000000000005"]);
+
+    // Wrong version for this connection: BAD_REQUEST / BAD_VERSION, echoing our xid.
+    switch.send_raw(&[V1_0, 2, 0, 8, 0, 0, 0, 77]);
+    let error = switch.expect(1);
+    assert_eq!(error.xid, 77);
+    assert_eq!(&error.bytes[8..12], &[0, 1, 0, 0]);
+    // Unknown message type: BAD_REQUEST / BAD_TYPE.
+    switch.send_raw(&[V1_3, 200, 0, 12, 0, 0, 0, 78, 1, 2, 3, 4]);
+    let error = switch.expect(1);
+    assert_eq!(error.xid, 78);
+    assert_eq!(&error.bytes[8..12], &[0, 1, 0, 1]);
+    host.wait_for(&["datapath 0000000000000005", "unknown message type 200", "04c8000c0000004e01020304"]);
+    // A malformed packet-in is reported against the app, and the connection lives on.
+    switch.send_raw(&[V1_3, 10, 0, 12, 0, 0, 0, 79, 0, 0, 0, 0]);
+    host.wait_for(&["app `of-probe`", "malformed packet-in"]);
+    // Still alive: an echo request is answered.
+    switch.send_raw(&[V1_3, 2, 0, 8, 0, 0, 0, 80]);
+    assert_eq!(switch.expect(3).xid, 80);
+    // A header claiming fewer than 8 bytes cannot be framed: the connection is closed.
+    switch.send_raw(&[V1_3, 2, 0, 4, 0, 0, 0, 81]);
+    assert!(switch.closed_within(Duration::from_secs(5)));
+    host.wait_for(&["cannot be framed"]);
+    host.stop();
+}
