@@ -79,12 +79,7 @@ fn main() {
     // Flow-mod with a 5-field match and apply-actions output.
     let fm = v1_3::Message::FlowMod(
         FlowMod::add(
-            Match::new()
-                .in_port(1)
-                .eth_type(0x0800)
-                .ip_proto(6)
-                .ipv4_dst(Ipv4Addr::new(10, 0, 0, 2))
-                .tcp_dst(80),
+            Match::new().in_port(1).eth_type(0x0800).ip_proto(6).ipv4_dst(Ipv4Addr::new(10, 0, 0, 2)).tcp_dst(80),
         )
         .priority(100)
         .idle_timeout(30)
@@ -113,7 +108,12 @@ fn main() {
     });
     let fs_bytes = fs.to_vec(3);
 
-    println!("message sizes: packet-in {} B, flow-mod {} B, flow-stats reply {} B", pi_bytes.len(), fm_bytes.len(), fs_bytes.len());
+    println!(
+        "message sizes: packet-in {} B, flow-mod {} B, flow-stats reply {} B",
+        pi_bytes.len(),
+        fm_bytes.len(),
+        fs_bytes.len()
+    );
     let mut out = Vec::with_capacity(8192);
     run("decode packet-in (owned Message)", pi_bytes.len(), || {
         black_box(tatsu_ofproto::decode(black_box(&pi_bytes)).ok());

@@ -36,6 +36,7 @@ pub mod common;
 pub mod error;
 pub mod header;
 pub mod json;
+pub mod json_in;
 pub mod nx;
 pub mod types;
 pub mod v1_0;
@@ -46,6 +47,7 @@ pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
 pub use error::DecodeError;
 pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN};
 pub use json::to_json;
+pub use json_in::{from_json, JsonError};
 pub use types::{FixedStr, MacAddr};
 
 /// Wire version byte of OpenFlow 1.0.

@@ -154,13 +154,17 @@ fn handshake_messages() {
         assert_eq!(b.len(), len);
         assert_eq!(decode(&b).expect("decode").1, Message::V1_3(m));
     }
-    let Ok((_, Message::V1_3(v1_3::Message::MultipartReply(r)))) = decode(&corpus("of13/4-54-ofp_port_desc_reply.packet")) else {
+    let Ok((_, Message::V1_3(v1_3::Message::MultipartReply(r)))) =
+        decode(&corpus("of13/4-54-ofp_port_desc_reply.packet"))
+    else {
         panic!("port desc reply")
     };
     let MultipartReplyBody::PortDesc(ports) = r.body else { panic!("port desc body") };
     assert_eq!(ports.len(), 2);
     assert_eq!(ports[0].name.as_str(), "Port7");
-    let Ok((_, Message::V1_0(v1_0::Message::FeaturesReply(f)))) = decode(&corpus("of10/1-6-ofp_switch_features.packet")) else {
+    let Ok((_, Message::V1_0(v1_0::Message::FeaturesReply(f)))) =
+        decode(&corpus("of10/1-6-ofp_switch_features.packet"))
+    else {
         panic!("features reply")
     };
     assert_eq!(f.ports.len(), 2);

@@ -23,7 +23,8 @@ fn replay_fuzz_regressions() {
         if let Ok((h, m)) = decode(&data) {
             decoded += 1;
             let again = m.to_vec(h.xid);
-            let (_, m2) = decode(&again).unwrap_or_else(|e| panic!("{}: re-encoded message does not decode: {}", p.display(), e));
+            let (_, m2) =
+                decode(&again).unwrap_or_else(|e| panic!("{}: re-encoded message does not decode: {}", p.display(), e));
             assert_eq!(m, m2, "{}: decode(encode(m)) != m", p.display());
             let _ = to_json(&m2);
         }

@@ -4,11 +4,13 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use tatsu_ofproto::common::{ErrorMsg, Hello, HelloElement};
-use tatsu_ofproto::nx::{Ct, Learn, LearnDst, LearnSrc, LearnSpec, NxAction};
-use tatsu_ofproto::v1_3::multipart::{FlowStats, FlowStatsRequest, MultipartReplyBody, MultipartRequestBody, PortStats};
+use tatsu_ofproto::nx::{Ct, Learn, LearnDst, LearnSpec, LearnSrc, NxAction};
+use tatsu_ofproto::v1_3::multipart::{
+    FlowStats, FlowStatsRequest, MultipartReplyBody, MultipartRequestBody, PortStats,
+};
 use tatsu_ofproto::v1_3::oxm::{Oxm, OxmField, ALL_FIELDS};
 use tatsu_ofproto::v1_3::{self, Action, Instruction, Match};
-use tatsu_ofproto::{decode, v1_0, FixedStr, MacAddr, Message};
+use tatsu_ofproto::{decode, from_json, to_json, v1_0, FixedStr, MacAddr, Message};
 
 fn oxm() -> impl Strategy<Value = Oxm> {
     (0..ALL_FIELDS.len(), any::<bool>(), vec(any::<u8>(), 32)).prop_map(|(i, masked, bytes)| {
@@ -46,24 +48,45 @@ fn leaf_action() -> impl Strategy<Value = Action> {
         Just(Action::PopPbb),
         (any::<u32>().prop_filter("not NX", |e| *e != 0x2320), 0..3usize, any::<u8>())
             .prop_map(|(experimenter, n, b)| Action::Experimenter { experimenter, data: vec![b; n * 8] }),
-        (any::<u16>(), any::<u32>(), any::<u64>()).prop_map(|(ofs_nbits, dst, value)| Action::Nx(NxAction::RegLoad { ofs_nbits, dst, value })),
-        (any::<u16>(), any::<u16>(), any::<u16>(), any::<u32>(), any::<u32>())
-            .prop_map(|(n_bits, src_ofs, dst_ofs, src, dst)| Action::Nx(NxAction::RegMove { n_bits, src_ofs, dst_ofs, src, dst })),
-        (any::<u16>(), any::<u8>()).prop_map(|(in_port, table_id)| Action::Nx(NxAction::ResubmitTable { in_port, table_id })),
-        (any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(clause, n_clauses, id)| Action::Nx(NxAction::Conjunction { clause, n_clauses, id })),
+        (any::<u16>(), any::<u32>(), any::<u64>()).prop_map(|(ofs_nbits, dst, value)| Action::Nx(NxAction::RegLoad {
+            ofs_nbits,
+            dst,
+            value
+        })),
+        (any::<u16>(), any::<u16>(), any::<u16>(), any::<u32>(), any::<u32>()).prop_map(
+            |(n_bits, src_ofs, dst_ofs, src, dst)| Action::Nx(NxAction::RegMove { n_bits, src_ofs, dst_ofs, src, dst })
+        ),
+        (any::<u16>(), any::<u8>())
+            .prop_map(|(in_port, table_id)| Action::Nx(NxAction::ResubmitTable { in_port, table_id })),
+        (any::<u8>(), any::<u8>(), any::<u32>())
+            .prop_map(|(clause, n_clauses, id)| Action::Nx(NxAction::Conjunction { clause, n_clauses, id })),
         Just(Action::Nx(NxAction::CtClear)),
         vec(any::<u8>(), 6).prop_map(|n| Action::Nx(NxAction::Note(n))),
-        (any::<u16>(), any::<u8>(), 1u16..64).prop_map(|(priority, table_id, n_bits)| Action::Nx(NxAction::Learn(Learn {
-            priority,
-            table_id,
-            hard_timeout: 300,
-            specs: vec![
-                LearnSpec { n_bits, src: LearnSrc::Field { field: 0x8000_0c02, ofs: 0 }, dst: LearnDst::Match { field: 0x8000_0c02, ofs: 0 } },
-                LearnSpec { n_bits, src: LearnSrc::Immediate(vec![0xab; (n_bits as usize).div_ceil(16) * 2]), dst: LearnDst::Load { field: 0x0001_0004, ofs: 0 } },
-                LearnSpec { n_bits: 32, src: LearnSrc::Field { field: 0x8000_0004, ofs: 0 }, dst: LearnDst::Output },
-            ],
-            ..Default::default()
-        }))),
+        (any::<u16>(), any::<u8>(), 1u16..64).prop_map(|(priority, table_id, n_bits)| Action::Nx(NxAction::Learn(
+            Learn {
+                priority,
+                table_id,
+                hard_timeout: 300,
+                specs: vec![
+                    LearnSpec {
+                        n_bits,
+                        src: LearnSrc::Field { field: 0x8000_0c02, ofs: 0 },
+                        dst: LearnDst::Match { field: 0x8000_0c02, ofs: 0 }
+                    },
+                    LearnSpec {
+                        n_bits,
+                        src: LearnSrc::Immediate(vec![0xab; (n_bits as usize).div_ceil(16) * 2]),
+                        dst: LearnDst::Load { field: 0x0001_0004, ofs: 0 }
+                    },
+                    LearnSpec {
+                        n_bits: 32,
+                        src: LearnSrc::Field { field: 0x8000_0004, ofs: 0 },
+                        dst: LearnDst::Output
+                    },
+                ],
+                ..Default::default()
+            }
+        ))),
     ]
 }
 
@@ -84,13 +107,14 @@ fn instruction() -> impl Strategy<Value = Instruction> {
         vec(action13(), 0..4).prop_map(Instruction::ApplyActions),
         Just(Instruction::ClearActions),
         any::<u32>().prop_map(Instruction::Meter),
-        (any::<u32>(), 0..3usize).prop_map(|(experimenter, n)| Instruction::Experimenter { experimenter, data: vec![7; n * 8] }),
+        (any::<u32>(), 0..3usize)
+            .prop_map(|(experimenter, n)| Instruction::Experimenter { experimenter, data: vec![7; n * 8] }),
     ]
 }
 
 fn flow_mod() -> impl Strategy<Value = v1_3::FlowMod> {
-    (any::<(u64, u64, u8, u8, u16, u16)>(), any::<(u16, u32, u32, u32, u16)>(), match13(), vec(instruction(), 0..4)).prop_map(|(t, u, match_, instructions)| {
-        v1_3::FlowMod {
+    (any::<(u64, u64, u8, u8, u16, u16)>(), any::<(u16, u32, u32, u32, u16)>(), match13(), vec(instruction(), 0..4))
+        .prop_map(|(t, u, match_, instructions)| v1_3::FlowMod {
             cookie: t.0,
             cookie_mask: t.1,
             table_id: t.2,
@@ -104,24 +128,25 @@ fn flow_mod() -> impl Strategy<Value = v1_3::FlowMod> {
             flags: u.4,
             match_,
             instructions,
-        }
-    })
+        })
 }
 
 fn port() -> impl Strategy<Value = v1_3::Port> {
-    (any::<(u32, [u8; 6], [u8; 16], u32, u32, u32, u32)>(), any::<(u32, u32, u32, u32)>()).prop_map(|(a, b)| v1_3::Port {
-        port_no: a.0,
-        hw_addr: MacAddr(a.1),
-        name: FixedStr(a.2),
-        config: a.3,
-        state: a.4,
-        curr: a.5,
-        advertised: a.6,
-        supported: b.0,
-        peer: b.1,
-        curr_speed: b.2,
-        max_speed: b.3,
-    })
+    (any::<(u32, [u8; 6], u32, u32, u32, u32)>(), any::<(u32, u32, u32, u32)>(), "[a-zA-Z0-9 _-]{0,15}").prop_map(
+        |(a, b, name)| v1_3::Port {
+            port_no: a.0,
+            hw_addr: MacAddr(a.1),
+            name: FixedStr::from(name.as_str()),
+            config: a.2,
+            state: a.3,
+            curr: a.4,
+            advertised: a.5,
+            supported: b.0,
+            peer: b.1,
+            curr_speed: b.2,
+            max_speed: b.3,
+        },
+    )
 }
 
 fn message13() -> impl Strategy<Value = v1_3::Message> {
@@ -141,46 +166,64 @@ fn message13() -> impl Strategy<Value = v1_3::Message> {
             n_tables: t.2,
             auxiliary_id: t.3,
             capabilities: t.4,
-            reserved: t.5
+            reserved: 0
         })),
-        any::<(u16, u16)>().prop_map(|(flags, miss_send_len)| M::SetConfig(v1_3::SwitchConfig { flags, miss_send_len })),
-        (any::<(u32, u16, u8, u8, u64)>(), match13(), vec(any::<u8>(), 0..200)).prop_map(|(t, match_, data)| M::PacketIn(v1_3::PacketIn {
-            buffer_id: t.0,
-            total_len: t.1,
-            reason: t.2,
-            table_id: t.3,
-            cookie: t.4,
-            match_,
-            data
-        })),
+        any::<(u16, u16)>()
+            .prop_map(|(flags, miss_send_len)| M::SetConfig(v1_3::SwitchConfig { flags, miss_send_len })),
+        (any::<(u32, u16, u8, u8, u64)>(), match13(), vec(any::<u8>(), 0..200)).prop_map(|(t, match_, data)| {
+            M::PacketIn(v1_3::PacketIn {
+                buffer_id: t.0,
+                total_len: t.1,
+                reason: t.2,
+                table_id: t.3,
+                cookie: t.4,
+                match_,
+                data,
+            })
+        }),
         (any::<u8>(), port()).prop_map(|(reason, desc)| M::PortStatus(v1_3::PortStatus { reason, desc })),
-        (any::<u32>(), any::<u32>(), vec(action13(), 0..4), vec(any::<u8>(), 0..100))
-            .prop_map(|(buffer_id, in_port, actions, data)| M::PacketOut(v1_3::PacketOut { buffer_id, in_port, actions, data })),
+        (any::<u32>(), any::<u32>(), vec(action13(), 0..4), vec(any::<u8>(), 0..100)).prop_map(
+            |(buffer_id, in_port, actions, data)| M::PacketOut(v1_3::PacketOut { buffer_id, in_port, actions, data })
+        ),
         flow_mod().prop_map(M::FlowMod),
-        (any::<u16>(), any::<u8>(), any::<u32>(), vec((any::<u16>(), any::<u32>(), vec(action13(), 0..3)), 0..3)).prop_map(|(c, t, g, b)| {
-            M::GroupMod(v1_3::GroupMod {
-                command: c,
-                group_type: t,
-                group_id: g,
-                buckets: b.into_iter().map(|(weight, watch_port, actions)| v1_3::Bucket { weight, watch_port, watch_group: 1, actions }).collect(),
-            })
-        }),
-        (any::<u16>(), any::<u16>(), any::<u32>(), vec((any::<u32>(), any::<u32>(), any::<u8>()), 0..3)).prop_map(|(command, flags, meter_id, b)| {
-            M::MeterMod(v1_3::MeterMod {
-                command,
-                flags,
-                meter_id,
-                bands: b
-                    .into_iter()
-                    .map(|(rate, burst_size, p)| if p % 2 == 0 {
-                        v1_3::MeterBand::Drop { rate, burst_size }
-                    } else {
-                        v1_3::MeterBand::DscpRemark { rate, burst_size, prec_level: p }
-                    })
-                    .collect(),
-            })
-        }),
-        (any::<u32>(), any::<u64>()).prop_map(|(role, generation_id)| M::RoleRequest(v1_3::Role { role, generation_id })),
+        (any::<u16>(), any::<u8>(), any::<u32>(), vec((any::<u16>(), any::<u32>(), vec(action13(), 0..3)), 0..3))
+            .prop_map(|(c, t, g, b)| {
+                M::GroupMod(v1_3::GroupMod {
+                    command: c,
+                    group_type: t,
+                    group_id: g,
+                    buckets: b
+                        .into_iter()
+                        .map(|(weight, watch_port, actions)| v1_3::Bucket {
+                            weight,
+                            watch_port,
+                            watch_group: 1,
+                            actions,
+                        })
+                        .collect(),
+                })
+            }),
+        (any::<u16>(), any::<u16>(), any::<u32>(), vec((any::<u32>(), any::<u32>(), any::<u8>()), 0..3)).prop_map(
+            |(command, flags, meter_id, b)| {
+                M::MeterMod(v1_3::MeterMod {
+                    command,
+                    flags,
+                    meter_id,
+                    bands: b
+                        .into_iter()
+                        .map(|(rate, burst_size, p)| {
+                            if p % 2 == 0 {
+                                v1_3::MeterBand::Drop { rate, burst_size }
+                            } else {
+                                v1_3::MeterBand::DscpRemark { rate, burst_size, prec_level: p }
+                            }
+                        })
+                        .collect(),
+                })
+            }
+        ),
+        (any::<u32>(), any::<u64>())
+            .prop_map(|(role, generation_id)| M::RoleRequest(v1_3::Role { role, generation_id })),
         any::<[u32; 6]>().prop_map(|a| M::SetAsync(v1_3::AsyncConfig {
             packet_in_mask: [a[0], a[1]],
             port_status_mask: [a[2], a[3]],
@@ -190,36 +233,54 @@ fn message13() -> impl Strategy<Value = v1_3::Message> {
             flags,
             body: MultipartRequestBody::Flow(FlowStatsRequest { match_, ..Default::default() })
         })),
-        vec(port(), 0..4).prop_map(|p| M::MultipartReply(v1_3::MultipartReply { flags: 0, body: MultipartReplyBody::PortDesc(p) })),
+        vec(port(), 0..4)
+            .prop_map(|p| M::MultipartReply(v1_3::MultipartReply { flags: 0, body: MultipartReplyBody::PortDesc(p) })),
         vec(any::<(u32, u64, u64)>(), 0..3).prop_map(|v| M::MultipartReply(v1_3::MultipartReply {
             flags: 1,
-            body: MultipartReplyBody::PortStats(v.into_iter().map(|(p, a, b)| PortStats { port_no: p, rx_packets: a, tx_bytes: b, ..Default::default() }).collect())
+            body: MultipartReplyBody::PortStats(
+                v.into_iter()
+                    .map(|(p, a, b)| PortStats { port_no: p, rx_packets: a, tx_bytes: b, ..Default::default() })
+                    .collect()
+            )
         })),
-        vec((match13(), vec(instruction(), 0..3), any::<u64>()), 0..4).prop_map(|v| M::MultipartReply(v1_3::MultipartReply {
-            flags: 0,
-            body: MultipartReplyBody::Flow(v.into_iter().map(|(match_, instructions, cookie)| FlowStats { match_, instructions, cookie, ..Default::default() }).collect())
-        })),
+        vec((match13(), vec(instruction(), 0..3), any::<u64>()), 0..4).prop_map(|v| M::MultipartReply(
+            v1_3::MultipartReply {
+                flags: 0,
+                body: MultipartReplyBody::Flow(
+                    v.into_iter()
+                        .map(|(match_, instructions, cookie)| FlowStats {
+                            match_,
+                            instructions,
+                            cookie,
+                            ..Default::default()
+                        })
+                        .collect()
+                )
+            }
+        )),
         Just(M::BarrierRequest),
         Just(M::BarrierReply),
     ]
 }
 
 fn match10() -> impl Strategy<Value = v1_0::Match> {
-    (any::<(u32, u16, [u8; 6], [u8; 6], u16, u8)>(), any::<(u16, u8, u8, [u8; 4], [u8; 4], u16)>()).prop_map(|(t, u)| v1_0::Match {
-        wildcards: t.0,
-        in_port: t.1,
-        dl_src: MacAddr(t.2),
-        dl_dst: MacAddr(t.3),
-        dl_vlan: t.4,
-        dl_vlan_pcp: t.5,
-        dl_type: u.0,
-        nw_tos: u.1,
-        nw_proto: u.2,
-        nw_src: u.3.into(),
-        nw_dst: u.4.into(),
-        tp_src: u.5,
-        tp_dst: 0,
-    })
+    (any::<(u32, u16, [u8; 6], [u8; 6], u16, u8)>(), any::<(u16, u8, u8, [u8; 4], [u8; 4], u16)>()).prop_map(
+        |(t, u)| v1_0::Match {
+            wildcards: t.0,
+            in_port: t.1,
+            dl_src: MacAddr(t.2),
+            dl_dst: MacAddr(t.3),
+            dl_vlan: t.4,
+            dl_vlan_pcp: t.5,
+            dl_type: u.0,
+            nw_tos: u.1,
+            nw_proto: u.2,
+            nw_src: u.3.into(),
+            nw_dst: u.4.into(),
+            tp_src: u.5,
+            tp_dst: 0,
+        },
+    )
 }
 
 fn action10() -> impl Strategy<Value = v1_0::Action> {
@@ -245,20 +306,22 @@ fn action10() -> impl Strategy<Value = v1_0::Action> {
 fn message10() -> impl Strategy<Value = v1_0::Message> {
     use v1_0::Message as M;
     prop_oneof![
-        (match10(), any::<(u64, u16, u16, u16, u16, u32, u16, u16)>(), vec(action10(), 0..4)).prop_map(|(match_, t, actions)| {
-            M::FlowMod(v1_0::FlowMod {
-                match_,
-                cookie: t.0,
-                command: t.1,
-                idle_timeout: t.2,
-                hard_timeout: t.3,
-                priority: t.4,
-                buffer_id: t.5,
-                out_port: t.6,
-                flags: t.7,
-                actions,
-            })
-        }),
+        (match10(), any::<(u64, u16, u16, u16, u16, u32, u16, u16)>(), vec(action10(), 0..4)).prop_map(
+            |(match_, t, actions)| {
+                M::FlowMod(v1_0::FlowMod {
+                    match_,
+                    cookie: t.0,
+                    command: t.1,
+                    idle_timeout: t.2,
+                    hard_timeout: t.3,
+                    priority: t.4,
+                    buffer_id: t.5,
+                    out_port: t.6,
+                    flags: t.7,
+                    actions,
+                })
+            }
+        ),
         (any::<(u32, u16, u16, u8)>(), vec(any::<u8>(), 0..100)).prop_map(|(t, data)| M::PacketIn(v1_0::PacketIn {
             buffer_id: t.0,
             total_len: t.1,
@@ -266,8 +329,9 @@ fn message10() -> impl Strategy<Value = v1_0::Message> {
             reason: t.3,
             data
         })),
-        (any::<u32>(), any::<u16>(), vec(action10(), 0..4), vec(any::<u8>(), 0..64))
-            .prop_map(|(buffer_id, in_port, actions, data)| M::PacketOut(v1_0::PacketOut { buffer_id, in_port, actions, data })),
+        (any::<u32>(), any::<u16>(), vec(action10(), 0..4), vec(any::<u8>(), 0..64)).prop_map(
+            |(buffer_id, in_port, actions, data)| M::PacketOut(v1_0::PacketOut { buffer_id, in_port, actions, data })
+        ),
         (any::<u32>(), vec(any::<u8>(), 0..32)).prop_map(|(vendor, data)| M::Vendor { vendor, data }),
         Just(M::FeaturesRequest),
         Just(M::BarrierReply),
@@ -291,6 +355,22 @@ proptest! {
         let bytes = m.to_vec(xid);
         let (_, d) = decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(d, Message::V1_0(m));
+    }
+
+    #[test]
+    fn v1_3_json_roundtrip(m in message13()) {
+        let m = Message::V1_3(m);
+        let j = to_json(&m);
+        let back = from_json(4, &j).map_err(|e| TestCaseError::fail(format!("{}: {}", e, j)))?;
+        prop_assert_eq!(back, m);
+    }
+
+    #[test]
+    fn v1_0_json_roundtrip(m in message10()) {
+        let m = Message::V1_0(m);
+        let j = to_json(&m);
+        let back = from_json(1, &j).map_err(|e| TestCaseError::fail(format!("{}: {}", e, j)))?;
+        prop_assert_eq!(back, m);
     }
 
     #[test]

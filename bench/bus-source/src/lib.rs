@@ -112,10 +112,12 @@ impl BusSource {
         let at = Instant::now();
         let done: Done = event.payload()?;
         // A resent marker makes a sink answer twice; the first answer of a round is the one that counts.
-        lock(&self.shared).done.entry(done.round).or_default().entry(done.sink).or_insert(Arrival {
-            received: done.received,
-            at,
-        });
+        lock(&self.shared)
+            .done
+            .entry(done.round)
+            .or_default()
+            .entry(done.sink)
+            .or_insert(Arrival { received: done.received, at });
         Ok(())
     }
 }
@@ -187,7 +189,13 @@ fn wait_for_sinks(ctx: Context, config: &Config, shared: &SharedRef) -> Result<(
     }
 }
 
-fn run_round(ctx: Context, config: &Config, shared: &SharedRef, round: u32, events: u64) -> Result<RoundResult, String> {
+fn run_round(
+    ctx: Context,
+    config: &Config,
+    shared: &SharedRef,
+    round: u32,
+    events: u64,
+) -> Result<RoundResult, String> {
     let started = Instant::now();
     for seq in 0..events {
         ctx.publish("bench.event", &seq).map_err(|e| e.to_string())?;

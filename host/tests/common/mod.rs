@@ -37,6 +37,7 @@ pub fn apps() -> &'static Path {
         }
         for package in [
             "hello",
+            "simple-switch",
             "worker-pool",
             "tatsu-fixture-ping",
             "tatsu-fixture-pong",

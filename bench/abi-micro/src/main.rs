@@ -1,0 +1,114 @@
+//! `tatsu-bench-abi-micro LIBRARY`: times `AppObject::handle_batch` crossings into a real app library.
+//!
+//! The `tatsu` binary has no hook to time its own `handle_batch` calls, so this program stands in for it: it loads
+//! the library exactly as the host does (`lib_header_from_path` + `init_root_module`), creates the app with a stub
+//! services table (logging off; every other service refuses), and calls `handle_batch` the way the host's event
+//! loop does, with batches of 0, 1 and 256 `bench.event` events (the library should be a `bus-sink`, which counts
+//! them) and 256 events nobody handles. Prints `BENCH <key> <value>` lines.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use abi_stable::library::lib_header_from_path;
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{RResult, RSlice, RStr, RString};
+use tatsu_plugin_api::abi::{
+    AppHandle, AppModuleRef, EventKind, EventRef, GreenTask, HostContext, HostServices, RequestError, RequestFailure,
+    ThreadHandle, WaitStatus,
+};
+
+extern "C" fn log(_: AppHandle, _: u8, _: RStr<'_>, _: RStr<'_>) {}
+extern "C" fn log_max_level(_: AppHandle) -> u8 {
+    0
+}
+extern "C" fn report_fault(_: AppHandle, event: RStr<'_>, message: RStr<'_>) {
+    eprintln!("app fault: {event}: {message}");
+}
+extern "C" fn publish(_: AppHandle, _: RStr<'_>, _: RStr<'_>) {}
+extern "C" fn request(_: AppHandle, _: RStr<'_>, _: RStr<'_>, _: u64) -> RResult<RString, RequestError> {
+    RResult::RErr(RequestError { failure: RequestFailure::NoServer, detail: "stub host".into() })
+}
+extern "C" fn reply(_: AppHandle, _: u64, _: RResult<RStr<'_>, RStr<'_>>) {}
+extern "C" fn spawn(_: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString> {
+    // SAFETY: the task is never run, so its own `drop` frees it, once.
+    unsafe { (task.drop)(task.data) };
+    RResult::RErr("stub host: no green threads".into())
+}
+extern "C" fn current_thread(_: AppHandle) -> ThreadHandle {
+    ThreadHandle(std::ptr::null())
+}
+extern "C" fn thread_clone(_: &ThreadHandle) -> ThreadHandle {
+    ThreadHandle(std::ptr::null())
+}
+extern "C" fn thread_op(_: &ThreadHandle) {}
+extern "C" fn thread_release(_: &mut ThreadHandle) {}
+extern "C" fn thread_finished(_: &ThreadHandle) -> bool {
+    true
+}
+extern "C" fn park(_: AppHandle, _: u64) -> WaitStatus {
+    WaitStatus::Stopping
+}
+extern "C" fn yield_now(_: AppHandle) -> WaitStatus {
+    WaitStatus::Stopping
+}
+
+fn event(name: &str) -> EventRef<'_> {
+    EventRef {
+        kind: EventKind::APP_EVENT,
+        id: 0,
+        name: RStr::from(name),
+        source: RStr::from("abi-micro"),
+        data: RSlice::from_slice(b"123456"),
+    }
+}
+
+fn main() -> Result<(), String> {
+    let path: PathBuf = std::env::args_os().nth(1).ok_or("usage: tatsu-bench-abi-micro LIBRARY")?.into();
+    let module = lib_header_from_path(&path)
+        .and_then(|header| header.init_root_module::<AppModuleRef>())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let services = HostServices {
+        log,
+        log_max_level,
+        report_fault,
+        publish,
+        request,
+        reply,
+        spawn,
+        current_thread,
+        thread_clone,
+        thread_release,
+        thread_unpark: thread_op,
+        thread_stop: thread_op,
+        thread_finished,
+        thread_interrupt: thread_op,
+        park,
+        sleep: park,
+        yield_now,
+    }
+    .leak_into_prefix();
+    let host = HostContext { services, app: AppHandle(std::ptr::null()) };
+    let mut app = match module.create()(host, RStr::from("")) {
+        RResult::ROk(app) => app,
+        RResult::RErr(e) => return Err(format!("creating the app failed: {e}")),
+    };
+
+    let handled = vec![event("bench.event"); 256];
+    let unhandled = vec![event("bench.nobody"); 256];
+    let cases: [(&str, &[EventRef<'_>], u64); 4] = [
+        ("abi.handle_batch_empty_ns", &[], 20_000_000),
+        ("abi.handle_batch_1_ns", &handled[..1], 20_000_000),
+        ("abi.handle_batch_256_per_event_ns", &handled, 200_000),
+        ("abi.handle_batch_256_unhandled_per_event_ns", &unhandled, 200_000),
+    ];
+    for (key, batch, calls) in cases {
+        let started = Instant::now();
+        for _ in 0..calls {
+            app.handle_batch(black_box(RSlice::from_slice(batch)));
+        }
+        let per_call = started.elapsed().as_nanos() as f64 / calls as f64;
+        println!("BENCH {key} {:.2}", per_call / batch.len().max(1) as f64);
+    }
+    Ok(())
+}
