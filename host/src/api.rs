@@ -42,6 +42,7 @@ pub fn services() -> HostServicesRef {
             of_send,
             of_request,
             datapaths,
+            http_reply,
         }
         .leak_into_prefix()
     })
@@ -193,7 +194,10 @@ fn abi_error(failed: RequestFailed) -> RequestError {
 }
 
 fn unknown_datapath(dpid: u64) -> RequestError {
-    RequestError { failure: RequestFailure::UnknownDatapath, detail: format!("no datapath {dpid:016x} is connected").into() }
+    RequestError {
+        failure: RequestFailure::UnknownDatapath,
+        detail: format!("no datapath {dpid:016x} is connected").into(),
+    }
 }
 
 extern "C" fn of_send(_handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
@@ -218,4 +222,15 @@ extern "C" fn of_request(
 
 extern "C" fn datapaths(_handle: AppHandle) -> RString {
     serde_json::Value::Array(runtime::get().switches.describe()).to_string().into()
+}
+
+extern "C" fn http_reply(
+    _handle: AppHandle,
+    request_id: u64,
+    status: u16,
+    content_type: RStr<'_>,
+    body: RSlice<'_, u8>,
+) {
+    let reply = crate::bus::HttpReply { status, content_type: content_type.as_str().to_owned(), body: body.to_vec() };
+    runtime::get().bus.http_reply(request_id, reply);
 }

@@ -10,6 +10,15 @@
 //! ofp_tcp_listen_ports = [6653, 6633]
 //! echo_request_interval = 5.0   # seconds of silence before an echo request
 //!
+//! wsapi_host = "127.0.0.1"      # the REST API (started when an app serves routes)
+//! wsapi_port = 8080
+//! wsapi_token = "secret"        # requests need `Authorization: Bearer secret`
+//! wsapi_max_body_bytes = 1048576
+//! wsapi_request_timeout = 30.0  # seconds an app has to answer (504 beyond)
+//!
+//! control_socket = "/run/tatsu/control.sock"   # for `tatsu restart` and `tatsu load`
+//! restart_timeout = 60.0        # seconds a successor host may take to start
+//!
 //! [app.simple-switch]           # handed to the app `simple-switch` as its configuration
 //! idle_timeout = 30
 //! ```
@@ -21,6 +30,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::switch::SwitchSettings;
+use crate::web::WebSettings;
 
 /// The host's settings, resolved.
 #[derive(Debug, Clone)]
@@ -47,6 +57,12 @@ pub struct Settings {
     pub app_config: BTreeMap<String, serde_json::Value>,
     /// The switch side: listening, dialling, keepalive, send queues.
     pub switches: SwitchSettings,
+    /// The REST server.
+    pub web: WebSettings,
+    /// The control socket `tatsu restart` and `tatsu load` talk to.
+    pub control_socket: PathBuf,
+    /// How long a successor host may take to start before a restart is abandoned.
+    pub restart_timeout: Duration,
 }
 
 /// The `[tatsu]` section of the config file; every key is optional.
@@ -70,6 +86,13 @@ pub struct HostSection {
     handshake_timeout: Option<f64>,
     send_queue_bytes: Option<usize>,
     miss_send_len: Option<u16>,
+    wsapi_host: Option<String>,
+    wsapi_port: Option<u16>,
+    wsapi_token: Option<String>,
+    wsapi_max_body_bytes: Option<usize>,
+    wsapi_request_timeout: Option<f64>,
+    control_socket: Option<PathBuf>,
+    restart_timeout: Option<f64>,
 }
 
 /// The config file.
@@ -128,6 +151,14 @@ pub struct Overrides {
     pub maximum_unreplied_echo_requests: Option<u32>,
     /// `--handshake-timeout` (seconds).
     pub handshake_timeout: Option<f64>,
+    /// `--wsapi-host`.
+    pub wsapi_host: Option<String>,
+    /// `--wsapi-port`.
+    pub wsapi_port: Option<u16>,
+    /// `--wsapi-token`.
+    pub wsapi_token: Option<String>,
+    /// `--control-socket`.
+    pub control_socket: Option<PathBuf>,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, String> {
@@ -197,6 +228,23 @@ impl Settings {
                 )?,
                 send_queue_bytes: host.send_queue_bytes.unwrap_or(4 << 20),
                 miss_send_len: host.miss_send_len.unwrap_or(128),
+            },
+            control_socket: flags
+                .control_socket
+                .or(host.control_socket)
+                .unwrap_or_else(crate::restart::control::default_path),
+            restart_timeout: seconds("restart_timeout", host.restart_timeout.unwrap_or(60.0))?,
+            web: WebSettings {
+                host: flags.wsapi_host.or(host.wsapi_host).unwrap_or_else(|| "127.0.0.1".to_owned()),
+                port: flags.wsapi_port.or(host.wsapi_port).unwrap_or(8080),
+                token: flags
+                    .wsapi_token
+                    .or(host.wsapi_token)
+                    .or_else(|| std::env::var("TATSU_WSAPI_TOKEN").ok())
+                    .filter(|token| !token.is_empty()),
+                max_body_bytes: host.wsapi_max_body_bytes.unwrap_or(1 << 20),
+                request_timeout: seconds("wsapi_request_timeout", host.wsapi_request_timeout.unwrap_or(30.0))?,
+                ..WebSettings::default()
             },
         };
         if settings.workers == 0 {

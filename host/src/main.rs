@@ -7,13 +7,18 @@ mod bus;
 mod config;
 mod green;
 mod logging;
+mod restart;
 mod runtime;
 mod signals;
 mod switch;
 mod timer;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -32,10 +37,37 @@ struct Cli {
 enum Command {
     /// Runs the controller with the apps in the plugins directory.
     Run(RunArgs),
+    /// Hot-restarts the running host: a successor reads the config and plugins afresh and takes over every
+    /// switch connection without the switches noticing. Exits non-zero, saying why, if the successor fails (the
+    /// running host then carries on).
+    Restart(ControlArgs),
+    /// Loads an app library never loaded before into the running host (a changed app needs `tatsu restart`).
+    Load {
+        /// The app library (`.so`).
+        path: PathBuf,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Shows the running host's pid and apps.
+    Status(ControlArgs),
+}
+
+#[derive(Debug, Args)]
+struct ControlArgs {
+    /// The running host's control socket [default: $TATSU_CONTROL_SOCKET, /run/tatsu/control.sock for root,
+    /// else $XDG_RUNTIME_DIR/tatsu.sock].
+    #[arg(long, value_name = "PATH")]
+    control_socket: Option<PathBuf>,
+    /// Seconds to wait for the host's answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    timeout: f64,
 }
 
 #[derive(Debug, Args)]
 struct RunArgs {
+    /// The control socket for `tatsu restart` and `tatsu load` [default: see `tatsu restart --help`].
+    #[arg(long, value_name = "PATH")]
+    control_socket: Option<PathBuf>,
     /// Config file (TOML): a [tatsu] section for these settings, an [app.NAME] section per app.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -78,6 +110,17 @@ struct RunArgs {
     /// Seconds a switch has to finish the handshake [default: 10].
     #[arg(long, value_name = "SECONDS")]
     handshake_timeout: Option<f64>,
+    /// Address the REST API listens on [default: 127.0.0.1; 0.0.0.0 or :: opens it to the network].
+    #[arg(long, value_name = "HOST")]
+    wsapi_host: Option<String>,
+    /// Port the REST API listens on [default: 8080; 0: any free port]. The server starts only if an app serves
+    /// routes.
+    #[arg(long, value_name = "PORT")]
+    wsapi_port: Option<u16>,
+    /// Bearer token every REST request must carry (`Authorization: Bearer TOKEN`) [default: $TATSU_WSAPI_TOKEN,
+    /// else none].
+    #[arg(long, value_name = "TOKEN")]
+    wsapi_token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +128,12 @@ fn main() -> ExitCode {
     logging::init();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Restart(control) => control_command(&control, "restart"),
+        Command::Load { path, control } => {
+            let path = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()));
+            path.and_then(|path| control_command(&control, &format!("load {}", path.display())))
+        }
+        Command::Status(control) => control_command(&control, "status"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +146,17 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs) -> Result<(), String> {
     signals::block().map_err(|e| format!("cannot block signals: {e}"))?;
+    // A successor started by a hot restart tells its predecessor why it could not start.
+    let incoming = restart::Incoming::from_env();
+    let failed = incoming.as_ref().map(restart::Incoming::failure_reporter);
+    let result = serve(args, incoming);
+    if let (Err(reason), Some(report)) = (&result, failed) {
+        report(reason);
+    }
+    result
+}
+
+fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), String> {
     let file = match &args.config {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
@@ -115,6 +175,10 @@ fn run(args: RunArgs) -> Result<(), String> {
         echo_request_interval: args.echo_request_interval,
         maximum_unreplied_echo_requests: args.maximum_unreplied_echo_requests,
         handshake_timeout: args.handshake_timeout,
+        wsapi_host: args.wsapi_host,
+        wsapi_port: args.wsapi_port,
+        wsapi_token: args.wsapi_token,
+        control_socket: args.control_socket,
     };
     let settings = Settings::resolve(file, flags)?;
     // may counts stack sizes in machine words.
@@ -128,21 +192,125 @@ fn run(args: RunArgs) -> Result<(), String> {
         apps.stop_all(&settings);
         return Err(format!("{} problem(s) loading apps, and --strict is set", problems.len()));
     }
-    if let Err(e) = runtime::get().switches.start(settings.switches.clone()) {
-        apps.stop_all(&settings);
-        return Err(e);
+    let host = Arc::new(restart::Host::new(settings.clone(), apps));
+    let control = match take_over_or_start(&host, incoming) {
+        Ok(control) => control,
+        Err(e) => {
+            host.apps().stop_all(&settings);
+            return Err(e);
+        }
+    };
+    if let Some(listener) = control {
+        let _ = host.control_fd.set(std::os::fd::AsRawFd::as_raw_fd(&listener));
+        restart::control::serve(listener, Arc::clone(&host), exit_after_restart);
     }
     let _pid_file = match &settings.pid_file {
         Some(path) => Some(PidFile::create(path)?),
         None => None,
     };
-    log::info!(target: "tatsu", "running {} app(s): {}", apps.names().len(), apps.names().join(", "));
+    notify_systemd();
+    let names = host.apps().names().iter().map(|name| name.to_string()).collect::<Vec<_>>();
+    log::info!(target: "tatsu", "running {} app(s): {}", names.len(), names.join(", "));
 
-    let signal = signals::wait().map_err(|e| format!("waiting for signals failed: {e}"))?;
-    log::info!(target: "tatsu", "{signal}: stopping");
-    apps.stop_all(&settings);
+    loop {
+        match signals::wait().map_err(|e| format!("waiting for signals failed: {e}"))? {
+            nix::sys::signal::Signal::SIGHUP => {
+                log::info!(target: "tatsu", "SIGHUP: hot restart");
+                let host = Arc::clone(&host);
+                std::thread::spawn(move || match host.restart() {
+                    Ok(_) => exit_after_restart(),
+                    Err(e) => log::error!(target: "tatsu::restart", "restart failed, this host carries on: {e}"),
+                });
+            }
+            signal if RESTARTED.load(Ordering::Acquire) => {
+                log::info!(target: "tatsu", "{signal}: handed over to the successor; exiting");
+                return Ok(());
+            }
+            signal => {
+                log::info!(target: "tatsu", "{signal}: stopping");
+                break;
+            }
+        }
+    }
+    host.apps().stop_all(&settings);
     log::info!(target: "tatsu", "stopped");
     Ok(())
+}
+
+/// Set once this host has handed over to a successor.
+static RESTARTED: AtomicBool = AtomicBool::new(false);
+
+/// After a successful restart: makes the main thread exit (its apps are already stopped).
+fn exit_after_restart() {
+    RESTARTED.store(true, Ordering::Release);
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGTERM);
+}
+
+/// Starts the switch side and the REST server: fresh, or with what a predecessor hands over. Returns the control
+/// socket to serve.
+fn take_over_or_start(
+    host: &restart::Host,
+    incoming: Option<restart::Incoming>,
+) -> Result<Option<std::os::unix::net::UnixListener>, String> {
+    let settings = &host.settings;
+    let switches = &runtime::get().switches;
+    let Some(incoming) = incoming else {
+        switches.start(settings.switches.clone())?;
+        web::start(settings.web.clone())?;
+        return Ok(match restart::control::bind(&settings.control_socket) {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                log::warn!(target: "tatsu::control", "{e}; `tatsu restart` and `tatsu load` will not reach this host (SIGHUP still restarts it)");
+                None
+            }
+        });
+    };
+    let received = incoming.take_over()?;
+    let resumed = received.connections.len();
+    switches.start_inherited(settings.switches.clone(), received.listeners, received.connections)?;
+    let control = received.control.map(restart::control::inherit);
+    let states = incoming.finish();
+    log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
+    host.apps().restore(states);
+    web::start(settings.web.clone())?;
+    Ok(control)
+}
+
+/// Sends a command to the running host over its control socket and prints the reply.
+fn control_command(control: &ControlArgs, command: &str) -> Result<(), String> {
+    let path = control.control_socket.clone().unwrap_or_else(restart::control::default_path);
+    let timeout = Duration::try_from_secs_f64(control.timeout).map_err(|e| format!("--timeout: {e}"))?;
+    let reply = restart::control::request(&path, command, timeout)?;
+    match reply.strip_prefix("ok ") {
+        Some(message) => {
+            println!("{message}");
+            Ok(())
+        }
+        None => Err(reply.strip_prefix("error ").unwrap_or(&reply).to_owned()),
+    }
+}
+
+/// Tells systemd (`Type=notify`, `NotifyAccess=all`) that this process is the service's main process and ready;
+/// after a hot restart this moves systemd's MAINPID to the successor.
+fn notify_systemd() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let socket = match std::os::unix::net::UnixDatagram::unbound() {
+        Ok(socket) => socket,
+        Err(_) => return,
+    };
+    let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
+    let path = path.to_string_lossy().to_string();
+    let sent = match path.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                .and_then(|address| socket.send_to_addr(message.as_bytes(), &address))
+        }
+        None => socket.send_to(message.as_bytes(), &path),
+    };
+    if let Err(e) = sent {
+        log::warn!(target: "tatsu", "cannot notify systemd at {path}: {e}");
+    }
 }
 
 /// The pid file, removed when the host exits.
@@ -158,6 +326,10 @@ impl PidFile {
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // After a hot restart the file holds the successor's pid: leave it.
+        let ours = std::fs::read_to_string(&self.0).is_ok_and(|pid| pid.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }

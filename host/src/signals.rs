@@ -1,5 +1,5 @@
-//! Shutdown signals: SIGINT and SIGTERM are blocked in every thread (so may's workers never take them) and waited
-//! for on the main thread.
+//! Signals: SIGINT and SIGTERM (stop) and SIGHUP (hot restart) are blocked in every thread, so that may's workers
+//! never take them, and waited for on the main thread.
 
 use nix::sys::signal::{SigSet, Signal};
 
@@ -8,6 +8,7 @@ fn handled() -> SigSet {
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
     set.add(Signal::SIGTERM);
+    set.add(Signal::SIGHUP);
     set
 }
 
@@ -16,7 +17,7 @@ pub fn block() -> nix::Result<()> {
     handled().thread_block()
 }
 
-/// Waits for SIGINT or SIGTERM.
+/// Waits for SIGINT, SIGTERM or SIGHUP.
 pub fn wait() -> nix::Result<Signal> {
     handled().wait()
 }

@@ -27,6 +27,7 @@ const SCENARIOS: &[&str] = &[
     "timeout nested outer fires",
     "timeout nested inner fires",
     "timeout nested both fire",
+    "timeout nested both fired before blocking",
     "timeout around blocking primitives",
     "timeout lets a panic through",
     "timer repeats",

@@ -60,7 +60,8 @@ impl Drop for Testbed {
 
 #[test]
 fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_restart() {
-    let uid = String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
+    let uid =
+        String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
     assert_eq!(uid, "0", "the Open vSwitch tests need root (network namespaces)");
     testbed_ok(&["install"]);
     let plugins = temp_dir("ovs");
@@ -75,7 +76,9 @@ fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_res
     let flows = testbed_ok(&["ofctl", "dump-flows", "tatsu0"]);
     assert!(flows.contains("priority=0 actions=CONTROLLER:65535"), "table-miss flow:\n{flows}");
     assert!(
-        flows.contains("idle_timeout=30, priority=1,in_port=1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02 actions=output:2"),
+        flows.contains(
+            "idle_timeout=30, priority=1,in_port=1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02 actions=output:2"
+        ),
         "learned flows:\n{flows}"
     );
 

@@ -91,10 +91,8 @@ fn a_1_0_switch_gets_its_ports_from_the_features_reply() {
 
 #[test]
 fn keepalive_drops_a_switch_that_stops_answering_and_keeps_one_that_answers() {
-    let (host, port) = host_with_probe(
-        "keepalive",
-        &["--echo-request-interval", "0.2", "--maximum-unreplied-echo-requests", "2"],
-    );
+    let (host, port) =
+        host_with_probe("keepalive", &["--echo-request-interval", "0.2", "--maximum-unreplied-echo-requests", "2"]);
     let mut answering = FakeSwitch::connect(port);
     answering.handshake(V1_3, 1, 1);
     // This switch answers every echo request, on its own thread, for ten of them.

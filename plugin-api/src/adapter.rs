@@ -11,9 +11,9 @@ use crate::abi::{
     AppDescriptor, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, DatapathStates, EventKind, EventRef,
     HostContext, Subscription,
 };
-use crate::openflow::{DatapathInfo, OfMessage};
 use crate::app::{App, AppEvent, Handlers, Request};
 use crate::context::Context;
+use crate::openflow::{DatapathInfo, OfMessage};
 use crate::panic::{self, Caught};
 use crate::{logging, runtime};
 
@@ -70,12 +70,8 @@ struct Adapter<A: App> {
 
 impl<A: App> AppObject for Adapter<A> {
     fn subscriptions(&self) -> RVec<Subscription> {
-        let named = |kind: EventKind, name: &str| Subscription {
-            kind,
-            name: name.into(),
-            code: 0,
-            states: DatapathStates(0),
-        };
+        let named =
+            |kind: EventKind, name: &str| Subscription { kind, name: name.into(), code: 0, states: DatapathStates(0) };
         let handlers = &self.handlers;
         let events = handlers.app_events.keys().map(|name| named(EventKind::APP_EVENT, name));
         let requests = handlers.requests.keys().map(|name| named(EventKind::REQUEST, name));
@@ -86,7 +82,7 @@ impl<A: App> AppObject for Adapter<A> {
             code: *code,
             states: DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),
         });
-        events.chain(requests).chain(datapath).chain(openflow).collect()
+        events.chain(requests).chain(datapath).chain(openflow).chain(crate::http::subscriptions(handlers)).collect()
     }
 
     fn start(&mut self) -> RResult<(), RString> {
@@ -106,10 +102,27 @@ impl<A: App> AppObject for Adapter<A> {
                 EventKind::REQUEST => self.dispatch_request(event),
                 EventKind::OPENFLOW => self.dispatch_openflow(event),
                 EventKind::DATAPATH => self.dispatch_datapath(event),
+                EventKind::RESTORE => self.restore(event),
+                EventKind::HTTP => {
+                    let Adapter { app, handlers, ctx } = self;
+                    crate::http::dispatch(app, handlers, ctx, event)
+                }
                 _ => true,
             };
             if !carry_on {
                 return;
+            }
+        }
+    }
+
+    fn save_state(&mut self) -> RString {
+        let Adapter { app, ctx, .. } = self;
+        match panic::catch(|| app.save_state(ctx)) {
+            Ok(Some(state)) => state.to_string().into(),
+            Ok(None) | Err(Caught::Exit) => RString::new(),
+            Err(Caught::Panic(message)) => {
+                report_fault("save_state", &format!("panicked: {message}"));
+                RString::new()
             }
         }
     }
@@ -164,6 +177,26 @@ impl<A: App> Adapter<A> {
             }
         }
         true
+    }
+
+    /// Hands the app its predecessor's saved state; `false` if the app is stopping.
+    fn restore(&mut self, event: &EventRef<'_>) -> bool {
+        let Adapter { app, ctx, .. } = self;
+        let state: serde_json::Value = match serde_json::from_slice(&event.data) {
+            Ok(state) => state,
+            Err(e) => {
+                report_fault("restore_state", &format!("the saved state is not JSON: {e}"));
+                return true;
+            }
+        };
+        match panic::catch(|| app.restore_state(ctx, state)) {
+            Ok(()) => true,
+            Err(Caught::Panic(message)) => {
+                report_fault("restore_state", &format!("panicked: {message}"));
+                true
+            }
+            Err(Caught::Exit) => false,
+        }
     }
 
     /// Runs the handlers for a datapath lifecycle event; `false` if the app is stopping.
@@ -223,6 +256,7 @@ fn describe_event(event: &EventRef<'_>) -> String {
             event.id
         ),
         EventKind::DATAPATH => format!("datapath `{}` event for {:016x}", event.name, event.id),
+        EventKind::HTTP => format!("HTTP request `{}`", event.name),
         other => format!("event kind {}", other.0),
     }
 }

@@ -48,6 +48,15 @@ pub trait App: Sized + Send + 'static {
 
     /// Runs once when the app stops (shutdown or restart), before its green threads are stopped.
     fn stop(&mut self, _ctx: &Context) {}
+
+    /// Before a hot restart (just before [`App::stop`]): state to hand to this app's successor, which receives it
+    /// in [`App::restore_state`]. `None` (the default) saves nothing.
+    fn save_state(&mut self, _ctx: &Context) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// After a hot restart: the state the predecessor saved, delivered after [`App::start`] like an event.
+    fn restore_state(&mut self, _ctx: &Context, _state: serde_json::Value) {}
 }
 
 /// An app event: a name and a JSON payload, published by an app with [`Context::publish`].
@@ -127,6 +136,7 @@ pub(crate) type OpenFlowHandler<A> = Box<dyn FnMut(&mut A, &Context, &OfMessage<
 pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathInfo) -> Result<(), String> + Send>;
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &AppEvent<'_>) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &Request<'_>) -> Result<String, String> + Send>;
+pub(crate) use crate::http::HttpHandler;
 
 /// The handlers of an app, registered in [`App::register`] (Ryu's `set_ev_cls`).
 pub struct Handlers<A> {
@@ -136,11 +146,19 @@ pub struct Handlers<A> {
     pub(crate) openflow: HashMap<u32, Vec<(DatapathStates, OpenFlowHandler<A>)>>,
     /// By `enter`, `leave`, `state`.
     pub(crate) datapath: HashMap<&'static str, Vec<DatapathHandler<A>>>,
+    /// By route, `METHOD /path/{param}`.
+    pub(crate) http: HashMap<String, HttpHandler<A>>,
 }
 
 impl<A: App> Handlers<A> {
     pub(crate) fn new() -> Self {
-        Handlers { app_events: HashMap::new(), requests: HashMap::new(), openflow: HashMap::new(), datapath: HashMap::new() }
+        Handlers {
+            app_events: HashMap::new(),
+            requests: HashMap::new(),
+            openflow: HashMap::new(),
+            datapath: HashMap::new(),
+            http: HashMap::new(),
+        }
     }
 
     /// Calls `handler` for every OpenFlow message of `msg_type` in wire `version` that a datapath sends while in one
@@ -168,11 +186,16 @@ impl<A: App> Handlers<A> {
         let handler = std::sync::Arc::new(std::sync::Mutex::new(handler));
         for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
             let handler = std::sync::Arc::clone(&handler);
-            self.on_message(version, PACKET_IN, DatapathStates::MAIN, move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
-                let packet_in = message.packet_in().map_err(|e| format!("malformed packet-in: {e}"))?;
-                let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                (*handler)(app, ctx, &message.datapath(), &packet_in).into_outcome()
-            });
+            self.on_message(
+                version,
+                PACKET_IN,
+                DatapathStates::MAIN,
+                move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
+                    let packet_in = message.packet_in().map_err(|e| format!("malformed packet-in: {e}"))?;
+                    let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    (*handler)(app, ctx, &message.datapath(), &packet_in).into_outcome()
+                },
+            );
         }
         self
     }
@@ -209,7 +232,10 @@ impl<A: App> Handlers<A> {
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
     {
-        self.datapath.entry(name).or_default().push(Box::new(move |app, ctx, info| handler(app, ctx, info).into_outcome()));
+        self.datapath
+            .entry(name)
+            .or_default()
+            .push(Box::new(move |app, ctx, info| handler(app, ctx, info).into_outcome()));
         self
     }
 

@@ -61,9 +61,9 @@ impl Context {
                     RequestFailure::Failed => RequestErrorKind::Failed,
                     RequestFailure::Stopping => green::exit_thread(),
                     RequestFailure::Interrupted => green::interrupt_unwind(),
-                    RequestFailure::UnknownDatapath
-                    | RequestFailure::SendQueueFull
-                    | RequestFailure::Disconnected => RequestErrorKind::Failed,
+                    RequestFailure::UnknownDatapath | RequestFailure::SendQueueFull | RequestFailure::Disconnected => {
+                        RequestErrorKind::Failed
+                    }
                 };
                 Err(RequestError::new(kind, err.detail.into_string()))
             }

@@ -41,6 +41,7 @@ mod adapter;
 mod app;
 mod context;
 pub mod green;
+pub mod http;
 mod logging;
 pub mod openflow;
 mod panic;
@@ -48,6 +49,7 @@ mod runtime;
 
 pub use app::{App, AppEvent, BoxError, Handlers, Request};
 pub use context::{Context, RequestError, RequestErrorKind};
+pub use http::{HttpRequest, HttpResponse};
 pub use openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, PacketIn};
 /// The OpenFlow 1.0 and 1.3 codec: messages, matches, actions, instructions, builders.
 pub use tatsu_ofproto as ofproto;

@@ -166,6 +166,10 @@ pub struct DatapathInfo {
     /// Why the datapath left or died, if it did.
     #[serde(default)]
     pub reason: Option<String>,
+    /// In an `enter` event: the datapath was inherited from the previous host in a hot restart (its connection,
+    /// flows and state carried on), rather than newly connected.
+    #[serde(default)]
+    pub resumed: bool,
 }
 
 impl DatapathInfo {

@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::bus::queue::EventQueue;
+use std::path::{Path, PathBuf};
+
+use crate::bus::queue::{Admission, EventQueue};
+use crate::bus::Event;
 use crate::config::Settings;
 use crate::green::ThreadGroup;
 use loader::Library;
@@ -36,6 +39,12 @@ impl AppState {
             handled: AtomicU64::new(0),
             faults: AtomicU64::new(0),
         }
+    }
+
+    /// An app state for unit tests elsewhere in the host.
+    #[cfg(test)]
+    pub fn for_tests(name: &str) -> Self {
+        AppState::new(name, 16)
     }
 
     /// Counts a handler panic or failure.
@@ -72,6 +81,8 @@ impl Problems {
 /// The running apps, in start order.
 pub struct AppManager {
     running: Vec<RunningApp>,
+    /// Every library file loaded into this process (never unloaded).
+    loaded_files: Vec<PathBuf>,
 }
 
 impl AppManager {
@@ -83,8 +94,13 @@ impl AppManager {
         let files =
             loader::discover(dir).map_err(|e| format!("cannot read the plugins directory {}: {e}", dir.display()))?;
         let mut libraries: BTreeMap<String, Library> = BTreeMap::new();
+        let mut loaded_files = Vec::new();
         for file in files {
-            match loader::load(&file) {
+            let loaded = loader::load(&file);
+            if loaded.is_ok() {
+                loaded_files.push(file.canonicalize().unwrap_or_else(|_| file.clone()));
+            }
+            match loaded {
                 Ok(library) => {
                     let name = library.descriptor.name.to_string();
                     if let Some(first) = libraries.get(&name) {
@@ -101,7 +117,7 @@ impl AppManager {
             }
         }
         let order = start_order(&libraries, &settings.apps, &mut problems, dir);
-        let mut manager = AppManager { running: Vec::new() };
+        let mut manager = AppManager { running: Vec::new(), loaded_files };
         let mut failed: Vec<String> = Vec::new();
         for name in order {
             let Some(library) = libraries.get(&name) else {
@@ -142,8 +158,81 @@ impl AppManager {
     /// Stops every app, last started first, each within `settings.stop_timeout`.
     pub fn stop_all(&mut self, settings: &Settings) {
         while let Some(app) = self.running.pop() {
-            app.stop(Instant::now() + settings.stop_timeout);
+            app.stop(Instant::now() + settings.stop_timeout, false);
         }
+    }
+
+    /// Stops every app like [`AppManager::stop_all`], first collecting the state each saves for its successor.
+    pub fn stop_all_saving(&mut self, settings: &Settings) -> Vec<(String, serde_json::Value)> {
+        let mut saved = Vec::new();
+        while let Some(app) = self.running.pop() {
+            let name = app.state.name.to_string();
+            let state = app.stop(Instant::now() + settings.stop_timeout, true);
+            if !state.is_empty() {
+                match serde_json::from_str(&state) {
+                    Ok(value) => saved.push((name, value)),
+                    Err(e) => log::warn!(target: "tatsu::apps", "app `{name}` saved a state that is not JSON: {e}"),
+                }
+            }
+        }
+        saved
+    }
+
+    /// Waits (at most `within`) until every app has handled the events queued for it.
+    pub fn wait_drained(&self, within: std::time::Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !self.running.iter().all(RunningApp::is_drained) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        true
+    }
+
+    /// Hands each app the state its predecessor saved.
+    pub fn restore(&self, states: Vec<(String, serde_json::Value)>) {
+        for (name, state) in states {
+            match self.running.iter().find(|app| *app.state.name == *name) {
+                Some(app) => {
+                    let event = Event::Restore { state: Arc::from(state.to_string()) };
+                    let _ = app.state.queue.push(event, Admission::Always);
+                }
+                None => log::info!(target: "tatsu::apps", "saved state of app `{name}` dropped: it is not running"),
+            }
+        }
+    }
+
+    /// Loads and starts an app never loaded before into the running host (`tatsu load`). A file already loaded
+    /// and an app already running are refused: libraries are never unloaded, so a changed app needs a restart.
+    pub fn load(&mut self, path: &Path, settings: &Settings) -> Result<String, String> {
+        let canonical = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+        if self.loaded_files.contains(&canonical) {
+            return Err(format!(
+                "{} is already loaded; a changed or removed app takes effect with `tatsu restart` \
+                 (libraries are never unloaded)",
+                path.display()
+            ));
+        }
+        let library = loader::load(&canonical).map_err(|reason| format!("{}: {reason}", path.display()))?;
+        self.loaded_files.push(canonical);
+        let name = library.descriptor.name.to_string();
+        if self.names().contains(&name.as_str()) {
+            return Err(format!(
+                "app `{name}` is already running; loading a changed build of it needs `tatsu restart` \
+                 (libraries are never unloaded)"
+            ));
+        }
+        if let Some(missing) = library.descriptor.requires.iter().find(|r| !self.names().contains(&r.as_str())) {
+            return Err(format!("app `{name}` requires `{missing}`, which is not running"));
+        }
+        let state: &'static AppState = Box::leak(Box::new(AppState::new(&name, settings.queue_capacity)));
+        let config = settings.app_config.get(&name).map(|value| value.to_string()).unwrap_or_default();
+        let app = runner::launch(state, library.module, config, settings)
+            .map_err(|reason| format!("{}: app `{name}` failed to start: {reason}", path.display()))?;
+        log::info!(target: "tatsu::apps", "loaded and started app `{name}` from {}", path.display());
+        self.running.push(app);
+        Ok(name)
     }
 }
 

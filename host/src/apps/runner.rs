@@ -1,7 +1,8 @@
 //! One app's life: created and started on its own green thread, which then runs its event loop (Ryu's
 //! `_event_loop`) until the app stops.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use abi_stable::std_types::{RResult, RSlice, RStr};
@@ -20,6 +21,8 @@ const MAX_BATCH: usize = 256;
 pub struct RunningApp {
     pub(super) state: &'static AppState,
     finished: mpsc::Receiver<()>,
+    save: Arc<AtomicBool>,
+    saved: mpsc::Receiver<String>,
 }
 
 /// Creates and starts the app on its event-loop green thread, waiting (this is the main thread) until it is
@@ -32,6 +35,9 @@ pub fn launch(
 ) -> Result<RunningApp, String> {
     let (started_tx, started_rx) = mpsc::channel::<Result<(), String>>();
     let (finished_tx, finished_rx) = mpsc::channel::<()>();
+    let (saved_tx, saved_rx) = mpsc::channel::<String>();
+    let save = Arc::new(AtomicBool::new(false));
+    let save_requested = Arc::clone(&save);
     let spawned = state.group.spawn("event loop", move || {
         if let Some(me) = crate::green::current() {
             state.queue.set_consumer(me);
@@ -60,6 +66,7 @@ pub fn launch(
                     bus.subscribe_datapath(state, &subscription.name);
                     Ok(())
                 }
+                EventKind::HTTP => bus.http_routes.add(state, &subscription.name),
                 other => Err(format!("subscribes to event kind {} that this host does not know", other.0)),
             };
             if let Err(reason) = registered {
@@ -83,6 +90,9 @@ pub fn launch(
             drop(refs);
             batch.clear();
         }
+        if save_requested.load(Ordering::Acquire) {
+            let _ = saved_tx.send(app.save_state().into_string());
+        }
         if let RResult::RErr(reason) = app.stop() {
             state.count_fault();
             log::error!(target: "tatsu::apps", "app `{}`: {reason}", state.name);
@@ -97,7 +107,7 @@ pub fn launch(
         Err(mpsc::RecvTimeoutError::Timeout) => Err(format!("did not start within {:?}", settings.start_timeout)),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err("its green thread ended while starting".to_owned()),
     };
-    let running = RunningApp { state, finished: finished_rx };
+    let running = RunningApp { state, finished: finished_rx, save, saved: saved_rx };
     match outcome {
         Ok(()) => Ok(running),
         Err(reason) => {
@@ -142,13 +152,36 @@ fn event_ref(event: &Event) -> EventRef<'_> {
             data: RSlice::from_slice(info.as_bytes()),
             state: no_state,
         },
+        Event::Restore { state } => EventRef {
+            kind: EventKind::RESTORE,
+            id: 0,
+            name: RStr::from(""),
+            source: RStr::from(""),
+            data: RSlice::from_slice(state.as_bytes()),
+            state: no_state,
+        },
+        Event::Http { id, route, meta, body } => EventRef {
+            kind: EventKind::HTTP,
+            id: *id,
+            name: RStr::from(&**route),
+            source: RStr::from(meta.as_str()),
+            data: RSlice::from_slice(body),
+            state: no_state,
+        },
     }
 }
 
 impl RunningApp {
+    /// Whether the app has handled every event queued for it.
+    pub fn is_drained(&self) -> bool {
+        self.state.queue.is_drained()
+    }
+
     /// Stops the app: no new events, its stop hook, then every green thread it has, all before `deadline`.
-    pub fn stop(self, deadline: Instant) {
+    /// With `save`, the app's `save_state` hook runs first and its result is returned (empty: nothing saved).
+    pub fn stop(self, deadline: Instant, save: bool) -> String {
         let state = self.state;
+        self.save.store(save, Ordering::Release);
         runtime::get().bus.remove(state);
         let discarded = state.queue.close();
         if discarded > 0 {
@@ -158,6 +191,7 @@ impl RunningApp {
         let now = Instant::now();
         let grace = deadline.saturating_duration_since(now) / 2;
         let _ = self.finished.recv_timeout(grace);
+        let saved = if save { self.saved.try_recv().unwrap_or_default() } else { String::new() };
         self.stop_threads(deadline);
         log::info!(
             target: "tatsu::apps",
@@ -167,6 +201,7 @@ impl RunningApp {
             state.queue.dropped(),
             state.faults.load(std::sync::atomic::Ordering::Relaxed)
         );
+        saved
     }
 
     fn stop_threads(&self, deadline: Instant) {

@@ -29,6 +29,11 @@ pub enum Event {
     OpenFlow { dpid: u64, state: DatapathStates, message: Bytes },
     /// A datapath lifecycle event (`enter`, `leave`, `state`) with the datapath described in JSON.
     Datapath { name: &'static str, dpid: u64, info: Arc<str> },
+    /// An HTTP request to route `route`, to be answered with [`Bus::http_reply`] under `id`; `meta` describes it in
+    /// JSON (method, path, query, params, content type).
+    Http { id: u64, route: Arc<str>, meta: String, body: Bytes },
+    /// The state the app's predecessor saved before a hot restart (JSON).
+    Restore { state: Arc<str> },
 }
 
 impl Event {
@@ -42,14 +47,35 @@ impl Event {
                 message.get(1).copied().unwrap_or_default()
             ),
             Event::Datapath { name, dpid, .. } => format!("datapath `{name}` event for {dpid:016x}"),
+            Event::Restore { .. } => "saved state from the previous host".to_owned(),
+            Event::Http { route, .. } => format!("HTTP request `{route}`"),
         }
     }
 }
 
 /// A request waiting for its reply.
 struct Pending {
-    result: Mutex<Option<Result<String, String>>>,
+    result: Mutex<Option<Reply>>,
     waiter: Option<Arc<GreenSlot>>,
+}
+
+/// The reply to a request: an app request's JSON result, or an HTTP response.
+pub enum Reply {
+    /// The serving app's JSON reply, or its error message.
+    App(Result<String, String>),
+    /// An HTTP response.
+    Http(HttpReply),
+}
+
+/// An HTTP response from an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Body.
+    pub body: Vec<u8>,
 }
 
 /// Why a request failed, with a message for the requester.
@@ -69,6 +95,8 @@ pub struct Bus {
     next_request_id: AtomicU64,
     openflow_routes: RwLock<HashMap<u32, Vec<(&'static AppState, DatapathStates)>>>,
     datapath_subscribers: RwLock<HashMap<String, Vec<&'static AppState>>>,
+    /// HTTP routes served by apps.
+    pub http_routes: crate::web::routes::Routes,
 }
 
 impl Bus {
@@ -152,6 +180,8 @@ impl Bus {
         for list in subscribers.values_mut() {
             list.retain(|subscriber| !std::ptr::eq(*subscriber, app));
         }
+        drop(subscribers);
+        self.http_routes.remove(app);
     }
 
     /// Delivers an app event to every subscriber; a full queue drops it for that subscriber only (counted there).
@@ -200,40 +230,97 @@ impl Bus {
                 detail: format!("app `{}` cannot take request `{name}`: its queue is full", server.name),
             });
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(result) = pending.result.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                return result.map_err(|message| RequestFailed { failure: RequestFailure::Failed, detail: message });
+        match self.wait_reply(id, &pending, timeout, || {
+            format!("app `{}` did not answer request `{name}` within {timeout:?}", server.name)
+        })? {
+            Reply::App(result) => {
+                result.map_err(|message| RequestFailed { failure: RequestFailure::Failed, detail: message })
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let status = if remaining.is_zero() { WaitStatus::TimedOut } else { green::park(Some(remaining)) };
-            match status {
-                WaitStatus::Woken => {}
-                WaitStatus::TimedOut if Instant::now() < deadline => {}
-                WaitStatus::TimedOut => {
-                    self.pending().remove(&id);
-                    return Err(RequestFailed {
-                        failure: RequestFailure::TimedOut,
-                        detail: format!("app `{}` did not answer request `{name}` within {timeout:?}", server.name),
-                    });
-                }
+            Reply::Http(reply) => Err(RequestFailed {
+                failure: RequestFailure::Failed,
+                detail: format!(
+                    "app `{}` answered request `{name}` with an HTTP response ({})",
+                    server.name, reply.status
+                ),
+            }),
+        }
+    }
+
+    /// Sends an HTTP request to the app serving `route` and parks the calling green thread until its response,
+    /// `timeout` or a stop.
+    pub fn http_request(
+        &self,
+        server: &'static AppState,
+        route: Arc<str>,
+        meta: String,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<HttpReply, RequestFailed> {
+        let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let pending = Arc::new(Pending { result: Mutex::new(None), waiter: green::current() });
+        self.pending().insert(id, Arc::clone(&pending));
+        let event = Event::Http { id, route: Arc::clone(&route), meta, body };
+        if server.queue.push(event, Admission::Bounded).is_err() {
+            self.pending().remove(&id);
+            return Err(RequestFailed {
+                failure: RequestFailure::QueueFull,
+                detail: format!("app `{}` cannot take `{route}`: its queue is full", server.name),
+            });
+        }
+        match self.wait_reply(id, &pending, timeout, || {
+            format!("app `{}` did not answer `{route}` within {timeout:?}", server.name)
+        })? {
+            Reply::Http(reply) => Ok(reply),
+            Reply::App(Ok(json)) => {
+                Ok(HttpReply { status: 200, content_type: "application/json".to_owned(), body: json.into_bytes() })
+            }
+            Reply::App(Err(message)) => Err(RequestFailed { failure: RequestFailure::Failed, detail: message }),
+        }
+    }
+
+    /// Parks until request `id` has its reply, `timeout` (`timed_out` says what did not happen) or a stop.
+    fn wait_reply(
+        &self,
+        id: u64,
+        pending: &Pending,
+        timeout: Duration,
+        timed_out: impl FnOnce() -> String,
+    ) -> Result<Reply, RequestFailed> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if let Some(reply) = pending.result.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                return Ok(reply);
+            }
+            let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let status =
+                if remaining.is_some_and(|r| r.is_zero()) { WaitStatus::TimedOut } else { green::park(remaining) };
+            let failed = match status {
+                WaitStatus::Woken => continue,
+                WaitStatus::TimedOut if deadline.is_some_and(|deadline| Instant::now() < deadline) => continue,
+                WaitStatus::TimedOut => RequestFailed { failure: RequestFailure::TimedOut, detail: timed_out() },
                 WaitStatus::Stopping => {
-                    self.pending().remove(&id);
-                    return Err(RequestFailed { failure: RequestFailure::Stopping, detail: "stopping".to_owned() });
+                    RequestFailed { failure: RequestFailure::Stopping, detail: "stopping".to_owned() }
                 }
                 WaitStatus::Interrupted => {
-                    self.pending().remove(&id);
-                    return Err(RequestFailed {
-                        failure: RequestFailure::Interrupted,
-                        detail: "interrupted".to_owned(),
-                    });
+                    RequestFailed { failure: RequestFailure::Interrupted, detail: "interrupted".to_owned() }
                 }
-            }
+            };
+            self.pending().remove(&id);
+            return Err(failed);
         }
     }
 
     /// Delivers the reply to request `id`; a reply that comes after its request timed out is dropped.
     pub fn reply(&self, id: u64, result: Result<String, String>) {
+        self.complete(id, Reply::App(result));
+    }
+
+    /// Delivers the response to HTTP request `id`; one that comes after its request timed out is dropped.
+    pub fn http_reply(&self, id: u64, reply: HttpReply) {
+        self.complete(id, Reply::Http(reply));
+    }
+
+    fn complete(&self, id: u64, result: Reply) {
         let Some(pending) = self.pending().remove(&id) else {
             log::debug!(target: "tatsu::bus", "reply to request {id} came after it timed out; dropped");
             return;

@@ -107,6 +107,12 @@ impl EventQueue {
         }
     }
 
+    /// Whether the queue is empty and its consumer is waiting for more (it has finished everything it took).
+    pub fn is_drained(&self) -> bool {
+        let inner = self.lock();
+        inner.closed || (inner.events.is_empty() && inner.consumer_waiting)
+    }
+
     /// Events refused because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use may::coroutine::Coroutine;
+use may::io::{WaitIo, WaitIoWaker};
 use may::net::TcpStream;
 use serde_json::{json, Value};
 use tatsu_ofproto::{negotiate, Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
@@ -48,6 +49,13 @@ struct PendingReply {
     state: Mutex<PendingState>,
 }
 
+impl PendingReply {
+    /// A request of the predecessor host: its reply is dropped.
+    fn abandoned() -> Self {
+        PendingReply { waiter: None, state: Mutex::new(PendingState::default()) }
+    }
+}
+
 #[derive(Default)]
 struct PendingState {
     parts: Vec<u8>,
@@ -82,6 +90,44 @@ pub struct Connection {
     closed: OnceLock<String>,
     malformed: AtomicU64,
     sends_refused: AtomicU64,
+    reader: OnceLock<(Coroutine, WaitIoWaker)>,
+    pause: Mutex<Pause>,
+}
+
+/// Where a reader is with a hot-restart handover.
+#[derive(Default)]
+struct Pause {
+    /// The handover asked the reader to stop at the next message boundary.
+    requested: bool,
+    /// The reader stopped; these bytes were read but do not make a whole message yet.
+    paused_with: Option<Vec<u8>>,
+    /// The connection now belongs to the successor: the reader and writer end without touching the socket.
+    handed_over: bool,
+}
+
+/// What a successor host needs to carry on a connection its predecessor served.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Inherited {
+    /// Datapath id.
+    pub dpid: u64,
+    /// Negotiated version.
+    pub version: u8,
+    /// The switch's address.
+    pub peer: SocketAddr,
+    /// Buffers, tables, capabilities.
+    pub n_buffers: u32,
+    /// Flow tables.
+    pub n_tables: u8,
+    /// `OFPC_*` bits.
+    pub capabilities: u32,
+    /// Ports, as described to apps.
+    pub ports: Vec<Value>,
+    /// The next transaction id to use.
+    pub next_xid: u32,
+    /// Bytes read from the switch but not yet a whole message, hex.
+    pub unparsed: String,
+    /// Transaction ids of requests still waiting for replies (their replies are dropped quietly).
+    pub pending_xids: Vec<u32>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -130,6 +176,8 @@ impl Connection {
             closed: OnceLock::new(),
             malformed: AtomicU64::new(0),
             sends_refused: AtomicU64::new(0),
+            reader: OnceLock::new(),
+            pause: Mutex::new(Pause::default()),
         });
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let mut hello = Vec::new();
@@ -139,8 +187,158 @@ impl Connection {
         let for_writer = Arc::clone(&connection);
         spawn_host_thread("switch-writer", move || for_writer.write_loop(writer)).map_err(std::io::Error::other)?;
         let for_reader = Arc::clone(&connection);
-        spawn_host_thread("switch-reader", move || for_reader.read_loop(reader)).map_err(std::io::Error::other)?;
+        spawn_host_thread("switch-reader", move || for_reader.read_loop(reader, Vec::new(), Handshake::AwaitHello))
+            .map_err(std::io::Error::other)?;
         Ok(connection)
+    }
+
+    /// Carries on a connection a predecessor host handed over: already in MAIN, with its features, ports, next
+    /// xid and unparsed bytes. Apps get an `enter` event marked `resumed`.
+    pub fn adopt(
+        switches: &'static Switches,
+        id: u64,
+        stream: TcpStream,
+        state: Inherited,
+    ) -> std::io::Result<Arc<Connection>> {
+        let reader = stream.try_clone()?;
+        let writer = stream.try_clone()?;
+        let unparsed = hex_decode(&state.unparsed);
+        let connection = Arc::new(Connection {
+            id,
+            peer: state.peer,
+            switches,
+            stream,
+            state: AtomicU32::new(DatapathStates::MAIN.0),
+            version: AtomicU8::new(state.version),
+            info: Mutex::new(Info {
+                features: Some(Features {
+                    datapath_id: state.dpid,
+                    n_buffers: state.n_buffers,
+                    n_tables: state.n_tables,
+                    capabilities: state.capabilities,
+                }),
+                ports: BTreeMap::new(),
+            }),
+            dpid: OnceLock::new(),
+            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false }),
+            writer: OnceLock::new(),
+            next_xid: AtomicU32::new(state.next_xid.max(1)),
+            pending: Mutex::new(
+                state.pending_xids.iter().map(|xid| (*xid, Arc::new(PendingReply::abandoned()))).collect(),
+            ),
+            connected_at: Instant::now(),
+            last_received_ms: AtomicU64::new(0),
+            echoes_unanswered: AtomicU32::new(0),
+            closed: OnceLock::new(),
+            malformed: AtomicU64::new(0),
+            sends_refused: AtomicU64::new(0),
+            reader: OnceLock::new(),
+            pause: Mutex::new(Pause::default()),
+        });
+        let _ = connection.dpid.set(state.dpid);
+        connection.add_ports(state.ports);
+        if let Some(old) = switches.register_datapath(state.dpid, &connection) {
+            old.close(&format!("replaced by the connection inherited from {}", state.peer));
+        }
+        let for_writer = Arc::clone(&connection);
+        spawn_host_thread("switch-writer", move || for_writer.write_loop(writer)).map_err(std::io::Error::other)?;
+        let for_reader = Arc::clone(&connection);
+        spawn_host_thread("switch-reader", move || for_reader.read_loop(reader, unparsed, Handshake::Done))
+            .map_err(std::io::Error::other)?;
+        let mut info = connection.describe();
+        info["resumed"] = json!(true);
+        runtime::get().bus.deliver_datapath("enter", state.dpid, info.to_string());
+        Ok(connection)
+    }
+
+    /// Asks the reader to stop at the next message boundary (for a handover).
+    pub fn request_pause(&self) {
+        lock(&self.pause).requested = true;
+        if let Some((_, waker)) = self.reader.get() {
+            waker.wakeup();
+        }
+    }
+
+    /// Whether the reader has stopped at a message boundary.
+    pub fn is_paused(&self) -> bool {
+        lock(&self.pause).paused_with.is_some() || self.is_closed()
+    }
+
+    /// Lets a paused reader go on (the handover was abandoned).
+    pub fn resume(&self) {
+        {
+            let mut pause = lock(&self.pause);
+            pause.requested = false;
+        }
+        if let Some((reader, _)) = self.reader.get() {
+            reader.unpark();
+        }
+    }
+
+    /// Whether everything apps sent has been written to the socket.
+    pub fn is_flushed(&self) -> bool {
+        let outbox = lock(&self.outbox);
+        outbox.bytes.is_empty() && (outbox.writer_waiting || outbox.closed)
+    }
+
+    /// Describes the paused connection for the successor and gives up the connection: from now on neither the
+    /// reader nor the writer touches the socket. Returns the state and the socket's file descriptor (still owned
+    /// by this process until it exits).
+    pub fn hand_over(&self) -> Option<(Inherited, std::os::fd::RawFd)> {
+        let unparsed = {
+            let mut pause = lock(&self.pause);
+            let unparsed = pause.paused_with.clone()?;
+            pause.handed_over = true;
+            unparsed
+        };
+        let dpid = self.dpid()?;
+        lock(&self.outbox).closed = true;
+        self.wake_writer();
+        if let Some((reader, _)) = self.reader.get() {
+            reader.unpark();
+        }
+        let info = lock(&self.info);
+        let features = info.features.clone().unwrap_or_default();
+        let state = Inherited {
+            dpid,
+            version: self.version(),
+            peer: self.peer,
+            n_buffers: features.n_buffers,
+            n_tables: features.n_tables,
+            capabilities: features.capabilities,
+            ports: info.ports.values().cloned().collect(),
+            next_xid: self.next_xid.load(Ordering::Relaxed),
+            unparsed: unparsed.iter().map(|b| format!("{b:02x}")).collect(),
+            pending_xids: lock(&self.pending).keys().copied().collect(),
+        };
+        drop(info);
+        let _ = self.closed.set("handed over to the successor host".to_owned());
+        Some((state, std::os::fd::AsRawFd::as_raw_fd(&self.stream)))
+    }
+
+    fn handed_over(&self) -> bool {
+        lock(&self.pause).handed_over
+    }
+
+    /// At a message boundary: parks the reader while a handover pause is requested, keeping `unparsed`.
+    /// Returns `false` if the connection was handed over (the reader must end without touching the socket).
+    fn pause_point(&self, unparsed: &[u8]) -> bool {
+        loop {
+            {
+                let mut pause = lock(&self.pause);
+                if pause.handed_over {
+                    return false;
+                }
+                if !pause.requested {
+                    pause.paused_with = None;
+                    return true;
+                }
+                if pause.paused_with.is_none() {
+                    pause.paused_with = Some(unparsed.to_vec());
+                }
+            }
+            may::coroutine::park();
+        }
     }
 
     /// The datapath id, once the switch said it.
@@ -413,7 +611,9 @@ impl Connection {
                 let mut outbox = lock(&self.outbox);
                 if outbox.bytes.is_empty() {
                     if outbox.closed {
-                        let _ = stream.shutdown(Shutdown::Both);
+                        if !self.handed_over() {
+                            let _ = stream.shutdown(Shutdown::Both);
+                        }
                         return;
                     }
                     outbox.writer_waiting = true;
@@ -432,21 +632,12 @@ impl Connection {
         }
     }
 
-    fn read_loop(self: Arc<Self>, mut stream: TcpStream) {
-        let mut buffer = BytesMut::with_capacity(READ_CHUNK);
-        let mut handshake = Handshake::AwaitHello;
+    fn read_loop(self: Arc<Self>, stream: TcpStream, unparsed: Vec<u8>, mut handshake: Handshake) {
+        let _ = self.reader.set((may::coroutine::current(), stream.waker()));
+        let mut buffer = BytesMut::with_capacity(READ_CHUNK.max(unparsed.len()));
+        buffer.extend_from_slice(&unparsed);
         let reason = 'connection: loop {
-            if buffer.capacity() - buffer.len() < 512 {
-                buffer.reserve(READ_CHUNK);
-            }
-            let filled = buffer.len();
-            buffer.resize(buffer.capacity(), 0);
-            match stream.read(&mut buffer[filled..]) {
-                Ok(0) => break "the switch closed the connection".to_owned(),
-                Ok(n) => buffer.truncate(filled + n),
-                Err(e) => break format!("reading from the switch failed: {e}"),
-            }
-            self.touch();
+            // Frame and handle every whole message in the buffer.
             while buffer.len() >= 8 {
                 let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
                 if length < 8 {
@@ -468,12 +659,36 @@ impl Connection {
                     break 'connection reason;
                 }
             }
-            may::coroutine::yield_now();
+            if !self.pause_point(&buffer) {
+                return;
+            }
             if self.is_closed() {
-                break "closed by the host".to_owned();
+                return;
+            }
+            // Read what the socket has without blocking; wait for more (or a pause request) when it has none.
+            if buffer.capacity() - buffer.len() < 512 {
+                buffer.reserve(READ_CHUNK);
+            }
+            let filled = buffer.len();
+            buffer.resize(buffer.capacity(), 0);
+            match stream.inner().read(&mut buffer[filled..]) {
+                Ok(0) => break "the switch closed the connection".to_owned(),
+                Ok(n) => {
+                    buffer.truncate(filled + n);
+                    self.touch();
+                    may::coroutine::yield_now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    buffer.truncate(filled);
+                    stream.wait_io();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(filled),
+                Err(e) => break format!("reading from the switch failed: {e}"),
             }
         };
-        self.close(&reason);
+        if !self.handed_over() {
+            self.close(&reason);
+        }
     }
 
     fn malformed(&self, message: &[u8], what: &str) {
@@ -643,4 +858,11 @@ impl Connection {
         }
         true
     }
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .filter_map(|i| text.get(2 * i..2 * i + 2))
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect()
 }

@@ -23,10 +23,8 @@ pub fn run(switches: &'static Switches) {
                 continue;
             }
             if unanswered >= settings.echo_max_misses {
-                connection.close(&format!(
-                    "no answer to {unanswered} echo requests ({:?} apart)",
-                    settings.echo_interval
-                ));
+                connection
+                    .close(&format!("no answer to {unanswered} echo requests ({:?} apart)", settings.echo_interval));
             } else {
                 connection.send_echo();
             }

@@ -22,6 +22,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+
+use may::coroutine::Coroutine;
+use may::io::{WaitIo, WaitIoWaker};
+
 use crate::green;
 use connection::Connection;
 
@@ -55,6 +60,21 @@ pub struct Switches {
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
     datapaths: RwLock<HashMap<u64, Arc<Connection>>>,
     next_connection_id: AtomicU64,
+    listeners: Mutex<Vec<Arc<Listening>>>,
+}
+
+/// A listening socket and the controls its accept loop obeys during a handover.
+struct Listening {
+    fd: RawFd,
+    waker: WaitIoWaker,
+    accept_loop: OnceLock<Coroutine>,
+    pause: Mutex<(bool, bool, bool)>,
+}
+
+impl Listening {
+    fn pause_state(&self) -> std::sync::MutexGuard<'_, (bool, bool, bool)> {
+        self.pause.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Switches {
@@ -79,26 +99,197 @@ impl Switches {
         let settings = self.settings();
         for port in &settings.listen_ports {
             let listener = bind(&settings.listen_host, *port)?;
-            log::info!(target: "tatsu::switch", "listening for switches on {}", display_addr(&listener));
-            spawn_host_thread("listener", move || self.accept_loop(listener))?;
+            self.listen(listener)?;
         }
-        for address in settings.switch_addresses.clone() {
-            spawn_host_thread("dialler", move || self.dial_loop(&address))?;
-        }
-        spawn_host_thread("keepalive", move || keepalive::run(self))?;
-        Ok(())
+        self.start_common()
     }
 
-    fn accept_loop(&'static self, listener: may::net::TcpListener) {
+    /// Starts with the listening sockets and connections a predecessor host handed over (hot restart).
+    pub fn start_inherited(
+        &'static self,
+        settings: SwitchSettings,
+        listeners: Vec<RawFd>,
+        connections: Vec<(RawFd, connection::Inherited)>,
+    ) -> Result<(), String> {
+        let _ = self.settings.set(settings);
+        self.readopt(listeners, connections);
+        self.start_common()
+    }
+
+    /// Serves handed-over listening sockets and connections (from a predecessor, or taken back after a failed
+    /// handover).
+    pub fn readopt(&'static self, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) {
+        for fd in listeners {
+            // SAFETY: the fd was handed over for this purpose and is owned by nothing else here.
+            let adopted = std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) });
+            match adopted {
+                Ok(listener) => {
+                    if let Err(e) = self.listen(listener) {
+                        log::error!(target: "tatsu::switch", "{e}");
+                    }
+                }
+                Err(_) => log::error!(target: "tatsu::switch", "cannot adopt an inherited listening socket (fd {fd})"),
+            }
+        }
+        for (fd, state) in connections {
+            let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
+            // SAFETY: as above, for a connected socket.
+            let stream = std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(fd) });
+            let Ok(stream) = stream else {
+                log::error!(target: "tatsu::switch", "cannot adopt the connection of datapath {:016x}", state.dpid);
+                continue;
+            };
+            match Connection::adopt(self, id, stream, state) {
+                Ok(connection) => {
+                    self.connections().insert(id, connection);
+                }
+                Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
+            }
+        }
+    }
+
+    fn start_common(&'static self) -> Result<(), String> {
+        for address in self.settings().switch_addresses.clone() {
+            spawn_host_thread("dialler", move || self.dial_loop(&address))?;
+        }
+        spawn_host_thread("keepalive", move || keepalive::run(self))
+    }
+
+    fn listen(&'static self, listener: may::net::TcpListener) -> Result<(), String> {
+        log::info!(target: "tatsu::switch", "listening for switches on {}", display_addr(&listener));
+        let listening = Arc::new(Listening {
+            fd: listener.as_raw_fd(),
+            waker: listener.waker(),
+            accept_loop: OnceLock::new(),
+            pause: Mutex::new((false, false, false)),
+        });
+        self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&listening));
+        spawn_host_thread("listener", move || self.accept_loop(listener, &listening))
+    }
+
+    fn accept_loop(&'static self, listener: may::net::TcpListener, listening: &Listening) {
+        let _ = listening.accept_loop.set(may::coroutine::current());
         loop {
-            match listener.accept() {
-                Ok((stream, peer)) => self.adopt(stream, peer),
+            loop {
+                let mut state = listening.pause_state();
+                let (requested, _, handed_over) = *state;
+                if handed_over {
+                    // The successor has its own descriptor of the socket: closing ours ends nothing.
+                    return;
+                }
+                state.1 = requested;
+                if !requested {
+                    break;
+                }
+                drop(state);
+                may::coroutine::park();
+            }
+            match listener.inner().accept() {
+                Ok((stream, peer)) => {
+                    // SAFETY: a freshly accepted socket, owned by nothing else.
+                    let adopted =
+                        std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
+                    match adopted {
+                        Ok(stream) => self.adopt(stream, peer),
+                        Err(_) => log::error!(target: "tatsu::switch", "cannot register the connection from {peer}"),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    listener.wait_io();
+                }
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(nix::libc::EBADF | nix::libc::EINVAL | nix::libc::ENOTSOCK)) =>
+                {
+                    log::error!(target: "tatsu::switch", "the listening socket is unusable ({e}); no longer accepting");
+                    return;
+                }
                 Err(e) => {
                     log::warn!(target: "tatsu::switch", "accepting a switch connection failed: {e}");
                     green::sleep(Duration::from_millis(100));
                 }
             }
         }
+    }
+
+    /// Stops accepting and pauses every reader of a datapath in MAIN at a message boundary; waits until they
+    /// have (at most `within`). Connections still in their handshake are closed: they will reconnect.
+    pub fn pause_all(&self, within: Duration) -> Result<(), String> {
+        for listening in self.listeners.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            listening.pause_state().0 = true;
+            listening.waker.wakeup();
+        }
+        let connections = self.all();
+        for connection in &connections {
+            if connection.is_main() {
+                connection.request_pause();
+            } else {
+                connection.close("the host is restarting");
+            }
+        }
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let listeners_paused =
+                self.listeners.lock().unwrap_or_else(PoisonError::into_inner).iter().all(|l| l.pause_state().1);
+            if listeners_paused && connections.iter().all(|c| c.is_paused()) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!("readers did not pause within {within:?}"));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Undoes [`Switches::pause_all`].
+    pub fn resume_all(&self) {
+        for listening in self.listeners.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            listening.pause_state().0 = false;
+            if let Some(accept_loop) = listening.accept_loop.get() {
+                accept_loop.unpark();
+            }
+        }
+        for connection in self.all() {
+            connection.resume();
+        }
+    }
+
+    /// Waits (at most `within`) until everything apps sent has been written.
+    pub fn wait_flushed(&self, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        while !self.all().iter().all(|c| c.is_flushed()) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
+    }
+
+    /// Gives up every listening socket and paused connection: returns duplicates of their descriptors (owned by
+    /// the caller, to pass on) and the connections' state, for the successor.
+    pub fn hand_over(&self) -> (Vec<RawFd>, Vec<(RawFd, connection::Inherited)>) {
+        let listeners: Vec<RawFd> = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
+            .iter()
+            .map(|listening| {
+                listening.pause_state().2 = true;
+                let fd = dup(listening.fd);
+                if let Some(accept_loop) = listening.accept_loop.get() {
+                    accept_loop.unpark();
+                }
+                fd
+            })
+            .flatten()
+            .collect();
+        let mut handed = Vec::new();
+        for connection in self.all() {
+            if let Some((state, fd)) = connection.hand_over() {
+                self.forget(&connection);
+                if let Some(fd) = dup(fd) {
+                    handed.push((fd, state));
+                }
+            }
+        }
+        (listeners, handed)
     }
 
     fn dial_loop(&'static self, address: &str) {
@@ -199,4 +390,17 @@ pub(crate) fn spawn_host_thread<F: FnOnce() + Send + 'static>(name: &str, body: 
     unsafe { may::coroutine::Builder::new().name(format!("tatsu-{name}")).spawn(body) }
         .map(|_| ())
         .map_err(|e| format!("cannot start the {name} green thread: {e}"))
+}
+
+/// A duplicate of `fd` that stays open when the original is closed.
+fn dup(fd: RawFd) -> Option<RawFd> {
+    // SAFETY: `fd` is open: its owner (a listener or connection) is alive while this runs.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    match nix::unistd::dup(borrowed) {
+        Ok(owned) => Some(owned.into_raw_fd()),
+        Err(e) => {
+            log::error!(target: "tatsu::switch", "cannot duplicate descriptor {fd} for the handover: {e}");
+            None
+        }
+    }
 }

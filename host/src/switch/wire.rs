@@ -168,10 +168,13 @@ pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<Value>>), String
 /// Decodes the ports of a 1.3 PORT_DESC reply part.
 pub fn port_desc(message: &[u8]) -> Result<Vec<Value>, String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
-        (_, Message::V1_3(v1_3::Message::MultipartReply(v1_3::MultipartReply {
-            body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
-            ..
-        }))) => Ok(ports.iter().map(port_1_3).collect()),
+        (
+            _,
+            Message::V1_3(v1_3::Message::MultipartReply(v1_3::MultipartReply {
+                body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
+                ..
+            })),
+        ) => Ok(ports.iter().map(port_1_3).collect()),
         (header, _) => Err(format!("expected a PORT_DESC reply, got message type {}", header.msg_type)),
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod fake_switch;
+pub mod http;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -45,6 +46,8 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-not-a-plugin",
             "tatsu-fixture-green-kit",
             "tatsu-fixture-of-probe",
+            "tatsu-fixture-http-probe",
+            "ofctl-rest",
         ] {
             command.args(["-p", package]);
         }

@@ -28,7 +28,7 @@ use abi_stable::{
 /// The interface version of this plugin-api: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "1.0.0";
+pub const INTERFACE_VERSION: &str = "1.1.0";
 /// A deliberately different interface version, used only by the host's tests to build a library that the host
 /// must refuse.
 #[cfg(feature = "simulate-foreign-interface-version")]
@@ -227,6 +227,10 @@ pub struct HostServices {
     /// The datapaths in state MAIN, as a JSON array of objects (see the host's `switch` module).
     #[sabi(last_prefix_field)]
     pub datapaths: extern "C" fn(app: AppHandle) -> RString,
+    /// Answers HTTP request `request_id` (an [`EventKind::HTTP`] event) with a status, a content type and a body.
+    /// (Interface 1.1; after the last prefix field, so libraries built for 1.0 still load.)
+    pub http_reply:
+        extern "C" fn(app: AppHandle, request_id: u64, status: u16, content_type: RStr<'_>, body: RSlice<'_, u8>),
 }
 
 /// Kinds of events delivered to apps (a plain `u32` so that later versions can add kinds).
@@ -245,6 +249,12 @@ impl EventKind {
     /// A datapath lifecycle event: `name` is `enter`, `leave` or `state`, `id` the datapath id (0 before the
     /// switch said it), `data` a JSON object describing the datapath.
     pub const DATAPATH: EventKind = EventKind(4);
+    /// An HTTP request to a route the app registered (subscription name `"METHOD /path/{param}"`): `id` to answer
+    /// with [`HostServices::http_reply`], `name` the route as registered, `source` a JSON object
+    /// `{"method", "path", "query", "params": {name: value}, "content_type"}`, `data` the request body.
+    pub const HTTP: EventKind = EventKind(5);
+    /// The state the app's predecessor saved before a hot restart: `data` is JSON.
+    pub const RESTORE: EventKind = EventKind(6);
 }
 
 /// Datapath states, as bits so that subscriptions can name several (Ryu's dispatchers).
@@ -309,6 +319,8 @@ pub trait AppObject: Send {
     fn start(&mut self) -> RResult<(), RString>;
     /// Runs the matching handlers for each event, in order.
     fn handle_batch(&mut self, events: RSlice<'_, EventRef<'_>>);
+    /// Runs the app's `save_state` hook before a hot restart: JSON, or empty for nothing.
+    fn save_state(&mut self) -> RString;
     /// Runs the app's stop hook.
     #[sabi(last_prefix_field)]
     fn stop(&mut self) -> RResult<(), RString>;

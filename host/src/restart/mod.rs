@@ -1,0 +1,272 @@
+//! Hot restart: a successor host takes over the listening sockets and every switch connection, so that no switch
+//! notices (no reconnect, nothing lost or read twice).
+//!
+//! 1. `tatsu restart` (over the control socket) or SIGHUP starts the successor: the same executable path (a new
+//!    build, if one was installed there), the same arguments, plus a unix socket for the handover
+//!    (`TATSU_HANDOVER_FD`).
+//! 2. The successor reads the config and the plugins directory afresh and starts its apps. Only then does it say
+//!    `ready`; if it fails first (bad config, an app failing under `--strict`, a crash, a timeout), the running
+//!    host just carries on and reports why.
+//! 3. The running host stops accepting, pauses every switch reader at a message boundary, lets its apps drain the
+//!    events already queued, flushes what they sent, and passes the listening sockets, the control socket and every
+//!    connection (with its datapath id, version, features, ports, next xid, bytes read but not yet parsed and
+//!    requests in flight) over SCM_RIGHTS. What switches send meanwhile waits in the kernel for the successor.
+//! 4. The successor resumes each datapath (apps get an `enter` event marked `resumed`) and says `adopted`; the old
+//!    host stops its apps, passes the state each saved (`App::save_state`) to its successor, and exits.
+
+pub mod control;
+mod fdpass;
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::apps::AppManager;
+use crate::config::Settings;
+use crate::runtime;
+use crate::switch::connection::Inherited;
+
+/// The environment variable carrying the handover socket's descriptor to a successor.
+const HANDOVER_FD: &str = "TATSU_HANDOVER_FD";
+
+/// What a restart needs from the running host.
+pub struct Host {
+    /// The resolved settings.
+    pub settings: Settings,
+    /// The running apps.
+    pub apps: Mutex<AppManager>,
+    /// The executable to start (the path this one was started from: a new build installed there is picked up).
+    pub executable: PathBuf,
+    /// This host's arguments (without the program name).
+    pub arguments: Vec<OsString>,
+    /// The control socket's descriptor, handed to the successor.
+    pub control_fd: OnceLock<RawFd>,
+    restarting: AtomicBool,
+}
+
+impl Host {
+    /// The running host's restart context.
+    pub fn new(settings: Settings, apps: AppManager) -> Host {
+        let mut arguments = std::env::args_os();
+        let program = arguments.next().map(PathBuf::from);
+        let executable = std::env::current_exe().ok().or(program).unwrap_or_else(|| PathBuf::from("tatsu"));
+        Host {
+            settings,
+            apps: Mutex::new(apps),
+            executable,
+            arguments: arguments.collect(),
+            control_fd: OnceLock::new(),
+            restarting: AtomicBool::new(false),
+        }
+    }
+
+    /// The running apps.
+    pub fn apps(&self) -> std::sync::MutexGuard<'_, AppManager> {
+        self.apps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a successor and hands everything over to it. `Ok(pid)` means the successor runs the switches now
+    /// and this host's apps are stopped: the caller makes this process exit. On `Err`, this host carries on.
+    pub fn restart(&self) -> Result<u32, String> {
+        if self.restarting.swap(true, Ordering::AcqRel) {
+            return Err("a restart is already in progress".to_owned());
+        }
+        let result = self.restart_once();
+        if result.is_err() {
+            self.restarting.store(false, Ordering::Release);
+        }
+        result
+    }
+
+    fn restart_once(&self) -> Result<u32, String> {
+        let started = Instant::now();
+        let (ours, theirs) = UnixStream::pair().map_err(|e| format!("cannot create the handover socket: {e}"))?;
+        let mut child = self.start_successor(&theirs)?;
+        drop(theirs);
+        let pid = child.id();
+        log::info!(target: "tatsu::restart", "started successor host (pid {pid}); waiting until it is ready");
+        let _ = ours.set_read_timeout(Some(self.settings.restart_timeout));
+        match fdpass::receive_json(&ours) {
+            Ok(message) if message.get("ready").is_some() => {}
+            Ok(message) => {
+                let reason = message["failed"].as_str().unwrap_or("it sent something unexpected").to_owned();
+                reap(&mut child);
+                return Err(format!("the successor failed to start: {reason}"));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let status = child.wait().map_or_else(|_| "unknown".to_owned(), |s| s.to_string());
+                return Err(format!(
+                    "the successor exited or timed out before it was ready ({e}; exit status {status})"
+                ));
+            }
+        }
+        let paused = Instant::now();
+        let switches = &runtime::get().switches;
+        if let Err(reason) = switches.pause_all(Duration::from_secs(2)) {
+            switches.resume_all();
+            let _ = fdpass::send_json(&ours, &json!({ "abort": reason }));
+            reap(&mut child);
+            return Err(reason);
+        }
+        let drained = self.apps().wait_drained(Duration::from_secs(1));
+        let flushed = switches.wait_flushed(Duration::from_secs(1));
+        if !drained || !flushed {
+            log::warn!(target: "tatsu::restart", "handing over with apps still busy (drained: {drained}, flushed: {flushed})");
+        }
+        let (listeners, connections) = switches.hand_over();
+        let control: Vec<RawFd> = self.control_fd.get().copied().into_iter().collect();
+        let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
+        let header = json!({ "listeners": listeners.len(), "control": control.len(), "connections": states });
+        let mut fds = listeners.clone();
+        fds.extend(&control);
+        fds.extend(connections.iter().map(|(fd, _)| *fd));
+        let sent = fdpass::send_json(&ours, &header).and_then(|()| fdpass::send_fds(&ours, &fds));
+        let adopted = sent.and_then(|()| fdpass::receive_json(&ours));
+        match adopted {
+            Ok(message) if message.get("adopted").is_some() => {}
+            other => {
+                // The successor cannot run the switches: take them back.
+                let _ = child.kill();
+                reap(&mut child);
+                switches.readopt(listeners, connections);
+                return Err(format!("the successor did not take over the switches ({other:?}); this host carries on"));
+            }
+        }
+        let blackout = paused.elapsed();
+        // The successor holds the sockets now; our duplicates can go.
+        for fd in listeners.iter().chain(connections.iter().map(|(fd, _)| fd)) {
+            // SAFETY: these duplicates were made for the handover and are owned by nothing else here.
+            drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(*fd) });
+        }
+        log::info!(
+            target: "tatsu::restart",
+            "handed {} datapath(s) and {} listening socket(s) to pid {pid}: readers paused for {:.1} ms",
+            states.len(),
+            listeners.len(),
+            blackout.as_secs_f64() * 1000.0
+        );
+        let saved = self.apps().stop_all_saving(&self.settings);
+        let saved: serde_json::Map<String, Value> = saved.into_iter().collect();
+        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved })) {
+            log::warn!(target: "tatsu::restart", "could not pass the apps' saved state: {e}");
+        }
+        log::info!(target: "tatsu::restart", "restart done in {:.0} ms; exiting", started.elapsed().as_secs_f64() * 1000.0);
+        Ok(pid)
+    }
+
+    fn start_successor(&self, theirs: &UnixStream) -> Result<Child, String> {
+        let fd = theirs.as_raw_fd();
+        clear_cloexec(fd).map_err(|e| format!("cannot pass the handover socket: {e}"))?;
+        Command::new(&self.executable)
+            .args(&self.arguments)
+            .env(HANDOVER_FD, fd.to_string())
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.executable.display()))
+    }
+}
+
+fn reap(child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn clear_cloexec(fd: RawFd) -> nix::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    // SAFETY: `fd` is an open descriptor owned by the caller for the duration of this call.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::empty())).map(|_| ())
+}
+
+/// The successor's end of a handover, if this process was started as one.
+pub struct Incoming {
+    socket: UnixStream,
+}
+
+/// What the predecessor handed over.
+pub struct Received {
+    /// Listening sockets.
+    pub listeners: Vec<RawFd>,
+    /// The control socket, if the predecessor had one.
+    pub control: Option<RawFd>,
+    /// Switch connections with their state.
+    pub connections: Vec<(RawFd, Inherited)>,
+}
+
+impl Incoming {
+    /// The handover socket from the environment, if this host is a successor.
+    pub fn from_env() -> Option<Incoming> {
+        let fd: RawFd = std::env::var(HANDOVER_FD).ok()?.parse().ok()?;
+        std::env::remove_var(HANDOVER_FD);
+        // SAFETY: the predecessor passed this descriptor for this purpose; nothing else in this process owns it.
+        let socket = unsafe { UnixStream::from_raw_fd(fd) };
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(60)));
+        Some(Incoming { socket })
+    }
+
+    /// A way to tell the predecessor, later, that this host could not start (usable after `self` is consumed).
+    pub fn failure_reporter(&self) -> impl FnOnce(&str) {
+        let socket = self.socket.try_clone();
+        move |reason: &str| {
+            if let Ok(socket) = socket {
+                let _ = fdpass::send_json(&socket, &json!({ "failed": reason }));
+            }
+        }
+    }
+
+    /// Says `ready` and receives the sockets and connection states.
+    pub fn take_over(&self) -> Result<Received, String> {
+        fdpass::send_json(&self.socket, &json!({ "ready": std::process::id() }))
+            .map_err(|e| format!("handover: {e}"))?;
+        let header = fdpass::receive_json(&self.socket).map_err(|e| format!("handover: {e}"))?;
+        if let Some(reason) = header.get("abort") {
+            return Err(format!("the predecessor abandoned the handover: {reason}"));
+        }
+        let listeners = header["listeners"].as_u64().unwrap_or(0) as usize;
+        let control = header["control"].as_u64().unwrap_or(0) as usize;
+        let states: Vec<Inherited> =
+            serde_json::from_value(header["connections"].clone()).map_err(|e| format!("handover state: {e}"))?;
+        let fds = fdpass::receive_fds(&self.socket, listeners + control + states.len())
+            .map_err(|e| format!("handover: {e}"))?;
+        let (listener_fds, rest) = fds.split_at(listeners.min(fds.len()));
+        let (control_fds, connection_fds) = rest.split_at(control.min(rest.len()));
+        Ok(Received {
+            listeners: listener_fds.to_vec(),
+            control: control_fds.first().copied(),
+            connections: connection_fds.iter().copied().zip(states).collect(),
+        })
+    }
+
+    /// Says `adopted` and waits for the predecessor's apps' saved state (app name → JSON).
+    pub fn finish(self) -> Vec<(String, Value)> {
+        if let Err(e) = fdpass::send_json(&self.socket, &json!({ "adopted": std::process::id() })) {
+            log::warn!(target: "tatsu::restart", "could not confirm the takeover: {e}");
+            return Vec::new();
+        }
+        match fdpass::receive_json(&self.socket) {
+            Ok(message) => match message.get("states") {
+                Some(Value::Object(states)) => states.clone().into_iter().collect(),
+                _ => Vec::new(),
+            },
+            Err(e) => {
+                log::warn!(target: "tatsu::restart", "no saved app state from the predecessor: {e}");
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! HTTP routes served by apps (Ryu's `WSGIApplication` controllers): an app registers `METHOD /path/{param}` with
+//! [`crate::Handlers::on_http`], the host's web server matches requests to routes and hands each one to the app as
+//! an [`HttpRequest`]; the handler's [`HttpResponse`] goes back to the client.
+//!
+//! ```no_run
+//! use tatsu_plugin_api::http::{HttpRequest, HttpResponse};
+//! use tatsu_plugin_api::{Context, Handlers};
+//! # struct Counter { hits: u64 }
+//! # impl tatsu_plugin_api::App for Counter {
+//! #     const NAME: &'static str = "counter";
+//! #     type Config = ();
+//! #     fn new(_: &Context, _: ()) -> Result<Self, tatsu_plugin_api::BoxError> { Ok(Counter { hits: 0 }) }
+//! fn register(handlers: &mut Handlers<Self>) {
+//!     handlers.on_http("GET", "/counter/{name}", |app: &mut Counter, _ctx: &Context, request: &HttpRequest| {
+//!         app.hits += 1;
+//!         HttpResponse::json(200, &serde_json::json!({"name": request.param("name"), "hits": app.hits}))
+//!     });
+//! }
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use abi_stable::std_types::{RSlice, RStr};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::abi::{DatapathStates, EventKind, EventRef, Subscription};
+use crate::app::{App, Handlers};
+use crate::context::Context;
+use crate::panic::{self, Caught};
+use crate::{green, runtime};
+
+/// `application/json`.
+pub const JSON: &str = "application/json";
+/// `text/plain; charset=utf-8`.
+pub const TEXT: &str = "text/plain; charset=utf-8";
+
+/// What the host tells the app about a request, besides its body (the `source` of an HTTP event).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestMeta {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, percent-encoded as received, without the query.
+    pub path: String,
+    /// The query string (after `?`), raw; empty if none.
+    #[serde(default)]
+    pub query: String,
+    /// The route's parameters, percent-decoded.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// The request's `Content-Type`, if any.
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+/// An HTTP request to one of the app's routes, borrowed for the handler call.
+#[derive(Debug, Clone)]
+pub struct HttpRequest<'a> {
+    pub(crate) route: &'a str,
+    pub(crate) meta: RequestMeta,
+    pub(crate) body: &'a [u8],
+}
+
+impl<'a> HttpRequest<'a> {
+    /// A request built by hand (for unit tests of handlers).
+    pub fn new(route: &'a str, meta: RequestMeta, body: &'a [u8]) -> Self {
+        HttpRequest { route, meta, body }
+    }
+
+    /// The route as registered, e.g. `GET /stats/flow/{dpid}`.
+    pub fn route(&self) -> &str {
+        self.route
+    }
+
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.meta.method
+    }
+
+    /// The path (percent-encoded, without the query).
+    pub fn path(&self) -> &str {
+        &self.meta.path
+    }
+
+    /// A route parameter (`{name}` in the pattern), percent-decoded.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.meta.params.get(name).map(String::as_str)
+    }
+
+    /// Every route parameter.
+    pub fn params(&self) -> &BTreeMap<String, String> {
+        &self.meta.params
+    }
+
+    /// The raw query string (empty if none).
+    pub fn query(&self) -> &str {
+        &self.meta.query
+    }
+
+    /// The first value of query parameter `name`, percent-decoded (`+` is a space).
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.meta.query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key, true) == name).then(|| percent_decode(value, true))
+        })
+    }
+
+    /// The request's `Content-Type`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.meta.content_type.as_deref()
+    }
+
+    /// The body.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The body as text (an error if it is not UTF-8).
+    pub fn body_str(&self) -> Result<&'a str, std::str::Utf8Error> {
+        std::str::from_utf8(self.body)
+    }
+
+    /// The body deserialized from JSON; the error says where and what (serde's message, e.g. "unknown field
+    /// `prio`, expected one of ...").
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(self.body)
+    }
+}
+
+/// A response: status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type`.
+    pub content_type: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with any body.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        HttpResponse { status, content_type: content_type.to_owned(), body: body.into() }
+    }
+
+    /// `value` as JSON (a 500 if it cannot be serialized).
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => HttpResponse { status, content_type: JSON.to_owned(), body },
+            Err(e) => HttpResponse::error(500, &format!("the response is not serializable: {e}")),
+        }
+    }
+
+    /// Plain text.
+    pub fn text(status: u16, text: &str) -> Self {
+        HttpResponse::new(status, TEXT, text)
+    }
+
+    /// An error: `{"error": message}` as JSON.
+    pub fn error(status: u16, message: &str) -> Self {
+        HttpResponse::json(status, &serde_json::json!({ "error": message }))
+    }
+
+    /// The body as text, for tests and logs.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl From<Result<HttpResponse, HttpResponse>> for HttpResponse {
+    fn from(result: Result<HttpResponse, HttpResponse>) -> Self {
+        result.unwrap_or_else(|error| error)
+    }
+}
+
+impl fmt::Display for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status, String::from_utf8_lossy(&self.body))
+    }
+}
+
+/// How a route's handler runs.
+pub(crate) enum HttpHandler<A> {
+    /// On the app's event loop, in order with its other events, with `&mut A`.
+    InLoop(Box<dyn FnMut(&mut A, &Context, &HttpRequest<'_>) -> HttpResponse + Send>),
+    /// On a green thread of its own per request.
+    Spawned(Arc<dyn Fn(&Context, &HttpRequest<'_>) -> HttpResponse + Send + Sync>),
+}
+
+fn route_key(method: &str, pattern: &str) -> String {
+    format!("{} {}", method.trim().to_ascii_uppercase(), pattern.trim())
+}
+
+impl<A: App> Handlers<A> {
+    /// Serves `method pattern` (e.g. `"GET"`, `"/stats/flow/{dpid}"`; `{name}` matches one path segment, read with
+    /// [`HttpRequest::param`]) with `handler`, on the app's event loop: requests are handled one at a time, in
+    /// order with the app's other events. A handler that panics answers 500 with the panic message; the app goes
+    /// on. Registering the same route twice keeps the last handler; a route another app serves makes this app fail
+    /// to start.
+    pub fn on_http<R, F>(&mut self, method: &str, pattern: &str, mut handler: F) -> &mut Self
+    where
+        R: Into<HttpResponse>,
+        F: FnMut(&mut A, &Context, &HttpRequest<'_>) -> R + Send + 'static,
+    {
+        let boxed =
+            Box::new(move |app: &mut A, ctx: &Context, request: &HttpRequest<'_>| handler(app, ctx, request).into());
+        self.http.insert(route_key(method, pattern), HttpHandler::InLoop(boxed));
+        self
+    }
+
+    /// Like [`Handlers::on_http`], but each request runs on a green thread of its own (Ryu's one greenthread per
+    /// WSGI request), without access to the app's state: for handlers that wait (on switches, other apps), so
+    /// that one slow request does not hold up the others or the app's events.
+    pub fn on_http_spawn<R, F>(&mut self, method: &str, pattern: &str, handler: F) -> &mut Self
+    where
+        R: Into<HttpResponse>,
+        F: Fn(&Context, &HttpRequest<'_>) -> R + Send + Sync + 'static,
+    {
+        let shared = Arc::new(move |ctx: &Context, request: &HttpRequest<'_>| handler(ctx, request).into());
+        self.http.insert(route_key(method, pattern), HttpHandler::Spawned(shared));
+        self
+    }
+}
+
+/// The subscriptions for the app's routes.
+pub(crate) fn subscriptions<A>(handlers: &Handlers<A>) -> impl Iterator<Item = Subscription> + '_ {
+    handlers.http.keys().map(|route| Subscription {
+        kind: EventKind::HTTP,
+        name: route.as_str().into(),
+        code: 0,
+        states: DatapathStates(0),
+    })
+}
+
+fn reply(request_id: u64, response: &HttpResponse) {
+    let (host, app) = runtime::host();
+    host.http_reply()(
+        app,
+        request_id,
+        response.status,
+        RStr::from(response.content_type.as_str()),
+        RSlice::from_slice(&response.body),
+    );
+}
+
+fn panicked(event: &str, message: &str) -> HttpResponse {
+    crate::adapter::report_fault(event, &format!("panicked: {message}"));
+    HttpResponse::error(500, &format!("the handler panicked: {message}"))
+}
+
+/// Answers a request with 503 if it is dropped unanswered (its green thread could not start or was stopped).
+struct ReplyGuard {
+    id: u64,
+    answered: bool,
+}
+
+impl ReplyGuard {
+    fn answer(&mut self, response: &HttpResponse) {
+        reply(self.id, response);
+        self.answered = true;
+    }
+}
+
+impl Drop for ReplyGuard {
+    fn drop(&mut self) {
+        if !self.answered {
+            reply(self.id, &HttpResponse::error(503, "the app is stopping"));
+        }
+    }
+}
+
+/// Runs the handler of an HTTP event and answers it; `false` if the app is stopping.
+pub(crate) fn dispatch<A: App>(app: &mut A, handlers: &mut Handlers<A>, ctx: &Context, event: &EventRef<'_>) -> bool {
+    let describe = || format!("HTTP request `{}`", event.name);
+    let meta: RequestMeta = match serde_json::from_str(event.source.as_str()) {
+        Ok(meta) => meta,
+        Err(e) => {
+            reply(event.id, &HttpResponse::error(500, &format!("undecodable request description: {e}")));
+            return true;
+        }
+    };
+    let Some(handler) = handlers.http.get_mut(event.name.as_str()) else {
+        reply(event.id, &HttpResponse::error(404, &format!("app `{}` has no route `{}`", A::NAME, event.name)));
+        return true;
+    };
+    match handler {
+        HttpHandler::InLoop(handler) => {
+            let request = HttpRequest { route: event.name.as_str(), meta, body: &event.data };
+            let (response, carry_on) = match panic::catch(|| handler(app, ctx, &request)) {
+                Ok(response) => (response, true),
+                Err(Caught::Panic(message)) => (panicked(&describe(), &message), true),
+                Err(Caught::Exit) => (HttpResponse::error(503, "the app is stopping"), false),
+            };
+            reply(event.id, &response);
+            carry_on
+        }
+        HttpHandler::Spawned(handler) => {
+            let handler = Arc::clone(handler);
+            let route = event.name.as_str().to_owned();
+            let body = event.data.to_vec();
+            let guard = ReplyGuard { id: event.id, answered: false };
+            green::spawn_n(move || {
+                let mut guard = guard;
+                let ctx = Context::new();
+                let request = HttpRequest { route: &route, meta, body: &body };
+                let response = match panic::catch(|| handler(&ctx, &request)) {
+                    Ok(response) => response,
+                    Err(Caught::Panic(message)) => panicked(&format!("HTTP request `{route}`"), &message),
+                    // The guard answers 503.
+                    Err(Caught::Exit) => return,
+                };
+                guard.answer(&response);
+            });
+            true
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (and `+` as a space if `plus_is_space`); invalid escapes are kept as they are.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_and_query_parameters() {
+        assert_eq!(percent_decode("a%20b%2Fc", false), "a b/c");
+        assert_eq!(percent_decode("a+b%", true), "a b%");
+        assert_eq!(percent_decode("%zz%4", false), "%zz%4");
+        let meta = RequestMeta { query: "x=1&name=a%20b&flag".to_owned(), ..RequestMeta::default() };
+        let request = HttpRequest::new("GET /", meta, b"");
+        assert_eq!(request.query_param("name").as_deref(), Some("a b"));
+        assert_eq!(request.query_param("flag").as_deref(), Some(""));
+        assert_eq!(request.query_param("nope"), None);
+    }
+
+    #[test]
+    fn responses() {
+        let response = HttpResponse::error(404, "no such datapath");
+        assert_eq!(response.content_type, JSON);
+        assert_eq!(response.body_text(), r#"{"error":"no such datapath"}"#);
+        let either: HttpResponse = Err::<HttpResponse, _>(HttpResponse::text(400, "bad")).into();
+        assert_eq!(either.status, 400);
+    }
+}
