@@ -31,6 +31,11 @@ impl FakeSwitch {
         FakeSwitch { stream, version: 0 }
     }
 
+    /// A second handle on the same connection (for reading on another thread).
+    pub fn try_clone(&self) -> FakeSwitch {
+        FakeSwitch { stream: self.stream.try_clone().expect("clone the connection"), version: self.version }
+    }
+
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to tatsu");

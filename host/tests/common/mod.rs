@@ -46,6 +46,7 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-not-a-plugin",
             "tatsu-fixture-green-kit",
             "tatsu-fixture-of-probe",
+            "tatsu-fixture-flow-marker",
             "tatsu-fixture-http-probe",
             "ofctl-rest",
         ] {
@@ -117,6 +118,11 @@ impl Host {
             }
         });
         Host { child, lines }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Everything logged so far.
