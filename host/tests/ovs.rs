@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{install, lib_path, temp_dir, workspace, Host};
 
-const PORT: &str = "16653";
+const PORT: &str = "26653";
 
 fn testbed(args: &[&str]) -> Output {
     Command::new(workspace().join("scripts/ovs-testbed")).args(args).output().expect("scripts/ovs-testbed runs")
@@ -45,7 +45,7 @@ fn start_tatsu(plugins: &std::path::Path) -> Host {
         &["run", "--plugins-dir", &plugins, "--ofp-tcp-listen-port", PORT, "--ofp-listen-host", "127.0.0.1"],
         &[],
     );
-    host.wait_for(&["listening for switches on 127.0.0.1:16653"]);
+    host.wait_for(&["listening for switches on 127.0.0.1:26653"]);
     host
 }
 
