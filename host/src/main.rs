@@ -7,6 +7,7 @@ mod bus;
 mod config;
 mod green;
 mod logging;
+mod ofp_print;
 mod restart;
 mod runtime;
 mod signals;
@@ -50,6 +51,20 @@ enum Command {
     },
     /// Shows the running host's pid and apps.
     Status(ControlArgs),
+    /// Decodes OpenFlow messages from a file (several back to back) or hex on stdin, and prints each one.
+    OfpPrint {
+        /// A file of raw messages (without it: hex on stdin).
+        file: Option<PathBuf>,
+        /// Read the file as hex text.
+        #[arg(long)]
+        hex: bool,
+        /// Print the JSON form of Ryu's test corpus (`.packet.json`).
+        #[arg(long)]
+        json: bool,
+        /// Exit non-zero unless every message re-encodes byte for byte.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +149,7 @@ fn main() -> ExitCode {
             path.and_then(|path| control_command(&control, &format!("load {}", path.display())))
         }
         Command::Status(control) => control_command(&control, "status"),
+        Command::OfpPrint { file, hex, json, check } => ofp_print::run(&ofp_print::Options { file, hex, json, check }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

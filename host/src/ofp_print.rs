@@ -1,0 +1,135 @@
+//! `tatsu ofp-print`: decodes OpenFlow messages from a file (several back to back) or from hex on stdin, and
+//! prints each one, as text or as the JSON form of Ryu's test corpus (`--json`).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use tatsu_ofproto::{decode, split_frame, to_json, Message};
+
+/// What to read and how to print it.
+pub struct Options {
+    /// The binary file to read; stdin (hex) when `None`.
+    pub file: Option<PathBuf>,
+    /// Read the file (or stdin) as hex text instead of binary.
+    pub hex: bool,
+    /// Print Ryu's JSON form.
+    pub json: bool,
+    /// Fail unless every message re-encodes byte for byte.
+    pub check: bool,
+}
+
+/// Runs the command; `Err` carries the message for the user (and a non-zero exit).
+pub fn run(options: &Options) -> Result<(), String> {
+    let bytes = read_input(options)?;
+    if bytes.is_empty() {
+        return Err("no input: give a file of OpenFlow messages, or hex on stdin".to_owned());
+    }
+    let mut offset = 0;
+    let mut count = 0;
+    let mut rest: &[u8] = &bytes;
+    while !rest.is_empty() {
+        let (message, tail) = match split_frame(rest) {
+            Ok(Some(split)) => split,
+            Ok(None) => {
+                return Err(format!(
+                    "offset {offset}: truncated message: {} byte(s) left, but its header needs {}",
+                    rest.len(),
+                    declared_length(rest).map_or_else(|| "at least 8".to_owned(), |n| n.to_string())
+                ))
+            }
+            Err(e) => return Err(format!("offset {}: {}: {}", offset + e.offset, e.msg_type, e.what)),
+        };
+        let (header, decoded) = decode(message)
+            .map_err(|e| format!("offset {} (message {}): {}: {}", offset + e.offset, count + 1, e.msg_type, e.what))?;
+        if !print(&decoded, header.xid, message.len(), options.json) {
+            return Ok(()); // the reader went away (e.g. `| head`)
+        }
+        if options.check {
+            let encoded = decoded.to_vec(header.xid);
+            if encoded != message {
+                let at = encoded.iter().zip(message).position(|(a, b)| a != b).unwrap_or(encoded.len().min(message.len()));
+                return Err(format!(
+                    "offset {offset} (message {}): {} does not re-encode byte for byte (first difference at byte {at})",
+                    count + 1,
+                    decoded.type_name()
+                ));
+            }
+        }
+        offset += message.len();
+        count += 1;
+        rest = tail;
+    }
+    Ok(())
+}
+
+fn declared_length(bytes: &[u8]) -> Option<usize> {
+    bytes.get(2..4).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+}
+
+/// Prints one message; `false` if stdout is gone.
+fn print(message: &Message, xid: u32, length: usize, json: bool) -> bool {
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        let value = to_json(message);
+        writeln!(out, "{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()))
+    } else {
+        let version = if message.version() == tatsu_ofproto::OFP_VERSION_1_0 { "1.0" } else { "1.3" };
+        writeln!(out, "{} (OF{version}, xid=0x{xid:x}, {length} bytes): {message:#?}", message.type_name())
+    };
+    written.is_ok()
+}
+
+fn read_input(options: &Options) -> Result<Vec<u8>, String> {
+    let raw = match &options.file {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        None => {
+            let mut input = Vec::new();
+            std::io::stdin().read_to_end(&mut input).map_err(|e| format!("cannot read stdin: {e}"))?;
+            input
+        }
+    };
+    let looks_like_hex = raw.iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace() || b"xX:,".contains(b));
+    if options.hex || (options.file.is_none() && looks_like_hex) {
+        parse_hex(&String::from_utf8_lossy(&raw))
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Hex digits, with any whitespace, `0x` prefixes, `:` or `,` between bytes.
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let cleaned: String = text
+        .split_whitespace()
+        .flat_map(|word| word.split([':', ',']))
+        .map(|word| word.trim_start_matches("0x").trim_start_matches("0X"))
+        .collect();
+    if let Some((i, c)) = cleaned.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!("hex input: `{c}` at digit {i} is not a hex digit"));
+    }
+    if cleaned.len() % 2 != 0 {
+        return Err(format!("hex input has an odd number of digits ({})", cleaned.len()));
+    }
+    let digits = cleaned.as_bytes();
+    Ok(digits.chunks(2).map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1])).collect())
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hex;
+
+    #[test]
+    fn hex_input_allows_separators_and_rejects_garbage() {
+        assert_eq!(parse_hex("04 00 00 08\n0x00:00,00 01").expect("hex"), vec![4, 0, 0, 8, 0, 0, 0, 1]);
+        assert!(parse_hex("0400000").expect_err("odd").contains("odd"));
+        assert!(parse_hex("zz").expect_err("not hex").contains("not a hex digit"));
+        assert!(parse_hex("0é").expect_err("not hex").contains("not a hex digit"));
+    }
+}
