@@ -7,15 +7,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
+use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
-    AppHandle, GreenTask, HostServices, HostServicesRef, RequestError, RequestFailure, ThreadHandle, WaitStatus,
+    Accepted, AppHandle, GreenTask, HostServices, IoFailure, IoFailureKind, SocketHandle, HostServicesRef, RequestError, RequestFailure, ThreadHandle, WaitStatus,
 };
 
 use crate::apps::AppState;
 use crate::bus::RequestFailed;
 use crate::green::{self, GreenSlot};
-use crate::{logging, runtime};
+use crate::{logging, net, runtime};
 
 /// The services table (built once).
 pub fn services() -> HostServicesRef {
@@ -42,6 +42,15 @@ pub fn services() -> HostServicesRef {
             of_send,
             of_request,
             datapaths,
+            tcp_connect,
+            tcp_listen,
+            tcp_accept,
+            tcp_read,
+            tcp_write,
+            tcp_address,
+            tcp_shutdown,
+            tcp_clone,
+            tcp_close,
             http_reply,
         }
         .leak_into_prefix()
@@ -233,4 +242,73 @@ extern "C" fn http_reply(
 ) {
     let reply = crate::bus::HttpReply { status, content_type: content_type.as_str().to_owned(), body: body.to_vec() };
     runtime::get().bus.http_reply(request_id, reply);
+}
+
+fn into_socket_handle(socket: net::Socket) -> SocketHandle {
+    SocketHandle(Arc::into_raw(Arc::new(socket)).cast::<c_void>())
+}
+
+fn with_socket<R>(handle: &SocketHandle, f: impl FnOnce(&net::Socket) -> Result<R, IoFailure>) -> RResult<R, IoFailure> {
+    if handle.0.is_null() {
+        return RResult::RErr(net::failure(IoFailureKind::InvalidInput, "the socket is closed"));
+    }
+    // SAFETY: non-null handles come from `into_socket_handle` and hold a strong count until closed.
+    f(unsafe { &*handle.0.cast::<net::Socket>() }).into()
+}
+
+extern "C" fn tcp_connect(_handle: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure> {
+    net::connect(address.as_str(), timeout_from_ns(timeout_ns)).map(into_socket_handle).into()
+}
+
+extern "C" fn tcp_listen(_handle: AppHandle, address: RStr<'_>) -> RResult<SocketHandle, IoFailure> {
+    net::listen(address.as_str()).map(into_socket_handle).into()
+}
+
+extern "C" fn tcp_accept(_handle: AppHandle, listener: &SocketHandle, timeout_ns: u64) -> RResult<Accepted, IoFailure> {
+    with_socket(listener, |listener| {
+        let (socket, peer) = listener.accept(timeout_from_ns(timeout_ns))?;
+        Ok(Accepted { socket: into_socket_handle(socket), peer: peer.to_string().into() })
+    })
+}
+
+extern "C" fn tcp_read(
+    _handle: AppHandle,
+    socket: &SocketHandle,
+    mut buffer: RSliceMut<'_, u8>,
+    timeout_ns: u64,
+) -> RResult<usize, IoFailure> {
+    with_socket(socket, |socket| socket.read(&mut buffer, timeout_from_ns(timeout_ns)))
+}
+
+extern "C" fn tcp_write(
+    _handle: AppHandle,
+    socket: &SocketHandle,
+    data: RSlice<'_, u8>,
+    timeout_ns: u64,
+) -> RResult<usize, IoFailure> {
+    with_socket(socket, |socket| socket.write(&data, timeout_from_ns(timeout_ns)))
+}
+
+extern "C" fn tcp_address(socket: &SocketHandle, peer: bool) -> RResult<RString, IoFailure> {
+    with_socket(socket, |socket| socket.address(peer).map(|address| address.to_string().into()))
+}
+
+extern "C" fn tcp_shutdown(socket: &SocketHandle, how: u8) -> RResult<(), IoFailure> {
+    with_socket(socket, |socket| socket.shutdown(how))
+}
+
+extern "C" fn tcp_clone(socket: &SocketHandle) -> SocketHandle {
+    if !socket.0.is_null() {
+        // SAFETY: the handle holds a strong count, so the Arc is alive.
+        unsafe { Arc::increment_strong_count(socket.0.cast::<net::Socket>()) };
+    }
+    SocketHandle(socket.0)
+}
+
+extern "C" fn tcp_close(socket: &mut SocketHandle) {
+    if !socket.0.is_null() {
+        // SAFETY: releases the count this handle held; nulled so it cannot be released twice.
+        unsafe { Arc::decrement_strong_count(socket.0.cast::<net::Socket>()) };
+        socket.0 = std::ptr::null();
+    }
 }

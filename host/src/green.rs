@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
+use may::io::{WaitIo, WaitIoWaker};
 use tatsu_plugin_api::abi::WaitStatus;
 
 use crate::timer;
@@ -25,6 +26,8 @@ pub struct GreenSlot {
     stop_requested: AtomicBool,
     interrupted: AtomicBool,
     finished: AtomicBool,
+    /// Set while the thread waits for socket I/O, so that a stop or an interrupt reaches it there too.
+    io_waker: Mutex<Option<WaitIoWaker>>,
 }
 
 impl GreenSlot {
@@ -40,10 +43,18 @@ impl GreenSlot {
         }
     }
 
+    /// Wakes the thread wherever it waits: parked, or waiting for socket I/O.
+    fn wake(&self) {
+        self.unpark();
+        if let Some(waker) = self.io_waker.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            waker.wakeup();
+        }
+    }
+
     /// Interrupts the thread once: its current or next blocking call returns [`WaitStatus::Interrupted`].
     pub fn interrupt(&self) {
         self.interrupted.store(true, Ordering::Release);
-        self.unpark();
+        self.wake();
     }
 
     /// Takes a pending interruption, if any.
@@ -54,7 +65,7 @@ impl GreenSlot {
     /// Asks this one thread to stop.
     pub fn request_stop(&self) {
         self.stop_requested.store(true, Ordering::Release);
-        self.unpark();
+        self.wake();
     }
 
     /// Whether the thread's body has returned.
@@ -108,6 +119,7 @@ impl ThreadGroup {
             stop_requested: AtomicBool::new(false),
             interrupted: AtomicBool::new(false),
             finished: AtomicBool::new(false),
+            io_waker: Mutex::new(None),
         });
         self.threads().insert(id, Arc::clone(&slot));
         let inner = Arc::clone(&slot);
@@ -140,7 +152,7 @@ impl ThreadGroup {
         self.stopping.store(true, Ordering::Release);
         let slots: Vec<Arc<GreenSlot>> = self.threads().values().cloned().collect();
         for slot in &slots {
-            slot.unpark();
+            slot.wake();
         }
         loop {
             let remaining: Vec<String> =
@@ -192,6 +204,37 @@ pub fn interruption(slot: &GreenSlot) -> Option<WaitStatus> {
     } else {
         None
     }
+}
+
+/// Waits until `io` may be ready (read or write), `deadline` or a stop/interrupt; the caller retries its
+/// non-blocking operation after [`WaitStatus::Woken`].
+pub fn wait_io<T: WaitIo>(io: &T, deadline: Option<Instant>) -> WaitStatus {
+    let slot = current();
+    if let Some(slot) = &slot {
+        *slot.io_waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(io.waker());
+    }
+    // Checked after registering the waker, so a stop that comes in between still wakes the wait below.
+    let early = slot.as_deref().and_then(interruption);
+    let status = match early {
+        Some(status) => status,
+        None if deadline.is_some_and(|deadline| Instant::now() >= deadline) => WaitStatus::TimedOut,
+        None => {
+            let key = deadline.map(|deadline| timer::wake_io_at(deadline, io.waker()));
+            io.wait_io();
+            if let Some(key) = key {
+                timer::cancel(key);
+            }
+            match slot.as_deref().and_then(interruption) {
+                Some(status) => status,
+                None if deadline.is_some_and(|deadline| Instant::now() >= deadline) => WaitStatus::TimedOut,
+                None => WaitStatus::Woken,
+            }
+        }
+    };
+    if let Some(slot) = &slot {
+        *slot.io_waker.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+    status
 }
 
 /// Sleeps the calling green thread for `duration`, returning early only to stop or when interrupted.

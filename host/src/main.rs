@@ -7,6 +7,7 @@ mod bus;
 mod config;
 mod green;
 mod logging;
+mod net;
 mod ofp_print;
 mod restart;
 mod runtime;

@@ -12,13 +12,31 @@ use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use may::coroutine::Coroutine;
+use may::io::WaitIoWaker;
+
+/// What a timer wakes.
+pub enum Wake {
+    /// A parked coroutine.
+    Coroutine(Coroutine),
+    /// A coroutine waiting for I/O on a socket.
+    Io(WaitIoWaker),
+}
+
+impl Wake {
+    fn wake(self) {
+        match self {
+            Wake::Coroutine(coroutine) => coroutine.unpark(),
+            Wake::Io(waker) => waker.wakeup(),
+        }
+    }
+}
 
 /// Identifies a registered wake-up, to cancel it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TimerKey(Instant, u64);
 
 struct Timers {
-    pending: Mutex<BTreeMap<TimerKey, Coroutine>>,
+    pending: Mutex<BTreeMap<TimerKey, Wake>>,
     changed: Condvar,
     next_seq: AtomicU64,
 }
@@ -56,8 +74,8 @@ impl Timers {
             }
             if !due.is_empty() {
                 drop(pending);
-                for coroutine in due {
-                    coroutine.unpark();
+                for wake in due {
+                    wake.wake();
                 }
                 pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
                 continue;
@@ -75,11 +93,20 @@ impl Timers {
 
 /// Unparks `coroutine` at `deadline` (unless cancelled first).
 pub fn wake_at(deadline: Instant, coroutine: Coroutine) -> TimerKey {
+    schedule(deadline, Wake::Coroutine(coroutine))
+}
+
+/// Wakes the coroutine waiting for I/O with `waker` at `deadline` (unless cancelled first).
+pub fn wake_io_at(deadline: Instant, waker: WaitIoWaker) -> TimerKey {
+    schedule(deadline, Wake::Io(waker))
+}
+
+fn schedule(deadline: Instant, wake: Wake) -> TimerKey {
     let timers = timers();
     let key = TimerKey(deadline, timers.next_seq.fetch_add(1, Ordering::Relaxed));
     let mut pending = timers.pending.lock().unwrap_or_else(PoisonError::into_inner);
     let earliest = pending.keys().next().is_none_or(|first| key < *first);
-    pending.insert(key, coroutine);
+    pending.insert(key, wake);
     drop(pending);
     if earliest {
         timers.changed.notify_one();

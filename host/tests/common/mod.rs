@@ -39,6 +39,7 @@ pub fn apps() -> &'static Path {
         for package in [
             "hello",
             "simple-switch",
+            "chat",
             "worker-pool",
             "tatsu-fixture-ping",
             "tatsu-fixture-pong",

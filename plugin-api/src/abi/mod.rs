@@ -21,7 +21,7 @@ use abi_stable::{
     library::RootModule,
     sabi_trait,
     sabi_types::VersionStrings,
-    std_types::{RBox, RResult, RSlice, RStr, RString, RVec},
+    std_types::{RBox, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     StableAbi,
 };
 
@@ -225,12 +225,100 @@ pub struct HostServices {
         timeout_ns: u64,
     ) -> RResult<RVec<u8>, RequestError>,
     /// The datapaths in state MAIN, as a JSON array of objects (see the host's `switch` module).
-    #[sabi(last_prefix_field)]
     pub datapaths: extern "C" fn(app: AppHandle) -> RString,
     /// Answers HTTP request `request_id` (an [`EventKind::HTTP`] event) with a status, a content type and a body.
-    /// (Interface 1.1; after the last prefix field, so libraries built for 1.0 still load.)
     pub http_reply:
         extern "C" fn(app: AppHandle, request_id: u64, status: u16, content_type: RStr<'_>, body: RSlice<'_, u8>),
+    /// Connects to `address` (`host:port`), parking until connected, the timeout or a stop.
+    pub tcp_connect: extern "C" fn(app: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure>,
+    /// Listens on `address` (`host:port`; port 0 picks one).
+    pub tcp_listen: extern "C" fn(app: AppHandle, address: RStr<'_>) -> RResult<SocketHandle, IoFailure>,
+    /// Accepts a connection, parking until one comes, the timeout or a stop.
+    pub tcp_accept:
+        extern "C" fn(app: AppHandle, listener: &SocketHandle, timeout_ns: u64) -> RResult<Accepted, IoFailure>,
+    /// Reads into `buffer`, parking until some bytes (0: the peer closed), the timeout or a stop.
+    pub tcp_read: extern "C" fn(
+        app: AppHandle,
+        socket: &SocketHandle,
+        buffer: RSliceMut<'_, u8>,
+        timeout_ns: u64,
+    ) -> RResult<usize, IoFailure>,
+    /// Writes some of `data`, parking until the socket takes some, the timeout or a stop.
+    pub tcp_write: extern "C" fn(
+        app: AppHandle,
+        socket: &SocketHandle,
+        data: RSlice<'_, u8>,
+        timeout_ns: u64,
+    ) -> RResult<usize, IoFailure>,
+    /// The socket's own (`peer` false) or its peer's address.
+    pub tcp_address: extern "C" fn(socket: &SocketHandle, peer: bool) -> RResult<RString, IoFailure>,
+    /// Shuts down reading (0), writing (1) or both (2).
+    pub tcp_shutdown: extern "C" fn(socket: &SocketHandle, how: u8) -> RResult<(), IoFailure>,
+    /// Another handle on the same socket (to read and write from different green threads).
+    pub tcp_clone: extern "C" fn(socket: &SocketHandle) -> SocketHandle,
+    /// Releases a handle; the socket closes with its last handle.
+    #[sabi(last_prefix_field)]
+    pub tcp_close: extern "C" fn(socket: &mut SocketHandle),
+}
+
+/// An opaque, reference-counted host-owned TCP socket (stream or listener).
+#[repr(transparent)]
+#[derive(StableAbi, Debug)]
+pub struct SocketHandle(pub *const c_void);
+
+// SAFETY: the host's socket object is reference counted and safe to use from any green thread.
+unsafe impl Send for SocketHandle {}
+// SAFETY: as above.
+unsafe impl Sync for SocketHandle {}
+
+/// A connection accepted by [`HostServices::tcp_accept`].
+#[repr(C)]
+#[derive(StableAbi, Debug)]
+pub struct Accepted {
+    /// The connected socket.
+    pub socket: SocketHandle,
+    /// The peer's address.
+    pub peer: RString,
+}
+
+/// The kinds of I/O failure (a subset of `std::io::ErrorKind`, plus stop and interrupt).
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoFailureKind {
+    /// Anything else.
+    Other = 0,
+    /// The timeout elapsed.
+    TimedOut = 1,
+    /// The green thread must stop.
+    Stopping = 2,
+    /// The green thread was interrupted (a `Timeout` expired).
+    Interrupted = 3,
+    /// Connection refused.
+    ConnectionRefused = 4,
+    /// Connection reset by the peer.
+    ConnectionReset = 5,
+    /// Connection aborted.
+    ConnectionAborted = 6,
+    /// Broken pipe.
+    BrokenPipe = 7,
+    /// Address in use.
+    AddrInUse = 8,
+    /// Address not available.
+    AddrNotAvailable = 9,
+    /// Invalid input (e.g. an address that does not parse).
+    InvalidInput = 10,
+    /// Not connected.
+    NotConnected = 11,
+}
+
+/// A failed I/O operation.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct IoFailure {
+    /// What kind of failure.
+    pub kind: IoFailureKind,
+    /// The message.
+    pub message: RString,
 }
 
 /// Kinds of events delivered to apps (a plain `u32` so that later versions can add kinds).

@@ -6,6 +6,7 @@
 //! green threads must not spin or call blocking `std` I/O.
 
 mod event;
+mod net;
 mod pile;
 mod pool;
 mod queue;
@@ -15,6 +16,7 @@ mod timeout;
 mod waiters;
 
 pub use event::Event;
+pub use net::{TcpListener, TcpStream};
 pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::Queue;
