@@ -15,7 +15,7 @@ use tatsu_plugin_api::abi::{
 use crate::apps::AppState;
 use crate::bus::RequestFailed;
 use crate::green::{self, GreenSlot};
-use crate::{logging, net, runtime};
+use crate::{logging, net, runtime, watchdog};
 
 /// The services table (built once).
 pub fn services() -> HostServicesRef {
@@ -96,6 +96,7 @@ extern "C" fn request(
     timeout_ns: u64,
 ) -> RResult<RString, RequestError> {
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
+    let _blocking = watchdog::Blocking::new(app(handle));
     match runtime::get().bus.request(app(handle), name.as_str(), payload.as_str(), timeout) {
         Ok(reply) => RResult::ROk(reply.into()),
         Err(failed) => RResult::RErr(abi_error(failed)),
@@ -143,7 +144,7 @@ fn with_slot<R>(thread: &ThreadHandle, default: R, f: impl FnOnce(&GreenSlot) ->
 extern "C" fn spawn(handle: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString> {
     let state = app(handle);
     let task = OwnedTask(task);
-    match state.group.spawn("green thread", move || task.run()) {
+    match state.group.spawn("green thread", move || watchdog::run_app(state, || task.run())) {
         Ok(slot) => RResult::ROk(into_handle(slot)),
         Err(e) => RResult::RErr(e.to_string().into()),
     }
@@ -185,15 +186,18 @@ extern "C" fn thread_interrupt(thread: &ThreadHandle) {
     with_slot(thread, (), GreenSlot::interrupt);
 }
 
-extern "C" fn park(_handle: AppHandle, timeout_ns: u64) -> WaitStatus {
+extern "C" fn park(handle: AppHandle, timeout_ns: u64) -> WaitStatus {
+    let _blocking = watchdog::Blocking::new(app(handle));
     green::park(timeout_from_ns(timeout_ns))
 }
 
-extern "C" fn sleep(_handle: AppHandle, duration_ns: u64) -> WaitStatus {
+extern "C" fn sleep(handle: AppHandle, duration_ns: u64) -> WaitStatus {
+    let _blocking = watchdog::Blocking::new(app(handle));
     green::sleep(Duration::from_nanos(duration_ns))
 }
 
-extern "C" fn yield_now(_handle: AppHandle) -> WaitStatus {
+extern "C" fn yield_now(handle: AppHandle) -> WaitStatus {
+    let _blocking = watchdog::Blocking::new(app(handle));
     may::coroutine::yield_now();
     green::current().as_deref().and_then(green::interruption).unwrap_or(WaitStatus::Woken)
 }
@@ -217,7 +221,7 @@ extern "C" fn of_send(_handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) ->
 }
 
 extern "C" fn of_request(
-    _handle: AppHandle,
+    handle: AppHandle,
     dpid: u64,
     message: RSlice<'_, u8>,
     timeout_ns: u64,
@@ -226,6 +230,7 @@ extern "C" fn of_request(
         return RResult::RErr(unknown_datapath(dpid));
     };
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
+    let _blocking = watchdog::Blocking::new(app(handle));
     connection.request(&message, timeout).map(RVec::from).map_err(abi_error).into()
 }
 
@@ -256,7 +261,8 @@ fn with_socket<R>(handle: &SocketHandle, f: impl FnOnce(&net::Socket) -> Result<
     f(unsafe { &*handle.0.cast::<net::Socket>() }).into()
 }
 
-extern "C" fn tcp_connect(_handle: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure> {
+extern "C" fn tcp_connect(handle: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure> {
+    let _blocking = watchdog::Blocking::new(app(handle));
     net::connect(address.as_str(), timeout_from_ns(timeout_ns)).map(into_socket_handle).into()
 }
 
@@ -264,7 +270,8 @@ extern "C" fn tcp_listen(_handle: AppHandle, address: RStr<'_>) -> RResult<Socke
     net::listen(address.as_str()).map(into_socket_handle).into()
 }
 
-extern "C" fn tcp_accept(_handle: AppHandle, listener: &SocketHandle, timeout_ns: u64) -> RResult<Accepted, IoFailure> {
+extern "C" fn tcp_accept(handle: AppHandle, listener: &SocketHandle, timeout_ns: u64) -> RResult<Accepted, IoFailure> {
+    let _blocking = watchdog::Blocking::new(app(handle));
     with_socket(listener, |listener| {
         let (socket, peer) = listener.accept(timeout_from_ns(timeout_ns))?;
         Ok(Accepted { socket: into_socket_handle(socket), peer: peer.to_string().into() })
@@ -272,20 +279,22 @@ extern "C" fn tcp_accept(_handle: AppHandle, listener: &SocketHandle, timeout_ns
 }
 
 extern "C" fn tcp_read(
-    _handle: AppHandle,
+    handle: AppHandle,
     socket: &SocketHandle,
     mut buffer: RSliceMut<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<usize, IoFailure> {
+    let _blocking = watchdog::Blocking::new(app(handle));
     with_socket(socket, |socket| socket.read(&mut buffer, timeout_from_ns(timeout_ns)))
 }
 
 extern "C" fn tcp_write(
-    _handle: AppHandle,
+    handle: AppHandle,
     socket: &SocketHandle,
     data: RSlice<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<usize, IoFailure> {
+    let _blocking = watchdog::Blocking::new(app(handle));
     with_socket(socket, |socket| socket.write(&data, timeout_from_ns(timeout_ns)))
 }
 

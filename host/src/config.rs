@@ -18,6 +18,7 @@
 //!
 //! control_socket = "/run/tatsu/control.sock"   # for `tatsu restart` and `tatsu load`
 //! restart_timeout = 60.0        # seconds a successor host may take to start
+//! watchdog_ms = 1000            # report app code that runs this long without yielding (0: off)
 //!
 //! [app.simple-switch]           # handed to the app `simple-switch` as its configuration
 //! idle_timeout = 30
@@ -63,6 +64,8 @@ pub struct Settings {
     pub control_socket: PathBuf,
     /// How long a successor host may take to start before a restart is abandoned.
     pub restart_timeout: Duration,
+    /// App code running longer than this without yielding is reported (zero: never).
+    pub watchdog: Duration,
 }
 
 /// The `[tatsu]` section of the config file; every key is optional.
@@ -93,6 +96,7 @@ pub struct HostSection {
     wsapi_request_timeout: Option<f64>,
     control_socket: Option<PathBuf>,
     restart_timeout: Option<f64>,
+    watchdog_ms: Option<u64>,
 }
 
 /// The config file.
@@ -159,6 +163,8 @@ pub struct Overrides {
     pub wsapi_token: Option<String>,
     /// `--control-socket`.
     pub control_socket: Option<PathBuf>,
+    /// `--watchdog-ms`.
+    pub watchdog_ms: Option<u64>,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, String> {
@@ -234,6 +240,7 @@ impl Settings {
                 .or(host.control_socket)
                 .unwrap_or_else(crate::restart::control::default_path),
             restart_timeout: seconds("restart_timeout", host.restart_timeout.unwrap_or(60.0))?,
+            watchdog: Duration::from_millis(flags.watchdog_ms.or(host.watchdog_ms).unwrap_or(1000)),
             web: WebSettings {
                 host: flags.wsapi_host.or(host.wsapi_host).unwrap_or_else(|| "127.0.0.1".to_owned()),
                 port: flags.wsapi_port.or(host.wsapi_port).unwrap_or(8080),

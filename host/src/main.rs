@@ -14,6 +14,7 @@ mod runtime;
 mod signals;
 mod switch;
 mod timer;
+mod watchdog;
 mod web;
 
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ struct ControlArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
+    /// Report app code that runs this many ms without yielding, stalling a scheduler thread (0: off) [default: 1000].
+    #[arg(long, value_name = "MS")]
+    watchdog_ms: Option<u64>,
     /// The control socket for `tatsu restart` and `tatsu load` [default: see `tatsu restart --help`].
     #[arg(long, value_name = "PATH")]
     control_socket: Option<PathBuf>,
@@ -196,6 +200,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         wsapi_port: args.wsapi_port,
         wsapi_token: args.wsapi_token,
         control_socket: args.control_socket,
+        watchdog_ms: args.watchdog_ms,
     };
     let settings = Settings::resolve(file, flags)?;
     // may counts stack sizes in machine words.
@@ -203,6 +208,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         .set_workers(settings.workers)
         .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>());
 
+    watchdog::start(settings.watchdog);
     log::info!(target: "tatsu", "tatsu {} loading apps from {}", env!("CARGO_PKG_VERSION"), settings.plugins_dir.display());
     let (mut apps, problems) = AppManager::start(&settings)?;
     if settings.strict && !problems.is_empty() {

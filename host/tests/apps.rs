@@ -173,3 +173,17 @@ fn a_bad_config_file_is_a_clear_error() {
         host.log().join("\n")
     );
 }
+
+#[test]
+fn the_watchdog_names_an_app_that_blocks_its_scheduler_thread() {
+    let dir = temp_dir("watchdog");
+    install(&dir, &[(&lib_path("tatsu_fixture_faulty"), "libfaulty.so")]);
+    let config = dir.join("tatsu.toml");
+    std::fs::write(&config, "[app.faulty]\nmode = \"block\"\n").expect("write config");
+    let host = Host::start(
+        &["run", "--plugins-dir", &dir_arg(&dir), "--config", &config.display().to_string(), "--watchdog-ms", "150"],
+        &[],
+    );
+    host.wait_for(&["WARN", "tatsu::watchdog", "app `faulty` has run for", "without yielding"]);
+    host.stop();
+}

@@ -164,3 +164,94 @@ fn an_app_that_answers_too_late_is_a_504_and_a_token_guards_every_route() {
     assert_eq!(client.get("/probe/count").json()["calls"], 2);
     host.stop();
 }
+
+/// Starts a host with `ofctl-rest` (switch requests time out after 500 ms) and a scripted 1.3 switch, dpid 1.
+fn ofctl_host(name: &str) -> (Host, u16, common::fake_switch::FakeSwitch) {
+    let dir = temp_dir(&format!("{name}-config"));
+    let config = dir.join("tatsu.toml");
+    std::fs::write(&config, "[app.ofctl-rest]\nrequest_timeout_ms = 500\n").expect("config");
+    let config = config.display().to_string();
+    let (host, port, switch_port) = host_with(name, &[("ofctl_rest", "libofctl_rest.so")], &["--config", &config]);
+    let mut switch = common::fake_switch::FakeSwitch::connect(switch_port);
+    switch.handshake(common::fake_switch::V1_3, 1, 2);
+    host.wait_for(&["datapath 0000000000000001"]);
+    // Wait until ofctl-rest sees it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Client::connect(port).get("/stats/switches").json() != serde_json::json!([1]) {
+        assert!(Instant::now() < deadline, "the datapath never showed up in /stats/switches");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (host, port, switch)
+}
+
+#[test]
+fn ofctl_rest_error_cases_against_a_scripted_switch() {
+    use tatsu_ofproto::v1_3;
+    let (host, port, mut switch) = ofctl_host("ofctl-errors");
+    let mut client = Client::connect(port);
+    // Unknown datapath, bad datapath id, malformed JSON, unknown field, unknown command.
+    let reply = client.get("/stats/desc/99");
+    assert_eq!(reply.status, 404, "{}", reply.text());
+    assert_eq!(client.get("/stats/desc/abc").status, 400);
+    let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "match": {"in_port": 1}"#);
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("not valid JSON"), "{}", reply.text());
+    let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "priorty": 5}"#);
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("unknown field `priorty`"), "{}", reply.text());
+    let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "match": {"dl_dst": "not-a-mac"}}"#);
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("match.dl_dst"), "{}", reply.text());
+    assert_eq!(client.post("/stats/flowentry/add", r#"{"dpid": 2}"#).status, 404);
+    assert_eq!(client.post("/stats/flowentry/fly", r#"{"dpid": 1}"#).status, 404);
+
+    // A switch that does not answer: 504.
+    let asker = std::thread::spawn(move || Client::connect(port).get("/stats/flow/1"));
+    let request = switch.expect(18);
+    assert_eq!(request.version, 4);
+    let reply = asker.join().expect("client thread");
+    assert_eq!(reply.status, 504, "{}", reply.text());
+
+    // A switch that answers: Ryu's JSON.
+    let asker = std::thread::spawn(move || Client::connect(port).get("/stats/flow/1"));
+    let request = switch.expect(18);
+    let flow = v1_3::multipart::FlowStats {
+        priority: 7,
+        cookie: 3,
+        packet_count: 11,
+        match_: v1_3::Match::new().in_port(1),
+        instructions: vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::output(2)])],
+        ..Default::default()
+    };
+    let body = v1_3::multipart::MultipartReplyBody::Flow(vec![flow]);
+    switch.send(v1_3::Message::MultipartReply(v1_3::MultipartReply { flags: 0, body }), request.xid);
+    let reply = asker.join().expect("client thread");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let flows = reply.json();
+    assert_eq!(flows["1"][0]["priority"], 7);
+    assert_eq!(flows["1"][0]["match"], serde_json::json!({"in_port": 1}));
+    assert_eq!(flows["1"][0]["actions"], serde_json::json!(["OUTPUT:2"]));
+
+    // An error from the switch: its type and code in the body.
+    let body = r#"{"dpid": 1, "priority": 1, "match": {"in_port": 1}, "actions": [{"type": "OUTPUT", "port": 2}]}"#;
+    let adder = std::thread::spawn(move || Client::connect(port).post("/stats/flowentry/add", body));
+    let flow_mod = switch.expect(14);
+    assert!(flow_mod.xid & 0x8000_0000 != 0, "ofctl-rest's own xid");
+    let error = tatsu_ofproto::ErrorMsg::new(5, 0, flow_mod.bytes[..64.min(flow_mod.bytes.len())].to_vec());
+    switch.send(v1_3::Message::Error(error), flow_mod.xid);
+    let barrier = switch.expect(20);
+    switch.send(v1_3::Message::BarrierReply, barrier.xid);
+    let reply = adder.join().expect("client thread");
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert_eq!(reply.json()["type"], 5);
+    assert_eq!(reply.json()["code"], 0);
+    assert_eq!(reply.json()["type_name"], "FLOW_MOD_FAILED");
+
+    // And without an error: 200 once the barrier is answered.
+    let adder = std::thread::spawn(move || Client::connect(port).post("/stats/flowentry/add", body));
+    switch.expect(14);
+    let barrier = switch.expect(20);
+    switch.send(v1_3::Message::BarrierReply, barrier.xid);
+    assert_eq!(adder.join().expect("client thread").status, 200);
+    host.stop();
+}

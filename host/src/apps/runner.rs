@@ -12,7 +12,7 @@ use super::AppState;
 use crate::api;
 use crate::bus::Event;
 use crate::config::Settings;
-use crate::runtime;
+use crate::{runtime, watchdog};
 
 /// Most events handed to an app in one crossing of the ABI.
 const MAX_BATCH: usize = 256;
@@ -43,7 +43,8 @@ pub fn launch(
             state.queue.set_consumer(me);
         }
         let host = HostContext { services: api::services(), app: api::handle_of(state) };
-        let mut app = match module.create()(host, RStr::from(config_json.as_str())) {
+        let created = watchdog::run_app(state, || module.create()(host, RStr::from(config_json.as_str())));
+        let mut app = match created {
             RResult::ROk(app) => app,
             RResult::RErr(reason) => {
                 let _ = started_tx.send(Err(reason.into_string()));
@@ -75,7 +76,7 @@ pub fn launch(
                 return;
             }
         }
-        if let RResult::RErr(reason) = app.start() {
+        if let RResult::RErr(reason) = watchdog::run_app(state, || app.start()) {
             bus.remove(state);
             let _ = started_tx.send(Err(reason.into_string()));
             return;
@@ -85,15 +86,15 @@ pub fn launch(
         let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
         while state.queue.pop_batch(&mut batch, MAX_BATCH) {
             let refs: Vec<EventRef<'_>> = batch.iter().map(event_ref).collect();
-            app.handle_batch(RSlice::from_slice(&refs));
+            watchdog::run_app(state, || app.handle_batch(RSlice::from_slice(&refs)));
             state.count_handled(refs.len());
             drop(refs);
             batch.clear();
         }
         if save_requested.load(Ordering::Acquire) {
-            let _ = saved_tx.send(app.save_state().into_string());
+            let _ = saved_tx.send(watchdog::run_app(state, || app.save_state()).into_string());
         }
-        if let RResult::RErr(reason) = app.stop() {
+        if let RResult::RErr(reason) = watchdog::run_app(state, || app.stop()) {
             state.count_fault();
             log::error!(target: "tatsu::apps", "app `{}`: {reason}", state.name);
         }
