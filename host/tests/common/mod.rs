@@ -40,6 +40,7 @@ pub fn apps() -> &'static Path {
             "hello",
             "simple-switch",
             "chat",
+            "crawler",
             "worker-pool",
             "tatsu-fixture-ping",
             "tatsu-fixture-pong",
