@@ -5,6 +5,9 @@
 //! services table (logging off; every other service refuses), and calls `handle_batch` the way the host's event
 //! loop does, with batches of 0, 1 and 256 `bench.event` events (the library should be a `bus-sink`, which counts
 //! them) and 256 events nobody handles. Prints `BENCH <key> <value>` lines.
+//!
+//! The stub table must name every host service: when one is added to `HostServices`, add a stub below (the
+//! compiler says which).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -12,10 +15,10 @@ use std::time::Instant;
 
 use abi_stable::library::lib_header_from_path;
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RResult, RSlice, RStr, RString};
+use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
-    AppHandle, AppModuleRef, EventKind, EventRef, GreenTask, HostContext, HostServices, RequestError, RequestFailure,
-    ThreadHandle, WaitStatus,
+    Accepted, AppHandle, AppModuleRef, DatapathStates, EventKind, EventRef, GreenTask, HostContext, HostServices,
+    IoFailure, IoFailureKind, RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };
 
 extern "C" fn log(_: AppHandle, _: u8, _: RStr<'_>, _: RStr<'_>) {}
@@ -52,6 +55,47 @@ extern "C" fn park(_: AppHandle, _: u64) -> WaitStatus {
 extern "C" fn yield_now(_: AppHandle) -> WaitStatus {
     WaitStatus::Stopping
 }
+fn no_datapath() -> RequestError {
+    RequestError { failure: RequestFailure::UnknownDatapath, detail: "stub host".into() }
+}
+extern "C" fn of_send(_: AppHandle, _: u64, _: RSlice<'_, u8>) -> RResult<(), RequestError> {
+    RResult::RErr(no_datapath())
+}
+extern "C" fn of_request(_: AppHandle, _: u64, _: RSlice<'_, u8>, _: u64) -> RResult<RVec<u8>, RequestError> {
+    RResult::RErr(no_datapath())
+}
+extern "C" fn datapaths(_: AppHandle) -> RString {
+    "[]".into()
+}
+extern "C" fn http_reply(_: AppHandle, _: u64, _: u16, _: RStr<'_>, _: RSlice<'_, u8>) {}
+fn no_socket() -> IoFailure {
+    IoFailure { kind: IoFailureKind::Other, message: "the benchmark has no sockets".into() }
+}
+extern "C" fn tcp_connect(_: AppHandle, _: RStr<'_>, _: u64) -> RResult<SocketHandle, IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_listen(_: AppHandle, _: RStr<'_>) -> RResult<SocketHandle, IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_accept(_: AppHandle, _: &SocketHandle, _: u64) -> RResult<Accepted, IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_read(_: AppHandle, _: &SocketHandle, _: RSliceMut<'_, u8>, _: u64) -> RResult<usize, IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_write(_: AppHandle, _: &SocketHandle, _: RSlice<'_, u8>, _: u64) -> RResult<usize, IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_address(_: &SocketHandle, _: bool) -> RResult<RString, IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_shutdown(_: &SocketHandle, _: u8) -> RResult<(), IoFailure> {
+    RResult::RErr(no_socket())
+}
+extern "C" fn tcp_clone(socket: &SocketHandle) -> SocketHandle {
+    SocketHandle(socket.0)
+}
+extern "C" fn tcp_close(_: &mut SocketHandle) {}
 
 fn event(name: &str) -> EventRef<'_> {
     EventRef {
@@ -60,6 +104,7 @@ fn event(name: &str) -> EventRef<'_> {
         name: RStr::from(name),
         source: RStr::from("abi-micro"),
         data: RSlice::from_slice(b"123456"),
+        state: DatapathStates(0),
     }
 }
 
@@ -86,6 +131,19 @@ fn main() -> Result<(), String> {
         park,
         sleep: park,
         yield_now,
+        of_send,
+        of_request,
+        datapaths,
+        http_reply,
+        tcp_connect,
+        tcp_listen,
+        tcp_accept,
+        tcp_read,
+        tcp_write,
+        tcp_address,
+        tcp_shutdown,
+        tcp_clone,
+        tcp_close,
     }
     .leak_into_prefix();
     let host = HostContext { services, app: AppHandle(std::ptr::null()) };
