@@ -9,7 +9,8 @@ use std::time::Duration;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
-    Accepted, AppHandle, GreenTask, HostServices, IoFailure, IoFailureKind, SocketHandle, HostServicesRef, RequestError, RequestFailure, ThreadHandle, WaitStatus,
+    Accepted, AppHandle, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind, RequestError,
+    RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };
 
 use crate::apps::AppState;
@@ -253,7 +254,10 @@ fn into_socket_handle(socket: net::Socket) -> SocketHandle {
     SocketHandle(Arc::into_raw(Arc::new(socket)).cast::<c_void>())
 }
 
-fn with_socket<R>(handle: &SocketHandle, f: impl FnOnce(&net::Socket) -> Result<R, IoFailure>) -> RResult<R, IoFailure> {
+fn with_socket<R>(
+    handle: &SocketHandle,
+    f: impl FnOnce(&net::Socket) -> Result<R, IoFailure>,
+) -> RResult<R, IoFailure> {
     if handle.0.is_null() {
         return RResult::RErr(net::failure(IoFailureKind::InvalidInput, "the socket is closed"));
     }

@@ -47,7 +47,8 @@ pub fn run(options: &Options) -> Result<(), String> {
         if options.check {
             let encoded = decoded.to_vec(header.xid);
             if encoded != message {
-                let at = encoded.iter().zip(message).position(|(a, b)| a != b).unwrap_or(encoded.len().min(message.len()));
+                let at =
+                    encoded.iter().zip(message).position(|(a, b)| a != b).unwrap_or(encoded.len().min(message.len()));
                 return Err(format!(
                     "offset {offset} (message {}): {} does not re-encode byte for byte (first difference at byte {at})",
                     count + 1,

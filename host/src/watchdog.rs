@@ -95,7 +95,8 @@ pub fn start(limit: Duration) {
         let now = now_ms();
         for activity in registry().lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let since = activity.since_ms.load(Ordering::Acquire);
-            if since == 0 || now.saturating_sub(since) < limit_ms || activity.reported.load(Ordering::Relaxed) == since {
+            if since == 0 || now.saturating_sub(since) < limit_ms || activity.reported.load(Ordering::Relaxed) == since
+            {
                 continue;
             }
             activity.reported.store(since, Ordering::Relaxed);

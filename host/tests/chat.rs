@@ -48,7 +48,15 @@ fn lines_fan_out_to_the_other_clients_and_leavers_are_dropped() {
     let config = dir.join("tatsu.toml");
     std::fs::write(&config, "[app.chat]\nlisten = \"127.0.0.1:0\"\n").expect("config");
     let host = Host::start(
-        &["run", "--plugins-dir", &dir.display().to_string(), "--config", &config.display().to_string(), "--ofp-tcp-listen-port", "0"],
+        &[
+            "run",
+            "--plugins-dir",
+            &dir.display().to_string(),
+            "--config",
+            &config.display().to_string(),
+            "--ofp-tcp-listen-port",
+            "0",
+        ],
         &[],
     );
     let line = host.wait_for(&["chat server listening on 127.0.0.1:"]);

@@ -75,7 +75,15 @@ fn crawls_concurrently_with_timeouts_and_reports_what_it_found() {
     )
     .expect("config");
     let host = Host::start(
-        &["run", "--plugins-dir", &dir.display().to_string(), "--config", &config.display().to_string(), "--ofp-tcp-listen-port", "0"],
+        &[
+            "run",
+            "--plugins-dir",
+            &dir.display().to_string(),
+            "--config",
+            &config.display().to_string(),
+            "--ofp-tcp-listen-port",
+            "0",
+        ],
         &[],
     );
     let report = host.wait_for(&["crawler]", "crawled"]);

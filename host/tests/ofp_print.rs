@@ -60,9 +60,10 @@ fn json_output_equals_the_corpus_and_every_message_reencodes() {
             failures.push(format!("{}: {stderr}", packet.display()));
             continue;
         }
-        let expected: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(packet.with_extension("packet.json")).expect("json beside the packet"))
-                .expect("corpus JSON parses");
+        let expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(packet.with_extension("packet.json")).expect("json beside the packet"),
+        )
+        .expect("corpus JSON parses");
         let printed: serde_json::Value = serde_json::from_str(&stdout).expect("ofp-print prints JSON");
         if printed != expected {
             failures.push(format!("{}: JSON differs:\n{stdout}", packet.display()));

@@ -62,7 +62,8 @@ fn replace_library(from: &Path, to: &Path) {
 
 #[test]
 fn ten_hot_restarts_under_traffic_lose_nothing_and_pick_up_a_new_build() {
-    let uid = String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
+    let uid =
+        String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
     assert_eq!(uid, "0", "the Open vSwitch tests need root (network namespaces)");
     testbed_ok(&["install"]);
     let dir = temp_dir("ovs-restart");
@@ -70,7 +71,10 @@ fn ten_hot_restarts_under_traffic_lose_nothing_and_pick_up_a_new_build() {
     std::fs::create_dir_all(&plugins).expect("plugins dir");
     install(
         &plugins,
-        &[(&lib_path("simple_switch"), "libsimple_switch.so"), (&lib_path("tatsu_fixture_flow_marker"), "libflow_marker.so")],
+        &[
+            (&lib_path("simple_switch"), "libsimple_switch.so"),
+            (&lib_path("tatsu_fixture_flow_marker"), "libflow_marker.so"),
+        ],
     );
     let socket = dir.join("control.sock").display().to_string();
     let pid_file = dir.join("tatsu.pid");
@@ -135,8 +139,14 @@ fn ten_hot_restarts_under_traffic_lose_nothing_and_pick_up_a_new_build() {
     assert!(status.contains("true"), "{status}");
 
     let flows = testbed_ok(&["ofctl", "dump-flows", "tatsu0"]);
-    assert!(flows.contains("dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:04 actions=output:4"), "learned flows stay:\n{flows}");
-    assert!(flows.contains("cookie=0x2") && flows.contains("dl_type=0x88b5"), "build 2 of flow-marker is live:\n{flows}");
+    assert!(
+        flows.contains("dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:04 actions=output:4"),
+        "learned flows stay:\n{flows}"
+    );
+    assert!(
+        flows.contains("cookie=0x2") && flows.contains("dl_type=0x88b5"),
+        "build 2 of flow-marker is live:\n{flows}"
+    );
     assert!(!flows.contains("cookie=0x1,"), "build 1's mark was replaced:\n{flows}");
 
     // Stop the last successor through its pid file.

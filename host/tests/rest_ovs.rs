@@ -11,7 +11,7 @@ use common::http::Client;
 use common::{install, lib_path, temp_dir, workspace, Host};
 use serde_json::{json, Value};
 
-const OF_PORT: &str = "16653";
+const OF_PORT: &str = "16663";
 
 fn testbed(args: &[&str]) -> Output {
     Command::new(workspace().join("scripts/ovs-testbed")).args(args).output().expect("scripts/ovs-testbed runs")
@@ -64,24 +64,47 @@ fn counter(line: &str, key: &str) -> Option<u64> {
 
 #[test]
 fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
-    let uid = String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
+    let uid =
+        String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
     assert_eq!(uid, "0", "the Open vSwitch tests need root (network namespaces)");
     testbed_ok(&["install"]);
     let plugins = temp_dir("rest-ovs");
     install(&plugins, &[(&lib_path("ofctl_rest"), "libofctl_rest.so")]);
     let plugins = plugins.display().to_string();
     let host = Host::start(
-        &["run", "--plugins-dir", &plugins, "--ofp-tcp-listen-port", OF_PORT, "--ofp-listen-host", "127.0.0.1", "--wsapi-port", "0"],
+        &[
+            "run",
+            "--plugins-dir",
+            &plugins,
+            "--ofp-tcp-listen-port",
+            OF_PORT,
+            "--ofp-listen-host",
+            "127.0.0.1",
+            "--wsapi-port",
+            "0",
+        ],
         &[],
     );
     let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
     let port: u16 = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
     let _testbed = Testbed;
-    testbed_ok(&["up", "--protocols", "OpenFlow13", "--controller", &format!("tcp:127.0.0.1:{OF_PORT}"), "--hosts", "2"]);
+    testbed_ok(&[
+        "up",
+        "--protocols",
+        "OpenFlow13",
+        "--controller",
+        &format!("tcp:127.0.0.1:{OF_PORT}"),
+        "--hosts",
+        "2",
+    ]);
     let mut client = Client::connect(port);
     eventually("the switch joins", || {
         let switches = Client::connect(port).get("/stats/switches").json();
-        if switches == json!([1]) { Ok(()) } else { Err(switches.to_string()) }
+        if switches == json!([1]) {
+            Ok(())
+        } else {
+            Err(switches.to_string())
+        }
     });
 
     // --- Flows, OpenFlow 1.3.
@@ -89,7 +112,11 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
                       "actions": [{"type": "OUTPUT", "port": 2}]});
     ok(&mut client, "/stats/flowentry/add", flow.clone());
     let flows = ofctl(&["dump-flows", "tatsu0"]);
-    assert!(flows.contains("cookie=0x7,") && flows.contains("priority=100,in_port=1,dl_dst=00:00:00:00:00:02 actions=output:2"), "{flows}");
+    assert!(
+        flows.contains("cookie=0x7,")
+            && flows.contains("priority=100,in_port=1,dl_dst=00:00:00:00:00:02 actions=output:2"),
+        "{flows}"
+    );
     let mut modified = flow.clone();
     modified["actions"] = json!([{"type": "OUTPUT", "port": "CONTROLLER", "max_len": 128}]);
     ok(&mut client, "/stats/flowentry/modify_strict", modified);
@@ -98,7 +125,11 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     let listed = client.get("/stats/flow/1").json();
     assert_eq!(listed["1"][0]["actions"], json!(["OUTPUT:CONTROLLER"]), "{listed}");
     assert_eq!(listed["1"][0]["match"], json!({"in_port": 1, "dl_dst": "00:00:00:00:00:02"}), "{listed}");
-    ok(&mut client, "/stats/flowentry/delete_strict", json!({"dpid": 1, "priority": 100, "match": {"in_port": 1, "dl_dst": "00:00:00:00:00:02"}}));
+    ok(
+        &mut client,
+        "/stats/flowentry/delete_strict",
+        json!({"dpid": 1, "priority": 100, "match": {"in_port": 1, "dl_dst": "00:00:00:00:00:02"}}),
+    );
     let flows = ofctl(&["dump-flows", "tatsu0"]);
     assert!(!flows.contains("priority=100"), "{flows}");
 
@@ -107,15 +138,27 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
                        "buckets": [{"actions": [{"type": "OUTPUT", "port": 1}]}, {"actions": [{"type": "OUTPUT", "port": 2}]}]});
     ok(&mut client, "/stats/groupentry/add", group.clone());
     let groups = ofctl(&["dump-groups", "tatsu0"]);
-    assert!(groups.contains("group_id=1,type=all,bucket=") && groups.contains("actions=output:1") && groups.contains("actions=output:2"), "{groups}");
+    assert!(
+        groups.contains("group_id=1,type=all,bucket=")
+            && groups.contains("actions=output:1")
+            && groups.contains("actions=output:2"),
+        "{groups}"
+    );
     // Adding it again: the switch's GROUP_MOD_FAILED / GROUP_EXISTS.
     let reply = client.post("/stats/groupentry/add", &group.to_string());
     assert_eq!(reply.status, 400, "{}", reply.text());
     assert_eq!((reply.json()["type"].clone(), reply.json()["code"].clone()), (json!(6), json!(0)), "{}", reply.text());
-    ok(&mut client, "/stats/groupentry/modify", json!({"dpid": 1, "type": "SELECT", "group_id": 1,
-        "buckets": [{"weight": 5, "actions": [{"type": "OUTPUT", "port": 2}]}]}));
+    ok(
+        &mut client,
+        "/stats/groupentry/modify",
+        json!({"dpid": 1, "type": "SELECT", "group_id": 1,
+        "buckets": [{"weight": 5, "actions": [{"type": "OUTPUT", "port": 2}]}]}),
+    );
     let groups = ofctl(&["dump-groups", "tatsu0"]);
-    assert!(groups.contains("group_id=1,type=select,") && groups.contains("weight:5") && !groups.contains("output:1"), "{groups}");
+    assert!(
+        groups.contains("group_id=1,type=select,") && groups.contains("weight:5") && !groups.contains("output:1"),
+        "{groups}"
+    );
     let desc = client.get("/stats/groupdesc/1").json();
     assert_eq!(desc["1"][0]["type"], "SELECT", "{desc}");
     assert_eq!(desc["1"][0]["buckets"][0]["actions"], json!(["OUTPUT:2"]), "{desc}");
@@ -123,10 +166,18 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     assert!(!ofctl(&["dump-groups", "tatsu0"]).contains("group_id=1"));
 
     // --- Meters.
-    ok(&mut client, "/stats/meterentry/add", json!({"dpid": 1, "flags": "KBPS", "meter_id": 1, "bands": [{"type": "DROP", "rate": 1000}]}));
+    ok(
+        &mut client,
+        "/stats/meterentry/add",
+        json!({"dpid": 1, "flags": "KBPS", "meter_id": 1, "bands": [{"type": "DROP", "rate": 1000}]}),
+    );
     let meters = ofctl(&["dump-meters", "tatsu0"]);
     assert!(meters.contains("meter=1 kbps") && meters.contains("type=drop rate=1000"), "{meters}");
-    ok(&mut client, "/stats/meterentry/modify", json!({"dpid": 1, "flags": ["KBPS"], "meter_id": 1, "bands": [{"type": "DROP", "rate": 2000}]}));
+    ok(
+        &mut client,
+        "/stats/meterentry/modify",
+        json!({"dpid": 1, "flags": ["KBPS"], "meter_id": 1, "bands": [{"type": "DROP", "rate": 2000}]}),
+    );
     assert!(ofctl(&["dump-meters", "tatsu0"]).contains("type=drop rate=2000"));
     let config = client.get("/stats/meterconfig/1/1").json();
     assert_eq!(config["1"][0]["bands"][0]["rate"], 2000, "{config}");
@@ -135,16 +186,25 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     assert!(!ofctl(&["dump-meters", "tatsu0"]).contains("meter=1"));
 
     // --- Statistics against ovs-ofctl, with traffic through a NORMAL flow.
-    ok(&mut client, "/stats/flowentry/add", json!({"dpid": 1, "priority": 1, "actions": [{"type": "OUTPUT", "port": "NORMAL"}]}));
+    ok(
+        &mut client,
+        "/stats/flowentry/add",
+        json!({"dpid": 1, "priority": 1, "actions": [{"type": "OUTPUT", "port": "NORMAL"}]}),
+    );
     let _ = testbed(&["ping-all", "--count", "3", "--timeout", "1"]);
     eventually("flow counters agree with ovs-ofctl", || {
         let ours = Client::connect(port).get("/stats/flow/1").json();
         let dump = ofctl(&["dump-flows", "tatsu0"]);
         let line = dump.lines().find(|l| l.contains("priority=1 ")).ok_or(dump.clone())?;
-        let entry = ours["1"].as_array().and_then(|l| l.iter().find(|f| f["priority"] == 1)).cloned().unwrap_or_default();
+        let entry =
+            ours["1"].as_array().and_then(|l| l.iter().find(|f| f["priority"] == 1)).cloned().unwrap_or_default();
         let theirs = (counter(line, "n_packets="), counter(line, "n_bytes="));
         let mine = (entry["packet_count"].as_u64(), entry["byte_count"].as_u64());
-        if theirs == mine && mine.0 > Some(0) { Ok(()) } else { Err(format!("ovs {theirs:?} vs ours {mine:?}: {line} / {entry}")) }
+        if theirs == mine && mine.0 > Some(0) {
+            Ok(())
+        } else {
+            Err(format!("ovs {theirs:?} vs ours {mine:?}: {line} / {entry}"))
+        }
     });
     eventually("port counters agree with ovs-ofctl", || {
         let ours = Client::connect(port).get("/stats/port/1/1").json();
@@ -154,17 +214,25 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
         let theirs = (counter(rx, "pkts="), counter(rx, "bytes="), counter(tx, "pkts="), counter(tx, "bytes="));
         let p = &ours["1"][0];
         let mine = (p["rx_packets"].as_u64(), p["rx_bytes"].as_u64(), p["tx_packets"].as_u64(), p["tx_bytes"].as_u64());
-        if theirs == mine { Ok(()) } else { Err(format!("ovs {theirs:?} vs ours {mine:?}")) }
+        if theirs == mine {
+            Ok(())
+        } else {
+            Err(format!("ovs {theirs:?} vs ours {mine:?}"))
+        }
     });
     eventually("table counters agree with ovs-ofctl", || {
         let ours = Client::connect(port).get("/stats/table/1").json();
         let dump = ofctl(&["dump-tables", "tatsu0"]);
-        let line = dump.lines().find(|l| l.trim_start().starts_with("0:")).ok_or(dump.clone())?;
-        let detail = dump.lines().skip_while(|l| !l.trim_start().starts_with("0:")).take(3).collect::<Vec<_>>().join(" ");
+        let line = dump.lines().find(|l| l.trim() == "table 0:").ok_or(dump.clone())?;
+        let detail = dump.lines().skip_while(|l| l.trim() != "table 0:").take(2).collect::<Vec<_>>().join(" ");
         let t = &ours["1"][0];
         let theirs = (counter(&detail, "active="), counter(&detail, "lookup="), counter(&detail, "matched="));
         let mine = (t["active_count"].as_u64(), t["lookup_count"].as_u64(), t["matched_count"].as_u64());
-        if theirs == mine { Ok(()) } else { Err(format!("ovs {theirs:?} vs ours {mine:?}: {line}")) }
+        if theirs == mine {
+            Ok(())
+        } else {
+            Err(format!("ovs {theirs:?} vs ours {mine:?}: {line}"))
+        }
     });
     let aggregate = client.get("/stats/aggregateflow/1").json();
     assert_eq!(aggregate["1"][0]["flow_count"], 1, "{aggregate}");
@@ -182,7 +250,8 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     assert_eq!(features.json()["1"].as_array().map(Vec::len), Some(254));
     let reply = client.request("DELETE", "/stats/flowentry/clear/1", None);
     assert_eq!(reply.status, 200, "{}", reply.text());
-    assert!(!ofctl(&["dump-flows", "tatsu0"]).contains("priority=1 "));
+    let flows = ofctl(&["dump-flows", "tatsu0"]);
+    assert!(!flows.contains("priority=1 "), "{flows}");
 
     // --- OpenFlow 1.0: the same switch, re-pointed.
     testbed_ok(&["set-protocols", "OpenFlow10"]);
@@ -190,14 +259,23 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     host.wait_for(&["speaks OpenFlow 0x01"]);
     eventually("the 1.0 switch is back", || {
         let reply = Client::connect(port).get("/stats/desc/1");
-        if reply.status == 200 { Ok(()) } else { Err(reply.text()) }
+        if reply.status == 200 {
+            Ok(())
+        } else {
+            Err(reply.text())
+        }
     });
-    ok(&mut client, "/stats/flowentry/add", json!({"dpid": 1, "priority": 20, "match": {"in_port": 1, "dl_type": 2048, "nw_src": "10.0.0.0/24"},
-        "actions": [{"type": "SET_VLAN_VID", "vlan_vid": 7}, {"type": "OUTPUT", "port": 2}]}));
+    ok(
+        &mut client,
+        "/stats/flowentry/add",
+        json!({"dpid": 1, "priority": 20, "match": {"in_port": 1, "dl_type": 2048, "nw_src": "10.0.0.0/24"},
+        "actions": [{"type": "SET_VLAN_VID", "vlan_vid": 7}, {"type": "OUTPUT", "port": 2}]}),
+    );
     let flows = ofctl(&["dump-flows", "tatsu0"]);
     assert!(flows.contains("priority=20,ip,in_port=1,nw_src=10.0.0.0/24 actions=mod_vlan_vid:7,output:2"), "{flows}");
     let listed = client.get("/stats/flow/1").json();
-    let entry = listed["1"].as_array().and_then(|l| l.iter().find(|f| f["priority"] == 20)).cloned().unwrap_or_default();
+    let entry =
+        listed["1"].as_array().and_then(|l| l.iter().find(|f| f["priority"] == 20)).cloned().unwrap_or_default();
     assert_eq!(entry["match"], json!({"in_port": 1, "dl_type": 2048, "nw_src": "10.0.0.0/24"}), "{listed}");
     assert_eq!(entry["actions"], json!(["SET_VLAN_VID:7", "OUTPUT:2"]), "{listed}");
     let table = client.get("/stats/table/1").json();

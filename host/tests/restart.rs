@@ -120,7 +120,20 @@ fn switches_sending_through_two_handovers_lose_and_duplicate_nothing() {
         });
         let sender = std::thread::spawn(move || {
             for xid in 1..=MESSAGES {
-                switch.send_raw(&[V1_3, 2, 0, 12, (xid >> 24) as u8, (xid >> 16) as u8, (xid >> 8) as u8, xid as u8, 1, 2, 3, 4]);
+                switch.send_raw(&[
+                    V1_3,
+                    2,
+                    0,
+                    12,
+                    (xid >> 24) as u8,
+                    (xid >> 16) as u8,
+                    (xid >> 8) as u8,
+                    xid as u8,
+                    1,
+                    2,
+                    3,
+                    4,
+                ]);
                 std::thread::sleep(Duration::from_millis(3));
             }
             switch
@@ -156,7 +169,8 @@ fn switches_sending_through_two_handovers_lose_and_duplicate_nothing() {
 #[test]
 fn a_successor_that_cannot_start_leaves_the_running_host_serving() {
     let config = "[app.faulty]\nmode = \"\"\n";
-    let running = start("failing-successor", &[(&lib_path("tatsu_fixture_of_probe"), "libof_probe.so")], config, &["--strict"]);
+    let running =
+        start("failing-successor", &[(&lib_path("tatsu_fixture_of_probe"), "libof_probe.so")], config, &["--strict"]);
     let mut switch = FakeSwitch::connect(running.port);
     switch.handshake(V1_3, 4, 1);
     running.host.wait_for(&["enter 0000000000000004"]);

@@ -719,7 +719,10 @@ pub fn action10_json(a: &v1_0::Action) -> Value {
                 json!(v.iter().map(action10_json).collect::<Vec<_>>())
             });
         }
-        A::Vendor { vendor, data } => ("OFPActionVendor", json!({"vendor": vendor, "data": base64(data)})),
+        A::Vendor { vendor, data } => (
+            "OFPActionVendorUnknown",
+            json!({"vendor": vendor, "data": base64(data), "type": 0xffff, "len": 8 + data.len()}),
+        ),
         A::Unknown { action_type, data } => ("OFPActionUnknown", json!({"type": action_type, "data": base64(data)})),
     };
     cls(n, f)
@@ -788,7 +791,7 @@ pub fn v1_0_to_json(m: &v1_0::Message) -> Value {
         ),
         M::StatsRequest(s) => {
             use v1_0::StatsRequestBody as B;
-            let base = json!({"flags": s.flags});
+            let base = json!({"flags": s.flags, "type": s.stats_type()});
             let fsr = |f: &v1_0::FlowStatsRequest| json!({"match": match10_json(&f.match_), "table_id": f.table_id, "out_port": f.out_port});
             let (n, f) = match &s.body {
                 B::Desc => ("OFPDescStatsRequest", json!({})),
@@ -883,7 +886,7 @@ pub fn v1_0_to_json(m: &v1_0::Message) -> Value {
                 B::Vendor { vendor, data } => ("OFPVendorStatsReply", json!({"vendor": vendor, "data": base64(data)})),
                 B::Unknown { stats_type, data } => ("OFPStatsReplyUnknown", json!({"type": stats_type, "data": base64(data)})),
             };
-            cls(n, json!({"flags": s.flags, "body": body}))
+            cls(n, json!({"flags": s.flags, "type": s.stats_type(), "body": body}))
         }
         M::BarrierRequest => cls("OFPBarrierRequest", json!({})),
         M::BarrierReply => cls("OFPBarrierReply", json!({})),
@@ -892,7 +895,12 @@ pub fn v1_0_to_json(m: &v1_0::Message) -> Value {
             "OFPQueueGetConfigReply",
             json!({"port": port, "queues": queues.iter().map(|q| cls("OFPPacketQueue", json!({
                 "queue_id": q.queue_id,
-                "properties": q.properties.iter().map(|(t, d)| cls("OFPQueueProp", json!({"property": t, "data": base64(d)}))).collect::<Vec<_>>()
+                "len": 8 + q.properties.iter().map(|(_, d)| 8 + d.len()).sum::<usize>(),
+                "properties": q.properties.iter().map(|(t, d)| match (t, d.as_slice()) {
+                    (0, []) => cls("OFPQueuePropNone", json!({"property": 0, "len": 8})),
+                    (1, [a, b, 0, 0, 0, 0, 0, 0]) => cls("OFPQueuePropMinRate", json!({"property": 1, "len": 16, "rate": u16::from_be_bytes([*a, *b])})),
+                    _ => cls("OFPQueuePropUnknown", json!({"property": t, "len": 8 + d.len(), "data": base64(d)})),
+                }).collect::<Vec<_>>()
             }))).collect::<Vec<_>>()}),
         ),
     }

@@ -414,6 +414,9 @@ fn hello(o: &O<'_>) -> R<Hello> {
                 "OFPHelloElemVersionBitmap" => {
                     let vs = e.list("versions", |x| num(x).ok_or_else(|| JsonError("bad version".into())))?;
                     let max = vs.iter().copied().max().unwrap_or(0) as usize;
+                    if max >= 16383 * 32 {
+                        return bad(format!("version {} does not fit a hello element", max));
+                    }
                     let mut w = vec![0u32; max / 32 + 1];
                     for v in vs {
                         if let Some(x) = w.get_mut(v as usize / 32) {
@@ -422,7 +425,9 @@ fn hello(o: &O<'_>) -> R<Hello> {
                     }
                     // Keep the element's word count when the length says so.
                     if let Some(l) = e.opt("length").and_then(num) {
-                        w.resize(((l as usize).saturating_sub(4) / 4).max(w.len()), 0);
+                        // A wire length is at most 65535 bytes.
+                        let words = (l.min(65535) as usize).saturating_sub(4) / 4;
+                        w.resize(words.max(w.len()), 0);
                     }
                     HelloElement::VersionBitmap(w)
                 }
@@ -489,7 +494,7 @@ fn table_features(v: &Value) -> R<TableFeatures> {
     let o = class(v)?;
     let ids = |v: &Value| -> R<FeatureId> {
         let i = class(v)?;
-        let len = i.opt("len").and_then(num).unwrap_or(4) as usize;
+        let len = i.opt("len").and_then(num).unwrap_or(4).min(65535) as usize;
         Ok(FeatureId { id_type: i.u16("type")?, data: vec![0; len.saturating_sub(4)] })
     };
     Ok(TableFeatures {
@@ -978,7 +983,7 @@ pub fn action10_from_json(v: &Value) -> R<v1_0::Action> {
         "OFPActionSetTpSrc" => A::SetTpSrc(o.u16("tp")?),
         "OFPActionSetTpDst" => A::SetTpDst(o.u16("tp")?),
         "OFPActionEnqueue" => A::Enqueue { port: o.u16("port")?, queue_id: o.u32("queue_id")? },
-        "OFPActionVendor" => A::Vendor { vendor: o.u32("vendor")?, data: o.bytes("data")? },
+        "OFPActionVendorUnknown" | "OFPActionVendor" => A::Vendor { vendor: o.u32("vendor")?, data: o.bytes("data")? },
         "OFPActionUnknown" => A::Unknown { action_type: o.u16("type")?, data: o.bytes("data")? },
         n => return bad(format!("unknown 1.0 action {}", n)),
     })
@@ -997,6 +1002,124 @@ fn phy_port(v: &Value) -> R<v1_0::PhyPort> {
         supported: o.u32("supported")?,
         peer: o.u32("peer")?,
     })
+}
+
+fn stats_reply10(o: &O<'_>) -> R<v1_0::StatsReply> {
+    use v1_0::StatsReplyBody as B;
+    let body = o.v("body")?;
+    let list = || body.as_array().ok_or_else(|| JsonError(format!("{}.body: not an array", o.name)));
+    let b = match o.name {
+        "OFPDescStatsReply" => {
+            let d = class(body)?;
+            B::Desc(Box::new(mp::Desc {
+                mfr_desc: d.fixed("mfr_desc")?,
+                hw_desc: d.fixed("hw_desc")?,
+                sw_desc: d.fixed("sw_desc")?,
+                serial_num: d.fixed("serial_num")?,
+                dp_desc: d.fixed("dp_desc")?,
+            }))
+        }
+        "OFPFlowStatsReply" => B::Flow(
+            list()?
+                .iter()
+                .map(|v| {
+                    let f = class(v)?;
+                    Ok(v1_0::FlowStats {
+                        table_id: f.u8("table_id")?,
+                        match_: match10(f.v("match")?)?,
+                        duration_sec: f.u32("duration_sec")?,
+                        duration_nsec: f.u32("duration_nsec")?,
+                        priority: f.u16("priority")?,
+                        idle_timeout: f.u16("idle_timeout")?,
+                        hard_timeout: f.u16("hard_timeout")?,
+                        cookie: f.u64("cookie")?,
+                        packet_count: f.u64("packet_count")?,
+                        byte_count: f.u64("byte_count")?,
+                        actions: f.list("actions", action10_from_json)?,
+                    })
+                })
+                .collect::<R<_>>()?,
+        ),
+        "OFPAggregateStatsReply" => {
+            let a = class(body)?;
+            B::Aggregate {
+                packet_count: a.u64("packet_count")?,
+                byte_count: a.u64("byte_count")?,
+                flow_count: a.u32("flow_count")?,
+            }
+        }
+        "OFPTableStatsReply" => B::Table(
+            list()?
+                .iter()
+                .map(|v| {
+                    let t = class(v)?;
+                    Ok(v1_0::TableStats {
+                        table_id: t.u8("table_id")?,
+                        name: t.fixed("name")?,
+                        wildcards: t.u32("wildcards")?,
+                        max_entries: t.u32("max_entries")?,
+                        active_count: t.u32("active_count")?,
+                        lookup_count: t.u64("lookup_count")?,
+                        matched_count: t.u64("matched_count")?,
+                    })
+                })
+                .collect::<R<_>>()?,
+        ),
+        "OFPPortStatsReply" => B::Port(
+            list()?
+                .iter()
+                .map(|v| {
+                    let p = class(v)?;
+                    let mut counters = [0u64; 12];
+                    for (c, k) in counters.iter_mut().zip([
+                        "rx_packets",
+                        "tx_packets",
+                        "rx_bytes",
+                        "tx_bytes",
+                        "rx_dropped",
+                        "tx_dropped",
+                        "rx_errors",
+                        "tx_errors",
+                        "rx_frame_err",
+                        "rx_over_err",
+                        "rx_crc_err",
+                        "collisions",
+                    ]) {
+                        *c = p.u64(k)?;
+                    }
+                    Ok(v1_0::PortStats { port_no: p.u16("port_no")?, counters })
+                })
+                .collect::<R<_>>()?,
+        ),
+        "OFPQueueStatsReply" => B::Queue(
+            list()?
+                .iter()
+                .map(|v| {
+                    let q = class(v)?;
+                    Ok(v1_0::QueueStats {
+                        port_no: q.u16("port_no")?,
+                        queue_id: q.u32("queue_id")?,
+                        tx_bytes: q.u64("tx_bytes")?,
+                        tx_packets: q.u64("tx_packets")?,
+                        tx_errors: q.u64("tx_errors")?,
+                    })
+                })
+                .collect::<R<_>>()?,
+        ),
+        "OFPVendorStatsReply" => B::Vendor {
+            vendor: body
+                .get("vendor")
+                .and_then(num)
+                .and_then(|x| u32::try_from(x).ok())
+                .ok_or_else(|| JsonError("OFPVendorStatsReply: bad vendor".into()))?,
+            data: body
+                .get("data")
+                .and_then(bytes_of)
+                .ok_or_else(|| JsonError("OFPVendorStatsReply: bad data".into()))?,
+        },
+        _ => B::Unknown { stats_type: o.u16("type")?, data: body.get("data").and_then(bytes_of).unwrap_or_default() },
+    };
+    Ok(v1_0::StatsReply { flags: o.u16("flags")?, body: b })
 }
 
 /// Builds an OpenFlow 1.0 message from its JSON form.
@@ -1112,7 +1235,29 @@ pub fn v1_0_from_json(v: &Value) -> R<v1_0::Message> {
         "OFPBarrierRequest" => M::BarrierRequest,
         "OFPBarrierReply" => M::BarrierReply,
         "OFPQueueGetConfigRequest" => M::QueueGetConfigRequest { port: o.u16("port")? },
-        n => return bad(format!("unknown or unsupported OpenFlow 1.0 message class {}", n)),
+        "OFPQueueGetConfigReply" => M::QueueGetConfigReply {
+            port: o.u16("port")?,
+            queues: o.list("queues", |v| {
+                let q = class(v)?;
+                Ok(v1_0::PacketQueue {
+                    queue_id: q.u32("queue_id")?,
+                    properties: q.list("properties", |v| {
+                        let p = class(v)?;
+                        Ok(match p.name {
+                            "OFPQueuePropNone" => (0, Vec::new()),
+                            "OFPQueuePropMinRate" => {
+                                let mut d = p.u16("rate")?.to_be_bytes().to_vec();
+                                d.resize(8, 0);
+                                (1, d)
+                            }
+                            _ => (p.u16("property")?, p.bytes("data")?),
+                        })
+                    })?,
+                })
+            })?,
+        },
+        n if n.ends_with("StatsReply") => M::StatsReply(stats_reply10(&o)?),
+        n => return bad(format!("unknown OpenFlow 1.0 message class {}", n)),
     })
 }
 

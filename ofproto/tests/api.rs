@@ -171,3 +171,28 @@ fn handshake_messages() {
     let req = v1_3::MultipartRequest::new(MultipartRequestBody::Desc);
     assert_eq!(req.mp_type(), 0);
 }
+
+#[test]
+fn more_builders() {
+    use tatsu_ofproto::nx::NxAction;
+    use tatsu_ofproto::v1_3::consts;
+    use tatsu_ofproto::v1_3::oxm::OxmField;
+    let mm = v1_3::MeterMod::add(100, 14).drop_band(1000, 10).dscp_remark_band(1000, 10, 1);
+    let mut buf = Vec::new();
+    mm.encode(0, &mut buf);
+    assert_eq!(buf, corpus("of13/libofproto-OFP13-meter_mod.packet"));
+
+    assert_eq!(
+        Action::reg_load(OxmField::Reg0, 4, 28, 0xdeadbee),
+        Action::Nx(NxAction::RegLoad { ofs_nbits: 283, dst: 0x0001_0004, value: 0xdeadbee })
+    );
+    let gm = v1_3::GroupMod::add(consts::group::TYPE_SELECT, 7)
+        .bucket(v1_3::Bucket::new([Action::output(1)]).weight(10))
+        .bucket(v1_3::Bucket::new([Action::set_vlan_vid(5), Action::output(2)]).weight(20));
+    let bytes = Message::V1_3(gm.clone().into()).to_vec(1);
+    assert_eq!(bytes.len(), 8 + 8 + (16 + 16) + (16 + 16 + 16));
+    assert_eq!(decode(&bytes).expect("decode").1, Message::V1_3(v1_3::Message::GroupMod(gm)));
+    let req = v1_3::MultipartRequest::flow_stats(Match::new().in_port(1));
+    let bytes = Message::V1_3(req.clone().into()).to_vec(1);
+    assert_eq!(decode(&bytes).expect("decode").1, Message::V1_3(v1_3::Message::MultipartRequest(req)));
+}

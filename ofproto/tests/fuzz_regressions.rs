@@ -26,7 +26,8 @@ fn replay_fuzz_regressions() {
             let (_, m2) =
                 decode(&again).unwrap_or_else(|e| panic!("{}: re-encoded message does not decode: {}", p.display(), e));
             assert_eq!(m, m2, "{}: decode(encode(m)) != m", p.display());
-            let _ = to_json(&m2);
+            let j = to_json(&m2);
+            let _ = tatsu_ofproto::from_json(h.version, &j);
         }
     }
     assert!(n > 0, "no regression inputs in {}", dir.display());

@@ -300,6 +300,8 @@ fn action10() -> impl Strategy<Value = v1_0::Action> {
         (any::<u16>(), any::<u32>()).prop_map(|(port, queue_id)| A::Enqueue { port, queue_id }),
         any::<u16>().prop_map(|e| A::Nx(NxAction::PushMpls(e))),
         Just(A::Nx(NxAction::DecTtl)),
+        (any::<u32>().prop_filter("not NX", |v| *v != 0x2320), 0..3usize)
+            .prop_map(|(vendor, n)| A::Vendor { vendor, data: vec![9; n * 8] }),
     ]
 }
 
@@ -335,6 +337,75 @@ fn message10() -> impl Strategy<Value = v1_0::Message> {
         (any::<u32>(), vec(any::<u8>(), 0..32)).prop_map(|(vendor, data)| M::Vendor { vendor, data }),
         Just(M::FeaturesRequest),
         Just(M::BarrierReply),
+        (match10(), any::<(u64, u16, u8, u32, u32, u16, u64, u64)>()).prop_map(|(match_, t)| M::FlowRemoved(
+            v1_0::FlowRemoved {
+                match_,
+                cookie: t.0,
+                priority: t.1,
+                reason: t.2,
+                duration_sec: t.3,
+                duration_nsec: t.4,
+                idle_timeout: t.5,
+                packet_count: t.6,
+                byte_count: t.7,
+            }
+        )),
+        (any::<(u8, u16, [u8; 6], u32, u32)>(), "[a-z0-9]{0,15}").prop_map(|(t, name)| M::PortStatus(
+            v1_0::PortStatus {
+                reason: t.0,
+                desc: v1_0::PhyPort {
+                    port_no: t.1,
+                    hw_addr: MacAddr(t.2),
+                    name: FixedStr::from(name.as_str()),
+                    config: t.3,
+                    state: t.4,
+                    ..Default::default()
+                },
+            }
+        )),
+        (any::<u16>(), vec((any::<u32>(), vec(any::<u16>(), 0..3)), 0..3)).prop_map(|(port, q)| {
+            M::QueueGetConfigReply {
+                port,
+                queues: q
+                    .into_iter()
+                    .map(|(queue_id, rates)| v1_0::PacketQueue {
+                        queue_id,
+                        properties: rates
+                            .into_iter()
+                            .map(|r| {
+                                let mut d = r.to_be_bytes().to_vec();
+                                d.resize(8, 0);
+                                (1, d)
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        }),
+        (match10(), any::<u8>(), any::<u16>()).prop_map(|(match_, table_id, out_port)| M::StatsRequest(
+            v1_0::StatsRequest {
+                flags: 0,
+                body: v1_0::StatsRequestBody::Flow(v1_0::FlowStatsRequest { match_, table_id, out_port }),
+            }
+        )),
+        vec((match10(), vec(action10(), 0..3), any::<u64>()), 0..3).prop_map(|v| M::StatsReply(v1_0::StatsReply {
+            flags: 0,
+            body: v1_0::StatsReplyBody::Flow(
+                v.into_iter()
+                    .map(|(match_, actions, cookie)| v1_0::FlowStats { match_, actions, cookie, ..Default::default() })
+                    .collect()
+            ),
+        })),
+        vec(any::<(u16, [u64; 12])>(), 0..3).prop_map(|v| M::StatsReply(v1_0::StatsReply {
+            flags: 1,
+            body: v1_0::StatsReplyBody::Port(
+                v.into_iter().map(|(port_no, counters)| v1_0::PortStats { port_no, counters }).collect()
+            ),
+        })),
+        (any::<u32>(), vec(any::<u8>(), 0..16)).prop_map(|(vendor, data)| M::StatsReply(v1_0::StatsReply {
+            flags: 0,
+            body: v1_0::StatsReplyBody::Vendor { vendor, data }
+        })),
     ]
 }
 

@@ -183,12 +183,15 @@ impl fmt::Display for HttpResponse {
     }
 }
 
+type InLoopHandler<A> = Box<dyn FnMut(&mut A, &Context, &HttpRequest<'_>) -> HttpResponse + Send>;
+type SpawnedHandler = Arc<dyn Fn(&Context, &HttpRequest<'_>) -> HttpResponse + Send + Sync>;
+
 /// How a route's handler runs.
 pub(crate) enum HttpHandler<A> {
     /// On the app's event loop, in order with its other events, with `&mut A`.
-    InLoop(Box<dyn FnMut(&mut A, &Context, &HttpRequest<'_>) -> HttpResponse + Send>),
+    InLoop(InLoopHandler<A>),
     /// On a green thread of its own per request.
-    Spawned(Arc<dyn Fn(&Context, &HttpRequest<'_>) -> HttpResponse + Send + Sync>),
+    Spawned(SpawnedHandler),
 }
 
 fn route_key(method: &str, pattern: &str) -> String {

@@ -49,12 +49,15 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Takes the message the hook recorded for the panic being handled on this OS thread, to carry it across a yield
-/// (after which the coroutine may run on another OS thread); put it back with [`restore_recorded`].
+/// (after which the coroutine may run on another OS thread); put it back with [`restore_recorded`]. Never inlined,
+/// so that the thread-local's address is looked up at each call, not cached across the caller's yield.
+#[inline(never)]
 pub(crate) fn take_recorded() -> Option<String> {
     LAST_PANIC.with(|last| last.borrow_mut().take())
 }
 
-/// Records `message` as the panic being handled on this OS thread (see [`take_recorded`]).
+/// Records `message` as the panic being handled on this OS thread (see [`take_recorded`]). Never inlined either.
+#[inline(never)]
 pub(crate) fn restore_recorded(message: Option<String>) {
     LAST_PANIC.with(|last| *last.borrow_mut() = message);
 }

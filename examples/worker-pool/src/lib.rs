@@ -234,13 +234,13 @@ fn dispatch(config: &Config, jobs: &Queue<Job>, pool: &GreenPool, stats: &Arc<St
 fn work(config: &Config, jobs: &Queue<Job>, stats: &Stats) {
     let Job::Work(id) = jobs.get() else { return };
     let _busy = Busy::new(stats);
-    if config.panic_every > 0 && id % config.panic_every == 0 {
+    if config.panic_every > 0 && id.is_multiple_of(config.panic_every) {
         stats.panicked.fetch_add(1, Ordering::SeqCst);
         panic!("job #{id} fails on purpose (panic_every = {})", config.panic_every);
     }
     green::sleep(Duration::from_millis(config.job_ms));
     let done = stats.done.fetch_add(1, Ordering::SeqCst) + 1;
-    if config.report_every > 0 && done % config.report_every == 0 {
+    if config.report_every > 0 && done.is_multiple_of(config.report_every) {
         log::info!(
             "processed {done} jobs ({} panicked, {} busy)",
             stats.panicked.load(Ordering::SeqCst),

@@ -711,9 +711,22 @@ impl FlowMod {
     pub fn add(m: Match) -> FlowMod {
         FlowMod { match_: m, ..Default::default() }
     }
+    /// An `OFPFC_MODIFY`.
+    pub fn modify(m: Match) -> FlowMod {
+        FlowMod { match_: m, command: 1, ..Default::default() }
+    }
     /// An `OFPFC_DELETE`.
     pub fn delete(m: Match) -> FlowMod {
         FlowMod { match_: m, command: 3, ..Default::default() }
+    }
+    /// An `OFPFC_DELETE_STRICT`.
+    pub fn delete_strict(m: Match) -> FlowMod {
+        FlowMod { match_: m, command: 4, ..Default::default() }
+    }
+    /// Sets `OFPFF_SEND_FLOW_REM`.
+    pub fn send_flow_removed(mut self) -> Self {
+        self.flags |= 1;
+        self
     }
     /// Sets the priority.
     pub fn priority(mut self, p: u16) -> Self {
@@ -937,6 +950,38 @@ pub struct StatsRequest {
     pub flags: u16,
     /// Body.
     pub body: StatsRequestBody,
+}
+
+impl StatsRequest {
+    /// `OFPST_*` type.
+    pub fn stats_type(&self) -> u16 {
+        match &self.body {
+            StatsRequestBody::Desc => 0,
+            StatsRequestBody::Flow(_) => 1,
+            StatsRequestBody::Aggregate(_) => 2,
+            StatsRequestBody::Table => 3,
+            StatsRequestBody::Port { .. } => 4,
+            StatsRequestBody::Queue { .. } => 5,
+            StatsRequestBody::Vendor { .. } => 0xffff,
+            StatsRequestBody::Unknown { stats_type, .. } => *stats_type,
+        }
+    }
+}
+
+impl StatsReply {
+    /// `OFPST_*` type.
+    pub fn stats_type(&self) -> u16 {
+        match &self.body {
+            StatsReplyBody::Desc(_) => 0,
+            StatsReplyBody::Flow(_) => 1,
+            StatsReplyBody::Aggregate { .. } => 2,
+            StatsReplyBody::Table(_) => 3,
+            StatsReplyBody::Port(_) => 4,
+            StatsReplyBody::Queue(_) => 5,
+            StatsReplyBody::Vendor { .. } => 0xffff,
+            StatsReplyBody::Unknown { stats_type, .. } => *stats_type,
+        }
+    }
 }
 
 /// `OFPT_STATS_REPLY`.

@@ -1,6 +1,6 @@
 //! OpenFlow 1.3 actions (`ofp_action_*`).
 
-use super::oxm::Oxm;
+use super::oxm::{Oxm, OxmField};
 use crate::error::DecodeError;
 use crate::nx::{ActionList, NxAction, NX_VENDOR_ID};
 use crate::wire::{len16, Put, Reader};
@@ -114,6 +114,61 @@ impl Action {
     /// Set-field.
     pub fn set_field(oxm: Oxm) -> Action {
         Action::SetField(oxm)
+    }
+    /// Set-field `eth_dst`.
+    pub fn set_eth_dst(mac: crate::MacAddr) -> Action {
+        Action::SetField(Oxm::new(OxmField::EthDst, &mac.0))
+    }
+    /// Set-field `eth_src`.
+    pub fn set_eth_src(mac: crate::MacAddr) -> Action {
+        Action::SetField(Oxm::new(OxmField::EthSrc, &mac.0))
+    }
+    /// Set-field `vlan_vid` (pass the VLAN id; `OFPVID_PRESENT` is added).
+    pub fn set_vlan_vid(vid: u16) -> Action {
+        Action::SetField(Oxm::int(OxmField::VlanVid, (vid | 0x1000) as u64))
+    }
+    /// Set-field `ipv4_src`.
+    pub fn set_ipv4_src(a: std::net::Ipv4Addr) -> Action {
+        Action::SetField(Oxm::new(OxmField::Ipv4Src, &a.octets()))
+    }
+    /// Set-field `ipv4_dst`.
+    pub fn set_ipv4_dst(a: std::net::Ipv4Addr) -> Action {
+        Action::SetField(Oxm::new(OxmField::Ipv4Dst, &a.octets()))
+    }
+    /// Set-field of any integer-valued field.
+    pub fn set_field_int(field: OxmField, v: u64) -> Action {
+        Action::SetField(Oxm::int(field, v))
+    }
+    /// Push an 802.1Q tag (ethertype 0x8100).
+    pub fn push_vlan() -> Action {
+        Action::PushVlan(0x8100)
+    }
+    /// Nicira `resubmit(,table)`.
+    pub fn resubmit(table_id: u8) -> Action {
+        Action::Nx(NxAction::ResubmitTable { in_port: 0xfff8, table_id })
+    }
+    /// Nicira `load:value->field[ofs..ofs+n_bits]`.
+    pub fn reg_load(field: OxmField, ofs: u16, n_bits: u16, value: u64) -> Action {
+        Action::Nx(NxAction::RegLoad { ofs_nbits: ofs << 6 | (n_bits.max(1) - 1), dst: field.header(false), value })
+    }
+    /// Nicira `move:src[src_ofs..]->dst[dst_ofs..]` of `n_bits` bits.
+    pub fn reg_move(src: OxmField, src_ofs: u16, dst: OxmField, dst_ofs: u16, n_bits: u16) -> Action {
+        Action::Nx(NxAction::RegMove { n_bits, src_ofs, dst_ofs, src: src.header(false), dst: dst.header(false) })
+    }
+    /// Nicira `conjunction(id, clause/n_clauses)` (`clause` as on the wire).
+    pub fn conjunction(id: u32, clause: u8, n_clauses: u8) -> Action {
+        Action::Nx(NxAction::Conjunction { clause, n_clauses, id })
+    }
+    /// Nicira `ct(commit?, table=recirc_table, zone=zone, exec(actions))` with an immediate zone.
+    pub fn ct(commit: bool, zone: u16, recirc_table: u8, actions: Vec<Action>) -> Action {
+        Action::Nx(NxAction::Ct(crate::nx::Ct {
+            flags: commit as u16,
+            zone_src: 0,
+            zone_ofs_nbits: zone,
+            recirc_table,
+            alg: 0,
+            actions,
+        }))
     }
 
     /// Wire type.

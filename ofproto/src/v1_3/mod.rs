@@ -5,6 +5,7 @@
 //! emit). [`PacketInView`] is an allocation-free view for the packet-in fast path.
 
 pub mod action;
+pub mod consts;
 pub mod instruction;
 pub mod multipart;
 pub mod oxm;
@@ -575,6 +576,69 @@ pub struct GroupMod {
     pub group_id: u32,
     /// Buckets.
     pub buckets: Vec<Bucket>,
+}
+
+impl Bucket {
+    /// A bucket with the given actions (weight 0, no watch port/group).
+    pub fn new(actions: impl IntoIterator<Item = Action>) -> Bucket {
+        Bucket { weight: 0, watch_port: port::ANY, watch_group: OFPG_ANY, actions: actions.into_iter().collect() }
+    }
+    /// Sets the weight (select groups).
+    pub fn weight(mut self, w: u16) -> Self {
+        self.weight = w;
+        self
+    }
+    /// Sets the watched port (fast-failover groups).
+    pub fn watch_port(mut self, p: u32) -> Self {
+        self.watch_port = p;
+        self
+    }
+    /// Sets the watched group (fast-failover groups).
+    pub fn watch_group(mut self, g: u32) -> Self {
+        self.watch_group = g;
+        self
+    }
+}
+
+impl GroupMod {
+    /// An `OFPGC_ADD` of `group_type` (`consts::group::TYPE_*`) for `group_id`.
+    pub fn add(group_type: u8, group_id: u32) -> GroupMod {
+        GroupMod { command: consts::group::ADD, group_type, group_id, buckets: Vec::new() }
+    }
+    /// An `OFPGC_MODIFY`.
+    pub fn modify(group_type: u8, group_id: u32) -> GroupMod {
+        GroupMod { command: consts::group::MODIFY, group_type, group_id, buckets: Vec::new() }
+    }
+    /// An `OFPGC_DELETE` (use `consts::group::ALL` to delete all groups).
+    pub fn delete(group_id: u32) -> GroupMod {
+        GroupMod { command: consts::group::DELETE, group_type: 0, group_id, buckets: Vec::new() }
+    }
+    /// Adds a bucket.
+    pub fn bucket(mut self, b: Bucket) -> Self {
+        self.buckets.push(b);
+        self
+    }
+}
+
+impl MeterMod {
+    /// An `OFPMC_ADD` for `meter_id` with `flags` (`consts::meter::FLAG_*`).
+    pub fn add(meter_id: u32, flags: u16) -> MeterMod {
+        MeterMod { command: consts::meter::ADD, flags, meter_id, bands: Vec::new() }
+    }
+    /// An `OFPMC_DELETE`.
+    pub fn delete(meter_id: u32) -> MeterMod {
+        MeterMod { command: consts::meter::DELETE, flags: 0, meter_id, bands: Vec::new() }
+    }
+    /// Adds a drop band.
+    pub fn drop_band(mut self, rate: u32, burst_size: u32) -> Self {
+        self.bands.push(MeterBand::Drop { rate, burst_size });
+        self
+    }
+    /// Adds a DSCP-remark band.
+    pub fn dscp_remark_band(mut self, rate: u32, burst_size: u32, prec_level: u8) -> Self {
+        self.bands.push(MeterBand::DscpRemark { rate, burst_size, prec_level });
+        self
+    }
 }
 
 /// `OFPT_PORT_MOD` body.

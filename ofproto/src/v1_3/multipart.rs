@@ -169,6 +169,34 @@ impl MultipartRequest {
     pub fn desc() -> Self {
         Self::new(MultipartRequestBody::Desc)
     }
+    /// `OFPMP_FLOW` request for all tables, filtered by `m`.
+    pub fn flow_stats(m: Match) -> Self {
+        Self::new(MultipartRequestBody::Flow(FlowStatsRequest { match_: m, ..Default::default() }))
+    }
+    /// `OFPMP_AGGREGATE` request for all tables, filtered by `m`.
+    pub fn aggregate_stats(m: Match) -> Self {
+        Self::new(MultipartRequestBody::Aggregate(FlowStatsRequest { match_: m, ..Default::default() }))
+    }
+    /// `OFPMP_TABLE` request.
+    pub fn table_stats() -> Self {
+        Self::new(MultipartRequestBody::Table)
+    }
+    /// `OFPMP_PORT_STATS` request (`port::ANY` for all ports).
+    pub fn port_stats(port_no: u32) -> Self {
+        Self::new(MultipartRequestBody::PortStats { port_no })
+    }
+    /// `OFPMP_QUEUE` request.
+    pub fn queue_stats(port_no: u32, queue_id: u32) -> Self {
+        Self::new(MultipartRequestBody::Queue { port_no, queue_id })
+    }
+    /// `OFPMP_GROUP_DESC` request.
+    pub fn group_desc() -> Self {
+        Self::new(MultipartRequestBody::GroupDesc)
+    }
+    /// `OFPMP_TABLE_FEATURES` query (no body).
+    pub fn table_features() -> Self {
+        Self::new(MultipartRequestBody::TableFeatures(Vec::new()))
+    }
     /// Multipart type.
     pub fn mp_type(&self) -> u16 {
         use mp_type::*;

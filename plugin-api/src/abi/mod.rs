@@ -230,7 +230,8 @@ pub struct HostServices {
     pub http_reply:
         extern "C" fn(app: AppHandle, request_id: u64, status: u16, content_type: RStr<'_>, body: RSlice<'_, u8>),
     /// Connects to `address` (`host:port`), parking until connected, the timeout or a stop.
-    pub tcp_connect: extern "C" fn(app: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure>,
+    pub tcp_connect:
+        extern "C" fn(app: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure>,
     /// Listens on `address` (`host:port`; port 0 picks one).
     pub tcp_listen: extern "C" fn(app: AppHandle, address: RStr<'_>) -> RResult<SocketHandle, IoFailure>,
     /// Accepts a connection, parking until one comes, the timeout or a stop.

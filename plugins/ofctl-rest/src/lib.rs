@@ -1,0 +1,1048 @@
+//! `ofctl-rest`: Ryu's `ofctl_rest` on tatsu's REST server — switch statistics and the flow, group and meter tables
+//! of OpenFlow 1.0 and 1.3 switches, with Ryu's paths, request bodies and response JSON (see README.md).
+//!
+//! Every route runs on a green thread of its own per request, so one slow switch holds up only its own requests.
+//! Statistics are a request to the switch (all parts of a multipart reply). Modifications are sent under an xid of
+//! this app's own, followed by a barrier: when the barrier's reply is back, the switch has processed the message,
+//! and an error it sent for it (recorded by this app's error handler, which runs on the app's event loop before the
+//! request this handler then makes to it) is reported to the client with its type and code.
+//!
+//! Stricter than Ryu, as the issue asks: malformed JSON and unknown fields are 400 naming the field, a switch that
+//! does not answer is 504, an error from the switch is reported (Ryu answers 200 without waiting).
+
+pub mod actions;
+pub mod match_json;
+pub mod stats;
+pub mod util;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tatsu_plugin_api::http::{HttpRequest, HttpResponse};
+use tatsu_plugin_api::ofproto::v1_3::multipart::{
+    FlowStatsRequest, MultipartReplyBody as R13, MultipartRequestBody as Q13,
+};
+use tatsu_plugin_api::ofproto::v1_3::{self, Bucket, MeterBand, MultipartRequest};
+use tatsu_plugin_api::ofproto::{v1_0, ErrorMsg, MacAddr, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_plugin_api::openflow::{OfError, OfErrorKind};
+use tatsu_plugin_api::{export_app, App, BoxError, Context, Datapath, DatapathStates, Handlers, OfMessage, Request};
+
+use util::{
+    array, bad, check_fields, get_int, get_str, object, parse_int_text, ApiResult, GROUPS, METERS, PORTS_10, PORTS_13,
+    QUEUES, ROLES, TABLES,
+};
+
+/// `[app.ofctl-rest]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// How long a switch has to answer a statistics request or a barrier (504 beyond), in milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { request_timeout_ms: 5_000 }
+    }
+}
+
+/// What the request handlers share.
+struct Shared {
+    timeout: Duration,
+    next_xid: AtomicU32,
+    /// Errors switches sent for this app's messages, by (dpid, xid), with when they came.
+    errors: Mutex<HashMap<(u64, u32), (Instant, SwitchError)>>,
+}
+
+static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
+        Arc::new(Shared {
+            timeout: Duration::from_millis(Config::default().request_timeout_ms),
+            next_xid: AtomicU32::new(1),
+            errors: Mutex::new(HashMap::new()),
+        })
+    })
+}
+
+/// The xids this app gives its modifications: the top bit set, unlike the host's counter.
+const XID_MARK: u32 = 0x8000_0000;
+
+/// An error message a switch sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SwitchError {
+    /// `OFPET_*`.
+    #[serde(rename = "type")]
+    pub err_type: u16,
+    /// The code within the type.
+    pub code: u16,
+    /// The data (usually the start of the offending message), hex.
+    pub data: String,
+}
+
+impl SwitchError {
+    fn from_msg(e: &ErrorMsg) -> Self {
+        SwitchError { err_type: e.err_type, code: e.code, data: e.data.iter().map(|b| format!("{b:02x}")).collect() }
+    }
+
+    fn response(&self, status: u16, what: &str) -> HttpResponse {
+        HttpResponse::json(
+            status,
+            &json!({
+                "error": format!("the switch rejected the {what}: {} (type {}), code {}", error_type_name(self.err_type), self.err_type, self.code),
+                "type": self.err_type,
+                "type_name": error_type_name(self.err_type),
+                "code": self.code,
+                "data": self.data,
+            }),
+        )
+    }
+}
+
+/// `OFPET_*` names (1.3; the 1.0 ones are the first six).
+fn error_type_name(t: u16) -> &'static str {
+    const NAMES: [&str; 14] = [
+        "HELLO_FAILED",
+        "BAD_REQUEST",
+        "BAD_ACTION",
+        "BAD_INSTRUCTION",
+        "BAD_MATCH",
+        "FLOW_MOD_FAILED",
+        "GROUP_MOD_FAILED",
+        "PORT_MOD_FAILED",
+        "TABLE_MOD_FAILED",
+        "QUEUE_OP_FAILED",
+        "SWITCH_CONFIG_FAILED",
+        "ROLE_REQUEST_FAILED",
+        "METER_MOD_FAILED",
+        "TABLE_FEATURES_FAILED",
+    ];
+    if t == 0xffff {
+        return "EXPERIMENTER";
+    }
+    NAMES.get(usize::from(t)).copied().unwrap_or("UNKNOWN")
+}
+
+/// The 1.0 names differ after BAD_ACTION.
+fn error_type_name_10(t: u16) -> &'static str {
+    const NAMES: [&str; 6] =
+        ["HELLO_FAILED", "BAD_REQUEST", "BAD_ACTION", "FLOW_MOD_FAILED", "PORT_MOD_FAILED", "QUEUE_OP_FAILED"];
+    NAMES.get(usize::from(t)).copied().unwrap_or("UNKNOWN")
+}
+
+/// The app.
+pub struct OfctlRest;
+
+const REQUEST_SWITCH_ERROR: &str = "ofctl-rest.switch-error";
+
+#[derive(Serialize, Deserialize)]
+struct ErrorQuery {
+    dpid: u64,
+    xid: u32,
+}
+
+impl App for OfctlRest {
+    const NAME: &'static str = "ofctl-rest";
+    const DESCRIPTION: &'static str = "Ryu's ofctl_rest: switch statistics and flow, group and meter tables over REST";
+    type Config = Config;
+
+    fn new(_ctx: &Context, config: Config) -> Result<Self, BoxError> {
+        let _ = SHARED.set(Arc::new(Shared {
+            timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
+            next_xid: AtomicU32::new(1),
+            errors: Mutex::new(HashMap::new()),
+        }));
+        Ok(OfctlRest)
+    }
+
+    fn register(handlers: &mut Handlers<Self>) {
+        for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
+            handlers.on_message(version, 1, DatapathStates::MAIN, Self::on_error);
+        }
+        handlers.on_request(REQUEST_SWITCH_ERROR, |_: &mut Self, _: &Context, request: &Request<'_>| {
+            let query: ErrorQuery = request.payload().map_err(|e| e.to_string())?;
+            let mut errors = shared().errors.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok::<_, String>(errors.remove(&(query.dpid, query.xid)).map(|(_, e)| e))
+        });
+        let get = |handlers: &mut Handlers<Self>,
+                   path: &str,
+                   f: fn(&Context, &HttpRequest<'_>) -> ApiResult<HttpResponse>| {
+            handlers.on_http_spawn("GET", path, move |ctx: &Context, request: &HttpRequest<'_>| f(ctx, request));
+        };
+        let post = |handlers: &mut Handlers<Self>,
+                    path: &str,
+                    f: fn(&Context, &HttpRequest<'_>) -> ApiResult<HttpResponse>| {
+            handlers.on_http_spawn("POST", path, move |ctx: &Context, request: &HttpRequest<'_>| f(ctx, request));
+        };
+        get(handlers, "/stats/switches", switches);
+        get(handlers, "/stats/desc/{dpid}", desc);
+        get(handlers, "/stats/flow/{dpid}", flow);
+        post(handlers, "/stats/flow/{dpid}", flow);
+        get(handlers, "/stats/aggregateflow/{dpid}", aggregate);
+        post(handlers, "/stats/aggregateflow/{dpid}", aggregate);
+        get(handlers, "/stats/table/{dpid}", table);
+        get(handlers, "/stats/tablefeatures/{dpid}", table_features);
+        get(handlers, "/stats/port/{dpid}", port_stats);
+        get(handlers, "/stats/port/{dpid}/{port}", port_stats);
+        get(handlers, "/stats/portdesc/{dpid}", port_desc);
+        get(handlers, "/stats/portdesc/{dpid}/{port}", port_desc);
+        get(handlers, "/stats/queue/{dpid}", queue);
+        get(handlers, "/stats/queue/{dpid}/{port}", queue);
+        get(handlers, "/stats/queue/{dpid}/{port}/{queue_id}", queue);
+        get(handlers, "/stats/queueconfig/{dpid}", queue_config);
+        get(handlers, "/stats/queueconfig/{dpid}/{port}", queue_config);
+        get(handlers, "/stats/group/{dpid}", group);
+        get(handlers, "/stats/group/{dpid}/{group_id}", group);
+        get(handlers, "/stats/groupdesc/{dpid}", group_desc);
+        get(handlers, "/stats/groupdesc/{dpid}/{group_id}", group_desc);
+        get(handlers, "/stats/groupfeatures/{dpid}", group_features);
+        get(handlers, "/stats/meter/{dpid}", meter);
+        get(handlers, "/stats/meter/{dpid}/{meter_id}", meter);
+        get(handlers, "/stats/meterconfig/{dpid}", meter_config);
+        get(handlers, "/stats/meterconfig/{dpid}/{meter_id}", meter_config);
+        get(handlers, "/stats/meterfeatures/{dpid}", meter_features);
+        get(handlers, "/stats/role/{dpid}", get_role);
+        post(handlers, "/stats/flowentry/{cmd}", flow_entry);
+        handlers.on_http_spawn(
+            "DELETE",
+            "/stats/flowentry/clear/{dpid}",
+            |ctx: &Context, request: &HttpRequest<'_>| clear_flows(ctx, request),
+        );
+        post(handlers, "/stats/groupentry/{cmd}", group_entry);
+        post(handlers, "/stats/meterentry/{cmd}", meter_entry);
+        post(handlers, "/stats/portdesc/{cmd}", port_mod);
+        post(handlers, "/stats/experimenter/{dpid}", experimenter);
+        post(handlers, "/stats/role", set_role);
+    }
+}
+
+impl OfctlRest {
+    /// Records errors for this app's own xids.
+    fn on_error(&mut self, _ctx: &Context, message: &OfMessage<'_>) {
+        if message.xid() & XID_MARK == 0 {
+            return;
+        }
+        let error = match message.decode() {
+            Ok(Message::V1_3(v1_3::Message::Error(e))) => SwitchError::from_msg(&e),
+            Ok(Message::V1_0(v1_0::Message::Error(e))) => SwitchError::from_msg(&e),
+            _ => return,
+        };
+        let mut errors = shared().errors.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        errors.retain(|_, (when, _)| now.duration_since(*when) < Duration::from_secs(60));
+        errors.insert((message.dpid(), message.xid()), (now, error));
+    }
+}
+
+export_app!(OfctlRest);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request helpers
+
+/// Parses a datapath id like Ryu (`int(str(dpid), 0)`: decimal or `0x` hex).
+fn parse_dpid(value: &Value, path: &str) -> ApiResult<u64> {
+    let parsed = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => parse_int_text(s),
+        _ => None,
+    };
+    parsed.ok_or_else(|| bad(format!("`{path}`: invalid datapath id {value}")))
+}
+
+/// The connected datapath `dpid` (404 if it is not connected, 501 for a version this app does not speak).
+fn datapath(ctx: &Context, dpid: u64) -> ApiResult<Datapath> {
+    let info = ctx
+        .datapath(dpid)
+        .ok_or_else(|| HttpResponse::error(404, &format!("no datapath {dpid} (0x{dpid:016x}) is connected")))?;
+    match info.version {
+        OFP_VERSION_1_0 | OFP_VERSION_1_3 => Ok(info.datapath()),
+        other => Err(HttpResponse::error(501, &format!("datapath {dpid} speaks OpenFlow version {other:#04x}"))),
+    }
+}
+
+fn param_dpid(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<(u64, Datapath)> {
+    let text = request.param("dpid").unwrap_or("");
+    let dpid = parse_dpid(&Value::from(text), "dpid")?;
+    Ok((dpid, datapath(ctx, dpid)?))
+}
+
+/// The request body as a JSON object (empty body: `{}`).
+fn body(request: &HttpRequest<'_>) -> ApiResult<Map<String, Value>> {
+    if request.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    let value: Value =
+        serde_json::from_slice(request.body()).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(bad(format!("the body must be a JSON object, not {other}"))),
+    }
+}
+
+fn not_in_1_0(what: &str) -> HttpResponse {
+    HttpResponse::error(501, &format!("{what} is not supported by OpenFlow 1.0"))
+}
+
+fn of_failure(e: &OfError, dpid: u64) -> HttpResponse {
+    let status = match e.kind() {
+        OfErrorKind::UnknownDatapath => 404,
+        OfErrorKind::TimedOut => 504,
+        OfErrorKind::SendQueueFull => 503,
+        OfErrorKind::Disconnected | OfErrorKind::Decode => 502,
+        OfErrorKind::Other => 500,
+    };
+    HttpResponse::error(status, &format!("datapath {dpid}: {e}"))
+}
+
+/// Sends a request and returns every reply message; an error reply is a 502 with its type and code.
+fn ask(dp: &Datapath, message: impl Into<Message>) -> ApiResult<Vec<Message>> {
+    let replies = dp.request(message, shared().timeout).map_err(|e| of_failure(&e, dp.dpid()))?;
+    for reply in &replies {
+        match reply {
+            Message::V1_3(v1_3::Message::Error(e)) => return Err(SwitchError::from_msg(e).response(502, "request")),
+            Message::V1_0(v1_0::Message::Error(e)) => {
+                let mut response = SwitchError::from_msg(e).response(502, "request");
+                response = fix_10_name(response, e.err_type);
+                return Err(response);
+            }
+            _ => {}
+        }
+    }
+    Ok(replies)
+}
+
+fn fix_10_name(response: HttpResponse, err_type: u16) -> HttpResponse {
+    let Ok(mut value) = serde_json::from_slice::<Value>(&response.body) else { return response };
+    value["type_name"] = Value::from(error_type_name_10(err_type));
+    HttpResponse::json(response.status, &value)
+}
+
+/// The multipart bodies of a 1.3 reply.
+fn bodies_13(replies: Vec<Message>) -> impl Iterator<Item = R13> {
+    replies.into_iter().filter_map(|m| match m {
+        Message::V1_3(v1_3::Message::MultipartReply(reply)) => Some(reply.body),
+        _ => None,
+    })
+}
+
+/// The stats bodies of a 1.0 reply.
+fn bodies_10(replies: Vec<Message>) -> impl Iterator<Item = v1_0::StatsReplyBody> {
+    replies.into_iter().filter_map(|m| match m {
+        Message::V1_0(v1_0::Message::StatsReply(reply)) => Some(reply.body),
+        _ => None,
+    })
+}
+
+fn stats_13(dp: &Datapath, body: Q13) -> ApiResult<Vec<R13>> {
+    Ok(bodies_13(ask(dp, v1_3::Message::MultipartRequest(MultipartRequest::new(body)))?).collect())
+}
+
+fn stats_10(dp: &Datapath, body: v1_0::StatsRequestBody) -> ApiResult<Vec<v1_0::StatsReplyBody>> {
+    let request = v1_0::StatsRequest { flags: 0, body };
+    Ok(bodies_10(ask(dp, v1_0::Message::StatsRequest(request))?).collect())
+}
+
+/// `{"<dpid>": value}` as Ryu answers.
+fn by_dpid(dpid: u64, value: Value) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::json(200, &json!({ dpid.to_string(): value })))
+}
+
+/// Sends a modification under this app's own xid, then a barrier; reports an error the switch sent for it.
+fn modify(ctx: &Context, dp: &Datapath, message: Message, what: &str) -> ApiResult<HttpResponse> {
+    let xid = XID_MARK | (shared().next_xid.fetch_add(1, Ordering::Relaxed) & !XID_MARK);
+    dp.send_bytes(&message.to_vec(xid)).map_err(|e| of_failure(&e, dp.dpid()))?;
+    let barrier: Message =
+        if dp.is_v1_3() { v1_3::Message::BarrierRequest.into() } else { v1_0::Message::BarrierRequest.into() };
+    ask(dp, barrier)?;
+    // The switch's error (if any) came before the barrier reply, so it is in this app's queue ahead of this
+    // request, and the error handler has recorded it by the time this request is answered.
+    let query = ErrorQuery { dpid: dp.dpid(), xid };
+    let recorded: Option<SwitchError> = ctx
+        .request(REQUEST_SWITCH_ERROR, &query, shared().timeout)
+        .map_err(|e| HttpResponse::error(500, &format!("checking for a switch error: {e}")))?;
+    match recorded {
+        Some(error) if dp.is_v1_3() => Err(error.response(400, what)),
+        Some(error) => Err(fix_10_name(error.response(400, what), error.err_type)),
+        None => Ok(HttpResponse::new(200, "text/plain; charset=utf-8", Vec::new())),
+    }
+}
+
+/// The datapath of a command: `dpid` in the body (Ryu's `command_method`).
+fn command_datapath(ctx: &Context, map: &Map<String, Value>) -> ApiResult<Datapath> {
+    let value = map.get("dpid").ok_or_else(|| bad("`dpid` is required"))?;
+    datapath(ctx, parse_dpid(value, "dpid")?)
+}
+
+/// An optional `ALL`-or-number path parameter.
+fn optional_param<T: TryFrom<u64>>(
+    request: &HttpRequest<'_>,
+    name: &str,
+    reserved: &util::Reserved,
+) -> ApiResult<Option<T>> {
+    match request.param(name) {
+        None => Ok(None),
+        Some(text) if text.eq_ignore_ascii_case("ALL") => Ok(None),
+        Some(text) => reserved.from_user(&Value::from(text), name).map(Some),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics
+
+fn switches(ctx: &Context, _request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let dpids: Vec<u64> = ctx.datapaths().iter().map(|info| info.dpid).collect();
+    Ok(HttpResponse::json(200, &dpids))
+}
+
+fn desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let found = if dp.is_v1_3() {
+        stats_13(&dp, Q13::Desc)?.into_iter().find_map(|b| match b {
+            R13::Desc(d) => Some(stats::desc(&d)),
+            _ => None,
+        })
+    } else {
+        stats_10(&dp, v1_0::StatsRequestBody::Desc)?.into_iter().find_map(|b| match b {
+            v1_0::StatsReplyBody::Desc(d) => Some(stats::desc(&d)),
+            _ => None,
+        })
+    };
+    by_dpid(dpid, found.unwrap_or_else(|| json!({})))
+}
+
+const FLOW_FILTER_FIELDS: &[&str] =
+    &["dpid", "table_id", "flags", "out_port", "out_group", "cookie", "cookie_mask", "match", "priority"];
+
+fn flow_request_13(map: &Map<String, Value>) -> ApiResult<FlowStatsRequest> {
+    check_fields(map, FLOW_FILTER_FIELDS, "")?;
+    Ok(FlowStatsRequest {
+        table_id: TABLES.get(map, "table_id", "", 0xff)?,
+        out_port: PORTS_13.get(map, "out_port", "", 0xffff_ffff)?,
+        out_group: GROUPS.get(map, "out_group", "", 0xffff_ffff)?,
+        cookie: get_int(map, "cookie", "", 0)?,
+        cookie_mask: get_int(map, "cookie_mask", "", 0)?,
+        match_: match_json::to_match_13(map.get("match").unwrap_or(&json!({})), "match")?,
+    })
+}
+
+fn flow_request_10(map: &Map<String, Value>) -> ApiResult<v1_0::FlowStatsRequest> {
+    check_fields(map, FLOW_FILTER_FIELDS, "")?;
+    Ok(v1_0::FlowStatsRequest {
+        match_: match_json::to_match_10(map.get("match").unwrap_or(&json!({})), "match")?,
+        table_id: TABLES.get(map, "table_id", "", 0xff)?,
+        out_port: PORTS_10.get(map, "out_port", "", 0xffff)?,
+    })
+}
+
+fn flow(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let filter = body(request)?;
+    let priority: Option<u16> = match filter.get("priority") {
+        None => None,
+        Some(v) => Some(util::int_as(v, "priority")?),
+    };
+    let keep = |p: u16| priority.is_none_or(|wanted| wanted == p);
+    let flows: Vec<Value> = if dp.is_v1_3() {
+        let body = Q13::Flow(flow_request_13(&filter)?);
+        let mut entries = Vec::new();
+        for part in stats_13(&dp, body)? {
+            if let R13::Flow(list) = part {
+                entries.extend(list.into_iter().filter(|f| keep(f.priority)));
+            }
+        }
+        stats::flows_13(&entries)
+    } else {
+        let body = v1_0::StatsRequestBody::Flow(flow_request_10(&filter)?);
+        let mut entries = Vec::new();
+        for part in stats_10(&dp, body)? {
+            if let v1_0::StatsReplyBody::Flow(list) = part {
+                entries.extend(list.into_iter().filter(|f| keep(f.priority)));
+            }
+        }
+        stats::flows_10(&entries)
+    };
+    by_dpid(dpid, Value::Array(flows))
+}
+
+fn aggregate(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let filter = body(request)?;
+    let mut out = Vec::new();
+    if dp.is_v1_3() {
+        for part in stats_13(&dp, Q13::Aggregate(flow_request_13(&filter)?))? {
+            if let R13::Aggregate(a) = part {
+                out.push(stats::aggregate(a.packet_count, a.byte_count, a.flow_count));
+            }
+        }
+    } else {
+        for part in stats_10(&dp, v1_0::StatsRequestBody::Aggregate(flow_request_10(&filter)?))? {
+            if let v1_0::StatsReplyBody::Aggregate { packet_count, byte_count, flow_count } = part {
+                out.push(stats::aggregate(packet_count, byte_count, flow_count));
+            }
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn table(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let mut out = Vec::new();
+    if dp.is_v1_3() {
+        for part in stats_13(&dp, Q13::Table)? {
+            if let R13::Table(list) = part {
+                out.extend(stats::tables_13(&list));
+            }
+        }
+    } else {
+        for part in stats_10(&dp, v1_0::StatsRequestBody::Table)? {
+            if let v1_0::StatsReplyBody::Table(list) = part {
+                out.extend(stats::tables_10(&list));
+            }
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn table_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("table features"));
+    }
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::TableFeatures(Vec::new()))? {
+        if let R13::TableFeatures(list) = part {
+            out.extend(stats::table_features_13(&list));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn port_stats(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let mut out = Vec::new();
+    if dp.is_v1_3() {
+        let port_no = optional_param::<u32>(request, "port", &PORTS_13)?.unwrap_or(0xffff_ffff);
+        for part in stats_13(&dp, Q13::PortStats { port_no })? {
+            if let R13::PortStats(list) = part {
+                out.extend(stats::ports_13(&list));
+            }
+        }
+    } else {
+        let port_no = optional_param::<u16>(request, "port", &PORTS_10)?.unwrap_or(0xffff);
+        for part in stats_10(&dp, v1_0::StatsRequestBody::Port { port_no })? {
+            if let v1_0::StatsReplyBody::Port(list) = part {
+                out.extend(stats::ports_10(&list));
+            }
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn port_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    // Like Ryu before OpenFlow 1.5, a port number in the path is accepted and every port is shown.
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let mut out = Vec::new();
+    if dp.is_v1_3() {
+        for part in stats_13(&dp, Q13::PortDesc)? {
+            if let R13::PortDesc(list) = part {
+                out.extend(stats::port_desc_13(&list));
+            }
+        }
+    } else {
+        for reply in ask(&dp, v1_0::Message::FeaturesRequest)? {
+            if let Message::V1_0(v1_0::Message::FeaturesReply(features)) = reply {
+                out.extend(stats::port_desc_10(&features.ports));
+            }
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn queue(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    let queue_id = optional_param::<u32>(request, "queue_id", &QUEUES)?.unwrap_or(0xffff_ffff);
+    let mut out = Vec::new();
+    if dp.is_v1_3() {
+        let port_no = optional_param::<u32>(request, "port", &PORTS_13)?.unwrap_or(0xffff_ffff);
+        for part in stats_13(&dp, Q13::Queue { port_no, queue_id })? {
+            if let R13::Queue(list) = part {
+                out.extend(stats::queues_13(&list));
+            }
+        }
+    } else {
+        let port_no = optional_param::<u16>(request, "port", &PORTS_10)?.unwrap_or(0xfffc);
+        for part in stats_10(&dp, v1_0::StatsRequestBody::Queue { port_no, queue_id })? {
+            if let v1_0::StatsReplyBody::Queue(list) = part {
+                out.extend(stats::queues_10(&list));
+            }
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn queue_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("queue configuration over ofctl_rest"));
+    }
+    let port = optional_param::<u32>(request, "port", &PORTS_13)?.unwrap_or(0xffff_ffff);
+    let mut out = Vec::new();
+    for reply in ask(&dp, v1_3::Message::QueueGetConfigRequest { port })? {
+        if let Message::V1_3(v1_3::Message::QueueGetConfigReply(config)) = reply {
+            out.push(stats::queue_config_13(config.port, &config.queues));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn group(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("groups"));
+    }
+    let group_id = optional_param::<u32>(request, "group_id", &GROUPS)?.unwrap_or(0xffff_fffc);
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::Group { group_id })? {
+        if let R13::Group(list) = part {
+            out.extend(stats::groups_13(&list));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn group_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    // Before OpenFlow 1.5 Ryu ignores a group id in the path and describes every group; so does this.
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("groups"));
+    }
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::GroupDesc)? {
+        if let R13::GroupDesc(list) = part {
+            out.extend(stats::group_desc_13(&list));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn group_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("groups"));
+    }
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::GroupFeatures)? {
+        if let R13::GroupFeatures(features) = part {
+            out.push(stats::group_features_13(&features));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn meter(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("meters"));
+    }
+    let meter_id = optional_param::<u32>(request, "meter_id", &METERS)?.unwrap_or(0xffff_ffff);
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::Meter { meter_id })? {
+        if let R13::Meter(list) = part {
+            out.extend(stats::meters_13(&list));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn meter_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("meters"));
+    }
+    let meter_id = optional_param::<u32>(request, "meter_id", &METERS)?.unwrap_or(0xffff_ffff);
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::MeterConfig { meter_id })? {
+        if let R13::MeterConfig(list) = part {
+            out.extend(stats::meter_config_13(&list));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn meter_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("meters"));
+    }
+    let mut out = Vec::new();
+    for part in stats_13(&dp, Q13::MeterFeatures)? {
+        if let R13::MeterFeatures(features) = part {
+            out.push(stats::meter_features_13(&features));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+fn get_role(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("roles"));
+    }
+    let mut out = Vec::new();
+    for reply in ask(&dp, v1_3::Message::RoleRequest(v1_3::Role { role: 0, generation_id: 0 }))? {
+        if let Message::V1_3(v1_3::Message::RoleReply(role)) = reply {
+            out.push(stats::role(&role));
+        }
+    }
+    by_dpid(dpid, Value::Array(out))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Modifications
+
+const FLOW_ENTRY_FIELDS: &[&str] = &[
+    "dpid",
+    "cookie",
+    "cookie_mask",
+    "table_id",
+    "idle_timeout",
+    "hard_timeout",
+    "priority",
+    "buffer_id",
+    "out_port",
+    "out_group",
+    "flags",
+    "match",
+    "actions",
+];
+
+/// The flow mod for Ryu's flow entry body and `command` (`OFPFC_*`).
+pub fn flow_mod_13(map: &Map<String, Value>, command: u8) -> ApiResult<v1_3::FlowMod> {
+    check_fields(map, FLOW_ENTRY_FIELDS, "")?;
+    Ok(v1_3::FlowMod {
+        cookie: get_int(map, "cookie", "", 0)?,
+        cookie_mask: get_int(map, "cookie_mask", "", 0)?,
+        table_id: TABLES.get(map, "table_id", "", 0)?,
+        command,
+        idle_timeout: get_int(map, "idle_timeout", "", 0)?,
+        hard_timeout: get_int(map, "hard_timeout", "", 0)?,
+        priority: get_int(map, "priority", "", 0)?,
+        buffer_id: get_int(map, "buffer_id", "", 0xffff_ffff)?,
+        out_port: PORTS_13.get(map, "out_port", "", 0xffff_ffff)?,
+        out_group: GROUPS.get(map, "out_group", "", 0xffff_ffff)?,
+        flags: get_int(map, "flags", "", 0)?,
+        match_: match_json::to_match_13(map.get("match").unwrap_or(&json!({})), "match")?,
+        instructions: actions::to_instructions_13(map.get("actions").unwrap_or(&json!([])), "actions")?,
+    })
+}
+
+/// The 1.0 flow mod for Ryu's flow entry body (`table_id`, `cookie_mask` and `out_group` have no 1.0 meaning and
+/// are ignored, as Ryu does).
+pub fn flow_mod_10(map: &Map<String, Value>, command: u16) -> ApiResult<v1_0::FlowMod> {
+    check_fields(map, FLOW_ENTRY_FIELDS, "")?;
+    Ok(v1_0::FlowMod {
+        match_: match_json::to_match_10(map.get("match").unwrap_or(&json!({})), "match")?,
+        cookie: get_int(map, "cookie", "", 0)?,
+        command,
+        idle_timeout: get_int(map, "idle_timeout", "", 0)?,
+        hard_timeout: get_int(map, "hard_timeout", "", 0)?,
+        priority: get_int(map, "priority", "", 0)?,
+        buffer_id: get_int(map, "buffer_id", "", 0xffff_ffff)?,
+        out_port: PORTS_10.get(map, "out_port", "", 0xffff)?,
+        flags: get_int(map, "flags", "", 0)?,
+        actions: actions::to_actions_10(map.get("actions").unwrap_or(&json!([])), "actions")?,
+    })
+}
+
+fn command_404(cmd: &str, known: &str) -> HttpResponse {
+    HttpResponse::error(404, &format!("unknown command {cmd:?} (one of {known})"))
+}
+
+fn flow_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let cmd = request.param("cmd").unwrap_or("");
+    let command: u8 = match cmd {
+        "add" => 0,
+        "modify" => 1,
+        "modify_strict" => 2,
+        "delete" => 3,
+        "delete_strict" => 4,
+        _ => return Err(command_404(cmd, "add, modify, modify_strict, delete, delete_strict")),
+    };
+    let map = body(request)?;
+    let dp = command_datapath(ctx, &map)?;
+    let message: Message = if dp.is_v1_3() {
+        v1_3::Message::FlowMod(flow_mod_13(&map, command)?).into()
+    } else {
+        v1_0::Message::FlowMod(flow_mod_10(&map, u16::from(command))?).into()
+    };
+    modify(ctx, &dp, message, "flow entry")
+}
+
+fn clear_flows(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (_, dp) = param_dpid(ctx, request)?;
+    let message: Message = if dp.is_v1_3() {
+        v1_3::Message::FlowMod(v1_3::FlowMod::delete(v1_3::Match::new())).into()
+    } else {
+        v1_0::Message::FlowMod(v1_0::FlowMod::delete(v1_0::Match::new())).into()
+    };
+    modify(ctx, &dp, message, "flow table clear")
+}
+
+fn group_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let cmd = request.param("cmd").unwrap_or("");
+    let command: u16 = match cmd {
+        "add" => 0,
+        "modify" => 1,
+        "delete" => 2,
+        _ => return Err(command_404(cmd, "add, modify, delete")),
+    };
+    let map = body(request)?;
+    let dp = command_datapath(ctx, &map)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("groups"));
+    }
+    let group = group_mod_13(&map, command)?;
+    modify(ctx, &dp, v1_3::Message::GroupMod(group).into(), "group entry")
+}
+
+/// The group mod for Ryu's group entry body.
+pub fn group_mod_13(map: &Map<String, Value>, command: u16) -> ApiResult<v1_3::GroupMod> {
+    check_fields(map, &["dpid", "type", "group_id", "buckets"], "")?;
+    let group_type = match get_str(map, "type", "")?.unwrap_or("ALL") {
+        "ALL" => 0,
+        "SELECT" => 1,
+        "INDIRECT" => 2,
+        "FF" => 3,
+        other => return Err(bad(format!("`type`: unknown group type {other:?} (ALL, SELECT, INDIRECT, FF)"))),
+    };
+    let mut buckets = Vec::new();
+    if let Some(list) = map.get("buckets") {
+        for (i, item) in array(list, "buckets")?.iter().enumerate() {
+            let path = format!("buckets[{i}]");
+            let bucket = object(item, &path)?;
+            check_fields(bucket, &["weight", "watch_port", "watch_group", "actions"], &path)?;
+            buckets.push(Bucket {
+                weight: get_int(bucket, "weight", &path, 0)?,
+                watch_port: PORTS_13.get(bucket, "watch_port", &path, 0xffff_ffff)?,
+                watch_group: GROUPS.get(bucket, "watch_group", &path, 0xffff_ffff)?,
+                actions: actions::to_actions_13(
+                    bucket.get("actions").unwrap_or(&json!([])),
+                    &format!("{path}.actions"),
+                )?,
+            });
+        }
+    }
+    Ok(v1_3::GroupMod { command, group_type, group_id: GROUPS.get(map, "group_id", "", 0)?, buckets })
+}
+
+fn meter_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let cmd = request.param("cmd").unwrap_or("");
+    let command: u16 = match cmd {
+        "add" => 0,
+        "modify" => 1,
+        "delete" => 2,
+        _ => return Err(command_404(cmd, "add, modify, delete")),
+    };
+    let map = body(request)?;
+    let dp = command_datapath(ctx, &map)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("meters"));
+    }
+    let meter = meter_mod_13(&map, command)?;
+    modify(ctx, &dp, v1_3::Message::MeterMod(meter).into(), "meter entry")
+}
+
+/// The meter mod for Ryu's meter entry body.
+pub fn meter_mod_13(map: &Map<String, Value>, command: u16) -> ApiResult<v1_3::MeterMod> {
+    check_fields(map, &["dpid", "flags", "meter_id", "bands"], "")?;
+    let mut flags = 0u16;
+    let names: Vec<Value> = match map.get("flags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list.clone(),
+        Some(one) => vec![one.clone()],
+    };
+    for name in &names {
+        flags |= match name.as_str() {
+            Some("KBPS") => 1,
+            Some("PKTPS") => 2,
+            Some("BURST") => 4,
+            Some("STATS") => 8,
+            _ => return Err(bad(format!("`flags`: unknown meter flag {name} (KBPS, PKTPS, BURST, STATS)"))),
+        };
+    }
+    let mut bands = Vec::new();
+    if let Some(list) = map.get("bands") {
+        for (i, item) in array(list, "bands")?.iter().enumerate() {
+            let path = format!("bands[{i}]");
+            let band = object(item, &path)?;
+            let rate: u32 = get_int(band, "rate", &path, 0)?;
+            let burst_size: u32 = get_int(band, "burst_size", &path, 0)?;
+            bands.push(match get_str(band, "type", &path)?.unwrap_or("") {
+                "DROP" => {
+                    check_fields(band, &["type", "rate", "burst_size"], &path)?;
+                    MeterBand::Drop { rate, burst_size }
+                }
+                "DSCP_REMARK" => {
+                    check_fields(band, &["type", "rate", "burst_size", "prec_level"], &path)?;
+                    MeterBand::DscpRemark { rate, burst_size, prec_level: get_int(band, "prec_level", &path, 0)? }
+                }
+                "EXPERIMENTER" => {
+                    check_fields(band, &["type", "rate", "burst_size", "experimenter"], &path)?;
+                    MeterBand::Experimenter {
+                        rate,
+                        burst_size,
+                        experimenter: get_int(band, "experimenter", &path, 0)?,
+                        data: Vec::new(),
+                    }
+                }
+                other => {
+                    return Err(bad(format!(
+                        "`{path}.type`: unknown band type {other:?} (DROP, DSCP_REMARK, EXPERIMENTER)"
+                    )))
+                }
+            });
+        }
+    }
+    Ok(v1_3::MeterMod { command, flags, meter_id: METERS.get(map, "meter_id", "", 0)?, bands })
+}
+
+fn port_mod(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let cmd = request.param("cmd").unwrap_or("");
+    if cmd != "modify" {
+        return Err(command_404(cmd, "modify"));
+    }
+    let map = body(request)?;
+    check_fields(&map, &["dpid", "port_no", "config", "mask", "hw_addr", "advertise"], "")?;
+    let dpid = parse_dpid(map.get("dpid").ok_or_else(|| bad("`dpid` is required"))?, "dpid")?;
+    let info =
+        ctx.datapath(dpid).ok_or_else(|| HttpResponse::error(404, &format!("no datapath {dpid} is connected")))?;
+    let dp = datapath(ctx, dpid)?;
+    let port_value = map.get("port_no").ok_or_else(|| bad("`port_no` is required"))?;
+    let port_no: u32 = if dp.is_v1_3() {
+        PORTS_13.from_user(port_value, "port_no")?
+    } else {
+        u32::from(PORTS_10.from_user::<u16>(port_value, "port_no")?)
+    };
+    let port = info
+        .ports
+        .iter()
+        .find(|p| p.port_no == port_no)
+        .ok_or_else(|| HttpResponse::error(404, &format!("datapath {dpid} has no port {port_no}")))?;
+    let hw_addr: MacAddr = match get_str(&map, "hw_addr", "")? {
+        Some(text) => text.parse().map_err(|_| bad(format!("`hw_addr`: {text:?} is not a MAC address")))?,
+        None => port.hw_addr.parse().unwrap_or_default(),
+    };
+    let config: u32 = get_int(&map, "config", "", 0)?;
+    let mask: u32 = get_int(&map, "mask", "", 0)?;
+    let advertise: u32 = get_int(&map, "advertise", "", 0)?;
+    let message: Message = if dp.is_v1_3() {
+        v1_3::Message::PortMod(v1_3::PortMod { port_no, hw_addr, config, mask, advertise }).into()
+    } else {
+        let port_no = u16::try_from(port_no).map_err(|_| bad("`port_no` is out of range"))?;
+        v1_0::Message::PortMod(v1_0::PortMod { port_no, hw_addr, config, mask, advertise }).into()
+    };
+    modify(ctx, &dp, message, "port modification")
+}
+
+fn experimenter(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (_, dp) = param_dpid(ctx, request)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("experimenter messages over ofctl_rest"));
+    }
+    let map = body(request)?;
+    check_fields(&map, &["dpid", "experimenter", "exp_type", "data_type", "data"], "")?;
+    let data_type = get_str(&map, "data_type", "")?.unwrap_or("ascii");
+    let data = get_str(&map, "data", "")?.unwrap_or("");
+    let data = match data_type {
+        "ascii" => data.as_bytes().to_vec(),
+        "base64" => util::base64_decode(data).ok_or_else(|| bad("`data` is not base64"))?,
+        other => return Err(bad(format!("`data_type` must be \"ascii\" or \"base64\", not {other:?}"))),
+    };
+    let message = v1_3::Experimenter {
+        experimenter: get_int(&map, "experimenter", "", 0)?,
+        exp_type: get_int(&map, "exp_type", "", 0)?,
+        data,
+    };
+    modify(ctx, &dp, v1_3::Message::Experimenter(message).into(), "experimenter message")
+}
+
+fn set_role(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let map = body(request)?;
+    check_fields(&map, &["dpid", "role"], "")?;
+    let dp = command_datapath(ctx, &map)?;
+    if !dp.is_v1_3() {
+        return Err(not_in_1_0("roles"));
+    }
+    let role: u32 = ROLES.get(&map, "role", "", 1)?;
+    ask(&dp, v1_3::Message::RoleRequest(v1_3::Role { role, generation_id: 0 }))?;
+    Ok(HttpResponse::new(200, "text/plain; charset=utf-8", Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => panic!("object"),
+        }
+    }
+
+    #[test]
+    fn flow_entries_translate_with_ryu_defaults() {
+        let body = map(json!({"dpid": 1, "priority": "10", "cookie": "0x5", "match": {"in_port": 1},
+                              "actions": [{"type": "OUTPUT", "port": 2}]}));
+        let fm = flow_mod_13(&body, 0).expect("valid");
+        assert_eq!((fm.priority, fm.cookie, fm.table_id, fm.buffer_id), (10, 5, 0, 0xffff_ffff));
+        assert_eq!(
+            fm.instructions,
+            vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::Output { port: 2, max_len: 0xffe5 }])]
+        );
+        let e = flow_mod_13(&map(json!({"dpid": 1, "priorty": 1})), 0).expect_err("unknown field");
+        assert!(e.body_text().contains("unknown field `priorty`"), "{}", e.body_text());
+        let e = flow_mod_13(&map(json!({"dpid": 1, "priority": 70000})), 0).expect_err("range");
+        assert!(e.body_text().contains("`priority` is out of range"), "{}", e.body_text());
+        let fm10 = flow_mod_10(&body, 0).expect("valid 1.0");
+        assert_eq!(fm10.actions, vec![v1_0::Action::Output { port: 2, max_len: 0xffe5 }]);
+    }
+
+    #[test]
+    fn groups_and_meters_translate() {
+        let group = group_mod_13(
+            &map(json!({"dpid": 1, "type": "SELECT", "group_id": 2,
+            "buckets": [{"weight": 10, "actions": [{"type": "OUTPUT", "port": 1}]}]})),
+            0,
+        )
+        .expect("valid");
+        assert_eq!((group.group_type, group.group_id, group.buckets.len()), (1, 2, 1));
+        assert_eq!(group.buckets[0].watch_port, 0xffff_ffff);
+        let e = group_mod_13(&map(json!({"type": "MANY"})), 0).expect_err("type");
+        assert!(e.body_text().contains("MANY"), "{}", e.body_text());
+        let meter = meter_mod_13(
+            &map(json!({"dpid": 1, "flags": ["PKTPS", "BURST", "STATS"], "meter_id": 2,
+            "bands": [{"type": "DROP", "rate": 100, "burst_size": 10}]})),
+            0,
+        )
+        .expect("valid");
+        assert_eq!((meter.flags, meter.meter_id), (14, 2));
+        assert_eq!(meter.bands, vec![MeterBand::Drop { rate: 100, burst_size: 10 }]);
+        let single = meter_mod_13(&map(json!({"flags": "KBPS", "meter_id": 1})), 0).expect("valid");
+        assert_eq!(single.flags, 1);
+        let e = meter_mod_13(&map(json!({"bands": [{"type": "DROP", "rat": 1}]})), 0).expect_err("field");
+        assert!(e.body_text().contains("bands[0].rat"), "{}", e.body_text());
+    }
+
+    #[test]
+    fn dpids_parse_like_ryu() {
+        assert_eq!(parse_dpid(&json!("1"), "dpid").ok(), Some(1));
+        assert_eq!(parse_dpid(&json!("0x10"), "dpid").ok(), Some(16));
+        assert_eq!(parse_dpid(&json!(7), "dpid").ok(), Some(7));
+        assert!(parse_dpid(&json!("abc"), "dpid").is_err());
+    }
+}
