@@ -209,6 +209,14 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         .set_workers(settings.workers)
         .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>());
 
+    if settings.workers > 1 {
+        log::warn!(
+            target: "tatsu",
+            "--workers {}: more than one scheduler thread is experimental (green threads have been seen to stall); \
+             1 is also the fastest on small machines",
+            settings.workers
+        );
+    }
     watchdog::start(settings.watchdog);
     log::info!(target: "tatsu", "tatsu {} loading apps from {}", env!("CARGO_PKG_VERSION"), settings.plugins_dir.display());
     let (mut apps, problems) = AppManager::start(&settings)?;

@@ -33,3 +33,26 @@ fn replay_fuzz_regressions() {
     assert!(n > 0, "no regression inputs in {}", dir.display());
     println!("replayed {} fuzz inputs ({} decoded)", n, decoded);
 }
+
+/// Replays the inputs found by the `from_json` fuzz target
+/// (`tests/fuzz-regressions/from_json/`: a version selector byte, then JSON):
+/// building a message from arbitrary JSON must not panic, nor encoding it.
+#[test]
+fn replay_from_json_fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fuzz-regressions").join("from_json");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("tests/fuzz-regressions/from_json exists") {
+        let p = e.expect("dir entry").path();
+        let data = std::fs::read(&p).expect("read input");
+        let Some((&v, rest)) = data.split_first() else { continue };
+        n += 1;
+        let Ok(j) = serde_json::from_slice::<serde_json::Value>(rest) else { continue };
+        if let Ok(m) = tatsu_ofproto::from_json(if v & 1 == 0 { 1 } else { 4 }, &j) {
+            let bytes = m.to_vec(0);
+            if bytes.len() <= 0xffff {
+                let _ = decode(&bytes);
+            }
+        }
+    }
+    assert!(n > 0, "no regression inputs in {}", dir.display());
+}

@@ -425,7 +425,7 @@ mod tests {
             Ok(Some(parsed)) => parsed,
             _ => panic!("complete head"),
         };
-        assert_eq!(used, 54);
+        assert_eq!(used, 52);
         assert_eq!((parsed.method.as_str(), parsed.target.as_str()), ("POST", "/a?b=1"));
         assert_eq!(parsed.content_length, Some(5));
         assert!(parsed.keep_alive);
