@@ -288,7 +288,7 @@ fn take_over_or_start(
     let switches = &runtime::get().switches;
     let Some(incoming) = incoming else {
         switches.start(settings.switches.clone())?;
-        web::start(settings.web.clone())?;
+        web::start(settings.web.clone(), None)?;
         return Ok(match restart::control::bind(&settings.control_socket) {
             Ok(listener) => Some(listener),
             Err(e) => {
@@ -299,12 +299,13 @@ fn take_over_or_start(
     };
     let received = incoming.take_over()?;
     let resumed = received.connections.len();
+    let received_web = received.web;
     switches.start_inherited(settings.switches.clone(), received.listeners, received.connections)?;
     let control = received.control.map(restart::control::inherit);
     let states = incoming.finish();
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
     host.apps().restore(states);
-    web::start(settings.web.clone())?;
+    web::start(settings.web.clone(), received_web)?;
     Ok(control)
 }
 

@@ -210,9 +210,31 @@ fn a_successor_that_cannot_start_leaves_the_running_host_serving() {
     running.stop();
 }
 
+/// One plain HTTP/1.0 GET; returns the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the REST server");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
 #[test]
-fn sighup_restarts_too() {
-    let running = start("sighup", &[(&lib_path("tatsu_fixture_of_probe"), "libof_probe.so")], "", &[]);
+fn sighup_restarts_too_and_the_rest_server_carries_on() {
+    let running = start(
+        "sighup",
+        &[
+            (&lib_path("tatsu_fixture_of_probe"), "libof_probe.so"),
+            (&lib_path("tatsu_fixture_http_probe"), "libhttp_probe.so"),
+        ],
+        "",
+        &["--wsapi-port", "0"],
+    );
+    let line = running.host.wait_for(&["REST API listening on http://127.0.0.1:"]);
+    let http_port: u16 = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
+    assert!(http_get(http_port, "/probe/echo/before").starts_with("HTTP/1.1 200"));
     let mut switch = FakeSwitch::connect(running.port);
     switch.handshake(V1_3, 8, 1);
     running.host.wait_for(&["enter 0000000000000008"]);
@@ -220,6 +242,16 @@ fn sighup_restarts_too() {
     running.host.wait_for(&["took over 1 datapath(s) from the previous host"]);
     switch.send_raw(&[V1_3, 2, 0, 8, 0, 0, 0, 9]);
     assert_eq!(switch.expect(3).xid, 9);
+    // The successor serves HTTP on the same port, from the inherited listening socket.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = http_get(http_port, "/probe/echo/after");
+        if response.starts_with("HTTP/1.1 200") && running.host.logged(&["REST API listening", &format!(":{http_port}")]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the successor serves HTTP: {response}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     running.stop();
 }
 

@@ -123,10 +123,13 @@ impl Host {
         }
         let (listeners, connections) = switches.hand_over();
         let control: Vec<RawFd> = self.control_fd.get().copied().into_iter().collect();
+        let web: Vec<RawFd> = crate::web::hand_over().into_iter().collect();
         let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
-        let header = json!({ "listeners": listeners.len(), "control": control.len(), "connections": states });
+        let header =
+            json!({ "listeners": listeners.len(), "control": control.len(), "web": web.len(), "connections": states });
         let mut fds = listeners.clone();
         fds.extend(&control);
+        fds.extend(&web);
         fds.extend(connections.iter().map(|(fd, _)| *fd));
         let sent = fdpass::send_json(&ours, &header).and_then(|()| fdpass::send_fds(&ours, &fds));
         let adopted = sent.and_then(|()| fdpass::receive_json(&ours));
@@ -204,6 +207,8 @@ pub struct Received {
     pub listeners: Vec<RawFd>,
     /// The control socket, if the predecessor had one.
     pub control: Option<RawFd>,
+    /// The REST server's listening socket, if the predecessor served HTTP.
+    pub web: Option<RawFd>,
     /// Switch connections with their state.
     pub connections: Vec<(RawFd, Inherited)>,
 }
@@ -241,13 +246,16 @@ impl Incoming {
         let control = header["control"].as_u64().unwrap_or(0) as usize;
         let states: Vec<Inherited> =
             serde_json::from_value(header["connections"].clone()).map_err(|e| format!("handover state: {e}"))?;
-        let fds = fdpass::receive_fds(&self.socket, listeners + control + states.len())
+        let web = header["web"].as_u64().unwrap_or(0) as usize;
+        let fds = fdpass::receive_fds(&self.socket, listeners + control + web + states.len())
             .map_err(|e| format!("handover: {e}"))?;
         let (listener_fds, rest) = fds.split_at(listeners.min(fds.len()));
-        let (control_fds, connection_fds) = rest.split_at(control.min(rest.len()));
+        let (control_fds, rest) = rest.split_at(control.min(rest.len()));
+        let (web_fds, connection_fds) = rest.split_at(web.min(rest.len()));
         Ok(Received {
             listeners: listener_fds.to_vec(),
             control: control_fds.first().copied(),
+            web: web_fds.first().copied(),
             connections: connection_fds.iter().copied().zip(states).collect(),
         })
     }

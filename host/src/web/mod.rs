@@ -17,14 +17,15 @@ pub mod routes;
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tatsu_plugin_api::abi::RequestFailure;
+use tatsu_plugin_api::abi::{RequestFailure, WaitStatus};
 
 use crate::bus::HttpReply;
-use crate::green::ThreadGroup;
+use crate::green::{GreenSlot, ThreadGroup};
 use crate::runtime;
 use routes::NoMatch;
 
@@ -65,8 +66,12 @@ impl Default for WebSettings {
 const MAX_HEADERS: usize = 64;
 
 /// Starts the server if any app serves a route; returns the address it listens on.
-pub fn start(settings: WebSettings) -> Result<Option<SocketAddr>, String> {
+pub fn start(settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
     if runtime::get().bus.http_routes.is_empty() {
+        if let Some(fd) = inherited {
+            // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
+            drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+        }
         log::debug!(target: "tatsu::web", "no app serves an HTTP route: the REST server is not started");
         return Ok(None);
     }
@@ -75,8 +80,13 @@ pub fn start(settings: WebSettings) -> Result<Option<SocketAddr>, String> {
     } else {
         format!("{}:{}", settings.host, settings.port)
     };
-    let listener = may::net::TcpListener::bind(address.as_str())
-        .map_err(|e| format!("cannot listen for HTTP on {address} (--wsapi-host/--wsapi-port): {e}"))?;
+    let listener = match inherited {
+        // SAFETY: as above, a listening socket handed over by the predecessor.
+        Some(fd) => std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) })
+            .map_err(|_| "cannot adopt the REST server's inherited listening socket".to_owned())?,
+        None => may::net::TcpListener::bind(address.as_str())
+            .map_err(|e| format!("cannot listen for HTTP on {address} (--wsapi-host/--wsapi-port): {e}"))?,
+    };
     let local = listener.local_addr().map_err(|e| format!("REST server on {address}: {e}"))?;
     log::info!(target: "tatsu::web", "REST API listening on http://{local}");
     if settings.token.is_none() && !listener.local_addr().is_ok_and(|a| a.ip().is_loopback()) {
@@ -85,26 +95,55 @@ pub fn start(settings: WebSettings) -> Result<Option<SocketAddr>, String> {
     let group = ThreadGroup::new("tatsu-web");
     let settings = Arc::new(settings);
     let acceptor = Arc::clone(&group);
-    group
-        .spawn("http listener", move || loop {
-            match listener.accept() {
-                Ok((stream, peer)) => {
-                    let settings = Arc::clone(&settings);
-                    let spawned = acceptor.spawn("http connection", move || {
-                        Connection { stream, peer, settings: &settings, buffer: Vec::with_capacity(4096) }.serve();
-                    });
-                    if let Err(e) = spawned {
-                        log::warn!(target: "tatsu::web", "cannot serve HTTP client {peer}: {e}");
-                    }
-                }
-                Err(e) => {
-                    log::warn!(target: "tatsu::web", "accepting an HTTP connection failed: {e}");
-                    crate::green::sleep(Duration::from_millis(100));
+    let fd = listener.as_raw_fd();
+    let slot = group
+        .spawn("http listener", move || accept_loop(&listener, &acceptor, &settings))
+        .map_err(|e| format!("cannot start the REST server: {e}"))?;
+    *LISTENING.lock().unwrap_or_else(PoisonError::into_inner) = Some((fd, slot));
+    Ok(Some(local))
+}
+
+/// The REST server's listening socket and its accept loop, for a hot restart.
+static LISTENING: Mutex<Option<(RawFd, Arc<GreenSlot>)>> = Mutex::new(None);
+
+fn accept_loop(listener: &may::net::TcpListener, group: &Arc<ThreadGroup>, settings: &Arc<WebSettings>) {
+    loop {
+        match listener.inner().accept() {
+            Ok((stream, peer)) => {
+                // SAFETY: a freshly accepted socket, owned by nothing else.
+                let adopted = std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
+                let Ok(stream) = adopted else {
+                    log::warn!(target: "tatsu::web", "cannot register HTTP client {peer}");
+                    continue;
+                };
+                let settings = Arc::clone(settings);
+                let spawned = group.spawn("http connection", move || {
+                    Connection { stream, peer, settings: &settings, buffer: Vec::with_capacity(4096) }.serve();
+                });
+                if let Err(e) = spawned {
+                    log::warn!(target: "tatsu::web", "cannot serve HTTP client {peer}: {e}");
                 }
             }
-        })
-        .map_err(|e| format!("cannot start the REST server: {e}"))?;
-    Ok(Some(local))
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if crate::green::wait_io(listener, None) == WaitStatus::Stopping {
+                    return;
+                }
+            }
+            Err(e) => {
+                log::warn!(target: "tatsu::web", "accepting an HTTP connection failed: {e}");
+                crate::green::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Stops accepting HTTP connections and returns a duplicate of the listening socket for the successor host.
+pub fn hand_over() -> Option<RawFd> {
+    let (fd, acceptor) = LISTENING.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+    // SAFETY: the listener is open while its accept loop holds it; the duplicate is ours to pass on.
+    let duplicate = nix::unistd::dup(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).ok()?;
+    acceptor.request_stop();
+    Some(duplicate.into_raw_fd())
 }
 
 /// A response the server writes.
