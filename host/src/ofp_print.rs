@@ -107,7 +107,7 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     if let Some((i, c)) = cleaned.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(format!("hex input: `{c}` at digit {i} is not a hex digit"));
     }
-    if cleaned.len() % 2 != 0 {
+    if !cleaned.len().is_multiple_of(2) {
         return Err(format!("hex input has an odd number of digits ({})", cleaned.len()));
     }
     let digits = cleaned.as_bytes();

@@ -246,7 +246,9 @@ fn sighup_restarts_too_and_the_rest_server_carries_on() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let response = http_get(http_port, "/probe/echo/after");
-        if response.starts_with("HTTP/1.1 200") && running.host.logged(&["REST API listening", &format!(":{http_port}")]) {
+        if response.starts_with("HTTP/1.1 200")
+            && running.host.logged(&["REST API listening", &format!(":{http_port}")])
+        {
             break;
         }
         assert!(Instant::now() < deadline, "the successor serves HTTP: {response}");

@@ -270,7 +270,7 @@ impl Switches {
     pub fn hand_over(&self) -> (Vec<RawFd>, Vec<(RawFd, connection::Inherited)>) {
         let listeners: Vec<RawFd> = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
             .iter()
-            .map(|listening| {
+            .filter_map(|listening| {
                 listening.pause_state().2 = true;
                 let fd = dup(listening.fd);
                 if let Some(accept_loop) = listening.accept_loop.get() {
@@ -278,7 +278,6 @@ impl Switches {
                 }
                 fd
             })
-            .flatten()
             .collect();
         let mut handed = Vec::new();
         for connection in self.all() {

@@ -111,7 +111,8 @@ fn accept_loop(listener: &may::net::TcpListener, group: &Arc<ThreadGroup>, setti
         match listener.inner().accept() {
             Ok((stream, peer)) => {
                 // SAFETY: a freshly accepted socket, owned by nothing else.
-                let adopted = std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
+                let adopted =
+                    std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
                 let Ok(stream) = adopted else {
                     log::warn!(target: "tatsu::web", "cannot register HTTP client {peer}");
                     continue;
