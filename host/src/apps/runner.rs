@@ -137,7 +137,7 @@ fn event_ref(event: &Event) -> EventRef<'_> {
             data: RSlice::from_slice(payload.as_bytes()),
             state: no_state,
         },
-        Event::OpenFlow { dpid, state, message } => EventRef {
+        Event::OpenFlow { dpid, state, message, .. } => EventRef {
             kind: EventKind::OPENFLOW,
             id: *dpid,
             name: RStr::from(""),

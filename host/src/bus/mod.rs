@@ -5,6 +5,7 @@
 //! subscriber in the order they were produced. There is no order across producers. Each subscriber has its own
 //! [`queue::EventQueue`], so one slow app delays only itself; see that module for the overflow policy.
 
+pub mod credit;
 pub mod queue;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
 
 use crate::apps::AppState;
 use crate::green::{self, GreenSlot};
+use credit::{Credit, CreditToken};
 use queue::Admission;
 
 /// An event waiting in an app's queue.
@@ -25,8 +27,9 @@ pub enum Event {
     App { name: Arc<str>, source: Arc<str>, payload: Arc<str> },
     /// A request from `source`, to be answered with [`Bus::reply`] under `id`.
     Request { id: u64, name: Arc<str>, source: Arc<str>, payload: Arc<str> },
-    /// An OpenFlow message from datapath `dpid`, received in `state`.
-    OpenFlow { dpid: u64, state: DatapathStates, message: Bytes },
+    /// An OpenFlow message from datapath `dpid`, received in `state`; `_credit` is held (for its `Drop`) until
+    /// the app has handled the message.
+    OpenFlow { dpid: u64, state: DatapathStates, message: Bytes, _credit: CreditToken },
     /// A datapath lifecycle event (`enter`, `leave`, `state`) with the datapath described in JSON.
     Datapath { name: &'static str, dpid: u64, info: Arc<str> },
     /// An HTTP request to route `route`, to be answered with [`Bus::http_reply`] under `id`; `meta` describes it in
@@ -136,13 +139,13 @@ impl Bus {
 
     /// Delivers an OpenFlow message to every app subscribed to its version and type in `state`; a full queue
     /// drops it for that app only (counted there).
-    pub fn deliver_openflow(&self, dpid: u64, state: DatapathStates, message: Bytes) {
+    pub fn deliver_openflow(&self, dpid: u64, state: DatapathStates, message: Bytes, credit: &Arc<Credit>) {
         let code = (u32::from(message[0]) << 8) | u32::from(message[1]);
         let routes = self.openflow_routes.read().unwrap_or_else(PoisonError::into_inner);
         let Some(list) = routes.get(&code) else { return };
         for (subscriber, states) in list {
             if states.0 & state.0 != 0 {
-                let event = Event::OpenFlow { dpid, state, message: message.clone() };
+                let event = Event::OpenFlow { dpid, state, message: message.clone(), _credit: credit.token() };
                 let _ = subscriber.queue.push(event, Admission::Bounded);
             }
         }

@@ -18,6 +18,7 @@ use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
 
 use super::wire::{self, Features};
 use super::{spawn_host_thread, Switches};
+use crate::bus::credit::Credit;
 use crate::bus::RequestFailed;
 use crate::{green, runtime};
 
@@ -92,6 +93,7 @@ pub struct Connection {
     sends_refused: AtomicU64,
     reader: OnceLock<(Coroutine, WaitIoWaker)>,
     pause: Mutex<Pause>,
+    credit: Arc<Credit>,
 }
 
 /// Where a reader is with a hot-restart handover.
@@ -178,6 +180,7 @@ impl Connection {
             sends_refused: AtomicU64::new(0),
             reader: OnceLock::new(),
             pause: Mutex::new(Pause::default()),
+            credit: Arc::default(),
         });
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let mut hello = Vec::new();
@@ -234,6 +237,7 @@ impl Connection {
             sends_refused: AtomicU64::new(0),
             reader: OnceLock::new(),
             pause: Mutex::new(Pause::default()),
+            credit: Arc::default(),
         });
         let _ = connection.dpid.set(state.dpid);
         connection.add_ports(state.ports);
@@ -634,6 +638,8 @@ impl Connection {
 
     fn read_loop(self: Arc<Self>, stream: TcpStream, unparsed: Vec<u8>, mut handshake: Handshake) {
         let _ = self.reader.set((may::coroutine::current(), stream.waker()));
+        self.credit.set_reader();
+        let mut reads_in_a_row = 0u32;
         let mut buffer = BytesMut::with_capacity(READ_CHUNK.max(unparsed.len()));
         buffer.extend_from_slice(&unparsed);
         let reason = 'connection: loop {
@@ -676,10 +682,18 @@ impl Connection {
                 Ok(n) => {
                     buffer.truncate(filled + n);
                     self.touch();
-                    may::coroutine::yield_now();
+                    // Let apps catch up with what this switch sent (see `bus::credit`). And now and then step out
+                    // of the run queue for a moment: may polls its I/O selector only when the run queue is empty,
+                    // so readers that always have data would otherwise starve every reader waiting for some.
+                    self.credit.wait();
+                    reads_in_a_row += 1;
+                    if reads_in_a_row % 8 == 0 {
+                        green::park(Some(Duration::from_micros(50)));
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     buffer.truncate(filled);
+                    reads_in_a_row = 0;
                     stream.wait_io();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(filled),
@@ -746,7 +760,7 @@ impl Connection {
                 Err(e) => self.malformed(&message, &format!("malformed PORT_STATUS ({e})")),
             }
         }
-        runtime::get().bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message);
+        runtime::get().bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
         Ok(())
     }
 

@@ -1,0 +1,66 @@
+//! Per-connection credit: how many of a switch's messages apps hold but have not handled yet.
+//!
+//! A switch reader whose socket always has data would otherwise never give the scheduler back: it would read
+//! and dispatch forever, the app and writer green threads would starve, and may would never poll its I/O
+//! selector. So every message handed to an app carries a [`CreditToken`]; when a connection has more than
+//! [`Credit::LIMIT`] messages in flight its reader parks until apps have handled enough of them (or a short
+//! timeout passes, so that one stuck app never stalls a switch: its queue's overflow policy applies then).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use may::coroutine::Coroutine;
+
+/// The credit of one switch connection.
+#[derive(Default)]
+pub struct Credit {
+    in_flight: AtomicUsize,
+    reader_waiting: AtomicBool,
+    reader: OnceLock<Coroutine>,
+}
+
+impl Credit {
+    /// Messages in flight above which the reader waits.
+    pub const LIMIT: usize = 256;
+    /// Longest a reader waits for credit before reading on.
+    pub const MAX_WAIT: Duration = Duration::from_millis(20);
+
+    /// Records the calling coroutine as the connection's reader (the one to wake when credit returns).
+    pub fn set_reader(&self) {
+        let _ = self.reader.set(may::coroutine::current());
+    }
+
+    /// A token for one message handed to an app; dropping it returns the credit.
+    pub fn token(self: &Arc<Self>) -> CreditToken {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        CreditToken(Arc::clone(self))
+    }
+
+    /// Parks the reader while more than [`Credit::LIMIT`] messages are in flight, at most [`Credit::MAX_WAIT`].
+    pub fn wait(&self) {
+        if self.in_flight.load(Ordering::Acquire) <= Self::LIMIT {
+            return;
+        }
+        self.reader_waiting.store(true, Ordering::Release);
+        // Checked again after announcing the wait, so a token dropped in between still wakes us.
+        if self.in_flight.load(Ordering::Acquire) > Self::LIMIT {
+            crate::green::park(Some(Self::MAX_WAIT));
+        }
+        self.reader_waiting.store(false, Ordering::Release);
+    }
+}
+
+/// One message's share of its connection's credit.
+pub struct CreditToken(Arc<Credit>);
+
+impl Drop for CreditToken {
+    fn drop(&mut self) {
+        let left = self.0.in_flight.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+        if left <= Credit::LIMIT / 2 && self.0.reader_waiting.swap(false, Ordering::AcqRel) {
+            if let Some(reader) = self.0.reader.get() {
+                reader.unpark();
+            }
+        }
+    }
+}
