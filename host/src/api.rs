@@ -82,8 +82,14 @@ extern "C" fn log_max_level(handle: AppHandle) -> u8 {
 
 extern "C" fn report_fault(handle: AppHandle, event: RStr<'_>, message: RStr<'_>) {
     let state = app(handle);
-    state.count_fault();
-    log::error!(target: "tatsu::apps", "app `{}`: {}: {}", state.name, event, message);
+    if let Some(suppressed) = state.count_fault() {
+        let more = if suppressed > 0 {
+            format!(" ({suppressed} more faults in the last second not shown)")
+        } else {
+            String::new()
+        };
+        log::error!(target: "tatsu::apps", "app `{}`: {}: {}{more}", state.name, event, message);
+    }
 }
 
 extern "C" fn publish(handle: AppHandle, name: RStr<'_>, payload: RStr<'_>) {

@@ -28,7 +28,12 @@ pub struct AppState {
     pub group: Arc<ThreadGroup>,
     handled: AtomicU64,
     faults: AtomicU64,
+    /// Fault log rate limit: when this second began, faults logged in it, faults not logged.
+    fault_log: std::sync::Mutex<(Instant, u64, u64)>,
 }
+
+/// Faults of one app logged per second at most (all are counted).
+const FAULT_LOGS_PER_SECOND: u64 = 10;
 
 impl AppState {
     fn new(name: &str, queue_capacity: usize) -> Self {
@@ -38,6 +43,7 @@ impl AppState {
             group: ThreadGroup::new(name),
             handled: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            fault_log: std::sync::Mutex::new((Instant::now(), 0, 0)),
         }
     }
 
@@ -47,9 +53,24 @@ impl AppState {
         AppState::new(name, 16)
     }
 
-    /// Counts a handler panic or failure.
-    pub fn count_fault(&self) {
+    /// Counts a handler panic or failure; says whether to log it: at most [`FAULT_LOGS_PER_SECOND`] a second
+    /// are, the first of each second also saying how many the previous second did not show.
+    pub fn count_fault(&self) -> Option<u64> {
         self.faults.fetch_add(1, Ordering::Relaxed);
+        let mut window = self.fault_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (started, logged, suppressed) = &mut *window;
+        if started.elapsed() >= std::time::Duration::from_secs(1) {
+            let previously_suppressed = *suppressed;
+            *window = (Instant::now(), 1, 0);
+            return Some(previously_suppressed);
+        }
+        if *logged < FAULT_LOGS_PER_SECOND {
+            *logged += 1;
+            Some(0)
+        } else {
+            *suppressed += 1;
+            None
+        }
     }
 
     fn count_handled(&self, n: usize) {

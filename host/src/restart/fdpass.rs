@@ -1,7 +1,7 @@
 //! Passing file descriptors between the old host and its successor over a unix socket (SCM_RIGHTS), and the
-//! newline-delimited JSON messages around them.
+//! length-prefixed JSON messages around them.
 
-use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
+use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 
@@ -41,20 +41,27 @@ pub fn receive_fds(socket: &UnixStream, count: usize) -> std::io::Result<Vec<Raw
     Ok(fds)
 }
 
-/// Writes one JSON value as a line.
+/// Writes one JSON value, preceded by its length on a line of its own.
 pub fn send_json(socket: &UnixStream, value: &serde_json::Value) -> std::io::Result<()> {
-    let mut line = value.to_string();
-    line.push('\n');
-    (&*socket).write_all(line.as_bytes())
+    let body = value.to_string();
+    let mut message = format!("{}\n", body.len()).into_bytes();
+    message.extend_from_slice(body.as_bytes());
+    (&*socket).write_all(&message)
 }
 
-/// Reads one JSON line (byte by byte, so that no descriptor message is consumed by buffering).
+/// Reads one JSON value written by [`send_json`]: the length line byte by byte, then exactly the value, so that
+/// nothing after it (a descriptor message) is consumed.
 pub fn receive_json(socket: &UnixStream) -> std::io::Result<serde_json::Value> {
     let mut line = Vec::new();
-    let mut reader = BufReader::with_capacity(1, socket);
-    reader.read_until(b'\n', &mut line)?;
+    BufReader::with_capacity(1, socket).read_until(b'\n', &mut line)?;
     if line.is_empty() {
         return Err(std::io::Error::other("the other host closed the handover socket"));
     }
-    serde_json::from_slice(&line).map_err(std::io::Error::other)
+    let length: usize = std::str::from_utf8(&line)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other("malformed handover message length"))?;
+    let mut body = vec![0u8; length];
+    (&*socket).read_exact(&mut body)?;
+    serde_json::from_slice(&body).map_err(std::io::Error::other)
 }

@@ -116,8 +116,11 @@ impl Host {
             reap(&mut child);
             return Err(reason);
         }
+        let readers_paused = paused.elapsed();
         let drained = self.apps().wait_drained(Duration::from_secs(1));
+        let apps_drained = paused.elapsed();
         let flushed = switches.wait_flushed(Duration::from_secs(1));
+        let writes_flushed = paused.elapsed();
         if !drained || !flushed {
             log::warn!(target: "tatsu::restart", "handing over with apps still busy (drained: {drained}, flushed: {flushed})");
         }
@@ -144,6 +147,11 @@ impl Host {
             }
         }
         let blackout = paused.elapsed();
+        log::debug!(
+            target: "tatsu::restart",
+            "handover phases: readers paused {readers_paused:?}, apps drained {apps_drained:?}, writes flushed \
+             {writes_flushed:?}, adopted {blackout:?}"
+        );
         // The successor holds the sockets now; our duplicates can go.
         for fd in listeners.iter().chain(connections.iter().map(|(fd, _)| fd)) {
             // SAFETY: these duplicates were made for the handover and are owned by nothing else here.

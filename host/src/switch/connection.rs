@@ -22,8 +22,10 @@ use crate::bus::credit::Credit;
 use crate::bus::RequestFailed;
 use crate::{green, runtime};
 
-/// Bytes read from the socket at a time (more when a message is larger).
+/// Most bytes read from the socket at a time (more when a message is larger).
 const READ_CHUNK: usize = 16 * 1024;
+/// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
+const FIRST_CHUNK: usize = 2 * 1024;
 
 /// Where the handshake is.
 enum Handshake {
@@ -640,7 +642,8 @@ impl Connection {
         let _ = self.reader.set((may::coroutine::current(), stream.waker()));
         self.credit.set_reader();
         let mut reads_in_a_row = 0u32;
-        let mut buffer = BytesMut::with_capacity(READ_CHUNK.max(unparsed.len()));
+        let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
+        let mut chunk = FIRST_CHUNK;
         buffer.extend_from_slice(&unparsed);
         let reason = 'connection: loop {
             // Frame and handle every whole message in the buffer.
@@ -673,13 +676,17 @@ impl Connection {
             }
             // Read what the socket has without blocking; wait for more (or a pause request) when it has none.
             if buffer.capacity() - buffer.len() < 512 {
-                buffer.reserve(READ_CHUNK);
+                buffer.reserve(chunk);
             }
             let filled = buffer.len();
             buffer.resize(buffer.capacity(), 0);
             match stream.inner().read(&mut buffer[filled..]) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
+                    // A read that fills the buffer means the switch is busy: read more at a time.
+                    if filled + n == buffer.len() {
+                        chunk = (chunk * 2).min(READ_CHUNK);
+                    }
                     buffer.truncate(filled + n);
                     self.touch();
                     // Let apps catch up with what this switch sent (see `bus::credit`). And now and then step out
