@@ -159,8 +159,6 @@ impl Connection {
         stream: TcpStream,
         peer: SocketAddr,
     ) -> std::io::Result<Arc<Connection>> {
-        let reader = stream.try_clone()?;
-        let writer = stream.try_clone()?;
         let connection = Arc::new(Connection {
             id,
             peer,
@@ -190,9 +188,9 @@ impl Connection {
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
         let for_writer = Arc::clone(&connection);
-        spawn_host_thread("switch-writer", move || for_writer.write_loop(writer)).map_err(std::io::Error::other)?;
+        spawn_host_thread("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
         let for_reader = Arc::clone(&connection);
-        spawn_host_thread("switch-reader", move || for_reader.read_loop(reader, Vec::new(), Handshake::AwaitHello))
+        spawn_host_thread("switch-reader", move || for_reader.read_loop(Vec::new(), Handshake::AwaitHello))
             .map_err(std::io::Error::other)?;
         Ok(connection)
     }
@@ -205,8 +203,6 @@ impl Connection {
         stream: TcpStream,
         state: Inherited,
     ) -> std::io::Result<Arc<Connection>> {
-        let reader = stream.try_clone()?;
-        let writer = stream.try_clone()?;
         let unparsed = hex_decode(&state.unparsed);
         let connection = Arc::new(Connection {
             id,
@@ -247,9 +243,9 @@ impl Connection {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }
         let for_writer = Arc::clone(&connection);
-        spawn_host_thread("switch-writer", move || for_writer.write_loop(writer)).map_err(std::io::Error::other)?;
+        spawn_host_thread("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
         let for_reader = Arc::clone(&connection);
-        spawn_host_thread("switch-reader", move || for_reader.read_loop(reader, unparsed, Handshake::Done))
+        spawn_host_thread("switch-reader", move || for_reader.read_loop(unparsed, Handshake::Done))
             .map_err(std::io::Error::other)?;
         let mut info = connection.describe();
         info["resumed"] = json!(true);
@@ -538,7 +534,6 @@ impl Connection {
         let previous = self.state.swap(DatapathStates::DEAD.0, Ordering::AcqRel);
         // Stop reading at once; the writer flushes what is queued (a last error message, say), then shuts the
         // socket down. A switch that does not read gets a second to take it.
-        let _ = self.stream.set_write_timeout(Some(Duration::from_secs(1)));
         let _ = self.stream.shutdown(Shutdown::Read);
         lock(&self.outbox).closed = true;
         self.wake_writer();
@@ -609,7 +604,10 @@ impl Connection {
         self.publish_state(state.0, None);
     }
 
-    fn write_loop(self: Arc<Self>, mut stream: TcpStream) {
+    /// Writes what apps queue, in as few system calls as possible. The socket is the reader's too, and may lets
+    /// only one green thread wait for a socket's readiness, so a writer whose switch is not reading retries every
+    /// millisecond (and gives up a second after the connection closed).
+    fn write_loop(self: Arc<Self>) {
         let _ = self.writer.set(may::coroutine::current());
         let mut batch = Vec::new();
         loop {
@@ -618,7 +616,7 @@ impl Connection {
                 if outbox.bytes.is_empty() {
                     if outbox.closed {
                         if !self.handed_over() {
-                            let _ = stream.shutdown(Shutdown::Both);
+                            let _ = self.stream.shutdown(Shutdown::Both);
                         }
                         return;
                     }
@@ -629,16 +627,36 @@ impl Connection {
                 }
                 std::mem::swap(&mut outbox.bytes, &mut batch);
             }
-            if let Err(e) = stream.write_all(&batch) {
-                self.close(&format!("writing to the switch failed: {e}"));
-                let _ = stream.shutdown(Shutdown::Both);
+            if let Err(reason) = self.write_all(&batch) {
+                self.close(&reason);
+                let _ = self.stream.shutdown(Shutdown::Both);
                 return;
             }
             batch.clear();
         }
     }
 
-    fn read_loop(self: Arc<Self>, stream: TcpStream, unparsed: Vec<u8>, mut handshake: Handshake) {
+    fn write_all(&self, mut bytes: &[u8]) -> Result<(), String> {
+        let mut closed_at: Option<Instant> = None;
+        while !bytes.is_empty() {
+            match self.stream.inner().write(bytes) {
+                Ok(0) => return Err("the switch stopped taking data".to_owned()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1) {
+                        return Err("the switch did not take its last messages within a second".to_owned());
+                    }
+                    green::park(Some(Duration::from_millis(1)));
+                }
+                Err(e) => return Err(format!("writing to the switch failed: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
+        let stream = &self.stream;
         let _ = self.reader.set((may::coroutine::current(), stream.waker()));
         self.credit.set_reader();
         let mut reads_in_a_row = 0u32;
