@@ -644,7 +644,8 @@ impl Connection {
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1) {
+                    if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1)
+                    {
                         return Err("the switch did not take its last messages within a second".to_owned());
                     }
                     green::park(Some(Duration::from_millis(1)));
