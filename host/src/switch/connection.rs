@@ -196,7 +196,7 @@ impl Connection {
     }
 
     /// Carries on a connection a predecessor host handed over: already in MAIN, with its features, ports, next
-    /// xid and unparsed bytes. Apps get an `enter` event marked `resumed`.
+    /// xid and unparsed bytes. Apps are told with [`Connection::announce_resumed`].
     pub fn adopt(
         switches: &'static Switches,
         id: u64,
@@ -247,10 +247,14 @@ impl Connection {
         let for_reader = Arc::clone(&connection);
         spawn_host_thread("switch-reader", move || for_reader.read_loop(unparsed, Handshake::Done))
             .map_err(std::io::Error::other)?;
-        let mut info = connection.describe();
-        info["resumed"] = json!(true);
-        runtime::get().bus.deliver_datapath("enter", state.dpid, info.to_string());
         Ok(connection)
+    }
+
+    /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
+    pub fn announce_resumed(&self) {
+        let mut info = self.describe();
+        info["resumed"] = json!(true);
+        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), info.to_string());
     }
 
     /// Asks the reader to stop at the next message boundary (for a handover).

@@ -131,6 +131,7 @@ impl Switches {
                 Err(_) => log::error!(target: "tatsu::switch", "cannot adopt an inherited listening socket (fd {fd})"),
             }
         }
+        let mut resumed = Vec::with_capacity(connections.len());
         for (fd, state) in connections {
             let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
             // SAFETY: as above, for a connected socket.
@@ -141,10 +142,15 @@ impl Switches {
             };
             match Connection::adopt(self, id, stream, state) {
                 Ok(connection) => {
-                    self.connections().insert(id, connection);
+                    self.connections().insert(id, Arc::clone(&connection));
+                    resumed.push(connection);
                 }
                 Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
             }
+        }
+        // Every reader runs before apps hear of any datapath, so their work does not delay a switch's messages.
+        for connection in resumed {
+            connection.announce_resumed();
         }
     }
 
