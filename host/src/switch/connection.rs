@@ -717,7 +717,7 @@ impl Connection {
                     // so readers that always have data would otherwise starve every reader waiting for some.
                     self.credit.wait();
                     reads_in_a_row += 1;
-                    if reads_in_a_row % 8 == 0 {
+                    if reads_in_a_row.is_multiple_of(8) {
                         green::park(Some(Duration::from_micros(50)));
                     }
                 }
