@@ -225,8 +225,8 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         return Err(format!("{} problem(s) loading apps, and --strict is set", problems.len()));
     }
     let host = Arc::new(restart::Host::new(settings.clone(), apps));
-    let control = match take_over_or_start(&host, incoming) {
-        Ok(control) => control,
+    let (control, _pid_file) = match take_over_or_start(&host, incoming) {
+        Ok(started) => started,
         Err(e) => {
             host.apps().stop_all(&settings);
             return Err(e);
@@ -236,10 +236,6 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         let _ = host.control_fd.set(std::os::fd::AsRawFd::as_raw_fd(&listener));
         restart::control::serve(listener, Arc::clone(&host), exit_after_restart);
     }
-    let _pid_file = match &settings.pid_file {
-        Some(path) => Some(PidFile::create(path)?),
-        None => None,
-    };
     notify_systemd();
     let names = host.apps().names().iter().map(|name| name.to_string()).collect::<Vec<_>>();
     log::info!(target: "tatsu", "running {} app(s): {}", names.len(), names.join(", "));
@@ -279,34 +275,41 @@ fn exit_after_restart() {
 }
 
 /// Starts the switch side and the REST server: fresh, or with what a predecessor hands over. Returns the control
-/// socket to serve.
+/// socket to serve and the pid file, written (by a successor: before it confirms the takeover, so the file names
+/// the running host as soon as `tatsu restart` returns).
 fn take_over_or_start(
     host: &restart::Host,
     incoming: Option<restart::Incoming>,
-) -> Result<Option<std::os::unix::net::UnixListener>, String> {
+) -> Result<(Option<std::os::unix::net::UnixListener>, Option<PidFile>), String> {
     let settings = &host.settings;
     let switches = &runtime::get().switches;
+    let write_pid_file = || settings.pid_file.as_deref().map(PidFile::create).transpose();
     let Some(incoming) = incoming else {
         switches.start(settings.switches.clone())?;
         web::start(settings.web.clone(), None)?;
-        return Ok(match restart::control::bind(&settings.control_socket) {
+        let control = match restart::control::bind(&settings.control_socket) {
             Ok(listener) => Some(listener),
             Err(e) => {
                 log::warn!(target: "tatsu::control", "{e}; `tatsu restart` and `tatsu load` will not reach this host (SIGHUP still restarts it)");
                 None
             }
-        });
+        };
+        return Ok((control, write_pid_file()?));
     };
     let received = incoming.take_over()?;
     let resumed = received.connections.len();
     let received_web = received.web;
     switches.start_inherited(settings.switches.clone(), received.listeners, received.connections)?;
     let control = received.control.map(restart::control::inherit);
+    let pid_file = write_pid_file()?;
     let states = incoming.finish();
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
     host.apps().restore(states);
-    web::start(settings.web.clone(), received_web)?;
-    Ok(control)
+    // The switches are this host's now: a REST server that cannot start must not take them down with it.
+    if let Err(e) = web::start(settings.web.clone(), received_web) {
+        log::error!(target: "tatsu::web", "{e}; running without the REST API");
+    }
+    Ok((control, pid_file))
 }
 
 /// Sends a command to the running host over its control socket and prints the reply.
