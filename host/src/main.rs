@@ -296,10 +296,17 @@ fn take_over_or_start(
         };
         return Ok((control, write_pid_file()?));
     };
+    let asked = std::time::Instant::now();
     let received = incoming.take_over()?;
+    let received_at = asked.elapsed();
     let resumed = received.connections.len();
     let received_web = received.web;
     switches.start_inherited(settings.switches.clone(), received.listeners, received.connections)?;
+    log::debug!(
+        target: "tatsu::restart",
+        "takeover: state and descriptors received {received_at:?} after ready, {resumed} connections adopted after {:?}",
+        asked.elapsed()
+    );
     let control = received.control.map(restart::control::inherit);
     let pid_file = write_pid_file()?;
     let states = incoming.finish();
