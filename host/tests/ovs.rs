@@ -5,29 +5,18 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{install, lib_path, temp_dir, workspace, Host};
+use common::{install, lib_path, temp_dir, testbed, Host};
 
 const PORT: &str = "26653";
-
-fn testbed(args: &[&str]) -> Output {
-    Command::new(workspace().join("scripts/ovs-testbed")).args(args).output().expect("scripts/ovs-testbed runs")
-}
-
-fn testbed_ok(args: &[&str]) -> String {
-    let output = testbed(args);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "ovs-testbed {args:?} failed:\n{text}");
-    text
-}
 
 /// Runs ping-all until it passes or `within` elapses; returns the last output.
 fn ping_all_within(within: Duration) -> Result<String, String> {
     let deadline = Instant::now() + within;
     loop {
-        let output = testbed(&["ping-all", "--count", "1", "--timeout", "1"]);
+        let output = testbed::run(&["ping-all", "--count", "1", "--timeout", "1"]);
         let text = String::from_utf8_lossy(&output.stdout).to_string();
         if output.status.success() {
             return Ok(text);
@@ -49,31 +38,19 @@ fn start_tatsu(plugins: &std::path::Path) -> Host {
     host
 }
 
-/// Tears the testbed down even when an assertion fails.
-struct Testbed;
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        let _ = testbed(&["down"]);
-    }
-}
-
 #[test]
 fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_restart() {
-    let uid =
-        String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
-    assert_eq!(uid, "0", "the Open vSwitch tests need root (network namespaces)");
-    testbed_ok(&["install"]);
+    testbed::prepare();
     let plugins = temp_dir("ovs");
     install(&plugins, &[(&lib_path("simple_switch"), "libsimple_switch.so")]);
 
     let host = start_tatsu(&plugins);
-    let _testbed = Testbed;
-    testbed_ok(&["up", "--protocols", "OpenFlow13", "--controller", &format!("tcp:127.0.0.1:{PORT}")]);
+    let _testbed = testbed::Testbed;
+    testbed::ok(&["up", "--protocols", "OpenFlow13", "--controller", &format!("tcp:127.0.0.1:{PORT}")]);
     host.wait_for(&["simple-switch]", "datapath 0000000000000001 joined"]);
     let pings = ping_all_within(Duration::from_secs(15)).unwrap_or_else(|out| panic!("1.3 pings failed:\n{out}"));
     assert!(pings.contains("12 ok, 0 failed"), "{pings}");
-    let flows = testbed_ok(&["ofctl", "dump-flows", "tatsu0"]);
+    let flows = testbed::ok(&["ofctl", "dump-flows", "tatsu0"]);
     assert!(flows.contains("priority=0 actions=CONTROLLER:65535"), "table-miss flow:\n{flows}");
     assert!(
         flows.contains(
@@ -83,18 +60,18 @@ fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_res
     );
 
     // OpenFlow 1.0: the same switch, re-pointed.
-    testbed_ok(&["set-protocols", "OpenFlow10"]);
-    testbed_ok(&["ofctl", "del-flows", "tatsu0"]);
-    testbed_ok(&["reconnect"]);
+    testbed::ok(&["set-protocols", "OpenFlow10"]);
+    testbed::ok(&["ofctl", "del-flows", "tatsu0"]);
+    testbed::ok(&["reconnect"]);
     host.wait_for(&["speaks OpenFlow 0x01"]);
     let pings = ping_all_within(Duration::from_secs(15)).unwrap_or_else(|out| panic!("1.0 pings failed:\n{out}"));
     assert!(pings.contains("12 ok, 0 failed"), "{pings}");
-    let flows = testbed_ok(&["ofctl", "dump-flows", "tatsu0"]);
+    let flows = testbed::ok(&["ofctl", "dump-flows", "tatsu0"]);
     assert!(flows.contains("in_port=2,dl_src=00:00:00:00:00:02,dl_dst=00:00:00:00:00:01 actions=output:1"), "{flows}");
 
     // Kill tatsu outright, with pings running, then start it again: forwarding recovers.
-    testbed_ok(&["set-protocols", "OpenFlow13"]);
-    testbed_ok(&["reconnect"]);
+    testbed::ok(&["set-protocols", "OpenFlow13"]);
+    testbed::ok(&["reconnect"]);
     host.wait_for(&["speaks OpenFlow 0x04"]);
     let pinger = std::thread::spawn(|| {
         Command::new("ip")
@@ -104,9 +81,9 @@ fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_res
     });
     std::thread::sleep(Duration::from_secs(1));
     drop(host); // SIGKILL
-    testbed_ok(&["ofctl", "del-flows", "tatsu0"]);
+    testbed::ok(&["ofctl", "del-flows", "tatsu0"]);
     let host = start_tatsu(&plugins);
-    testbed_ok(&["reconnect"]);
+    testbed::ok(&["reconnect"]);
     host.wait_for(&["datapath 0000000000000001 joined"]);
     let pings = ping_all_within(Duration::from_secs(15)).unwrap_or_else(|out| panic!("pings after restart:\n{out}"));
     assert!(pings.contains("12 ok, 0 failed"), "{pings}");

@@ -5,31 +5,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{install, lib_path, temp_dir, workspace, Host};
+use common::{install, lib_path, temp_dir, testbed, workspace, Host};
 
 const PORT: &str = "26654";
-
-fn testbed(args: &[&str]) -> Output {
-    Command::new(workspace().join("scripts/ovs-testbed")).args(args).output().expect("scripts/ovs-testbed runs")
-}
-
-fn testbed_ok(args: &[&str]) -> String {
-    let output = testbed(args);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "ovs-testbed {args:?} failed:\n{text}");
-    text
-}
-
-struct Testbed;
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        let _ = testbed(&["down"]);
-    }
-}
 
 /// How many times Open vSwitch has logged connecting to tatsu.
 fn ovs_connects() -> usize {
@@ -62,10 +43,7 @@ fn replace_library(from: &Path, to: &Path) {
 
 #[test]
 fn ten_hot_restarts_under_traffic_lose_nothing_and_pick_up_a_new_build() {
-    let uid =
-        String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
-    assert_eq!(uid, "0", "the Open vSwitch tests need root (network namespaces)");
-    testbed_ok(&["install"]);
+    testbed::prepare();
     let dir = temp_dir("ovs-restart");
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).expect("plugins dir");
@@ -95,11 +73,11 @@ fn ten_hot_restarts_under_traffic_lose_nothing_and_pick_up_a_new_build() {
         &[],
     );
     host.wait_for(&["listening for switches on 127.0.0.1:26654"]);
-    let _testbed = Testbed;
-    testbed_ok(&["up", "--protocols", "OpenFlow13", "--controller", &format!("tcp:127.0.0.1:{PORT}")]);
+    let _testbed = testbed::Testbed;
+    testbed::ok(&["up", "--protocols", "OpenFlow13", "--controller", &format!("tcp:127.0.0.1:{PORT}")]);
     host.wait_for(&["marked datapath 0000000000000001 with build 1"]);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !testbed(&["ping-all", "--count", "1", "--timeout", "1"]).status.success() {
+    while !testbed::run(&["ping-all", "--count", "1", "--timeout", "1"]).status.success() {
         assert!(Instant::now() < deadline, "pings never got through");
     }
     let connects = ovs_connects();
@@ -135,10 +113,10 @@ fn ten_hot_restarts_under_traffic_lose_nothing_and_pick_up_a_new_build() {
     let summary = String::from_utf8_lossy(&ping.stdout).to_string();
     assert!(summary.contains("600 packets transmitted, 600 received, 0% packet loss"), "no ping lost:\n{summary}");
     assert_eq!(ovs_connects(), connects, "Open vSwitch never reconnected");
-    let status = testbed_ok(&["vsctl", "--columns=is_connected", "list", "controller"]);
+    let status = testbed::ok(&["vsctl", "--columns=is_connected", "list", "controller"]);
     assert!(status.contains("true"), "{status}");
 
-    let flows = testbed_ok(&["ofctl", "dump-flows", "tatsu0"]);
+    let flows = testbed::ok(&["ofctl", "dump-flows", "tatsu0"]);
     assert!(
         flows.contains("dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:04 actions=output:4"),
         "learned flows stay:\n{flows}"

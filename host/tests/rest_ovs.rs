@@ -4,39 +4,18 @@
 
 mod common;
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::http::Client;
-use common::{install, lib_path, temp_dir, workspace, Host};
+use common::{install, lib_path, temp_dir, testbed, Host};
 use serde_json::{json, Value};
 
 const OF_PORT: &str = "16663";
 
-fn testbed(args: &[&str]) -> Output {
-    Command::new(workspace().join("scripts/ovs-testbed")).args(args).output().expect("scripts/ovs-testbed runs")
-}
-
-fn testbed_ok(args: &[&str]) -> String {
-    let output = testbed(args);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "ovs-testbed {args:?} failed:\n{text}");
-    text
-}
-
 fn ofctl(args: &[&str]) -> String {
     let mut all = vec!["ofctl"];
     all.extend_from_slice(args);
-    testbed_ok(&all)
-}
-
-/// Tears the testbed down even when an assertion fails.
-struct Testbed;
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        let _ = testbed(&["down"]);
-    }
+    testbed::ok(&all)
 }
 
 /// Retries `check` until it returns `Ok` or 10 s pass.
@@ -64,10 +43,7 @@ fn counter(line: &str, key: &str) -> Option<u64> {
 
 #[test]
 fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
-    let uid =
-        String::from_utf8_lossy(&Command::new("id").arg("-u").output().expect("id runs").stdout).trim().to_owned();
-    assert_eq!(uid, "0", "the Open vSwitch tests need root (network namespaces)");
-    testbed_ok(&["install"]);
+    testbed::prepare();
     let plugins = temp_dir("rest-ovs");
     install(&plugins, &[(&lib_path("ofctl_rest"), "libofctl_rest.so")]);
     let plugins = plugins.display().to_string();
@@ -87,8 +63,8 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     );
     let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
     let port: u16 = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
-    let _testbed = Testbed;
-    testbed_ok(&[
+    let _testbed = testbed::Testbed;
+    testbed::ok(&[
         "up",
         "--protocols",
         "OpenFlow13",
@@ -191,7 +167,7 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
         "/stats/flowentry/add",
         json!({"dpid": 1, "priority": 1, "actions": [{"type": "OUTPUT", "port": "NORMAL"}]}),
     );
-    let _ = testbed(&["ping-all", "--count", "3", "--timeout", "1"]);
+    let _ = testbed::run(&["ping-all", "--count", "3", "--timeout", "1"]);
     eventually("flow counters agree with ovs-ofctl", || {
         let ours = Client::connect(port).get("/stats/flow/1").json();
         let dump = ofctl(&["dump-flows", "tatsu0"]);
@@ -254,8 +230,8 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
     assert!(!flows.contains("priority=1 "), "{flows}");
 
     // --- OpenFlow 1.0: the same switch, re-pointed.
-    testbed_ok(&["set-protocols", "OpenFlow10"]);
-    testbed_ok(&["reconnect"]);
+    testbed::ok(&["set-protocols", "OpenFlow10"]);
+    testbed::ok(&["reconnect"]);
     host.wait_for(&["speaks OpenFlow 0x01"]);
     eventually("the 1.0 switch is back", || {
         let reply = Client::connect(port).get("/stats/desc/1");

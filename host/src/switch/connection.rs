@@ -152,19 +152,20 @@ fn state_name(state: u32) -> &'static str {
 }
 
 impl Connection {
-    /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
-    pub fn start(
+    /// A connection in `state`, not yet served.
+    fn new(
         switches: &'static Switches,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
-    ) -> std::io::Result<Arc<Connection>> {
-        let connection = Arc::new(Connection {
+        state: DatapathStates,
+    ) -> Connection {
+        Connection {
             id,
             peer,
             switches,
             stream,
-            state: AtomicU32::new(DatapathStates::HANDSHAKE.0),
+            state: AtomicU32::new(state.0),
             version: AtomicU8::new(0),
             info: Mutex::new(Info::default()),
             dpid: OnceLock::new(),
@@ -181,17 +182,32 @@ impl Connection {
             reader: OnceLock::new(),
             pause: Mutex::new(Pause::default()),
             credit: Arc::default(),
-        });
+        }
+    }
+
+    /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`.
+    fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> std::io::Result<()> {
+        let for_writer = Arc::clone(self);
+        spawn_host_thread("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
+        let for_reader = Arc::clone(self);
+        spawn_host_thread("switch-reader", move || for_reader.read_loop(unparsed, handshake))
+            .map_err(std::io::Error::other)
+    }
+
+    /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
+    pub fn start(
+        switches: &'static Switches,
+        id: u64,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> std::io::Result<Arc<Connection>> {
+        let connection = Arc::new(Connection::new(switches, id, stream, peer, DatapathStates::HANDSHAKE));
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let mut hello = Vec::new();
         tatsu_ofproto::encode_hello(OFP_VERSION_1_3, &wire::VERSIONS, connection.fresh_xid(), &mut hello);
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
-        let for_writer = Arc::clone(&connection);
-        spawn_host_thread("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
-        let for_reader = Arc::clone(&connection);
-        spawn_host_thread("switch-reader", move || for_reader.read_loop(Vec::new(), Handshake::AwaitHello))
-            .map_err(std::io::Error::other)?;
+        connection.serve(Vec::new(), Handshake::AwaitHello)?;
         Ok(connection)
     }
 
@@ -203,50 +219,24 @@ impl Connection {
         stream: TcpStream,
         state: Inherited,
     ) -> std::io::Result<Arc<Connection>> {
-        let unparsed = hex_decode(&state.unparsed);
-        let connection = Arc::new(Connection {
-            id,
-            peer: state.peer,
-            switches,
-            stream,
-            state: AtomicU32::new(DatapathStates::MAIN.0),
-            version: AtomicU8::new(state.version),
-            info: Mutex::new(Info {
-                features: Some(Features {
-                    datapath_id: state.dpid,
-                    n_buffers: state.n_buffers,
-                    n_tables: state.n_tables,
-                    capabilities: state.capabilities,
-                }),
-                ports: BTreeMap::new(),
-            }),
-            dpid: OnceLock::new(),
-            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false }),
-            writer: OnceLock::new(),
-            next_xid: AtomicU32::new(state.next_xid.max(1)),
-            pending: Mutex::new(
-                state.pending_xids.iter().map(|xid| (*xid, Arc::new(PendingReply::abandoned()))).collect(),
-            ),
-            connected_at: Instant::now(),
-            last_received_ms: AtomicU64::new(0),
-            echoes_unanswered: AtomicU32::new(0),
-            closed: OnceLock::new(),
-            malformed: AtomicU64::new(0),
-            sends_refused: AtomicU64::new(0),
-            reader: OnceLock::new(),
-            pause: Mutex::new(Pause::default()),
-            credit: Arc::default(),
+        let connection = Connection::new(switches, id, stream, state.peer, DatapathStates::MAIN);
+        connection.version.store(state.version, Ordering::Release);
+        connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
+        lock(&connection.info).features = Some(Features {
+            datapath_id: state.dpid,
+            n_buffers: state.n_buffers,
+            n_tables: state.n_tables,
+            capabilities: state.capabilities,
         });
+        lock(&connection.pending)
+            .extend(state.pending_xids.iter().map(|xid| (*xid, Arc::new(PendingReply::abandoned()))));
         let _ = connection.dpid.set(state.dpid);
         connection.add_ports(state.ports);
+        let connection = Arc::new(connection);
         if let Some(old) = switches.register_datapath(state.dpid, &connection) {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }
-        let for_writer = Arc::clone(&connection);
-        spawn_host_thread("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
-        let for_reader = Arc::clone(&connection);
-        spawn_host_thread("switch-reader", move || for_reader.read_loop(unparsed, Handshake::Done))
-            .map_err(std::io::Error::other)?;
+        connection.serve(hex_decode(&state.unparsed), Handshake::Done)?;
         Ok(connection)
     }
 
