@@ -204,10 +204,13 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         watchdog_ms: args.watchdog_ms,
     };
     let settings = Settings::resolve(file, flags)?;
-    // may counts stack sizes in machine words.
+    // may counts stack sizes in machine words. A successor fills may's coroutine pool ahead of the handover with
+    // enough stacks for the reader and writer of every connection it inherits, so that adopting them (during the
+    // switches' blackout) allocates none.
     may::config()
         .set_workers(settings.workers)
-        .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>());
+        .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>())
+        .set_pool_capacity(1000.max(2 * restart::expected_connections() + 64));
 
     if settings.workers > 1 {
         log::warn!(

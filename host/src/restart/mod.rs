@@ -35,6 +35,13 @@ use crate::switch::connection::Inherited;
 
 /// The environment variable carrying the handover socket's descriptor to a successor.
 const HANDOVER_FD: &str = "TATSU_HANDOVER_FD";
+/// The environment variable telling a successor how many switch connections to expect.
+const HANDOVER_CONNECTIONS: &str = "TATSU_HANDOVER_CONNECTIONS";
+
+/// How many switch connections the predecessor is about to hand over (0 when this host is not a successor).
+pub fn expected_connections() -> usize {
+    std::env::var(HANDOVER_CONNECTIONS).ok().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
 
 /// What a restart needs from the running host.
 pub struct Host {
@@ -179,6 +186,7 @@ impl Host {
         Command::new(&self.executable)
             .args(&self.arguments)
             .env(HANDOVER_FD, fd.to_string())
+            .env(HANDOVER_CONNECTIONS, runtime::get().switches.all().len().to_string())
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.executable.display()))
