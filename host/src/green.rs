@@ -15,6 +15,9 @@ use tatsu_plugin_api::abi::WaitStatus;
 
 use crate::timer;
 
+// Functions here that read thread- or coroutine-local state are never inlined: a green thread may resume on
+// another OS thread after parking, and a caller that inlined them could reuse a thread-local address computed
+// before the park (the compiler assumes it cannot change within a function).
 may::coroutine_local!(static CURRENT: RefCell<Option<Arc<GreenSlot>>> = RefCell::new(None));
 
 /// One green thread of an app.
@@ -166,11 +169,13 @@ impl ThreadGroup {
 }
 
 /// The green thread the caller runs on, if it is one of an app's.
+#[inline(never)]
 pub fn current() -> Option<Arc<GreenSlot>> {
     CURRENT.with(|current| current.borrow().clone())
 }
 
 /// Parks the calling green thread until unparked, `timeout` or a stop; see [`WaitStatus`].
+#[inline(never)]
 pub fn park(timeout: Option<Duration>) -> WaitStatus {
     let slot = current();
     if let Some(status) = slot.as_deref().and_then(interruption) {
@@ -208,6 +213,7 @@ pub fn interruption(slot: &GreenSlot) -> Option<WaitStatus> {
 
 /// Waits until `io` may be ready (read or write), `deadline` or a stop/interrupt; the caller retries its
 /// non-blocking operation after [`WaitStatus::Woken`].
+#[inline(never)]
 pub fn wait_io<T: WaitIo>(io: &T, deadline: Option<Instant>) -> WaitStatus {
     let slot = current();
     if let Some(slot) = &slot {
@@ -238,6 +244,7 @@ pub fn wait_io<T: WaitIo>(io: &T, deadline: Option<Instant>) -> WaitStatus {
 }
 
 /// Sleeps the calling green thread for `duration`, returning early only to stop or when interrupted.
+#[inline(never)]
 pub fn sleep(duration: Duration) -> WaitStatus {
     let deadline = Instant::now() + duration;
     loop {

@@ -47,6 +47,7 @@ thread_local! {
     };
 }
 
+#[inline(never)] // reads a thread-local after the caller may have moved threads (see `green`)
 fn enter(app: &'static AppState) {
     ACTIVITY.with(|activity| {
         activity.app.store(std::ptr::from_ref(app).cast_mut(), Ordering::Relaxed);
@@ -54,6 +55,7 @@ fn enter(app: &'static AppState) {
     });
 }
 
+#[inline(never)] // as `enter`
 fn leave() {
     ACTIVITY.with(|activity| activity.since_ms.store(0, Ordering::Release));
 }

@@ -265,6 +265,8 @@ impl Datapath {
     }
 
     /// Sends a message (the host assigns its xid). Never blocks: a full send queue is an error.
+    // Never inlined: it uses a thread-local, and a caller's green thread may have moved threads since it last parked.
+    #[inline(never)]
     pub fn send(&self, message: impl Into<Message>) -> Result<(), OfError> {
         let message = message.into();
         SCRATCH.with(|scratch| {
