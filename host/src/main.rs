@@ -289,7 +289,13 @@ fn take_over_or_start(
     let write_pid_file = || settings.pid_file.as_deref().map(PidFile::create).transpose();
     let Some(incoming) = incoming else {
         switches.start(settings.switches.clone())?;
-        web::start(settings.web.clone(), None)?;
+        // The REST API is an app's extra: without `--strict`, a port already taken costs the API, not the controller.
+        if let Err(e) = web::start(settings.web.clone(), None) {
+            if settings.strict {
+                return Err(e);
+            }
+            log::error!(target: "tatsu::web", "{e}; running without the REST API");
+        }
         let control = match restart::control::bind(&settings.control_socket) {
             Ok(listener) => Some(listener),
             Err(e) => {
