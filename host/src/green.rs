@@ -133,6 +133,7 @@ impl ThreadGroup {
             CURRENT.with(|current| current.borrow_mut().take());
             inner.finished.store(true, Ordering::Release);
             inner.group.threads().remove(&inner.id);
+            timer::release_later(may::coroutine::current());
         };
         // SAFETY: the coroutine body never uses thread-local storage across yields (only may's coroutine-local
         // storage), and it is never cancelled.

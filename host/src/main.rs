@@ -212,14 +212,6 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>())
         .set_pool_capacity(1000.max(2 * restart::expected_connections() + 64));
 
-    if settings.workers > 1 {
-        log::warn!(
-            target: "tatsu",
-            "--workers {}: more than one scheduler thread is experimental (green threads have been seen to stall); \
-             1 is also the fastest on small machines",
-            settings.workers
-        );
-    }
     watchdog::start(settings.watchdog);
     log::info!(target: "tatsu", "tatsu {} loading apps from {}", env!("CARGO_PKG_VERSION"), settings.plugins_dir.display());
     let (mut apps, problems) = AppManager::start(&settings)?;

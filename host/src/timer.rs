@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
 use may::io::WaitIoWaker;
@@ -39,7 +39,12 @@ struct Timers {
     pending: Mutex<BTreeMap<TimerKey, Wake>>,
     changed: Condvar,
     next_seq: AtomicU64,
+    /// Handles of finished coroutines, released here rather than where they finished (see [`release_later`]).
+    finished: Mutex<Vec<Coroutine>>,
 }
+
+/// How often finished coroutines' handles are released.
+const RELEASE_EVERY: Duration = Duration::from_millis(100);
 
 fn timers() -> &'static Timers {
     static TIMERS: OnceLock<&'static Timers> = OnceLock::new();
@@ -48,6 +53,7 @@ fn timers() -> &'static Timers {
             pending: Mutex::new(BTreeMap::new()),
             changed: Condvar::new(),
             next_seq: AtomicU64::new(0),
+            finished: Mutex::new(Vec::new()),
         }));
         std::thread::Builder::new()
             .name("tatsu-timers".to_owned())
@@ -80,15 +86,24 @@ impl Timers {
                 pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            pending = match pending.keys().next().map(|key| key.0) {
-                Some(deadline) => {
-                    let wait = deadline.saturating_duration_since(now);
-                    self.changed.wait_timeout(pending, wait).unwrap_or_else(PoisonError::into_inner).0
-                }
-                None => self.changed.wait(pending).unwrap_or_else(PoisonError::into_inner),
-            };
+            drop(std::mem::take(&mut *self.finished.lock().unwrap_or_else(PoisonError::into_inner)));
+            let wait = pending
+                .keys()
+                .next()
+                .map_or(RELEASE_EVERY, |key| key.0.saturating_duration_since(now).min(RELEASE_EVERY));
+            pending = self.changed.wait_timeout(pending, wait).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
+}
+
+/// Keeps a handle on the calling, finishing coroutine until the timer thread releases it.
+///
+/// may 0.3.51 can deadlock a scheduler thread when a coroutine's last handle is dropped as the coroutine finishes
+/// inside its own park's fast wake-up (`Park::drop` spins on a flag that a frame further up the same stack holds;
+/// seen with several workers). Holding one more handle until the coroutine is long gone keeps that drop off the
+/// scheduler's stack. Call it as the last thing a coroutine does.
+pub fn release_later(coroutine: Coroutine) {
+    timers().finished.lock().unwrap_or_else(PoisonError::into_inner).push(coroutine);
 }
 
 /// Unparks `coroutine` at `deadline` (unless cancelled first).

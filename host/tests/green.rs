@@ -92,11 +92,9 @@ fn green_kit_on_one_scheduler_thread() {
     green_kit_with_workers("1");
 }
 
-/// Several scheduler threads exercise the races (a Timeout's helper firing while the work runs on another thread).
-/// Ignored: with `--workers` above 1 the host sometimes loses green threads for good (seen about once in 30 runs,
-/// also in scenarios that only spawn, sleep and join; see the report on issue 5). Run with `--ignored`.
+/// Several scheduler threads exercise the races: a Timeout's helper firing while the work runs on another thread,
+/// wake-ups crossing threads, coroutines finishing in a fast wake-up (see `host::timer::release_later`).
 #[test]
-#[ignore = "the host loses green threads now and then with more than one scheduler thread"]
 fn green_kit_on_four_scheduler_threads() {
     green_kit_with_workers("4");
 }

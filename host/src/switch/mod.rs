@@ -392,6 +392,10 @@ fn display_addr(listener: &may::net::TcpListener) -> String {
 /// Starts a host-owned green thread (not part of any app).
 pub(crate) fn spawn_host_thread<F: FnOnce() + Send + 'static>(name: &str, body: F) -> Result<(), String> {
     // SAFETY: host green threads use no thread-local storage across yields and are never cancelled.
+    let body = move || {
+        body();
+        crate::timer::release_later(may::coroutine::current());
+    };
     unsafe { may::coroutine::Builder::new().name(format!("tatsu-{name}")).spawn(body) }
         .map(|_| ())
         .map_err(|e| format!("cannot start the {name} green thread: {e}"))
