@@ -600,92 +600,92 @@ fn queue_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespo
     by_dpid(dpid, Value::Array(out))
 }
 
-fn group(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+/// A statistics endpoint only OpenFlow 1.3 has: asks the datapath in the path with the multipart request `query`
+/// makes and renders every reply part with `render` (parts of another type contribute nothing).
+fn stats_13_only(
+    ctx: &Context,
+    request: &HttpRequest<'_>,
+    what: &str,
+    query: impl FnOnce(&HttpRequest<'_>) -> ApiResult<Q13>,
+    render: impl Fn(R13) -> Vec<Value>,
+) -> ApiResult<HttpResponse> {
     let (dpid, dp) = param_dpid(ctx, request)?;
     if !dp.is_v1_3() {
-        return Err(not_in_1_0("groups"));
+        return Err(not_in_1_0(what));
     }
-    let group_id = optional_param::<u32>(request, "group_id", &GROUPS)?.unwrap_or(0xffff_fffc);
-    let mut out = Vec::new();
-    for part in stats_13(&dp, Q13::Group { group_id })? {
-        if let R13::Group(list) = part {
-            out.extend(stats::groups_13(&list));
-        }
-    }
+    let out: Vec<Value> = stats_13(&dp, query(request)?)?.into_iter().flat_map(render).collect();
     by_dpid(dpid, Value::Array(out))
+}
+
+fn group(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let query = |request: &HttpRequest<'_>| {
+        let group_id = optional_param::<u32>(request, "group_id", &GROUPS)?.unwrap_or(0xffff_fffc);
+        Ok(Q13::Group { group_id })
+    };
+    stats_13_only(ctx, request, "groups", query, |part| match part {
+        R13::Group(list) => stats::groups_13(&list),
+        _ => Vec::new(),
+    })
 }
 
 fn group_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     // Before OpenFlow 1.5 Ryu ignores a group id in the path and describes every group; so does this.
-    let (dpid, dp) = param_dpid(ctx, request)?;
-    if !dp.is_v1_3() {
-        return Err(not_in_1_0("groups"));
-    }
-    let mut out = Vec::new();
-    for part in stats_13(&dp, Q13::GroupDesc)? {
-        if let R13::GroupDesc(list) = part {
-            out.extend(stats::group_desc_13(&list));
-        }
-    }
-    by_dpid(dpid, Value::Array(out))
+    stats_13_only(
+        ctx,
+        request,
+        "groups",
+        |_| Ok(Q13::GroupDesc),
+        |part| match part {
+            R13::GroupDesc(list) => stats::group_desc_13(&list),
+            _ => Vec::new(),
+        },
+    )
 }
 
 fn group_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
-    if !dp.is_v1_3() {
-        return Err(not_in_1_0("groups"));
-    }
-    let mut out = Vec::new();
-    for part in stats_13(&dp, Q13::GroupFeatures)? {
-        if let R13::GroupFeatures(features) = part {
-            out.push(stats::group_features_13(&features));
-        }
-    }
-    by_dpid(dpid, Value::Array(out))
+    stats_13_only(
+        ctx,
+        request,
+        "groups",
+        |_| Ok(Q13::GroupFeatures),
+        |part| match part {
+            R13::GroupFeatures(features) => vec![stats::group_features_13(&features)],
+            _ => Vec::new(),
+        },
+    )
+}
+
+fn meter_id(request: &HttpRequest<'_>) -> ApiResult<u32> {
+    Ok(optional_param::<u32>(request, "meter_id", &METERS)?.unwrap_or(0xffff_ffff))
 }
 
 fn meter(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
-    if !dp.is_v1_3() {
-        return Err(not_in_1_0("meters"));
-    }
-    let meter_id = optional_param::<u32>(request, "meter_id", &METERS)?.unwrap_or(0xffff_ffff);
-    let mut out = Vec::new();
-    for part in stats_13(&dp, Q13::Meter { meter_id })? {
-        if let R13::Meter(list) = part {
-            out.extend(stats::meters_13(&list));
-        }
-    }
-    by_dpid(dpid, Value::Array(out))
+    let query = |request: &HttpRequest<'_>| Ok(Q13::Meter { meter_id: meter_id(request)? });
+    stats_13_only(ctx, request, "meters", query, |part| match part {
+        R13::Meter(list) => stats::meters_13(&list),
+        _ => Vec::new(),
+    })
 }
 
 fn meter_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
-    if !dp.is_v1_3() {
-        return Err(not_in_1_0("meters"));
-    }
-    let meter_id = optional_param::<u32>(request, "meter_id", &METERS)?.unwrap_or(0xffff_ffff);
-    let mut out = Vec::new();
-    for part in stats_13(&dp, Q13::MeterConfig { meter_id })? {
-        if let R13::MeterConfig(list) = part {
-            out.extend(stats::meter_config_13(&list));
-        }
-    }
-    by_dpid(dpid, Value::Array(out))
+    let query = |request: &HttpRequest<'_>| Ok(Q13::MeterConfig { meter_id: meter_id(request)? });
+    stats_13_only(ctx, request, "meters", query, |part| match part {
+        R13::MeterConfig(list) => stats::meter_config_13(&list),
+        _ => Vec::new(),
+    })
 }
 
 fn meter_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
-    if !dp.is_v1_3() {
-        return Err(not_in_1_0("meters"));
-    }
-    let mut out = Vec::new();
-    for part in stats_13(&dp, Q13::MeterFeatures)? {
-        if let R13::MeterFeatures(features) = part {
-            out.push(stats::meter_features_13(&features));
-        }
-    }
-    by_dpid(dpid, Value::Array(out))
+    stats_13_only(
+        ctx,
+        request,
+        "meters",
+        |_| Ok(Q13::MeterFeatures),
+        |part| match part {
+            R13::MeterFeatures(features) => vec![stats::meter_features_13(&features)],
+            _ => Vec::new(),
+        },
+    )
 }
 
 fn get_role(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
