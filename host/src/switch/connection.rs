@@ -17,7 +17,7 @@ use tatsu_ofproto::{negotiate, Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
 use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
 
 use super::wire::{self, Features};
-use super::{spawn_host_thread, Switches};
+use super::Switches;
 use crate::bus::credit::Credit;
 use crate::bus::RequestFailed;
 use crate::{green, runtime};
@@ -188,9 +188,9 @@ impl Connection {
     /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`.
     fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> std::io::Result<()> {
         let for_writer = Arc::clone(self);
-        spawn_host_thread("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
+        crate::green::spawn_host("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
         let for_reader = Arc::clone(self);
-        spawn_host_thread("switch-reader", move || for_reader.read_loop(unparsed, handshake))
+        crate::green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake))
             .map_err(std::io::Error::other)
     }
 

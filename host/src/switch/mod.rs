@@ -156,9 +156,9 @@ impl Switches {
 
     fn start_common(&'static self) -> Result<(), String> {
         for address in self.settings().switch_addresses.clone() {
-            spawn_host_thread("dialler", move || self.dial_loop(&address))?;
+            crate::green::spawn_host("dialler", move || self.dial_loop(&address))?;
         }
-        spawn_host_thread("keepalive", move || keepalive::run(self))
+        crate::green::spawn_host("keepalive", move || keepalive::run(self))
     }
 
     fn listen(&'static self, listener: may::net::TcpListener) -> Result<(), String> {
@@ -170,7 +170,7 @@ impl Switches {
             pause: Mutex::new((false, false, false)),
         });
         self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&listening));
-        spawn_host_thread("listener", move || self.accept_loop(listener, &listening))
+        crate::green::spawn_host("listener", move || self.accept_loop(listener, &listening))
     }
 
     fn accept_loop(&'static self, listener: may::net::TcpListener, listening: &Listening) {
@@ -387,18 +387,6 @@ fn bind(host: &str, port: u16) -> Result<may::net::TcpListener, String> {
 
 fn display_addr(listener: &may::net::TcpListener) -> String {
     listener.local_addr().map_or_else(|_| "?".to_owned(), |addr| addr.to_string())
-}
-
-/// Starts a host-owned green thread (not part of any app).
-pub(crate) fn spawn_host_thread<F: FnOnce() + Send + 'static>(name: &str, body: F) -> Result<(), String> {
-    // SAFETY: host green threads use no thread-local storage across yields and are never cancelled.
-    let body = move || {
-        body();
-        crate::timer::release_later(may::coroutine::current());
-    };
-    unsafe { may::coroutine::Builder::new().name(format!("tatsu-{name}")).spawn(body) }
-        .map(|_| ())
-        .map_err(|e| format!("cannot start the {name} green thread: {e}"))
 }
 
 /// A duplicate of `fd` that stays open when the original is closed.

@@ -1,6 +1,12 @@
-//! The host side of green threads: every coroutine an app runs on belongs to the app's [`ThreadGroup`], and every
+//! The host side of green threads: every green thread an app runs belongs to the app's [`ThreadGroup`], and every
 //! blocking service call parks through [`park`], so that stopping the group reaches each thread at its next yield
 //! point. Coroutines are never cancelled: may's cancel would unwind through the app's `extern "C"` frames.
+//!
+//! Green threads run on reused coroutines ([`runner`]), and a coroutine about to wait for long gives back the stack
+//! pages it does not use ([`stack`]).
+
+mod runner;
+mod stack;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,16 +20,72 @@ use may::io::{WaitIo, WaitIoWaker};
 use tatsu_plugin_api::abi::WaitStatus;
 
 use crate::timer;
+use stack::StackState;
+
+/// A wait at least this long (or with no deadline) is a long one: the waiting coroutine first gives back its unused
+/// stack pages (once).
+const LONG_WAIT: Duration = Duration::from_secs(1);
+
+/// What the host keeps per coroutine.
+struct Local {
+    /// The green thread running on this coroutine, if it runs one of an app's (or the host's web server's).
+    slot: RefCell<Option<Arc<GreenSlot>>>,
+    stack: StackState,
+}
 
 // Functions here that read thread- or coroutine-local state are never inlined: a green thread may resume on
 // another OS thread after parking, and a caller that inlined them could reuse a thread-local address computed
 // before the park (the compiler assumes it cannot change within a function).
-may::coroutine_local!(static CURRENT: RefCell<Option<Arc<GreenSlot>>> = RefCell::new(None));
+may::coroutine_local!(static LOCAL: Local = Local { slot: RefCell::new(None), stack: StackState::new() });
+
+#[inline(never)]
+fn set_current(slot: Option<Arc<GreenSlot>>) {
+    LOCAL.with(|local| *local.slot.borrow_mut() = slot);
+}
+
+/// Gives back the calling coroutine's unused stack pages, if it is one the host started and has not done so yet.
+#[inline(never)]
+fn release_unused_stack() {
+    LOCAL.with(|local| local.stack.release_unused());
+}
+
+/// Marks a coroutine the host started, for its whole run: its stack may be trimmed while it waits, and is made whole
+/// again when this guard drops at the end of the coroutine.
+struct StackGuard(());
+
+impl StackGuard {
+    #[inline(never)]
+    fn enter() -> StackGuard {
+        LOCAL.with(|local| local.stack.enter());
+        StackGuard(())
+    }
+}
+
+impl Drop for StackGuard {
+    #[inline(never)]
+    fn drop(&mut self) {
+        LOCAL.with(|local| local.stack.restore());
+    }
+}
+
+/// Starts a host-owned coroutine, not part of any app (a switch connection's reader, the keepalive loop...).
+pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
+    let body = move || {
+        let stack = StackGuard::enter();
+        body();
+        drop(stack);
+        timer::release_later(may::coroutine::current());
+    };
+    // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
+    unsafe { may::coroutine::Builder::new().name(format!("tatsu-{name}")).spawn(body) }
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the {name} green thread: {e}"))
+}
 
 /// One green thread of an app.
 pub struct GreenSlot {
     id: u64,
-    label: String,
+    label: &'static str,
     group: Arc<ThreadGroup>,
     coroutine: OnceLock<Coroutine>,
     stop_requested: AtomicBool,
@@ -41,9 +103,21 @@ impl GreenSlot {
 
     /// Wakes the thread if parked; otherwise its next park returns at once.
     pub fn unpark(&self) {
-        if let Some(coroutine) = self.coroutine.get() {
+        // A finished thread's coroutine may run another green thread by now.
+        if let (Some(coroutine), false) = (self.coroutine.get(), self.is_finished()) {
             coroutine.unpark();
         }
+    }
+
+    /// Records the coroutine the thread runs on (it is known to the spawner or to the coroutine, whichever is first).
+    fn bind(&self, coroutine: &Coroutine) {
+        let _ = self.coroutine.get_or_init(|| coroutine.clone());
+    }
+
+    /// Marks the thread finished and takes it out of its group.
+    fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.group.threads().remove(&self.id);
     }
 
     /// Wakes the thread wherever it waits: parked, or waiting for socket I/O.
@@ -105,8 +179,8 @@ impl ThreadGroup {
         self.stopping.load(Ordering::Acquire)
     }
 
-    /// Starts `body` on a new coroutine in this group. Refused once the group is stopping.
-    pub fn spawn<F>(self: &Arc<Self>, label: impl Into<String>, body: F) -> io::Result<Arc<GreenSlot>>
+    /// Starts `body` as a green thread of this group. Refused once the group is stopping.
+    pub fn spawn<F>(self: &Arc<Self>, label: &'static str, body: F) -> io::Result<Arc<GreenSlot>>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -116,7 +190,7 @@ impl ThreadGroup {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(GreenSlot {
             id,
-            label: label.into(),
+            label,
             group: Arc::clone(self),
             coroutine: OnceLock::new(),
             stop_requested: AtomicBool::new(false),
@@ -125,24 +199,8 @@ impl ThreadGroup {
             io_waker: Mutex::new(None),
         });
         self.threads().insert(id, Arc::clone(&slot));
-        let inner = Arc::clone(&slot);
-        let run = move || {
-            let _ = inner.coroutine.get_or_init(may::coroutine::current);
-            CURRENT.with(|current| *current.borrow_mut() = Some(Arc::clone(&inner)));
-            body();
-            CURRENT.with(|current| current.borrow_mut().take());
-            inner.finished.store(true, Ordering::Release);
-            inner.group.threads().remove(&inner.id);
-            timer::release_later(may::coroutine::current());
-        };
-        // SAFETY: the coroutine body never uses thread-local storage across yields (only may's coroutine-local
-        // storage), and it is never cancelled.
-        let spawned = unsafe { may::coroutine::Builder::new().spawn(run) };
-        match spawned {
-            Ok(handle) => {
-                let _ = slot.coroutine.get_or_init(|| handle.coroutine().clone());
-                Ok(slot)
-            }
+        match runner::start(runner::Job { slot: Arc::clone(&slot), body: Box::new(body) }) {
+            Ok(()) => Ok(slot),
             Err(e) => {
                 self.threads().remove(&id);
                 Err(e)
@@ -172,13 +230,24 @@ impl ThreadGroup {
 /// The green thread the caller runs on, if it is one of an app's.
 #[inline(never)]
 pub fn current() -> Option<Arc<GreenSlot>> {
-    CURRENT.with(|current| current.borrow().clone())
+    LOCAL.with(|local| local.slot.borrow().clone())
+}
+
+/// The calling green thread (as [`current`]), after giving back unused stack pages if `long_wait`.
+#[inline(never)]
+fn current_before_wait(long_wait: bool) -> Option<Arc<GreenSlot>> {
+    LOCAL.with(|local| {
+        if long_wait {
+            local.stack.release_unused();
+        }
+        local.slot.borrow().clone()
+    })
 }
 
 /// Parks the calling green thread until unparked, `timeout` or a stop; see [`WaitStatus`].
 #[inline(never)]
 pub fn park(timeout: Option<Duration>) -> WaitStatus {
-    let slot = current();
+    let slot = current_before_wait(timeout.is_none_or(|timeout| timeout >= LONG_WAIT));
     if let Some(status) = slot.as_deref().and_then(interruption) {
         return status;
     }
@@ -216,7 +285,7 @@ pub fn interruption(slot: &GreenSlot) -> Option<WaitStatus> {
 /// non-blocking operation after [`WaitStatus::Woken`].
 #[inline(never)]
 pub fn wait_io<T: WaitIo>(io: &T, deadline: Option<Instant>) -> WaitStatus {
-    let slot = current();
+    let slot = current_before_wait(deadline.is_none_or(|deadline| deadline >= Instant::now() + LONG_WAIT));
     if let Some(slot) = &slot {
         *slot.io_waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(io.waker());
     }

@@ -1,0 +1,105 @@
+//! Runners: the coroutines that green threads run on.
+//!
+//! A runner runs one green thread's body, then waits in an idle list for the next one. Spawning on a scheduler
+//! thread is then a hand-off: the new body goes to an idle runner, which is unparked onto that scheduler thread's
+//! own run queue. A new may coroutine costs more: `Builder::spawn` always queues it on a global queue and writes to
+//! a worker's eventfd, which alone was a quarter of the time of a spawn and join; and its first run is on whichever
+//! worker takes it, so a spawn and join with several workers bounced between threads.
+//!
+//! Only [`MAX_IDLE`] runners wait; a runner finishing a body when that many are idle ends.
+
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use may::coroutine::Coroutine;
+
+use super::{GreenSlot, StackGuard};
+use crate::timer;
+
+/// How many runners may wait for work: enough for a burst of a thousand green threads to reuse them all. Each
+/// holds one page of stack while it waits (see [`super::stack`]), so at most about 4 MiB in all.
+const MAX_IDLE: usize = 1024;
+
+/// Runners waiting for a body, the most recently idle last (its stack is the likeliest to be in cache).
+static IDLE: Mutex<Vec<Arc<Runner>>> = Mutex::new(Vec::new());
+
+/// One green thread's body, to run on a runner.
+pub(super) struct Job {
+    pub slot: Arc<GreenSlot>,
+    pub body: Box<dyn FnOnce() + Send>,
+}
+
+/// An idle runner's mailbox.
+struct Runner {
+    coroutine: Coroutine,
+    next: Mutex<Option<Job>>,
+}
+
+/// Runs `job` on an idle runner if there is one, else on a new coroutine.
+pub(super) fn start(job: Job) -> io::Result<()> {
+    let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    if let Some(runner) = idle {
+        job.slot.bind(&runner.coroutine);
+        *runner.next.lock().unwrap_or_else(PoisonError::into_inner) = Some(job);
+        runner.coroutine.unpark();
+        return Ok(());
+    }
+    let slot = Arc::clone(&job.slot);
+    // SAFETY: runners keep no thread-local state across yields (only may's coroutine-local storage), and they are
+    // never cancelled.
+    let handle = unsafe { may::coroutine::Builder::new().spawn(move || run(job)) }?;
+    slot.bind(handle.coroutine());
+    Ok(())
+}
+
+/// A runner's life: its first job, then the next ones handed to it while it waits in [`IDLE`].
+fn run(first: Job) {
+    let stack = StackGuard::enter();
+    let me = Arc::new(Runner { coroutine: may::coroutine::current(), next: Mutex::new(None) });
+    let mut job = first;
+    loop {
+        run_job(&me.coroutine, job);
+        match wait_for_job(&me) {
+            Some(next) => job = next,
+            None => break,
+        }
+    }
+    drop(stack);
+    timer::release_later(may::coroutine::current());
+}
+
+fn run_job(coroutine: &Coroutine, Job { slot, body }: Job) {
+    slot.bind(coroutine);
+    super::set_current(Some(Arc::clone(&slot)));
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(body)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        log::error!(target: "tatsu", "{} `{}` of `{}` panicked: {message}", slot.label, slot.id, slot.group.app);
+    }
+    super::set_current(None);
+    slot.finish();
+}
+
+/// Waits in [`IDLE`] for the next job; `None` if enough runners wait already.
+fn wait_for_job(me: &Arc<Runner>) -> Option<Job> {
+    {
+        let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() >= MAX_IDLE {
+            return None;
+        }
+        idle.push(Arc::clone(me));
+    }
+    loop {
+        if let Some(job) = me.next.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return Some(job);
+        }
+        // Waiting for work can take long: give back the stack pages below this frame first (once per runner).
+        super::release_unused_stack();
+        // A wake-up meant for a green thread that ran here before may arrive now; the loop absorbs it.
+        may::coroutine::park();
+    }
+}
