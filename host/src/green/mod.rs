@@ -10,6 +10,7 @@ mod stack;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -151,12 +152,36 @@ impl GreenSlot {
     }
 }
 
+/// A group's threads by id.
+type ThreadMap = HashMap<u64, Arc<GreenSlot>, BuildHasherDefault<IdHasher>>;
+
+/// Hashes the sequential thread ids the host hands out: a multiply spreads them over the hash's top bits, which is
+/// all the table needs (SipHash's resistance to chosen keys buys nothing here).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// All green threads of one app (oslo.service's ThreadGroup).
 pub struct ThreadGroup {
     app: String,
     stopping: AtomicBool,
     next_id: AtomicU64,
-    threads: Mutex<HashMap<u64, Arc<GreenSlot>>>,
+    threads: Mutex<ThreadMap>,
 }
 
 impl ThreadGroup {
@@ -166,11 +191,11 @@ impl ThreadGroup {
             app: app.to_owned(),
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
-            threads: Mutex::new(HashMap::new()),
+            threads: Mutex::new(ThreadMap::default()),
         })
     }
 
-    fn threads(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<GreenSlot>>> {
+    fn threads(&self) -> std::sync::MutexGuard<'_, ThreadMap> {
         self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -251,19 +276,28 @@ pub fn park(timeout: Option<Duration>) -> WaitStatus {
     if let Some(status) = slot.as_deref().and_then(interruption) {
         return status;
     }
-    let started = Instant::now();
-    match timeout {
-        Some(timeout) if may::coroutine::is_coroutine() => {
-            let key = timer::wake_at(started + timeout, may::coroutine::current());
-            may::coroutine::park();
-            timer::cancel(key);
+    let deadline = match timeout {
+        Some(timeout) => {
+            let deadline = Instant::now().checked_add(timeout);
+            match deadline {
+                Some(deadline) if may::coroutine::is_coroutine() => {
+                    let key = timer::wake_at(deadline, may::coroutine::current());
+                    may::coroutine::park();
+                    timer::cancel(key);
+                }
+                Some(_) => std::thread::park_timeout(timeout),
+                None => may::coroutine::park(), // beyond the clock's range: no deadline
+            }
+            deadline
         }
-        Some(timeout) => std::thread::park_timeout(timeout),
-        None => may::coroutine::park(),
-    }
+        None => {
+            may::coroutine::park();
+            None
+        }
+    };
     if let Some(status) = slot.as_deref().and_then(interruption) {
         status
-    } else if timeout.is_some_and(|timeout| started.elapsed() >= timeout) {
+    } else if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
         WaitStatus::TimedOut
     } else {
         WaitStatus::Woken

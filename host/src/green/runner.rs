@@ -58,9 +58,10 @@ fn run(first: Job) {
     let stack = StackGuard::enter();
     let me = Arc::new(Runner { coroutine: may::coroutine::current(), next: Mutex::new(None) });
     let mut job = first;
+    let mut waited = false;
     loop {
         run_job(&me.coroutine, job);
-        match wait_for_job(&me) {
+        match wait_for_job(&me, &mut waited) {
             Some(next) => job = next,
             None => break,
         }
@@ -84,8 +85,9 @@ fn run_job(coroutine: &Coroutine, Job { slot, body }: Job) {
     slot.finish();
 }
 
-/// Waits in [`IDLE`] for the next job; `None` if enough runners wait already.
-fn wait_for_job(me: &Arc<Runner>) -> Option<Job> {
+/// Waits in [`IDLE`] for the next job; `None` if enough runners wait already. `waited` tells whether this runner has
+/// waited before.
+fn wait_for_job(me: &Arc<Runner>, waited: &mut bool) -> Option<Job> {
     {
         let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() >= MAX_IDLE {
@@ -98,7 +100,10 @@ fn wait_for_job(me: &Arc<Runner>) -> Option<Job> {
             return Some(job);
         }
         // Waiting for work can take long: give back the stack pages below this frame first (once per runner).
-        super::release_unused_stack();
+        if !*waited {
+            *waited = true;
+            super::release_unused_stack();
+        }
         // A wake-up meant for a green thread that ran here before may arrive now; the loop absorbs it.
         may::coroutine::park();
     }

@@ -35,10 +35,6 @@ impl GreenThread {
         host.thread_finished()(&self.handle)
     }
 
-    pub(crate) fn same_as(&self, other: &GreenThread) -> bool {
-        self.handle.0 == other.handle.0
-    }
-
     /// Interrupts the thread once: its current or next blocking call unwinds with [`panic::Interrupted`] (what a
     /// `Timeout` does when it expires).
     pub(crate) fn interrupt(&self) {
@@ -160,11 +156,19 @@ impl<T> JoinSlot<T> {
 /// Completes the join slot with `Stopped` if the thread unwinds or is dropped without a result.
 struct CompleteOnDrop<T> {
     slot: Arc<JoinSlot<T>>,
+    completed: bool,
+}
+
+impl<T> CompleteOnDrop<T> {
+    fn complete(mut self, result: Result<T, JoinError>) {
+        self.completed = true;
+        self.slot.complete(result);
+    }
 }
 
 impl<T> Drop for CompleteOnDrop<T> {
     fn drop(&mut self) {
-        if self.slot.lock().result.is_none() {
+        if !self.completed {
             self.slot.complete(Err(JoinError::Stopped));
         }
     }
@@ -188,15 +192,18 @@ impl<T> JoinHandle<T> {
     }
 
     fn wait(self, deadline: Option<Instant>) -> Result<T, JoinError> {
-        let me = super::thread::current();
+        let mut waiting = false;
         loop {
             {
                 let mut state = self.slot.lock();
                 if let Some(result) = state.result.take() {
                     return result;
                 }
-                if !state.waiters.iter().any(|w| w.same_as(&me)) {
-                    state.waiters.push(me.clone());
+                // Once in line, the caller stays there until `complete` wakes everyone (a wake-up before that is
+                // spurious: the loop parks again).
+                if !waiting {
+                    state.waiters.push(super::thread::current());
+                    waiting = true;
                 }
             }
             let remaining = match deadline {
@@ -235,15 +242,15 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let slot = Arc::new(JoinSlot { state: Mutex::new(JoinState { result: None, waiters: Vec::new() }) });
-    let guard = CompleteOnDrop { slot: Arc::clone(&slot) };
+    let guard = CompleteOnDrop { slot: Arc::clone(&slot), completed: false };
     let thread = spawn_raw(move || {
         let guard = guard;
         match panic::catch(f) {
-            Ok(value) => guard.slot.complete(Ok(value)),
-            Err(Caught::Exit) => guard.slot.complete(Err(JoinError::Stopped)),
+            Ok(value) => guard.complete(Ok(value)),
+            Err(Caught::Exit) => guard.complete(Err(JoinError::Stopped)),
             Err(Caught::Panic(message)) => {
                 crate::adapter::report_fault("green thread", &message);
-                guard.slot.complete(Err(JoinError::Panicked(message)));
+                guard.complete(Err(JoinError::Panicked(message)));
             }
         }
     });
