@@ -44,9 +44,10 @@ fn set_current(slot: Option<Arc<GreenSlot>>) {
     LOCAL.with(|local| *local.slot.borrow_mut() = slot);
 }
 
-/// Gives back the calling coroutine's unused stack pages, if it is one the host started and has not done so yet.
+/// Gives back the calling coroutine's unused stack pages, if it is one the host started and has not done so yet: call
+/// it before a wait that may be long and does not go through [`park`] or [`wait_io`] (which call it themselves).
 #[inline(never)]
-fn release_unused_stack() {
+pub fn release_unused_stack() {
     LOCAL.with(|local| local.stack.release_unused());
 }
 

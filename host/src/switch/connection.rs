@@ -616,6 +616,7 @@ impl Connection {
                     }
                     outbox.writer_waiting = true;
                     drop(outbox);
+                    green::release_unused_stack();
                     may::coroutine::park();
                     continue;
                 }
@@ -714,6 +715,7 @@ impl Connection {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     buffer.truncate(filled);
                     reads_in_a_row = 0;
+                    green::release_unused_stack();
                     stream.wait_io();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(filled),
