@@ -108,3 +108,55 @@ fn wait_for_job(me: &Arc<Runner>, waited: &mut bool) -> Option<Job> {
         may::coroutine::park();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::super::ThreadGroup;
+    use super::*;
+
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    fn wait_until(what: &str, condition: impl Fn() -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !condition() {
+            assert!(Instant::now() < deadline, "gave up waiting until {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// An address in the frame of the green thread's body: equal for two bodies that ran on the same stack.
+    #[inline(never)]
+    fn frame_address() -> usize {
+        let marker = 0u8;
+        std::hint::black_box(&marker) as *const u8 as usize
+    }
+
+    // One test, so that no other test takes the idle runner in between.
+    #[test]
+    fn a_finished_runner_runs_the_next_thread_even_after_a_panic() {
+        let group = ThreadGroup::new("runner-test");
+        let (addresses, received) = mpsc::channel();
+
+        let sender = addresses.clone();
+        let first = group.spawn("first", move || sender.send(frame_address()).expect("send")).expect("spawn");
+        let first_frame = received.recv_timeout(PATIENCE).expect("the first thread ran");
+        wait_until("the first runner is idle", || first.is_finished() && !IDLE.lock().expect("idle").is_empty());
+
+        let sender = addresses.clone();
+        let second = group.spawn("second", move || sender.send(frame_address()).expect("send")).expect("spawn");
+        assert_eq!(received.recv_timeout(PATIENCE), Ok(first_frame), "the idle runner's stack ran the second thread");
+        wait_until("the second thread is finished", || second.is_finished());
+
+        // A body that panics (host code; app code catches its own panics) is logged; its thread still finishes,
+        // leaves its group, and the runner goes on to the next body.
+        let panicking = group.spawn("panicking", || panic!("on purpose")).expect("spawn");
+        wait_until("the panicking thread is finished", || panicking.is_finished());
+        let sender = addresses;
+        group.spawn("after the panic", move || sender.send(frame_address()).expect("send")).expect("spawn");
+        assert!(received.recv_timeout(PATIENCE).is_ok(), "a thread spawned after the panic ran");
+        wait_until("the group is empty", || group.threads().is_empty());
+    }
+}
