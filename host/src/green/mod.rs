@@ -243,10 +243,11 @@ impl ThreadGroup {
             slot.wake();
         }
         loop {
-            let remaining: Vec<String> =
-                self.threads().values().map(|slot| format!("{} #{}", slot.label, slot.id)).collect();
-            if remaining.is_empty() || Instant::now() >= deadline {
-                return remaining;
+            if self.threads().is_empty() {
+                return Vec::new();
+            }
+            if Instant::now() >= deadline {
+                return self.threads().values().map(|slot| format!("{} #{}", slot.label, slot.id)).collect();
             }
             std::thread::sleep(Duration::from_millis(2));
         }
