@@ -79,7 +79,7 @@ fn run_job(coroutine: &Coroutine, Job { slot, body }: Job) {
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("(no message)");
-        log::error!(target: "tatsu", "{} `{}` of `{}` panicked: {message}", slot.label, slot.id, slot.group.app);
+        log::error!(target: "tatsu", "{} #{} of `{}` panicked: {message}", slot.label, slot.id, slot.group.app);
     }
     super::set_current(None);
     slot.finish();
