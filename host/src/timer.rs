@@ -68,6 +68,8 @@ fn timers() -> &'static Timers {
 
 impl Timers {
     fn run(&self) {
+        let mut retiring: Vec<Coroutine> = Vec::new();
+        let mut next_release = Instant::now() + RELEASE_EVERY;
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             let now = Instant::now();
@@ -86,7 +88,15 @@ impl Timers {
                 pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            drop(std::mem::take(&mut *self.finished.lock().unwrap_or_else(PoisonError::into_inner)));
+            if now >= next_release {
+                // Handles queued since the last pass wait one more period, so that each is held for at least
+                // RELEASE_EVERY after its coroutine queued it: long after the coroutine has finished.
+                drop(std::mem::replace(
+                    &mut retiring,
+                    std::mem::take(&mut *self.finished.lock().unwrap_or_else(PoisonError::into_inner)),
+                ));
+                next_release = now + RELEASE_EVERY;
+            }
             let wait = pending
                 .keys()
                 .next()
@@ -96,7 +106,18 @@ impl Timers {
     }
 }
 
-/// Keeps a handle on the calling, finishing coroutine until the timer thread releases it.
+/// Milliseconds on the coarse monotonic clock (at least 1). It ticks every few ms and costs a few ns where the precise
+/// clock costs tens: for the watchdog's timestamps (twice per blocking host call) and for rate limits.
+pub fn coarse_now_ms() -> u64 {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC_COARSE)
+        .unwrap_or_else(|_| nix::sys::time::TimeSpec::new(0, 0));
+    let ms = u64::try_from(now.tv_sec()).unwrap_or(0).saturating_mul(1000)
+        + u64::try_from(now.tv_nsec()).unwrap_or(0) / 1_000_000;
+    ms.max(1)
+}
+
+/// Keeps a handle on the calling, finishing coroutine until the timer thread releases it, at least
+/// [`RELEASE_EVERY`] later.
 ///
 /// may 0.3.51 can deadlock a scheduler thread when a coroutine's last handle is dropped as the coroutine finishes
 /// inside its own park's fast wake-up (`Park::drop` spins on a flag that a frame further up the same stack holds;

@@ -9,29 +9,17 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use nix::sys::time::TimeSpec;
-
 use crate::apps::AppState;
+use crate::timer::coarse_now_ms as now_ms;
 
 /// What one OS thread is doing.
 struct Activity {
     /// The app whose code runs, when `since_ms` is not 0.
     app: AtomicPtr<AppState>,
-    /// When it started running (ms on [`now_ms`]'s clock), or 0 when no app code runs.
+    /// When it started running (ms on the coarse clock, [`crate::timer::coarse_now_ms`]), or 0 when no app code runs.
     since_ms: AtomicU64,
     /// The `since_ms` already reported, so an episode is reported once.
     reported: AtomicU64,
-}
-
-/// Milliseconds on the coarse monotonic clock (at least 1). The coarse clock ticks every few ms, which is plenty for
-/// limits of a second or so, and costs a few ns where the precise one costs tens (this runs twice per host call that
-/// blocks, and once per green thread).
-fn now_ms() -> u64 {
-    let now =
-        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC_COARSE).unwrap_or_else(|_| TimeSpec::new(0, 0));
-    let ms = u64::try_from(now.tv_sec()).unwrap_or(0).saturating_mul(1000)
-        + u64::try_from(now.tv_nsec()).unwrap_or(0) / 1_000_000;
-    ms.max(1)
 }
 
 fn registry() -> &'static Mutex<Vec<Arc<Activity>>> {

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -39,44 +40,51 @@ struct Local {
 // before the park (the compiler assumes it cannot change within a function).
 may::coroutine_local!(static LOCAL: Local = Local { slot: RefCell::new(None), stack: StackState::new() });
 
-#[inline(never)]
-fn set_current(slot: Option<Arc<GreenSlot>>) {
-    LOCAL.with(|local| *local.slot.borrow_mut() = slot);
-}
-
-/// Gives back the calling coroutine's unused stack pages, if it is one the host started and has not done so yet: call
+/// Gives back the calling coroutine's unused stack pages, if it is one the host started (at most once a second): call
 /// it before a wait that may be long and does not go through [`park`] or [`wait_io`] (which call it themselves).
 #[inline(never)]
 pub fn release_unused_stack() {
     LOCAL.with(|local| local.stack.release_unused());
 }
 
-/// Marks a coroutine the host started, for its whole run: its stack may be trimmed while it waits, and is made whole
-/// again when this guard drops at the end of the coroutine.
-struct StackGuard(());
+/// Held by a coroutine the host started, for its whole run (dropped last, also when it unwinds): its stack may be
+/// trimmed while it waits and is made whole again at the end, and its handle goes to the timer thread to be released
+/// later (see [`timer::release_later`]). It also gives the coroutine its [`Local`] without a lookup.
+struct HostCoroutine {
+    local: NonNull<Local>,
+}
 
-impl StackGuard {
+impl HostCoroutine {
     #[inline(never)]
-    fn enter() -> StackGuard {
-        LOCAL.with(|local| local.stack.enter());
-        StackGuard(())
+    fn enter() -> HostCoroutine {
+        let local = LOCAL.with(|local| {
+            local.stack.enter();
+            NonNull::from(local)
+        });
+        HostCoroutine { local }
+    }
+
+    /// This coroutine's host state.
+    fn local(&self) -> &Local {
+        // SAFETY: may keeps each coroutine-local value in its own heap allocation from its first use until the
+        // coroutine ends, and this guard lives (and is used) only inside that coroutine.
+        unsafe { self.local.as_ref() }
     }
 }
 
-impl Drop for StackGuard {
+impl Drop for HostCoroutine {
     #[inline(never)]
     fn drop(&mut self) {
-        LOCAL.with(|local| local.stack.restore());
+        self.local().stack.restore();
+        timer::release_later(may::coroutine::current());
     }
 }
 
 /// Starts a host-owned coroutine, not part of any app (a switch connection's reader, the keepalive loop...).
 pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
     let body = move || {
-        let stack = StackGuard::enter();
+        let _coroutine = HostCoroutine::enter();
         body();
-        drop(stack);
-        timer::release_later(may::coroutine::current());
     };
     // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
     unsafe { may::coroutine::Builder::new().name(format!("tatsu-{name}")).spawn(body) }
@@ -103,7 +111,9 @@ impl GreenSlot {
         self.stop_requested.load(Ordering::Acquire) || self.group.stopping.load(Ordering::Acquire)
     }
 
-    /// Wakes the thread if parked; otherwise its next park returns at once.
+    /// Wakes the thread if parked; otherwise its next park returns at once. One exception: a wake-up that reaches a
+    /// new thread before it starts running may be taken by its runner instead. Waiters never rely on a wake-up alone:
+    /// they re-check their condition before parking (as after any spurious wake-up), so nothing waits forever.
     pub fn unpark(&self) {
         // A finished thread's coroutine may run another green thread by now.
         if let (Some(coroutine), false) = (self.coroutine.get(), self.is_finished()) {

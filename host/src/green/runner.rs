@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use may::coroutine::Coroutine;
 
-use super::{GreenSlot, StackGuard};
-use crate::timer;
+use super::{GreenSlot, HostCoroutine};
 
-/// How many runners may wait for work: enough for a burst of a thousand green threads to reuse them all. Each
-/// holds one page of stack while it waits (see [`super::stack`]), so at most about 4 MiB in all.
+/// How many runners may wait for work: enough for a burst of a thousand green threads to reuse them all. A waiting
+/// runner holds the stack pages near its top that its last jobs used (deeper ones are given back, see
+/// [`super::stack`]): one or two pages for most apps.
 const MAX_IDLE: usize = 1024;
 
 /// Runners waiting for a body, the most recently idle last (its stack is the likeliest to be in cache).
@@ -55,24 +55,21 @@ pub(super) fn start(job: Job) -> io::Result<()> {
 
 /// A runner's life: its first job, then the next ones handed to it while it waits in [`IDLE`].
 fn run(first: Job) {
-    let stack = StackGuard::enter();
+    let host = HostCoroutine::enter();
     let me = Arc::new(Runner { coroutine: may::coroutine::current(), next: Mutex::new(None) });
     let mut job = first;
-    let mut waited = false;
     loop {
-        run_job(&me.coroutine, job);
-        match wait_for_job(&me, &mut waited) {
+        run_job(&host, &me.coroutine, job);
+        match wait_for_job(&host, &me) {
             Some(next) => job = next,
             None => break,
         }
     }
-    drop(stack);
-    timer::release_later(may::coroutine::current());
 }
 
-fn run_job(coroutine: &Coroutine, Job { slot, body }: Job) {
+fn run_job(host: &HostCoroutine, coroutine: &Coroutine, Job { slot, body }: Job) {
     slot.bind(coroutine);
-    super::set_current(Some(Arc::clone(&slot)));
+    *host.local().slot.borrow_mut() = Some(Arc::clone(&slot));
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(body)) {
         let message = payload
             .downcast_ref::<&str>()
@@ -81,13 +78,15 @@ fn run_job(coroutine: &Coroutine, Job { slot, body }: Job) {
             .unwrap_or("(no message)");
         log::error!(target: "tatsu", "{} #{} of `{}` panicked: {message}", slot.label, slot.id, slot.group.app);
     }
-    super::set_current(None);
+    host.local().slot.borrow_mut().take();
     slot.finish();
 }
 
-/// Waits in [`IDLE`] for the next job; `None` if enough runners wait already. `waited` tells whether this runner has
-/// waited before.
-fn wait_for_job(me: &Arc<Runner>, waited: &mut bool) -> Option<Job> {
+/// Waits in [`IDLE`] for the next job; `None` if enough runners wait already.
+fn wait_for_job(host: &HostCoroutine, me: &Arc<Runner>) -> Option<Job> {
+    // Waiting for work can take long: give back the stack pages the last jobs used first (at most once a second, and
+    // before going on the idle list, so that no spawner waits for it).
+    host.local().stack.release_unused();
     {
         let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() >= MAX_IDLE {
@@ -98,11 +97,6 @@ fn wait_for_job(me: &Arc<Runner>, waited: &mut bool) -> Option<Job> {
     loop {
         if let Some(job) = me.next.lock().unwrap_or_else(PoisonError::into_inner).take() {
             return Some(job);
-        }
-        // Waiting for work can take long: give back the stack pages below this frame first (once per runner).
-        if !*waited {
-            *waited = true;
-            super::release_unused_stack();
         }
         // A wake-up meant for a green thread that ran here before may arrive now; the loop absorbs it.
         may::coroutine::park();

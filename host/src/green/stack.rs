@@ -3,16 +3,18 @@
 //! A coroutine stack has at least two resident pages: the top one, holding the coroutine's frames, and the bottom
 //! one, where generator (may's coroutine crate) writes a sentinel when it maps the stack and reads it back when the
 //! coroutine is dropped, to detect an overflow. For a green thread that waits for long (an idle connection, a
-//! sleeper, an idle runner) that bottom page is half of its memory. So before its first long wait, a coroutine
-//! started by the host releases the pages of its stack well below its current frames (`MADV_DONTNEED`: they read as
-//! zeros and become resident again only if used), keeping the sentinel's value, and writes the sentinel back when it
-//! finishes. Pages a deep call once used are given back the same way.
+//! sleeper, an idle runner) that bottom page is half of its memory. So before a long wait, a coroutine started by the
+//! host releases the pages of its stack below its current frames (`MADV_DONTNEED`: they read as zeros and become
+//! resident again only if used), and writes the sentinel back when it finishes. It does so before its first long
+//! wait, and again before a later one if a second has passed since: pages a deep call used in between go back too,
+//! without a syscall per wait for a coroutine that waits often.
 //!
 //! may does not publish a coroutine's stack bounds, so they are derived: the top is the page boundary just above the
-//! coroutine's first frame (or the one after it), and the usable size is may's configured stack size in whole pages.
-//! A candidate bottom is accepted only if the word below it cannot be read (generator's guard page) and its first
-//! words hold one repeated non-zero value (the sentinel). The probes use `process_vm_readv` on this process, which
-//! reports unreadable memory as an error instead of faulting. Anything unexpected leaves the stack as it is.
+//! coroutine's first frame (or the one after it), and the usable size is may's configured stack size in whole pages
+//! (set once, before the first coroutine). A candidate bottom is accepted only if the word below it cannot be read
+//! (generator's guard page) and its first words hold one repeated non-zero value (the sentinel). The probes use
+//! `process_vm_readv` on this process, which reports unreadable memory as an error instead of faulting. Anything
+//! unexpected leaves the stack as it is.
 
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -25,21 +27,29 @@ use nix::sys::mman::{madvise, MmapAdvise};
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::unistd::Pid;
 
+use crate::timer::coarse_now_ms;
+
 /// How many words at the bottom of a stack hold generator's sentinel (generator 0.8 writes 8).
 const SENTINEL_WORDS: usize = 8;
 
-/// Stack kept resident below the frame that releases pages: room for the park that follows, and for a signal frame.
-const MARGIN: usize = 16 * 1024;
+/// Stack kept below the frame that releases pages. Memory below the stack pointer holds nothing live, except the
+/// frames of the `madvise` call itself while it runs (well under a page): this margin is what keeps them, so it must
+/// not shrink towards 0.
+const MARGIN: usize = 4096;
+
+/// A coroutine releases its pages again only if this long has passed since it last did.
+const RELEASE_AGAIN_AFTER_MS: u64 = 1000;
 
 /// Where a coroutine's stack stands.
 #[derive(Debug, Clone, Copy)]
 enum State {
-    /// Not a coroutine the host tracks, or nothing (more) to do.
+    /// Not a coroutine the host tracks, or one whose stack could not be located.
     Untracked,
     /// Tracked; `entry` is an address in the coroutine's first frames, near the top of its stack.
     Entered { entry: usize },
-    /// Pages from `bottom` up were released; `sentinel` is the word to write back when the coroutine finishes.
-    Released { bottom: usize, sentinel: usize },
+    /// The stack spans `bottom..top`, and its sentinel word is `sentinel`; pages were last released at
+    /// `released_ms` (on [`coarse_now_ms`]'s clock).
+    Located { bottom: usize, top: usize, sentinel: usize, released_ms: u64 },
 }
 
 /// The stack state of one coroutine (kept in its coroutine-local storage).
@@ -59,43 +69,50 @@ impl StackState {
         self.0.set(State::Entered { entry: std::hint::black_box(&marker) as *const u8 as usize });
     }
 
-    /// Releases the pages of the stack below the caller's frames, the first time it is called on a tracked
-    /// coroutine.
+    /// Releases the pages of the stack below the caller's frames: the first time it is called on a tracked
+    /// coroutine, and later calls once a second at most.
     #[inline(never)]
     pub fn release_unused(&self) {
-        let State::Entered { entry } = self.0.get() else {
-            return;
-        };
-        self.0.set(State::Untracked);
         let marker = 0u8;
         let here = std::hint::black_box(&marker) as *const u8 as usize;
-        let Some((bottom, sentinel)) = locate(entry) else {
-            return;
+        let now = coarse_now_ms();
+        let (bottom, top, sentinel) = match self.0.get() {
+            State::Untracked => return,
+            State::Entered { entry } => match locate(entry) {
+                Some(located) => located,
+                None => {
+                    self.0.set(State::Untracked);
+                    return;
+                }
+            },
+            State::Located { released_ms, .. } if now.saturating_sub(released_ms) < RELEASE_AGAIN_AFTER_MS => return,
+            State::Located { bottom, top, sentinel, .. } => (bottom, top, sentinel),
         };
-        let page = page_size();
-        let end = here.saturating_sub(MARGIN) & !(page - 1);
-        if end <= bottom {
-            return; // a small stack: everything below the margin is the bottom page itself
+        self.0.set(State::Located { bottom, top, sentinel, released_ms: now });
+        // The caller must be running on this stack (not, say, on a stack of its own coroutine library).
+        if here <= bottom.saturating_add(MARGIN) || here >= top {
+            return;
         }
-        let Some(start) = NonNull::new(bottom as *mut c_void) else {
+        let end = (here - MARGIN) & !(page_size() - 1);
+        let Some(start) = NonNull::new(bottom as *mut c_void).filter(|_| end > bottom) else {
             return;
         };
-        // SAFETY: [bottom, end) lies in this coroutine's own stack, wholly below its live frames (the margin covers
-        // what the rest of this call and the park after it push); memory below the stack pointer holds nothing live.
-        match unsafe { madvise(start, end - bottom, MmapAdvise::MADV_DONTNEED) } {
-            Ok(()) => self.0.set(State::Released { bottom, sentinel }),
-            Err(e) => disable(&format!("madvise failed: {e}")),
+        // SAFETY: [bottom, end) lies in this coroutine's own stack (located and checked above), wholly below its live
+        // frames and the margin that holds the frames of this call.
+        if let Err(e) = unsafe { madvise(start, end - bottom, MmapAdvise::MADV_DONTNEED) } {
+            disable(&format!("madvise failed: {e}"));
+            self.0.set(State::Untracked);
         }
     }
 
     /// Writes the sentinel back if pages were released; called last thing in the coroutine.
     pub fn restore(&self) {
-        let State::Released { bottom, sentinel } = self.0.replace(State::Untracked) else {
+        let State::Located { bottom, sentinel, .. } = self.0.replace(State::Untracked) else {
             return;
         };
         let words = bottom as *mut usize;
         // SAFETY: `bottom` is the start of this coroutine's stack (checked by `locate`), far below the frames running
-        // now; the words are either zero (released, untouched since) or were written by a deep call that returned.
+        // now; the words are the sentinel, zeros (released, untouched since) or left by a deep call that returned.
         unsafe {
             // Words that are neither zero nor the sentinel mean the stack really was used down to its bottom: leave
             // them, so that generator reports it.
@@ -135,8 +152,8 @@ fn disable(why: &str) {
     }
 }
 
-/// The bottom of the stack whose first frames hold `entry`, and its sentinel word.
-fn locate(entry: usize) -> Option<(usize, usize)> {
+/// The bounds of the stack whose first frames hold `entry` (bottom, top), and its sentinel word.
+fn locate(entry: usize) -> Option<(usize, usize, usize)> {
     if UNAVAILABLE.load(Ordering::Relaxed) {
         return None;
     }
@@ -144,7 +161,7 @@ fn locate(entry: usize) -> Option<(usize, usize)> {
     let configured = may::config().get_stack_size().saturating_mul(size_of::<usize>()).max(page);
     let usable = configured.checked_next_multiple_of(page)?;
     let first_top = (entry + 1).checked_next_multiple_of(page)?;
-    [first_top, first_top + page].into_iter().find_map(|top| {
+    let located = [first_top, first_top + page].into_iter().find_map(|top| {
         let bottom = top.checked_sub(usable)?;
         let mut below = [0usize; 1];
         match read_words(bottom.checked_sub(size_of::<usize>())?, &mut below) {
@@ -157,8 +174,18 @@ fn locate(entry: usize) -> Option<(usize, usize)> {
         }
         let mut words = [0usize; SENTINEL_WORDS];
         read_words(bottom, &mut words).ok()?;
-        (words[0] != 0 && words.iter().all(|&word| word == words[0])).then_some((bottom, words[0]))
-    })
+        (words[0] != 0 && words.iter().all(|&word| word == words[0])).then_some((bottom, top, words[0]))
+    });
+    if located.is_none() && !UNAVAILABLE.load(Ordering::Relaxed) {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if !REPORTED.swap(true, Ordering::Relaxed) {
+            log::debug!(
+                target: "tatsu",
+                "a coroutine's stack was not found from its first frame ({entry:#x}); such stacks keep their pages"
+            );
+        }
+    }
+    located
 }
 
 /// Reads `out.len()` words at `address` of this process's memory, failing with `EFAULT` where it is not readable.
@@ -203,17 +230,28 @@ mod tests {
             let state = StackState::new();
             state.enter();
             let State::Entered { entry } = state.0.get() else { panic!("enter did not record the stack") };
-            let (bottom, sentinel) = locate(entry).expect("the stack's bottom is found");
+            let (bottom, top, sentinel) = locate(entry).expect("the stack's bottom is found");
+            assert!((bottom..top).contains(&entry));
             assert!(resident(bottom), "generator wrote the sentinel, so the bottom page is resident");
 
             state.release_unused();
-            let State::Released { bottom: released, sentinel: kept } = state.0.get() else {
-                panic!("pages were not released: {:?}", state.0.get())
+            let State::Located { bottom: found, sentinel: kept, .. } = state.0.get() else {
+                panic!("the stack was not located: {:?}", state.0.get())
             };
-            assert_eq!((released, kept), (bottom, sentinel));
+            assert_eq!((found, kept), (bottom, sentinel));
             assert!(!resident(bottom), "the bottom page is given back");
+
+            // A deep call touches the bottom page again; the next release within a second leaves it, a later one
+            // gives it back again.
+            // SAFETY: the stack's first word, far below this frame.
+            unsafe { (bottom as *mut usize).write_volatile(0) };
+            assert!(resident(bottom));
             state.release_unused();
-            assert!(!resident(bottom), "a second call changes nothing");
+            assert!(resident(bottom), "released again within a second");
+            let State::Located { bottom, top, sentinel, .. } = state.0.get() else { unreachable!() };
+            state.0.set(State::Located { bottom, top, sentinel, released_ms: 1 });
+            state.release_unused();
+            assert!(!resident(bottom), "given back again once a second has passed");
 
             state.restore();
             // SAFETY: the bottom words of this coroutine's own stack, checked by `locate`.

@@ -17,7 +17,8 @@ pub struct GreenThread {
 }
 
 impl GreenThread {
-    /// Wakes the thread if it is parked (its next park returns at once otherwise).
+    /// Wakes the thread if it is parked (its next park returns at once otherwise, except perhaps for a thread that has
+    /// not started running yet): waiters re-check their condition before parking.
     pub(crate) fn unpark(&self) {
         let (host, _) = runtime::host();
         host.thread_unpark()(&self.handle);
