@@ -25,7 +25,7 @@ use crate::timer;
 use stack::StackState;
 
 /// A wait at least this long (or with no deadline) is a long one: the waiting coroutine first gives back its unused
-/// stack pages (once).
+/// stack pages (at most once a second, see [`stack`]).
 const LONG_WAIT: Duration = Duration::from_secs(1);
 
 /// What the host keeps per coroutine.
