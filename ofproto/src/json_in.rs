@@ -598,6 +598,12 @@ fn mp_request(o: &O<'_>) -> R<v1_3::MultipartRequest> {
     Ok(v1_3::MultipartRequest { flags: o.u16("flags")?, body })
 }
 
+/// Each entry of a multipart body's array, read as a Ryu class by `f`.
+fn entries<T>(o: &O<'_>, body: &Value, f: impl Fn(&O<'_>) -> R<T>) -> R<Vec<T>> {
+    let list = body.as_array().ok_or_else(|| JsonError(format!("{}.body: not an array", o.name)))?;
+    list.iter().map(|v| f(&class(v)?)).collect()
+}
+
 fn mp_reply(o: &O<'_>) -> R<v1_3::MultipartReply> {
     let body = o.v("body")?;
     let list = || body.as_array().ok_or_else(|| JsonError(format!("{}.body: not an array", o.name)));
@@ -612,28 +618,22 @@ fn mp_reply(o: &O<'_>) -> R<v1_3::MultipartReply> {
                 dp_desc: d.fixed("dp_desc")?,
             }))
         }
-        "OFPFlowStatsReply" => RB::Flow(
-            list()?
-                .iter()
-                .map(|v| {
-                    let f = class(v)?;
-                    Ok(mp::FlowStats {
-                        table_id: f.u8("table_id")?,
-                        duration_sec: f.u32("duration_sec")?,
-                        duration_nsec: f.u32("duration_nsec")?,
-                        priority: f.u16("priority")?,
-                        idle_timeout: f.u16("idle_timeout")?,
-                        hard_timeout: f.u16("hard_timeout")?,
-                        flags: f.u16("flags")?,
-                        cookie: f.u64("cookie")?,
-                        packet_count: f.u64("packet_count")?,
-                        byte_count: f.u64("byte_count")?,
-                        match_: match13(f.v("match")?)?,
-                        instructions: f.list("instructions", instruction_from_json)?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
+        "OFPFlowStatsReply" => RB::Flow(entries(o, body, |f| {
+            Ok(mp::FlowStats {
+                table_id: f.u8("table_id")?,
+                duration_sec: f.u32("duration_sec")?,
+                duration_nsec: f.u32("duration_nsec")?,
+                priority: f.u16("priority")?,
+                idle_timeout: f.u16("idle_timeout")?,
+                hard_timeout: f.u16("hard_timeout")?,
+                flags: f.u16("flags")?,
+                cookie: f.u64("cookie")?,
+                packet_count: f.u64("packet_count")?,
+                byte_count: f.u64("byte_count")?,
+                match_: match13(f.v("match")?)?,
+                instructions: f.list("instructions", instruction_from_json)?,
+            })
+        })?),
         "OFPAggregateStatsReply" => {
             let a = class(body)?;
             RB::Aggregate(mp::AggregateStats {
@@ -642,95 +642,65 @@ fn mp_reply(o: &O<'_>) -> R<v1_3::MultipartReply> {
                 flow_count: a.u32("flow_count")?,
             })
         }
-        "OFPTableStatsReply" => RB::Table(
-            list()?
-                .iter()
-                .map(|v| {
-                    let t = class(v)?;
-                    Ok(mp::TableStats {
-                        table_id: t.u8("table_id")?,
-                        active_count: t.u32("active_count")?,
-                        lookup_count: t.u64("lookup_count")?,
-                        matched_count: t.u64("matched_count")?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPPortStatsReply" => RB::PortStats(
-            list()?
-                .iter()
-                .map(|v| {
-                    let p = class(v)?;
-                    Ok(mp::PortStats {
-                        port_no: p.u32("port_no")?,
-                        rx_packets: p.u64("rx_packets")?,
-                        tx_packets: p.u64("tx_packets")?,
-                        rx_bytes: p.u64("rx_bytes")?,
-                        tx_bytes: p.u64("tx_bytes")?,
-                        rx_dropped: p.u64("rx_dropped")?,
-                        tx_dropped: p.u64("tx_dropped")?,
-                        rx_errors: p.u64("rx_errors")?,
-                        tx_errors: p.u64("tx_errors")?,
-                        rx_frame_err: p.u64("rx_frame_err")?,
-                        rx_over_err: p.u64("rx_over_err")?,
-                        rx_crc_err: p.u64("rx_crc_err")?,
-                        collisions: p.u64("collisions")?,
-                        duration_sec: p.u32("duration_sec")?,
-                        duration_nsec: p.u32("duration_nsec")?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPQueueStatsReply" => RB::Queue(
-            list()?
-                .iter()
-                .map(|v| {
-                    let q = class(v)?;
-                    Ok(mp::QueueStats {
-                        port_no: q.u32("port_no")?,
-                        queue_id: q.u32("queue_id")?,
-                        tx_bytes: q.u64("tx_bytes")?,
-                        tx_packets: q.u64("tx_packets")?,
-                        tx_errors: q.u64("tx_errors")?,
-                        duration_sec: q.u32("duration_sec")?,
-                        duration_nsec: q.u32("duration_nsec")?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPGroupStatsReply" => RB::Group(
-            list()?
-                .iter()
-                .map(|v| {
-                    let g = class(v)?;
-                    Ok(mp::GroupStats {
-                        group_id: g.u32("group_id")?,
-                        ref_count: g.u32("ref_count")?,
-                        packet_count: g.u64("packet_count")?,
-                        byte_count: g.u64("byte_count")?,
-                        duration_sec: g.u32("duration_sec")?,
-                        duration_nsec: g.u32("duration_nsec")?,
-                        bucket_stats: g.list("bucket_stats", |v| {
-                            let c = class(v)?;
-                            Ok((c.u64("packet_count")?, c.u64("byte_count")?))
-                        })?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPGroupDescStatsReply" => RB::GroupDesc(
-            list()?
-                .iter()
-                .map(|v| {
-                    let g = class(v)?;
-                    Ok(mp::GroupDesc {
-                        group_type: g.u8("type")?,
-                        group_id: g.u32("group_id")?,
-                        buckets: g.list("buckets", bucket)?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
+        "OFPTableStatsReply" => RB::Table(entries(o, body, |t| {
+            Ok(mp::TableStats {
+                table_id: t.u8("table_id")?,
+                active_count: t.u32("active_count")?,
+                lookup_count: t.u64("lookup_count")?,
+                matched_count: t.u64("matched_count")?,
+            })
+        })?),
+        "OFPPortStatsReply" => RB::PortStats(entries(o, body, |p| {
+            Ok(mp::PortStats {
+                port_no: p.u32("port_no")?,
+                rx_packets: p.u64("rx_packets")?,
+                tx_packets: p.u64("tx_packets")?,
+                rx_bytes: p.u64("rx_bytes")?,
+                tx_bytes: p.u64("tx_bytes")?,
+                rx_dropped: p.u64("rx_dropped")?,
+                tx_dropped: p.u64("tx_dropped")?,
+                rx_errors: p.u64("rx_errors")?,
+                tx_errors: p.u64("tx_errors")?,
+                rx_frame_err: p.u64("rx_frame_err")?,
+                rx_over_err: p.u64("rx_over_err")?,
+                rx_crc_err: p.u64("rx_crc_err")?,
+                collisions: p.u64("collisions")?,
+                duration_sec: p.u32("duration_sec")?,
+                duration_nsec: p.u32("duration_nsec")?,
+            })
+        })?),
+        "OFPQueueStatsReply" => RB::Queue(entries(o, body, |q| {
+            Ok(mp::QueueStats {
+                port_no: q.u32("port_no")?,
+                queue_id: q.u32("queue_id")?,
+                tx_bytes: q.u64("tx_bytes")?,
+                tx_packets: q.u64("tx_packets")?,
+                tx_errors: q.u64("tx_errors")?,
+                duration_sec: q.u32("duration_sec")?,
+                duration_nsec: q.u32("duration_nsec")?,
+            })
+        })?),
+        "OFPGroupStatsReply" => RB::Group(entries(o, body, |g| {
+            Ok(mp::GroupStats {
+                group_id: g.u32("group_id")?,
+                ref_count: g.u32("ref_count")?,
+                packet_count: g.u64("packet_count")?,
+                byte_count: g.u64("byte_count")?,
+                duration_sec: g.u32("duration_sec")?,
+                duration_nsec: g.u32("duration_nsec")?,
+                bucket_stats: g.list("bucket_stats", |v| {
+                    let c = class(v)?;
+                    Ok((c.u64("packet_count")?, c.u64("byte_count")?))
+                })?,
+            })
+        })?),
+        "OFPGroupDescStatsReply" => RB::GroupDesc(entries(o, body, |g| {
+            Ok(mp::GroupDesc {
+                group_type: g.u8("type")?,
+                group_id: g.u32("group_id")?,
+                buckets: g.list("buckets", bucket)?,
+            })
+        })?),
         "OFPGroupFeaturesStatsReply" => {
             let g = class(body)?;
             RB::GroupFeatures(mp::GroupFeatures {
@@ -740,39 +710,23 @@ fn mp_reply(o: &O<'_>) -> R<v1_3::MultipartReply> {
                 actions: g.u32s("actions")?,
             })
         }
-        "OFPMeterStatsReply" => RB::Meter(
-            list()?
-                .iter()
-                .map(|v| {
-                    let m = class(v)?;
-                    Ok(mp::MeterStats {
-                        meter_id: m.u32("meter_id")?,
-                        flow_count: m.u32("flow_count")?,
-                        packet_in_count: m.u64("packet_in_count")?,
-                        byte_in_count: m.u64("byte_in_count")?,
-                        duration_sec: m.u32("duration_sec")?,
-                        duration_nsec: m.u32("duration_nsec")?,
-                        band_stats: m.list("band_stats", |v| {
-                            let c = class(v)?;
-                            Ok((c.u64("packet_band_count")?, c.u64("byte_band_count")?))
-                        })?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPMeterConfigStatsReply" => RB::MeterConfig(
-            list()?
-                .iter()
-                .map(|v| {
-                    let m = class(v)?;
-                    Ok(mp::MeterConfig {
-                        flags: m.u16("flags")?,
-                        meter_id: m.u32("meter_id")?,
-                        bands: m.list("bands", band)?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
+        "OFPMeterStatsReply" => RB::Meter(entries(o, body, |m| {
+            Ok(mp::MeterStats {
+                meter_id: m.u32("meter_id")?,
+                flow_count: m.u32("flow_count")?,
+                packet_in_count: m.u64("packet_in_count")?,
+                byte_in_count: m.u64("byte_in_count")?,
+                duration_sec: m.u32("duration_sec")?,
+                duration_nsec: m.u32("duration_nsec")?,
+                band_stats: m.list("band_stats", |v| {
+                    let c = class(v)?;
+                    Ok((c.u64("packet_band_count")?, c.u64("byte_band_count")?))
+                })?,
+            })
+        })?),
+        "OFPMeterConfigStatsReply" => RB::MeterConfig(entries(o, body, |m| {
+            Ok(mp::MeterConfig { flags: m.u16("flags")?, meter_id: m.u32("meter_id")?, bands: m.list("bands", band)? })
+        })?),
         "OFPMeterFeaturesStatsReply" => {
             let first = list()?.first().ok_or_else(|| JsonError("empty meter features".into()))?;
             let m = class(first)?;
@@ -1007,7 +961,6 @@ fn phy_port(v: &Value) -> R<v1_0::PhyPort> {
 fn stats_reply10(o: &O<'_>) -> R<v1_0::StatsReply> {
     use v1_0::StatsReplyBody as B;
     let body = o.v("body")?;
-    let list = || body.as_array().ok_or_else(|| JsonError(format!("{}.body: not an array", o.name)));
     let b = match o.name {
         "OFPDescStatsReply" => {
             let d = class(body)?;
@@ -1019,27 +972,21 @@ fn stats_reply10(o: &O<'_>) -> R<v1_0::StatsReply> {
                 dp_desc: d.fixed("dp_desc")?,
             }))
         }
-        "OFPFlowStatsReply" => B::Flow(
-            list()?
-                .iter()
-                .map(|v| {
-                    let f = class(v)?;
-                    Ok(v1_0::FlowStats {
-                        table_id: f.u8("table_id")?,
-                        match_: match10(f.v("match")?)?,
-                        duration_sec: f.u32("duration_sec")?,
-                        duration_nsec: f.u32("duration_nsec")?,
-                        priority: f.u16("priority")?,
-                        idle_timeout: f.u16("idle_timeout")?,
-                        hard_timeout: f.u16("hard_timeout")?,
-                        cookie: f.u64("cookie")?,
-                        packet_count: f.u64("packet_count")?,
-                        byte_count: f.u64("byte_count")?,
-                        actions: f.list("actions", action10_from_json)?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
+        "OFPFlowStatsReply" => B::Flow(entries(o, body, |f| {
+            Ok(v1_0::FlowStats {
+                table_id: f.u8("table_id")?,
+                match_: match10(f.v("match")?)?,
+                duration_sec: f.u32("duration_sec")?,
+                duration_nsec: f.u32("duration_nsec")?,
+                priority: f.u16("priority")?,
+                idle_timeout: f.u16("idle_timeout")?,
+                hard_timeout: f.u16("hard_timeout")?,
+                cookie: f.u64("cookie")?,
+                packet_count: f.u64("packet_count")?,
+                byte_count: f.u64("byte_count")?,
+                actions: f.list("actions", action10_from_json)?,
+            })
+        })?),
         "OFPAggregateStatsReply" => {
             let a = class(body)?;
             B::Aggregate {
@@ -1048,64 +995,46 @@ fn stats_reply10(o: &O<'_>) -> R<v1_0::StatsReply> {
                 flow_count: a.u32("flow_count")?,
             }
         }
-        "OFPTableStatsReply" => B::Table(
-            list()?
-                .iter()
-                .map(|v| {
-                    let t = class(v)?;
-                    Ok(v1_0::TableStats {
-                        table_id: t.u8("table_id")?,
-                        name: t.fixed("name")?,
-                        wildcards: t.u32("wildcards")?,
-                        max_entries: t.u32("max_entries")?,
-                        active_count: t.u32("active_count")?,
-                        lookup_count: t.u64("lookup_count")?,
-                        matched_count: t.u64("matched_count")?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPPortStatsReply" => B::Port(
-            list()?
-                .iter()
-                .map(|v| {
-                    let p = class(v)?;
-                    let mut counters = [0u64; 12];
-                    for (c, k) in counters.iter_mut().zip([
-                        "rx_packets",
-                        "tx_packets",
-                        "rx_bytes",
-                        "tx_bytes",
-                        "rx_dropped",
-                        "tx_dropped",
-                        "rx_errors",
-                        "tx_errors",
-                        "rx_frame_err",
-                        "rx_over_err",
-                        "rx_crc_err",
-                        "collisions",
-                    ]) {
-                        *c = p.u64(k)?;
-                    }
-                    Ok(v1_0::PortStats { port_no: p.u16("port_no")?, counters })
-                })
-                .collect::<R<_>>()?,
-        ),
-        "OFPQueueStatsReply" => B::Queue(
-            list()?
-                .iter()
-                .map(|v| {
-                    let q = class(v)?;
-                    Ok(v1_0::QueueStats {
-                        port_no: q.u16("port_no")?,
-                        queue_id: q.u32("queue_id")?,
-                        tx_bytes: q.u64("tx_bytes")?,
-                        tx_packets: q.u64("tx_packets")?,
-                        tx_errors: q.u64("tx_errors")?,
-                    })
-                })
-                .collect::<R<_>>()?,
-        ),
+        "OFPTableStatsReply" => B::Table(entries(o, body, |t| {
+            Ok(v1_0::TableStats {
+                table_id: t.u8("table_id")?,
+                name: t.fixed("name")?,
+                wildcards: t.u32("wildcards")?,
+                max_entries: t.u32("max_entries")?,
+                active_count: t.u32("active_count")?,
+                lookup_count: t.u64("lookup_count")?,
+                matched_count: t.u64("matched_count")?,
+            })
+        })?),
+        "OFPPortStatsReply" => B::Port(entries(o, body, |p| {
+            let mut counters = [0u64; 12];
+            for (c, k) in counters.iter_mut().zip([
+                "rx_packets",
+                "tx_packets",
+                "rx_bytes",
+                "tx_bytes",
+                "rx_dropped",
+                "tx_dropped",
+                "rx_errors",
+                "tx_errors",
+                "rx_frame_err",
+                "rx_over_err",
+                "rx_crc_err",
+                "collisions",
+            ]) {
+                *c = p.u64(k)?;
+            }
+            Ok(v1_0::PortStats { port_no: p.u16("port_no")?, counters })
+        })?),
+        "OFPQueueStatsReply" => B::Queue(entries(o, body, |q| {
+            Ok(v1_0::QueueStats {
+                port_no: q.u16("port_no")?,
+                queue_id: q.u32("queue_id")?,
+                tx_bytes: q.u64("tx_bytes")?,
+                tx_packets: q.u64("tx_packets")?,
+                tx_errors: q.u64("tx_errors")?,
+            })
+        })?),
         "OFPVendorStatsReply" => B::Vendor {
             vendor: body
                 .get("vendor")
