@@ -793,7 +793,12 @@ fn clear_flows(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespon
     modify(ctx, &dp, message, "flow table clear")
 }
 
-fn group_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+/// The command (add, modify, delete), body and OpenFlow 1.3 datapath of a group or meter entry request.
+fn group_or_meter_command(
+    ctx: &Context,
+    request: &HttpRequest<'_>,
+    what: &str,
+) -> ApiResult<(u16, Map<String, Value>, Datapath)> {
     let cmd = request.param("cmd").unwrap_or("");
     let command: u16 = match cmd {
         "add" => 0,
@@ -804,8 +809,13 @@ fn group_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespon
     let map = body(request)?;
     let dp = command_datapath(ctx, &map)?;
     if !dp.is_v1_3() {
-        return Err(not_in_1_0("groups"));
+        return Err(not_in_1_0(what));
     }
+    Ok((command, map, dp))
+}
+
+fn group_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (command, map, dp) = group_or_meter_command(ctx, request, "groups")?;
     let group = group_mod_13(&map, command)?;
     modify(ctx, &dp, v1_3::Message::GroupMod(group).into(), "group entry")
 }
@@ -841,18 +851,7 @@ pub fn group_mod_13(map: &Map<String, Value>, command: u16) -> ApiResult<v1_3::G
 }
 
 fn meter_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let cmd = request.param("cmd").unwrap_or("");
-    let command: u16 = match cmd {
-        "add" => 0,
-        "modify" => 1,
-        "delete" => 2,
-        _ => return Err(command_404(cmd, "add, modify, delete")),
-    };
-    let map = body(request)?;
-    let dp = command_datapath(ctx, &map)?;
-    if !dp.is_v1_3() {
-        return Err(not_in_1_0("meters"));
-    }
+    let (command, map, dp) = group_or_meter_command(ctx, request, "meters")?;
     let meter = meter_mod_13(&map, command)?;
     modify(ctx, &dp, v1_3::Message::MeterMod(meter).into(), "meter entry")
 }
