@@ -449,14 +449,22 @@ fn mp_request_json(m: &v1_3::MultipartRequest) -> Value {
     cls(n, ext(base, f))
 }
 
+/// The switch description of a desc stats reply (the same in OpenFlow 1.0 and 1.3).
+fn desc_json(d: &v1_3::multipart::Desc) -> Value {
+    cls(
+        "OFPDescStats",
+        json!({"mfr_desc": d.mfr_desc.as_str(), "hw_desc": d.hw_desc.as_str(), "sw_desc": d.sw_desc.as_str(),
+               "serial_num": d.serial_num.as_str(), "dp_desc": d.dp_desc.as_str()}),
+    )
+}
+
 fn mp_reply_json(m: &v1_3::MultipartReply) -> Value {
     use v1_3::multipart::MultipartReplyBody as B;
     let base = json!({"flags": m.flags, "type": m.mp_type()});
     let (n, body) = match &m.body {
         B::Desc(d) => (
             "OFPDescStatsReply",
-            cls("OFPDescStats", json!({"mfr_desc": d.mfr_desc.as_str(), "hw_desc": d.hw_desc.as_str(), "sw_desc": d.sw_desc.as_str(),
-                  "serial_num": d.serial_num.as_str(), "dp_desc": d.dp_desc.as_str()})),
+            desc_json(d),
         ),
         B::Flow(v) => (
             "OFPFlowStatsReply",
@@ -816,8 +824,7 @@ pub fn v1_0_to_json(m: &v1_0::Message) -> Value {
             let (n, body) = match &s.body {
                 B::Desc(d) => (
                     "OFPDescStatsReply",
-                    cls("OFPDescStats", json!({"mfr_desc": d.mfr_desc.as_str(), "hw_desc": d.hw_desc.as_str(), "sw_desc": d.sw_desc.as_str(),
-                          "serial_num": d.serial_num.as_str(), "dp_desc": d.dp_desc.as_str()})),
+                    desc_json(d),
                 ),
                 B::Flow(v) => (
                     "OFPFlowStatsReply",
