@@ -12,7 +12,7 @@ use common::workspace;
 fn corpus() -> PathBuf {
     std::env::var_os("TATSU_OPENFLOW_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/openflow-corpus"))
+        .unwrap_or_else(|| workspace().join("ofproto/tests/corpus"))
 }
 
 fn packets() -> Vec<PathBuf> {

@@ -7,7 +7,7 @@ use tatsu_ofproto::{decode, decode_hello, encode_hello, frame_len, split_frame, 
 
 fn corpus(name: &str) -> Vec<u8> {
     let root = std::env::var("TATSU_OPENFLOW_CORPUS").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("shared").join("openflow-corpus")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
     });
     std::fs::read(root.join(name)).unwrap_or_else(|e| panic!("corpus file {} missing: {}", name, e))
 }
