@@ -9,12 +9,20 @@
 //!
 //! ofp_tcp_listen_ports = [6653, 6633]
 //! echo_request_interval = 5.0   # seconds of silence before an echo request
+//! max_switch_connections = 100000  # capped by what the process can hold (open files, vm.max_map_count)
+//! max_reply_bytes = 67108864    # the reply to one request (all its parts); a longer one fails the request
+//! send_queue_bytes = 4194304    # unsent bytes per switch
 //!
 //! wsapi_host = "127.0.0.1"      # the REST API (started when an app serves routes)
 //! wsapi_port = 8080
 //! wsapi_token = "secret"        # requests need `Authorization: Bearer secret`
 //! wsapi_max_body_bytes = 1048576
 //! wsapi_request_timeout = 30.0  # seconds an app has to answer (504 beyond)
+//! wsapi_max_connections = 1024  # open at once (503 beyond); at most half the open-file limit
+//! wsapi_header_timeout = 10.0   # seconds a request head may take to arrive whole (408 beyond)
+//! wsapi_body_timeout = 30.0     # seconds a body may take to arrive, and a response to be taken (408 beyond)
+//! wsapi_idle_timeout = 60.0     # seconds a keep-alive connection may idle between requests
+//! wsapi_body_budget_bytes = 67108864   # body bytes all requests may hold at once (503 beyond)
 //!
 //! control_socket = "/run/tatsu/control.sock"   # for `tatsu restart` and `tatsu load`
 //! restart_timeout = 60.0        # seconds a successor host may take to start
@@ -89,11 +97,18 @@ pub struct HostSection {
     handshake_timeout: Option<f64>,
     send_queue_bytes: Option<usize>,
     miss_send_len: Option<u16>,
+    max_switch_connections: Option<usize>,
+    max_reply_bytes: Option<usize>,
     wsapi_host: Option<String>,
     wsapi_port: Option<u16>,
     wsapi_token: Option<String>,
     wsapi_max_body_bytes: Option<usize>,
     wsapi_request_timeout: Option<f64>,
+    wsapi_max_connections: Option<usize>,
+    wsapi_header_timeout: Option<f64>,
+    wsapi_body_timeout: Option<f64>,
+    wsapi_idle_timeout: Option<f64>,
+    wsapi_body_budget_bytes: Option<usize>,
     control_socket: Option<PathBuf>,
     restart_timeout: Option<f64>,
     watchdog_ms: Option<u64>,
@@ -155,17 +170,32 @@ pub struct Overrides {
     pub maximum_unreplied_echo_requests: Option<u32>,
     /// `--handshake-timeout` (seconds).
     pub handshake_timeout: Option<f64>,
+    /// `--max-switch-connections`.
+    pub max_switch_connections: Option<usize>,
     /// `--wsapi-host`.
     pub wsapi_host: Option<String>,
     /// `--wsapi-port`.
     pub wsapi_port: Option<u16>,
     /// `--wsapi-token`.
     pub wsapi_token: Option<String>,
+    /// `--wsapi-max-connections`.
+    pub wsapi_max_connections: Option<usize>,
+    /// `--wsapi-header-timeout` (seconds).
+    pub wsapi_header_timeout: Option<f64>,
+    /// `--wsapi-body-timeout` (seconds).
+    pub wsapi_body_timeout: Option<f64>,
+    /// `--wsapi-idle-timeout` (seconds).
+    pub wsapi_idle_timeout: Option<f64>,
+    /// `--wsapi-body-budget-bytes`.
+    pub wsapi_body_budget_bytes: Option<usize>,
     /// `--control-socket`.
     pub control_socket: Option<PathBuf>,
     /// `--watchdog-ms`.
     pub watchdog_ms: Option<u64>,
 }
+
+/// The default cap on switch connections; the process's own budget (see [`crate::limits`]) usually decides first.
+pub const DEFAULT_MAX_SWITCH_CONNECTIONS: usize = 100_000;
 
 fn seconds(name: &str, value: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value)
@@ -234,6 +264,11 @@ impl Settings {
                 )?,
                 send_queue_bytes: host.send_queue_bytes.unwrap_or(4 << 20),
                 miss_send_len: host.miss_send_len.unwrap_or(128),
+                max_connections: flags
+                    .max_switch_connections
+                    .or(host.max_switch_connections)
+                    .unwrap_or(DEFAULT_MAX_SWITCH_CONNECTIONS),
+                max_reply_bytes: host.max_reply_bytes.unwrap_or(64 << 20),
             },
             control_socket: flags
                 .control_socket
@@ -251,6 +286,20 @@ impl Settings {
                     .filter(|token| !token.is_empty()),
                 max_body_bytes: host.wsapi_max_body_bytes.unwrap_or(1 << 20),
                 request_timeout: seconds("wsapi_request_timeout", host.wsapi_request_timeout.unwrap_or(30.0))?,
+                max_connections: flags.wsapi_max_connections.or(host.wsapi_max_connections).unwrap_or(1024),
+                header_timeout: seconds(
+                    "wsapi_header_timeout",
+                    flags.wsapi_header_timeout.or(host.wsapi_header_timeout).unwrap_or(10.0),
+                )?,
+                body_timeout: seconds(
+                    "wsapi_body_timeout",
+                    flags.wsapi_body_timeout.or(host.wsapi_body_timeout).unwrap_or(30.0),
+                )?,
+                idle_timeout: seconds(
+                    "wsapi_idle_timeout",
+                    flags.wsapi_idle_timeout.or(host.wsapi_idle_timeout).unwrap_or(60.0),
+                )?,
+                body_budget_bytes: flags.wsapi_body_budget_bytes.or(host.wsapi_body_budget_bytes).unwrap_or(64 << 20),
                 ..WebSettings::default()
             },
         };
@@ -262,6 +311,13 @@ impl Settings {
         }
         if settings.queue_capacity == 0 {
             return Err("queue_capacity must be at least 1".to_owned());
+        }
+        settings.web.check()?;
+        if settings.switches.max_connections == 0 {
+            return Err("max_switch_connections must be at least 1".to_owned());
+        }
+        if settings.switches.max_reply_bytes < 64 << 10 {
+            return Err(format!("max_reply_bytes {} is too small (at least 65536)", settings.switches.max_reply_bytes));
         }
         Ok(settings)
     }

@@ -6,6 +6,7 @@ mod apps;
 mod bus;
 mod config;
 mod green;
+mod limits;
 mod logging;
 mod net;
 mod ofp_print;
@@ -131,6 +132,10 @@ struct RunArgs {
     /// Seconds a switch has to finish the handshake [default: 10].
     #[arg(long, value_name = "SECONDS")]
     handshake_timeout: Option<f64>,
+    /// Switch connections served at once, in any state; more are closed as soon as they are accepted [default:
+    /// what the process can hold: its open-file limit and `vm.max_map_count`, four mappings per switch].
+    #[arg(long, value_name = "N")]
+    max_switch_connections: Option<usize>,
     /// Address the REST API listens on [default: 127.0.0.1; 0.0.0.0 or :: opens it to the network].
     #[arg(long, value_name = "HOST")]
     wsapi_host: Option<String>,
@@ -142,6 +147,25 @@ struct RunArgs {
     /// else none].
     #[arg(long, value_name = "TOKEN")]
     wsapi_token: Option<String>,
+    /// REST connections open at once; past it a new one gets a 503 and is closed [default: 1024, and at most half
+    /// the open-file limit, so that switches can still connect].
+    #[arg(long, value_name = "N")]
+    wsapi_max_connections: Option<usize>,
+    /// Seconds a REST request line and headers may take to arrive whole, however slowly bytes trickle in (408
+    /// beyond) [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    wsapi_header_timeout: Option<f64>,
+    /// Seconds a REST request body may take to arrive, and a response to be taken by the client (408 beyond)
+    /// [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    wsapi_body_timeout: Option<f64>,
+    /// Seconds a keep-alive REST connection may idle between requests [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    wsapi_idle_timeout: Option<f64>,
+    /// Request body bytes all REST requests may hold at once; a body that does not fit gets a 503 with
+    /// Retry-After before it is read [default: 67108864, 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    wsapi_body_budget_bytes: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -197,20 +221,25 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         echo_request_interval: args.echo_request_interval,
         maximum_unreplied_echo_requests: args.maximum_unreplied_echo_requests,
         handshake_timeout: args.handshake_timeout,
+        max_switch_connections: args.max_switch_connections,
         wsapi_host: args.wsapi_host,
         wsapi_port: args.wsapi_port,
         wsapi_token: args.wsapi_token,
+        wsapi_max_connections: args.wsapi_max_connections,
+        wsapi_header_timeout: args.wsapi_header_timeout,
+        wsapi_body_timeout: args.wsapi_body_timeout,
+        wsapi_idle_timeout: args.wsapi_idle_timeout,
+        wsapi_body_budget_bytes: args.wsapi_body_budget_bytes,
         control_socket: args.control_socket,
         watchdog_ms: args.watchdog_ms,
     };
-    let settings = Settings::resolve(file, flags)?;
-    // may counts stack sizes in machine words. A successor fills may's coroutine pool ahead of the handover with
-    // enough stacks for the reader and writer of every connection it inherits, so that adopting them (during the
-    // switches' blackout) allocates none.
+    let mut settings = Settings::resolve(file, flags)?;
+    fit_switch_connections(&mut settings);
+    // may counts stack sizes in machine words. This is the stack of apps' green threads; switch connections' readers
+    // and writers have smaller ones of their own (see `switch::connection`).
     may::config()
         .set_workers(settings.workers)
-        .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>())
-        .set_pool_capacity(1000.max(2 * restart::expected_connections() + 64));
+        .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>());
 
     watchdog::start(settings.watchdog);
     log::info!(target: "tatsu", "tatsu {} loading apps from {}", env!("CARGO_PKG_VERSION"), settings.plugins_dir.display());
@@ -251,6 +280,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
             }
             signal => {
                 log::info!(target: "tatsu", "{signal}: stopping");
+                exit_if_stuck(settings.stop_timeout * 2 + Duration::from_secs(5));
                 break;
             }
         }
@@ -258,6 +288,45 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     host.apps().stop_all(&settings);
     log::info!(target: "tatsu", "stopped");
     Ok(())
+}
+
+/// Caps the switch connections at what this process can hold (open files, memory mappings), so that the host
+/// refuses a connection at the limit instead of failing somewhere inside when the kernel says no.
+fn fit_switch_connections(settings: &mut Settings) {
+    let budget = limits::Budget::probe();
+    let fits = usize::try_from(budget.switch_connections(settings.web.max_connections as u64)).unwrap_or(usize::MAX);
+    let wanted = settings.switches.max_connections;
+    if wanted > fits && wanted != config::DEFAULT_MAX_SWITCH_CONNECTIONS {
+        log::warn!(
+            target: "tatsu",
+            "max_switch_connections {wanted} is more than this process can hold; using {fits} (raise `ulimit -n`, now \
+             {}, or vm.max_map_count, now {}, for more)",
+            budget.fds,
+            budget.max_mappings
+        );
+    }
+    settings.switches.max_connections = wanted.min(fits);
+    log::info!(
+        target: "tatsu",
+        "at most {} switch connections (open files {}, memory mappings {} of which {} in use)",
+        settings.switches.max_connections,
+        budget.fds,
+        budget.max_mappings,
+        budget.mappings_in_use
+    );
+}
+
+/// Makes the process exit non-zero if it has not stopped within `deadline`: a host that cannot stop (its scheduler
+/// stuck, say) must not look alive to a supervisor.
+fn exit_if_stuck(deadline: Duration) {
+    let spawned = std::thread::Builder::new().name("tatsu-stop-deadline".to_owned()).spawn(move || {
+        std::thread::sleep(deadline);
+        log::error!(target: "tatsu", "the host did not stop within {deadline:?}; exiting anyway");
+        std::process::exit(70);
+    });
+    if let Err(e) = spawned {
+        log::warn!(target: "tatsu", "cannot watch the stop deadline: {e}");
+    }
 }
 
 /// Set once this host has handed over to a successor.
@@ -300,17 +369,21 @@ fn take_over_or_start(
     let asked = std::time::Instant::now();
     let received = incoming.take_over()?;
     let received_at = asked.elapsed();
-    let resumed = received.connections.len();
     let received_web = received.web;
-    switches.start_inherited(settings.switches.clone(), received.listeners, received.connections)?;
-    log::debug!(
-        target: "tatsu::restart",
-        "takeover: state and descriptors received {received_at:?} after ready, {resumed} connections adopted after {:?}",
-        asked.elapsed()
-    );
+    // Take everything on without touching it, commit, and only then serve it (see `restart`).
+    let adopted = switches.adopt_inherited(settings.switches.clone(), received.listeners, received.connections);
+    let resumed = adopted.connections();
     let control = received.control.map(restart::control::inherit);
     let pid_file = write_pid_file()?;
-    let states = incoming.finish();
+    incoming.confirm();
+    adopted.start();
+    switches.start_after_takeover()?;
+    log::debug!(
+        target: "tatsu::restart",
+        "takeover: state and descriptors received {received_at:?} after ready, {resumed} connections resumed after {:?}",
+        asked.elapsed()
+    );
+    let states = incoming.saved_states();
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
     host.apps().restore(states);
     // The switches are this host's now: a REST server that cannot start must not take them down with it.

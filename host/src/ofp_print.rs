@@ -45,7 +45,9 @@ pub fn run(options: &Options) -> Result<(), String> {
             return Ok(()); // the reader went away (e.g. `| head`)
         }
         if options.check {
-            let encoded = decoded.to_vec(header.xid);
+            let encoded = decoded.to_vec(header.xid).map_err(|e| {
+                format!("offset {offset} (message {}): {} does not re-encode: {e}", count + 1, decoded.type_name())
+            })?;
             if encoded != message {
                 let at =
                     encoded.iter().zip(message).position(|(a, b)| a != b).unwrap_or(encoded.len().min(message.len()));

@@ -105,10 +105,11 @@ fn keepalive_drops_a_switch_that_stops_answering_and_keeps_one_that_answers() {
                     answered += 1;
                 }
                 Some(_) => {}
-                None => return (answered, false),
+                None => return (answered, false, answering),
             }
         }
-        (answered, true)
+        // The switch is handed back, so that it stays connected until the checks below are done.
+        (answered, true, answering)
     });
     let mut silent = FakeSwitch::connect(port);
     silent.handshake(V1_3, 2, 1);
@@ -120,7 +121,7 @@ fn keepalive_drops_a_switch_that_stops_answering_and_keeps_one_that_answers() {
     host.wait_for(&["datapath 0000000000000002", "no answer to 2 echo requests"]);
     host.wait_for(&["leave 0000000000000002: no answer to 2 echo requests"]);
 
-    let (answered, still_connected) = answerer.join().expect("answering switch thread");
+    let (answered, still_connected, _answering) = answerer.join().expect("answering switch thread");
     assert!(still_connected && answered == 10, "the answering switch stays connected ({answered} echoes)");
     assert!(!host.logged(&["datapath 0000000000000001", "disconnected"]), "{}", host.log().join("\n"));
     host.stop();

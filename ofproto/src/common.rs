@@ -1,8 +1,8 @@
 //! Message bodies whose layout is the same in OpenFlow 1.0 and 1.3
 //! (hello, error, echo) and version negotiation.
 
-use crate::error::DecodeError;
-use crate::wire::{len16, Put, Reader};
+use crate::error::{DecodeError, EncodeError};
+use crate::wire::{Put, Reader};
 
 /// `OFPHET_VERSIONBITMAP`.
 pub const OFPHET_VERSIONBITMAP: u16 = 1;
@@ -103,26 +103,28 @@ impl Hello {
         Ok(Hello { elements })
     }
 
-    /// Appends the HELLO body.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the HELLO body: each element's length excludes its padding to 8 bytes (OpenFlow 1.3.5 §7.5.1).
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         for e in &self.elements {
             let start = out.len();
             match e {
                 HelloElement::VersionBitmap(w) => {
                     out.put_u16(OFPHET_VERSIONBITMAP);
-                    out.put_u16(len16(4 + 4 * w.len()));
+                    out.put_u16(0);
                     for x in w {
                         out.put_u32(*x);
                     }
                 }
                 HelloElement::Unknown { elem_type, data } => {
                     out.put_u16(*elem_type);
-                    out.put_u16(len16(4 + data.len()));
+                    out.put_u16(0);
                     out.extend_from_slice(data);
                 }
             }
+            out.set_len16(start + 2, start, "a hello element")?;
             out.pad8_from(start);
         }
+        Ok(())
     }
 }
 

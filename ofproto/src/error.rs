@@ -1,6 +1,7 @@
-//! Decoding errors.
+//! Decoding and encoding errors.
 
 use std::borrow::Cow;
+use std::fmt;
 
 /// Why a message could not be decoded.
 ///
@@ -25,10 +26,108 @@ impl DecodeError {
     }
 }
 
-/// Errors raised while encoding (values that do not fit their wire fields).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot encode {what}")]
-pub struct EncodeError {
-    /// What did not fit.
-    pub what: Cow<'static, str>,
+/// Why a message (or part of one) could not be encoded.
+///
+/// The codec never clamps a length: a message or an item whose length field
+/// cannot hold its size is refused, and nothing is written for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The whole message is longer than the header's 16-bit length holds
+    /// ([`crate::MAX_MESSAGE_LEN`] bytes).
+    MessageTooLong {
+        /// Message type name, such as `OFPT_FLOW_MOD`.
+        msg_type: &'static str,
+        /// The length the message would have, header included.
+        length: usize,
+    },
+    /// A length (or count) field inside the message cannot hold the size of what it describes.
+    TooLong {
+        /// What the field describes, such as `an instruction` or `an OXM TLV body`.
+        what: &'static str,
+        /// The value the field would have to hold.
+        length: usize,
+        /// The most the field holds.
+        limit: usize,
+    },
+}
+
+impl EncodeError {
+    /// The length that did not fit.
+    pub fn length(&self) -> usize {
+        match self {
+            EncodeError::MessageTooLong { length, .. } | EncodeError::TooLong { length, .. } => *length,
+        }
+    }
+
+    /// The most the field that overflowed holds.
+    pub fn limit(&self) -> usize {
+        match self {
+            EncodeError::MessageTooLong { .. } => crate::MAX_MESSAGE_LEN,
+            EncodeError::TooLong { limit, .. } => *limit,
+        }
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::MessageTooLong { msg_type, length } => write!(
+                f,
+                "the {msg_type} message encodes to {} bytes; an OpenFlow message holds at most {}",
+                Thousands(*length),
+                Thousands(crate::MAX_MESSAGE_LEN)
+            ),
+            EncodeError::TooLong { what, length, limit } => write!(
+                f,
+                "{what} encodes to {} bytes; its length field holds at most {}",
+                Thousands(*length),
+                Thousands(*limit)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Formats a count with `,` between groups of three digits (`70,123`).
+#[derive(Clone, Copy, Debug)]
+pub struct Thousands(pub usize);
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.0.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        f.pad(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        let shown: Vec<String> = [0, 7, 999, 1000, 65_535, 70_123, 1_234_567].map(|n| Thousands(n).to_string()).into();
+        assert_eq!(shown, ["0", "7", "999", "1,000", "65,535", "70,123", "1,234,567"]);
+    }
+
+    #[test]
+    fn messages_name_the_limit() {
+        let e = EncodeError::MessageTooLong { msg_type: "OFPT_FLOW_MOD", length: 70_123 };
+        assert_eq!(
+            e.to_string(),
+            "the OFPT_FLOW_MOD message encodes to 70,123 bytes; an OpenFlow message holds at most 65,535"
+        );
+        assert_eq!((e.length(), e.limit()), (70_123, 65_535));
+        let e = EncodeError::TooLong { what: "an OXM TLV body", length: 300, limit: 255 };
+        assert_eq!(e.to_string(), "an OXM TLV body encodes to 300 bytes; its length field holds at most 255");
+        assert_eq!((e.length(), e.limit()), (300, 255));
+    }
 }

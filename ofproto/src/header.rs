@@ -1,10 +1,12 @@
 //! The 8-byte OpenFlow header and stream framing.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 use crate::wire::Put;
 
 /// Length of the OpenFlow header.
 pub const HEADER_LEN: usize = 8;
+/// The longest OpenFlow message: what the header's 16-bit length holds.
+pub const MAX_MESSAGE_LEN: usize = u16::MAX as usize;
 
 /// The common OpenFlow header (`ofp_header`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -100,15 +102,28 @@ pub fn split_frame(buf: &[u8]) -> Result<Option<Split<'_>>, DecodeError> {
     }
 }
 
-/// Starts a message: writes a header with a zero length and returns the start position.
-pub(crate) fn begin(out: &mut Vec<u8>, version: u8, msg_type: u8, xid: u32) -> usize {
+/// Appends a whole message: the header (`version`, `msg_type`, `xid`), then the body written by `body`, then
+/// fills in the length. `name` names the message type in errors.
+///
+/// On error `out` is left as it was: a message is written whole or not at all. The header's own length is
+/// checked last, so a message that is too long as a whole is reported as [`EncodeError::MessageTooLong`] with
+/// its full length unless a field inside it overflowed first.
+pub(crate) fn encode_message(
+    out: &mut Vec<u8>,
+    (version, msg_type, xid): (u8, u8, u32),
+    name: &'static str,
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
     let start = out.len();
     Header { version, msg_type, length: 0, xid }.emit(out);
-    start
-}
-
-/// Finishes a message started with [`begin`]: fills the length field.
-pub(crate) fn finish(out: &mut Vec<u8>, start: usize) {
-    let len = crate::wire::len16(out.len() - start);
-    out.set_u16(start + 2, len);
+    let written = body(out).and_then(|()| {
+        let length = out.len() - start;
+        let field = u16::try_from(length).map_err(|_| EncodeError::MessageTooLong { msg_type: name, length })?;
+        out.set_u16(start + 2, field);
+        Ok(())
+    });
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
 }

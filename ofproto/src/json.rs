@@ -1,12 +1,16 @@
 //! JSON rendering in the form of Ryu's `to_jsondict()` (the `.packet.json`
 //! files of the conformance corpus): `{"OFPClassName": {field: value, ...}}`,
 //! integers as numbers, MAC/IP addresses as strings, byte strings as base64.
+//!
+//! Length fields show the encoded length of their part; a part that cannot be encoded (a length field inside it
+//! would overflow, see [`crate::EncodeError`]) shows `null`.
 
 use crate::common::{bitmap_versions, ErrorMsg, Hello, HelloElement};
+use crate::error::EncodeError;
 use crate::nx::{LearnDst, LearnSrc, NxAction, NX_VENDOR_ID};
 use crate::v1_0;
 use crate::v1_3::{self, oxm::ValueKind, Action, Instruction, Match, Oxm};
-use crate::wire::len16;
+use crate::wire::pad8;
 use crate::Message;
 use serde_json::{json, Map, Value};
 
@@ -16,6 +20,18 @@ pub fn to_json(m: &Message) -> Value {
         Message::V1_0(m) => v1_0_to_json(m),
         Message::V1_3(m) => v1_3_to_json(m),
     }
+}
+
+/// The encoded length of one part, written by `emit` into a scratch buffer; `None` (JSON `null`) if it cannot
+/// be encoded.
+fn part_len(emit: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>) -> Option<usize> {
+    let mut scratch = Vec::new();
+    emit(&mut scratch).ok().map(|()| scratch.len())
+}
+
+/// `base` plus the encoded lengths of `parts` (`None` if any cannot be encoded).
+fn parts_len<T>(base: usize, parts: &[T], emit: impl Fn(&T, &mut Vec<u8>) -> Result<(), EncodeError>) -> Option<usize> {
+    parts.iter().try_fold(base, |sum, p| Some(sum + part_len(|b| emit(p, b))?))
 }
 
 /// Standard base64 with padding.
@@ -115,7 +131,7 @@ pub fn match13_json(m: &Match) -> Value {
     )
 }
 
-fn nx_json<A>(a: &NxAction<A>, raw_len: usize, v13: bool, nested: &dyn Fn(&[A]) -> Value) -> Value
+fn nx_json<A>(a: &NxAction<A>, raw_len: Option<usize>, v13: bool, nested: &dyn Fn(&[A]) -> Value) -> Value
 where
     A: crate::nx::ActionList,
 {
@@ -228,7 +244,7 @@ where
 
 /// A 1.3 action.
 pub fn action13_json(a: &Action) -> Value {
-    let len = a.wire_len();
+    let len = a.wire_len().ok();
     let t = a.action_type();
     let base = json!({"len": len, "type": t});
     let (name, f) = match a {
@@ -265,9 +281,7 @@ fn actions13(v: &[Action]) -> Value {
 
 /// A 1.3 instruction.
 pub fn instruction_json(i: &Instruction) -> Value {
-    let mut buf = Vec::new();
-    i.emit(&mut buf);
-    let base = json!({"len": buf.len(), "type": i.instruction_type()});
+    let base = json!({"len": part_len(|b| i.emit(b)), "type": i.instruction_type()});
     let (name, f) = match i {
         Instruction::GotoTable(t) => ("OFPInstructionGotoTable", json!({"table_id": t})),
         Instruction::WriteMetadata { metadata, mask } => {
@@ -327,9 +341,7 @@ fn port13(p: &v1_3::Port) -> Value {
 }
 
 fn band_json(b: &v1_3::MeterBand) -> Value {
-    let mut v = Vec::new();
-    b.emit(&mut v);
-    let len = v.len();
+    let len = part_len(|v| b.emit(v));
     match b {
         v1_3::MeterBand::Drop { rate, burst_size } => {
             cls("OFPMeterBandDrop", json!({"type": 1, "len": len, "rate": rate, "burst_size": burst_size}))
@@ -350,18 +362,14 @@ fn band_json(b: &v1_3::MeterBand) -> Value {
 }
 
 fn bucket_json(b: &v1_3::Bucket) -> Value {
-    let mut v = Vec::new();
-    b.emit(&mut v);
     cls(
         "OFPBucket",
-        json!({"len": v.len(), "weight": b.weight, "watch_port": b.watch_port, "watch_group": b.watch_group, "actions": actions13(&b.actions)}),
+        json!({"len": part_len(|v| b.emit(v)), "weight": b.weight, "watch_port": b.watch_port, "watch_group": b.watch_group, "actions": actions13(&b.actions)}),
     )
 }
 
 fn table_features_json(t: &v1_3::table_features::TableFeatures) -> Value {
     use v1_3::table_features::TableFeatureProp as P;
-    let mut buf = Vec::new();
-    t.emit(&mut buf);
     let props: Vec<Value> = t
         .properties
         .iter()
@@ -401,7 +409,7 @@ fn table_features_json(t: &v1_3::table_features::TableFeatures) -> Value {
         .collect();
     cls(
         "OFPTableFeaturesStats",
-        json!({"length": buf.len(), "table_id": t.table_id, "name": t.name.as_str(), "metadata_match": t.metadata_match,
+        json!({"length": part_len(|b| t.emit(b)), "table_id": t.table_id, "name": t.name.as_str(), "metadata_match": t.metadata_match,
                "metadata_write": t.metadata_write, "config": t.config, "max_entries": t.max_entries, "properties": props}),
     )
 }
@@ -471,11 +479,9 @@ fn mp_reply_json(m: &v1_3::MultipartReply) -> Value {
             json!(v
                 .iter()
                 .map(|f| {
-                    let mut b = Vec::new();
-                    f.emit(&mut b);
                     cls(
                         "OFPFlowStats",
-                        json!({"length": b.len(), "table_id": f.table_id, "duration_sec": f.duration_sec, "duration_nsec": f.duration_nsec,
+                        json!({"length": part_len(|b| f.emit(b)), "table_id": f.table_id, "duration_sec": f.duration_sec, "duration_nsec": f.duration_nsec,
                            "priority": f.priority, "idle_timeout": f.idle_timeout, "hard_timeout": f.hard_timeout, "flags": f.flags,
                            "cookie": f.cookie, "packet_count": f.packet_count, "byte_count": f.byte_count,
                            "match": match13_json(&f.match_), "instructions": instructions(&f.instructions)}),
@@ -536,15 +542,7 @@ fn mp_reply_json(m: &v1_3::MultipartReply) -> Value {
             json!(v
                 .iter()
                 .map(|g| {
-                    let len = 8 + g
-                        .buckets
-                        .iter()
-                        .map(|b| {
-                            let mut x = Vec::new();
-                            b.emit(&mut x);
-                            x.len()
-                        })
-                        .sum::<usize>();
+                    let len = parts_len(8, &g.buckets, v1_3::Bucket::emit);
                     cls("OFPGroupDescStats", json!({"length": len, "type": g.group_type, "group_id": g.group_id, "buckets": g.buckets.iter().map(bucket_json).collect::<Vec<_>>()}))
                 })
                 .collect::<Vec<_>>()),
@@ -571,11 +569,8 @@ fn mp_reply_json(m: &v1_3::MultipartReply) -> Value {
             json!(v
                 .iter()
                 .map(|m| {
-                    let mut x = Vec::new();
-                    for b in &m.bands {
-                        b.emit(&mut x);
-                    }
-                    cls("OFPMeterConfigStats", json!({"length": 8 + x.len(), "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}))
+                    let len = parts_len(8, &m.bands, v1_3::MeterBand::emit);
+                    cls("OFPMeterConfigStats", json!({"length": len, "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}))
                 })
                 .collect::<Vec<_>>()),
         ),
@@ -631,10 +626,10 @@ pub fn v1_3_to_json(m: &v1_3::Message) -> Value {
         ),
         M::PortStatus(p) => cls("OFPPortStatus", json!({"reason": p.reason, "desc": port13(&p.desc)})),
         M::PacketOut(p) => {
-            let alen: usize = p.actions.iter().map(Action::wire_len).sum();
+            let alen = parts_len(0, &p.actions, Action::emit).filter(|n| u16::try_from(*n).is_ok());
             cls(
                 "OFPPacketOut",
-                json!({"buffer_id": p.buffer_id, "in_port": p.in_port, "actions_len": len16(alen), "actions": actions13(&p.actions), "data": base64(&p.data)}),
+                json!({"buffer_id": p.buffer_id, "in_port": p.in_port, "actions_len": alen, "actions": actions13(&p.actions), "data": base64(&p.data)}),
             )
         }
         M::FlowMod(f) => cls(
@@ -662,16 +657,15 @@ pub fn v1_3_to_json(m: &v1_3::Message) -> Value {
             "OFPQueueGetConfigReply",
             json!({"port": q.port, "queues": q.queues.iter().map(|pq| {
                 let props: Vec<Value> = pq.properties.iter().map(|p| {
-                    let mut b = Vec::new();
-                    p.emit(&mut b);
+                    let len = part_len(|b| p.emit(b));
                     match p {
-                        v1_3::QueueProp::MinRate(r) => cls("OFPQueuePropMinRate", json!({"property": 1, "len": b.len(), "rate": r})),
-                        v1_3::QueueProp::MaxRate(r) => cls("OFPQueuePropMaxRate", json!({"property": 2, "len": b.len(), "rate": r})),
-                        v1_3::QueueProp::Experimenter { experimenter, data } => cls("OFPQueuePropExperimenter", json!({"property": 0xffff, "len": b.len(), "experimenter": experimenter, "data": base64(data)})),
-                        v1_3::QueueProp::Unknown { prop_type, data } => cls("OFPQueuePropUnknown", json!({"property": prop_type, "len": b.len(), "data": base64(data)})),
+                        v1_3::QueueProp::MinRate(r) => cls("OFPQueuePropMinRate", json!({"property": 1, "len": len, "rate": r})),
+                        v1_3::QueueProp::MaxRate(r) => cls("OFPQueuePropMaxRate", json!({"property": 2, "len": len, "rate": r})),
+                        v1_3::QueueProp::Experimenter { experimenter, data } => cls("OFPQueuePropExperimenter", json!({"property": 0xffff, "len": len, "experimenter": experimenter, "data": base64(data)})),
+                        v1_3::QueueProp::Unknown { prop_type, data } => cls("OFPQueuePropUnknown", json!({"property": prop_type, "len": len, "data": base64(data)})),
                     }
                 }).collect();
-                let len = 16 + pq.properties.iter().map(|p| { let mut b = Vec::new(); p.emit(&mut b); b.len() }).sum::<usize>();
+                let len = parts_len(16, &pq.properties, v1_3::QueueProp::emit);
                 cls("OFPPacketQueue", json!({"queue_id": pq.queue_id, "port": pq.port, "len": len, "properties": props}))
             }).collect::<Vec<_>>()}),
         ),
@@ -721,15 +715,13 @@ pub fn action10_json(a: &v1_0::Action) -> Value {
         A::SetTpDst(v) => ("OFPActionSetTpDst", json!({"tp": v})),
         A::Enqueue { port, queue_id } => ("OFPActionEnqueue", json!({"port": port, "queue_id": queue_id})),
         A::Nx(nx) => {
-            let mut b = Vec::new();
-            a.emit(&mut b);
-            return nx_json(nx, b.len(), false, &|v: &[v1_0::Action]| {
+            return nx_json(nx, part_len(|b| a.emit(b)), false, &|v: &[v1_0::Action]| {
                 json!(v.iter().map(action10_json).collect::<Vec<_>>())
             });
         }
         A::Vendor { vendor, data } => (
             "OFPActionVendorUnknown",
-            json!({"vendor": vendor, "data": base64(data), "type": 0xffff, "len": 8 + data.len()}),
+            json!({"vendor": vendor, "data": base64(data), "type": 0xffff, "len": pad8(8 + data.len())}),
         ),
         A::Unknown { action_type, data } => ("OFPActionUnknown", json!({"type": action_type, "data": base64(data)})),
     };
@@ -831,18 +823,10 @@ pub fn v1_0_to_json(m: &v1_0::Message) -> Value {
                     json!(v
                         .iter()
                         .map(|f| {
-                            let alen: usize = f
-                                .actions
-                                .iter()
-                                .map(|a| {
-                                    let mut b = Vec::new();
-                                    a.emit(&mut b);
-                                    b.len()
-                                })
-                                .sum();
+                            let length = parts_len(88, &f.actions, v1_0::Action::emit);
                             cls(
                                 "OFPFlowStats",
-                                json!({"length": 88 + alen, "table_id": f.table_id, "match": match10_json(&f.match_),
+                                json!({"length": length, "table_id": f.table_id, "match": match10_json(&f.match_),
                                    "duration_sec": f.duration_sec, "duration_nsec": f.duration_nsec, "priority": f.priority,
                                    "idle_timeout": f.idle_timeout, "hard_timeout": f.hard_timeout, "cookie": f.cookie,
                                    "packet_count": f.packet_count, "byte_count": f.byte_count, "actions": actions10(&f.actions)}),

@@ -6,7 +6,9 @@
 //! [`v1_0::PacketInView`], [`header::HeaderView`]).
 //!
 //! * [`decode`] decodes any supported message into [`Message`].
-//! * [`Message::encode`] writes it back (byte-exact for everything decoded).
+//! * [`Message::encode`] writes it back (byte-exact for everything decoded). Encoding never clamps a length:
+//!   a message longer than [`MAX_MESSAGE_LEN`] bytes, or an item longer than its length field holds, is an
+//!   [`EncodeError`] and nothing is written.
 //! * [`header::frame_len`] / [`header::split_frame`] split a TCP stream into messages.
 //! * [`common::Hello`] and [`common::negotiate`] implement version negotiation.
 //! * [`to_json`] renders a message in the JSON form used by Ryu's test corpus.
@@ -23,7 +25,7 @@
 //!     .idle_timeout(30)
 //!     .apply_actions([Action::output(2)]);
 //! let mut buf = Vec::new();
-//! fm.encode(7, &mut buf);
+//! fm.encode(7, &mut buf).unwrap();
 //! let (hdr, msg) = tatsu_ofproto::decode(&buf).unwrap();
 //! assert_eq!(hdr.xid, 7);
 //! assert!(matches!(msg, tatsu_ofproto::Message::V1_3(v1_3::Message::FlowMod(_))));
@@ -44,8 +46,8 @@ pub mod v1_3;
 pub mod wire;
 
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
-pub use error::DecodeError;
-pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN};
+pub use error::{DecodeError, EncodeError};
+pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN, MAX_MESSAGE_LEN};
 pub use json::to_json;
 pub use json_in::{from_json, JsonError};
 pub use types::{FixedStr, MacAddr};
@@ -95,18 +97,18 @@ impl Message {
             Message::V1_3(m) => v1_3::type_name(m.msg_type()),
         }
     }
-    /// Appends the encoded message (header included) with transaction id `xid`.
-    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) {
+    /// Appends the encoded message (header included) with transaction id `xid`; on error nothing is appended.
+    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Message::V1_0(m) => m.encode(xid, out),
             Message::V1_3(m) => m.encode(xid, out),
         }
     }
     /// Encodes into a new vector.
-    pub fn to_vec(&self, xid: u32) -> Vec<u8> {
+    pub fn to_vec(&self, xid: u32) -> Result<Vec<u8>, EncodeError> {
         let mut v = Vec::new();
-        self.encode(xid, &mut v);
-        v
+        self.encode(xid, &mut v)?;
+        Ok(v)
     }
 }
 
@@ -150,9 +152,8 @@ pub fn decode_hello(buf: &[u8]) -> Result<(Header, Hello), DecodeError> {
     Ok((h, Hello::parse(&mut r)?))
 }
 
-/// Encodes a HELLO for `version` announcing `versions` in a bitmap element.
-pub fn encode_hello(version: u8, versions: &[u8], xid: u32, out: &mut Vec<u8>) {
-    let start = header::begin(out, version, 0, xid);
-    Hello::with_versions(versions).emit(out);
-    header::finish(out, start);
+/// Encodes a HELLO for `version` announcing `versions` in a bitmap element (at most 48 bytes, but the codec
+/// checks every length all the same); on error nothing is appended.
+pub fn encode_hello(version: u8, versions: &[u8], xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    header::encode_message(out, (version, 0, xid), "OFPT_HELLO", |out| Hello::with_versions(versions).emit(out))
 }

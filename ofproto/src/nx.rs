@@ -7,7 +7,7 @@
 //! typed form would not re-encode to exactly the same bytes, is kept as
 //! [`NxAction::Unknown`].
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 use crate::wire::{len16, pad8, Put, Reader};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -18,8 +18,8 @@ pub const NX_VENDOR_ID: u32 = 0x0000_2320;
 pub trait ActionList: Sized + Clone + PartialEq + std::fmt::Debug {
     /// Parses actions until `r` is exhausted.
     fn parse_list(r: &mut Reader<'_>) -> Result<Vec<Self>, DecodeError>;
-    /// Appends actions.
-    fn emit_list(list: &[Self], out: &mut Vec<u8>);
+    /// Appends actions; fails if one of them is longer than its length field holds.
+    fn emit_list(list: &[Self], out: &mut Vec<u8>) -> Result<(), EncodeError>;
 }
 
 /// NX subtype numbers.
@@ -369,8 +369,7 @@ impl<A: ActionList> NxAction<A> {
         let data = r.clone().rest();
         if let Ok(a) = Self::parse_typed(subtype, r) {
             let mut check = Vec::with_capacity(raw.len());
-            a.emit(&mut check);
-            if check == raw {
+            if a.emit(&mut check).is_ok() && check == raw {
                 return a;
             }
         }
@@ -527,8 +526,9 @@ impl<A: ActionList> NxAction<A> {
         })
     }
 
-    /// Appends the whole action (type 0xffff, length, vendor, subtype, body, padding).
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the whole action (type 0xffff, length, vendor, subtype, body, padding to at least 16 bytes and
+    /// a multiple of 8). Fails if the action, or a count or property inside it, is longer than its field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(0xffff);
         out.put_u16(0);
@@ -601,7 +601,7 @@ impl<A: ActionList> NxAction<A> {
                 out.put_u8(*reason);
             }
             NxAction::DecTtlCntIds(ids) => {
-                out.put_u16(len16(ids.len()));
+                out.put_u16(len16("the controller ids of an NX dec_ttl action", ids.len())?);
                 out.put_zeros(4);
                 for i in ids {
                     out.put_u16(*i);
@@ -643,7 +643,7 @@ impl<A: ActionList> NxAction<A> {
                 out.put_u8(c.recirc_table);
                 out.put_zeros(3);
                 out.put_u16(c.alg);
-                A::emit_list(&c.actions, out);
+                A::emit_list(&c.actions, out)?;
             }
             NxAction::Nat(n) => {
                 out.put_u16(0);
@@ -667,30 +667,32 @@ impl<A: ActionList> NxAction<A> {
             }
             NxAction::Controller2(c) => {
                 out.put_zeros(6);
-                let prop = |out: &mut Vec<u8>, t: u16, body: &[u8], len: usize| {
+                // Properties: the length counts the header and body, not the padding to 8 bytes.
+                let prop = |out: &mut Vec<u8>, t: u16, body: &[u8], len: usize| -> Result<(), EncodeError> {
                     let s = out.len();
                     out.put_u16(t);
-                    out.put_u16(len16(len));
+                    out.put_u16(len16("an NX controller2 property", len)?);
                     out.extend_from_slice(body);
                     out.pad8_from(s);
+                    Ok(())
                 };
                 if let Some(v) = c.max_len {
-                    prop(out, 0, &v.to_be_bytes(), 8);
+                    prop(out, 0, &v.to_be_bytes(), 8)?;
                 }
                 if let Some(v) = c.controller_id {
-                    prop(out, 1, &v.to_be_bytes(), 8);
+                    prop(out, 1, &v.to_be_bytes(), 8)?;
                 }
                 if let Some(v) = c.reason {
-                    prop(out, 2, &[v], 5);
+                    prop(out, 2, &[v], 5)?;
                 }
                 if let Some(v) = &c.userdata {
-                    prop(out, 3, v, 4 + v.len());
+                    prop(out, 3, v, 4 + v.len())?;
                 }
                 if c.pause {
-                    prop(out, 4, &[], 4);
+                    prop(out, 4, &[], 4)?;
                 }
                 if let Some(v) = c.meter_id {
-                    prop(out, 5, &v.to_be_bytes(), 8);
+                    prop(out, 5, &v.to_be_bytes(), 8)?;
                 }
             }
             NxAction::OutputTrunc { port, max_len } => {
@@ -705,7 +707,6 @@ impl<A: ActionList> NxAction<A> {
             out.put_zeros(16 - len);
         }
         out.pad8_from(start);
-        let len = len16(out.len() - start);
-        out.set_u16(start + 2, len);
+        out.set_len16(start + 2, start, "an NX action")
     }
 }

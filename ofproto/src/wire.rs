@@ -1,6 +1,6 @@
 //! Checked byte reader and writer helpers shared by all codecs.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 
 /// A bounds-checked cursor over a message (or part of one).
 ///
@@ -124,8 +124,11 @@ pub trait Put {
     fn put_u64(&mut self, v: u64);
     /// Appends `n` zero bytes.
     fn put_zeros(&mut self, n: usize);
-    /// Overwrites a big-endian u16 at `pos` (for lengths computed after the fact).
+    /// Overwrites a big-endian u16 at `pos`.
     fn set_u16(&mut self, pos: usize, v: u16);
+    /// Fills the 16-bit length field at `pos` with the number of bytes written since `start`;
+    /// [`EncodeError::TooLong`] (naming `what`) if that does not fit in 16 bits.
+    fn set_len16(&mut self, pos: usize, start: usize, what: &'static str) -> Result<(), EncodeError>;
     /// Pads with zeros so that the length since `start` is a multiple of 8.
     fn pad8_from(&mut self, start: usize);
 }
@@ -151,6 +154,11 @@ impl Put for Vec<u8> {
             s.copy_from_slice(&v.to_be_bytes());
         }
     }
+    fn set_len16(&mut self, pos: usize, start: usize, what: &'static str) -> Result<(), EncodeError> {
+        let len = len16(what, self.len().saturating_sub(start))?;
+        self.set_u16(pos, len);
+        Ok(())
+    }
     fn pad8_from(&mut self, start: usize) {
         let len = self.len().saturating_sub(start);
         self.put_zeros(pad8(len) - len);
@@ -162,7 +170,10 @@ pub const fn pad8(n: usize) -> usize {
     n.div_ceil(8) * 8
 }
 
-/// Saturating conversion used for wire length fields (lengths above 65535 are clamped).
-pub fn len16(n: usize) -> u16 {
-    u16::try_from(n).unwrap_or(u16::MAX)
+/// The most a 16-bit length field holds.
+pub const MAX_LEN16: usize = u16::MAX as usize;
+
+/// A 16-bit length field's value for `n` bytes of `what`; [`EncodeError::TooLong`] if `n` does not fit.
+pub fn len16(what: &'static str, n: usize) -> Result<u16, EncodeError> {
+    u16::try_from(n).map_err(|_| EncodeError::TooLong { what, length: n, limit: MAX_LEN16 })
 }

@@ -6,9 +6,9 @@ use tatsu_ofproto::v1_3::{self, Action, FlowMod, Match, PacketInView};
 use tatsu_ofproto::{decode, decode_hello, encode_hello, frame_len, split_frame, v1_0, MacAddr, Message};
 
 fn corpus(name: &str) -> Vec<u8> {
-    let root = std::env::var("TATSU_OPENFLOW_CORPUS").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
-    });
+    let root = std::env::var("TATSU_OPENFLOW_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus"));
     std::fs::read(root.join(name)).unwrap_or_else(|e| panic!("corpus file {} missing: {}", name, e))
 }
 
@@ -18,8 +18,8 @@ fn framing() {
     assert!(frame_len(&[4, 0, 0, 7, 0, 0, 0, 0]).expect("some").is_err());
     assert_eq!(frame_len(&[4, 0, 0, 16, 0, 0, 0, 0]).expect("some").expect("ok"), 16);
     let mut stream = Vec::new();
-    v1_3::Message::EchoRequest(b"ab".to_vec()).encode(1, &mut stream);
-    v1_3::Message::BarrierRequest.encode(2, &mut stream);
+    v1_3::Message::EchoRequest(b"ab".to_vec()).encode(1, &mut stream).expect("encodes");
+    v1_3::Message::BarrierRequest.encode(2, &mut stream).expect("encodes");
     let (m1, rest) = split_frame(&stream).expect("ok").expect("complete");
     assert_eq!(m1.len(), 10);
     let (m2, rest) = split_frame(rest).expect("ok").expect("complete");
@@ -31,7 +31,7 @@ fn framing() {
 #[test]
 fn hello_and_negotiation() {
     let mut buf = Vec::new();
-    encode_hello(4, &[1, 4], 9, &mut buf);
+    encode_hello(4, &[1, 4], 9, &mut buf).expect("encodes");
     assert_eq!(buf, [4, 0, 0, 16, 0, 0, 0, 9, 0, 1, 0, 8, 0, 0, 0, 0x12]);
     let (h, hello) = decode_hello(&buf).expect("decode hello");
     assert_eq!(h.xid, 9);
@@ -44,7 +44,7 @@ fn hello_and_negotiation() {
     assert_eq!(negotiate(&[1, 4], 6, &Hello::with_versions(&[5, 6])), None);
     // A 1.5 hello decodes for negotiation even though 1.5 messages do not.
     let mut b6 = Vec::new();
-    encode_hello(6, &[4, 5, 6], 1, &mut b6);
+    encode_hello(6, &[4, 5, 6], 1, &mut b6).expect("encodes");
     assert!(decode(&b6).is_err());
     let (_, h6) = decode_hello(&b6).expect("1.5 hello");
     assert_eq!(negotiate(&[1, 4], 6, &h6), Some(4));
@@ -53,7 +53,7 @@ fn hello_and_negotiation() {
 #[test]
 fn error_hello_failed() {
     let e = ErrorMsg::new(error_codes::OFPET_HELLO_FAILED, error_codes::OFPHFC_INCOMPATIBLE, &b"no common version"[..]);
-    let bytes = v1_3::Message::Error(e.clone()).to_vec(3);
+    let bytes = v1_3::Message::Error(e.clone()).to_vec(3).expect("encodes");
     let (_, m) = decode(&bytes).expect("decode");
     assert_eq!(m, Message::V1_3(v1_3::Message::Error(e)));
 }
@@ -64,7 +64,7 @@ fn decode_error_names_type_and_offset() {
     let mut fm = FlowMod::add(Match::new()).apply_actions([Action::output(1)]);
     fm.priority = 1;
     let mut bytes = Vec::new();
-    fm.encode(0, &mut bytes);
+    fm.encode(0, &mut bytes).expect("encodes");
     // header 8 + fixed 40 + match 8 + instruction header 8 => first action at 64; its length at 66.
     bytes[66..68].copy_from_slice(&12u16.to_be_bytes());
     let err = decode(&bytes).expect_err("bad action length");
@@ -84,7 +84,7 @@ fn flow_mod_builder_matches_corpus() {
         .meter(1)
         .write_actions([Action::output(6)]);
     let mut buf = Vec::new();
-    fm.encode(0, &mut buf);
+    fm.encode(0, &mut buf).expect("encodes");
     assert_eq!(buf, corpus("of13/4-46-ofp_flow_mod.packet"));
 
     // of10/1-2: dl_dst match, priority 123, buffer 0xffff, out_port ALL, output:6.
@@ -94,7 +94,7 @@ fn flow_mod_builder_matches_corpus() {
         .actions([v1_0::Action::output(6)]);
     let fm = v1_0::FlowMod { out_port: v1_0::port::ALL, ..fm };
     let mut buf = Vec::new();
-    fm.encode(0, &mut buf);
+    fm.encode(0, &mut buf).expect("encodes");
     assert_eq!(buf, corpus("of10/1-2-ofp_flow_mod.packet"));
 }
 
@@ -106,17 +106,17 @@ fn l2_switch_flow_and_packet_out() {
         .priority(1)
         .idle_timeout(30)
         .apply_actions([Action::output(2)]);
-    let bytes = Message::V1_3(fm.clone().into()).to_vec(42);
+    let bytes = Message::V1_3(fm.clone().into()).to_vec(42).expect("encodes");
     let (_, m) = decode(&bytes).expect("decode");
     assert_eq!(m, Message::V1_3(v1_3::Message::FlowMod(fm)));
 
     let po = v1_3::PacketOut::new(vec![1, 2, 3], [Action::output(v1_3::port::FLOOD)]).in_port(1);
-    let bytes = Message::V1_3(po.clone().into()).to_vec(1);
+    let bytes = Message::V1_3(po.clone().into()).to_vec(1).expect("encodes");
     assert_eq!(bytes.len(), 8 + 16 + 16 + 3);
     assert_eq!(decode(&bytes).expect("decode").1, Message::V1_3(v1_3::Message::PacketOut(po)));
 
     let po = v1_0::PacketOut::buffered(7, 1, [v1_0::Action::output(v1_0::port::FLOOD)]);
-    let bytes = Message::V1_0(po.clone().into()).to_vec(1);
+    let bytes = Message::V1_0(po.clone().into()).to_vec(1).expect("encodes");
     assert_eq!(decode(&bytes).expect("decode").1, Message::V1_0(v1_0::Message::PacketOut(po)));
 }
 
@@ -150,7 +150,7 @@ fn handshake_messages() {
         (v1_3::Message::BarrierRequest, 8),
         (v1_3::Message::EchoReply(b"xyz".to_vec()), 11),
     ] {
-        let b = m.to_vec(5);
+        let b = m.to_vec(5).expect("encodes");
         assert_eq!(b.len(), len);
         assert_eq!(decode(&b).expect("decode").1, Message::V1_3(m));
     }
@@ -179,7 +179,7 @@ fn more_builders() {
     use tatsu_ofproto::v1_3::oxm::OxmField;
     let mm = v1_3::MeterMod::add(100, 14).drop_band(1000, 10).dscp_remark_band(1000, 10, 1);
     let mut buf = Vec::new();
-    mm.encode(0, &mut buf);
+    mm.encode(0, &mut buf).expect("encodes");
     assert_eq!(buf, corpus("of13/libofproto-OFP13-meter_mod.packet"));
 
     assert_eq!(
@@ -189,10 +189,10 @@ fn more_builders() {
     let gm = v1_3::GroupMod::add(consts::group::TYPE_SELECT, 7)
         .bucket(v1_3::Bucket::new([Action::output(1)]).weight(10))
         .bucket(v1_3::Bucket::new([Action::set_vlan_vid(5), Action::output(2)]).weight(20));
-    let bytes = Message::V1_3(gm.clone().into()).to_vec(1);
+    let bytes = Message::V1_3(gm.clone().into()).to_vec(1).expect("encodes");
     assert_eq!(bytes.len(), 8 + 8 + (16 + 16) + (16 + 16 + 16));
     assert_eq!(decode(&bytes).expect("decode").1, Message::V1_3(v1_3::Message::GroupMod(gm)));
     let req = v1_3::MultipartRequest::flow_stats(Match::new().in_port(1));
-    let bytes = Message::V1_3(req.clone().into()).to_vec(1);
+    let bytes = Message::V1_3(req.clone().into()).to_vec(1).expect("encodes");
     assert_eq!(decode(&bytes).expect("decode").1, Message::V1_3(v1_3::Message::MultipartRequest(req)));
 }

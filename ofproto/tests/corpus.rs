@@ -133,7 +133,13 @@ fn corpus_roundtrip_and_json() {
                 continue;
             }
         };
-        let enc = msg.to_vec(hdr.xid);
+        let enc = match msg.to_vec(hdr.xid) {
+            Ok(enc) => enc,
+            Err(e) => {
+                failures.push(format!("{}: re-encoding failed: {}", name, e));
+                continue;
+            }
+        };
         if enc != bytes {
             let at = enc.iter().zip(&bytes).position(|(a, b)| a != b).unwrap_or(enc.len().min(bytes.len()));
             failures.push(format!(
@@ -243,7 +249,13 @@ fn corpus_encode_from_json_with_zeroed_lengths() {
             }
         };
         let xid = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let enc = msg.to_vec(xid);
+        let enc = match msg.to_vec(xid) {
+            Ok(enc) => enc,
+            Err(e) => {
+                failures.push(format!("{}: encoding from zero-length JSON failed: {}", name, e));
+                continue;
+            }
+        };
         if enc != bytes {
             let at = enc.iter().zip(&bytes).position(|(a, b)| a != b).unwrap_or(enc.len().min(bytes.len()));
             failures.push(format!(

@@ -1,5 +1,6 @@
 //! Property tests: encode → decode is the identity on generated messages,
-//! and decoding arbitrary bytes never panics.
+//! whatever encodes says its own length in its header, messages over 65,535
+//! bytes are refused, and decoding arbitrary bytes never panics.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -10,7 +11,7 @@ use tatsu_ofproto::v1_3::multipart::{
 };
 use tatsu_ofproto::v1_3::oxm::{Oxm, OxmField, ALL_FIELDS};
 use tatsu_ofproto::v1_3::{self, Action, Instruction, Match};
-use tatsu_ofproto::{decode, from_json, to_json, v1_0, FixedStr, MacAddr, Message};
+use tatsu_ofproto::{decode, from_json, to_json, v1_0, EncodeError, FixedStr, MacAddr, Message, MAX_MESSAGE_LEN};
 
 fn oxm() -> impl Strategy<Value = Oxm> {
     (0..ALL_FIELDS.len(), any::<bool>(), vec(any::<u8>(), 32)).prop_map(|(i, masked, bytes)| {
@@ -409,12 +410,118 @@ fn message10() -> impl Strategy<Value = v1_0::Message> {
     ]
 }
 
+fn pad8(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+/// Messages on both sides of the 65,535-byte limit, each with the length it must encode to (worked out here from
+/// the OpenFlow structure sizes, not by the codec).
+fn sized_message() -> impl Strategy<Value = (Message, usize)> {
+    prop_oneof![
+        // The attacker's shape: a 1.3 flow-mod (56 bytes with an empty match) with one apply-actions instruction
+        // of many 16-byte outputs and an experimenter action of chosen bytes.
+        (4080usize..4100, 0usize..120, any::<u8>()).prop_map(|(n, d, b)| {
+            let mut actions = vec![Action::output(1); n];
+            actions.push(Action::Experimenter { experimenter: 0x00ab_cdef, data: vec![b; d] });
+            let fm = v1_3::FlowMod::add(Match::new()).apply_actions(actions);
+            (Message::V1_3(fm.into()), 56 + 8 + 16 * n + pad8(8 + d))
+        }),
+        // A 1.0 flow-mod (72 bytes) with many 8-byte outputs and a vendor action.
+        (8170usize..8190, 0usize..60).prop_map(|(n, d)| {
+            let mut actions = vec![v1_0::Action::output(1); n];
+            actions.push(v1_0::Action::Vendor { vendor: 0x00ab_cdef, data: vec![5; d] });
+            let fm = v1_0::FlowMod::add(v1_0::Match::new()).actions(actions);
+            (Message::V1_0(fm.into()), 72 + 8 * n + pad8(8 + d))
+        }),
+        // Packet-outs with big frames (1.3: 24 + a 16-byte output; 1.0: 16 + an 8-byte output).
+        (65_450usize..65_550).prop_map(|d| {
+            let po = v1_3::PacketOut::new(vec![0xee; d], [Action::output(2)]);
+            (Message::V1_3(po.into()), 24 + 16 + d)
+        }),
+        (65_480usize..65_560).prop_map(|d| {
+            let po = v1_0::PacketOut::new(vec![0xee; d], [v1_0::Action::output(2)]);
+            (Message::V1_0(po.into()), 16 + 8 + d)
+        }),
+        // A big experimenter payload (16-byte header) and a big echo (8).
+        (65_500usize..65_560).prop_map(|d| {
+            let e = v1_3::Experimenter { experimenter: 1, exp_type: 2, data: vec![1; d] };
+            (Message::V1_3(v1_3::Message::Experimenter(e)), 16 + d)
+        }),
+        (65_500usize..65_560).prop_map(|d| (Message::V1_3(v1_3::Message::EchoRequest(vec![2; d])), 8 + d)),
+        // Many flow stats: 16 bytes of multipart header, then 48 + 16 (in_port match) + 24 (one output) each.
+        (730usize..760).prop_map(|n| {
+            let entry = FlowStats {
+                match_: Match::new().in_port(1),
+                instructions: vec![Instruction::ApplyActions(vec![Action::output(2)])],
+                ..Default::default()
+            };
+            let body = MultipartReplyBody::Flow(vec![entry; n]);
+            (Message::V1_3(v1_3::Message::MultipartReply(v1_3::MultipartReply { flags: 0, body })), 16 + 88 * n)
+        }),
+    ]
+}
+
+/// Encodes `m` after some bytes already in the buffer; checks that a success says its own length and that a
+/// failure leaves the buffer as it was. Returns the message bytes or the error.
+fn encode_checked(m: &Message, xid: u32) -> Result<Result<Vec<u8>, EncodeError>, TestCaseError> {
+    let prefix = [0xa5u8; 3];
+    let mut out = prefix.to_vec();
+    match m.encode(xid, &mut out) {
+        Ok(()) => {
+            let bytes = out.split_off(prefix.len());
+            prop_assert_eq!(&out[..], &prefix[..]);
+            prop_assert!(bytes.len() <= MAX_MESSAGE_LEN);
+            prop_assert_eq!(usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), bytes.len());
+            prop_assert_eq!(m.to_vec(xid), Ok(bytes.clone()));
+            Ok(Ok(bytes))
+        }
+        Err(e) => {
+            prop_assert_eq!(&out[..], &prefix[..], "a failed encode appends nothing");
+            prop_assert_eq!(m.to_vec(xid), Err(e.clone()));
+            Ok(Err(e))
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn messages_over_the_limit_are_refused_and_the_rest_say_their_length((m, want) in sized_message(), xid in any::<u32>()) {
+        match encode_checked(&m, xid)? {
+            Ok(bytes) => {
+                prop_assert!(want <= MAX_MESSAGE_LEN, "{} bytes encoded", want);
+                prop_assert_eq!(bytes.len(), want);
+                // The bytes are one whole message: it decodes and re-encodes to the same bytes.
+                let (h, d) = decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(usize::from(h.length), want);
+                prop_assert_eq!(d.to_vec(xid).map_err(|e| TestCaseError::fail(e.to_string()))?, bytes);
+            }
+            Err(e) => {
+                prop_assert!(want > MAX_MESSAGE_LEN, "{} bytes refused: {}", want, e);
+                prop_assert_eq!(e.limit(), MAX_MESSAGE_LEN);
+                prop_assert!(e.length() > MAX_MESSAGE_LEN && e.length() <= want, "{}", e);
+                if let EncodeError::MessageTooLong { length, .. } = e {
+                    prop_assert_eq!(length, want);
+                }
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
+    fn generated_messages_encode_and_say_their_length(m13 in message13(), m10 in message10(), xid in any::<u32>()) {
+        for m in [Message::V1_3(m13), Message::V1_0(m10)] {
+            prop_assert!(encode_checked(&m, xid)?.is_ok());
+        }
+    }
+
+    #[test]
     fn v1_3_encode_decode_identity(m in message13(), xid in any::<u32>()) {
-        let bytes = m.to_vec(xid);
+        let bytes = m.to_vec(xid).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let (h, d) = decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(h.xid, xid);
         prop_assert_eq!(h.length as usize, bytes.len());
@@ -423,8 +530,9 @@ proptest! {
 
     #[test]
     fn v1_0_encode_decode_identity(m in message10(), xid in any::<u32>()) {
-        let bytes = m.to_vec(xid);
-        let (_, d) = decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let bytes = m.to_vec(xid).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (h, d) = decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(h.length as usize, bytes.len());
         prop_assert_eq!(d, Message::V1_0(m));
     }
 
@@ -452,7 +560,7 @@ proptest! {
         b[2..4].copy_from_slice(&n.to_be_bytes());
         if let Ok((_, m)) = decode(&b) {
             // Whatever decodes must re-encode and decode to the same value.
-            let again = m.to_vec(1);
+            let again = m.to_vec(1).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let (_, m2) = decode(&again).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let _ = tatsu_ofproto::to_json(&m2);
             prop_assert_eq!(m, m2);

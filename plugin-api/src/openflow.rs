@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use abi_stable::std_types::{RResult, RSlice};
 use serde::Deserialize;
-use tatsu_ofproto::{v1_0, v1_3, DecodeError, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_ofproto::{v1_0, v1_3, DecodeError, EncodeError, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
 
 use crate::abi::RequestFailure;
 use crate::green;
@@ -199,6 +199,9 @@ pub enum OfErrorKind {
     TimedOut,
     /// The reply could not be decoded.
     Decode,
+    /// The message could not be encoded: it (or a part of it) is longer than its OpenFlow length field holds,
+    /// such as a message over 65,535 bytes. Nothing was sent.
+    Encode,
     /// Anything else.
     Other,
 }
@@ -217,6 +220,10 @@ impl fmt::Display for OfError {
 }
 
 impl std::error::Error for OfError {}
+
+fn encode_error(e: &EncodeError) -> OfError {
+    OfError { kind: OfErrorKind::Encode, message: e.to_string() }
+}
 
 fn of_error(failure: RequestFailure, detail: String) -> OfError {
     let kind = match failure {
@@ -264,7 +271,8 @@ impl Datapath {
         self.version == OFP_VERSION_1_3
     }
 
-    /// Sends a message (the host assigns its xid). Never blocks: a full send queue is an error.
+    /// Sends a message (the host assigns its xid). Never blocks: a full send queue is an error, and so is a
+    /// message that cannot be encoded ([`OfErrorKind::Encode`], nothing sent).
     // Never inlined: it uses a thread-local, and a caller's green thread may have moved threads since it last parked.
     #[inline(never)]
     pub fn send(&self, message: impl Into<Message>) -> Result<(), OfError> {
@@ -272,7 +280,7 @@ impl Datapath {
         SCRATCH.with(|scratch| {
             let mut buffer = scratch.borrow_mut();
             buffer.clear();
-            message.encode(0, &mut buffer);
+            message.encode(0, &mut buffer).map_err(|e| encode_error(&e))?;
             self.send_bytes(&buffer)
         })
     }
@@ -287,10 +295,9 @@ impl Datapath {
     }
 
     /// Sends a request and waits (parking this green thread) for its reply: every part of a multipart reply, or
-    /// the switch's error message, decoded.
+    /// the switch's error message, decoded. A message that cannot be encoded is [`OfErrorKind::Encode`].
     pub fn request(&self, message: impl Into<Message>, timeout: Duration) -> Result<Vec<Message>, OfError> {
-        let mut bytes = Vec::new();
-        message.into().encode(0, &mut bytes);
+        let bytes = message.into().to_vec(0).map_err(|e| encode_error(&e))?;
         let (host, app) = runtime::host();
         let reply = match host.of_request()(app, self.dpid, RSlice::from_slice(&bytes), green::duration_ns(timeout)) {
             RResult::ROk(reply) => reply,

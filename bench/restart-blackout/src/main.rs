@@ -69,7 +69,7 @@ fn connect(controller: &str, dpid: u64) -> std::io::Result<TcpStream> {
     let mut stream = TcpStream::connect(controller)?;
     stream.set_nodelay(true)?;
     let mut out = Vec::new();
-    tatsu_ofproto::encode_hello(4, &[4], 1, &mut out);
+    tatsu_ofproto::encode_hello(4, &[4], 1, &mut out).map_err(std::io::Error::other)?;
     stream.write_all(&out)?;
     loop {
         let message = read_message(&mut stream)?;
@@ -83,14 +83,15 @@ fn connect(controller: &str, dpid: u64) -> std::io::Result<TcpStream> {
             5 => {
                 let features =
                     v1_3::SwitchFeatures { datapath_id: dpid, n_buffers: 0, n_tables: 1, ..Default::default() };
-                stream.write_all(&tatsu_ofproto::Message::from(v1_3::Message::FeaturesReply(features)).to_vec(xid))?;
+                let reply = tatsu_ofproto::Message::from(v1_3::Message::FeaturesReply(features));
+                stream.write_all(&reply.to_vec(xid).map_err(std::io::Error::other)?)?;
             }
             18 => {
                 let reply = v1_3::Message::MultipartReply(v1_3::MultipartReply {
                     flags: 0,
                     body: v1_3::multipart::MultipartReplyBody::PortDesc(Vec::new()),
                 });
-                stream.write_all(&tatsu_ofproto::Message::from(reply).to_vec(xid))?;
+                stream.write_all(&tatsu_ofproto::Message::from(reply).to_vec(xid).map_err(std::io::Error::other)?)?;
                 return Ok(stream);
             }
             _ => {}

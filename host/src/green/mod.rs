@@ -54,11 +54,17 @@ struct HostCoroutine {
     local: NonNull<Local>,
 }
 
+/// The stack size, in bytes, of a coroutine spawned without one of its own (may's configured size).
+fn default_stack_bytes() -> usize {
+    may::config().get_stack_size().saturating_mul(std::mem::size_of::<usize>())
+}
+
 impl HostCoroutine {
+    /// Called first thing in a coroutine whose stack is `stack_bytes` long.
     #[inline(never)]
-    fn enter() -> HostCoroutine {
+    fn enter(stack_bytes: usize) -> HostCoroutine {
         let local = LOCAL.with(|local| {
-            local.stack.enter();
+            local.stack.enter(stack_bytes);
             NonNull::from(local)
         });
         HostCoroutine { local }
@@ -80,16 +86,37 @@ impl Drop for HostCoroutine {
     }
 }
 
-/// Starts a host-owned coroutine, not part of any app (a switch connection's reader, the keepalive loop...).
+/// Starts a host-owned coroutine, not part of any app (the keepalive loop, a listener...), with the configured
+/// stack size. Fails, instead of panicking, when no stack can be mapped (out of memory or of `vm.max_map_count`).
 pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
+    spawn_host_with_stack(name, default_stack_bytes(), body)
+}
+
+/// [`spawn_host`] with a stack of `stack_bytes` (a multiple of the page size): for the many coroutines whose needs
+/// are known and small, a switch connection's reader and writer.
+pub fn spawn_host_with_stack(
+    name: &str,
+    stack_bytes: usize,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<(), String> {
     let body = move || {
-        let _coroutine = HostCoroutine::enter();
+        let _coroutine = HostCoroutine::enter(stack_bytes);
         body();
     };
+    let builder = may::coroutine::Builder::new().name(format!("tatsu-{name}"));
+    let builder = if stack_bytes == default_stack_bytes() {
+        builder
+    } else {
+        builder.stack_size(stack_bytes / std::mem::size_of::<usize>())
+    };
     // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
-    unsafe { may::coroutine::Builder::new().name(format!("tatsu-{name}")).spawn(body) }
-        .map(|_| ())
-        .map_err(|e| format!("cannot start the {name} green thread: {e}"))
+    let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { builder.spawn(body) }));
+    match spawned {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("cannot start the {name} green thread: {e}")),
+        // generator panics when it cannot map a stack (out of memory, or of `vm.max_map_count` mappings).
+        Err(_) => Err(format!("cannot start the {name} green thread: no memory for its stack")),
+    }
 }
 
 /// One green thread of an app.

@@ -10,8 +10,8 @@
 //! without a syscall per wait for a coroutine that waits often.
 //!
 //! may does not publish a coroutine's stack bounds, so they are derived: the top is the page boundary just above the
-//! coroutine's first frame (or the one after it), and the usable size is may's configured stack size in whole pages
-//! (set once, before the first coroutine). A candidate bottom is accepted only if the word below it cannot be read
+//! coroutine's first frame (or the one after it), and the usable size is the size the coroutine was spawned with
+//! (may's configured stack size unless the spawner chose one), in whole pages. A candidate bottom is accepted only if the word below it cannot be read
 //! (generator's guard page) and its first words hold one repeated non-zero value (the sentinel). The probes use
 //! `process_vm_readv` on this process, which reports unreadable memory as an error instead of faulting. Anything
 //! unexpected leaves the stack as it is.
@@ -45,8 +45,8 @@ const RELEASE_AGAIN_AFTER_MS: u64 = 1000;
 enum State {
     /// Not a coroutine the host tracks, or one whose stack could not be located.
     Untracked,
-    /// Tracked; `entry` is an address in the coroutine's first frames, near the top of its stack.
-    Entered { entry: usize },
+    /// Tracked; `entry` is an address in the coroutine's first frames, near the top of its stack of `bytes`.
+    Entered { entry: usize, bytes: usize },
     /// The stack spans `bottom..top`, and its sentinel word is `sentinel`; pages were last released at
     /// `released_ms` (on [`coarse_now_ms`]'s clock).
     Located { bottom: usize, top: usize, sentinel: usize, released_ms: u64 },
@@ -62,11 +62,12 @@ impl StackState {
         StackState(Cell::new(State::Untracked))
     }
 
-    /// Marks the calling coroutine's stack as one this module may trim; called first thing in the coroutine.
+    /// Marks the calling coroutine's stack, `bytes` long, as one this module may trim; called first thing in the
+    /// coroutine.
     #[inline(never)]
-    pub fn enter(&self) {
+    pub fn enter(&self, bytes: usize) {
         let marker = 0u8;
-        self.0.set(State::Entered { entry: std::hint::black_box(&marker) as *const u8 as usize });
+        self.0.set(State::Entered { entry: std::hint::black_box(&marker) as *const u8 as usize, bytes });
     }
 
     /// Releases the pages of the stack below the caller's frames: the first time it is called on a tracked
@@ -78,7 +79,7 @@ impl StackState {
         let now = coarse_now_ms();
         let (bottom, top, sentinel) = match self.0.get() {
             State::Untracked => return,
-            State::Entered { entry } => match locate(entry) {
+            State::Entered { entry, bytes } => match locate(entry, bytes) {
                 Some(located) => located,
                 None => {
                     self.0.set(State::Untracked);
@@ -152,14 +153,13 @@ fn disable(why: &str) {
     }
 }
 
-/// The bounds of the stack whose first frames hold `entry` (bottom, top), and its sentinel word.
-fn locate(entry: usize) -> Option<(usize, usize, usize)> {
+/// The bounds of the stack of `bytes` whose first frames hold `entry` (bottom, top), and its sentinel word.
+fn locate(entry: usize, bytes: usize) -> Option<(usize, usize, usize)> {
     if UNAVAILABLE.load(Ordering::Relaxed) {
         return None;
     }
     let page = page_size();
-    let configured = may::config().get_stack_size().saturating_mul(size_of::<usize>()).max(page);
-    let usable = configured.checked_next_multiple_of(page)?;
+    let usable = bytes.max(page).checked_next_multiple_of(page)?;
     let first_top = (entry + 1).checked_next_multiple_of(page)?;
     let located = [first_top, first_top + page].into_iter().find_map(|top| {
         let bottom = top.checked_sub(usable)?;
@@ -228,9 +228,9 @@ mod tests {
     fn a_coroutine_gives_back_its_bottom_page_and_puts_the_sentinel_back() {
         let checks = || {
             let state = StackState::new();
-            state.enter();
-            let State::Entered { entry } = state.0.get() else { panic!("enter did not record the stack") };
-            let (bottom, top, sentinel) = locate(entry).expect("the stack's bottom is found");
+            state.enter(super::super::default_stack_bytes());
+            let State::Entered { entry, bytes } = state.0.get() else { panic!("enter did not record the stack") };
+            let (bottom, top, sentinel) = locate(entry, bytes).expect("the stack's bottom is found");
             assert!((bottom..top).contains(&entry));
             assert!(resident(bottom), "generator wrote the sentinel, so the bottom page is resident");
 
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn a_plain_thread_stack_is_left_alone() {
         let state = StackState::new();
-        state.enter();
+        state.enter(super::super::default_stack_bytes());
         state.release_unused();
         assert!(matches!(state.0.get(), State::Untracked), "{:?}", state.0.get());
         state.restore();

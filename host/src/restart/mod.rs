@@ -11,8 +11,24 @@
 //!    events already queued, flushes what they sent, and passes the listening sockets, the control socket and every
 //!    connection (with its datapath id, version, features, ports, next xid, bytes read but not yet parsed and
 //!    requests in flight) over SCM_RIGHTS. What switches send meanwhile waits in the kernel for the successor.
-//! 4. The successor resumes each datapath (apps get an `enter` event marked `resumed`) and says `adopted`; the old
-//!    host stops its apps, passes the state each saved (`App::save_state`) to its successor, and exits.
+//!    Bytes queued for a switch but not yet written go along too: the writer stops at the exact byte.
+//! 4. The successor takes every descriptor on without touching it, says `adopted`, and only then reads, writes and
+//!    accepts (apps get an `enter` event marked `resumed`). The old host stops its apps, passes the state each saved
+//!    (`App::save_state`) to its successor, and exits.
+//!
+//! `adopted` is the commit point, and the successor may die at any moment around it:
+//! - before it says `adopted` (before it is ready, while it waits for the descriptors, while it takes them on), it
+//!   has not read or written a byte of any connection: the old host kills it, takes back every descriptor it
+//!   handed over (listeners, REST, connections with their state) exactly once, and carries on;
+//! - once it has said `adopted`, it owns everything, and the old host stops its apps and exits. If the successor
+//!   dies after that, that is the crash of a running host (a supervisor restarts it: after a restart systemd's
+//!   MAINPID is the successor); nothing is taken back, because the successor may have read from the connections.
+//!   Only if the old host gave up waiting for `adopted` (and killed the successor) and then finds it was sent after
+//!   all does it take back the listening sockets (they hold no state), close the connections (their state here is
+//!   stale; their switches reconnect) and carry on.
+//!
+//! For tests, `TATSU_HANDOVER_FAILPOINT=FILE` makes a successor kill itself (SIGKILL) at the phase `FILE` names:
+//! `before-ready`, `after-ready`, `after-descriptors` or `after-adopted`.
 
 pub mod control;
 mod fdpass;
@@ -35,12 +51,18 @@ use crate::switch::connection::Inherited;
 
 /// The environment variable carrying the handover socket's descriptor to a successor.
 const HANDOVER_FD: &str = "TATSU_HANDOVER_FD";
-/// The environment variable telling a successor how many switch connections to expect.
-const HANDOVER_CONNECTIONS: &str = "TATSU_HANDOVER_CONNECTIONS";
+/// The environment variable naming a file that holds the phase of the takeover at which a successor kills itself
+/// (for tests: a file, so that a test can change it between restarts of one host).
+const HANDOVER_FAILPOINT: &str = "TATSU_HANDOVER_FAILPOINT";
 
-/// How many switch connections the predecessor is about to hand over (0 when this host is not a successor).
-pub fn expected_connections() -> usize {
-    std::env::var(HANDOVER_CONNECTIONS).ok().and_then(|n| n.parse().ok()).unwrap_or(0)
+/// Kills this process (SIGKILL: no clean-up at all, as a crash) if the file `TATSU_HANDOVER_FAILPOINT` names holds
+/// `phase`.
+fn failpoint(phase: &str) {
+    let Some(path) = std::env::var_os(HANDOVER_FAILPOINT) else { return };
+    if std::fs::read_to_string(path).is_ok_and(|wanted| wanted.trim() == phase) {
+        log::warn!(target: "tatsu::restart", "{HANDOVER_FAILPOINT}={phase}: the successor kills itself here");
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+    }
 }
 
 /// What a restart needs from the running host.
@@ -134,6 +156,8 @@ impl Host {
         let (listeners, connections) = switches.hand_over();
         let control: Vec<RawFd> = self.control_fd.get().copied().into_iter().collect();
         let web: Vec<RawFd> = crate::web::hand_over().into_iter().collect();
+        // From here until the successor says `adopted`, nothing here touches the handed-over descriptors: if it dies,
+        // they are taken back as they are.
         let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
         let header =
             json!({ "listeners": listeners.len(), "control": control.len(), "web": web.len(), "connections": states });
@@ -146,13 +170,35 @@ impl Host {
         match adopted {
             Ok(message) if message.get("adopted").is_some() => {}
             other => {
-                // The successor cannot run the switches: take them back.
+                // The successor did not commit (it died, timed out, or said something else). Make sure it is dead,
+                // then look once more: it may have said `adopted` just before it died.
                 let _ = child.kill();
                 reap(&mut child);
-                switches.readopt(listeners, connections);
+                let _ = ours.set_read_timeout(Some(Duration::from_millis(1)));
+                let committed = fdpass::receive_json(&ours).is_ok_and(|message| message.get("adopted").is_some());
+                crate::web::take_back();
+                self.reclaim_pid_file();
+                if committed {
+                    // It owned the connections, if only for a moment: their state here is stale. Close them (the
+                    // switches reconnect to the listeners taken back below).
+                    for (fd, _) in &connections {
+                        // SAFETY: these duplicates were made for the handover and are owned by nothing else here.
+                        drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(*fd) });
+                    }
+                    switches.adopt(listeners, Vec::new()).start();
+                    log::error!(
+                        target: "tatsu::restart",
+                        "the successor (pid {pid}) died right after it took over; {} switch connection(s) are lost and \
+                         will reconnect to this host",
+                        connections.len()
+                    );
+                    return Err(format!("the successor died right after it took over ({other:?})"));
+                }
+                switches.adopt(listeners, connections).start();
                 return Err(format!("the successor did not take over the switches ({other:?}); this host carries on"));
             }
         }
+        crate::web::finish_handover();
         let blackout = paused.elapsed();
         log::debug!(
             target: "tatsu::restart",
@@ -180,13 +226,21 @@ impl Host {
         Ok(pid)
     }
 
+    /// Writes this process's id back into the pid file, which a successor that died may have written its own into.
+    fn reclaim_pid_file(&self) {
+        if let Some(path) = &self.settings.pid_file {
+            if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+                log::error!(target: "tatsu::restart", "cannot write pid file {} back: {e}", path.display());
+            }
+        }
+    }
+
     fn start_successor(&self, theirs: &UnixStream) -> Result<Child, String> {
         let fd = theirs.as_raw_fd();
         clear_cloexec(fd).map_err(|e| format!("cannot pass the handover socket: {e}"))?;
         Command::new(&self.executable)
             .args(&self.arguments)
             .env(HANDOVER_FD, fd.to_string())
-            .env(HANDOVER_CONNECTIONS, runtime::get().switches.all().len().to_string())
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.executable.display()))
@@ -252,8 +306,10 @@ impl Incoming {
 
     /// Says `ready` and receives the sockets and connection states.
     pub fn take_over(&self) -> Result<Received, String> {
+        failpoint("before-ready");
         fdpass::send_json(&self.socket, &json!({ "ready": std::process::id() }))
             .map_err(|e| format!("handover: {e}"))?;
+        failpoint("after-ready");
         let header = fdpass::receive_json(&self.socket).map_err(|e| format!("handover: {e}"))?;
         if let Some(reason) = header.get("abort") {
             return Err(format!("the predecessor abandoned the handover: {reason}"));
@@ -276,12 +332,19 @@ impl Incoming {
         })
     }
 
-    /// Says `adopted` and waits for the predecessor's apps' saved state (app name → JSON).
-    pub fn finish(self) -> Vec<(String, Value)> {
+    /// Says `adopted`: from now on this host owns what it received, and may read, write and accept. Call it after
+    /// taking everything on and before touching any of it. If the predecessor cannot be told, it has died (it would
+    /// have killed this host before taking anything back), so nobody else holds the descriptors: carry on.
+    pub fn confirm(&self) {
+        failpoint("after-descriptors");
         if let Err(e) = fdpass::send_json(&self.socket, &json!({ "adopted": std::process::id() })) {
             log::warn!(target: "tatsu::restart", "could not confirm the takeover: {e}");
-            return Vec::new();
         }
+        failpoint("after-adopted");
+    }
+
+    /// Waits for the predecessor's apps' saved state (app name → JSON).
+    pub fn saved_states(self) -> Vec<(String, Value)> {
         match fdpass::receive_json(&self.socket) {
             Ok(message) => match message.get("states") {
                 Some(Value::Object(states)) => states.clone().into_iter().collect(),

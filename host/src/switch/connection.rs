@@ -13,9 +13,10 @@ use may::coroutine::Coroutine;
 use may::io::{WaitIo, WaitIoWaker};
 use may::net::TcpStream;
 use serde_json::{json, Value};
-use tatsu_ofproto::{negotiate, Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_ofproto::{Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
 use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
 
+use super::negotiation::VersionOffer;
 use super::wire::{self, Features};
 use super::Switches;
 use crate::bus::credit::Credit;
@@ -24,8 +25,23 @@ use crate::{green, runtime};
 
 /// Most bytes read from the socket at a time (more when a message is larger).
 const READ_CHUNK: usize = 16 * 1024;
+/// Room the host's own messages (echo replies, errors, keepalive) have beyond the send queue limit apps are held
+/// to, so that a full queue of app messages never stops the keepalive. A switch that lets even this fill up does
+/// not read what it is sent, and is dropped.
+const HOST_HEADROOM: usize = 64 * 1024;
+/// How long parts of a reply nobody waits for any more (the request timed out, or was too large) are still
+/// recognised and dropped, instead of reaching apps as unsolicited messages.
+const REPLY_GRACE: Duration = Duration::from_secs(5);
+/// How long a successor waits for the reply to a request its predecessor sent, when the predecessor did not say.
+const INHERITED_REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
 const FIRST_CHUNK: usize = 2 * 1024;
+/// A reader's stack: it frames, handles the handshake, logs, and hands messages to the bus. Measured (may's stack
+/// usage report, debug build, debug logging, handshake, packet-ins, malformed and port-status messages): 45 KiB at
+/// most; a release build needs less. Stacks are address space until touched, and given back when idle.
+const READER_STACK: usize = 64 * 1024;
+/// A writer's stack: measured at 5 KiB the same way.
+const WRITER_STACK: usize = 32 * 1024;
 
 /// Where the handshake is.
 enum Handshake {
@@ -44,6 +60,8 @@ struct Outbox {
     bytes: Vec<u8>,
     closed: bool,
     writer_waiting: bool,
+    /// The writer holds a batch taken from `bytes` and is writing it.
+    writer_busy: bool,
 }
 
 /// A request waiting for its reply parts.
@@ -52,17 +70,32 @@ struct PendingReply {
     state: Mutex<PendingState>,
 }
 
-impl PendingReply {
-    /// A request of the predecessor host: its reply is dropped.
-    fn abandoned() -> Self {
-        PendingReply { waiter: None, state: Mutex::new(PendingState::default()) }
-    }
+struct PendingState {
+    /// The reply parts so far, back to back (only while someone waits for them).
+    parts: Vec<u8>,
+    outcome: Option<Result<(), RequestFailed>>,
+    /// Whether a green thread still waits for the reply; if not, its parts are dropped.
+    waited_for: bool,
+    /// When the entry goes: the requester's deadline, or the end of the grace period of a reply nobody waits for.
+    expires: Instant,
 }
 
-#[derive(Default)]
-struct PendingState {
-    parts: Vec<u8>,
-    outcome: Option<Result<(), String>>,
+impl PendingReply {
+    /// A request the calling green thread waits for until `deadline`.
+    fn waited(deadline: Instant) -> Self {
+        PendingReply {
+            waiter: green::current(),
+            state: Mutex::new(PendingState { parts: Vec::new(), outcome: None, waited_for: true, expires: deadline }),
+        }
+    }
+
+    /// A request of the predecessor host, whose reply is dropped when it comes (or forgotten at `expires`).
+    fn abandoned(expires: Instant) -> Self {
+        PendingReply {
+            waiter: None,
+            state: Mutex::new(PendingState { parts: Vec::new(), outcome: None, waited_for: false, expires }),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -132,6 +165,12 @@ pub struct Inherited {
     pub unparsed: String,
     /// Transaction ids of requests still waiting for replies (their replies are dropped quietly).
     pub pending_xids: Vec<u32>,
+    /// For each of `pending_xids`, milliseconds left until it times out (absent from older hosts).
+    #[serde(default)]
+    pub pending_remaining_ms: Vec<u64>,
+    /// Bytes apps and the host queued for the switch but not yet written, hex (absent from older hosts).
+    #[serde(default)]
+    pub unsent: String,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -169,7 +208,7 @@ impl Connection {
             version: AtomicU8::new(0),
             info: Mutex::new(Info::default()),
             dpid: OnceLock::new(),
-            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false }),
+            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false, writer_busy: false }),
             writer: OnceLock::new(),
             next_xid: AtomicU32::new(1),
             pending: Mutex::new(HashMap::new()),
@@ -185,13 +224,21 @@ impl Connection {
         }
     }
 
-    /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`.
-    fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> std::io::Result<()> {
+    /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`. If either
+    /// cannot start (no memory for its stack, say), the connection is closed.
+    fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> Result<(), String> {
         let for_writer = Arc::clone(self);
-        crate::green::spawn_host("switch-writer", move || for_writer.write_loop()).map_err(std::io::Error::other)?;
         let for_reader = Arc::clone(self);
-        crate::green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake))
-            .map_err(std::io::Error::other)
+        let started = green::spawn_host_with_stack("switch-writer", WRITER_STACK, move || for_writer.write_loop())
+            .and_then(|()| {
+                green::spawn_host_with_stack("switch-reader", READER_STACK, move || {
+                    for_reader.read_loop(unparsed, handshake);
+                })
+            });
+        if let Err(e) = &started {
+            self.close(e);
+        }
+        started
     }
 
     /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
@@ -200,25 +247,23 @@ impl Connection {
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
-    ) -> std::io::Result<Arc<Connection>> {
+    ) -> Result<Arc<Connection>, String> {
         let connection = Arc::new(Connection::new(switches, id, stream, peer, DatapathStates::HANDSHAKE));
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let mut hello = Vec::new();
-        tatsu_ofproto::encode_hello(OFP_VERSION_1_3, &wire::VERSIONS, connection.fresh_xid(), &mut hello);
+        tatsu_ofproto::encode_hello(OFP_VERSION_1_3, &wire::VERSIONS, connection.fresh_xid(), &mut hello)
+            .map_err(|e| e.to_string())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
         connection.serve(Vec::new(), Handshake::AwaitHello)?;
         Ok(connection)
     }
 
-    /// Carries on a connection a predecessor host handed over: already in MAIN, with its features, ports, next
-    /// xid and unparsed bytes. Apps are told with [`Connection::announce_resumed`].
-    pub fn adopt(
-        switches: &'static Switches,
-        id: u64,
-        stream: TcpStream,
-        state: Inherited,
-    ) -> std::io::Result<Arc<Connection>> {
+    /// Takes on a connection a predecessor host handed over (or one taken back from a successor that died): already
+    /// in MAIN, with its features, ports, next xid, requests in flight and unsent bytes. Nothing touches the socket
+    /// until [`Connection::resume_inherited`] is given the bytes read but not yet parsed; apps are told with
+    /// [`Connection::announce_resumed`].
+    pub fn adopt(switches: &'static Switches, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
         let connection = Connection::new(switches, id, stream, state.peer, DatapathStates::MAIN);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -228,16 +273,29 @@ impl Connection {
             n_tables: state.n_tables,
             capabilities: state.capabilities,
         });
-        lock(&connection.pending)
-            .extend(state.pending_xids.iter().map(|xid| (*xid, Arc::new(PendingReply::abandoned()))));
+        let now = Instant::now();
+        let remaining = state.pending_remaining_ms.iter().map(|ms| Duration::from_millis(*ms));
+        let remaining = remaining.chain(std::iter::repeat(INHERITED_REPLY_TIMEOUT));
+        lock(&connection.pending).extend(
+            state
+                .pending_xids
+                .iter()
+                .zip(remaining)
+                .map(|(xid, left)| (*xid, Arc::new(PendingReply::abandoned(now + left)))),
+        );
+        lock(&connection.outbox).bytes = hex_decode(&state.unsent);
         let _ = connection.dpid.set(state.dpid);
-        connection.add_ports(state.ports);
+        connection.add_ports(state.ports.clone());
         let connection = Arc::new(connection);
         if let Some(old) = switches.register_datapath(state.dpid, &connection) {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }
-        connection.serve(hex_decode(&state.unparsed), Handshake::Done)?;
-        Ok(connection)
+        connection
+    }
+
+    /// Starts reading and writing an adopted connection, beginning with the `unparsed` bytes its previous owner read.
+    pub fn resume_inherited(self: &Arc<Self>, unparsed: &str) -> Result<(), String> {
+        self.serve(hex_decode(unparsed), Handshake::Done)
     }
 
     /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
@@ -281,18 +339,38 @@ impl Connection {
     /// reader nor the writer touches the socket. Returns the state and the socket's file descriptor (still owned
     /// by this process until it exits).
     pub fn hand_over(&self) -> Option<(Inherited, std::os::fd::RawFd)> {
+        let dpid = self.dpid()?;
         let unparsed = {
             let mut pause = lock(&self.pause);
             let unparsed = pause.paused_with.clone()?;
             pause.handed_over = true;
             unparsed
         };
-        let dpid = self.dpid()?;
-        lock(&self.outbox).closed = true;
-        self.wake_writer();
         if let Some((reader, _)) = self.reader.get() {
             reader.unpark();
         }
+        // The writer stops at the next byte it has not written yet and puts the rest of its batch back: what is left
+        // in the outbox then is exactly what the switch has not been sent, and goes to the successor.
+        self.wake_writer();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let unsent = loop {
+            let mut outbox = lock(&self.outbox);
+            if !outbox.writer_busy || Instant::now() >= deadline {
+                outbox.closed = true;
+                break std::mem::take(&mut outbox.bytes);
+            }
+            drop(outbox);
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        self.wake_writer();
+        let now = Instant::now();
+        let (pending_xids, pending_remaining_ms) = lock(&self.pending)
+            .iter()
+            .map(|(xid, pending)| {
+                let left = lock(&pending.state).expires.saturating_duration_since(now);
+                (*xid, u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+            })
+            .unzip();
         let info = lock(&self.info);
         let features = info.features.clone().unwrap_or_default();
         let state = Inherited {
@@ -304,8 +382,10 @@ impl Connection {
             capabilities: features.capabilities,
             ports: info.ports.values().cloned().collect(),
             next_xid: self.next_xid.load(Ordering::Relaxed),
-            unparsed: unparsed.iter().map(|b| format!("{b:02x}")).collect(),
-            pending_xids: lock(&self.pending).keys().copied().collect(),
+            unparsed: hex_encode(&unparsed),
+            pending_xids,
+            pending_remaining_ms,
+            unsent: hex_encode(&unsent),
         };
         drop(info);
         let _ = self.closed.set("handed over to the successor host".to_owned());
@@ -412,17 +492,26 @@ impl Connection {
         }
     }
 
-    /// Appends a host-made message to the outbox (no size limit: these are few and small).
+    /// Appends a host-made message (an echo reply, an error, a keepalive) to the outbox. These may use
+    /// [`HOST_HEADROOM`] beyond the limit apps are held to; a switch that lets even that fill up does not read what
+    /// it is sent, and is closed.
     fn enqueue(&self, message: &[u8]) {
-        let wake = {
+        let limit = self.switches.settings().send_queue_bytes + HOST_HEADROOM;
+        let (wake, unsent) = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {
                 return;
             }
-            outbox.bytes.extend_from_slice(message);
-            std::mem::take(&mut outbox.writer_waiting)
+            if outbox.bytes.len() + message.len() > limit {
+                (false, Some(outbox.bytes.len()))
+            } else {
+                outbox.bytes.extend_from_slice(message);
+                (std::mem::take(&mut outbox.writer_waiting), None)
+            }
         };
-        if wake {
+        if let Some(unsent) = unsent {
+            self.close(&format!("the switch does not read what it is sent ({unsent} bytes unsent, limit {limit})"));
+        } else if wake {
             self.wake_writer();
         }
     }
@@ -485,21 +574,19 @@ impl Connection {
         if let Some(field) = message.get_mut(4..8) {
             field.copy_from_slice(&xid.to_be_bytes());
         }
-        let pending = Arc::new(PendingReply { waiter: green::current(), state: Mutex::new(PendingState::default()) });
+        let deadline = Instant::now() + timeout;
+        let pending = Arc::new(PendingReply::waited(deadline));
         lock(&self.pending).insert(xid, Arc::clone(&pending));
         if let Err(failed) = self.send(&message) {
             lock(&self.pending).remove(&xid);
             return Err(failed);
         }
-        let deadline = Instant::now() + timeout;
         loop {
             {
                 let mut state = lock(&pending.state);
                 match state.outcome.take() {
                     Some(Ok(())) => return Ok(std::mem::take(&mut state.parts)),
-                    Some(Err(reason)) => {
-                        return Err(RequestFailed { failure: RequestFailure::Disconnected, detail: reason })
-                    }
+                    Some(Err(failed)) => return Err(failed),
                     None => {}
                 }
             }
@@ -512,7 +599,13 @@ impl Connection {
                 WaitStatus::Stopping => RequestFailure::Stopping,
                 WaitStatus::Interrupted => RequestFailure::Interrupted,
             };
-            lock(&self.pending).remove(&xid);
+            // Parts still on their way are dropped when they come, for a while.
+            {
+                let mut state = lock(&pending.state);
+                state.waited_for = false;
+                state.parts = Vec::new();
+                state.expires = Instant::now() + REPLY_GRACE;
+            }
             return Err(RequestFailed {
                 failure,
                 detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()),
@@ -532,7 +625,8 @@ impl Connection {
         lock(&self.outbox).closed = true;
         self.wake_writer();
         for (_, pending) in lock(&self.pending).drain() {
-            lock(&pending.state).outcome = Some(Err(format!("{}: disconnected: {reason}", self.describe_short())));
+            let detail = format!("{}: disconnected: {reason}", self.describe_short());
+            lock(&pending.state).outcome = Some(Err(RequestFailed { failure: RequestFailure::Disconnected, detail }));
             if let Some(waiter) = &pending.waiter {
                 waiter.unpark();
             }
@@ -607,11 +701,13 @@ impl Connection {
         loop {
             {
                 let mut outbox = lock(&self.outbox);
+                outbox.writer_busy = false;
+                if self.handed_over() {
+                    return;
+                }
                 if outbox.bytes.is_empty() {
                     if outbox.closed {
-                        if !self.handed_over() {
-                            let _ = self.stream.shutdown(Shutdown::Both);
-                        }
+                        let _ = self.stream.shutdown(Shutdown::Both);
                         return;
                     }
                     outbox.writer_waiting = true;
@@ -621,31 +717,50 @@ impl Connection {
                     continue;
                 }
                 std::mem::swap(&mut outbox.bytes, &mut batch);
+                outbox.writer_busy = true;
             }
-            if let Err(reason) = self.write_all(&batch) {
-                self.close(&reason);
-                let _ = self.stream.shutdown(Shutdown::Both);
-                return;
+            match self.write_all(&batch) {
+                Ok(()) => batch.clear(),
+                Err(WriteStopped::HandedOver(written)) => {
+                    // Put back what the switch has not been sent, ahead of anything queued since.
+                    let mut outbox = lock(&self.outbox);
+                    batch.drain(..written);
+                    batch.append(&mut outbox.bytes);
+                    outbox.bytes = std::mem::take(&mut batch);
+                    outbox.writer_busy = false;
+                    return;
+                }
+                Err(WriteStopped::Failed(reason)) => {
+                    lock(&self.outbox).writer_busy = false;
+                    self.close(&reason);
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                    return;
+                }
             }
-            batch.clear();
         }
     }
 
-    fn write_all(&self, mut bytes: &[u8]) -> Result<(), String> {
+    /// Writes `batch`, stopping early if the connection is handed over meanwhile.
+    fn write_all(&self, batch: &[u8]) -> Result<(), WriteStopped> {
         let mut closed_at: Option<Instant> = None;
+        let mut bytes = batch;
         while !bytes.is_empty() {
+            if self.handed_over() {
+                return Err(WriteStopped::HandedOver(batch.len() - bytes.len()));
+            }
             match self.stream.inner().write(bytes) {
-                Ok(0) => return Err("the switch stopped taking data".to_owned()),
+                Ok(0) => return Err(WriteStopped::Failed("the switch stopped taking data".to_owned())),
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1)
                     {
-                        return Err("the switch did not take its last messages within a second".to_owned());
+                        let reason = "the switch did not take its last messages within a second";
+                        return Err(WriteStopped::Failed(reason.to_owned()));
                     }
                     green::park(Some(Duration::from_millis(1)));
                 }
-                Err(e) => return Err(format!("writing to the switch failed: {e}")),
+                Err(e) => return Err(WriteStopped::Failed(format!("writing to the switch failed: {e}"))),
             }
         }
         Ok(())
@@ -727,14 +842,20 @@ impl Connection {
         }
     }
 
-    fn malformed(&self, message: &[u8], what: &str) {
+    /// Counts a malformed message and logs it (at most a few lines a second host-wide; see
+    /// [`super::LogLimits`]). `what` is built only for the lines that are logged.
+    fn malformed(&self, message: &[u8], what: impl FnOnce() -> String) {
         self.malformed.fetch_add(1, Ordering::Relaxed);
-        log::warn!(
-            target: "tatsu::switch",
-            "{}: {what}: {}",
-            self.describe_short(),
-            wire::hex_excerpt(message, 32)
-        );
+        if let Some(suppressed) = self.switches.log_limits.malformed.check() {
+            log::warn!(
+                target: "tatsu::switch",
+                "{}: {}: {}{}",
+                self.describe_short(),
+                what(),
+                wire::hex_excerpt(message, 32),
+                crate::logging::held_back_note(suppressed)
+            );
+        }
     }
 
     /// Handles one framed message; `Err` closes the connection with that reason.
@@ -745,12 +866,12 @@ impl Connection {
         }
         let negotiated = self.version();
         if version != negotiated {
-            self.malformed(&message, &format!("message in version 0x{version:02x}, negotiated 0x{negotiated:02x}"));
+            self.malformed(&message, || format!("message in version 0x{version:02x}, negotiated 0x{negotiated:02x}"));
             self.enqueue(&wire::error(negotiated, wire::BAD_REQUEST, wire::BAD_VERSION, &message, xid));
             return Ok(());
         }
         if msg_type > wire::max_type(version) {
-            self.malformed(&message, &format!("unknown message type {msg_type}"));
+            self.malformed(&message, || format!("unknown message type {msg_type}"));
             self.enqueue(&wire::error(negotiated, wire::BAD_REQUEST, wire::BAD_TYPE, &message, xid));
             return Ok(());
         }
@@ -764,7 +885,7 @@ impl Connection {
             Handshake::AwaitPorts(want) if msg_type == wire::multipart_reply_type(version) && xid == want => {
                 match wire::port_desc(&message) {
                     Ok(ports) => self.add_ports(ports),
-                    Err(e) => self.malformed(&message, &format!("malformed PORT_DESC reply ({e})")),
+                    Err(e) => self.malformed(&message, || format!("malformed PORT_DESC reply ({e})")),
                 }
                 if !wire::reply_has_more(&message) {
                     *handshake = Handshake::Done;
@@ -779,7 +900,7 @@ impl Connection {
         if msg_type == wire::PORT_STATUS {
             match wire::port_status(&message) {
                 Ok((reason, port)) => self.update_port(reason, port),
-                Err(e) => self.malformed(&message, &format!("malformed PORT_STATUS ({e})")),
+                Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
             }
         }
         runtime::get().bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
@@ -793,23 +914,19 @@ impl Connection {
             return Ok(());
         }
         if msg_type != wire::HELLO {
-            self.malformed(message, &format!("message type {msg_type} before HELLO"));
+            self.malformed(message, || format!("message type {msg_type} before HELLO"));
             return Err(format!("the switch sent message type {msg_type} before HELLO"));
         }
         let hello = match tatsu_ofproto::decode_hello(message) {
             Ok((_, hello)) => hello,
             Err(e) => {
-                self.malformed(message, &format!("malformed HELLO ({e}); negotiating on its header version"));
+                self.malformed(message, || format!("malformed HELLO ({e}); negotiating on its header version"));
                 Hello::default()
             }
         };
-        let Some(agreed) = negotiate(&wire::VERSIONS, version, &hello) else {
-            let offered = hello
-                .bitmap()
-                .map(|words| tatsu_ofproto::common::bitmap_versions(&words))
-                .filter(|versions| !versions.is_empty())
-                .map_or_else(|| format!("up to 0x{version:02x}"), |versions| format!("{versions:02x?}"));
-            let reason = format!("no common OpenFlow version: the switch offers {offered}, tatsu speaks 1.0 and 1.3");
+        let offer = VersionOffer::of(version, &hello);
+        let Some(agreed) = offer.best_of(&wire::VERSIONS) else {
+            let reason = format!("no common OpenFlow version: the switch offers {offer}, tatsu speaks 1.0 and 1.3");
             let reply_version = if wire::VERSIONS.contains(&version) { version } else { OFP_VERSION_1_0.max(version) };
             self.enqueue(&wire::hello_failed(reply_version, &reason, xid_of(message)));
             return Err(reason);
@@ -824,7 +941,7 @@ impl Connection {
 
     fn on_features(self: &Arc<Self>, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
         let (features, ports) = wire::features(message).map_err(|e| {
-            self.malformed(message, &format!("malformed FEATURES_REPLY ({e})"));
+            self.malformed(message, || format!("malformed FEATURES_REPLY ({e})"));
             format!("malformed FEATURES_REPLY: {e}")
         })?;
         let dpid = features.datapath_id;
@@ -876,24 +993,88 @@ impl Connection {
         runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().to_string());
     }
 
-    /// Adds a reply part to the request waiting under `xid`; `true` if there was one.
+    /// Adds a reply part to the request waiting under `xid`; `true` if there was one (the message is then taken).
+    /// A reply growing past `max_reply_bytes` fails the request at once; its remaining parts are dropped.
     fn complete_pending(&self, xid: u32, message: &[u8], version: u8) -> bool {
         let Some(pending) = lock(&self.pending).get(&xid).cloned() else { return false };
         let more = message[1] == wire::multipart_reply_type(version) && wire::reply_has_more(message);
-        {
+        let limit = self.switches.settings().max_reply_bytes;
+        let wake = {
             let mut state = lock(&pending.state);
-            state.parts.extend_from_slice(message);
-            if more {
-                return true;
+            let mut wake = false;
+            if state.waited_for {
+                if state.parts.len() + message.len() > limit {
+                    let detail = format!(
+                        "{}: the reply to xid {xid} exceeds {limit} bytes (max_reply_bytes); the rest is dropped",
+                        self.describe_short()
+                    );
+                    if let Some(suppressed) = self.switches.log_limits.oversized_reply.check() {
+                        let note = crate::logging::held_back_note(suppressed);
+                        log::warn!(target: "tatsu::switch", "{detail}{note}");
+                    }
+                    state.outcome = Some(Err(RequestFailed { failure: RequestFailure::Failed, detail }));
+                    state.waited_for = false;
+                    state.parts = Vec::new();
+                    state.expires = Instant::now() + REPLY_GRACE;
+                    wake = true;
+                } else {
+                    state.parts.extend_from_slice(message);
+                    if !more {
+                        state.outcome = Some(Ok(()));
+                        wake = true;
+                    }
+                }
             }
-            state.outcome = Some(Ok(()));
+            wake
+        };
+        if !more {
+            lock(&self.pending).remove(&xid);
         }
-        lock(&self.pending).remove(&xid);
-        if let Some(waiter) = &pending.waiter {
-            waiter.unpark();
+        if wake {
+            if let Some(waiter) = &pending.waiter {
+                waiter.unpark();
+            }
         }
         true
     }
+
+    /// Forgets requests past their time: replies nobody waits for any more, and requests inherited from a
+    /// predecessor whose reply never came. A requester still waiting is told it timed out.
+    pub(super) fn expire_pending(&self, now: Instant) {
+        let mut expired = Vec::new();
+        lock(&self.pending).retain(|xid, pending| {
+            let keep = lock(&pending.state).expires > now;
+            if !keep {
+                expired.push((*xid, Arc::clone(pending)));
+            }
+            keep
+        });
+        for (xid, pending) in expired {
+            let mut state = lock(&pending.state);
+            if state.waited_for && state.outcome.is_none() {
+                let detail = format!("{}: no reply to xid {xid} in time", self.describe_short());
+                state.outcome = Some(Err(RequestFailed { failure: RequestFailure::TimedOut, detail }));
+                drop(state);
+                if let Some(waiter) = &pending.waiter {
+                    waiter.unpark();
+                }
+            } else {
+                log::debug!(target: "tatsu::switch", "{}: gave up waiting for the reply to xid {xid}", self.describe_short());
+            }
+        }
+    }
+}
+
+/// Why the writer stopped before writing a whole batch.
+enum WriteStopped {
+    /// The connection was handed over after this many bytes of the batch.
+    HandedOver(usize),
+    /// The connection is broken, for this reason.
+    Failed(String),
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hex_decode(text: &str) -> Vec<u8> {

@@ -1,8 +1,9 @@
 //! The keepalive: one green thread that, for every connection, sends an echo request after `echo_interval` of
 //! silence, drops a switch that leaves `echo_max_misses` of them unanswered, and drops a switch that has not
-//! finished its handshake within `handshake_timeout`.
+//! finished its handshake within `handshake_timeout`. It also forgets requests whose time is up but that no
+//! requester watches any more (see [`super::connection::Connection::expire_pending`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Switches;
 use crate::green;
@@ -13,7 +14,9 @@ pub fn run(switches: &'static Switches) {
     let tick = (settings.echo_interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     loop {
         green::sleep(tick);
+        let now = Instant::now();
         for connection in switches.all() {
+            connection.expire_pending(now);
             if !connection.is_main() && connection.age() > settings.handshake_timeout {
                 connection.close(&format!("the handshake did not finish within {:?}", settings.handshake_timeout));
                 continue;

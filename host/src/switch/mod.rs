@@ -8,10 +8,16 @@
 //! Send queue: messages apps send to a switch are appended to that connection's outbox, which its writer drains
 //! into the socket in as few writes as possible. The outbox holds at most `send_queue_bytes`; past that, a send
 //! fails at once with "send queue full" (counted and logged) instead of growing memory or blocking the app, so one
-//! slow switch never stalls an app or the other switches.
+//! slow switch never stalls an app or the other switches. The host's own messages (echo and error replies) may use
+//! a little more; a switch that does not even read those is dropped.
+//!
+//! Bounds against hostile or broken switches: at most `max_connections` connections at once (more are accepted and
+//! closed at once), a reply to a request holds at most `max_reply_bytes`, a connection must reach MAIN within
+//! `handshake_timeout`, and malformed input is logged at most a few lines a second per cause ([`LogLimits`]).
 
 pub mod connection;
 mod keepalive;
+mod negotiation;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -28,6 +34,7 @@ use may::coroutine::Coroutine;
 use may::io::{WaitIo, WaitIoWaker};
 
 use crate::green;
+use crate::logging::{held_back_note, LogLimit};
 use connection::Connection;
 
 /// Settings of the switch side.
@@ -51,6 +58,26 @@ pub struct SwitchSettings {
     pub send_queue_bytes: usize,
     /// `miss_send_len` in the SET_CONFIG sent to every switch.
     pub miss_send_len: u16,
+    /// Switch connections served at once, in any state; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Bytes the reply to one request (all parts of a multipart reply) may hold; a longer one fails the request.
+    pub max_reply_bytes: usize,
+}
+
+/// The rate limits of the switch side's log lines, one per cause.
+pub struct LogLimits {
+    /// Malformed messages, from any switch.
+    pub malformed: LogLimit,
+    /// Replies over `max_reply_bytes`.
+    pub oversized_reply: LogLimit,
+    /// Connections refused at `max_connections`, or because their green threads could not start.
+    pub refused: LogLimit,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits { malformed: LogLimit::new(10), oversized_reply: LogLimit::new(5), refused: LogLimit::new(1) }
+    }
 }
 
 /// The connected switches.
@@ -61,6 +88,8 @@ pub struct Switches {
     datapaths: RwLock<HashMap<u64, Arc<Connection>>>,
     next_connection_id: AtomicU64,
     listeners: Mutex<Vec<Arc<Listening>>>,
+    /// Rate limits of this side's log lines.
+    pub log_limits: LogLimits,
 }
 
 /// A listening socket and the controls its accept loop obeys during a handover.
@@ -90,6 +119,8 @@ impl Switches {
             handshake_timeout: Duration::from_secs(10),
             send_queue_bytes: 4 << 20,
             miss_send_len: 128,
+            max_connections: 10_000,
+            max_reply_bytes: 64 << 20,
         })
     }
 
@@ -104,34 +135,30 @@ impl Switches {
         self.start_common()
     }
 
-    /// Starts with the listening sockets and connections a predecessor host handed over (hot restart).
-    pub fn start_inherited(
+    /// Takes on the listening sockets and connections a predecessor host handed over (hot restart) without
+    /// touching them yet: nothing is read, written or accepted until [`Adopted::start`]. Until then, the
+    /// predecessor can still take everything back if this host dies.
+    pub fn adopt_inherited(
         &'static self,
         settings: SwitchSettings,
         listeners: Vec<RawFd>,
         connections: Vec<(RawFd, connection::Inherited)>,
-    ) -> Result<(), String> {
+    ) -> Adopted {
         let _ = self.settings.set(settings);
-        self.readopt(listeners, connections);
-        self.start_common()
+        self.adopt(listeners, connections)
     }
 
-    /// Serves handed-over listening sockets and connections (from a predecessor, or taken back after a failed
-    /// handover).
-    pub fn readopt(&'static self, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) {
+    /// Takes on handed-over listening sockets and connections (from a predecessor, or taken back after a failed
+    /// handover), to serve with [`Adopted::start`].
+    pub fn adopt(&'static self, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) -> Adopted {
+        let mut adopted = Adopted { switches: self, listeners: Vec::new(), connections: Vec::new() };
         for fd in listeners {
             // SAFETY: the fd was handed over for this purpose and is owned by nothing else here.
-            let adopted = std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) });
-            match adopted {
-                Ok(listener) => {
-                    if let Err(e) = self.listen(listener) {
-                        log::error!(target: "tatsu::switch", "{e}");
-                    }
-                }
+            match std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) }) {
+                Ok(listener) => adopted.listeners.push(listener),
                 Err(_) => log::error!(target: "tatsu::switch", "cannot adopt an inherited listening socket (fd {fd})"),
             }
         }
-        let mut resumed = Vec::with_capacity(connections.len());
         for (fd, state) in connections {
             let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
             // SAFETY: as above, for a connected socket.
@@ -140,18 +167,16 @@ impl Switches {
                 log::error!(target: "tatsu::switch", "cannot adopt the connection of datapath {:016x}", state.dpid);
                 continue;
             };
-            match Connection::adopt(self, id, stream, state) {
-                Ok(connection) => {
-                    self.connections().insert(id, Arc::clone(&connection));
-                    resumed.push(connection);
-                }
-                Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
-            }
+            let connection = Connection::adopt(self, id, stream, &state);
+            self.connections().insert(id, Arc::clone(&connection));
+            adopted.connections.push((connection, state.unparsed));
         }
-        // Every reader runs before apps hear of any datapath, so their work does not delay a switch's messages.
-        for connection in resumed {
-            connection.announce_resumed();
-        }
+        adopted
+    }
+
+    /// Starts the keepalive and the diallers of a host that took over from a predecessor.
+    pub fn start_after_takeover(&'static self) -> Result<(), String> {
+        self.start_common()
     }
 
     fn start_common(&'static self) -> Result<(), String> {
@@ -174,6 +199,7 @@ impl Switches {
     }
 
     fn accept_loop(&'static self, listener: may::net::TcpListener, listening: &Listening) {
+        let max_connections = self.settings().max_connections;
         let _ = listening.accept_loop.set(may::coroutine::current());
         loop {
             loop {
@@ -191,12 +217,23 @@ impl Switches {
                 may::coroutine::park();
             }
             match listener.inner().accept() {
+                Ok((stream, peer)) if self.connections().len() >= max_connections => {
+                    drop(stream);
+                    if let Some(held_back) = self.log_limits.refused.check() {
+                        log::warn!(
+                            target: "tatsu::switch",
+                            "refused the connection from {peer}: {max_connections} switch connections already \
+                             (max_switch_connections){}",
+                            held_back_note(held_back)
+                        );
+                    }
+                }
                 Ok((stream, peer)) => {
                     // SAFETY: a freshly accepted socket, owned by nothing else.
                     let adopted =
                         std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
                     match adopted {
-                        Ok(stream) => self.adopt(stream, peer),
+                        Ok(stream) => self.serve_accepted(stream, peer),
                         Err(_) => log::error!(target: "tatsu::switch", "cannot register the connection from {peer}"),
                     }
                 }
@@ -315,7 +352,7 @@ impl Switches {
         }
     }
 
-    fn adopt(&'static self, stream: may::net::TcpStream, peer: SocketAddr) {
+    fn serve_accepted(&'static self, stream: may::net::TcpStream, peer: SocketAddr) {
         let _ = self.adopt_and_get(stream, peer);
     }
 
@@ -328,7 +365,9 @@ impl Switches {
                 Some(connection)
             }
             Err(e) => {
-                log::error!(target: "tatsu::switch", "cannot serve switch {peer}: {e}");
+                if let Some(held_back) = self.log_limits.refused.check() {
+                    log::error!(target: "tatsu::switch", "cannot serve switch {peer}: {e}{}", held_back_note(held_back));
+                }
                 None
             }
         }
@@ -398,6 +437,42 @@ fn dup(fd: RawFd) -> Option<RawFd> {
         Err(e) => {
             log::error!(target: "tatsu::switch", "cannot duplicate descriptor {fd} for the handover: {e}");
             None
+        }
+    }
+}
+
+/// Listening sockets and connections taken on by [`Switches::adopt`], not yet served.
+#[must_use = "nothing is served until `start`"]
+pub struct Adopted {
+    switches: &'static Switches,
+    listeners: Vec<may::net::TcpListener>,
+    connections: Vec<(Arc<Connection>, String)>,
+}
+
+impl Adopted {
+    /// How many connections were adopted.
+    pub fn connections(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Serves everything: accepts on the listeners, reads and writes each connection from where its previous owner
+    /// stopped, then tells apps about each datapath (after every reader runs, so that their work does not delay a
+    /// switch's messages).
+    pub fn start(self) {
+        for listener in self.listeners {
+            if let Err(e) = self.switches.listen(listener) {
+                log::error!(target: "tatsu::switch", "{e}");
+            }
+        }
+        let mut resumed = Vec::with_capacity(self.connections.len());
+        for (connection, unparsed) in self.connections {
+            match connection.resume_inherited(&unparsed) {
+                Ok(()) => resumed.push(connection),
+                Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
+            }
+        }
+        for connection in resumed {
+            connection.announce_resumed();
         }
     }
 }

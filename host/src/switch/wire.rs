@@ -52,8 +52,10 @@ pub fn is_asynchronous(msg_type: u8) -> bool {
     matches!(msg_type, PACKET_IN | FLOW_REMOVED | PORT_STATUS | ECHO_REQUEST | HELLO)
 }
 
+/// Encodes one of the host's own messages. These are fixed and small (an error reply is the biggest: 12 bytes
+/// and at most 64 of the offending message), so encoding cannot fail; a failure would be a bug here.
 fn encode(message: Message, xid: u32) -> Vec<u8> {
-    message.to_vec(xid)
+    message.to_vec(xid).expect("the host's own handshake, keepalive and error messages are at most 76 bytes")
 }
 
 /// An error reply carrying (up to 64 bytes of) the offending message, in `version`.
@@ -74,17 +76,22 @@ pub const BAD_VERSION: u16 = 0;
 /// `OFPBRC_BAD_TYPE`.
 pub const BAD_TYPE: u16 = 1;
 
-/// `OFPT_HELLO_FAILED`/`OFPHFC_INCOMPATIBLE` with a reason, sent in the switch's own version.
+/// The most bytes of reason text [`hello_failed`] carries.
+pub const HELLO_FAILED_REASON_MAX: usize = 256;
+
+/// `OFPT_HELLO_FAILED`/`OFPHFC_INCOMPATIBLE` with a reason, sent in the switch's own version (built by hand: the
+/// codec speaks only 1.0 and 1.3). The reason is cut to at most [`HELLO_FAILED_REASON_MAX`] bytes, at a character
+/// boundary, so the message always fits its 16-bit length.
 pub fn hello_failed(version: u8, reason: &str, xid: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let start = out.len();
-    out.extend_from_slice(&[version, ERROR, 0, 0]);
+    let reason = &reason[..reason.floor_char_boundary(HELLO_FAILED_REASON_MAX)];
+    let length = u16::try_from(12 + reason.len()).expect("12 + at most 256 bytes fit in 16 bits");
+    let mut out = Vec::with_capacity(usize::from(length));
+    out.extend_from_slice(&[version, ERROR]);
+    out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(&xid.to_be_bytes());
     out.extend_from_slice(&ErrorMsg::hello_incompatible(reason).err_type.to_be_bytes());
     out.extend_from_slice(&0u16.to_be_bytes());
     out.extend_from_slice(reason.as_bytes());
-    let length = u16::try_from(out.len() - start).unwrap_or(u16::MAX);
-    out[start + 2..start + 4].copy_from_slice(&length.to_be_bytes());
     out
 }
 
@@ -225,4 +232,32 @@ pub fn hex_excerpt(bytes: &[u8], max: usize) -> String {
         text.push_str("...");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_failed_carries_a_bounded_reason_and_says_its_length() {
+        let short = hello_failed(5, "no common version", 9);
+        assert_eq!(&short[..12], &[5, ERROR, 0, 29, 0, 0, 0, 9, 0, 0, 0, 0]);
+        assert_eq!(&short[12..], b"no common version");
+
+        // A reason far past the bound (what a 16-bit length could not hold) is cut to 256 bytes.
+        let long = "v".repeat(70_000);
+        let message = hello_failed(1, &long, 1);
+        assert_eq!(message.len(), 12 + HELLO_FAILED_REASON_MAX);
+        assert_eq!(usize::from(u16::from_be_bytes([message[2], message[3]])), message.len());
+        let (_, decoded) = tatsu_ofproto::decode(&message).expect("a 1.0 error decodes");
+        let Message::V1_0(v1_0::Message::Error(error)) = decoded else { panic!("an error message") };
+        assert_eq!((error.err_type, error.code, error.data.len()), (0, 0, HELLO_FAILED_REASON_MAX));
+
+        // Cut at a character boundary: 255 ASCII bytes, then a 2-byte character that would straddle byte 256.
+        let mixed = format!("{}é and more", "a".repeat(255));
+        let message = hello_failed(4, &mixed, 1);
+        assert_eq!(message.len(), 12 + 255);
+        assert_eq!(usize::from(u16::from_be_bytes([message[2], message[3]])), message.len());
+        assert!(std::str::from_utf8(&message[12..]).is_ok());
+    }
 }

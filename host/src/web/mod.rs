@@ -8,17 +8,24 @@
 //! that are not sent with a `Content-Length`, 413/431 past the size limits, 503 when the app's queue is full or it
 //! is stopping, 504 when the app does not answer in time.
 //!
+//! What a client can make the host spend is bounded ([`WebSettings`]): connections open at once (past the cap a new
+//! one gets a ready-made 503 and is closed, without a green thread), the time a request head and a body may take
+//! to arrive (408 beyond; trickled bytes extend nothing), the time a connection may idle between requests, and the
+//! request body bytes all connections hold at once (a body that does not fit gets a 503 before it is read). Each
+//! kind of refusal is logged at most once a second, with the count since the last line.
+//!
 //! It is hand-written on `may::net` rather than on `may_minihttp` (0.1.11), which has no request size limits (a
 //! client can grow its buffer without bound), answers a malformed request or a 17th header by dropping the
 //! connection, takes only `&'static str` headers, has no `Expect: 100-continue`, no `Connection: close`, and no way
 //! to take over the socket for a WebSocket upgrade, which the topology view will need. Parsing is `httparse`'s.
 
+pub mod limits;
 pub mod routes;
 
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,7 +33,9 @@ use tatsu_plugin_api::abi::{RequestFailure, WaitStatus};
 
 use crate::bus::HttpReply;
 use crate::green::{GreenSlot, ThreadGroup};
+use crate::logging::LogLimit;
 use crate::runtime;
+use limits::Counter;
 use routes::NoMatch;
 
 /// Settings of the REST server.
@@ -44,8 +53,20 @@ pub struct WebSettings {
     pub max_head_bytes: usize,
     /// How long an app has to answer a request (504 beyond).
     pub request_timeout: Duration,
-    /// How long an idle keep-alive connection stays open.
+    /// How long a keep-alive connection may idle between requests (default 60 s).
     pub idle_timeout: Duration,
+    /// Most connections open at once (default 1,024, and at most half the open-file limit): past it a new
+    /// connection gets a 503 and is closed.
+    pub max_connections: usize,
+    /// How long a request line and headers may take to arrive whole, from the connection's start or, between
+    /// keep-alive requests, from the head's first byte (default 10 s; 408 beyond).
+    pub header_timeout: Duration,
+    /// How long a request body may take to arrive after its head, and a response to be taken by the client
+    /// (default 30 s; 408, or the connection is closed, beyond).
+    pub body_timeout: Duration,
+    /// Request body bytes all connections together may hold at once (default 64 MiB): a request whose body does
+    /// not fit gets a 503 with `Retry-After` before it is read.
+    pub body_budget_bytes: usize,
 }
 
 impl Default for WebSettings {
@@ -58,19 +79,155 @@ impl Default for WebSettings {
             max_head_bytes: 16 << 10,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            body_budget_bytes: 64 << 20,
         }
+    }
+}
+
+impl WebSettings {
+    /// Rejects limits that cannot work.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_connections == 0 {
+            return Err("wsapi_max_connections must be at least 1".to_owned());
+        }
+        if self.body_budget_bytes < self.max_body_bytes {
+            return Err(format!(
+                "wsapi_body_budget_bytes ({}) must be at least wsapi_max_body_bytes ({}): a body the budget can never \
+                 hold would always be refused",
+                self.body_budget_bytes, self.max_body_bytes
+            ));
+        }
+        Ok(())
     }
 }
 
 /// Most headers a request may have (431 beyond).
 const MAX_HEADERS: usize = 64;
 
+/// Bytes read at a time into a connection's buffer, which holds request heads (bodies are read into their own
+/// buffer, sized by `Content-Length` and counted against the body budget): an idle connection holds at most
+/// `max_head_bytes` plus this much.
+const READ_CHUNK: usize = 4096;
+
+/// How long a connection the server ends may still take to read the last response; what the client sends
+/// meanwhile is discarded (closing at once, with unread bytes, would reset the connection and lose the response).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The running server: its settings and the limits all its connections share.
+struct Server {
+    settings: WebSettings,
+    group: Arc<ThreadGroup>,
+    /// Open connections, against the cap.
+    connections: Arc<Counter>,
+    /// Request body bytes being received or held, against the budget.
+    bodies: Arc<Counter>,
+    /// The 503 a connection past the cap gets, ready-made.
+    full: Vec<u8>,
+    refused_connections: LogLimit,
+    slow_heads: LogLimit,
+    slow_bodies: LogLimit,
+    over_budget: LogLimit,
+    accept_failures: LogLimit,
+}
+
+impl Server {
+    fn new(settings: WebSettings, max_connections: usize) -> Server {
+        let message = format!("too many REST connections (at most {max_connections}); retry later");
+        let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
+        Server {
+            group: ThreadGroup::new("tatsu-web"),
+            connections: Arc::new(Counter::new(max_connections)),
+            bodies: Arc::new(Counter::new(settings.body_budget_bytes)),
+            settings,
+            full,
+            refused_connections: LogLimit::new(1),
+            slow_heads: LogLimit::new(1),
+            slow_bodies: LogLimit::new(1),
+            over_budget: LogLimit::new(1),
+            accept_failures: LogLimit::new(1),
+        }
+    }
+
+    /// Serves a connection just accepted on a green thread of its own, or refuses it if the cap is reached.
+    fn admit(self: &Arc<Self>, stream: std::net::TcpStream, peer: SocketAddr) {
+        let Some(admitted) = self.connections.take(1) else {
+            return self.refuse(&stream, peer);
+        };
+        // SAFETY: a freshly accepted socket, owned by nothing else.
+        let adopted = std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
+        let Ok(stream) = adopted else {
+            return self.accept_failed(format_args!("cannot register HTTP client {peer}"));
+        };
+        let server = Arc::clone(self);
+        let spawned = self.group.spawn("http connection", move || {
+            let _admitted = admitted;
+            Connection { stream, peer, server: &server, buffer: Vec::with_capacity(READ_CHUNK) }.serve();
+        });
+        if let Err(e) = spawned {
+            self.accept_failed(format_args!("cannot serve HTTP client {peer}: {e}"));
+        }
+    }
+
+    /// Logs a failure to accept a connection or to start serving it (out of descriptors or memory, mostly), at most
+    /// once a second.
+    fn accept_failed(&self, failure: std::fmt::Arguments<'_>) {
+        if let Some(held_back) = self.accept_failures.check() {
+            log::warn!(target: "tatsu::web", "{failure}{}", crate::logging::held_back_note(held_back));
+        }
+    }
+
+    /// Answers a connection past the cap with the ready-made 503 and closes it, without a green thread.
+    fn refuse(&self, stream: &std::net::TcpStream, peer: SocketAddr) {
+        let mut socket = stream;
+        let _ = socket.set_nonblocking(true);
+        let _ = socket.write(&self.full);
+        let _ = socket.shutdown(Shutdown::Write);
+        // Reads what the client sent already, so that closing is a FIN after the 503 rather than a reset.
+        let mut discard = [0u8; 2048];
+        let _ = socket.read(&mut discard);
+        if let Some(held_back) = self.refused_connections.check() {
+            let count = held_back + 1;
+            log::warn!(
+                target: "tatsu::web",
+                "refused {count} HTTP connection(s) since the last report: {} are open, the limit \
+                 (wsapi_max_connections); the last from {peer}",
+                self.connections.limit()
+            );
+        }
+    }
+}
+
+/// The REST server's listening socket, with what a hot restart needs to hand it over and take it back.
+struct Listening {
+    server: Arc<Server>,
+    listener: Arc<may::net::TcpListener>,
+    state: State,
+}
+
+enum State {
+    /// The accept loop runs.
+    Accepting(Arc<GreenSlot>),
+    /// Not accepting: handed over (`duplicate` is the descriptor passed to the successor), or the accept loop
+    /// could not be restarted.
+    Paused { duplicate: Option<OwnedFd> },
+}
+
+/// The running REST server's listener, for [`hand_over`], [`take_back`] and [`finish_handover`].
+static LISTENING: Mutex<Option<Listening>> = Mutex::new(None);
+
+fn listening() -> MutexGuard<'static, Option<Listening>> {
+    LISTENING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Starts the server if any app serves a route; returns the address it listens on.
 pub fn start(settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
     if runtime::get().bus.http_routes.is_empty() {
         if let Some(fd) = inherited {
             // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
-            drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
         }
         log::debug!(target: "tatsu::web", "no app serves an HTTP route: the REST server is not started");
         return Ok(None);
@@ -80,71 +237,141 @@ pub fn start(settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<S
     } else {
         format!("{}:{}", settings.host, settings.port)
     };
-    let listener = match inherited {
-        // SAFETY: as above, a listening socket handed over by the predecessor.
-        Some(fd) => std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) })
-            .map_err(|_| "cannot adopt the REST server's inherited listening socket".to_owned())?,
-        None => may::net::TcpListener::bind(address.as_str())
-            .map_err(|e| format!("cannot listen for HTTP on {address} (--wsapi-host/--wsapi-port): {e}"))?,
+    // Bound by std rather than by `may::net::TcpListener::bind`, which sets SO_REUSEPORT: a second listener on
+    // the port (a stray process, a leaked descriptor) must fail to bind, not take every other connection.
+    let fd = match inherited {
+        Some(fd) => fd,
+        None => std::net::TcpListener::bind(address.as_str())
+            .map_err(|e| format!("cannot listen for HTTP on {address} (--wsapi-host/--wsapi-port): {e}"))?
+            .into_raw_fd(),
     };
+    // SAFETY: a listening socket bound above or handed over by the predecessor; nothing else here owns it.
+    let listener = std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) })
+        .map_err(|_| "cannot register the REST server's listening socket".to_owned())?;
     let local = listener.local_addr().map_err(|e| format!("REST server on {address}: {e}"))?;
     log::info!(target: "tatsu::web", "REST API listening on http://{local}");
-    if settings.token.is_none() && !listener.local_addr().is_ok_and(|a| a.ip().is_loopback()) {
+    if settings.token.is_none() && !local.ip().is_loopback() {
         log::warn!(target: "tatsu::web", "the REST API is open to the network without a token (--wsapi-token)");
     }
-    let group = ThreadGroup::new("tatsu-web");
-    let settings = Arc::new(settings);
-    let acceptor = Arc::clone(&group);
-    let fd = listener.as_raw_fd();
-    let slot = group
-        .spawn("http listener", move || accept_loop(&listener, &acceptor, &settings))
-        .map_err(|e| format!("cannot start the REST server: {e}"))?;
-    *LISTENING.lock().unwrap_or_else(PoisonError::into_inner) = Some((fd, slot));
+    let open_files = limits::open_file_limit();
+    let max_connections = limits::connection_cap(settings.max_connections, open_files);
+    if max_connections < settings.max_connections {
+        log::warn!(
+            target: "tatsu::web",
+            "at most {max_connections} REST connections, not {} (wsapi_max_connections): that is half the open-file \
+             limit ({}), the rest is kept for switches; raise `ulimit -n` (LimitNOFILE=) for more",
+            settings.max_connections,
+            open_files.unwrap_or(0)
+        );
+    }
+    log::debug!(
+        target: "tatsu::web",
+        "REST limits: {max_connections} connections, heads {:?}, bodies {:?}, idle {:?}, {} body bytes held at once",
+        settings.header_timeout,
+        settings.body_timeout,
+        settings.idle_timeout,
+        settings.body_budget_bytes
+    );
+    let server = Arc::new(Server::new(settings, max_connections));
+    let listener = Arc::new(listener);
+    let acceptor = start_accepting(&server, &listener).map_err(|e| format!("cannot start the REST server: {e}"))?;
+    *listening() = Some(Listening { server, listener, state: State::Accepting(acceptor) });
     Ok(Some(local))
 }
 
-/// The REST server's listening socket and its accept loop, for a hot restart.
-static LISTENING: Mutex<Option<(RawFd, Arc<GreenSlot>)>> = Mutex::new(None);
+fn start_accepting(server: &Arc<Server>, listener: &Arc<may::net::TcpListener>) -> io::Result<Arc<GreenSlot>> {
+    let (server, listener) = (Arc::clone(server), Arc::clone(listener));
+    let group = Arc::clone(&server.group);
+    group.spawn("http listener", move || accept_loop(&listener, &server))
+}
 
-fn accept_loop(listener: &may::net::TcpListener, group: &Arc<ThreadGroup>, settings: &Arc<WebSettings>) {
-    loop {
+fn accept_loop(listener: &may::net::TcpListener, server: &Arc<Server>) {
+    let me = crate::green::current();
+    // Checked on every turn: a stream of new connections must not keep a stopped loop accepting.
+    while !me.as_deref().is_some_and(GreenSlot::must_stop) {
         match listener.inner().accept() {
-            Ok((stream, peer)) => {
-                // SAFETY: a freshly accepted socket, owned by nothing else.
-                let adopted =
-                    std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
-                let Ok(stream) = adopted else {
-                    log::warn!(target: "tatsu::web", "cannot register HTTP client {peer}");
-                    continue;
-                };
-                let settings = Arc::clone(settings);
-                let spawned = group.spawn("http connection", move || {
-                    Connection { stream, peer, settings: &settings, buffer: Vec::with_capacity(4096) }.serve();
-                });
-                if let Err(e) = spawned {
-                    log::warn!(target: "tatsu::web", "cannot serve HTTP client {peer}: {e}");
-                }
-            }
+            Ok((stream, peer)) => server.admit(stream, peer),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if crate::green::wait_io(listener, None) == WaitStatus::Stopping {
                     return;
                 }
             }
             Err(e) => {
-                log::warn!(target: "tatsu::web", "accepting an HTTP connection failed: {e}");
+                // Out of descriptors, mostly: wait a little rather than spin.
+                server.accept_failed(format_args!("accepting an HTTP connection failed: {e}"));
                 crate::green::sleep(Duration::from_millis(100));
             }
         }
     }
 }
 
-/// Stops accepting HTTP connections and returns a duplicate of the listening socket for the successor host.
-pub fn hand_over() -> Option<RawFd> {
-    let (fd, acceptor) = LISTENING.lock().unwrap_or_else(PoisonError::into_inner).take()?;
-    // SAFETY: the listener is open while its accept loop holds it; the duplicate is ours to pass on.
-    let duplicate = nix::unistd::dup(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).ok()?;
+/// Stops an accept loop and waits (a second at most) until it has returned, so that it accepts nothing more.
+fn stop_accepting(acceptor: &GreenSlot) {
     acceptor.request_stop();
-    Some(duplicate.into_raw_fd())
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !acceptor.is_finished() && Instant::now() < deadline {
+        may::coroutine::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Hot restart, handing over: stops accepting REST connections and returns a duplicate of the listening socket to
+/// pass to the successor. This process keeps its own descriptor, open but not accepting, until [`take_back`] (the
+/// successor failed) or [`finish_handover`] (it took over); the duplicate stays owned by this module: do not close
+/// it. Called again before either, it returns the same duplicate. `None` if no REST server runs, or if the
+/// duplicate cannot be made (the server then keeps accepting).
+pub fn hand_over() -> Option<RawFd> {
+    let mut guard = listening();
+    let listening = guard.as_mut()?;
+    if let State::Paused { duplicate: Some(duplicate) } = &listening.state {
+        return Some(duplicate.as_raw_fd());
+    }
+    // Close-on-exec, so that no process this host starts later inherits it.
+    // SAFETY: the listener stays open while `listening` holds it, which outlives this borrow.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(listening.listener.as_raw_fd()) };
+    let duplicate = match borrowed.try_clone_to_owned() {
+        Ok(duplicate) => duplicate,
+        Err(e) => {
+            log::warn!(target: "tatsu::web", "cannot duplicate the REST listening socket for the successor: {e}");
+            return None;
+        }
+    };
+    if let State::Accepting(acceptor) = &listening.state {
+        stop_accepting(acceptor);
+    }
+    let fd = duplicate.as_raw_fd();
+    listening.state = State::Paused { duplicate: Some(duplicate) };
+    Some(fd)
+}
+
+/// Hot restart, when the successor failed before it confirmed the takeover (and is gone): closes the duplicate
+/// [`hand_over`] made for it and serves the listening socket again, with the same settings and limits. Does
+/// nothing while this process accepts (called twice, or without a handover) or after [`finish_handover`].
+pub fn take_back() {
+    let mut guard = listening();
+    let Some(listening) = guard.as_mut() else { return };
+    if matches!(listening.state, State::Accepting(_)) {
+        return;
+    }
+    // Closes the successor's duplicate.
+    listening.state = State::Paused { duplicate: None };
+    match start_accepting(&listening.server, &listening.listener) {
+        Ok(acceptor) => {
+            listening.state = State::Accepting(acceptor);
+            let local = listening.listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
+            log::info!(target: "tatsu::web", "the REST API is served by this host again, on http://{local}");
+        }
+        Err(e) => log::error!(target: "tatsu::web", "cannot serve the REST API again after the failed restart: {e}"),
+    }
+}
+
+/// Hot restart, once the successor has confirmed the takeover: closes this process's REST listening descriptors
+/// (its own and the duplicate passed on), so that the successor's is the only one. Connections already accepted
+/// are served to their end. Idempotent; [`hand_over`] and [`take_back`] do nothing afterwards.
+pub fn finish_handover() {
+    let taken = listening().take();
+    if let Some(Listening { state: State::Accepting(acceptor), .. }) = &taken {
+        stop_accepting(acceptor);
+    }
 }
 
 /// A response the server writes.
@@ -168,6 +395,28 @@ impl Response {
     fn with_header(mut self, name: &'static str, value: String) -> Response {
         self.extra_headers.push((name, value));
         self
+    }
+
+    /// The response as sent; with `Connection: close` unless `keep_alive`.
+    fn encode(&self, keep_alive: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 160);
+        let _ = write!(
+            out,
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len()
+        );
+        for (name, value) in &self.extra_headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        if !keep_alive {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out
     }
 }
 
@@ -282,19 +531,48 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// Runs a non-blocking operation on `stream` until it completes, waiting for readiness until `deadline` (then a
+/// `TimedOut` error).
+fn before<T>(
+    stream: &may::net::TcpStream,
+    deadline: Instant,
+    mut operation: impl FnMut(&std::net::TcpStream) -> io::Result<T>,
+) -> io::Result<T> {
+    loop {
+        match operation(stream.inner()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            done => return done,
+        }
+        match crate::green::wait_io(stream, Some(deadline)) {
+            WaitStatus::Woken => {}
+            WaitStatus::TimedOut => return Err(io::ErrorKind::TimedOut.into()),
+            WaitStatus::Stopping | WaitStatus::Interrupted => {
+                return Err(io::Error::other("the REST server is stopping"))
+            }
+        }
+    }
+}
+
+fn timed_out(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::TimedOut
+}
+
 struct Connection<'a> {
     stream: may::net::TcpStream,
     peer: SocketAddr,
-    settings: &'a WebSettings,
+    server: &'a Server,
+    /// Bytes read and not yet used: (part of) a request head, and what follows it.
     buffer: Vec<u8>,
 }
 
 impl Connection<'_> {
     fn serve(mut self) {
         let _ = self.stream.set_nodelay(true);
-        let _ = self.stream.set_read_timeout(Some(self.settings.idle_timeout));
+        // The first request's head must be whole within the header timeout of the connection's start.
+        let mut head_deadline = Some(Instant::now() + self.server.settings.header_timeout);
         loop {
-            match self.one_request() {
+            match self.one_request(head_deadline.take()) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -303,67 +581,151 @@ impl Connection<'_> {
                 }
             }
         }
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.close();
     }
 
-    /// Reads more bytes into the buffer; `false` at end of stream.
-    fn fill(&mut self) -> io::Result<bool> {
+    /// Ends the connection: sends a FIN, then discards what the client still sends for [`LINGER`] at most, so that
+    /// it reads the last response rather than a reset.
+    fn close(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + LINGER;
+        let mut discard = [0u8; 1024];
+        while before(&self.stream, deadline, |mut socket| socket.read(&mut discard)).is_ok_and(|n| n > 0) {}
+    }
+
+    /// Reads what has arrived (up to [`READ_CHUNK`] bytes) into the buffer, waiting until `deadline` at most;
+    /// `false` at end of stream.
+    fn fill(&mut self, deadline: Instant) -> io::Result<bool> {
         let start = self.buffer.len();
-        self.buffer.resize(start + 16 * 1024, 0);
-        let read = self.stream.read(&mut self.buffer[start..]);
-        let n = *read.as_ref().unwrap_or(&0);
-        self.buffer.truncate(start + n);
+        self.buffer.resize(start + READ_CHUNK, 0);
+        let read = before(&self.stream, deadline, |mut socket| socket.read(&mut self.buffer[start..]));
+        self.buffer.truncate(start + *read.as_ref().unwrap_or(&0));
         read.map(|n| n > 0)
     }
 
-    fn write(&mut self, response: &Response, keep_alive: bool) -> io::Result<()> {
-        let mut out = Vec::with_capacity(response.body.len() + 160);
-        let _ = write!(
-            out,
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-            response.status,
-            reason(response.status),
-            response.content_type,
-            response.body.len()
-        );
-        for (name, value) in &response.extra_headers {
-            let _ = write!(out, "{name}: {value}\r\n");
+    /// Writes `bytes`; the client has the body timeout to take them.
+    fn send(&self, mut bytes: &[u8]) -> io::Result<()> {
+        let deadline = Instant::now() + self.server.settings.body_timeout;
+        while !bytes.is_empty() {
+            match before(&self.stream, deadline, |mut socket| socket.write(bytes))? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => bytes = &bytes[n..],
+            }
         }
-        if !keep_alive {
-            out.extend_from_slice(b"Connection: close\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&response.body);
-        self.stream.write_all(&out)
+        Ok(())
+    }
+
+    fn write(&self, response: &Response, keep_alive: bool) -> io::Result<()> {
+        self.send(&response.encode(keep_alive))
     }
 
     /// Writes a response and ends the connection.
-    fn reject(&mut self, response: Response) -> io::Result<bool> {
+    fn reject(&self, response: Response) -> io::Result<bool> {
         self.write(&response, false)?;
         Ok(false)
     }
 
-    /// Serves one request; `Ok(false)` when the connection is to be closed.
-    fn one_request(&mut self) -> io::Result<bool> {
-        let settings = self.settings;
+    /// The head did not arrive whole in time: 408 (or, if nothing came at all, just the close).
+    fn head_too_slow(&self) -> io::Result<bool> {
+        let timeout = self.server.settings.header_timeout;
+        if let Some(held_back) = self.server.slow_heads.check() {
+            let count = held_back + 1;
+            log::warn!(
+                target: "tatsu::web",
+                "closed {count} HTTP connection(s) since the last report whose request head did not arrive whole \
+                 within {timeout:?} (wsapi_header_timeout); the last from {}",
+                self.peer
+            );
+        }
+        if self.buffer.is_empty() {
+            return Ok(false);
+        }
+        self.reject(Response::error(408, &format!("the request head did not arrive within {timeout:?}")))
+    }
+
+    /// The body did not arrive whole in time: 408.
+    fn body_too_slow(&self, missing: usize) -> io::Result<bool> {
+        let timeout = self.server.settings.body_timeout;
+        if let Some(held_back) = self.server.slow_bodies.check() {
+            let count = held_back + 1;
+            log::warn!(
+                target: "tatsu::web",
+                "closed {count} HTTP connection(s) since the last report whose request body did not arrive whole \
+                 within {timeout:?} (wsapi_body_timeout); the last from {}, {missing} bytes short",
+                self.peer
+            );
+        }
+        self.reject(Response::error(408, &format!("the request body did not arrive within {timeout:?}")))
+    }
+
+    /// The body does not fit in the budget of bytes held at once: 503 before it is read.
+    fn over_budget(&self, length: usize) -> io::Result<bool> {
+        let budget = self.server.bodies.limit();
+        if let Some(held_back) = self.server.over_budget.check() {
+            let count = held_back + 1;
+            log::warn!(
+                target: "tatsu::web",
+                "refused {count} HTTP request(s) since the last report (503): their bodies did not fit in the \
+                 {budget} bytes all requests may hold at once (wsapi_body_budget_bytes); the last from {}, {length} \
+                 bytes",
+                self.peer
+            );
+        }
+        let message = format!("the server holds too many request bodies right now ({length} more bytes do not fit)");
+        self.reject(Response::error(503, &message).with_header("Retry-After", "1".to_owned()))
+    }
+
+    /// Serves one request; `Ok(false)` when the connection is to be closed. `head_deadline` is when the head must
+    /// be whole; without one, the connection may first idle for the idle timeout, and the head then has the
+    /// header timeout from its first byte.
+    fn one_request(&mut self, head_deadline: Option<Instant>) -> io::Result<bool> {
+        let server = self.server;
+        let settings = &server.settings;
+        let head_deadline = match head_deadline {
+            Some(deadline) => deadline,
+            None => {
+                if self.buffer.is_empty() {
+                    match self.fill(Instant::now() + settings.idle_timeout) {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(false),
+                        Err(e) if timed_out(&e) => {
+                            log::debug!(target: "tatsu::web", "HTTP client {}: idle for {:?}", self.peer, settings.idle_timeout);
+                            return Ok(false);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Instant::now() + settings.header_timeout
+            }
+        };
+        let head_too_large = || {
+            let message = format!("request line and headers exceed {} bytes", settings.max_head_bytes);
+            Response::error(431, &message)
+        };
         let (head, head_len) = loop {
             match parse_head(&self.buffer) {
                 Ok(Some(parsed)) => break parsed,
-                Ok(None) if self.buffer.len() > settings.max_head_bytes => {
-                    let message = format!("request line and headers exceed {} bytes", settings.max_head_bytes);
-                    return self.reject(Response::error(431, &message));
-                }
-                Ok(None) => {
-                    if !self.fill()? {
-                        return Ok(false);
-                    }
-                }
+                Ok(None) if self.buffer.len() > settings.max_head_bytes => return self.reject(head_too_large()),
+                Ok(None) => {}
                 Err(HeadError::Reject(status, message)) => return self.reject(Response::error(status, &message)),
+            }
+            // Parsed again only once a line is complete: a head trickled in byte by byte costs a parse per line,
+            // not per byte.
+            loop {
+                let before = self.buffer.len();
+                match self.fill(head_deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(false),
+                    Err(e) if timed_out(&e) => return self.head_too_slow(),
+                    Err(e) => return Err(e),
+                }
+                if self.buffer[before..].contains(&b'\n') || self.buffer.len() > settings.max_head_bytes {
+                    break;
+                }
             }
         };
         if head_len > settings.max_head_bytes {
-            let message = format!("request line and headers exceed {} bytes", settings.max_head_bytes);
-            return self.reject(Response::error(431, &message));
+            return self.reject(head_too_large());
         }
         self.buffer.drain(..head_len);
         let started = Instant::now();
@@ -388,15 +750,27 @@ impl Connection<'_> {
                 return self.reject(response);
             }
         }
+        // The body counts against the budget from before it is read until the request is answered.
+        let Some(_held) = server.bodies.take(length) else {
+            return self.over_budget(length);
+        };
+        let body_deadline = Instant::now() + settings.body_timeout;
         if head.expect_continue && self.buffer.len() < length {
-            self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            self.send(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
-        while self.buffer.len() < length {
-            if !self.fill()? {
-                return Ok(false);
+        let buffered = self.buffer.len().min(length);
+        let mut body = Vec::with_capacity(length);
+        body.extend(self.buffer.drain(..buffered));
+        body.resize(length, 0);
+        let mut filled = buffered;
+        while filled < length {
+            match before(&self.stream, body_deadline, |mut socket| socket.read(&mut body[filled..])) {
+                Ok(0) => return Ok(false),
+                Ok(n) => filled += n,
+                Err(e) if timed_out(&e) => return self.body_too_slow(length - filled),
+                Err(e) => return Err(e),
             }
         }
-        let body: Vec<u8> = self.buffer.drain(..length).collect();
 
         let response = self.dispatch(&head, body);
         log::debug!(
@@ -436,7 +810,7 @@ impl Connection<'_> {
             "content_type": head.content_type,
         })
         .to_string();
-        let timeout = self.settings.request_timeout;
+        let timeout = self.server.settings.request_timeout;
         match bus.http_request(matched.app, matched.route, meta, Bytes::from(body), timeout) {
             Ok(reply) => reply.into(),
             Err(failed) => {
@@ -478,6 +852,26 @@ mod tests {
         assert!(matches!(head("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"), Err(HeadError::Reject(400, _))));
         let many = format!("GET / HTTP/1.1\r\n{}\r\n", "A: b\r\n".repeat(MAX_HEADERS + 1));
         assert!(matches!(head(&many), Err(HeadError::Reject(431, _))));
+    }
+
+    #[test]
+    fn limits_that_cannot_work_are_rejected() {
+        assert_eq!(WebSettings::default().check(), Ok(()));
+        let no_connections = WebSettings { max_connections: 0, ..WebSettings::default() };
+        assert!(no_connections.check().is_err_and(|e| e.contains("wsapi_max_connections")));
+        let small_budget = WebSettings { body_budget_bytes: 1000, max_body_bytes: 1001, ..WebSettings::default() };
+        assert!(small_budget.check().is_err_and(|e| e.contains("wsapi_body_budget_bytes")));
+    }
+
+    #[test]
+    fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
+        let server = Server::new(WebSettings::default(), 3);
+        let text = String::from_utf8(server.full.clone()).expect("ASCII");
+        let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");
+        assert!(head.contains("\r\nRetry-After: 1") && head.ends_with("\r\nConnection: close"), "{head}");
+        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
+        assert!(body.contains("at most 3"), "{body}");
     }
 
     #[test]

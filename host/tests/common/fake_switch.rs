@@ -41,9 +41,14 @@ impl FakeSwitch {
         self.stream.write_all(bytes).expect("write to tatsu");
     }
 
+    /// Sends raw bytes; `false` if the host closed the connection.
+    pub fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
+        self.stream.write_all(bytes).is_ok()
+    }
+
     /// Sends a message under `xid`.
     pub fn send(&mut self, message: impl Into<Message>, xid: u32) {
-        let bytes = message.into().to_vec(xid);
+        let bytes = message.into().to_vec(xid).expect("the test's message encodes");
         self.send_raw(&bytes);
     }
 
@@ -105,7 +110,7 @@ impl FakeSwitch {
     pub fn hello(&mut self, version: u8, versions: Option<&[u8]>) -> Frame {
         let mut bytes = Vec::new();
         match versions {
-            Some(versions) => tatsu_ofproto::encode_hello(version, versions, 1, &mut bytes),
+            Some(versions) => tatsu_ofproto::encode_hello(version, versions, 1, &mut bytes).expect("a HELLO encodes"),
             None => bytes.extend_from_slice(&[version, 0, 0, 8, 0, 0, 0, 1]),
         }
         self.send_raw(&bytes);

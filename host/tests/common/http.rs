@@ -117,6 +117,16 @@ impl Client {
         Some(Reply { status, headers, body })
     }
 
+    /// A second handle on the connection, e.g. to trickle bytes from another thread while this one reads.
+    pub fn stream_clone(&self) -> TcpStream {
+        self.stream.try_clone().expect("clone the client socket")
+    }
+
+    /// How long [`Client::read_reply`] waits for bytes before it gives up (20 s unless set).
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        self.stream.set_read_timeout(Some(timeout)).expect("read timeout");
+    }
+
     /// Whether the server has closed the connection (reads until EOF or 2 s).
     pub fn closed(&mut self) -> bool {
         self.stream.set_read_timeout(Some(Duration::from_secs(2))).expect("read timeout");

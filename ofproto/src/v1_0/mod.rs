@@ -1,8 +1,8 @@
 //! OpenFlow 1.0 (wire version 0x01) messages.
 
 use crate::common::{ErrorMsg, Hello};
-use crate::error::DecodeError;
-use crate::header::{begin, finish, Header, HEADER_LEN};
+use crate::error::{DecodeError, EncodeError};
+use crate::header::{encode_message, Header, HEADER_LEN};
 use crate::nx::{ActionList, NxAction, NX_VENDOR_ID};
 use crate::types::{FixedStr, MacAddr};
 use crate::wire::{len16, Put, Reader};
@@ -348,14 +348,15 @@ pub enum Action {
     },
     /// Nicira extension action.
     Nx(NxAction<Action>),
-    /// Other vendor action; `data` follows the vendor id.
+    /// Other vendor action; `data` follows the vendor id. Encoded padded with zeros to a multiple of 8 bytes
+    /// (`ofp_action_vendor_header`: "Length is a multiple of 8"); a decoded action keeps that padding in `data`.
     Vendor {
         /// Vendor id.
         vendor: u32,
         /// Body.
         data: Vec<u8>,
     },
-    /// Unknown action type; body after type/len.
+    /// Unknown action type; body after type/len, padded with zeros to a multiple of 8 bytes when encoded.
     Unknown {
         /// Action type.
         action_type: u16,
@@ -446,11 +447,10 @@ impl Action {
         })
     }
 
-    /// Appends the action.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the action, padded to a multiple of 8 bytes; fails if it is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if let Action::Nx(nx) = self {
-            nx.emit(out);
-            return;
+            return nx.emit(out);
         }
         let start = out.len();
         out.put_u16(self.action_type());
@@ -486,8 +486,8 @@ impl Action {
             Action::Unknown { data, .. } => out.extend_from_slice(data),
             Action::Nx(_) => {}
         }
-        let l = len16(out.len() - start);
-        out.set_u16(start + 2, l);
+        out.pad8_from(start);
+        out.set_len16(start + 2, start, "an action")
     }
 }
 
@@ -499,10 +499,8 @@ impl ActionList for Action {
         }
         Ok(v)
     }
-    fn emit_list(list: &[Self], out: &mut Vec<u8>) {
-        for a in list {
-            a.emit(out);
-        }
+    fn emit_list(list: &[Self], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        list.iter().try_for_each(|a| a.emit(out))
     }
 }
 
@@ -1386,23 +1384,23 @@ impl Message {
         })
     }
 
-    /// Appends the whole message with transaction id `xid`.
-    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) {
-        let start = begin(out, VERSION, self.msg_type(), xid);
-        self.emit_body(out);
-        finish(out, start);
+    /// Appends the whole message with transaction id `xid`. Fails, appending nothing, if the message is longer
+    /// than [`crate::MAX_MESSAGE_LEN`] or a length field inside it cannot hold its value.
+    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let t = self.msg_type();
+        encode_message(out, (VERSION, t, xid), type_name(t), |out| self.emit_body(out))
     }
 
     /// Encodes into a new vector.
-    pub fn to_vec(&self, xid: u32) -> Vec<u8> {
+    pub fn to_vec(&self, xid: u32) -> Result<Vec<u8>, EncodeError> {
         let mut v = Vec::new();
-        self.encode(xid, &mut v);
-        v
+        self.encode(xid, &mut v)?;
+        Ok(v)
     }
 
-    fn emit_body(&self, out: &mut Vec<u8>) {
+    fn emit_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
-            Message::Hello(h) => h.emit(out),
+            Message::Hello(h) => h.emit(out)?,
             Message::Error(e) => e.emit(out),
             Message::EchoRequest(d) | Message::EchoReply(d) => out.extend_from_slice(d),
             Message::Vendor { vendor, data } => {
@@ -1456,9 +1454,8 @@ impl Message {
                 out.put_u16(p.in_port);
                 let at = out.len();
                 out.put_u16(0);
-                Action::emit_list(&p.actions, out);
-                let l = len16(out.len() - at - 2);
-                out.set_u16(at, l);
+                Action::emit_list(&p.actions, out)?;
+                out.set_len16(at, at + 2, "the actions of a packet-out")?;
                 out.extend_from_slice(&p.data);
             }
             Message::FlowMod(f) => {
@@ -1471,7 +1468,7 @@ impl Message {
                 out.put_u32(f.buffer_id);
                 out.put_u16(f.out_port);
                 out.put_u16(f.flags);
-                Action::emit_list(&f.actions, out);
+                Action::emit_list(&f.actions, out)?;
             }
             Message::PortMod(p) => {
                 out.put_u16(p.port_no);
@@ -1549,9 +1546,8 @@ impl Message {
                             out.put_u64(f.cookie);
                             out.put_u64(f.packet_count);
                             out.put_u64(f.byte_count);
-                            Action::emit_list(&f.actions, out);
-                            let l = len16(out.len() - s);
-                            out.set_u16(s, l);
+                            Action::emit_list(&f.actions, out)?;
+                            out.set_len16(s, s, "a flow stats entry")?;
                         }
                     }
                     StatsReplyBody::Aggregate { packet_count, byte_count, flow_count } => {
@@ -1612,15 +1608,15 @@ impl Message {
                     out.put_zeros(2);
                     for (t, d) in &q.properties {
                         out.put_u16(*t);
-                        out.put_u16(len16(8 + d.len()));
+                        out.put_u16(len16("a queue property", 8 + d.len())?);
                         out.put_zeros(4);
                         out.extend_from_slice(d);
                     }
-                    let l = len16(out.len() - s);
-                    out.set_u16(s + 4, l);
+                    out.set_len16(s + 4, s, "a queue description")?;
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -1633,8 +1629,8 @@ macro_rules! from_body {
             fn from(x: $t) -> crate::Message { crate::Message::V1_0(Message::$v(x)) }
         }
         impl $t {
-            /// Encodes this body as a complete message with transaction id `xid`.
-            pub fn encode(self, xid: u32, out: &mut Vec<u8>) {
+            /// Encodes this body as a complete message with transaction id `xid` (see [`Message::encode`]).
+            pub fn encode(self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 Message::$v(self).encode(xid, out)
             }
         }

@@ -1,9 +1,9 @@
 //! OpenFlow 1.3 actions (`ofp_action_*`).
 
 use super::oxm::{Oxm, OxmField};
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 use crate::nx::{ActionList, NxAction, NX_VENDOR_ID};
-use crate::wire::{len16, Put, Reader};
+use crate::wire::{pad8, Put, Reader};
 
 /// Action type numbers (`OFPAT_*`).
 #[allow(missing_docs)]
@@ -86,14 +86,17 @@ pub enum Action {
     PopPbb,
     /// A Nicira extension action.
     Nx(NxAction<Action>),
-    /// Any other experimenter action; `data` follows the experimenter id.
+    /// Any other experimenter action; `data` follows the experimenter id. Encoded padded with zeros to a
+    /// multiple of 8 bytes (`ofp_action_experimenter_header`: "Length is a multiple of 8"); a decoded action
+    /// keeps that padding in `data`.
     Experimenter {
         /// Experimenter id.
         experimenter: u32,
         /// Body after the experimenter id.
         data: Vec<u8>,
     },
-    /// An action type this codec does not know; body after type/len.
+    /// An action type this codec does not know; body after type/len, padded with zeros to a multiple of 8
+    /// bytes when encoded.
     Unknown {
         /// Action type.
         action_type: u16,
@@ -264,7 +267,7 @@ impl Action {
             }
             SET_FIELD => {
                 let oxm = Oxm::parse(&mut b)?;
-                let want = crate::wire::pad8(4 + oxm.wire_len());
+                let want = pad8(4 + oxm.wire_len());
                 if want != len {
                     return Err(b.err_at(start + 2, format!("set-field length {} should be {}", len, want)));
                 }
@@ -284,32 +287,25 @@ impl Action {
         Ok(a)
     }
 
-    /// Encoded length.
-    pub fn wire_len(&self) -> usize {
-        use action_type::*;
+    /// Encoded length (padding included), or why the action cannot be encoded (the error [`Action::emit`] gives).
+    pub fn wire_len(&self) -> Result<usize, EncodeError> {
         match self {
-            Action::Output { .. } => 16,
-            Action::SetField(o) => crate::wire::pad8(4 + o.wire_len()),
-            Action::Experimenter { data, .. } => 8 + data.len(),
-            Action::Unknown { data, .. } => 4 + data.len(),
-            Action::Nx(_) => {
+            Action::Output { .. } => Ok(16),
+            Action::SetField(_) | Action::Experimenter { .. } | Action::Unknown { .. } | Action::Nx(_) => {
                 let mut v = Vec::new();
-                self.emit(&mut v);
-                v.len()
+                self.emit(&mut v)?;
+                Ok(v.len())
             }
-            _ => {
-                let _ = EXPERIMENTER;
-                8
-            }
+            _ => Ok(8),
         }
     }
 
-    /// Appends the action.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the action, padded to a multiple of 8 bytes; fails if it (or the OXM TLV of a set-field) is
+    /// longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         if let Action::Nx(nx) = self {
-            nx.emit(out);
-            return;
+            return nx.emit(out);
         }
         out.put_u16(self.action_type());
         out.put_u16(0);
@@ -328,10 +324,7 @@ impl Action {
                 out.put_zeros(2);
             }
             Action::SetQueue(v) | Action::Group(v) => out.put_u32(*v),
-            Action::SetField(o) => {
-                o.emit(out);
-                out.pad8_from(start);
-            }
+            Action::SetField(o) => o.emit(out)?,
             Action::Experimenter { experimenter, data } => {
                 out.put_u32(*experimenter);
                 out.extend_from_slice(data);
@@ -340,8 +333,8 @@ impl Action {
             Action::Nx(_) => {}
             _ => out.put_zeros(4),
         }
-        let len = len16(out.len() - start);
-        out.set_u16(start + 2, len);
+        out.pad8_from(start);
+        out.set_len16(start + 2, start, "an action")
     }
 }
 
@@ -353,10 +346,8 @@ impl ActionList for Action {
         }
         Ok(v)
     }
-    fn emit_list(list: &[Self], out: &mut Vec<u8>) {
-        for a in list {
-            a.emit(out);
-        }
+    fn emit_list(list: &[Self], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        list.iter().try_for_each(|a| a.emit(out))
     }
 }
 
@@ -365,7 +356,7 @@ pub fn parse_actions(r: &mut Reader<'_>) -> Result<Vec<Action>, DecodeError> {
     Action::parse_list(r)
 }
 
-/// Appends a list of actions.
-pub fn emit_actions(list: &[Action], out: &mut Vec<u8>) {
+/// Appends a list of actions; fails if one is longer than its length field holds.
+pub fn emit_actions(list: &[Action], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     Action::emit_list(list, out)
 }

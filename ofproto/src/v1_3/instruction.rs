@@ -1,8 +1,8 @@
 //! OpenFlow 1.3 instructions (`ofp_instruction_*`).
 
 use super::action::{emit_actions, parse_actions, Action};
-use crate::error::DecodeError;
-use crate::wire::{len16, Put, Reader};
+use crate::error::{DecodeError, EncodeError};
+use crate::wire::{Put, Reader};
 
 /// Instruction type numbers (`OFPIT_*`).
 #[allow(missing_docs)]
@@ -36,14 +36,16 @@ pub enum Instruction {
     ClearActions,
     /// Apply a meter.
     Meter(u32),
-    /// Experimenter instruction; `data` follows the experimenter id.
+    /// Experimenter instruction; `data` follows the experimenter id. Encoded padded with zeros to a multiple
+    /// of 8 bytes, as every instruction is (and as switches check); a decoded instruction keeps that padding
+    /// in `data`.
     Experimenter {
         /// Experimenter id.
         experimenter: u32,
         /// Body.
         data: Vec<u8>,
     },
-    /// Unknown instruction type; body after type/len.
+    /// Unknown instruction type; body after type/len, padded with zeros to a multiple of 8 bytes when encoded.
     Unknown {
         /// Instruction type.
         instruction_type: u16,
@@ -124,8 +126,9 @@ impl Instruction {
         })
     }
 
-    /// Appends the instruction.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the instruction, padded to a multiple of 8 bytes; fails if it (or an action in it) is longer
+    /// than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(self.instruction_type());
         out.put_u16(0);
@@ -141,7 +144,7 @@ impl Instruction {
             }
             Instruction::WriteActions(a) | Instruction::ApplyActions(a) => {
                 out.put_zeros(4);
-                emit_actions(a, out);
+                emit_actions(a, out)?;
             }
             Instruction::ClearActions => out.put_zeros(4),
             Instruction::Meter(m) => out.put_u32(*m),
@@ -151,8 +154,8 @@ impl Instruction {
             }
             Instruction::Unknown { data, .. } => out.extend_from_slice(data),
         }
-        let len = len16(out.len() - start);
-        out.set_u16(start + 2, len);
+        out.pad8_from(start);
+        out.set_len16(start + 2, start, "an instruction")
     }
 }
 
@@ -165,9 +168,7 @@ pub fn parse_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, Decode
     Ok(v)
 }
 
-/// Appends instructions.
-pub fn emit_instructions(list: &[Instruction], out: &mut Vec<u8>) {
-    for i in list {
-        i.emit(out);
-    }
+/// Appends instructions; fails if one is longer than its length field holds.
+pub fn emit_instructions(list: &[Instruction], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    list.iter().try_for_each(|i| i.emit(out))
 }

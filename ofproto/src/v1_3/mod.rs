@@ -17,10 +17,10 @@ pub use multipart::{MultipartReply, MultipartRequest};
 pub use oxm::{Match, Oxm, OxmField};
 
 use crate::common::{ErrorMsg, Hello};
-use crate::error::DecodeError;
-use crate::header::{begin, finish, Header, HEADER_LEN};
+use crate::error::{DecodeError, EncodeError};
+use crate::header::{encode_message, Header, HEADER_LEN};
 use crate::types::{FixedStr, MacAddr};
-use crate::wire::{len16, Put, Reader};
+use crate::wire::{Put, Reader};
 
 /// Wire version of OpenFlow 1.3.
 pub const VERSION: u8 = 0x04;
@@ -551,17 +551,16 @@ impl Bucket {
         b.skip(4)?;
         Ok(Bucket { weight, watch_port, watch_group, actions: action::parse_actions(&mut b)? })
     }
-    /// Appends the bucket.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the bucket; fails if it (or an action in it) is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(0);
         out.put_u16(self.weight);
         out.put_u32(self.watch_port);
         out.put_u32(self.watch_group);
         out.put_zeros(4);
-        action::emit_actions(&self.actions, out);
-        let l = len16(out.len() - start);
-        out.set_u16(start, l);
+        action::emit_actions(&self.actions, out)?;
+        out.set_len16(start, start, "a bucket")
     }
 }
 
@@ -716,7 +715,7 @@ impl QueueProp {
             _ => QueueProp::Unknown { prop_type: t, data: b.rest().to_vec() },
         })
     }
-    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         let t = match self {
             QueueProp::MinRate(_) => 1,
@@ -739,8 +738,7 @@ impl QueueProp {
             }
             QueueProp::Unknown { data, .. } => out.extend_from_slice(data),
         }
-        let l = len16(out.len() - start);
-        out.set_u16(start + 2, l);
+        out.set_len16(start + 2, start, "a queue property")
     }
 }
 
@@ -846,8 +844,8 @@ impl MeterBand {
             _ => MeterBand::Unknown { band_type: t, rate, burst_size, data: b.rest().to_vec() },
         })
     }
-    /// Appends the band.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the band; fails if it is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         let (t, rate, burst) = match self {
             MeterBand::Drop { rate, burst_size } => (1, rate, burst_size),
@@ -871,8 +869,7 @@ impl MeterBand {
             }
             MeterBand::Unknown { data, .. } => out.extend_from_slice(data),
         }
-        let l = len16(out.len() - start);
-        out.set_u16(start + 2, l);
+        out.set_len16(start + 2, start, "a meter band")
     }
 }
 
@@ -1162,23 +1159,23 @@ impl Message {
         })
     }
 
-    /// Appends the whole message (header included) with transaction id `xid`.
-    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) {
-        let start = begin(out, VERSION, self.msg_type(), xid);
-        self.emit_body(out);
-        finish(out, start);
+    /// Appends the whole message (header included) with transaction id `xid`. Fails, appending nothing, if the
+    /// message is longer than [`crate::MAX_MESSAGE_LEN`] or a length field inside it cannot hold its value.
+    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let t = self.msg_type();
+        encode_message(out, (VERSION, t, xid), type_name(t), |out| self.emit_body(out))
     }
 
     /// Encodes into a new vector.
-    pub fn to_vec(&self, xid: u32) -> Vec<u8> {
+    pub fn to_vec(&self, xid: u32) -> Result<Vec<u8>, EncodeError> {
         let mut v = Vec::new();
-        self.encode(xid, &mut v);
-        v
+        self.encode(xid, &mut v)?;
+        Ok(v)
     }
 
-    fn emit_body(&self, out: &mut Vec<u8>) {
+    fn emit_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
-            Message::Hello(h) => h.emit(out),
+            Message::Hello(h) => h.emit(out)?,
             Message::Error(e) => e.emit(out),
             Message::EchoRequest(d) | Message::EchoReply(d) => out.extend_from_slice(d),
             Message::Experimenter(e) => {
@@ -1210,7 +1207,7 @@ impl Message {
                 out.put_u8(p.reason);
                 out.put_u8(p.table_id);
                 out.put_u64(p.cookie);
-                p.match_.emit(out);
+                p.match_.emit(out)?;
                 out.put_zeros(2);
                 out.extend_from_slice(&p.data);
             }
@@ -1225,7 +1222,7 @@ impl Message {
                 out.put_u16(f.hard_timeout);
                 out.put_u64(f.packet_count);
                 out.put_u64(f.byte_count);
-                f.match_.emit(out);
+                f.match_.emit(out)?;
             }
             Message::PortStatus(p) => {
                 out.put_u8(p.reason);
@@ -1239,9 +1236,8 @@ impl Message {
                 out.put_u16(0);
                 out.put_zeros(6);
                 let s = out.len();
-                action::emit_actions(&p.actions, out);
-                let l = len16(out.len() - s);
-                out.set_u16(at, l);
+                action::emit_actions(&p.actions, out)?;
+                out.set_len16(at, s, "the actions of a packet-out")?;
                 out.extend_from_slice(&p.data);
             }
             Message::FlowMod(f) => {
@@ -1257,8 +1253,8 @@ impl Message {
                 out.put_u32(f.out_group);
                 out.put_u16(f.flags);
                 out.put_zeros(2);
-                f.match_.emit(out);
-                instruction::emit_instructions(&f.instructions, out);
+                f.match_.emit(out)?;
+                instruction::emit_instructions(&f.instructions, out)?;
             }
             Message::GroupMod(g) => {
                 out.put_u16(g.command);
@@ -1266,7 +1262,7 @@ impl Message {
                 out.put_u8(0);
                 out.put_u32(g.group_id);
                 for b in &g.buckets {
-                    b.emit(out);
+                    b.emit(out)?;
                 }
             }
             Message::PortMod(p) => {
@@ -1284,8 +1280,8 @@ impl Message {
                 out.put_zeros(3);
                 out.put_u32(t.config);
             }
-            Message::MultipartRequest(m) => m.emit(out),
-            Message::MultipartReply(m) => m.emit(out),
+            Message::MultipartRequest(m) => m.emit(out)?,
+            Message::MultipartReply(m) => m.emit(out)?,
             Message::QueueGetConfigRequest { port } => {
                 out.put_u32(*port);
                 out.put_zeros(4);
@@ -1300,10 +1296,9 @@ impl Message {
                     out.put_u16(0);
                     out.put_zeros(6);
                     for p in &pq.properties {
-                        p.emit(out);
+                        p.emit(out)?;
                     }
-                    let l = len16(out.len() - s);
-                    out.set_u16(s + 8, l);
+                    out.set_len16(s + 8, s, "a queue description")?;
                 }
             }
             Message::RoleRequest(r) | Message::RoleReply(r) => {
@@ -1321,10 +1316,11 @@ impl Message {
                 out.put_u16(m.flags);
                 out.put_u32(m.meter_id);
                 for b in &m.bands {
-                    b.emit(out);
+                    b.emit(out)?;
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -1337,8 +1333,8 @@ macro_rules! from_body {
             fn from(x: $t) -> crate::Message { crate::Message::V1_3(Message::$v(x)) }
         }
         impl $t {
-            /// Encodes this body as a complete message with transaction id `xid`.
-            pub fn encode(self, xid: u32, out: &mut Vec<u8>) {
+            /// Encodes this body as a complete message with transaction id `xid` (see [`Message::encode`]).
+            pub fn encode(self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 Message::$v(self).encode(xid, out)
             }
         }

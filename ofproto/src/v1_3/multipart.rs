@@ -4,7 +4,7 @@ use super::instruction::{emit_instructions, parse_instructions, Instruction};
 use super::oxm::{Match, Oxm};
 use super::table_features::TableFeatures;
 use super::{Bucket, MeterBand, Port};
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 use crate::types::FixedStr;
 use crate::wire::{len16, Put, Reader};
 
@@ -312,8 +312,8 @@ impl MultipartRequest {
         Ok(MultipartRequest { flags, body })
     }
 
-    /// Appends the body after the OpenFlow header.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the body after the OpenFlow header; fails if a length field inside it cannot hold its value.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         use MultipartRequestBody as B;
         out.put_u16(self.mp_type());
         out.put_u16(self.flags);
@@ -328,7 +328,7 @@ impl MultipartRequest {
                 out.put_zeros(4);
                 out.put_u64(f.cookie);
                 out.put_u64(f.cookie_mask);
-                f.match_.emit(out);
+                f.match_.emit(out)?;
             }
             B::PortStats { port_no } => {
                 out.put_u32(*port_no);
@@ -344,7 +344,7 @@ impl MultipartRequest {
             }
             B::TableFeatures(v) => {
                 for t in v {
-                    t.emit(out);
+                    t.emit(out)?;
                 }
             }
             B::OnfFlowMonitor(v) => {
@@ -354,13 +354,13 @@ impl MultipartRequest {
                     out.put_u32(m.id);
                     out.put_u16(m.flags);
                     let ml: usize = m.fields.iter().map(Oxm::wire_len).sum();
-                    out.put_u16(len16(ml));
+                    out.put_u16(len16("the match of a flow monitor request", ml)?);
                     out.put_u32(m.out_port);
                     out.put_u8(m.table_id);
                     out.put_zeros(3);
                     let s = out.len();
                     for f in &m.fields {
-                        f.emit(out);
+                        f.emit(out)?;
                     }
                     out.pad8_from(s);
                 }
@@ -372,6 +372,7 @@ impl MultipartRequest {
             }
             B::Unknown { data, .. } => out.extend_from_slice(data),
         }
+        Ok(())
     }
 }
 
@@ -477,8 +478,8 @@ impl FlowStats {
             instructions,
         })
     }
-    /// Appends the entry.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the entry; fails if it (or its match or an instruction) is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(0);
         out.put_u8(self.table_id);
@@ -493,10 +494,9 @@ impl FlowStats {
         out.put_u64(self.cookie);
         out.put_u64(self.packet_count);
         out.put_u64(self.byte_count);
-        self.match_.emit(out);
-        emit_instructions(&self.instructions, out);
-        let l = len16(out.len() - start);
-        out.set_u16(start, l);
+        self.match_.emit(out)?;
+        emit_instructions(&self.instructions, out)?;
+        out.set_len16(start, start, "a flow stats entry")
     }
 }
 
@@ -912,8 +912,8 @@ impl MultipartReply {
         Ok(MultipartReply { flags, body })
     }
 
-    /// Appends the body after the OpenFlow header.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the body after the OpenFlow header; fails if a length field inside it cannot hold its value.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         use MultipartReplyBody as B;
         out.put_u16(self.mp_type());
         out.put_u16(self.flags);
@@ -922,7 +922,7 @@ impl MultipartReply {
             B::Desc(d) => d.emit(out),
             B::Flow(v) => {
                 for f in v {
-                    f.emit(out);
+                    f.emit(out)?;
                 }
             }
             B::Aggregate(a) => {
@@ -977,7 +977,7 @@ impl MultipartReply {
             }
             B::Group(v) => {
                 for g in v {
-                    out.put_u16(len16(40 + 16 * g.bucket_stats.len()));
+                    out.put_u16(len16("a group stats entry", 40 + 16 * g.bucket_stats.len())?);
                     out.put_zeros(2);
                     out.put_u32(g.group_id);
                     out.put_u32(g.ref_count);
@@ -1000,10 +1000,9 @@ impl MultipartReply {
                     out.put_u8(0);
                     out.put_u32(g.group_id);
                     for b in &g.buckets {
-                        b.emit(out);
+                        b.emit(out)?;
                     }
-                    let l = len16(out.len() - s);
-                    out.set_u16(s, l);
+                    out.set_len16(s, s, "a group description")?;
                 }
             }
             B::GroupFeatures(g) => {
@@ -1016,7 +1015,7 @@ impl MultipartReply {
             B::Meter(v) => {
                 for m in v {
                     out.put_u32(m.meter_id);
-                    out.put_u16(len16(40 + 16 * m.band_stats.len()));
+                    out.put_u16(len16("a meter stats entry", 40 + 16 * m.band_stats.len())?);
                     out.put_zeros(6);
                     out.put_u32(m.flow_count);
                     out.put_u64(m.packet_in_count);
@@ -1036,10 +1035,9 @@ impl MultipartReply {
                     out.put_u16(m.flags);
                     out.put_u32(m.meter_id);
                     for b in &m.bands {
-                        b.emit(out);
+                        b.emit(out)?;
                     }
-                    let l = len16(out.len() - s);
-                    out.set_u16(s, l);
+                    out.set_len16(s, s, "a meter configuration")?;
                 }
             }
             B::MeterFeatures(m) => {
@@ -1052,7 +1050,7 @@ impl MultipartReply {
             }
             B::TableFeatures(v) => {
                 for t in v {
-                    t.emit(out);
+                    t.emit(out)?;
                 }
             }
             B::PortDesc(v) => {
@@ -1067,5 +1065,6 @@ impl MultipartReply {
             }
             B::Unknown { data, .. } => out.extend_from_slice(data),
         }
+        Ok(())
     }
 }

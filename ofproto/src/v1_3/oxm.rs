@@ -4,9 +4,9 @@
 //! that every TLV (basic, Nicira NXM, experimenter, unknown) re-encodes
 //! exactly. [`OxmField`] names the known fields and gives typed helpers.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 use crate::types::MacAddr;
-use crate::wire::{len16, Put, Reader};
+use crate::wire::{Put, Reader};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// `OFPXMC_NXM_0`.
@@ -21,6 +21,8 @@ pub const OFPXMC_EXPERIMENTER: u16 = 0xffff;
 pub const ONF_EXPERIMENTER_ID: u32 = 0x4f4e_4600;
 /// `OFPMT_OXM`.
 pub const OFPMT_OXM: u16 = 1;
+/// The longest OXM TLV body: what the 8-bit length of its header holds.
+pub const MAX_OXM_BODY: usize = u8::MAX as usize;
 
 /// How a field's value is shown and typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,7 +348,8 @@ impl Oxm {
         OxmField::from_class_field(self.class, self.field)
     }
 
-    /// The 32-bit TLV header.
+    /// The 32-bit TLV header. Its length byte is the body length; a body over 255 bytes cannot be encoded
+    /// ([`Oxm::emit`] refuses it) and shows here only its low 8 bits.
     pub fn header(&self) -> u32 {
         (self.class as u32) << 16
             | ((self.field as u32) & 0x7f) << 9
@@ -426,10 +429,15 @@ impl Oxm {
         Ok(Oxm { class, field, has_mask, body: OxmBody::new(body) })
     }
 
-    /// Appends the TLV.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the TLV; fails if the body is longer than the 8-bit length of the TLV header holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let body = self.body.as_slice();
+        if body.len() > MAX_OXM_BODY {
+            return Err(EncodeError::TooLong { what: "an OXM TLV body", length: body.len(), limit: MAX_OXM_BODY });
+        }
         out.put_u32(self.header());
-        out.extend_from_slice(self.body.as_slice());
+        out.extend_from_slice(body);
+        Ok(())
     }
 }
 
@@ -614,14 +622,17 @@ impl Match {
         Ok(fields)
     }
 
-    /// Appends the `ofp_match` with its padding.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the `ofp_match` with its padding (the length field excludes the padding); fails if a TLV or
+    /// the match is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(OFPMT_OXM);
-        out.put_u16(len16(self.length()));
+        out.put_u16(0);
         for f in &self.fields {
-            f.emit(out);
+            f.emit(out)?;
         }
+        out.set_len16(start + 2, start, "a match")?;
         out.pad8_from(start);
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Table features (`OFPMP_TABLE_FEATURES`) bodies and properties.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, EncodeError};
 use crate::types::FixedStr;
 use crate::wire::{len16, pad8, Put, Reader};
 
@@ -150,16 +150,17 @@ impl TableFeatureProp {
         }
     }
 
-    /// Appends the property with its padding.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the property with its padding (the length field excludes the padding); fails if the property
+    /// or an id in it is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(self.prop_type());
-        out.put_u16(len16(self.length()));
+        out.put_u16(len16("a table feature property", self.length())?);
         match self {
             TableFeatureProp::Instructions { ids, .. } | TableFeatureProp::Actions { ids, .. } => {
                 for i in ids {
                     out.put_u16(i.id_type);
-                    out.put_u16(len16(4 + i.data.len()));
+                    out.put_u16(len16("an instruction or action id of a table feature property", 4 + i.data.len())?);
                     out.extend_from_slice(&i.data);
                 }
             }
@@ -179,6 +180,7 @@ impl TableFeatureProp {
             TableFeatureProp::Unknown { data, .. } => out.extend_from_slice(data),
         }
         out.pad8_from(start);
+        Ok(())
     }
 }
 
@@ -228,8 +230,8 @@ impl TableFeatures {
         }
         Ok(t)
     }
-    /// Appends the entry.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    /// Appends the entry; fails if it (or a property) is longer than its length field holds.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(0);
         out.put_u8(self.table_id);
@@ -240,9 +242,8 @@ impl TableFeatures {
         out.put_u32(self.config);
         out.put_u32(self.max_entries);
         for p in &self.properties {
-            p.emit(out);
+            p.emit(out)?;
         }
-        let l = len16(out.len() - start);
-        out.set_u16(start, l);
+        out.set_len16(start, start, "a table features entry")
     }
 }

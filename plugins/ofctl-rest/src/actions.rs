@@ -196,12 +196,16 @@ pub fn to_actions_13(value: &Value, parent: &str) -> ApiResult<Vec<Action>> {
     Ok(actions)
 }
 
-/// The body of an experimenter action after its experimenter id.
-fn experimenter_body(action: &Action) -> (u32, Vec<u8>) {
+/// The experimenter id of an experimenter action and its body after the id (for NX actions: as encoded, padding
+/// included; `None` for one that cannot be encoded).
+fn experimenter_body(action: &Action) -> Option<(u32, Vec<u8>)> {
+    if let Action::Experimenter { experimenter, data } = action {
+        return Some((*experimenter, data.clone()));
+    }
     let mut bytes = Vec::new();
-    action.emit(&mut bytes);
+    action.emit(&mut bytes).ok()?;
     let experimenter = bytes.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    (experimenter, bytes.get(8..).map(<[u8]>::to_vec).unwrap_or_default())
+    Some((experimenter, bytes.get(8..).map(<[u8]>::to_vec).unwrap_or_default()))
 }
 
 fn python_text(value: &Value) -> String {
@@ -243,10 +247,12 @@ pub fn action_to_str_13(action: &Action) -> String {
         },
         Action::PushPbb(ethertype) => format!("PUSH_PBB:{ethertype}"),
         Action::PopPbb => "POP_PBB".to_owned(),
-        Action::Nx(_) | Action::Experimenter { .. } => {
-            let (experimenter, data) = experimenter_body(action);
-            format!("EXPERIMENTER: {{experimenter:{experimenter}, data:{}}}", base64_encode(&data))
-        }
+        Action::Nx(_) | Action::Experimenter { .. } => match experimenter_body(action) {
+            Some((experimenter, data)) => {
+                format!("EXPERIMENTER: {{experimenter:{experimenter}, data:{}}}", base64_encode(&data))
+            }
+            None => "UNKNOWN".to_owned(),
+        },
         _ => "UNKNOWN".to_owned(),
     }
 }

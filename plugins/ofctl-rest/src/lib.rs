@@ -23,11 +23,14 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use tatsu_plugin_api::http::{HttpRequest, HttpResponse};
+use tatsu_plugin_api::ofproto::error::Thousands;
 use tatsu_plugin_api::ofproto::v1_3::multipart::{
     FlowStatsRequest, MultipartReplyBody as R13, MultipartRequestBody as Q13,
 };
 use tatsu_plugin_api::ofproto::v1_3::{self, Bucket, MeterBand, MultipartRequest};
-use tatsu_plugin_api::ofproto::{v1_0, ErrorMsg, MacAddr, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_plugin_api::ofproto::{
+    v1_0, EncodeError, ErrorMsg, MacAddr, Message, MAX_MESSAGE_LEN, OFP_VERSION_1_0, OFP_VERSION_1_3,
+};
 use tatsu_plugin_api::openflow::{OfError, OfErrorKind};
 use tatsu_plugin_api::{export_app, App, BoxError, Context, Datapath, DatapathStates, Handlers, OfMessage, Request};
 
@@ -293,6 +296,7 @@ fn of_failure(e: &OfError, dpid: u64) -> HttpResponse {
         OfErrorKind::UnknownDatapath => 404,
         OfErrorKind::TimedOut => 504,
         OfErrorKind::SendQueueFull => 503,
+        OfErrorKind::Encode => 400,
         OfErrorKind::Disconnected | OfErrorKind::Decode => 502,
         OfErrorKind::Other => 500,
     };
@@ -352,10 +356,28 @@ fn by_dpid(dpid: u64, value: Value) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::json(200, &json!({ dpid.to_string(): value })))
 }
 
-/// Sends a modification under this app's own xid, then a barrier; reports an error the switch sent for it.
+/// The 400 for a `what` (`flow entry`...) whose OpenFlow encoding does not fit its length fields, naming the
+/// limit; nothing was sent.
+fn too_long(what: &str, e: &EncodeError) -> HttpResponse {
+    let most = Thousands(MAX_MESSAGE_LEN);
+    bad(match e {
+        EncodeError::MessageTooLong { length, .. } => {
+            format!("the {what} encodes to {} bytes; an OpenFlow message holds at most {most}", Thousands(*length))
+        }
+        // A 16-bit length inside the message counts bytes of it: the message is longer still.
+        _ if e.limit() == MAX_MESSAGE_LEN => {
+            format!("the {what} encodes to more than {most} bytes; an OpenFlow message holds at most {most} ({e})")
+        }
+        _ => format!("the {what} cannot be encoded: {e}"),
+    })
+}
+
+/// Sends a modification under this app's own xid, then a barrier; reports an error the switch sent for it. A
+/// modification too long to encode is a 400 and nothing is sent.
 fn modify(ctx: &Context, dp: &Datapath, message: Message, what: &str) -> ApiResult<HttpResponse> {
     let xid = XID_MARK | (shared().next_xid.fetch_add(1, Ordering::Relaxed) & !XID_MARK);
-    dp.send_bytes(&message.to_vec(xid)).map_err(|e| of_failure(&e, dp.dpid()))?;
+    let bytes = message.to_vec(xid).map_err(|e| too_long(what, &e))?;
+    dp.send_bytes(&bytes).map_err(|e| of_failure(&e, dp.dpid()))?;
     let barrier: Message =
         if dp.is_v1_3() { v1_3::Message::BarrierRequest.into() } else { v1_0::Message::BarrierRequest.into() };
     ask(dp, barrier)?;
@@ -1035,6 +1057,30 @@ mod tests {
         assert_eq!(single.flags, 1);
         let e = meter_mod_13(&map(json!({"bands": [{"type": "DROP", "rat": 1}]})), 0).expect_err("field");
         assert!(e.body_text().contains("bands[0].rat"), "{}", e.body_text());
+    }
+
+    #[test]
+    fn entries_too_long_to_encode_are_400_naming_the_limit() {
+        // The attacker's shape: 4,090 outputs and an experimenter action that fills the message past 65,535.
+        let mut actions: Vec<Value> = vec![json!({"type": "OUTPUT", "port": 2}); 4090];
+        actions.push(json!({"type": "EXPERIMENTER", "experimenter": 1, "data_type": "base64",
+                            "data": util::base64_encode(&[0; 72])}));
+        let fm = flow_mod_13(&map(json!({"dpid": 1, "actions": actions})), 0).expect("a valid entry");
+        let e = v1_3::Message::FlowMod(fm).to_vec(1).expect_err("too long");
+        let reply = too_long("flow entry", &e);
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&reply.body).expect("json")["error"],
+            "the flow entry encodes to 65,584 bytes; an OpenFlow message holds at most 65,535"
+        );
+        // Longer still: an instruction overflows first, and the answer still names the message limit.
+        let e = EncodeError::TooLong { what: "an instruction", length: 80_024, limit: 65_535 };
+        let text = too_long("flow entry", &e).body_text();
+        assert!(text.contains("encodes to more than 65,535 bytes; an OpenFlow message holds at most 65,535"), "{text}");
+        assert!(text.contains("an instruction encodes to 80,024 bytes"), "{text}");
+        let e = EncodeError::TooLong { what: "an OXM TLV body", length: 300, limit: 255 };
+        let text = too_long("flow entry", &e).body_text();
+        assert!(text.contains("the flow entry cannot be encoded: an OXM TLV body encodes to 300 bytes"), "{text}");
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub fn flows_13(flows: &[FlowStats]) -> Vec<Value> {
     flows
         .iter()
         .map(|f| {
+            // The entry's length as encoded (a switch's entries always fit; null for one that cannot be encoded).
             let mut encoded = Vec::new();
-            f.emit(&mut encoded);
+            let length = f.emit(&mut encoded).ok().map(|()| encoded.len());
             json!({
                 "priority": f.priority,
                 "cookie": f.cookie,
@@ -41,7 +42,7 @@ pub fn flows_13(flows: &[FlowStats]) -> Vec<Value> {
                 "duration_sec": f.duration_sec,
                 "duration_nsec": f.duration_nsec,
                 "packet_count": f.packet_count,
-                "length": encoded.len(),
+                "length": length,
                 "flags": f.flags,
                 "actions": instructions_to_user_13(&f.instructions),
                 "match": match_to_user_13(&f.match_),
