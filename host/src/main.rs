@@ -294,7 +294,9 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
 /// refuses a connection at the limit instead of failing somewhere inside when the kernel says no.
 fn fit_switch_connections(settings: &mut Settings) {
     let budget = limits::Budget::probe();
-    let fits = usize::try_from(budget.switch_connections(settings.web.max_connections as u64)).unwrap_or(usize::MAX);
+    // The REST server takes at most half the open-file limit (see `web`), however many connections it is allowed.
+    let rest_fds = (settings.web.max_connections as u64).min(budget.fds / 2);
+    let fits = usize::try_from(budget.switch_connections(rest_fds)).unwrap_or(usize::MAX);
     let wanted = settings.switches.max_connections;
     if wanted > fits && wanted != config::DEFAULT_MAX_SWITCH_CONNECTIONS {
         log::warn!(

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,9 @@ const FIRST_CHUNK: usize = 2 * 1024;
 const READER_STACK: usize = 64 * 1024;
 /// A writer's stack: measured at 5 KiB the same way.
 const WRITER_STACK: usize = 32 * 1024;
+/// Ports recorded per datapath (what apps are told in `enter` events): a switch announcing ever new port numbers
+/// must not grow the table without bound. Open vSwitch bridges have far fewer.
+const MAX_PORTS: usize = 4096;
 
 /// Where the handshake is.
 enum Handshake {
@@ -128,6 +131,8 @@ pub struct Connection {
     sends_refused: AtomicU64,
     reader: OnceLock<(Coroutine, WaitIoWaker)>,
     pause: Mutex<Pause>,
+    /// `pause.handed_over`, readable without the lock (the writer checks it before every write).
+    handed_over: AtomicBool,
     credit: Arc<Credit>,
 }
 
@@ -220,6 +225,7 @@ impl Connection {
             sends_refused: AtomicU64::new(0),
             reader: OnceLock::new(),
             pause: Mutex::new(Pause::default()),
+            handed_over: AtomicBool::new(false),
             credit: Arc::default(),
         }
     }
@@ -313,6 +319,12 @@ impl Connection {
         }
     }
 
+    /// Whether a hot restart is pausing or has taken the connection (the keepalive leaves it alone then).
+    pub(super) fn in_handover(&self) -> bool {
+        let pause = lock(&self.pause);
+        pause.requested || pause.handed_over
+    }
+
     /// Whether the reader has stopped at a message boundary.
     pub fn is_paused(&self) -> bool {
         lock(&self.pause).paused_with.is_some() || self.is_closed()
@@ -344,6 +356,7 @@ impl Connection {
             let mut pause = lock(&self.pause);
             let unparsed = pause.paused_with.clone()?;
             pause.handed_over = true;
+            self.handed_over.store(true, Ordering::Release);
             unparsed
         };
         if let Some((reader, _)) = self.reader.get() {
@@ -355,11 +368,17 @@ impl Connection {
         let deadline = Instant::now() + Duration::from_secs(1);
         let unsent = loop {
             let mut outbox = lock(&self.outbox);
-            if !outbox.writer_busy || Instant::now() >= deadline {
+            if !outbox.writer_busy {
                 outbox.closed = true;
                 break std::mem::take(&mut outbox.bytes);
             }
             drop(outbox);
+            if Instant::now() >= deadline {
+                // The writer is stuck inside a write (its scheduler thread busy elsewhere): what the switch has been
+                // sent is not known exactly, so the connection is closed rather than handed over half a message.
+                self.close("its writer did not stop within a second for the hot restart");
+                return None;
+            }
             std::thread::sleep(Duration::from_micros(200));
         };
         self.wake_writer();
@@ -393,7 +412,7 @@ impl Connection {
     }
 
     fn handed_over(&self) -> bool {
-        lock(&self.pause).handed_over
+        self.handed_over.load(Ordering::Acquire)
     }
 
     /// At a message boundary: parks the reader while a handover pause is requested, keeping `unparsed`.
@@ -599,9 +618,14 @@ impl Connection {
                 WaitStatus::Stopping => RequestFailure::Stopping,
                 WaitStatus::Interrupted => RequestFailure::Interrupted,
             };
-            // Parts still on their way are dropped when they come, for a while.
+            // Parts still on their way are dropped when they come, for a while (unless the reply came just now).
             {
                 let mut state = lock(&pending.state);
+                match state.outcome.take() {
+                    Some(Ok(())) => return Ok(std::mem::take(&mut state.parts)),
+                    Some(Err(failed)) => return Err(failed),
+                    None => {}
+                }
                 state.waited_for = false;
                 state.parts = Vec::new();
                 state.expires = Instant::now() + REPLY_GRACE;
@@ -844,6 +868,7 @@ impl Connection {
 
     /// Counts a malformed message and logs it (at most a few lines a second host-wide; see
     /// [`super::LogLimits`]). `what` is built only for the lines that are logged.
+    #[cold]
     fn malformed(&self, message: &[u8], what: impl FnOnce() -> String) {
         self.malformed.fetch_add(1, Ordering::Relaxed);
         if let Some(suppressed) = self.switches.log_limits.malformed.check() {
@@ -859,6 +884,7 @@ impl Connection {
     }
 
     /// Handles one framed message; `Err` closes the connection with that reason.
+    #[inline]
     fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
         let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
         if matches!(handshake, Handshake::AwaitHello) {
@@ -907,6 +933,7 @@ impl Connection {
         Ok(())
     }
 
+    #[cold]
     fn on_hello(&self, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
         let (version, msg_type) = (message[0], message[1]);
         if msg_type == wire::ECHO_REQUEST {
@@ -969,21 +996,22 @@ impl Connection {
     }
 
     fn add_ports(&self, ports: Vec<Value>) {
-        let mut info = lock(&self.info);
         for port in ports {
-            if let Some(number) = port["port_no"].as_u64().and_then(|n| u32::try_from(n).ok()) {
-                info.ports.insert(number, port);
-            }
+            self.update_port(0, port);
         }
     }
 
+    /// Records a port added or changed (`reason` 0 or 2) or deleted (1); at most [`MAX_PORTS`] are kept.
     fn update_port(&self, reason: u8, port: Value) {
         let Some(number) = port["port_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else { return };
         let mut info = lock(&self.info);
         if reason == 1 {
             info.ports.remove(&number);
-        } else {
+        } else if info.ports.len() < MAX_PORTS || info.ports.contains_key(&number) {
             info.ports.insert(number, port);
+        } else {
+            drop(info);
+            self.malformed(&[], || format!("more than {MAX_PORTS} ports: port {number} is not recorded"));
         }
     }
 

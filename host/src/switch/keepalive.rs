@@ -16,6 +16,9 @@ pub fn run(switches: &'static Switches) {
         green::sleep(tick);
         let now = Instant::now();
         for connection in switches.all() {
+            if connection.in_handover() {
+                continue;
+            }
             connection.expire_pending(now);
             if !connection.is_main() && connection.age() > settings.handshake_timeout {
                 connection.close(&format!("the handshake did not finish within {:?}", settings.handshake_timeout));
