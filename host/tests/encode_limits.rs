@@ -35,9 +35,8 @@ fn ofctl_host() -> (Host, u16, u16) {
         ],
         &[],
     );
-    let port_in = |line: String| line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port");
-    let rest_port = port_in(host.wait_for(&["REST API listening on http://127.0.0.1:"]));
-    let switch_port = port_in(host.wait_for(&["listening for switches on"]));
+    let rest_port = host.rest_port();
+    let switch_port = host.switch_port();
     (host, rest_port, switch_port)
 }
 

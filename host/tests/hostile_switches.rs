@@ -49,10 +49,8 @@ fn start(name: &str, config: &str, extra: &[&str]) -> Running {
     ];
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[]);
-    let line = host.wait_for(&["listening for switches on"]);
-    let ofp_port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("OpenFlow port");
-    let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
-    let http_port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
+    let ofp_port = host.switch_port();
+    let http_port = host.rest_port();
     Running { host, ofp_port, http_port }
 }
 

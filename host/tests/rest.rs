@@ -30,10 +30,8 @@ fn host_with(name: &str, libraries: &[(&str, &str)], extra: &[&str]) -> (Host, u
     ];
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[]);
-    let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
-    let rest_port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port in the REST line");
-    let line = host.wait_for(&["listening for switches on"]);
-    let switch_port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port in the switch line");
+    let rest_port = host.rest_port();
+    let switch_port = host.switch_port();
     (host, rest_port, switch_port)
 }
 

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::http::Client;
-use common::{install, lib_path, temp_dir, Host};
+use common::{install, lib_path, listening_descriptors, temp_dir, Host};
 
 /// Starts a host serving the `http-probe` fixture's routes on an ephemeral REST port; returns it and the port.
 fn probe_host(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Host, u16) {
@@ -36,8 +36,7 @@ fn probe_host(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Host, u16) {
     ];
     args.extend_from_slice(extra);
     let host = Host::start(&args, env);
-    let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
-    let port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port in the REST line");
+    let port = host.rest_port();
     host.wait_for(&["running 1 app(s)"]);
     (host, port)
 }
@@ -286,26 +285,6 @@ fn a_body_trickled_in_is_cut_off_at_the_body_deadline() {
     host.wait_for(&["whose request body did not arrive whole within 1s", "wsapi_body_timeout"]);
     assert_eq!(healthy.get("/probe/count").status, 200);
     host.stop();
-}
-
-/// How many descriptors of process `pid` are the socket listening on TCP `port`.
-fn listening_descriptors(pid: u32, port: u16) -> usize {
-    let mut inodes = Vec::new();
-    for table in ["tcp", "tcp6"] {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
-        for fields in text.lines().skip(1).map(|line| line.split_whitespace().collect::<Vec<_>>()) {
-            let local_port =
-                fields.get(1).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok());
-            if local_port == Some(port) && fields.get(3) == Some(&"0A") {
-                inodes.extend(fields.get(9).map(|inode| format!("socket:[{inode}]")));
-            }
-        }
-    }
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .expect("the host's descriptors")
-        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-        .filter(|target| inodes.iter().any(|inode| target.as_os_str() == inode.as_str()))
-        .count()
 }
 
 /// A successor host (not this test's child): killed when the test ends, also when it fails.

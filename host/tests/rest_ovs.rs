@@ -61,8 +61,7 @@ fn ofctl_rest_drives_and_reads_a_real_open_vswitch() {
         ],
         &[],
     );
-    let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
-    let port: u16 = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
+    let port = host.rest_port();
     let _testbed = testbed::Testbed;
     testbed::ok(&[
         "up",

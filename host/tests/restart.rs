@@ -46,8 +46,7 @@ fn start(name: &str, libraries: &[(&Path, &str)], config: &str, extra: &[&str]) 
     ];
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[]);
-    let line = host.wait_for(&["listening for switches on"]);
-    let port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port");
+    let port = host.switch_port();
     host.wait_for(&["running"]);
     Running { host, port, socket, pid_file, dir }
 }
@@ -232,8 +231,7 @@ fn sighup_restarts_too_and_the_rest_server_carries_on() {
         "",
         &["--wsapi-port", "0"],
     );
-    let line = running.host.wait_for(&["REST API listening on http://127.0.0.1:"]);
-    let http_port: u16 = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
+    let http_port = running.host.rest_port();
     assert!(http_get(http_port, "/probe/echo/before").starts_with("HTTP/1.1 200"));
     let mut switch = FakeSwitch::connect(running.port);
     switch.handshake(V1_3, 8, 1);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::fake_switch::{FakeSwitch, V1_3};
 use common::http::Client;
-use common::{install, lib_path, temp_dir, Host};
+use common::{install, lib_path, listening_descriptors, temp_dir, Host};
 
 struct Running {
     host: Host,
@@ -57,10 +57,8 @@ fn start(name: &str) -> Running {
         "0",
     ];
     let host = Host::start(&args, &[("TATSU_HANDOVER_FAILPOINT", &failpoint_env)]);
-    let line = host.wait_for(&["listening for switches on"]);
-    let ofp_port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("OpenFlow port");
-    let line = host.wait_for(&["REST API listening on http://127.0.0.1:"]);
-    let http_port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("REST port");
+    let ofp_port = host.switch_port();
+    let http_port = host.rest_port();
     host.wait_for(&["running"]);
     Running { host, ofp_port, http_port, socket, failpoint, pid_file }
 }
@@ -100,27 +98,6 @@ impl Running {
     fn current_pid(&self) -> u32 {
         std::fs::read_to_string(&self.pid_file).ok().and_then(|text| text.trim().parse().ok()).expect("pid file")
     }
-}
-
-/// How many listening TCP sockets the process `pid` holds on `port` (IPv4 or IPv6).
-fn listening_sockets(pid: u32, port: u16) -> usize {
-    let mut inodes = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = std::fs::read_to_string(table).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port =
-                fields.get(1).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok());
-            // State 0A is LISTEN.
-            if local_port == Some(port) && fields.get(3) == Some(&"0A") {
-                inodes.push(format!("socket:[{}]", fields.get(9).copied().unwrap_or_default()));
-            }
-        }
-    }
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fd dir");
-    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
-        .filter(|target| inodes.iter().any(|inode| Path::new(inode) == target.as_path()))
-        .count()
 }
 
 /// A switch sending numbered echo requests every few ms until told to stop, and the xids of the replies it read.
@@ -188,7 +165,7 @@ fn a_successor_dying_before_it_confirms_leaves_everything_with_the_running_host(
         running.host.wait_for(&[&format!("TATSU_HANDOVER_FAILPOINT={phase}")]);
         assert_eq!(running.current_pid(), first_pid, "{phase}: the first host still runs");
         running.rest_answers_all(5);
-        assert_eq!(listening_sockets(first_pid, running.http_port), 1, "{phase}: one REST listening socket");
+        assert_eq!(listening_descriptors(first_pid, running.http_port), 1, "{phase}: one REST listening socket");
     }
     // A successor that lives takes over: switches, REST, everything, once.
     running.fail_at(None);
@@ -200,7 +177,7 @@ fn a_successor_dying_before_it_confirms_leaves_everything_with_the_running_host(
     let _stop_successor = Terminate(successor);
     assert!(running.host.wait_exit().success(), "the first host exits after the handover");
     running.rest_answers_all(20);
-    assert_eq!(listening_sockets(successor, running.http_port), 1, "the successor holds one REST listening socket");
+    assert_eq!(listening_descriptors(successor, running.http_port), 1, "the successor holds one REST listening socket");
     let log = running.host.log().join("\n");
     assert!(!log.contains("disconnected"), "no switch connection was dropped:\n{log}");
     for (dpid, switch) in (1..=2).zip(switches) {

@@ -17,8 +17,7 @@ fn host_with_probe(name: &str, extra: &[&str]) -> (Host, u16) {
     let mut args = vec!["run", "--plugins-dir", &dir, "--ofp-tcp-listen-port", "0", "--ofp-listen-host", "127.0.0.1"];
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[]);
-    let line = host.wait_for(&["listening for switches on"]);
-    let port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port in the listening line");
+    let port = host.switch_port();
     (host, port)
 }
 

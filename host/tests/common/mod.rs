@@ -145,6 +145,21 @@ impl Host {
         }
     }
 
+    /// The port the host listens for switches on (from its "listening for switches on ADDRESS:PORT" line).
+    pub fn switch_port(&self) -> u16 {
+        self.port_in(&["listening for switches on"])
+    }
+
+    /// The port of the host's REST API (from its "REST API listening on http://127.0.0.1:PORT" line).
+    pub fn rest_port(&self) -> u16 {
+        self.port_in(&["REST API listening on http://127.0.0.1:"])
+    }
+
+    fn port_in(&self, parts: &[&str]) -> u16 {
+        let line = self.wait_for(parts);
+        line.rsplit(':').next().and_then(|port| port.trim().parse().ok()).unwrap_or_else(|| panic!("no port in {line}"))
+    }
+
     /// Whether a line containing every one of `parts` was logged.
     pub fn logged(&self, parts: &[&str]) -> bool {
         self.log().iter().any(|line| parts.iter().all(|part| line.contains(part)))
@@ -185,4 +200,24 @@ impl Drop for Host {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How many descriptors of process `pid` are the socket listening on TCP `port`.
+pub fn listening_descriptors(pid: u32, port: u16) -> usize {
+    let mut inodes = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for fields in text.lines().skip(1).map(|line| line.split_whitespace().collect::<Vec<_>>()) {
+            let local_port =
+                fields.get(1).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) && fields.get(3) == Some(&"0A") {
+                inodes.extend(fields.get(9).map(|inode| format!("socket:[{inode}]")));
+            }
+        }
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the host's descriptors")
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| inodes.iter().any(|inode| target.as_os_str() == inode.as_str()))
+        .count()
 }
