@@ -235,11 +235,10 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     };
     let mut settings = Settings::resolve(file, flags)?;
     fit_switch_connections(&mut settings);
-    // may counts stack sizes in machine words. This is the stack of apps' green threads; switch connections' readers
-    // and writers have smaller ones of their own (see `switch::connection`).
-    may::config()
-        .set_workers(settings.workers)
-        .set_stack_size(settings.stack_size_kib * 1024 / std::mem::size_of::<usize>());
+    // may counts stack sizes in machine words. may's own size is the host's coroutines' (see `green`); apps' green
+    // threads have the configured one.
+    may::config().set_workers(settings.workers).set_stack_size(green::HOST_STACK_BYTES / std::mem::size_of::<usize>());
+    green::configure_app_stacks(settings.stack_size_kib * 1024);
 
     watchdog::start(settings.watchdog);
     log::info!(target: "tatsu", "tatsu {} loading apps from {}", env!("CARGO_PKG_VERSION"), settings.plugins_dir.display());

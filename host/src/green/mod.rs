@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -86,29 +86,40 @@ impl Drop for HostCoroutine {
     }
 }
 
-/// Starts a host-owned coroutine, not part of any app (the keepalive loop, a listener...), with the configured
-/// stack size. Fails, instead of panicking, when no stack can be mapped (out of memory or of `vm.max_map_count`).
-pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
-    spawn_host_with_stack(name, default_stack_bytes(), body)
+/// The stack of the host's own coroutines (switch readers and writers, listeners, the keepalive): may's configured
+/// size, so that they come from may's pool of ready stacks (a successor adopting a thousand connections in a hot
+/// restart maps none). Measured with may's stack usage report (debug build, debug logging; handshake, packet-ins,
+/// malformed and port-status messages): a reader uses 45 KiB at most, a writer 5 KiB. Stacks are address space
+/// until touched, and given back while idle ([`stack`]).
+pub const HOST_STACK_BYTES: usize = 64 * 1024;
+
+/// The stack size of apps' green threads (and the REST server's), in bytes; 0 until [`configure_app_stacks`]. It
+/// is process-wide, as may's own configuration is (which holds [`HOST_STACK_BYTES`]).
+static APP_STACK_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the stack size of apps' green threads; called once at start, before any is spawned.
+pub fn configure_app_stacks(bytes: usize) {
+    APP_STACK_BYTES.store(bytes, Ordering::Relaxed);
 }
 
-/// [`spawn_host`] with a stack of `stack_bytes` (a multiple of the page size): for the many coroutines whose needs
-/// are known and small, a switch connection's reader and writer.
-pub fn spawn_host_with_stack(
-    name: &str,
-    stack_bytes: usize,
-    body: impl FnOnce() + Send + 'static,
-) -> Result<(), String> {
+/// The stack size of apps' green threads, in bytes.
+fn app_stack_bytes() -> usize {
+    match APP_STACK_BYTES.load(Ordering::Relaxed) {
+        0 => default_stack_bytes(),
+        bytes => bytes,
+    }
+}
+
+/// Starts a host-owned coroutine, not part of any app (a switch connection's reader or writer, the keepalive...),
+/// on a [`HOST_STACK_BYTES`] stack. Fails, instead of panicking, when no stack can be mapped (out of memory or of
+/// `vm.max_map_count`).
+pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
+    let stack_bytes = default_stack_bytes();
     let body = move || {
         let _coroutine = HostCoroutine::enter(stack_bytes);
         body();
     };
     let builder = may::coroutine::Builder::new().name(format!("tatsu-{name}"));
-    let builder = if stack_bytes == default_stack_bytes() {
-        builder
-    } else {
-        builder.stack_size(stack_bytes / std::mem::size_of::<usize>())
-    };
     // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
     let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { builder.spawn(body) }));
     match spawned {

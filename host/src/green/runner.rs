@@ -48,8 +48,8 @@ pub(super) fn start(job: Job) -> io::Result<()> {
     let slot = Arc::clone(&job.slot);
     // SAFETY: runners keep no thread-local state across yields (only may's coroutine-local storage), and they are
     // never cancelled.
-    let spawned =
-        panic::catch_unwind(AssertUnwindSafe(|| unsafe { may::coroutine::Builder::new().spawn(move || run(job)) }));
+    let builder = may::coroutine::Builder::new().stack_size(super::app_stack_bytes() / std::mem::size_of::<usize>());
+    let spawned = panic::catch_unwind(AssertUnwindSafe(|| unsafe { builder.spawn(move || run(job)) }));
     // generator panics when it cannot map a stack (out of memory, or of `vm.max_map_count` mappings).
     let handle =
         spawned.map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "no memory for a green thread's stack"))??;
@@ -59,7 +59,7 @@ pub(super) fn start(job: Job) -> io::Result<()> {
 
 /// A runner's life: its first job, then the next ones handed to it while it waits in [`IDLE`].
 fn run(first: Job) {
-    let host = HostCoroutine::enter(super::default_stack_bytes());
+    let host = HostCoroutine::enter(super::app_stack_bytes());
     let me = Arc::new(Runner { coroutine: may::coroutine::current(), next: Mutex::new(None) });
     let mut job = first;
     loop {

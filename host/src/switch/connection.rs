@@ -36,12 +36,6 @@ const REPLY_GRACE: Duration = Duration::from_secs(5);
 const INHERITED_REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
 const FIRST_CHUNK: usize = 2 * 1024;
-/// A reader's stack: it frames, handles the handshake, logs, and hands messages to the bus. Measured (may's stack
-/// usage report, debug build, debug logging, handshake, packet-ins, malformed and port-status messages): 45 KiB at
-/// most; a release build needs less. Stacks are address space until touched, and given back when idle.
-const READER_STACK: usize = 64 * 1024;
-/// A writer's stack: measured at 5 KiB the same way.
-const WRITER_STACK: usize = 32 * 1024;
 /// Ports recorded per datapath (what apps are told in `enter` events): a switch announcing ever new port numbers
 /// must not grow the table without bound. Open vSwitch bridges have far fewer.
 const MAX_PORTS: usize = 4096;
@@ -133,6 +127,9 @@ pub struct Connection {
     pause: Mutex<Pause>,
     /// `pause.handed_over`, readable without the lock (the writer checks it before every write).
     handed_over: AtomicBool,
+    /// An adopted connection whose reader and writer are started but wait, touching nothing, until
+    /// [`Connection::release`] (the takeover is committed).
+    held: AtomicBool,
     credit: Arc<Credit>,
 }
 
@@ -226,6 +223,7 @@ impl Connection {
             reader: OnceLock::new(),
             pause: Mutex::new(Pause::default()),
             handed_over: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             credit: Arc::default(),
         }
     }
@@ -235,12 +233,8 @@ impl Connection {
     fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> Result<(), String> {
         let for_writer = Arc::clone(self);
         let for_reader = Arc::clone(self);
-        let started = green::spawn_host_with_stack("switch-writer", WRITER_STACK, move || for_writer.write_loop())
-            .and_then(|()| {
-                green::spawn_host_with_stack("switch-reader", READER_STACK, move || {
-                    for_reader.read_loop(unparsed, handshake);
-                })
-            });
+        let started = green::spawn_host("switch-writer", move || for_writer.write_loop())
+            .and_then(|()| green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake)));
         if let Err(e) = &started {
             self.close(e);
         }
@@ -267,10 +261,11 @@ impl Connection {
 
     /// Takes on a connection a predecessor host handed over (or one taken back from a successor that died): already
     /// in MAIN, with its features, ports, next xid, requests in flight and unsent bytes. Nothing touches the socket
-    /// until [`Connection::resume_inherited`] is given the bytes read but not yet parsed; apps are told with
-    /// [`Connection::announce_resumed`].
+    /// until [`Connection::prepare_inherited`] has started its reader and writer and [`Connection::release`] lets
+    /// them go; apps are told with [`Connection::announce_resumed`].
     pub fn adopt(switches: &'static Switches, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
         let connection = Connection::new(switches, id, stream, state.peer, DatapathStates::MAIN);
+        connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
         lock(&connection.info).features = Some(Features {
@@ -299,9 +294,27 @@ impl Connection {
         connection
     }
 
-    /// Starts reading and writing an adopted connection, beginning with the `unparsed` bytes its previous owner read.
-    pub fn resume_inherited(self: &Arc<Self>, unparsed: &str) -> Result<(), String> {
+    /// Starts the reader and writer of an adopted connection, held until [`Connection::release`]: the reader then
+    /// begins with the `unparsed` bytes its previous owner read. Starting them before the takeover is committed
+    /// keeps their cost (two stacks to map) out of the switches' blackout.
+    pub fn prepare_inherited(self: &Arc<Self>, unparsed: &str) -> Result<(), String> {
         self.serve(hex_decode(unparsed), Handshake::Done)
+    }
+
+    /// Lets the held reader and writer of an adopted connection go.
+    pub fn release(&self) {
+        self.held.store(false, Ordering::Release);
+        if let Some((reader, _)) = self.reader.get() {
+            reader.unpark();
+        }
+        self.wake_writer();
+    }
+
+    /// Parks the calling reader or writer while the connection is held (see [`Connection::adopt`]).
+    fn wait_until_released(&self) {
+        while self.held.load(Ordering::Acquire) {
+            may::coroutine::park();
+        }
     }
 
     /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
@@ -721,6 +734,7 @@ impl Connection {
     /// millisecond (and gives up a second after the connection closed).
     fn write_loop(self: Arc<Self>) {
         let _ = self.writer.set(may::coroutine::current());
+        self.wait_until_released();
         let mut batch = Vec::new();
         loop {
             {
@@ -793,6 +807,7 @@ impl Connection {
     fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
         let stream = &self.stream;
         let _ = self.reader.set((may::coroutine::current(), stream.waker()));
+        self.wait_until_released();
         self.credit.set_reader();
         let mut reads_in_a_row = 0u32;
         let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));

@@ -169,7 +169,10 @@ impl Switches {
             };
             let connection = Connection::adopt(self, id, stream, &state);
             self.connections().insert(id, Arc::clone(&connection));
-            adopted.connections.push((connection, state.unparsed));
+            match connection.prepare_inherited(&state.unparsed) {
+                Ok(()) => adopted.connections.push(connection),
+                Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
+            }
         }
         adopted
     }
@@ -441,12 +444,13 @@ fn dup(fd: RawFd) -> Option<RawFd> {
     }
 }
 
-/// Listening sockets and connections taken on by [`Switches::adopt`], not yet served.
+/// Listening sockets and connections taken on by [`Switches::adopt`], not yet served (the connections' readers and
+/// writers are started, and held).
 #[must_use = "nothing is served until `start`"]
 pub struct Adopted {
     switches: &'static Switches,
     listeners: Vec<may::net::TcpListener>,
-    connections: Vec<(Arc<Connection>, String)>,
+    connections: Vec<Arc<Connection>>,
 }
 
 impl Adopted {
@@ -464,14 +468,10 @@ impl Adopted {
                 log::error!(target: "tatsu::switch", "{e}");
             }
         }
-        let mut resumed = Vec::with_capacity(self.connections.len());
-        for (connection, unparsed) in self.connections {
-            match connection.resume_inherited(&unparsed) {
-                Ok(()) => resumed.push(connection),
-                Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
-            }
+        for connection in &self.connections {
+            connection.release();
         }
-        for connection in resumed {
+        for connection in &self.connections {
             connection.announce_resumed();
         }
     }
