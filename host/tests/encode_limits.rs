@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::fake_switch::{FakeSwitch, Frame, V1_0, V1_3};
 use common::http::Client;
-use common::{install, lib_path, temp_dir, Host};
+use common::{install, lib_path, temp_dir, Host, LOOPBACK_PORTS};
 use serde_json::json;
 use tatsu_ofproto::{decode, v1_0, v1_3, Message};
 
@@ -19,22 +19,7 @@ fn ofctl_host() -> (Host, u16, u16) {
     let config = dir.join("tatsu.toml");
     std::fs::write(&config, "[app.ofctl-rest]\nrequest_timeout_ms = 2000\n").expect("config");
     let (dir, config) = (dir.display().to_string(), config.display().to_string());
-    let host = Host::start(
-        &[
-            "run",
-            "--plugins-dir",
-            &dir,
-            "--config",
-            &config,
-            "--ofp-tcp-listen-port",
-            "0",
-            "--ofp-listen-host",
-            "127.0.0.1",
-            "--wsapi-port",
-            "0",
-        ],
-        &[],
-    );
+    let host = Host::start(&[&["run", "--plugins-dir", &dir, "--config", &config][..], &LOOPBACK_PORTS].concat(), &[]);
     let rest_port = host.rest_port();
     let switch_port = host.switch_port();
     (host, rest_port, switch_port)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::fake_switch::{port_desc_reply, FakeSwitch, V1_3};
 use common::http::Client;
-use common::{install, lib_path, temp_dir, Host};
+use common::{install, lib_path, temp_dir, Host, LOOPBACK_PORTS};
 
 /// A host running the `of-probe` and `http-probe` apps, with `config` as its config file and `extra` flags.
 struct Running {
@@ -32,21 +32,8 @@ fn start(name: &str, config: &str, extra: &[&str]) -> Running {
     std::fs::write(&config_path, config).expect("config");
     let (dir_arg, config_arg) = (dir.display().to_string(), config_path.display().to_string());
     let socket = dir.join("control.sock").display().to_string();
-    let mut args = vec![
-        "run",
-        "--plugins-dir",
-        &dir_arg,
-        "--config",
-        &config_arg,
-        "--control-socket",
-        &socket,
-        "--ofp-tcp-listen-port",
-        "0",
-        "--ofp-listen-host",
-        "127.0.0.1",
-        "--wsapi-port",
-        "0",
-    ];
+    let mut args = vec!["run", "--plugins-dir", &dir_arg, "--config", &config_arg, "--control-socket", &socket];
+    args.extend_from_slice(&LOOPBACK_PORTS);
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[]);
     let ofp_port = host.switch_port();

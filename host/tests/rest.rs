@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::http::Client;
-use common::{install, lib_path, temp_dir, Host};
+use common::{install, lib_path, temp_dir, Host, LOOPBACK_PORTS};
 
 /// Starts a host with `libraries` on an ephemeral REST port (and an ephemeral switch port); returns it, the REST
 /// port and the switch port.
@@ -17,17 +17,8 @@ fn host_with(name: &str, libraries: &[(&str, &str)], extra: &[&str]) -> (Host, u
     let refs: Vec<(&std::path::Path, &str)> = paths.iter().map(|(p, f)| (p.as_path(), *f)).collect();
     install(&dir, &refs);
     let dir = dir.display().to_string();
-    let mut args = vec![
-        "run",
-        "--plugins-dir",
-        &dir,
-        "--ofp-tcp-listen-port",
-        "0",
-        "--ofp-listen-host",
-        "127.0.0.1",
-        "--wsapi-port",
-        "0",
-    ];
+    let mut args = vec!["run", "--plugins-dir", &dir];
+    args.extend_from_slice(&LOOPBACK_PORTS);
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[]);
     let rest_port = host.rest_port();

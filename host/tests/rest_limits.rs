@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::http::Client;
-use common::{install, lib_path, listening_descriptors, temp_dir, Host};
+use common::{install, lib_path, listening_descriptors, temp_dir, Host, LOOPBACK_PORTS};
 
 /// Starts a host serving the `http-probe` fixture's routes on an ephemeral REST port; returns it and the port.
 fn probe_host(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Host, u16) {
@@ -21,19 +21,8 @@ fn probe_host(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Host, u16) {
     std::fs::create_dir_all(&plugins).expect("plugins dir");
     install(&plugins, &[(&lib_path("tatsu_fixture_http_probe"), "libhttp_probe.so")]);
     let (plugins, socket) = (plugins.display().to_string(), dir.join("control.sock").display().to_string());
-    let mut args = vec![
-        "run",
-        "--plugins-dir",
-        &plugins,
-        "--control-socket",
-        &socket,
-        "--ofp-tcp-listen-port",
-        "0",
-        "--ofp-listen-host",
-        "127.0.0.1",
-        "--wsapi-port",
-        "0",
-    ];
+    let mut args = vec!["run", "--plugins-dir", &plugins, "--control-socket", &socket];
+    args.extend_from_slice(&LOOPBACK_PORTS);
     args.extend_from_slice(extra);
     let host = Host::start(&args, env);
     let port = host.rest_port();

@@ -81,6 +81,11 @@ pub fn lib_path(crate_name: &str) -> PathBuf {
     apps().join(format!("lib{crate_name}.so"))
 }
 
+/// `tatsu run` flags for a host on loopback that takes any free port for switches and for the REST API (read them
+/// back with [`Host::switch_port`] and [`Host::rest_port`]).
+pub const LOOPBACK_PORTS: [&str; 6] =
+    ["--ofp-tcp-listen-port", "0", "--ofp-listen-host", "127.0.0.1", "--wsapi-port", "0"];
+
 /// A fresh, empty directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tatsu-test-{}-{name}", std::process::id()));
