@@ -50,21 +50,31 @@ pub enum EncodeError {
         /// The most the field holds.
         limit: usize,
     },
+    /// The datapath's version cannot express the message, or part of it (a port number above OpenFlow 1.0's
+    /// range, say); see [`crate::portable`].
+    NotInVersion {
+        /// What cannot be expressed, such as `port 70000`.
+        what: String,
+        /// The wire version.
+        version: u8,
+    },
 }
 
 impl EncodeError {
-    /// The length that did not fit.
+    /// The length that did not fit (0 for an error that is not about a length).
     pub fn length(&self) -> usize {
         match self {
             EncodeError::MessageTooLong { length, .. } | EncodeError::TooLong { length, .. } => *length,
+            EncodeError::NotInVersion { .. } => 0,
         }
     }
 
-    /// The most the field that overflowed holds.
+    /// The most the field that overflowed holds (0 for an error that is not about a length).
     pub fn limit(&self) -> usize {
         match self {
             EncodeError::MessageTooLong { .. } => crate::MAX_MESSAGE_LEN,
             EncodeError::TooLong { limit, .. } => *limit,
+            EncodeError::NotInVersion { .. } => 0,
         }
     }
 }
@@ -84,6 +94,9 @@ impl fmt::Display for EncodeError {
                 Thousands(*length),
                 Thousands(*limit)
             ),
+            EncodeError::NotInVersion { what, version } => {
+                write!(f, "{what} cannot be expressed in OpenFlow {}", crate::version_name(*version))
+            }
         }
     }
 }

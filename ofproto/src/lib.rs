@@ -40,6 +40,7 @@ pub mod header;
 pub mod json;
 pub mod json_in;
 pub mod nx;
+pub mod portable;
 pub mod types;
 pub mod v1_0;
 pub mod v1_3;
@@ -60,6 +61,14 @@ pub const OFP_VERSION_1_3: u8 = 0x04;
 pub const OFP_VERSION_1_4: u8 = 0x05;
 /// Wire version byte of OpenFlow 1.5 (not yet decoded).
 pub const OFP_VERSION_1_5: u8 = 0x06;
+/// "1.0", "1.3", ... for a wire version byte ("0x07" for one OpenFlow never had).
+pub fn version_name(version: u8) -> String {
+    match version {
+        1..=6 => format!("1.{}", version - 1),
+        other => format!("{other:#04x}"),
+    }
+}
+
 /// Versions this crate decodes.
 pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3];
 

@@ -1,18 +1,13 @@
-//! The app model: an [`App`] type, its handlers registered per event in [`Handlers`], and the events they receive.
+//! The app model: an [`App`] type and its handlers, registered per event in [`Handlers`] (Ryu's `set_ev_cls`).
 
 use std::collections::HashMap;
 use std::fmt::Display;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use tatsu_ofproto::{OFP_VERSION_1_0, OFP_VERSION_1_3};
-
-use crate::context::Context;
-use crate::openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, PacketIn};
-
-/// `OFPT_PACKET_IN` (1.0 and 1.3).
-const PACKET_IN: u8 = 10;
+use crate::abi::DatapathChange;
+use crate::context::{AppEvent, AppRequest, Context};
+use crate::openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, SwitchMessage};
 
 /// The error type app hooks return: anything that is an error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -38,8 +33,9 @@ pub trait App: Sized + Send + 'static {
     /// Creates the app.
     fn new(ctx: &Context, config: Self::Config) -> Result<Self, BoxError>;
 
-    /// Registers the app's handlers; the host delivers only events that have one.
-    fn register(handlers: &mut Handlers<Self>);
+    /// Registers the app's handlers; the host delivers only events that have one. Handlers that run on green
+    /// threads of their own ([`Handlers::on_http_spawn`]) take what they share with the app from `self`.
+    fn register(&self, handlers: &mut Handlers<Self>);
 
     /// Runs once, on the app's green thread, before the first event. An error stops the app from loading.
     fn start(&mut self, _ctx: &Context) -> Result<(), BoxError> {
@@ -57,61 +53,6 @@ pub trait App: Sized + Send + 'static {
 
     /// After a hot restart: the state the predecessor saved, delivered after [`App::start`] like an event.
     fn restore_state(&mut self, _ctx: &Context, _state: serde_json::Value) {}
-}
-
-/// An app event: a name and a JSON payload, published by an app with [`Context::publish`].
-#[derive(Debug, Clone, Copy)]
-pub struct AppEvent<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) source: &'a str,
-    pub(crate) payload: &'a [u8],
-}
-
-impl<'a> AppEvent<'a> {
-    /// The event's name.
-    pub fn name(&self) -> &'a str {
-        self.name
-    }
-
-    /// The name of the app that published it.
-    pub fn source(&self) -> &'a str {
-        self.source
-    }
-
-    /// The payload as JSON text.
-    pub fn payload_str(&self) -> &'a str {
-        std::str::from_utf8(self.payload).unwrap_or("")
-    }
-
-    /// The payload deserialized into `T`.
-    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(self.payload)
-    }
-}
-
-/// A request from another app (Ryu's `send_request`); the handler's return value is the reply.
-#[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) source: &'a str,
-    pub(crate) payload: &'a [u8],
-}
-
-impl<'a> Request<'a> {
-    /// The request's name.
-    pub fn name(&self) -> &'a str {
-        self.name
-    }
-
-    /// The name of the requesting app.
-    pub fn source(&self) -> &'a str {
-        self.source
-    }
-
-    /// The payload deserialized into `T`.
-    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(self.payload)
-    }
 }
 
 /// What a handler may return: nothing, or a `Result` whose error is reported to the host (logged and counted).
@@ -132,20 +73,39 @@ impl<E: Display> HandlerOutcome for Result<(), E> {
     }
 }
 
+/// A handler of messages of type `M`: any `FnMut(&mut A, &Context, &Datapath, M::View<'_>)` returning a
+/// [`HandlerOutcome`], such as a method `fn packet_in(&mut self, ctx: &Context, dp: &Datapath, p: PacketIn<'_>)`.
+pub trait MessageHandler<A, M: SwitchMessage>: Send + 'static {
+    /// Runs the handler.
+    fn call(&mut self, app: &mut A, ctx: &Context, datapath: &Datapath, message: M::View<'_>) -> Result<(), String>;
+}
+
+impl<A, M, F, R> MessageHandler<A, M> for F
+where
+    M: SwitchMessage,
+    R: HandlerOutcome,
+    F: for<'a> FnMut(&mut A, &Context, &Datapath, M::View<'a>) -> R + Send + 'static,
+{
+    fn call(&mut self, app: &mut A, ctx: &Context, datapath: &Datapath, message: M::View<'_>) -> Result<(), String> {
+        self(app, ctx, datapath, message).into_outcome()
+    }
+}
+
 pub(crate) type OpenFlowHandler<A> = Box<dyn FnMut(&mut A, &Context, &OfMessage<'_>) -> Result<(), String> + Send>;
 pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathInfo) -> Result<(), String> + Send>;
-pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &AppEvent<'_>) -> Result<(), String> + Send>;
-pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &Request<'_>) -> Result<String, String> + Send>;
+pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<(), String> + Send>;
+pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<String, String> + Send>;
 pub(crate) use crate::http::HttpHandler;
 
-/// The handlers of an app, registered in [`App::register`] (Ryu's `set_ev_cls`).
+/// The handlers of an app, registered in [`App::register`].
 pub struct Handlers<A> {
-    pub(crate) app_events: HashMap<String, Vec<AppEventHandler<A>>>,
-    pub(crate) requests: HashMap<String, RequestHandler<A>>,
-    /// By `version << 8 | type`: the states each handler wants and the handler.
-    pub(crate) openflow: HashMap<u32, Vec<(DatapathStates, OpenFlowHandler<A>)>>,
-    /// By `enter`, `leave`, `state`.
-    pub(crate) datapath: HashMap<&'static str, Vec<DatapathHandler<A>>>,
+    /// By event name: each handler takes the JSON payload.
+    pub(crate) app_events: HashMap<&'static str, Vec<AppEventHandler<A>>>,
+    /// By request name: the handler takes the JSON payload and answers JSON.
+    pub(crate) requests: HashMap<&'static str, RequestHandler<A>>,
+    /// By `(version, type)`: the states each handler wants and the handler.
+    pub(crate) openflow: HashMap<(u8, u8), Vec<(DatapathStates, OpenFlowHandler<A>)>>,
+    pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
 }
@@ -161,42 +121,42 @@ impl<A: App> Handlers<A> {
         }
     }
 
-    /// Calls `handler` for every OpenFlow message of `msg_type` in wire `version` that a datapath sends while in one
-    /// of `states` (Ryu's `set_ev_cls(event, dispatchers)`).
-    pub fn on_message<R, F>(&mut self, version: u8, msg_type: u8, states: DatapathStates, mut handler: F) -> &mut Self
+    /// Calls `handler` with every message of type `M` a datapath in MAIN sends, whatever its version carries it:
+    /// `on_message::<PacketIn>(Self::packet_in)`. A message that does not decode is reported as a handler failure.
+    pub fn on_message<M: SwitchMessage>(&mut self, handler: impl MessageHandler<A, M>) -> &mut Self {
+        self.on_message_in::<M>(DatapathStates::MAIN, handler)
+    }
+
+    /// Like [`Handlers::on_message`], for messages received while the datapath is in one of `states` (Ryu's
+    /// dispatchers).
+    pub fn on_message_in<M: SwitchMessage>(
+        &mut self,
+        states: DatapathStates,
+        handler: impl MessageHandler<A, M>,
+    ) -> &mut Self {
+        let handler = std::sync::Arc::new(std::sync::Mutex::new(handler));
+        for &(version, msg_type) in M::CODES {
+            let handler = std::sync::Arc::clone(&handler);
+            self.on_raw_message(version, msg_type, states, move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
+                let view = M::view(message).map_err(|e| format!("malformed message: {e}"))?;
+                let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                handler.call(app, ctx, message.datapath(), view)
+            });
+        }
+        self
+    }
+
+    /// Calls `handler` with every OpenFlow message of `msg_type` in wire `version` that a datapath sends while in
+    /// one of `states`, undecoded: for messages no [`SwitchMessage`] type covers (experimenter extensions, say).
+    pub fn on_raw_message<R, F>(&mut self, version: u8, msg_type: u8, states: DatapathStates, mut handler: F) -> &mut Self
     where
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &OfMessage<'_>) -> R + Send + 'static,
     {
-        let code = (u32::from(version) << 8) | u32::from(msg_type);
         self.openflow
-            .entry(code)
+            .entry((version, msg_type))
             .or_default()
             .push((states, Box::new(move |app, ctx, message| handler(app, ctx, message).into_outcome())));
-        self
-    }
-
-    /// Calls `handler` for every packet-in (OpenFlow 1.0 and 1.3) from a datapath in MAIN, with the datapath and
-    /// a cheap view of the packet-in. A malformed packet-in is reported as a handler failure.
-    pub fn on_packet_in<R, F>(&mut self, handler: F) -> &mut Self
-    where
-        R: HandlerOutcome,
-        F: FnMut(&mut A, &Context, &Datapath, &PacketIn<'_>) -> R + Send + 'static,
-    {
-        let handler = std::sync::Arc::new(std::sync::Mutex::new(handler));
-        for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
-            let handler = std::sync::Arc::clone(&handler);
-            self.on_message(
-                version,
-                PACKET_IN,
-                DatapathStates::MAIN,
-                move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
-                    let packet_in = message.packet_in().map_err(|e| format!("malformed packet-in: {e}"))?;
-                    let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    (*handler)(app, ctx, &message.datapath(), &packet_in).into_outcome()
-                },
-            );
-        }
         self
     }
 
@@ -206,7 +166,7 @@ impl<A: App> Handlers<A> {
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
     {
-        self.on_datapath("enter", handler)
+        self.on_datapath(DatapathChange::Enter, handler)
     }
 
     /// Calls `handler` when a datapath in MAIN disconnects (or is replaced by a new connection); `reason` says why.
@@ -215,7 +175,7 @@ impl<A: App> Handlers<A> {
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
     {
-        self.on_datapath("leave", handler)
+        self.on_datapath(DatapathChange::Leave, handler)
     }
 
     /// Calls `handler` on every state change of every switch connection (HANDSHAKE, CONFIG, MAIN, DEAD).
@@ -224,47 +184,52 @@ impl<A: App> Handlers<A> {
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
     {
-        self.on_datapath("state", handler)
+        self.on_datapath(DatapathChange::State, handler)
     }
 
-    fn on_datapath<R, F>(&mut self, name: &'static str, mut handler: F) -> &mut Self
+    fn on_datapath<R, F>(&mut self, change: DatapathChange, mut handler: F) -> &mut Self
     where
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &DatapathInfo) -> R + Send + 'static,
     {
         self.datapath
-            .entry(name)
+            .entry(change)
             .or_default()
             .push(Box::new(move |app, ctx, info| handler(app, ctx, info).into_outcome()));
         self
     }
 
-    /// Calls `handler` for every app event named `name` (several handlers run in registration order).
-    pub fn on_app_event<R, F>(&mut self, name: &str, mut handler: F) -> &mut Self
+    /// Calls `handler` with every app event of type `E` any app publishes (several handlers run in registration
+    /// order). A payload that does not decode as `E` is reported as a handler failure.
+    pub fn on_event<E, R, F>(&mut self, mut handler: F) -> &mut Self
     where
+        E: AppEvent,
         R: HandlerOutcome,
-        F: FnMut(&mut A, &Context, &AppEvent<'_>) -> R + Send + 'static,
+        F: FnMut(&mut A, &Context, E) -> R + Send + 'static,
     {
-        self.app_events
-            .entry(name.to_owned())
-            .or_default()
-            .push(Box::new(move |app, ctx, event| handler(app, ctx, event).into_outcome()));
+        self.app_events.entry(E::NAME).or_default().push(Box::new(move |app, ctx, payload| {
+            let event: E =
+                serde_json::from_str(payload).map_err(|e| format!("payload is not a `{}`: {e}", E::NAME))?;
+            handler(app, ctx, event).into_outcome()
+        }));
         self
     }
 
-    /// Serves requests named `name`: the handler's `Ok` value is the reply, its `Err` fails the request. Only one
-    /// app serves a request name; registering a name twice in one app keeps the last handler.
-    pub fn on_request<T, E, F>(&mut self, name: &str, mut handler: F) -> &mut Self
+    /// Serves requests of type `Q`: the handler's `Ok` value is the reply, its `Err` fails the request. Only one
+    /// app serves a request; registering one twice in an app keeps the last handler.
+    pub fn on_request<Q, E, F>(&mut self, mut handler: F) -> &mut Self
     where
-        T: Serialize,
+        Q: AppRequest,
         E: Display,
-        F: FnMut(&mut A, &Context, &Request<'_>) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut A, &Context, Q) -> Result<Q::Reply, E> + Send + 'static,
     {
         self.requests.insert(
-            name.to_owned(),
-            Box::new(move |app, ctx, request| match handler(app, ctx, request) {
-                Ok(value) => serde_json::to_string(&value).map_err(|e| format!("reply is not serializable: {e}")),
-                Err(e) => Err(e.to_string()),
+            Q::NAME,
+            Box::new(move |app, ctx, payload| {
+                let request: Q =
+                    serde_json::from_str(payload).map_err(|e| format!("payload is not a `{}`: {e}", Q::NAME))?;
+                let reply = handler(app, ctx, request).map_err(|e| e.to_string())?;
+                serde_json::to_string(&reply).map_err(|e| format!("reply is not serializable: {e}"))
             }),
         );
         self

@@ -1,87 +1,119 @@
-//! [`Context`]: an app's typed access to the host's services.
+//! [`Context`]: an app's handle on the host's services, and the typed app events and requests apps exchange.
 
 use std::fmt;
 use std::time::Duration;
 
-use abi_stable::std_types::{RResult, RStr};
+use abi_stable::std_types::{ROption, RResult, RStr};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::abi::RequestFailure;
+use crate::abi::{HostContext, RequestFailure};
 use crate::green;
-use crate::openflow::DatapathInfo;
-use crate::runtime;
+use crate::openflow::{Datapath, DatapathInfo};
 
-/// An app's handle on the host: publish events, make requests, and (through [`crate::green`]) run green threads.
+/// An app event: a payload type and the name it travels under, declared together so that publisher and
+/// subscribers cannot disagree on the name (Ryu's event classes).
 ///
-/// Handed to every hook and handler; cheap to copy.
-#[derive(Debug, Clone, Copy)]
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct HostMoved { mac: String, dpid: u64, port: u32 }
+/// impl tatsu_plugin_api::AppEvent for HostMoved {
+///     const NAME: &'static str = "topology.host_moved";
+/// }
+/// ```
+pub trait AppEvent: Serialize + DeserializeOwned + 'static {
+    /// The name the event travels under; apps subscribe to it with [`crate::Handlers::on_event`].
+    const NAME: &'static str;
+}
+
+/// A request one app serves and others send (Ryu's `send_request`), with the type of its reply.
+pub trait AppRequest: Serialize + DeserializeOwned + 'static {
+    /// The name it travels under; one app serves it ([`crate::Handlers::on_request`]).
+    const NAME: &'static str;
+    /// What the serving app answers.
+    type Reply: Serialize + DeserializeOwned;
+}
+
+/// An app's handle on the host: publish events, make requests, find datapaths. Handed to every hook and handler;
+/// cheap to copy. It carries its own link to the host, so the test kit can stand in for one.
+#[derive(Clone, Copy)]
 pub struct Context {
-    _private: (),
+    host: HostContext,
+    app_name: &'static str,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("app_name", &self.app_name).finish_non_exhaustive()
+    }
 }
 
 impl Context {
-    pub(crate) const fn new() -> Self {
-        Context { _private: () }
+    pub(crate) fn new(host: HostContext, app_name: &'static str) -> Self {
+        Context { host, app_name }
+    }
+
+    pub(crate) fn host(&self) -> &HostContext {
+        &self.host
     }
 
     /// This app's name.
     pub fn app_name(&self) -> &'static str {
-        runtime::app_name()
+        self.app_name
     }
 
-    /// Publishes an app event to every app that registered a handler for `name`. Never blocks; a subscriber
-    /// whose queue is full misses it, and the host counts and logs that against the subscriber.
-    pub fn publish<T: Serialize + ?Sized>(&self, name: &str, payload: &T) -> Result<(), serde_json::Error> {
-        let json = serde_json::to_string(payload)?;
-        let (host, app) = runtime::host();
-        host.publish()(app, RStr::from(name), RStr::from(json.as_str()));
+    /// Publishes `event` to every app that handles it. Never blocks; a subscriber whose queue is full misses
+    /// it, and the host counts and logs that against the subscriber.
+    pub fn publish<E: AppEvent>(&self, event: &E) -> Result<(), serde_json::Error> {
+        let json = serde_json::to_string(event)?;
+        (self.host.services.publish())(self.host.app, RStr::from(E::NAME), RStr::from(json.as_str()));
         Ok(())
     }
 
-    /// Sends a request to the app that serves `name` and waits (parking only this green thread) for its reply,
-    /// at most `timeout`.
-    pub fn request<T, R>(&self, name: &str, payload: &T, timeout: Duration) -> Result<R, RequestError>
-    where
-        T: Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
+    /// Sends `request` to the app that serves it and waits (parking only this green thread) for its reply, at
+    /// most `timeout`.
+    pub fn request<Q: AppRequest>(&self, request: &Q, timeout: Duration) -> Result<Q::Reply, RequestError> {
         let json =
-            serde_json::to_string(payload).map_err(|e| RequestError::new(RequestErrorKind::Encoding, e.to_string()))?;
-        let (host, app) = runtime::host();
-        let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX - 1);
-        match host.request()(app, RStr::from(name), RStr::from(json.as_str()), timeout_ns) {
-            RResult::ROk(reply) => serde_json::from_str(reply.as_str())
-                .map_err(|e| RequestError::new(RequestErrorKind::Encoding, format!("reply to `{name}`: {e}"))),
+            serde_json::to_string(request).map_err(|e| RequestError::new(RequestErrorKind::Encoding, e.to_string()))?;
+        let call = self.host.services.request();
+        match call(self.host.app, RStr::from(Q::NAME), RStr::from(json.as_str()), green::duration_ns(timeout)) {
+            RResult::ROk(reply) => serde_json::from_str(reply.as_str()).map_err(|e| {
+                RequestError::new(RequestErrorKind::Encoding, format!("reply to `{}`: {e}", Q::NAME))
+            }),
             RResult::RErr(err) => {
                 let kind = match err.failure {
                     RequestFailure::NoServer => RequestErrorKind::NoServer,
                     RequestFailure::QueueFull => RequestErrorKind::QueueFull,
                     RequestFailure::TimedOut => RequestErrorKind::TimedOut,
-                    RequestFailure::Failed => RequestErrorKind::Failed,
                     RequestFailure::Stopping => green::exit_thread(),
                     RequestFailure::Interrupted => green::interrupt_unwind(),
-                    RequestFailure::UnknownDatapath | RequestFailure::SendQueueFull | RequestFailure::Disconnected => {
-                        RequestErrorKind::Failed
-                    }
+                    RequestFailure::Failed
+                    | RequestFailure::UnknownDatapath
+                    | RequestFailure::SendQueueFull
+                    | RequestFailure::Disconnected => RequestErrorKind::Failed,
                 };
                 Err(RequestError::new(kind, err.detail.into_string()))
             }
         }
     }
-}
 
-impl Context {
-    /// The connected datapaths (in MAIN), by datapath id.
+    /// The connected datapaths (in MAIN).
     pub fn datapaths(&self) -> Vec<DatapathInfo> {
-        let (host, app) = runtime::host();
-        let json = host.datapaths()(app);
-        serde_json::from_str(json.as_str()).unwrap_or_default()
+        let descs = (self.host.services.datapaths())(self.host.app);
+        descs.iter().map(|desc| DatapathInfo::from_desc(*self, desc)).collect()
     }
 
     /// The connected datapath `dpid`, if it is in MAIN.
     pub fn datapath(&self, dpid: u64) -> Option<DatapathInfo> {
-        self.datapaths().into_iter().find(|info| info.dpid == dpid)
+        match (self.host.services.datapath())(self.host.app, dpid) {
+            ROption::RSome(desc) => Some(DatapathInfo::from_desc(*self, &desc)),
+            ROption::RNone => None,
+        }
+    }
+
+    /// A handle to send to datapath `dpid`, which speaks wire `version` (from a [`DatapathInfo`] or a message).
+    pub fn datapath_handle(&self, dpid: u64, version: u8) -> Datapath {
+        Datapath::new(*self, dpid, version)
     }
 }
 

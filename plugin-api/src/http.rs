@@ -10,7 +10,7 @@
 //! #     const NAME: &'static str = "counter";
 //! #     type Config = ();
 //! #     fn new(_: &Context, _: ()) -> Result<Self, tatsu_plugin_api::BoxError> { Ok(Counter { hits: 0 }) }
-//! fn register(handlers: &mut Handlers<Self>) {
+//! fn register(&self, handlers: &mut Handlers<Self>) {
 //!     handlers.on_http("GET", "/counter/{name}", |app: &mut Counter, _ctx: &Context, request: &HttpRequest| {
 //!         app.hits += 1;
 //!         HttpResponse::json(200, &serde_json::json!({"name": request.param("name"), "hits": app.hits}))
@@ -25,34 +25,30 @@ use std::sync::Arc;
 
 use abi_stable::std_types::{RSlice, RStr};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::abi::{DatapathStates, EventKind, EventRef, Subscription};
+use crate::abi::{HttpRequestRef, Subscription};
 use crate::app::{App, Handlers};
 use crate::context::Context;
 use crate::panic::{self, Caught};
-use crate::{green, runtime};
 
 /// `application/json`.
 pub const JSON: &str = "application/json";
 /// `text/plain; charset=utf-8`.
 pub const TEXT: &str = "text/plain; charset=utf-8";
 
-/// What the host tells the app about a request, besides its body (the `source` of an HTTP event).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// What the host tells the app about a request, besides its body.
+#[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     /// `GET`, `POST`, ...
     pub method: String,
     /// The path, percent-encoded as received, without the query.
     pub path: String,
     /// The query string (after `?`), raw; empty if none.
-    #[serde(default)]
     pub query: String,
     /// The route's parameters, percent-decoded.
-    #[serde(default)]
     pub params: BTreeMap<String, String>,
     /// The request's `Content-Type`, if any.
-    #[serde(default)]
     pub content_type: Option<String>,
 }
 
@@ -231,18 +227,16 @@ impl<A: App> Handlers<A> {
 
 /// The subscriptions for the app's routes.
 pub(crate) fn subscriptions<A>(handlers: &Handlers<A>) -> impl Iterator<Item = Subscription> + '_ {
-    handlers.http.keys().map(|route| Subscription {
-        kind: EventKind::HTTP,
-        name: route.as_str().into(),
-        code: 0,
-        states: DatapathStates(0),
+    handlers.http.keys().map(|route| {
+        let (method, pattern) = route.split_once(' ').unwrap_or((route.as_str(), ""));
+        Subscription::Http { method: method.into(), pattern: pattern.into() }
     })
 }
 
-fn reply(request_id: u64, response: &HttpResponse) {
-    let (host, app) = runtime::host();
-    host.http_reply()(
-        app,
+fn reply(ctx: &Context, request_id: u64, response: &HttpResponse) {
+    let host = ctx.host();
+    host.services.http_reply()(
+        host.app,
         request_id,
         response.status,
         RStr::from(response.content_type.as_str()),
@@ -250,20 +244,21 @@ fn reply(request_id: u64, response: &HttpResponse) {
     );
 }
 
-fn panicked(event: &str, message: &str) -> HttpResponse {
-    crate::adapter::report_fault(event, &format!("panicked: {message}"));
+fn panicked(ctx: &Context, event: &str, message: &str) -> HttpResponse {
+    crate::adapter::report_fault(ctx, event, &format!("panicked: {message}"));
     HttpResponse::error(500, &format!("the handler panicked: {message}"))
 }
 
 /// Answers a request with 503 if it is dropped unanswered (its green thread could not start or was stopped).
 struct ReplyGuard {
+    ctx: Context,
     id: u64,
     answered: bool,
 }
 
 impl ReplyGuard {
     fn answer(&mut self, response: &HttpResponse) {
-        reply(self.id, response);
+        reply(&self.ctx, self.id, response);
         self.answered = true;
     }
 }
@@ -271,48 +266,53 @@ impl ReplyGuard {
 impl Drop for ReplyGuard {
     fn drop(&mut self) {
         if !self.answered {
-            reply(self.id, &HttpResponse::error(503, "the app is stopping"));
+            reply(&self.ctx, self.id, &HttpResponse::error(503, "the app is stopping"));
         }
     }
 }
 
-/// Runs the handler of an HTTP event and answers it; `false` if the app is stopping.
-pub(crate) fn dispatch<A: App>(app: &mut A, handlers: &mut Handlers<A>, ctx: &Context, event: &EventRef<'_>) -> bool {
-    let describe = || format!("HTTP request `{}`", event.name);
-    let meta: RequestMeta = match serde_json::from_str(event.source.as_str()) {
-        Ok(meta) => meta,
-        Err(e) => {
-            reply(event.id, &HttpResponse::error(500, &format!("undecodable request description: {e}")));
-            return true;
-        }
+/// Runs the handler of an HTTP request and answers it; `false` if the app is stopping.
+pub(crate) fn dispatch<A: App>(
+    app: &mut A,
+    handlers: &mut Handlers<A>,
+    ctx: &Context,
+    request: &HttpRequestRef<'_>,
+) -> bool {
+    let route = request.route.as_str();
+    let meta = RequestMeta {
+        method: request.method.to_string(),
+        path: request.path.to_string(),
+        query: request.query.to_string(),
+        params: request.params.iter().map(|p| (p.name.to_string(), p.value.to_string())).collect(),
+        content_type: request.content_type.map(|t| t.to_string()).into_option(),
     };
-    let Some(handler) = handlers.http.get_mut(event.name.as_str()) else {
-        reply(event.id, &HttpResponse::error(404, &format!("app `{}` has no route `{}`", A::NAME, event.name)));
+    let Some(handler) = handlers.http.get_mut(route) else {
+        reply(ctx, request.id, &HttpResponse::error(404, &format!("app `{}` has no route `{route}`", A::NAME)));
         return true;
     };
     match handler {
         HttpHandler::InLoop(handler) => {
-            let request = HttpRequest { route: event.name.as_str(), meta, body: &event.data };
-            let (response, carry_on) = match panic::catch(|| handler(app, ctx, &request)) {
+            let http = HttpRequest { route, meta, body: &request.body };
+            let (response, carry_on) = match panic::catch(|| handler(app, ctx, &http)) {
                 Ok(response) => (response, true),
-                Err(Caught::Panic(message)) => (panicked(&describe(), &message), true),
+                Err(Caught::Panic(message)) => (panicked(ctx, &format!("HTTP request `{route}`"), &message), true),
                 Err(Caught::Exit) => (HttpResponse::error(503, "the app is stopping"), false),
             };
-            reply(event.id, &response);
+            reply(ctx, request.id, &response);
             carry_on
         }
         HttpHandler::Spawned(handler) => {
             let handler = Arc::clone(handler);
-            let route = event.name.as_str().to_owned();
-            let body = event.data.to_vec();
-            let guard = ReplyGuard { id: event.id, answered: false };
-            green::spawn_n(move || {
+            let route = route.to_owned();
+            let body = request.body.to_vec();
+            let guard = ReplyGuard { ctx: *ctx, id: request.id, answered: false };
+            let ctx = *ctx;
+            crate::green::spawn_on(*ctx.host(), move || {
                 let mut guard = guard;
-                let ctx = Context::new();
-                let request = HttpRequest { route: &route, meta, body: &body };
-                let response = match panic::catch(|| handler(&ctx, &request)) {
+                let http = HttpRequest { route: &route, meta, body: &body };
+                let response = match panic::catch(|| handler(&ctx, &http)) {
                     Ok(response) => response,
-                    Err(Caught::Panic(message)) => panicked(&format!("HTTP request `{route}`"), &message),
+                    Err(Caught::Panic(message)) => panicked(&ctx, &format!("HTTP request `{route}`"), &message),
                     // The guard answers 503.
                     Err(Caught::Exit) => return,
                 };

@@ -4,7 +4,11 @@
 //! [`export_app!`]; the `tatsu` host loads the library from its plugins directory and drives the app:
 //!
 //! ```no_run
-//! use tatsu_plugin_api::{export_app, App, AppEvent, Context, Handlers};
+//! use tatsu_plugin_api::{export_app, App, AppEvent, BoxError, Context, Handlers};
+//!
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! struct Greeting { text: String }
+//! impl AppEvent for Greeting { const NAME: &'static str = "hello.greeting"; }
 //!
 //! #[derive(Default)]
 //! struct Hello { seen: u64 }
@@ -13,46 +17,61 @@
 //!     const NAME: &'static str = "hello";
 //!     type Config = ();
 //!
-//!     fn new(_ctx: &Context, _config: ()) -> Result<Self, tatsu_plugin_api::BoxError> {
+//!     fn new(_ctx: &Context, _config: ()) -> Result<Self, BoxError> {
 //!         Ok(Hello::default())
 //!     }
 //!
-//!     fn register(handlers: &mut Handlers<Self>) {
-//!         handlers.on_app_event("greeting", Self::on_greeting);
+//!     fn register(&self, handlers: &mut Handlers<Self>) {
+//!         handlers.on_event(Self::on_greeting);
 //!     }
 //! }
 //!
 //! impl Hello {
-//!     fn on_greeting(&mut self, _ctx: &Context, event: &AppEvent<'_>) {
+//!     fn on_greeting(&mut self, _ctx: &Context, greeting: Greeting) {
 //!         self.seen += 1;
-//!         log::info!("{} says {}", event.source(), event.payload_str());
+//!         log::info!("greeting: {}", greeting.text);
 //!     }
 //! }
 //!
 //! export_app!(Hello);
 //! ```
 //!
-//! What crosses into the host is defined in [`abi`]; app authors never need it. Everything an app does with the
-//! host goes through [`Context`] and the green-thread kit in [`green`], which run on the host's scheduler: apps must
-//! not block a scheduler thread with blocking `std` I/O, `std::thread::sleep` or long-held `std::sync` locks.
+//! Switches: [`Handlers::on_datapath_enter`], [`Handlers::on_message`] with a message type (`PacketIn`,
+//! `PortStatus`, `ErrorMsg`, or a version's own decoded types), and [`Datapath::send`] with the portable builders
+//! in [`ofproto::portable`], which encode for each datapath's negotiated version. Apps are unit-tested without a
+//! host with the test kit (`testing`, the `test-kit` feature).
+//!
+//! What crosses into the host is defined in the `tatsu-abi` crate ([`abi`]); app authors never need it.
+//! Everything an app does with the host goes through [`Context`] and the green-thread kit in [`green`], which run
+//! on the host's scheduler: apps must not block a scheduler thread with blocking `std` I/O, `std::thread::sleep`
+//! or long-held `std::sync` locks.
 
-pub mod abi;
+/// The stable interface to the host (the `tatsu-abi` crate).
+pub use tatsu_abi as abi;
+
 mod adapter;
 mod app;
 mod context;
+mod fast_map;
 pub mod green;
 pub mod http;
+mod link;
 mod logging;
 pub mod openflow;
 mod panic;
-mod runtime;
+#[cfg(feature = "test-kit")]
+pub mod testing;
 
-pub use app::{App, AppEvent, BoxError, Handlers, Request};
-pub use context::{Context, RequestError, RequestErrorKind};
+pub use app::{App, BoxError, HandlerOutcome, Handlers, MessageHandler};
+pub use context::{AppEvent, AppRequest, Context, RequestError, RequestErrorKind};
+pub use fast_map::{FastHasher, FastMap};
 pub use http::{HttpRequest, HttpResponse};
-pub use openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, PacketIn};
-/// The OpenFlow 1.0 and 1.3 codec: messages, matches, actions, instructions, builders.
+pub use openflow::{Datapath, DatapathInfo, DatapathStates, Incoming, OfError, OfErrorKind, OfMessage, SwitchMessage};
+/// The OpenFlow codec: messages, matches, actions, instructions, builders; [`ofproto::portable`] for messages
+/// written once for every version.
 pub use tatsu_ofproto as ofproto;
+pub use tatsu_ofproto::portable::{Action, FlowMod, Match, PacketIn, PacketOut, Port, PortStatus};
+pub use tatsu_ofproto::{ErrorMsg, MacAddr};
 /// Packets inside OpenFlow messages: parse packet-in data, build packet-out data (Ryu's `ryu.lib.packet`).
 pub use tatsu_packet as packet;
 

@@ -3,7 +3,7 @@
 use abi_stable::std_types::RStr;
 use log::{LevelFilter, Log, Metadata, Record};
 
-use crate::runtime;
+use crate::link;
 
 struct HostLogger;
 
@@ -18,7 +18,7 @@ impl Log for HostLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let (host, app) = runtime::host();
+        let (host, app) = link::host();
         let message = record.args().to_string();
         let module = record.module_path().unwrap_or(record.target());
         host.log()(app, record.level() as u8, RStr::from(module), RStr::from(message.as_str()));
@@ -30,7 +30,7 @@ impl Log for HostLogger {
 /// Installs the forwarding logger in this library's copy of `log`, at the level the host allows for this app.
 pub(crate) fn install() {
     let _ = log::set_logger(&LOGGER);
-    let (host, app) = runtime::host();
+    let (host, app) = link::host();
     let level = match host.log_max_level()(app) {
         0 => LevelFilter::Off,
         1 => LevelFilter::Error,

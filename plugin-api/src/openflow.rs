@@ -1,42 +1,37 @@
-//! Switches as apps see them: OpenFlow messages from datapaths, datapath lifecycle events, and [`Datapath`]
-//! handles to send messages and requests.
+//! Switches as apps see them: [`Datapath`] handles to send messages and requests, the datapaths' descriptions,
+//! and the OpenFlow messages they send, typed ([`SwitchMessage`]) or raw ([`OfMessage`]).
 
 use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
 use abi_stable::std_types::{RResult, RSlice};
-use serde::Deserialize;
-use tatsu_ofproto::{v1_0, v1_3, DecodeError, EncodeError, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_ofproto::portable::{Encode, PacketIn, Port, PortStatus};
+use tatsu_ofproto::{v1_0, v1_3, DecodeError, EncodeError, ErrorMsg, MacAddr, Message};
 
-use crate::abi::RequestFailure;
+use crate::abi::{DatapathDesc, PortDesc, RequestFailure};
+use crate::context::Context;
 use crate::green;
-use crate::runtime;
 
 pub use crate::abi::DatapathStates;
 
 /// An OpenFlow message a switch sent, borrowed for the handler call.
 #[derive(Debug, Clone, Copy)]
 pub struct OfMessage<'a> {
-    pub(crate) dpid: u64,
+    pub(crate) datapath: Datapath,
     pub(crate) state: DatapathStates,
     pub(crate) bytes: &'a [u8],
 }
 
 impl<'a> OfMessage<'a> {
-    /// The datapath that sent it (0 before the switch told its id, in HANDSHAKE).
-    pub fn dpid(&self) -> u64 {
-        self.dpid
+    /// The datapath that sent it (its id is 0 before the switch told it, in HANDSHAKE).
+    pub fn datapath(&self) -> &Datapath {
+        &self.datapath
     }
 
     /// The datapath's state when the message arrived.
     pub fn state(&self) -> DatapathStates {
         self.state
-    }
-
-    /// The wire version (`tatsu_ofproto::OFP_VERSION_1_0` or `_1_3`).
-    pub fn version(&self) -> u8 {
-        self.bytes[0]
     }
 
     /// The message type.
@@ -58,89 +53,89 @@ impl<'a> OfMessage<'a> {
     pub fn decode(&self) -> Result<Message, DecodeError> {
         tatsu_ofproto::decode(self.bytes).map(|(_, message)| message)
     }
+}
 
-    /// A handle on the datapath, to answer it.
-    pub fn datapath(&self) -> Datapath {
-        Datapath { dpid: self.dpid, version: self.version() }
+/// An OpenFlow message type an app can handle by type ([`crate::Handlers::on_message`]): which wire versions and
+/// type codes carry it, and how to read it.
+pub trait SwitchMessage {
+    /// What the handler receives.
+    type View<'a>;
+    /// The `(wire version, message type)` pairs that carry it.
+    const CODES: &'static [(u8, u8)];
+    /// Reads the message.
+    fn view<'a>(message: &OfMessage<'a>) -> Result<Self::View<'a>, DecodeError>;
+}
+
+/// A decoded message with the transaction id it came under (errors name the xid of the request they answer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming<T> {
+    /// The transaction id.
+    pub xid: u32,
+    /// The message.
+    pub message: T,
+}
+
+/// Packet-ins of both versions, read in place.
+impl SwitchMessage for PacketIn<'_> {
+    type View<'a> = PacketIn<'a>;
+    const CODES: &'static [(u8, u8)] = &[(1, 10), (4, 10)];
+    fn view<'a>(message: &OfMessage<'a>) -> Result<PacketIn<'a>, DecodeError> {
+        PacketIn::parse(message.bytes)
     }
+}
 
-    /// A cheap view of a packet-in (no allocation), if this is a well-formed one.
-    pub fn packet_in(&self) -> Result<PacketIn<'a>, DecodeError> {
-        match self.version() {
-            OFP_VERSION_1_0 => {
-                let view = v1_0::PacketInView::new(self.bytes)?;
-                Ok(PacketIn {
-                    in_port: u32::from(view.in_port()),
-                    buffer_id: view.buffer_id(),
-                    total_len: view.total_len(),
-                    reason: view.reason(),
-                    table_id: 0,
-                    cookie: 0,
-                    data: view.data(),
-                })
+/// Port status messages of both versions.
+impl SwitchMessage for PortStatus {
+    type View<'a> = PortStatus;
+    const CODES: &'static [(u8, u8)] = &[(1, 12), (4, 12)];
+    fn view<'a>(message: &OfMessage<'a>) -> Result<PortStatus, DecodeError> {
+        PortStatus::parse(message.bytes)
+    }
+}
+
+/// Error messages of both versions.
+impl SwitchMessage for ErrorMsg {
+    type View<'a> = Incoming<ErrorMsg>;
+    const CODES: &'static [(u8, u8)] = &[(1, 1), (4, 1)];
+    fn view<'a>(message: &OfMessage<'a>) -> Result<Incoming<ErrorMsg>, DecodeError> {
+        match message.decode()? {
+            Message::V1_0(v1_0::Message::Error(e)) | Message::V1_3(v1_3::Message::Error(e)) => {
+                Ok(Incoming { xid: message.xid(), message: e })
             }
-            _ => {
-                let view = v1_3::PacketInView::new(self.bytes)?;
-                Ok(PacketIn {
-                    in_port: view.in_port().unwrap_or(0),
-                    buffer_id: view.buffer_id(),
-                    total_len: view.total_len(),
-                    reason: view.reason(),
-                    table_id: view.table_id(),
-                    cookie: view.cookie(),
-                    data: view.data(),
-                })
-            }
+            _ => Err(DecodeError::new("OFPT_ERROR", 1, "not an error message")),
         }
     }
 }
 
-/// A packet-in, the same for OpenFlow 1.0 and 1.3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PacketIn<'a> {
-    /// The port the packet came in on.
-    pub in_port: u32,
-    /// The switch's buffer holding the packet, or `NO_BUFFER` (0xffffffff).
-    pub buffer_id: u32,
-    /// The frame's full length.
-    pub total_len: u16,
-    /// Why it was sent (`OFPR_*`).
-    pub reason: u8,
-    /// The table that sent it (1.3; 0 for 1.0).
-    pub table_id: u8,
-    /// The cookie of the flow that sent it (1.3; 0 for 1.0).
-    pub cookie: u64,
-    /// The frame (possibly cut to `miss_send_len`).
-    pub data: &'a [u8],
+/// Version-specific messages, decoded whole.
+macro_rules! switch_messages {
+    ($($module:ident :: $variant:ident in $version_variant:ident = $version:literal, $code:literal;)*) => {$(
+        impl SwitchMessage for $module::$variant {
+            type View<'a> = Incoming<$module::$variant>;
+            const CODES: &'static [(u8, u8)] = &[($version, $code)];
+            fn view<'a>(message: &OfMessage<'a>) -> Result<Self::View<'a>, DecodeError> {
+                match message.decode()? {
+                    Message::$version_variant($module::Message::$variant(m)) => Ok(Incoming { xid: message.xid(), message: m }),
+                    _ => Err(DecodeError::new(stringify!($variant), 1, "not the expected message type")),
+                }
+            }
+        }
+    )*};
 }
 
-/// `OFP_NO_BUFFER`: the packet is not buffered in the switch.
-pub const NO_BUFFER: u32 = 0xffff_ffff;
-
-/// A switch port as the host knows it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct PortInfo {
-    /// Port number.
-    pub port_no: u32,
-    /// MAC address, `aa:bb:cc:dd:ee:ff`.
-    pub hw_addr: String,
-    /// Name.
-    pub name: String,
-    /// `OFPPC_*` bits.
-    pub config: u32,
-    /// `OFPPS_*` bits.
-    pub state: u32,
-    /// Current features.
-    #[serde(default)]
-    pub curr: u32,
-    /// Current speed in kb/s (1.3).
-    #[serde(default)]
-    pub curr_speed: u32,
+switch_messages! {
+    v1_0::FlowRemoved in V1_0 = 1, 11;
+    v1_3::FlowRemoved in V1_3 = 4, 11;
+    v1_0::PortStatus in V1_0 = 1, 12;
+    v1_3::PortStatus in V1_3 = 4, 12;
+    v1_0::PacketIn in V1_0 = 1, 10;
+    v1_3::PacketIn in V1_3 = 4, 10;
 }
 
-/// A datapath as the host describes it in datapath events and [`crate::Context::datapaths`].
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// A datapath as the host describes it: in datapath events and [`Context::datapaths`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatapathInfo {
+    datapath: Datapath,
     /// Datapath id.
     pub dpid: u64,
     /// The switch's address.
@@ -149,33 +144,60 @@ pub struct DatapathInfo {
     pub connection: u64,
     /// Negotiated wire version (0 before negotiation).
     pub version: u8,
-    /// `handshake`, `config`, `main` or `dead`.
-    pub state: String,
+    /// The connection's state.
+    pub state: DatapathStates,
     /// Buffers the switch has.
-    #[serde(default)]
     pub n_buffers: u32,
     /// Flow tables.
-    #[serde(default)]
     pub n_tables: u8,
     /// `OFPC_*` capabilities.
-    #[serde(default)]
     pub capabilities: u32,
-    /// Ports.
-    #[serde(default)]
-    pub ports: Vec<PortInfo>,
+    /// Ports, by port number.
+    pub ports: Vec<Port>,
     /// Why the datapath left or died, if it did.
-    #[serde(default)]
     pub reason: Option<String>,
-    /// In an `enter` event: the datapath was inherited from the previous host in a hot restart (its connection,
+    /// In an enter event: the datapath was inherited from the previous host in a hot restart (its connection,
     /// flows and state carried on), rather than newly connected.
-    #[serde(default)]
     pub resumed: bool,
 }
 
 impl DatapathInfo {
+    pub(crate) fn from_desc(ctx: Context, desc: &DatapathDesc) -> DatapathInfo {
+        DatapathInfo {
+            datapath: Datapath::new(ctx, desc.dpid, desc.version),
+            dpid: desc.dpid,
+            address: desc.address.to_string(),
+            connection: desc.connection,
+            version: desc.version,
+            state: desc.state,
+            n_buffers: desc.n_buffers,
+            n_tables: desc.n_tables,
+            capabilities: desc.capabilities,
+            ports: desc.ports.iter().map(port_from_desc).collect(),
+            reason: desc.reason.as_ref().map(|reason| reason.to_string()).into_option(),
+            resumed: desc.resumed,
+        }
+    }
+
     /// A handle to send to this datapath.
-    pub fn datapath(&self) -> Datapath {
-        Datapath { dpid: self.dpid, version: self.version }
+    pub fn datapath(&self) -> &Datapath {
+        &self.datapath
+    }
+}
+
+fn port_from_desc(desc: &PortDesc) -> Port {
+    Port {
+        port_no: desc.port_no,
+        hw_addr: MacAddr(desc.hw_addr),
+        name: desc.name.to_string(),
+        config: desc.config,
+        state: desc.state,
+        curr: desc.curr,
+        advertised: desc.advertised,
+        supported: desc.supported,
+        peer: desc.peer,
+        curr_speed: desc.curr_speed,
+        max_speed: desc.max_speed,
     }
 }
 
@@ -199,8 +221,8 @@ pub enum OfErrorKind {
     TimedOut,
     /// The reply could not be decoded.
     Decode,
-    /// The message could not be encoded: it (or a part of it) is longer than its OpenFlow length field holds,
-    /// such as a message over 65,535 bytes. Nothing was sent.
+    /// The message could not be encoded: it (or a part of it) is longer than its OpenFlow length field holds, or
+    /// the datapath's version cannot express it. Nothing was sent.
     Encode,
     /// Anything else.
     Other,
@@ -243,17 +265,25 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A handle on one connected datapath: send it messages, ask it questions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A handle on one connected datapath: send it messages, ask it questions. Cheap to copy.
+#[derive(Debug, Clone, Copy)]
 pub struct Datapath {
+    ctx: Context,
     dpid: u64,
     version: u8,
 }
 
+impl PartialEq for Datapath {
+    fn eq(&self, other: &Self) -> bool {
+        (self.dpid, self.version) == (other.dpid, other.version)
+    }
+}
+
+impl Eq for Datapath {}
+
 impl Datapath {
-    /// A handle on `dpid`, which speaks `version`.
-    pub fn new(dpid: u64, version: u8) -> Self {
-        Datapath { dpid, version }
+    pub(crate) fn new(ctx: Context, dpid: u64, version: u8) -> Self {
+        Datapath { ctx, dpid, version }
     }
 
     /// The datapath id.
@@ -261,34 +291,29 @@ impl Datapath {
         self.dpid
     }
 
-    /// The negotiated wire version: build messages of this version.
+    /// The negotiated wire version: what [`Datapath::send`] encodes portable messages for.
     pub fn version(&self) -> u8 {
         self.version
     }
 
-    /// Whether it speaks OpenFlow 1.3.
-    pub fn is_v1_3(&self) -> bool {
-        self.version == OFP_VERSION_1_3
-    }
-
-    /// Sends a message (the host assigns its xid). Never blocks: a full send queue is an error, and so is a
-    /// message that cannot be encoded ([`OfErrorKind::Encode`], nothing sent).
+    /// Sends a message (the host assigns its xid): a portable one ([`tatsu_ofproto::portable`]) is encoded for
+    /// the datapath's version, a version-specific one as it is. Never blocks: a full send queue is an error, and
+    /// so is a message that cannot be encoded ([`OfErrorKind::Encode`], nothing sent).
     // Never inlined: it uses a thread-local, and a caller's green thread may have moved threads since it last parked.
     #[inline(never)]
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), OfError> {
-        let message = message.into();
+    pub fn send(&self, message: impl Encode) -> Result<(), OfError> {
         SCRATCH.with(|scratch| {
             let mut buffer = scratch.borrow_mut();
             buffer.clear();
-            message.encode(0, &mut buffer).map_err(|e| encode_error(&e))?;
+            message.encode_for(self.version, 0, &mut buffer).map_err(|e| encode_error(&e))?;
             self.send_bytes(&buffer)
         })
     }
 
     /// Sends an already encoded message (an xid of 0 is replaced by a fresh one).
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), OfError> {
-        let (host, app) = runtime::host();
-        match host.of_send()(app, self.dpid, RSlice::from_slice(bytes)) {
+        let host = self.ctx.host();
+        match (host.services.of_send())(host.app, self.dpid, RSlice::from_slice(bytes)) {
             RResult::ROk(()) => Ok(()),
             RResult::RErr(e) => Err(of_error(e.failure, e.detail.into_string())),
         }
@@ -296,10 +321,12 @@ impl Datapath {
 
     /// Sends a request and waits (parking this green thread) for its reply: every part of a multipart reply, or
     /// the switch's error message, decoded. A message that cannot be encoded is [`OfErrorKind::Encode`].
-    pub fn request(&self, message: impl Into<Message>, timeout: Duration) -> Result<Vec<Message>, OfError> {
-        let bytes = message.into().to_vec(0).map_err(|e| encode_error(&e))?;
-        let (host, app) = runtime::host();
-        let reply = match host.of_request()(app, self.dpid, RSlice::from_slice(&bytes), green::duration_ns(timeout)) {
+    pub fn request(&self, message: impl Encode, timeout: Duration) -> Result<Vec<Message>, OfError> {
+        let mut bytes = Vec::new();
+        message.encode_for(self.version, 0, &mut bytes).map_err(|e| encode_error(&e))?;
+        let host = self.ctx.host();
+        let call = host.services.of_request();
+        let reply = match call(host.app, self.dpid, RSlice::from_slice(&bytes), green::duration_ns(timeout)) {
             RResult::ROk(reply) => reply,
             RResult::RErr(e) => return Err(of_error(e.failure, e.detail.into_string())),
         };

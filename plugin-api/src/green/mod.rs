@@ -22,13 +22,14 @@ pub use pool::{GreenPool, Imap};
 pub use queue::Queue;
 pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use thread::{current, spawn, spawn_after, spawn_n, GreenThread, JoinError, JoinHandle, Timer};
+pub(crate) use thread::spawn_on;
 pub use timeout::{TimedOut, Timeout};
 
 use std::time::Duration;
 
 use crate::abi::WaitStatus;
 use crate::panic::{Interrupted, TaskExit};
-use crate::runtime;
+use crate::link;
 
 /// Unwinds the calling green thread because it was asked to stop; caught where the thread (or handler) began.
 pub(crate) fn exit_thread() -> ! {
@@ -56,20 +57,20 @@ pub(crate) fn duration_ns(duration: Duration) -> u64 {
 
 /// Suspends the calling green thread for `duration`; other green threads run meanwhile.
 pub fn sleep(duration: Duration) {
-    let (host, app) = runtime::host();
+    let (host, app) = link::host();
     check(host.sleep()(app, duration_ns(duration)));
 }
 
 /// Lets the other green threads run, then continues.
 pub fn yield_now() {
-    let (host, app) = runtime::host();
+    let (host, app) = link::host();
     check(host.yield_now()(app));
 }
 
 /// Parks the calling green thread until [`GreenThread::unpark`], the timeout, or a stop (which unwinds).
 /// Returns `true` if the timeout elapsed. Wake-ups may be spurious: callers re-check their condition.
 pub(crate) fn park(timeout: Option<Duration>) -> bool {
-    let (host, app) = runtime::host();
+    let (host, app) = link::host();
     let ns = timeout.map_or(u64::MAX, duration_ns);
     check(host.park()(app, ns)) == WaitStatus::TimedOut
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr};
 
 use crate::abi::{IoFailure, IoFailureKind, SocketHandle};
-use crate::runtime;
+use crate::link;
 
 fn timeout_ns(timeout: Option<Duration>) -> u64 {
     timeout.map_or(u64::MAX, super::duration_ns)
@@ -50,7 +50,7 @@ struct Handle(SocketHandle);
 
 impl Handle {
     fn address(&self, peer: bool) -> io::Result<SocketAddr> {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         let text = result(host.tcp_address()(&self.0, peer))?;
         parse_address(text.as_str())
     }
@@ -58,14 +58,14 @@ impl Handle {
 
 impl Clone for Handle {
     fn clone(&self) -> Self {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         Handle(host.tcp_clone()(&self.0))
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         host.tcp_close()(&mut self.0);
     }
 }
@@ -80,7 +80,7 @@ pub struct TcpStream {
 impl TcpStream {
     /// Connects to `address` (`ip:port` or `host:port`), waiting at most `timeout` (30 s when `None`).
     pub fn connect(address: &str, timeout: Option<Duration>) -> io::Result<TcpStream> {
-        let (host, app) = runtime::host();
+        let (host, app) = link::host();
         let handle = result(host.tcp_connect()(app, RStr::from(address), timeout_ns(timeout)))?;
         Ok(TcpStream::from_handle(handle))
     }
@@ -121,21 +121,21 @@ impl TcpStream {
             std::net::Shutdown::Write => 1,
             std::net::Shutdown::Both => 2,
         };
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         result(host.tcp_shutdown()(&self.handle.0, how))
     }
 }
 
 impl io::Read for TcpStream {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let (host, app) = runtime::host();
+        let (host, app) = link::host();
         result(host.tcp_read()(app, &self.handle.0, RSliceMut::from_mut_slice(buffer), timeout_ns(self.read_timeout)))
     }
 }
 
 impl io::Write for TcpStream {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let (host, app) = runtime::host();
+        let (host, app) = link::host();
         result(host.tcp_write()(app, &self.handle.0, RSlice::from_slice(data), timeout_ns(self.write_timeout)))
     }
 
@@ -152,7 +152,7 @@ pub struct TcpListener {
 impl TcpListener {
     /// Listens on `address` (`ip:port`; port 0 picks a free one).
     pub fn bind(address: &str) -> io::Result<TcpListener> {
-        let (host, app) = runtime::host();
+        let (host, app) = link::host();
         let handle = result(host.tcp_listen()(app, RStr::from(address)))?;
         Ok(TcpListener { handle: Handle(handle) })
     }
@@ -164,7 +164,7 @@ impl TcpListener {
 
     /// Waits at most `timeout` for a connection.
     pub fn accept_timeout(&self, timeout: Option<Duration>) -> io::Result<(TcpStream, SocketAddr)> {
-        let (host, app) = runtime::host();
+        let (host, app) = link::host();
         let accepted = result(host.tcp_accept()(app, &self.handle.0, timeout_ns(timeout)))?;
         let peer = parse_address(accepted.peer.as_str())?;
         Ok((TcpStream::from_handle(accepted.socket), peer))

@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::RResult;
+use abi_stable::std_types::{RResult, RStr};
 
-use crate::abi::{GreenTask, ThreadHandle};
+use crate::abi::{GreenTask, HostContext, ThreadHandle};
 use crate::panic::{self, Caught};
-use crate::runtime;
+use crate::link;
 
 /// A handle on one green thread: wake it, ask it to stop, see whether it finished.
 pub struct GreenThread {
@@ -20,26 +20,26 @@ impl GreenThread {
     /// Wakes the thread if it is parked (its next park returns at once otherwise, except perhaps for a thread that has
     /// not started running yet): waiters re-check their condition before parking.
     pub(crate) fn unpark(&self) {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         host.thread_unpark()(&self.handle);
     }
 
     /// Asks the thread to stop: its current or next blocking call unwinds it quietly.
     pub fn stop(&self) {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         host.thread_stop()(&self.handle);
     }
 
     /// Whether the thread has finished.
     pub fn is_finished(&self) -> bool {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         host.thread_finished()(&self.handle)
     }
 
     /// Interrupts the thread once: its current or next blocking call unwinds with [`panic::Interrupted`] (what a
     /// `Timeout` does when it expires).
     pub(crate) fn interrupt(&self) {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         host.thread_interrupt()(&self.handle);
     }
 
@@ -51,14 +51,14 @@ impl GreenThread {
 
 impl Clone for GreenThread {
     fn clone(&self) -> Self {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         GreenThread { handle: host.thread_clone()(&self.handle) }
     }
 }
 
 impl Drop for GreenThread {
     fn drop(&mut self) {
-        let (host, _) = runtime::host();
+        let (host, _) = link::host();
         host.thread_release()(&mut self.handle);
     }
 }
@@ -71,32 +71,44 @@ impl fmt::Debug for GreenThread {
 
 /// The calling green thread.
 pub fn current() -> GreenThread {
-    let (host, app) = runtime::host();
+    let (host, app) = link::host();
     GreenThread { handle: host.current_thread()(app) }
 }
 
+/// A task's closure with the host link it reports faults through.
+struct Task<F> {
+    host: HostContext,
+    f: F,
+}
+
 unsafe extern "C" fn run_boxed<F: FnOnce() + Send + 'static>(data: *mut c_void) {
-    // SAFETY: `data` is the `Box<F>` leaked by `spawn_raw`; the host calls `run` or `drop` exactly once.
-    let task = unsafe { Box::from_raw(data.cast::<F>()) };
-    if let Err(Caught::Panic(message)) = panic::catch(task) {
-        crate::adapter::report_fault("green thread", &message);
+    // SAFETY: `data` is the `Box<Task<F>>` leaked by `spawn_on`; the host calls `run` or `drop` exactly once.
+    let task = unsafe { Box::from_raw(data.cast::<Task<F>>()) };
+    let Task { host, f } = *task;
+    if let Err(Caught::Panic(message)) = panic::catch(f) {
+        (host.services.report_fault())(host.app, RStr::from("green thread"), RStr::from(message.as_str()));
     }
 }
 
 unsafe extern "C" fn drop_boxed<F>(data: *mut c_void) {
     // SAFETY: as in `run_boxed`; the host calls this instead of `run`, once.
-    drop(unsafe { Box::from_raw(data.cast::<F>()) });
+    drop(unsafe { Box::from_raw(data.cast::<Task<F>>()) });
+}
+
+/// Starts `f` on a new green thread of the app `host` links to; `None` if the host refused (the app is
+/// stopping). The test kit's host runs `f` at once, on the calling thread.
+pub(crate) fn spawn_on<F: FnOnce() + Send + 'static>(host: HostContext, f: F) -> Option<GreenThread> {
+    let data = Box::into_raw(Box::new(Task { host, f })).cast::<c_void>();
+    let task = GreenTask { data, run: run_boxed::<F>, drop: drop_boxed::<F> };
+    match host.services.spawn()(host.app, task) {
+        RResult::ROk(handle) => Some(GreenThread { handle }),
+        RResult::RErr(_) => None,
+    }
 }
 
 /// Starts `f` on a new green thread; `None` if the host refused (the app is stopping).
 fn spawn_raw<F: FnOnce() + Send + 'static>(f: F) -> Option<GreenThread> {
-    let task =
-        GreenTask { data: Box::into_raw(Box::new(f)).cast::<c_void>(), run: run_boxed::<F>, drop: drop_boxed::<F> };
-    let (host, app) = runtime::host();
-    match host.spawn()(app, task) {
-        RResult::ROk(handle) => Some(GreenThread { handle }),
-        RResult::RErr(_) => None,
-    }
+    spawn_on(link::context(), f)
 }
 
 /// Starts `f` on a new green thread and forgets it (eventlet's `spawn_n`). A panic in it is logged and counted
@@ -250,7 +262,7 @@ where
             Ok(value) => guard.complete(Ok(value)),
             Err(Caught::Exit) => guard.complete(Err(JoinError::Stopped)),
             Err(Caught::Panic(message)) => {
-                crate::adapter::report_fault("green thread", &message);
+                link::report_fault("green thread", &message);
                 guard.complete(Err(JoinError::Panicked(message)));
             }
         }
@@ -291,7 +303,7 @@ impl Timer {
                 match panic::catch(&mut tick) {
                     Ok(()) => {}
                     Err(Caught::Exit) => return,
-                    Err(Caught::Panic(message)) => crate::adapter::report_fault("timer", &message),
+                    Err(Caught::Panic(message)) => link::report_fault("timer", &message),
                 }
             }
         });

@@ -1,7 +1,7 @@
-//! `simple-switch`: an L2 learning switch for OpenFlow 1.3 and 1.0, in the manner of Ryu's `simple_switch_13`.
+//! `simple-switch`: an L2 learning switch for OpenFlow 1.0 and 1.3, in the manner of Ryu's `simple_switch_13`.
 //!
-//! - When a datapath joins, a table-miss flow sends unmatched packets to the controller (1.3; a 1.0 switch does
-//!   that by itself).
+//! - When a datapath joins, a table-miss flow sends unmatched packets to the controller (on 1.0 switches do that
+//!   by themselves).
 //! - Each packet-in teaches it which port the source MAC address lives behind, per datapath.
 //! - A packet for a known destination gets a flow (in port + destination + source, with an idle timeout) so the
 //!   switch forwards the rest of that traffic itself; unknown and broadcast destinations are flooded.
@@ -14,13 +14,12 @@
 //! ```
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Deserialize;
-use tatsu_plugin_api::ofproto::{v1_0, v1_3, MacAddr};
-use tatsu_plugin_api::openflow::NO_BUFFER;
+use tatsu_plugin_api::ofproto::OFP_VERSION_1_0;
 use tatsu_plugin_api::packet;
-use tatsu_plugin_api::{export_app, App, BoxError, Context, Datapath, DatapathInfo, Handlers, PacketIn};
+use tatsu_plugin_api::{export_app, Action, App, BoxError, Context, Datapath, DatapathInfo, FastMap, FlowMod};
+use tatsu_plugin_api::{Handlers, MacAddr, Match, PacketIn, PacketOut};
 
 /// Settings from `[app.simple-switch]`.
 #[derive(Debug, Deserialize)]
@@ -38,34 +37,10 @@ impl Default for Config {
     }
 }
 
-/// A fast hasher for MAC addresses (an FNV-1a fold): SipHash per packet-in is a measurable cost and MAC tables
-/// need no protection against chosen keys here.
-#[derive(Default)]
-struct MacHasher(u64);
-
-impl Hasher for MacHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type MacTable = HashMap<u64, u32, BuildHasherDefault<MacHasher>>;
-
-/// The learning switch.
+/// The learning switch: which port each MAC address is behind, per datapath.
 pub struct SimpleSwitch {
     config: Config,
-    /// MAC address (as a u64) → port, per datapath.
-    tables: HashMap<u64, MacTable>,
+    tables: HashMap<u64, FastMap<MacAddr, u32>>,
 }
 
 impl App for SimpleSwitch {
@@ -77,135 +52,155 @@ impl App for SimpleSwitch {
         Ok(SimpleSwitch { config, tables: HashMap::new() })
     }
 
-    fn register(handlers: &mut Handlers<Self>) {
-        handlers
-            .on_datapath_enter(Self::datapath_enter)
-            .on_datapath_leave(Self::datapath_leave)
-            .on_packet_in(Self::packet_in);
+    fn register(&self, handlers: &mut Handlers<Self>) {
+        handlers.on_datapath_enter(Self::enter).on_datapath_leave(Self::leave).on_message::<PacketIn>(Self::packet_in);
     }
 }
 
-fn mac_key(mac: [u8; 6]) -> u64 {
-    mac.iter().fold(0, |key, byte| (key << 8) | u64::from(*byte))
-}
-
 impl SimpleSwitch {
-    fn datapath_enter(&mut self, _ctx: &Context, info: &DatapathInfo) -> Result<(), BoxError> {
-        self.tables.insert(info.dpid, MacTable::default());
-        let datapath = info.datapath();
-        if datapath.is_v1_3() {
-            let table_miss = v1_3::FlowMod::add(v1_3::Match::new())
-                .priority(0)
-                .apply_actions([v1_3::Action::controller(v1_3::action::OFPCML_NO_BUFFER)]);
-            datapath.send(table_miss)?;
+    fn enter(&mut self, _ctx: &Context, info: &DatapathInfo) -> Result<(), BoxError> {
+        self.tables.insert(info.dpid, FastMap::default());
+        if info.version != OFP_VERSION_1_0 {
+            info.datapath().send(FlowMod::add(Match::new()).priority(0).actions([Action::Controller(0xffff)]))?;
         }
         log::info!("datapath {:016x} joined with {} ports", info.dpid, info.ports.len());
         Ok(())
     }
 
-    fn datapath_leave(&mut self, _ctx: &Context, info: &DatapathInfo) {
+    fn leave(&mut self, _ctx: &Context, info: &DatapathInfo) {
         self.tables.remove(&info.dpid);
         log::info!("datapath {:016x} left: {}", info.dpid, info.reason.as_deref().unwrap_or("unknown reason"));
     }
 
-    fn packet_in(&mut self, _ctx: &Context, datapath: &Datapath, packet_in: &PacketIn<'_>) -> Result<(), BoxError> {
+    fn packet_in(&mut self, _ctx: &Context, dp: &Datapath, packet_in: PacketIn<'_>) -> Result<(), BoxError> {
         let frame = packet_in.data;
-        let (Some(dst), Some(src), Some(ethertype)) =
-            (packet::eth_dst(frame), packet::eth_src(frame), packet::ethertype(frame))
-        else {
+        let (Some(dst), Some(src)) = (packet::eth_dst(frame), packet::eth_src(frame)) else {
             return Err(format!("packet-in of {} bytes is not an Ethernet frame", frame.len()).into());
         };
-        if ethertype == packet::ether_type::LLDP {
+        if packet::ethertype(frame) == Some(packet::ether_type::LLDP) {
             return Ok(());
         }
-        let (src, dst) = (src.octets(), dst.octets());
-        let table = self.tables.entry(datapath.dpid()).or_default();
-        table.insert(mac_key(src), packet_in.in_port);
-        let out_port = table.get(&mac_key(dst)).copied();
-        log::debug!(
-            "datapath {:016x}: {} -> {} in port {} out {:?}",
-            datapath.dpid(),
-            MacAddr(src),
-            MacAddr(dst),
-            packet_in.in_port,
-            out_port
-        );
-        match out_port {
-            Some(out_port) => self.forward(datapath, packet_in, src, dst, out_port),
-            None => self.flood(datapath, packet_in),
-        }
-    }
-
-    /// Installs a flow for a known destination; the flow-mod also releases a buffered packet, otherwise a
-    /// packet-out sends this one.
-    fn forward(
-        &self,
-        datapath: &Datapath,
-        packet_in: &PacketIn<'_>,
-        src: [u8; 6],
-        dst: [u8; 6],
-        out_port: u32,
-    ) -> Result<(), BoxError> {
-        let buffered = packet_in.buffer_id != NO_BUFFER;
-        if datapath.is_v1_3() {
-            let flow = v1_3::FlowMod::add(
-                v1_3::Match::new().in_port(packet_in.in_port).eth_dst(MacAddr(dst)).eth_src(MacAddr(src)),
-            )
-            .priority(self.config.priority)
-            .idle_timeout(self.config.idle_timeout)
-            .buffer_id(packet_in.buffer_id)
-            .apply_actions([v1_3::Action::output(out_port)]);
-            datapath.send(flow)?;
-            if !buffered {
-                let out =
-                    v1_3::PacketOut::new(packet_in.data, [v1_3::Action::output(out_port)]).in_port(packet_in.in_port);
-                datapath.send(out)?;
-            }
-        } else {
-            let in_port = port_1_0(packet_in.in_port)?;
-            let out_port = port_1_0(out_port)?;
-            let flow =
-                v1_0::FlowMod::add(v1_0::Match::new().in_port(in_port).dl_dst(MacAddr(dst)).dl_src(MacAddr(src)))
-                    .priority(self.config.priority)
-                    .idle_timeout(self.config.idle_timeout)
-                    .buffer_id(packet_in.buffer_id)
-                    .actions([v1_0::Action::output(out_port)]);
-            datapath.send(flow)?;
-            if !buffered {
-                let out = v1_0::PacketOut::new(packet_in.data, [v1_0::Action::output(out_port)]).in_port(in_port);
-                datapath.send(out)?;
-            }
+        let (src, dst) = (MacAddr(src.octets()), MacAddr(dst.octets()));
+        let table = self.tables.entry(dp.dpid()).or_default();
+        table.insert(src, packet_in.in_port);
+        let Some(&out_port) = table.get(&dst) else {
+            return Ok(dp.send(PacketOut::reply(&packet_in, [Action::flood()]))?);
+        };
+        log::debug!("datapath {:016x}: {src} -> {dst} from port {} to {out_port}", dp.dpid(), packet_in.in_port);
+        let learned = Match::new().in_port(packet_in.in_port).eth_dst(dst).eth_src(src);
+        let (priority, idle) = (self.config.priority, self.config.idle_timeout);
+        let flow = FlowMod::add(learned).priority(priority).idle_timeout(idle).buffer_id(packet_in.buffer_id);
+        dp.send(flow.actions([Action::output(out_port)]))?;
+        if !packet_in.is_buffered() {
+            dp.send(PacketOut::reply(&packet_in, [Action::output(out_port)]))?;
         }
         Ok(())
     }
-
-    /// Floods the packet out of every port but the one it came in on.
-    fn flood(&self, datapath: &Datapath, packet_in: &PacketIn<'_>) -> Result<(), BoxError> {
-        let buffered = packet_in.buffer_id != NO_BUFFER;
-        if datapath.is_v1_3() {
-            let actions = [v1_3::Action::output(v1_3::port::FLOOD)];
-            let out = if buffered {
-                v1_3::PacketOut::buffered(packet_in.buffer_id, packet_in.in_port, actions)
-            } else {
-                v1_3::PacketOut::new(packet_in.data, actions).in_port(packet_in.in_port)
-            };
-            datapath.send(out)?;
-        } else {
-            let in_port = port_1_0(packet_in.in_port)?;
-            let actions = [v1_0::Action::output(v1_0::port::FLOOD)];
-            let out = if buffered {
-                v1_0::PacketOut::buffered(packet_in.buffer_id, in_port, actions)
-            } else {
-                v1_0::PacketOut::new(packet_in.data, actions).in_port(in_port)
-            };
-            datapath.send(out)?;
-        }
-        Ok(())
-    }
-}
-
-fn port_1_0(port: u32) -> Result<u16, BoxError> {
-    u16::try_from(port).map_err(|_| format!("port {port} does not fit OpenFlow 1.0").into())
 }
 
 export_app!(SimpleSwitch);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tatsu_plugin_api::ofproto::{v1_0, v1_3, OFP_VERSION_1_3};
+    use tatsu_plugin_api::packet::build::{self, EthHeader};
+    use tatsu_plugin_api::testing::TestKit;
+
+    fn mac(last: u8) -> MacAddr {
+        MacAddr([0, 0, 0, 0, 0, last])
+    }
+
+    /// An Ethernet frame from host `src` to host `dst`.
+    fn frame(src: u8, dst: u8) -> Vec<u8> {
+        let header = EthHeader::new(packet::MacAddr(mac(src).0), packet::MacAddr(mac(dst).0));
+        build::ethernet(&header, 0x0800, &[0x45; 20])
+    }
+
+    fn switch(version: u8) -> TestKit<SimpleSwitch> {
+        let mut kit = TestKit::<SimpleSwitch>::with_config(serde_json::json!({"idle_timeout": 10, "priority": 5}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        kit.connect(1, version, &[1, 2, 3]);
+        kit
+    }
+
+    #[test]
+    fn a_1_3_datapath_gets_a_table_miss_flow_and_a_1_0_one_nothing() {
+        let mut kit = switch(OFP_VERSION_1_3);
+        let sent = kit.take_sent();
+        let table_miss = v1_3::FlowMod::add(v1_3::Match::new())
+            .priority(0)
+            .apply_actions([v1_3::Action::controller(v1_3::action::OFPCML_NO_BUFFER)]);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].is(table_miss), "{sent:?}");
+        assert!(switch(OFP_VERSION_1_0).take_sent().is_empty());
+    }
+
+    #[test]
+    fn unknown_destinations_are_flooded_and_known_ones_get_a_flow_and_the_packet() {
+        for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
+            let mut kit = switch(version);
+            kit.take_sent();
+            kit.packet_in(1, 1, &frame(1, 2));
+            let sent = kit.take_sent();
+            assert_eq!(sent.len(), 1, "{version}: {sent:?}");
+            assert!(sent[0].is(PacketOut::new(frame(1, 2), [Action::flood()]).in_port(1)), "{sent:?}");
+
+            // Host 2 answers from port 2: host 1 is known behind port 1 by now.
+            kit.packet_in(1, 2, &frame(2, 1));
+            let sent = kit.take_sent();
+            let flow = FlowMod::add(Match::new().in_port(2).eth_dst(mac(1)).eth_src(mac(2)))
+                .priority(5)
+                .idle_timeout(10)
+                .actions([Action::output(1)]);
+            assert_eq!(sent.len(), 2, "{version}: {sent:?}");
+            assert!(sent[0].is(flow), "{version}: {sent:?}");
+            assert!(sent[1].is(PacketOut::new(frame(2, 1), [Action::output(1)]).in_port(2)), "{sent:?}");
+            assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+        }
+    }
+
+    #[test]
+    fn the_flow_mod_releases_a_buffered_packet_without_a_packet_out() {
+        let mut kit = switch(OFP_VERSION_1_0);
+        kit.packet_in(1, 1, &frame(1, 2));
+        kit.take_sent();
+        let buffered = v1_0::PacketIn { buffer_id: 77, total_len: 34, in_port: 2, reason: 0, data: frame(2, 1) };
+        kit.receive(1, v1_0::Message::PacketIn(buffered));
+        let sent = kit.take_sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let flow = v1_0::FlowMod::add(v1_0::Match::new().in_port(2).dl_dst(mac(1)).dl_src(mac(2)))
+            .priority(5)
+            .idle_timeout(10)
+            .buffer_id(77)
+            .actions([v1_0::Action::output(1)]);
+        assert!(sent[0].is(flow), "{sent:?}");
+    }
+
+    #[test]
+    fn tables_are_per_datapath_and_go_with_it() {
+        let mut kit = switch(OFP_VERSION_1_3);
+        kit.connect(2, OFP_VERSION_1_3, &[1, 2]);
+        kit.packet_in(1, 1, &frame(1, 2));
+        kit.take_sent();
+        // Datapath 2 has not learned host 1: it floods.
+        kit.packet_in(2, 2, &frame(2, 1));
+        assert!(kit.take_sent()[0].is(PacketOut::new(frame(2, 1), [Action::flood()]).in_port(2)));
+        kit.disconnect(1, "test");
+        assert!(!kit.app().tables.contains_key(&1));
+        assert!(kit.app().tables.contains_key(&2));
+    }
+
+    #[test]
+    fn lldp_is_ignored_and_a_runt_frame_is_a_fault() {
+        let mut kit = switch(OFP_VERSION_1_3);
+        kit.take_sent();
+        let header = EthHeader::new(packet::MacAddr(mac(1).0), packet::MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x0e]));
+        kit.packet_in(1, 1, &build::ethernet(&header, packet::ether_type::LLDP, &[0; 8]));
+        kit.packet_in(1, 1, &[1, 2, 3]);
+        assert!(kit.take_sent().is_empty());
+        let faults = kit.faults();
+        assert_eq!(faults.len(), 1, "{faults:?}");
+        assert!(faults[0].contains("not an Ethernet frame"), "{faults:?}");
+    }
+}

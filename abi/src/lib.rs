@@ -1,15 +1,19 @@
-//! The stable ABI between the `tatsu` host and app libraries.
+//! # tatsu-abi
+//!
+//! The stable interface between the `tatsu` host and app libraries: the only types that cross between them.
 //!
 //! Everything here is `#[repr(C)]` and derives [`StableAbi`], so that abi_stable can check, when the host loads a
-//! library, that both sides agree on every type's layout. App authors never use this module directly: the safe layer
-//! in [`crate::app`], [`crate::context`] and [`crate::green`] wraps it.
+//! library, that both sides agree on every type's layout. The host depends on this crate (and the codec), never on
+//! the app SDK; app authors never use it directly: `tatsu-plugin-api` wraps it in a safe layer.
 //!
 //! Two tables cross the boundary:
-//! - [`AppModule`], the library's root module, exported by [`crate::export_app!`]: describes the app and creates it.
+//! - [`AppModule`], the library's root module, exported by plugin-api's `export_app!`: describes the app and
+//!   creates it.
 //! - [`HostServices`], the host's callbacks (logging, the event bus, green threads), handed to the app at creation.
 //!
 //! Both are prefix types, so later interface versions can append fields without breaking older libraries.
-//! Events cross as [`EventRef`]s: borrowed bytes (OpenFlow wire bytes or a JSON payload) plus a small header.
+//! Events cross as [`EventRef`]s, one variant per kind of event, borrowed for one call; datapaths as typed
+//! [`DatapathDesc`]s. App payloads (app events, requests, saved state) are JSON text: their types belong to apps.
 
 // abi_stable's `sabi_trait` expansion implements a foreign trait inside a const block.
 #![allow(non_local_definitions)]
@@ -21,18 +25,18 @@ use abi_stable::{
     library::RootModule,
     sabi_trait,
     sabi_types::VersionStrings,
-    std_types::{RBox, RResult, RSlice, RSliceMut, RStr, RString, RVec},
+    std_types::{RBox, ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     StableAbi,
 };
 
-/// The interface version of this plugin-api: a library loads only into a host that speaks a compatible version
+/// The interface version: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "1.1.0";
+pub const INTERFACE_VERSION: &str = "2.0.0";
 /// A deliberately different interface version, used only by the host's tests to build a library that the host
 /// must refuse.
 #[cfg(feature = "simulate-foreign-interface-version")]
-pub const INTERFACE_VERSION: &str = "2.0.0";
+pub const INTERFACE_VERSION: &str = "3.0.0";
 
 /// The root module every app library exports.
 #[repr(C)]
@@ -131,7 +135,7 @@ pub struct GreenTask {
     pub drop: unsafe extern "C" fn(data: *mut c_void),
 }
 
-// SAFETY: tasks are built only from `Send` closures (see `crate::green::spawn`).
+// SAFETY: tasks are built only from `Send` closures (see plugin-api's `green::spawn`).
 unsafe impl Send for GreenTask {}
 
 /// Why a request to another app failed.
@@ -189,7 +193,7 @@ pub struct HostServices {
         payload_json: RStr<'_>,
         timeout_ns: u64,
     ) -> RResult<RString, RequestError>,
-    /// Answers request `request_id` (delivered in an [`EventRef`]); `Err` carries the handler's error message.
+    /// Answers request `request_id` (an [`EventRef::Request`]); `Err` carries the handler's error message.
     pub reply: extern "C" fn(app: AppHandle, request_id: u64, result: RResult<RStr<'_>, RStr<'_>>),
     /// Runs `task` on a new green thread in the app's thread group; returns the thread's handle.
     pub spawn: extern "C" fn(app: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString>,
@@ -224,9 +228,11 @@ pub struct HostServices {
         message: RSlice<'_, u8>,
         timeout_ns: u64,
     ) -> RResult<RVec<u8>, RequestError>,
-    /// The datapaths in state MAIN, as a JSON array of objects (see the host's `switch` module).
-    pub datapaths: extern "C" fn(app: AppHandle) -> RString,
-    /// Answers HTTP request `request_id` (an [`EventKind::HTTP`] event) with a status, a content type and a body.
+    /// The datapaths in state MAIN.
+    pub datapaths: extern "C" fn(app: AppHandle) -> RVec<DatapathDesc>,
+    /// Datapath `dpid`, if it is in state MAIN.
+    pub datapath: extern "C" fn(app: AppHandle, dpid: u64) -> ROption<DatapathDesc>,
+    /// Answers HTTP request `request_id` (an [`EventRef::Http`] event) with a status, a content type and a body.
     pub http_reply:
         extern "C" fn(app: AppHandle, request_id: u64, status: u16, content_type: RStr<'_>, body: RSlice<'_, u8>),
     /// Connects to `address` (`host:port`), parking until connected, the timeout or a stop.
@@ -322,30 +328,6 @@ pub struct IoFailure {
     pub message: RString,
 }
 
-/// Kinds of events delivered to apps (a plain `u32` so that later versions can add kinds).
-#[repr(transparent)]
-#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EventKind(pub u32);
-
-impl EventKind {
-    /// An app event: `name`, JSON `data`, `source` app.
-    pub const APP_EVENT: EventKind = EventKind(1);
-    /// A request from another app: `name`, JSON `data`, `source` app, `id` to reply to.
-    pub const REQUEST: EventKind = EventKind(2);
-    /// An OpenFlow message from a switch: `id` is the datapath id, `data` the message's wire bytes (header
-    /// included), `state` the datapath's state when it arrived.
-    pub const OPENFLOW: EventKind = EventKind(3);
-    /// A datapath lifecycle event: `name` is `enter`, `leave` or `state`, `id` the datapath id (0 before the
-    /// switch said it), `data` a JSON object describing the datapath.
-    pub const DATAPATH: EventKind = EventKind(4);
-    /// An HTTP request to a route the app registered (subscription name `"METHOD /path/{param}"`): `id` to answer
-    /// with [`HostServices::http_reply`], `name` the route as registered, `source` a JSON object
-    /// `{"method", "path", "query", "params": {name: value}, "content_type"}`, `data` the request body.
-    pub const HTTP: EventKind = EventKind(5);
-    /// The state the app's predecessor saved before a hot restart: `data` is JSON.
-    pub const RESTORE: EventKind = EventKind(6);
-}
-
 /// Datapath states, as bits so that subscriptions can name several (Ryu's dispatchers).
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -362,43 +344,214 @@ impl DatapathStates {
     pub const DEAD: DatapathStates = DatapathStates(8);
     /// Every state.
     pub const ANY: DatapathStates = DatapathStates(15);
+
+    /// Whether the two sets share a state.
+    pub const fn overlaps(self, other: DatapathStates) -> bool {
+        self.0 & other.0 != 0
+    }
 }
 
-/// One event, borrowed for the duration of a [`AppObject::handle_batch`] call.
+/// What happened to a datapath, in a datapath event.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatapathChange {
+    /// It became ready (entered MAIN), newly connected or inherited in a hot restart.
+    Enter = 0,
+    /// It left MAIN: disconnected, or replaced by a new connection of the same datapath.
+    Leave = 1,
+    /// Its connection changed state (HANDSHAKE, CONFIG, MAIN, DEAD).
+    State = 2,
+}
+
+/// One switch port, as the switch last described it.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct PortDesc {
+    /// Port number (OpenFlow 1.0's 16-bit numbers widened).
+    pub port_no: u32,
+    /// Ethernet address.
+    pub hw_addr: [u8; 6],
+    /// Name.
+    pub name: RString,
+    /// `OFPPC_*` bits.
+    pub config: u32,
+    /// `OFPPS_*` bits.
+    pub state: u32,
+    /// Current features (`OFPPF_*`).
+    pub curr: u32,
+    /// Features advertised.
+    pub advertised: u32,
+    /// Features supported.
+    pub supported: u32,
+    /// Features advertised by the peer.
+    pub peer: u32,
+    /// Current speed in kb/s (1.3; 0 for 1.0).
+    pub curr_speed: u32,
+    /// Maximum speed in kb/s (1.3; 0 for 1.0).
+    pub max_speed: u32,
+}
+
+/// A switch connection as the host knows it: in datapath events and [`HostServices::datapaths`].
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct DatapathDesc {
+    /// Datapath id (0 until the switch said it).
+    pub dpid: u64,
+    /// The switch's address (`ip:port`).
+    pub address: RString,
+    /// The host's number for this connection (a reconnecting switch gets a new one).
+    pub connection: u64,
+    /// Negotiated wire version (0 before negotiation).
+    pub version: u8,
+    /// The connection's state (one [`DatapathStates`] bit).
+    pub state: DatapathStates,
+    /// Packets the switch can buffer.
+    pub n_buffers: u32,
+    /// Flow tables.
+    pub n_tables: u8,
+    /// `OFPC_*` capabilities.
+    pub capabilities: u32,
+    /// Ports, by port number (empty in state events).
+    pub ports: RVec<PortDesc>,
+    /// Why the datapath left or died, in leave and DEAD state events.
+    pub reason: ROption<RString>,
+    /// In an enter event: the datapath was inherited from the previous host in a hot restart (its connection,
+    /// flows and state carried on), rather than newly connected.
+    pub resumed: bool,
+}
+
+/// An app event: published by `source` under `name`.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy)]
-pub struct EventRef<'a> {
-    /// What kind of event this is.
-    pub kind: EventKind,
-    /// Request id (requests) or 0.
-    pub id: u64,
-    /// Event or request name.
+pub struct AppEventRef<'a> {
+    /// The event's name.
     pub name: RStr<'a>,
-    /// The app that sent it (app events and requests).
+    /// The publishing app.
     pub source: RStr<'a>,
-    /// The payload: JSON text for app events, requests and datapath events; wire bytes for OpenFlow messages.
-    pub data: RSlice<'a, u8>,
-    /// The datapath's state when an OpenFlow message arrived (one [`DatapathStates`] bit), else 0.
+    /// The payload, JSON.
+    pub payload_json: RStr<'a>,
+}
+
+/// A request from another app, to answer with [`HostServices::reply`] under `id`.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct RequestRef<'a> {
+    /// What to pass back to [`HostServices::reply`].
+    pub id: u64,
+    /// The request's name.
+    pub name: RStr<'a>,
+    /// The requesting app.
+    pub source: RStr<'a>,
+    /// The payload, JSON.
+    pub payload_json: RStr<'a>,
+}
+
+/// An OpenFlow message a datapath sent.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct OpenFlowRef<'a> {
+    /// The datapath (0 before the switch said its id, in HANDSHAKE).
+    pub dpid: u64,
+    /// The datapath's state when the message arrived (one [`DatapathStates`] bit).
     pub state: DatapathStates,
+    /// The message's wire bytes, header included.
+    pub message: RSlice<'a, u8>,
+}
+
+/// A datapath lifecycle event.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct DatapathEventRef<'a> {
+    /// What happened.
+    pub change: DatapathChange,
+    /// The datapath, as it is now.
+    pub datapath: &'a DatapathDesc,
+}
+
+/// One parameter of an HTTP route (`{name}` in the pattern), percent-decoded.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct HttpParam<'a> {
+    /// The parameter's name.
+    pub name: RStr<'a>,
+    /// Its value.
+    pub value: RStr<'a>,
+}
+
+/// An HTTP request to a route the app serves, to answer with [`HostServices::http_reply`] under `id`.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct HttpRequestRef<'a> {
+    /// What to pass back to [`HostServices::http_reply`].
+    pub id: u64,
+    /// The route as the app registered it, `METHOD /path/{param}`.
+    pub route: RStr<'a>,
+    /// `GET`, `POST`, ...
+    pub method: RStr<'a>,
+    /// The path, percent-encoded as received, without the query.
+    pub path: RStr<'a>,
+    /// The raw query string (after `?`; empty if none).
+    pub query: RStr<'a>,
+    /// The route's parameters.
+    pub params: RSlice<'a, HttpParam<'a>>,
+    /// The request's `Content-Type`.
+    pub content_type: ROption<RStr<'a>>,
+    /// The body.
+    pub body: RSlice<'a, u8>,
+}
+
+/// One event, borrowed for the duration of an [`AppObject::handle_batch`] call.
+///
+/// The host delivers only the kinds of events an app subscribed to, so a kind added by a later minor interface
+/// version never reaches an app built before it.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub enum EventRef<'a> {
+    /// An app event.
+    App(AppEventRef<'a>),
+    /// A request from another app.
+    Request(RequestRef<'a>),
+    /// An OpenFlow message from a datapath.
+    OpenFlow(OpenFlowRef<'a>),
+    /// A datapath lifecycle event.
+    Datapath(DatapathEventRef<'a>),
+    /// An HTTP request.
+    Http(HttpRequestRef<'a>),
+    /// The state the app's predecessor saved before a hot restart, JSON.
+    Restore(RStr<'a>),
 }
 
 /// What an app wants delivered to it.
-#[repr(C)]
+#[repr(u8)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    /// The event kind.
-    pub kind: EventKind,
-    /// The event or request name (`enter`, `leave` or `state` for datapath events; empty for OpenFlow).
-    pub name: RString,
-    /// For OpenFlow: the wire version in bits 8..16 and the message type in bits 0..8.
-    pub code: u32,
-    /// For OpenFlow: the datapath states in which the app wants these messages.
-    pub states: DatapathStates,
+pub enum Subscription {
+    /// App events named so.
+    AppEvent(RString),
+    /// Requests named so; one app serves a name.
+    Request(RString),
+    /// OpenFlow messages of one wire version and type, received while the datapath is in one of `states`.
+    OpenFlow {
+        /// Wire version.
+        version: u8,
+        /// Message type.
+        msg_type: u8,
+        /// The datapath states in which the app wants them.
+        states: DatapathStates,
+    },
+    /// Datapath lifecycle events of one kind.
+    Datapath(DatapathChange),
+    /// HTTP requests to a route.
+    Http {
+        /// `GET`, `POST`, ...
+        method: RString,
+        /// `/path/{param}`: `{name}` matches one segment.
+        pattern: RString,
+    },
 }
 
 /// The app object the host drives: start, batches of events, stop.
 ///
-/// Implemented only by plugin-api's adapter around an app's [`crate::App`]; every method catches panics on the app
+/// Implemented only by plugin-api's adapter around an app's `App`; every method catches panics on the app
 /// side and reports them instead of unwinding.
 #[sabi_trait]
 pub trait AppObject: Send {
@@ -408,8 +561,8 @@ pub trait AppObject: Send {
     fn start(&mut self) -> RResult<(), RString>;
     /// Runs the matching handlers for each event, in order.
     fn handle_batch(&mut self, events: RSlice<'_, EventRef<'_>>);
-    /// Runs the app's `save_state` hook before a hot restart: JSON, or empty for nothing.
-    fn save_state(&mut self) -> RString;
+    /// Runs the app's `save_state` hook before a hot restart: JSON, or nothing.
+    fn save_state(&mut self) -> ROption<RString>;
     /// Runs the app's stop hook.
     #[sabi(last_prefix_field)]
     fn stop(&mut self) -> RResult<(), RString>;

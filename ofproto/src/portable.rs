@@ -1,0 +1,832 @@
+//! What most apps send and receive, written once for every version: builders that encode for the datapath's
+//! negotiated version, and views that read either version's messages.
+//!
+//! Ports are numbered as OpenFlow 1.3 numbers them ([`port`]); OpenFlow 1.0's 16-bit reserved ports
+//! (`0xff00..`) map to 1.3's (`0xffffff00..`) and back. Anything a version cannot express (a port number above
+//! 1.0's range, a table other than 0 on 1.0, a transport port without its IP protocol on 1.3) is an
+//! [`EncodeError::NotInVersion`], and nothing is written.
+//!
+//! ```
+//! use tatsu_ofproto::portable::{port, Action, Encode, FlowMod, Match};
+//! use tatsu_ofproto::{MacAddr, OFP_VERSION_1_0, OFP_VERSION_1_3};
+//! let dst: MacAddr = "00:11:22:33:44:55".parse().unwrap();
+//! let flow = FlowMod::add(Match::new().in_port(1).eth_dst(dst)).priority(1).actions([Action::output(2)]);
+//! let (mut v10, mut v13) = (Vec::new(), Vec::new());
+//! flow.encode_for(OFP_VERSION_1_0, 7, &mut v10).unwrap();
+//! flow.encode_for(OFP_VERSION_1_3, 7, &mut v13).unwrap();
+//! assert_eq!((v10[0], v13[0]), (OFP_VERSION_1_0, OFP_VERSION_1_3));
+//! assert!(FlowMod::add(Match::new().in_port(70_000)).encode_for(OFP_VERSION_1_0, 7, &mut Vec::new()).is_err());
+//! # let _ = port::FLOOD;
+//! ```
+
+use std::net::Ipv4Addr;
+
+use crate::error::{DecodeError, EncodeError};
+use crate::types::MacAddr;
+use crate::v1_3::oxm::{Oxm, OxmField};
+use crate::{v1_0, v1_3, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+
+/// Reserved port numbers (OpenFlow 1.3's; encoded as 1.0's on a 1.0 datapath).
+pub mod port {
+    pub use crate::v1_3::action::port::{ALL, ANY, CONTROLLER, FLOOD, IN_PORT, LOCAL, MAX, NORMAL, TABLE};
+}
+
+/// `OFP_NO_BUFFER`: the packet is not buffered in the switch.
+pub const NO_BUFFER: u32 = 0xffff_ffff;
+
+/// A message that can be encoded for a datapath of any supported version.
+pub trait Encode {
+    /// Appends the message, for wire `version` under `xid`, to `out`. On error nothing is appended.
+    fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+}
+
+/// Version-specific messages encode as themselves, whatever the datapath's version.
+impl<T: Clone + Into<Message>> Encode for T {
+    fn encode_for(&self, _version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.clone().into().encode(xid, out)
+    }
+}
+
+fn not_in_version(what: impl Into<String>, version: u8) -> EncodeError {
+    EncodeError::NotInVersion { what: what.into(), version }
+}
+
+fn unsupported_version(version: u8) -> EncodeError {
+    not_in_version("a portable message", version)
+}
+
+/// A 1.3-numbered port as OpenFlow 1.0 numbers it.
+pub fn port_to_1_0(port: u32) -> Result<u16, EncodeError> {
+    if port >= port::MAX {
+        // Reserved ports keep their low byte: 0xfffffffb (FLOOD) is 0xfffb.
+        return Ok(0xff00 | (port & 0xff) as u16);
+    }
+    match u16::try_from(port) {
+        Ok(port) if port < 0xff00 => Ok(port),
+        _ => Err(not_in_version(format!("port {port}"), OFP_VERSION_1_0)),
+    }
+}
+
+/// An OpenFlow 1.0 port as 1.3 numbers it.
+pub fn port_from_1_0(port: u16) -> u32 {
+    if port >= 0xff00 {
+        0xffff_ff00 | u32::from(port & 0xff)
+    } else {
+        u32::from(port)
+    }
+}
+
+/// A match on the fields OpenFlow 1.0 and 1.3 share. Fields left out are wildcards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Match {
+    in_port: Option<u32>,
+    eth_dst: Option<MacAddr>,
+    eth_src: Option<MacAddr>,
+    eth_type: Option<u16>,
+    vlan_vid: Option<u16>,
+    vlan_pcp: Option<u8>,
+    ip_proto: Option<u8>,
+    ipv4_src: Option<(Ipv4Addr, u8)>,
+    ipv4_dst: Option<(Ipv4Addr, u8)>,
+    tp_src: Option<u16>,
+    tp_dst: Option<u16>,
+}
+
+impl Match {
+    /// Matches everything.
+    pub fn new() -> Match {
+        Match::default()
+    }
+
+    /// The ingress port.
+    pub fn in_port(mut self, port: u32) -> Self {
+        self.in_port = Some(port);
+        self
+    }
+
+    /// The Ethernet destination.
+    pub fn eth_dst(mut self, mac: MacAddr) -> Self {
+        self.eth_dst = Some(mac);
+        self
+    }
+
+    /// The Ethernet source.
+    pub fn eth_src(mut self, mac: MacAddr) -> Self {
+        self.eth_src = Some(mac);
+        self
+    }
+
+    /// The EtherType.
+    pub fn eth_type(mut self, ethertype: u16) -> Self {
+        self.eth_type = Some(ethertype);
+        self
+    }
+
+    /// Frames tagged with VLAN `vid` (12 bits).
+    pub fn vlan_vid(mut self, vid: u16) -> Self {
+        self.vlan_vid = Some(vid & 0x0fff);
+        self
+    }
+
+    /// The VLAN priority.
+    pub fn vlan_pcp(mut self, pcp: u8) -> Self {
+        self.vlan_pcp = Some(pcp);
+        self
+    }
+
+    /// The IP protocol (needs an IPv4 EtherType).
+    pub fn ip_proto(mut self, proto: u8) -> Self {
+        self.ip_proto = Some(proto);
+        self
+    }
+
+    /// The IPv4 source within a prefix of `prefix` bits (IPv4: ARP's sender address with EtherType 0x0806).
+    pub fn ipv4_src(mut self, address: Ipv4Addr, prefix: u8) -> Self {
+        self.ipv4_src = Some((address, prefix.min(32)));
+        self
+    }
+
+    /// The IPv4 destination within a prefix (ARP's target address with EtherType 0x0806).
+    pub fn ipv4_dst(mut self, address: Ipv4Addr, prefix: u8) -> Self {
+        self.ipv4_dst = Some((address, prefix.min(32)));
+        self
+    }
+
+    /// The TCP, UDP or SCTP source port (needs the IP protocol).
+    pub fn tp_src(mut self, port: u16) -> Self {
+        self.tp_src = Some(port);
+        self
+    }
+
+    /// The TCP, UDP or SCTP destination port (needs the IP protocol).
+    pub fn tp_dst(mut self, port: u16) -> Self {
+        self.tp_dst = Some(port);
+        self
+    }
+
+    /// This match in OpenFlow 1.0.
+    pub fn to_v1_0(&self) -> Result<v1_0::Match, EncodeError> {
+        let mut m = v1_0::Match::new();
+        if let Some(port) = self.in_port {
+            m = m.in_port(port_to_1_0(port)?);
+        }
+        if let Some(mac) = self.eth_src {
+            m = m.dl_src(mac);
+        }
+        if let Some(mac) = self.eth_dst {
+            m = m.dl_dst(mac);
+        }
+        if let Some(vid) = self.vlan_vid {
+            m = m.dl_vlan(vid);
+        }
+        if let Some(pcp) = self.vlan_pcp {
+            m = m.dl_vlan_pcp(pcp);
+        }
+        if let Some(ethertype) = self.eth_type {
+            m = m.dl_type(ethertype);
+        }
+        if let Some(proto) = self.ip_proto {
+            m = m.nw_proto(proto);
+        }
+        if let Some((address, prefix)) = self.ipv4_src {
+            m = m.nw_src(address, prefix);
+        }
+        if let Some((address, prefix)) = self.ipv4_dst {
+            m = m.nw_dst(address, prefix);
+        }
+        if let Some(port) = self.tp_src {
+            m = m.tp_src(port);
+        }
+        if let Some(port) = self.tp_dst {
+            m = m.tp_dst(port);
+        }
+        Ok(m)
+    }
+
+    /// This match in OpenFlow 1.3: OXM fields in their numbering order, with the prerequisites 1.3 asks for.
+    pub fn to_v1_3(&self) -> Result<v1_3::Match, EncodeError> {
+        let v13 = OFP_VERSION_1_3;
+        let mut m = v1_3::Match::new();
+        if let Some(port) = self.in_port {
+            m = m.in_port(port);
+        }
+        if let Some(mac) = self.eth_dst {
+            m = m.eth_dst(mac);
+        }
+        if let Some(mac) = self.eth_src {
+            m = m.eth_src(mac);
+        }
+        if let Some(ethertype) = self.eth_type {
+            m = m.eth_type(ethertype);
+        }
+        if let Some(vid) = self.vlan_vid {
+            // OFPVID_PRESENT: a tagged frame with this id.
+            m = m.with(Oxm::int(OxmField::VlanVid, u64::from(vid | 0x1000)));
+        }
+        if let Some(pcp) = self.vlan_pcp {
+            m = m.with(Oxm::int(OxmField::VlanPcp, u64::from(pcp)));
+        }
+        let arp = self.eth_type == Some(0x0806);
+        if (self.ip_proto.is_some() || self.ipv4_src.is_some() || self.ipv4_dst.is_some())
+            && !(arp || self.eth_type == Some(0x0800))
+        {
+            return Err(not_in_version("an IPv4 match without EtherType 0x0800 (or 0x0806 for ARP)", v13));
+        }
+        if let Some(proto) = self.ip_proto {
+            m = m.with(Oxm::int(OxmField::IpProto, u64::from(proto)));
+        }
+        for (value, field_ip, field_arp) in
+            [(self.ipv4_src, OxmField::Ipv4Src, OxmField::ArpSpa), (self.ipv4_dst, OxmField::Ipv4Dst, OxmField::ArpTpa)]
+        {
+            let Some((address, prefix)) = value else { continue };
+            let field = if arp { field_arp } else { field_ip };
+            m = m.with(if prefix >= 32 {
+                Oxm::new(field, &address.octets())
+            } else {
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                Oxm::masked(field, &address.octets(), &mask.to_be_bytes())
+            });
+        }
+        if self.tp_src.is_some() || self.tp_dst.is_some() {
+            let (src, dst) = match self.ip_proto {
+                Some(6) => (OxmField::TcpSrc, OxmField::TcpDst),
+                Some(17) => (OxmField::UdpSrc, OxmField::UdpDst),
+                Some(132) => (OxmField::SctpSrc, OxmField::SctpDst),
+                _ => return Err(not_in_version("a transport port without IP protocol 6, 17 or 132", v13)),
+            };
+            if let Some(port) = self.tp_src {
+                m = m.with(Oxm::int(src, u64::from(port)));
+            }
+            if let Some(port) = self.tp_dst {
+                m = m.with(Oxm::int(dst, u64::from(port)));
+            }
+        }
+        Ok(m)
+    }
+}
+
+/// An action both versions have. No actions at all drops the packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Sends the packet out of a port (or a reserved port: [`port::FLOOD`], [`port::IN_PORT`] ...).
+    Output(u32),
+    /// Sends the packet to the controller, at most `max_len` bytes of it (0xffff: all).
+    Controller(u16),
+    /// Sets (or, on an untagged frame, adds, as 1.0 does; on 1.3 the frame must be tagged) the VLAN id.
+    SetVlanVid(u16),
+    /// Removes the VLAN tag.
+    StripVlan,
+    /// Rewrites the Ethernet source.
+    SetEthSrc(MacAddr),
+    /// Rewrites the Ethernet destination.
+    SetEthDst(MacAddr),
+}
+
+impl Action {
+    /// Output to `port`.
+    pub fn output(port: u32) -> Action {
+        Action::Output(port)
+    }
+
+    /// Output to every port but the one the packet came in on (and ports with flooding off).
+    pub fn flood() -> Action {
+        Action::Output(port::FLOOD)
+    }
+
+    /// The action in OpenFlow 1.0.
+    pub fn to_v1_0(&self) -> Result<v1_0::Action, EncodeError> {
+        Ok(match self {
+            Action::Output(port) => v1_0::Action::output(port_to_1_0(*port)?),
+            Action::Controller(max_len) => v1_0::Action::Output { port: 0xfffd, max_len: *max_len },
+            Action::SetVlanVid(vid) => v1_0::Action::SetVlanVid(*vid & 0x0fff),
+            Action::StripVlan => v1_0::Action::StripVlan,
+            Action::SetEthSrc(mac) => v1_0::Action::SetDlSrc(*mac),
+            Action::SetEthDst(mac) => v1_0::Action::SetDlDst(*mac),
+        })
+    }
+
+    /// The action in OpenFlow 1.3.
+    pub fn to_v1_3(&self) -> v1_3::Action {
+        match self {
+            Action::Output(port) => v1_3::Action::output(*port),
+            Action::Controller(max_len) => v1_3::Action::controller(*max_len),
+            Action::SetVlanVid(vid) => {
+                v1_3::Action::SetField(Oxm::int(OxmField::VlanVid, u64::from((*vid & 0x0fff) | 0x1000)))
+            }
+            Action::StripVlan => v1_3::Action::PopVlan,
+            Action::SetEthSrc(mac) => v1_3::Action::SetField(Oxm::new(OxmField::EthSrc, &mac.0)),
+            Action::SetEthDst(mac) => v1_3::Action::SetField(Oxm::new(OxmField::EthDst, &mac.0)),
+        }
+    }
+}
+
+fn actions_1_0(actions: &[Action]) -> Result<Vec<v1_0::Action>, EncodeError> {
+    actions.iter().map(Action::to_v1_0).collect()
+}
+
+fn actions_1_3(actions: &[Action]) -> Vec<v1_3::Action> {
+    actions.iter().map(Action::to_v1_3).collect()
+}
+
+/// What a flow-mod does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowModCommand {
+    /// Adds a flow (replacing an identical one).
+    Add,
+    /// Changes the actions of every matching flow.
+    Modify,
+    /// Changes the actions of the flow with exactly this match and priority.
+    ModifyStrict,
+    /// Deletes every matching flow.
+    Delete,
+    /// Deletes the flow with exactly this match and priority.
+    DeleteStrict,
+}
+
+impl FlowModCommand {
+    fn code(self) -> u8 {
+        match self {
+            FlowModCommand::Add => 0,
+            FlowModCommand::Modify => 1,
+            FlowModCommand::ModifyStrict => 2,
+            FlowModCommand::Delete => 3,
+            FlowModCommand::DeleteStrict => 4,
+        }
+    }
+}
+
+/// A flow-mod: a match, actions (applied at once, 1.3's apply-actions), timeouts and the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowMod {
+    command: FlowModCommand,
+    match_: Match,
+    actions: Vec<Action>,
+    priority: u16,
+    idle_timeout: u16,
+    hard_timeout: u16,
+    cookie: u64,
+    buffer_id: u32,
+    out_port: u32,
+    table_id: u8,
+    send_flow_removed: bool,
+}
+
+impl FlowMod {
+    /// A flow-mod with `command` and `match_`, priority 0x8000, no timeouts, no actions.
+    pub fn new(command: FlowModCommand, match_: Match) -> FlowMod {
+        FlowMod {
+            command,
+            match_,
+            actions: Vec::new(),
+            priority: 0x8000,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            cookie: 0,
+            buffer_id: NO_BUFFER,
+            out_port: port::ANY,
+            table_id: 0,
+            send_flow_removed: false,
+        }
+    }
+
+    /// Adds a flow.
+    pub fn add(match_: Match) -> FlowMod {
+        FlowMod::new(FlowModCommand::Add, match_)
+    }
+
+    /// Deletes every flow `match_` covers (all priorities, every output port).
+    pub fn delete(match_: Match) -> FlowMod {
+        FlowMod::new(FlowModCommand::Delete, match_)
+    }
+
+    /// The actions (none: drop).
+    pub fn actions(mut self, actions: impl IntoIterator<Item = Action>) -> Self {
+        self.actions = actions.into_iter().collect();
+        self
+    }
+
+    /// The priority.
+    pub fn priority(mut self, priority: u16) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Seconds without traffic before the flow goes (0: never).
+    pub fn idle_timeout(mut self, seconds: u16) -> Self {
+        self.idle_timeout = seconds;
+        self
+    }
+
+    /// Seconds before the flow goes, traffic or not (0: never).
+    pub fn hard_timeout(mut self, seconds: u16) -> Self {
+        self.hard_timeout = seconds;
+        self
+    }
+
+    /// The cookie.
+    pub fn cookie(mut self, cookie: u64) -> Self {
+        self.cookie = cookie;
+        self
+    }
+
+    /// Applies the new flow to the packet the switch buffered under `buffer_id` ([`NO_BUFFER`]: none).
+    pub fn buffer_id(mut self, buffer_id: u32) -> Self {
+        self.buffer_id = buffer_id;
+        self
+    }
+
+    /// For deletes: only flows that output to `port`.
+    pub fn out_port(mut self, port: u32) -> Self {
+        self.out_port = port;
+        self
+    }
+
+    /// The flow table (1.3; 1.0 has only table 0 here).
+    pub fn table(mut self, table_id: u8) -> Self {
+        self.table_id = table_id;
+        self
+    }
+
+    /// Asks the switch for a flow-removed message when the flow goes.
+    pub fn send_flow_removed(mut self) -> Self {
+        self.send_flow_removed = true;
+        self
+    }
+
+    /// The flow-mod in OpenFlow 1.0.
+    pub fn to_v1_0(&self) -> Result<v1_0::FlowMod, EncodeError> {
+        if self.table_id != 0 {
+            return Err(not_in_version(format!("flow table {}", self.table_id), OFP_VERSION_1_0));
+        }
+        let mut flow = v1_0::FlowMod::add(self.match_.to_v1_0()?)
+            .priority(self.priority)
+            .idle_timeout(self.idle_timeout)
+            .hard_timeout(self.hard_timeout)
+            .cookie(self.cookie)
+            .buffer_id(self.buffer_id)
+            .actions(actions_1_0(&self.actions)?);
+        flow.command = u16::from(self.command.code());
+        flow.out_port = port_to_1_0(self.out_port)?;
+        if self.send_flow_removed {
+            flow = flow.send_flow_removed();
+        }
+        Ok(flow)
+    }
+
+    /// The flow-mod in OpenFlow 1.3 (the actions in one apply-actions instruction, none if there are none).
+    pub fn to_v1_3(&self) -> Result<v1_3::FlowMod, EncodeError> {
+        let mut flow = v1_3::FlowMod::add(self.match_.to_v1_3()?)
+            .priority(self.priority)
+            .idle_timeout(self.idle_timeout)
+            .hard_timeout(self.hard_timeout)
+            .cookie(self.cookie)
+            .buffer_id(self.buffer_id)
+            .table(self.table_id);
+        if !self.actions.is_empty() {
+            flow = flow.apply_actions(actions_1_3(&self.actions));
+        }
+        flow.command = self.command.code();
+        flow.out_port = self.out_port;
+        if self.send_flow_removed {
+            flow = flow.send_flow_removed();
+        }
+        Ok(flow)
+    }
+}
+
+impl Encode for FlowMod {
+    fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match version {
+            OFP_VERSION_1_0 => Message::from(self.to_v1_0()?).encode(xid, out),
+            OFP_VERSION_1_3 => Message::from(self.to_v1_3()?).encode(xid, out),
+            other => Err(unsupported_version(other)),
+        }
+    }
+}
+
+/// A packet-out: a packet (or a buffered one) and what to do with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketOut {
+    buffer_id: u32,
+    in_port: u32,
+    actions: Vec<Action>,
+    data: Vec<u8>,
+}
+
+impl PacketOut {
+    /// Sends `data` through `actions`, as if it came from the controller.
+    pub fn new(data: impl Into<Vec<u8>>, actions: impl IntoIterator<Item = Action>) -> PacketOut {
+        PacketOut { buffer_id: NO_BUFFER, in_port: port::CONTROLLER, actions: actions.into_iter().collect(), data: data.into() }
+    }
+
+    /// Sends the packet the switch buffered under `buffer_id` (it came in on `in_port`) through `actions`.
+    pub fn buffered(buffer_id: u32, in_port: u32, actions: impl IntoIterator<Item = Action>) -> PacketOut {
+        PacketOut { buffer_id, in_port, actions: actions.into_iter().collect(), data: Vec::new() }
+    }
+
+    /// Sends a packet-in's packet on through `actions`: the switch's buffered copy if it kept one, else the data.
+    pub fn reply(packet_in: &PacketIn<'_>, actions: impl IntoIterator<Item = Action>) -> PacketOut {
+        if packet_in.buffer_id == NO_BUFFER {
+            PacketOut::new(packet_in.data, actions).in_port(packet_in.in_port)
+        } else {
+            PacketOut::buffered(packet_in.buffer_id, packet_in.in_port, actions)
+        }
+    }
+
+    /// The port the packet counts as having come in on.
+    pub fn in_port(mut self, port: u32) -> Self {
+        self.in_port = port;
+        self
+    }
+}
+
+impl Encode for PacketOut {
+    fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match version {
+            OFP_VERSION_1_0 => {
+                let mut packet_out =
+                    v1_0::PacketOut::new(self.data.clone(), actions_1_0(&self.actions)?).in_port(port_to_1_0(self.in_port)?);
+                packet_out.buffer_id = self.buffer_id;
+                Message::from(packet_out).encode(xid, out)
+            }
+            OFP_VERSION_1_3 => {
+                let mut packet_out = v1_3::PacketOut::new(self.data.clone(), actions_1_3(&self.actions)).in_port(self.in_port);
+                packet_out.buffer_id = self.buffer_id;
+                Message::from(packet_out).encode(xid, out)
+            }
+            other => Err(unsupported_version(other)),
+        }
+    }
+}
+
+/// A barrier request: the switch answers once it has finished every message sent before it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Barrier;
+
+impl Encode for Barrier {
+    fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match version {
+            OFP_VERSION_1_0 => Message::V1_0(v1_0::Message::BarrierRequest).encode(xid, out),
+            OFP_VERSION_1_3 => Message::V1_3(v1_3::Message::BarrierRequest).encode(xid, out),
+            other => Err(unsupported_version(other)),
+        }
+    }
+}
+
+/// A packet-in, the same for OpenFlow 1.0 and 1.3, read in place (no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketIn<'a> {
+    /// The port the packet came in on (1.3 numbering).
+    pub in_port: u32,
+    /// The switch's buffer holding the packet, or [`NO_BUFFER`].
+    pub buffer_id: u32,
+    /// The frame's full length.
+    pub total_len: u16,
+    /// Why it was sent (`OFPR_*`).
+    pub reason: u8,
+    /// The table that sent it (1.3; 0 for 1.0).
+    pub table_id: u8,
+    /// The cookie of the flow that sent it (1.3; 0 for 1.0).
+    pub cookie: u64,
+    /// The frame (possibly cut to `miss_send_len`).
+    pub data: &'a [u8],
+}
+
+impl<'a> PacketIn<'a> {
+    /// Reads a packet-in message (header included) of either version.
+    pub fn parse(message: &'a [u8]) -> Result<PacketIn<'a>, DecodeError> {
+        match message.first() {
+            Some(&OFP_VERSION_1_0) => {
+                let view = v1_0::PacketInView::new(message)?;
+                Ok(PacketIn {
+                    in_port: port_from_1_0(view.in_port()),
+                    buffer_id: view.buffer_id(),
+                    total_len: view.total_len(),
+                    reason: view.reason(),
+                    table_id: 0,
+                    cookie: 0,
+                    data: view.data(),
+                })
+            }
+            _ => {
+                let view = v1_3::PacketInView::new(message)?;
+                Ok(PacketIn {
+                    in_port: view.in_port().unwrap_or(0),
+                    buffer_id: view.buffer_id(),
+                    total_len: view.total_len(),
+                    reason: view.reason(),
+                    table_id: view.table_id(),
+                    cookie: view.cookie(),
+                    data: view.data(),
+                })
+            }
+        }
+    }
+
+    /// Whether the switch kept the packet in a buffer (so a flow-mod or packet-out can name it).
+    pub fn is_buffered(&self) -> bool {
+        self.buffer_id != NO_BUFFER
+    }
+}
+
+/// A switch port, the same for OpenFlow 1.0 and 1.3.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Port {
+    /// Port number (1.3 numbering).
+    pub port_no: u32,
+    /// Ethernet address.
+    pub hw_addr: MacAddr,
+    /// Name.
+    pub name: String,
+    /// `OFPPC_*` bits.
+    pub config: u32,
+    /// `OFPPS_*` bits.
+    pub state: u32,
+    /// Current features.
+    pub curr: u32,
+    /// Advertised features.
+    pub advertised: u32,
+    /// Supported features.
+    pub supported: u32,
+    /// Features the peer advertises.
+    pub peer: u32,
+    /// Current speed in kb/s (1.3; 0 for 1.0).
+    pub curr_speed: u32,
+    /// Maximum speed in kb/s (1.3; 0 for 1.0).
+    pub max_speed: u32,
+}
+
+impl From<&v1_0::PhyPort> for Port {
+    fn from(p: &v1_0::PhyPort) -> Port {
+        Port {
+            port_no: port_from_1_0(p.port_no),
+            hw_addr: p.hw_addr,
+            name: p.name.as_str().into_owned(),
+            config: p.config,
+            state: p.state,
+            curr: p.curr,
+            advertised: p.advertised,
+            supported: p.supported,
+            peer: p.peer,
+            curr_speed: 0,
+            max_speed: 0,
+        }
+    }
+}
+
+impl From<&v1_3::Port> for Port {
+    fn from(p: &v1_3::Port) -> Port {
+        Port {
+            port_no: p.port_no,
+            hw_addr: p.hw_addr,
+            name: p.name.as_str().into_owned(),
+            config: p.config,
+            state: p.state,
+            curr: p.curr,
+            advertised: p.advertised,
+            supported: p.supported,
+            peer: p.peer,
+            curr_speed: p.curr_speed,
+            max_speed: p.max_speed,
+        }
+    }
+}
+
+/// Why a port status message was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortReason {
+    /// The port was added.
+    Add,
+    /// The port was removed.
+    Delete,
+    /// Some attribute (state, config) changed.
+    Modify,
+    /// A reason code neither version defines.
+    Other(u8),
+}
+
+impl From<u8> for PortReason {
+    fn from(code: u8) -> Self {
+        match code {
+            0 => PortReason::Add,
+            1 => PortReason::Delete,
+            2 => PortReason::Modify,
+            other => PortReason::Other(other),
+        }
+    }
+}
+
+/// A port status message of either version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortStatus {
+    /// What happened.
+    pub reason: PortReason,
+    /// The port, as it is now.
+    pub port: Port,
+}
+
+impl PortStatus {
+    /// Decodes a port status message (header included) of either version.
+    pub fn parse(message: &[u8]) -> Result<PortStatus, DecodeError> {
+        let (_, decoded) = crate::decode(message)?;
+        match decoded {
+            Message::V1_0(v1_0::Message::PortStatus(status)) => {
+                Ok(PortStatus { reason: status.reason.into(), port: Port::from(&status.desc) })
+            }
+            Message::V1_3(v1_3::Message::PortStatus(status)) => {
+                Ok(PortStatus { reason: status.reason.into(), port: Port::from(&status.desc) })
+            }
+            _ => Err(DecodeError::new("port status", 1, "not a port status message")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(text: &str) -> MacAddr {
+        text.parse().unwrap_or_default()
+    }
+
+    fn encode(message: &impl Encode, version: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        message.encode_for(version, 9, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    #[test]
+    fn a_flow_mod_encodes_as_each_versions_own_builder_does() {
+        let (src, dst) = (mac("00:00:00:00:00:01"), mac("00:00:00:00:00:02"));
+        let portable = FlowMod::add(Match::new().in_port(1).eth_dst(dst).eth_src(src))
+            .priority(1)
+            .idle_timeout(30)
+            .buffer_id(7)
+            .actions([Action::output(2)]);
+        let v13 = v1_3::FlowMod::add(v1_3::Match::new().in_port(1).eth_dst(dst).eth_src(src))
+            .priority(1)
+            .idle_timeout(30)
+            .buffer_id(7)
+            .apply_actions([v1_3::Action::output(2)]);
+        let v10 = v1_0::FlowMod::add(v1_0::Match::new().in_port(1).dl_dst(dst).dl_src(src))
+            .priority(1)
+            .idle_timeout(30)
+            .buffer_id(7)
+            .actions([v1_0::Action::output(2)]);
+        assert_eq!(encode(&portable, OFP_VERSION_1_3), encode(&v13, OFP_VERSION_1_3));
+        assert_eq!(encode(&portable, OFP_VERSION_1_0), encode(&v10, OFP_VERSION_1_0));
+    }
+
+    #[test]
+    fn reserved_ports_map_between_versions_and_others_must_fit() {
+        assert_eq!(port_to_1_0(port::FLOOD), Ok(0xfffb));
+        assert_eq!(port_to_1_0(port::CONTROLLER), Ok(0xfffd));
+        assert_eq!(port_from_1_0(0xfffe), port::LOCAL);
+        assert_eq!(port_from_1_0(3), 3);
+        assert!(port_to_1_0(0xff00).is_err());
+        let flood = PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(1);
+        let v10 = v1_0::PacketOut::new(vec![1, 2, 3], [v1_0::Action::output(0xfffb)]).in_port(1);
+        assert_eq!(encode(&flood, OFP_VERSION_1_0), encode(&v10, OFP_VERSION_1_0));
+    }
+
+    #[test]
+    fn what_a_version_cannot_say_is_an_error_and_writes_nothing() {
+        let mut out = vec![0xaa];
+        let tcp_without_proto = FlowMod::add(Match::new().eth_type(0x0800).tp_dst(80));
+        assert!(matches!(
+            tcp_without_proto.encode_for(OFP_VERSION_1_3, 1, &mut out),
+            Err(EncodeError::NotInVersion { version: OFP_VERSION_1_3, .. })
+        ));
+        assert!(FlowMod::add(Match::new()).table(3).encode_for(OFP_VERSION_1_0, 1, &mut out).is_err());
+        assert!(Barrier.encode_for(0x05, 1, &mut out).is_err());
+        assert_eq!(out, [0xaa]);
+    }
+
+    #[test]
+    fn matches_carry_1_3_prerequisites() {
+        let m = Match::new().eth_type(0x0800).ip_proto(6).ipv4_dst(Ipv4Addr::new(10, 0, 0, 0), 8).tp_dst(22);
+        let v13 = m.to_v1_3().unwrap_or_default();
+        assert_eq!(v13.get(OxmField::TcpDst).map(Oxm::value_u64), Some(22));
+        assert_eq!(v13.get(OxmField::Ipv4Dst).and_then(Oxm::mask), Some(&[255, 0, 0, 0][..]));
+        let arp = Match::new().eth_type(0x0806).ipv4_src(Ipv4Addr::new(10, 0, 0, 1), 32).to_v1_3().unwrap_or_default();
+        assert!(arp.get(OxmField::ArpSpa).is_some());
+    }
+
+    #[test]
+    fn barrier_and_packet_in_views_for_both_versions() {
+        assert_eq!(encode(&Barrier, OFP_VERSION_1_0)[1], 18);
+        assert_eq!(encode(&Barrier, OFP_VERSION_1_3)[1], 20);
+        let v10 = Message::V1_0(v1_0::Message::PacketIn(v1_0::PacketIn {
+            buffer_id: NO_BUFFER,
+            total_len: 3,
+            in_port: 0xfffe,
+            reason: 0,
+            data: vec![1, 2, 3],
+        }));
+        let bytes = v10.to_vec(1).unwrap_or_default();
+        let packet_in = PacketIn::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((packet_in.in_port, packet_in.data, packet_in.is_buffered()), (port::LOCAL, &[1, 2, 3][..], false));
+        let reply = PacketOut::reply(&packet_in, [Action::flood()]);
+        assert_eq!(reply, PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(port::LOCAL));
+    }
+}

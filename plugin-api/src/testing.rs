@@ -1,0 +1,646 @@
+//! The test kit: run an app in a plain `cargo test`, without a host (enable the `test-kit` feature in the app's
+//! dev-dependencies).
+//!
+//! A [`TestKit`] creates the app from its configuration and starts it, then feeds it what a host would (datapaths
+//! joining and leaving, OpenFlow messages, app events, requests, HTTP requests) through the same dispatch code the
+//! host drives, and records what the app does: messages sent to datapaths, events published, faults. Requests the
+//! app sends to switches or to other apps are answered by closures the test gives.
+//!
+//! ```
+//! # use tatsu_plugin_api::{App, BoxError, Context, Handlers, DatapathInfo, FlowMod, Match};
+//! # struct Greeter;
+//! # impl App for Greeter {
+//! #     const NAME: &'static str = "greeter";
+//! #     type Config = ();
+//! #     fn new(_: &Context, _: ()) -> Result<Self, BoxError> { Ok(Greeter) }
+//! #     fn register(&self, handlers: &mut Handlers<Self>) {
+//! #         handlers.on_datapath_enter(|_: &mut Self, _: &Context, info: &DatapathInfo| {
+//! #             info.datapath().send(FlowMod::add(Match::new()).priority(0))
+//! #         });
+//! #     }
+//! # }
+//! use tatsu_plugin_api::testing::TestKit;
+//! let mut kit = TestKit::<Greeter>::new().unwrap();
+//! kit.connect(1, tatsu_plugin_api::ofproto::OFP_VERSION_1_3, &[1, 2]);
+//! let sent = kit.take_sent();
+//! assert_eq!(sent.len(), 1);
+//! assert!(sent[0].is(FlowMod::add(Match::new()).priority(0)));
+//! assert!(kit.faults().is_empty());
+//! ```
+//!
+//! Handlers run on the test's thread. Green threads an HTTP route spawns run at once, to completion; the rest of
+//! the green kit (`green::spawn`, sockets, timers) needs a real host.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::c_void;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec};
+use tatsu_ofproto::portable::{Encode, NO_BUFFER};
+use tatsu_ofproto::{v1_0, v1_3, Message, OFP_VERSION_1_0};
+
+use crate::abi::{
+    Accepted, AppEventRef, AppHandle, DatapathChange, DatapathDesc, DatapathEventRef, DatapathStates, EventRef,
+    GreenTask, HostContext, HostServices, HostServicesRef, HttpParam, HttpRequestRef, IoFailure, IoFailureKind,
+    OpenFlowRef, PortDesc, RequestError, RequestFailure, RequestRef, SocketHandle, Subscription, ThreadHandle,
+    WaitStatus,
+};
+use crate::adapter::Adapter;
+use crate::context::{AppEvent, AppRequest, Context};
+use crate::http::HttpResponse;
+use crate::App;
+
+/// A message the app sent to a datapath.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    /// The datapath.
+    pub dpid: u64,
+    /// The message's wire bytes (with the xid the kit gave it).
+    pub bytes: Vec<u8>,
+    /// The message, decoded (`None` if it does not decode: a bug in what the app built).
+    pub message: Option<Message>,
+}
+
+impl Sent {
+    /// Whether this is `expected`, encoded for the same version under the same xid, byte for byte.
+    pub fn is(&self, expected: impl Encode) -> bool {
+        let (Some(&version), Some(xid)) = (self.bytes.first(), self.bytes.get(4..8)) else { return false };
+        let xid = u32::from_be_bytes([xid[0], xid[1], xid[2], xid[3]]);
+        let mut bytes = Vec::new();
+        expected.encode_for(version, xid, &mut bytes).is_ok() && bytes == self.bytes
+    }
+
+    /// The message type byte.
+    pub fn msg_type(&self) -> u8 {
+        self.bytes.get(1).copied().unwrap_or_default()
+    }
+}
+
+type SwitchResponder = Box<dyn FnMut(u64, &Message) -> Vec<Message> + Send>;
+type AppServer = Box<dyn FnMut(&str) -> Result<String, String> + Send>;
+
+/// What the kit's host services record and answer with.
+#[derive(Default)]
+struct Recorded {
+    datapaths: BTreeMap<u64, DatapathDesc>,
+    sent: Vec<Sent>,
+    published: Vec<(String, String)>,
+    faults: Vec<String>,
+    replies: HashMap<u64, Result<String, String>>,
+    http_replies: HashMap<u64, HttpResponse>,
+    switch_responder: Option<SwitchResponder>,
+    servers: HashMap<String, AppServer>,
+    next_xid: u32,
+    next_connection: u64,
+}
+
+/// The host side of a kit: what an [`AppHandle`] of the kit's services points at.
+#[derive(Default)]
+struct TestHost {
+    recorded: Mutex<Recorded>,
+}
+
+impl TestHost {
+    fn lock(&self) -> MutexGuard<'_, Recorded> {
+        self.recorded.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fresh_xid(&self) -> u32 {
+        let mut recorded = self.lock();
+        recorded.next_xid = recorded.next_xid.wrapping_add(1).max(1);
+        recorded.next_xid
+    }
+}
+
+fn test_host<'a>(handle: AppHandle) -> &'a TestHost {
+    // SAFETY: the kit's services are handed only handles made from its boxed `TestHost`, which outlives the app.
+    unsafe { &*handle.0.cast::<TestHost>() }
+}
+
+/// An app run without a host.
+pub struct TestKit<A: App> {
+    adapter: Adapter<A>,
+    ctx: Context,
+    /// Boxed so that its address, the app's handle, never moves; dropped after the app.
+    host: Box<TestHost>,
+    next_request: u64,
+}
+
+impl<A: App> TestKit<A> {
+    /// Creates and starts the app with its default configuration.
+    pub fn new() -> Result<Self, String> {
+        Self::with_config(serde_json::Value::Null)
+    }
+
+    /// Creates and starts the app with `config` (as its `[app.NAME]` section would give it, in JSON).
+    pub fn with_config(config: serde_json::Value) -> Result<Self, String> {
+        let host = Box::new(TestHost::default());
+        let ctx = Context::new(
+            HostContext { services: services(), app: AppHandle(std::ptr::from_ref(&*host).cast::<c_void>()) },
+            A::NAME,
+        );
+        let config_json = if config.is_null() { String::new() } else { config.to_string() };
+        let mut adapter = Adapter::<A>::create(ctx, &config_json)?;
+        adapter.start()?;
+        Ok(TestKit { adapter, ctx, host, next_request: 0 })
+    }
+
+    /// The app.
+    pub fn app(&self) -> &A {
+        &self.adapter.app
+    }
+
+    /// The app, to change.
+    pub fn app_mut(&mut self) -> &mut A {
+        &mut self.adapter.app
+    }
+
+    /// The context handlers get (for handles such as [`Context::datapath_handle`]).
+    pub fn context(&self) -> Context {
+        self.ctx
+    }
+
+    fn deliver(&mut self, event: EventRef<'_>) {
+        self.adapter.handle(&event);
+    }
+
+    /// A datapath speaking wire `version` with `ports` connects and enters MAIN (the app's enter handlers run).
+    pub fn connect(&mut self, dpid: u64, version: u8, ports: &[u32]) {
+        let desc = {
+            let mut recorded = self.host.lock();
+            recorded.next_connection += 1;
+            let desc = DatapathDesc {
+                dpid,
+                address: format!("127.0.0.1:{}", 10_000 + recorded.next_connection).into(),
+                connection: recorded.next_connection,
+                version,
+                state: DatapathStates::MAIN,
+                n_buffers: 256,
+                n_tables: if version == OFP_VERSION_1_0 { 1 } else { 254 },
+                capabilities: 0,
+                ports: ports.iter().map(|&port_no| test_port(dpid, port_no)).collect(),
+                reason: ROption::RNone,
+                resumed: false,
+            };
+            recorded.datapaths.insert(dpid, desc.clone());
+            desc
+        };
+        self.deliver(EventRef::Datapath(DatapathEventRef { change: DatapathChange::Enter, datapath: &desc }));
+    }
+
+    /// Datapath `dpid` disconnects for `reason` (the app's leave handlers run).
+    pub fn disconnect(&mut self, dpid: u64, reason: &str) {
+        let Some(mut desc) = self.host.lock().datapaths.remove(&dpid) else { return };
+        desc.state = DatapathStates::DEAD;
+        desc.reason = ROption::RSome(reason.into());
+        self.deliver(EventRef::Datapath(DatapathEventRef { change: DatapathChange::Leave, datapath: &desc }));
+    }
+
+    /// Datapath `dpid` sends `message` (encoded for its version), in MAIN.
+    ///
+    /// # Panics
+    /// If the datapath is not connected or the message cannot be encoded: a mistake in the test.
+    pub fn receive(&mut self, dpid: u64, message: impl Encode) {
+        let version = match self.host.lock().datapaths.get(&dpid) {
+            Some(desc) => desc.version,
+            None => panic!("datapath {dpid:016x} is not connected in this test kit"),
+        };
+        let mut bytes = Vec::new();
+        let xid = self.host.fresh_xid();
+        if let Err(e) = message.encode_for(version, xid, &mut bytes) {
+            panic!("the message for datapath {dpid:016x} does not encode: {e}");
+        }
+        self.receive_bytes(dpid, &bytes);
+    }
+
+    /// Datapath `dpid` sends these wire bytes (one message, header included), in MAIN.
+    pub fn receive_bytes(&mut self, dpid: u64, bytes: &[u8]) {
+        let event = OpenFlowRef { dpid, state: DatapathStates::MAIN, message: RSlice::from_slice(bytes) };
+        self.deliver(EventRef::OpenFlow(event));
+    }
+
+    /// Datapath `dpid` sends a packet-in of `frame`, unbuffered, received on `in_port` (no flow matched).
+    pub fn packet_in(&mut self, dpid: u64, in_port: u32, frame: &[u8]) {
+        let version = self.host.lock().datapaths.get(&dpid).map(|desc| desc.version);
+        let total_len = u16::try_from(frame.len()).unwrap_or(u16::MAX);
+        let message = if version == Some(OFP_VERSION_1_0) {
+            let in_port = tatsu_ofproto::portable::port_to_1_0(in_port).unwrap_or(0);
+            let packet_in = v1_0::PacketIn { buffer_id: NO_BUFFER, total_len, in_port, reason: 0, data: frame.to_vec() };
+            Message::V1_0(v1_0::Message::PacketIn(packet_in))
+        } else {
+            let packet_in = v1_3::PacketIn {
+                buffer_id: NO_BUFFER,
+                total_len,
+                reason: 0,
+                table_id: 0,
+                cookie: 0,
+                match_: v1_3::Match::new().in_port(in_port),
+                data: frame.to_vec(),
+            };
+            Message::V1_3(v1_3::Message::PacketIn(packet_in))
+        };
+        self.receive(dpid, message);
+    }
+
+    /// Another app (`test`) publishes `event` (the app's handlers for it run).
+    ///
+    /// # Panics
+    /// If the event does not serialize.
+    pub fn publish<E: AppEvent>(&mut self, event: &E) {
+        let json = serde_json::to_string(event).unwrap_or_else(|e| panic!("event `{}`: {e}", E::NAME));
+        let event = AppEventRef {
+            name: RStr::from(E::NAME),
+            source: RStr::from("test"),
+            payload_json: RStr::from(json.as_str()),
+        };
+        self.deliver(EventRef::App(event));
+    }
+
+    /// Another app sends `request`; returns the app's reply, or its error.
+    pub fn request<Q: AppRequest>(&mut self, request: &Q) -> Result<Q::Reply, String> {
+        let json = serde_json::to_string(request).map_err(|e| e.to_string())?;
+        self.next_request += 1;
+        let id = self.next_request;
+        let event = RequestRef {
+            id,
+            name: RStr::from(Q::NAME),
+            source: RStr::from("test"),
+            payload_json: RStr::from(json.as_str()),
+        };
+        self.deliver(EventRef::Request(event));
+        let reply = self.host.lock().replies.remove(&id);
+        match reply {
+            Some(Ok(json)) => serde_json::from_str(&json).map_err(|e| format!("reply to `{}`: {e}", Q::NAME)),
+            Some(Err(message)) => Err(message),
+            None => Err(format!("the app did not answer `{}`", Q::NAME)),
+        }
+    }
+
+    /// An HTTP client sends `method path` (a query after `?`) with `body`; returns the app's response (404 if no
+    /// route of the app matches, as the host's server would answer).
+    pub fn http(&mut self, method: &str, path: &str, body: &[u8]) -> HttpResponse {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let routes: Vec<(String, String)> = self
+            .adapter
+            .subscriptions()
+            .into_iter()
+            .filter_map(|subscription| match subscription {
+                Subscription::Http { method, pattern } => Some((method.into_string(), pattern.into_string())),
+                _ => None,
+            })
+            .collect();
+        let found = routes.iter().find_map(|(route_method, pattern)| {
+            let params = match_route(pattern, path)?;
+            route_method.eq_ignore_ascii_case(method).then(|| (format!("{route_method} {pattern}"), params))
+        });
+        let Some((route, params)) = found else {
+            return HttpResponse::error(404, &format!("no route for {method} {path}"));
+        };
+        self.next_request += 1;
+        let id = self.next_request;
+        let params: Vec<HttpParam<'_>> = params
+            .iter()
+            .map(|(name, value)| HttpParam { name: RStr::from(name.as_str()), value: RStr::from(value.as_str()) })
+            .collect();
+        let request = HttpRequestRef {
+            id,
+            route: RStr::from(route.as_str()),
+            method: RStr::from(method),
+            path: RStr::from(path),
+            query: RStr::from(query),
+            params: RSlice::from_slice(&params),
+            content_type: ROption::RSome(RStr::from(crate::http::JSON)),
+            body: RSlice::from_slice(body),
+        };
+        self.deliver(EventRef::Http(request));
+        let response = self.host.lock().http_replies.remove(&id);
+        response.unwrap_or_else(|| HttpResponse::error(500, "the app did not answer"))
+    }
+
+    /// The messages the app sent to datapaths since the last call, in order.
+    pub fn take_sent(&mut self) -> Vec<Sent> {
+        std::mem::take(&mut self.host.lock().sent)
+    }
+
+    /// The events of type `E` the app published since the last call (other events stay).
+    ///
+    /// # Panics
+    /// If a payload published under `E`'s name does not decode as `E`.
+    pub fn take_published<E: AppEvent>(&mut self) -> Vec<E> {
+        let mut recorded = self.host.lock();
+        let (mine, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut recorded.published).into_iter().partition(|(name, _)| name == E::NAME);
+        recorded.published = others;
+        mine.iter()
+            .map(|(_, json)| serde_json::from_str(json).unwrap_or_else(|e| panic!("event `{}`: {e}", E::NAME)))
+            .collect()
+    }
+
+    /// The faults the app reported (handler errors and panics), each as `event: message`.
+    pub fn faults(&self) -> Vec<String> {
+        self.host.lock().faults.clone()
+    }
+
+    /// Answers the app's requests to switches ([`crate::Datapath::request`]): `answer(dpid, request)` gives the
+    /// reply's messages (an empty list times the request out).
+    pub fn answer_switch_requests(&mut self, answer: impl FnMut(u64, &Message) -> Vec<Message> + Send + 'static) {
+        self.host.lock().switch_responder = Some(Box::new(answer));
+    }
+
+    /// Serves requests of type `Q` the app sends to other apps.
+    pub fn serve<Q: AppRequest>(&mut self, mut serve: impl FnMut(Q) -> Result<Q::Reply, String> + Send + 'static) {
+        let server: AppServer = Box::new(move |json| {
+            let request: Q = serde_json::from_str(json).map_err(|e| format!("payload is not a `{}`: {e}", Q::NAME))?;
+            let reply = serve(request)?;
+            serde_json::to_string(&reply).map_err(|e| e.to_string())
+        });
+        self.host.lock().servers.insert(Q::NAME.to_owned(), server);
+    }
+}
+
+impl<A: App> Drop for TestKit<A> {
+    fn drop(&mut self) {
+        let _ = self.adapter.stop();
+    }
+}
+
+fn test_port(dpid: u64, port_no: u32) -> PortDesc {
+    let [.., a, b] = dpid.to_be_bytes();
+    let [.., c, d] = port_no.to_be_bytes();
+    PortDesc {
+        port_no,
+        hw_addr: [0x02, a, b, 0, c, d],
+        name: format!("s{dpid}-eth{port_no}").into(),
+        config: 0,
+        state: 0,
+        curr: 0,
+        advertised: 0,
+        supported: 0,
+        peer: 0,
+        curr_speed: 0,
+        max_speed: 0,
+    }
+}
+
+/// The parameters of `path` if it matches `pattern` (`{name}` matches one segment).
+fn match_route(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let (pattern, path): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    if pattern.len() != path.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (want, got) in pattern.iter().zip(&path) {
+        match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(name) => params.push((name.to_owned(), crate::http::percent_decode(got, false))),
+            None if want == got => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+fn services() -> HostServicesRef {
+    static SERVICES: OnceLock<HostServicesRef> = OnceLock::new();
+    *SERVICES.get_or_init(|| {
+        HostServices {
+            log,
+            log_max_level,
+            report_fault,
+            publish,
+            request,
+            reply,
+            spawn,
+            current_thread,
+            thread_clone,
+            thread_release,
+            thread_unpark,
+            thread_stop,
+            thread_finished,
+            thread_interrupt,
+            park,
+            sleep,
+            yield_now,
+            of_send,
+            of_request,
+            datapaths,
+            datapath,
+            http_reply,
+            tcp_connect,
+            tcp_listen,
+            tcp_accept,
+            tcp_read,
+            tcp_write,
+            tcp_address,
+            tcp_shutdown,
+            tcp_clone,
+            tcp_close,
+        }
+        .leak_into_prefix()
+    })
+}
+
+extern "C" fn log(_app: AppHandle, level: u8, module: RStr<'_>, message: RStr<'_>) {
+    eprintln!("[{level}] {module}: {message}");
+}
+
+extern "C" fn log_max_level(_app: AppHandle) -> u8 {
+    log::LevelFilter::Info as u8
+}
+
+extern "C" fn report_fault(app: AppHandle, event: RStr<'_>, message: RStr<'_>) {
+    test_host(app).lock().faults.push(format!("{event}: {message}"));
+}
+
+extern "C" fn publish(app: AppHandle, name: RStr<'_>, payload: RStr<'_>) {
+    test_host(app).lock().published.push((name.to_string(), payload.to_string()));
+}
+
+fn request_error(failure: RequestFailure, detail: String) -> RequestError {
+    RequestError { failure, detail: detail.into() }
+}
+
+extern "C" fn request(app: AppHandle, name: RStr<'_>, payload: RStr<'_>, _timeout_ns: u64) -> RResult<RString, RequestError> {
+    let host = test_host(app);
+    // Taken out while it runs, so that it may itself use the kit's services.
+    let server = host.lock().servers.remove(name.as_str());
+    let Some(mut server) = server else {
+        return RResult::RErr(request_error(RequestFailure::NoServer, format!("no app serves request `{name}`")));
+    };
+    let result = server(payload.as_str());
+    host.lock().servers.insert(name.to_string(), server);
+    match result {
+        Ok(json) => RResult::ROk(json.into()),
+        Err(message) => RResult::RErr(request_error(RequestFailure::Failed, message)),
+    }
+}
+
+extern "C" fn reply(app: AppHandle, request_id: u64, result: RResult<RStr<'_>, RStr<'_>>) {
+    let result = match result {
+        RResult::ROk(json) => Ok(json.to_string()),
+        RResult::RErr(message) => Err(message.to_string()),
+    };
+    test_host(app).lock().replies.insert(request_id, result);
+}
+
+/// Runs the task at once, on the calling thread.
+extern "C" fn spawn(_app: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString> {
+    // SAFETY: the app built `run` for `data`, to be called once; it is, and `drop` is not.
+    unsafe { (task.run)(task.data) };
+    RResult::ROk(ThreadHandle(std::ptr::null()))
+}
+
+extern "C" fn current_thread(_app: AppHandle) -> ThreadHandle {
+    ThreadHandle(std::ptr::null())
+}
+
+extern "C" fn thread_clone(_thread: &ThreadHandle) -> ThreadHandle {
+    ThreadHandle(std::ptr::null())
+}
+
+extern "C" fn thread_release(_thread: &mut ThreadHandle) {}
+
+extern "C" fn thread_unpark(_thread: &ThreadHandle) {}
+
+extern "C" fn thread_stop(_thread: &ThreadHandle) {}
+
+extern "C" fn thread_finished(_thread: &ThreadHandle) -> bool {
+    true
+}
+
+extern "C" fn thread_interrupt(_thread: &ThreadHandle) {}
+
+/// Nothing can wake a parked handler in the kit: it waits a little and times out.
+extern "C" fn park(_app: AppHandle, timeout_ns: u64) -> WaitStatus {
+    std::thread::sleep(Duration::from_nanos(timeout_ns.min(10_000_000)));
+    WaitStatus::TimedOut
+}
+
+extern "C" fn sleep(_app: AppHandle, _duration_ns: u64) -> WaitStatus {
+    WaitStatus::Woken
+}
+
+extern "C" fn yield_now(_app: AppHandle) -> WaitStatus {
+    WaitStatus::Woken
+}
+
+fn with_fresh_xid(host: &TestHost, message: &[u8]) -> Vec<u8> {
+    let mut bytes = message.to_vec();
+    if let Some(field) = bytes.get_mut(4..8) {
+        if field == [0, 0, 0, 0] {
+            field.copy_from_slice(&host.fresh_xid().to_be_bytes());
+        }
+    }
+    bytes
+}
+
+extern "C" fn of_send(app: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
+    let host = test_host(app);
+    if !host.lock().datapaths.contains_key(&dpid) {
+        let detail = format!("no datapath {dpid:016x} is connected");
+        return RResult::RErr(request_error(RequestFailure::UnknownDatapath, detail));
+    }
+    let bytes = with_fresh_xid(host, &message);
+    let message = tatsu_ofproto::decode(&bytes).ok().map(|(_, message)| message);
+    host.lock().sent.push(Sent { dpid, bytes, message });
+    RResult::ROk(())
+}
+
+extern "C" fn of_request(
+    app: AppHandle,
+    dpid: u64,
+    message: RSlice<'_, u8>,
+    _timeout_ns: u64,
+) -> RResult<RVec<u8>, RequestError> {
+    let host = test_host(app);
+    let xid = host.fresh_xid();
+    let mut bytes = message.to_vec();
+    if let Some(field) = bytes.get_mut(4..8) {
+        field.copy_from_slice(&xid.to_be_bytes());
+    }
+    if let RResult::RErr(e) = of_send(app, dpid, RSlice::from_slice(&bytes)) {
+        return RResult::RErr(e);
+    }
+    let responder = host.lock().switch_responder.take();
+    let Some(mut responder) = responder else {
+        let detail = "no switch answers requests in this test kit (see TestKit::answer_switch_requests)";
+        return RResult::RErr(request_error(RequestFailure::TimedOut, detail.to_owned()));
+    };
+    let reply = match tatsu_ofproto::decode(&bytes) {
+        Ok((_, request)) => responder(dpid, &request),
+        Err(_) => Vec::new(),
+    };
+    host.lock().switch_responder = Some(responder);
+    if reply.is_empty() {
+        return RResult::RErr(request_error(RequestFailure::TimedOut, format!("no reply to xid {xid}")));
+    }
+    let mut out = Vec::new();
+    for message in reply {
+        if let Err(e) = message.encode(xid, &mut out) {
+            return RResult::RErr(request_error(RequestFailure::Failed, format!("the reply does not encode: {e}")));
+        }
+    }
+    RResult::ROk(out.into())
+}
+
+extern "C" fn datapaths(app: AppHandle) -> RVec<DatapathDesc> {
+    test_host(app).lock().datapaths.values().cloned().collect()
+}
+
+extern "C" fn datapath(app: AppHandle, dpid: u64) -> ROption<DatapathDesc> {
+    test_host(app).lock().datapaths.get(&dpid).cloned().into()
+}
+
+extern "C" fn http_reply(app: AppHandle, request_id: u64, status: u16, content_type: RStr<'_>, body: RSlice<'_, u8>) {
+    let response = HttpResponse::new(status, content_type.as_str(), body.to_vec());
+    test_host(app).lock().http_replies.insert(request_id, response);
+}
+
+fn no_network() -> IoFailure {
+    IoFailure { kind: IoFailureKind::Other, message: "the test kit has no network".into() }
+}
+
+extern "C" fn tcp_connect(_app: AppHandle, _address: RStr<'_>, _timeout_ns: u64) -> RResult<SocketHandle, IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_listen(_app: AppHandle, _address: RStr<'_>) -> RResult<SocketHandle, IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_accept(_app: AppHandle, _listener: &SocketHandle, _timeout_ns: u64) -> RResult<Accepted, IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_read(
+    _app: AppHandle,
+    _socket: &SocketHandle,
+    _buffer: RSliceMut<'_, u8>,
+    _timeout_ns: u64,
+) -> RResult<usize, IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_write(
+    _app: AppHandle,
+    _socket: &SocketHandle,
+    _data: RSlice<'_, u8>,
+    _timeout_ns: u64,
+) -> RResult<usize, IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_address(_socket: &SocketHandle, _peer: bool) -> RResult<RString, IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_shutdown(_socket: &SocketHandle, _how: u8) -> RResult<(), IoFailure> {
+    RResult::RErr(no_network())
+}
+
+extern "C" fn tcp_clone(_socket: &SocketHandle) -> SocketHandle {
+    SocketHandle(std::ptr::null())
+}
+
+extern "C" fn tcp_close(_socket: &mut SocketHandle) {}
