@@ -37,7 +37,9 @@
 pub mod common;
 pub mod error;
 pub mod header;
+#[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "json")]
 pub mod json_in;
 pub mod nx;
 pub mod types;
@@ -48,9 +50,12 @@ pub mod wire;
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
 pub use error::{DecodeError, EncodeError};
 pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN, MAX_MESSAGE_LEN};
+#[cfg(feature = "json")]
 pub use json::to_json;
+#[cfg(feature = "json")]
 pub use json_in::{from_json, JsonError};
-pub use types::{FixedStr, MacAddr};
+pub use tatsu_packet::MacAddr;
+pub use types::FixedStr;
 
 /// Wire version byte of OpenFlow 1.0.
 pub const OFP_VERSION_1_0: u8 = 0x01;

@@ -85,10 +85,6 @@ impl App for SimpleSwitch {
     }
 }
 
-fn mac_key(mac: [u8; 6]) -> u64 {
-    mac.iter().fold(0, |key, byte| (key << 8) | u64::from(*byte))
-}
-
 impl SimpleSwitch {
     fn datapath_enter(&mut self, _ctx: &Context, info: &DatapathInfo) -> Result<(), BoxError> {
         self.tables.insert(info.dpid, MacTable::default());
@@ -118,15 +114,14 @@ impl SimpleSwitch {
         if ethertype == packet::ether_type::LLDP {
             return Ok(());
         }
-        let (src, dst) = (src.octets(), dst.octets());
         let table = self.tables.entry(datapath.dpid()).or_default();
-        table.insert(mac_key(src), packet_in.in_port);
-        let out_port = table.get(&mac_key(dst)).copied();
+        table.insert(src.to_u64(), packet_in.in_port);
+        let out_port = table.get(&dst.to_u64()).copied();
         log::debug!(
             "datapath {:016x}: {} -> {} in port {} out {:?}",
             datapath.dpid(),
-            MacAddr(src),
-            MacAddr(dst),
+            src,
+            dst,
             packet_in.in_port,
             out_port
         );
@@ -142,14 +137,14 @@ impl SimpleSwitch {
         &self,
         datapath: &Datapath,
         packet_in: &PacketIn<'_>,
-        src: [u8; 6],
-        dst: [u8; 6],
+        src: MacAddr,
+        dst: MacAddr,
         out_port: u32,
     ) -> Result<(), BoxError> {
         let buffered = packet_in.buffer_id != NO_BUFFER;
         if datapath.is_v1_3() {
             let flow = v1_3::FlowMod::add(
-                v1_3::Match::new().in_port(packet_in.in_port).eth_dst(MacAddr(dst)).eth_src(MacAddr(src)),
+                v1_3::Match::new().in_port(packet_in.in_port).eth_dst(dst).eth_src(src),
             )
             .priority(self.config.priority)
             .idle_timeout(self.config.idle_timeout)
@@ -165,7 +160,7 @@ impl SimpleSwitch {
             let in_port = port_1_0(packet_in.in_port)?;
             let out_port = port_1_0(out_port)?;
             let flow =
-                v1_0::FlowMod::add(v1_0::Match::new().in_port(in_port).dl_dst(MacAddr(dst)).dl_src(MacAddr(src)))
+                v1_0::FlowMod::add(v1_0::Match::new().in_port(in_port).dl_dst(dst).dl_src(src))
                     .priority(self.config.priority)
                     .idle_timeout(self.config.idle_timeout)
                     .buffer_id(packet_in.buffer_id)
