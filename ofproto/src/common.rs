@@ -397,7 +397,9 @@ mod json {
                     "OFPErrorMsg",
                     json!({"type": self.err_type, "code": null, "exp_type": self.code, "experimenter": x, "data": base64(&self.data)}),
                 ),
-                None => cls("OFPErrorMsg", json!({"type": self.err_type, "code": self.code, "data": base64(&self.data)})),
+                None => {
+                    cls("OFPErrorMsg", json!({"type": self.err_type, "code": self.code, "data": base64(&self.data)}))
+                }
             }
         }
 

@@ -13,10 +13,13 @@
 use crate::Message;
 use serde_json::{Map, Value};
 
+pub use crate::v1_0::action::json::{action10_from_json, action10_json};
+pub use crate::v1_0::flow_match::json::match10_json;
 pub use crate::v1_0::json::{v1_0_from_json, v1_0_to_json};
-pub use crate::v1_0::{action10_from_json, action10_json, match10_json};
+pub use crate::v1_3::action::json::{action13_from_json, action13_json};
+pub use crate::v1_3::instruction::json::instruction_json;
 pub use crate::v1_3::json::{v1_3_from_json, v1_3_to_json};
-pub use crate::v1_3::{action13_from_json, action13_json, instruction_json, match13_json, oxm_from_json, oxm_json};
+pub use crate::v1_3::oxm::json::{match13_json, oxm_from_json, oxm_json};
 
 /// Renders any supported message as Ryu-style JSON.
 pub fn to_json(m: &Message) -> Value {

@@ -39,8 +39,6 @@ pub mod error;
 pub mod header;
 #[cfg(feature = "json")]
 pub mod json;
-#[cfg(feature = "json")]
-pub mod json_in;
 pub mod nx;
 pub mod types;
 pub mod v1_0;
@@ -50,10 +48,11 @@ pub mod wire;
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
 pub use error::{DecodeError, EncodeError};
 pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN, MAX_MESSAGE_LEN};
+/// The former home of [`from_json`] and [`JsonError`], now [`json`].
 #[cfg(feature = "json")]
-pub use json::to_json;
+pub use json as json_in;
 #[cfg(feature = "json")]
-pub use json_in::{from_json, JsonError};
+pub use json::{from_json, to_json, JsonError};
 pub use tatsu_packet::MacAddr;
 pub use types::FixedStr;
 

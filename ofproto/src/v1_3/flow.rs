@@ -271,7 +271,7 @@ impl FlowRemoved {
 #[cfg(feature = "json")]
 pub(crate) mod json {
     use super::{FlowMod, FlowRemoved};
-    use crate::json::{Obj, R, cls};
+    use crate::json::{cls, Obj, R};
     use crate::v1_3::instruction::json::{instruction_from_json, instructions};
     use crate::v1_3::oxm::json::{match13_from_json, match13_json};
     use serde_json::{json, Value};

@@ -158,63 +158,63 @@ pub(crate) fn parse_meter_bands(r: &mut Reader<'_>) -> Result<Vec<MeterBand>, De
 /// JSON of the meters (`OFPMeterBand*`, `OFPMeterMod`).
 #[cfg(feature = "json")]
 pub(crate) mod json {
-use super::{MeterBand, MeterMod};
-use crate::json::{base64, class, cls, part_len, Obj, R};
-use serde_json::{json, Value};
+    use super::{MeterBand, MeterMod};
+    use crate::json::{base64, class, cls, part_len, Obj, R};
+    use serde_json::{json, Value};
 
-/// `{"OFPMeterBand...": ...}`.
-pub(crate) fn band_json(b: &MeterBand) -> Value {
-    let len = part_len(|v| b.emit(v));
-    match b {
-        MeterBand::Drop { rate, burst_size } => {
-            cls("OFPMeterBandDrop", json!({"type": 1, "len": len, "rate": rate, "burst_size": burst_size}))
+    /// `{"OFPMeterBand...": ...}`.
+    pub(crate) fn band_json(b: &MeterBand) -> Value {
+        let len = part_len(|v| b.emit(v));
+        match b {
+            MeterBand::Drop { rate, burst_size } => {
+                cls("OFPMeterBandDrop", json!({"type": 1, "len": len, "rate": rate, "burst_size": burst_size}))
+            }
+            MeterBand::DscpRemark { rate, burst_size, prec_level } => cls(
+                "OFPMeterBandDscpRemark",
+                json!({"type": 2, "len": len, "rate": rate, "burst_size": burst_size, "prec_level": prec_level}),
+            ),
+            MeterBand::Experimenter { rate, burst_size, experimenter, data } => cls(
+                "OFPMeterBandExperimenter",
+                json!({"type": 0xffff, "len": len, "rate": rate, "burst_size": burst_size, "experimenter": experimenter, "data": base64(data)}),
+            ),
+            MeterBand::Unknown { band_type, rate, burst_size, data } => cls(
+                "OFPMeterBandUnknown",
+                json!({"type": band_type, "len": len, "rate": rate, "burst_size": burst_size, "data": base64(data)}),
+            ),
         }
-        MeterBand::DscpRemark { rate, burst_size, prec_level } => cls(
-            "OFPMeterBandDscpRemark",
-            json!({"type": 2, "len": len, "rate": rate, "burst_size": burst_size, "prec_level": prec_level}),
-        ),
-        MeterBand::Experimenter { rate, burst_size, experimenter, data } => cls(
-            "OFPMeterBandExperimenter",
-            json!({"type": 0xffff, "len": len, "rate": rate, "burst_size": burst_size, "experimenter": experimenter, "data": base64(data)}),
-        ),
-        MeterBand::Unknown { band_type, rate, burst_size, data } => cls(
-            "OFPMeterBandUnknown",
-            json!({"type": band_type, "len": len, "rate": rate, "burst_size": burst_size, "data": base64(data)}),
-        ),
     }
-}
 
-/// A meter band from its JSON form.
-pub(crate) fn band_from_json(v: &Value) -> R<MeterBand> {
-    let o = class(v)?;
-    let (rate, burst_size) = (o.u32("rate")?, o.u32("burst_size")?);
-    Ok(match o.name {
-        "OFPMeterBandDrop" => MeterBand::Drop { rate, burst_size },
-        "OFPMeterBandDscpRemark" => MeterBand::DscpRemark { rate, burst_size, prec_level: o.u8("prec_level")? },
-        "OFPMeterBandExperimenter" => MeterBand::Experimenter {
-            rate,
-            burst_size,
-            experimenter: o.u32("experimenter")?,
-            data: o.bytes("data")?,
-        },
-        _ => MeterBand::Unknown { band_type: o.u16("type")?, rate, burst_size, data: o.bytes("data")? },
-    })
-}
-
-impl MeterMod {
-    pub(crate) fn to_json(&self) -> Value {
-        cls(
-            "OFPMeterMod",
-            json!({"command": self.command, "flags": self.flags, "meter_id": self.meter_id, "bands": self.bands.iter().map(band_json).collect::<Vec<_>>()}),
-        )
-    }
-    pub(crate) fn from_json(o: &Obj<'_>) -> R<MeterMod> {
-        Ok(MeterMod {
-            command: o.u16("command")?,
-            flags: o.u16("flags")?,
-            meter_id: o.u32("meter_id")?,
-            bands: o.list("bands", band_from_json)?,
+    /// A meter band from its JSON form.
+    pub(crate) fn band_from_json(v: &Value) -> R<MeterBand> {
+        let o = class(v)?;
+        let (rate, burst_size) = (o.u32("rate")?, o.u32("burst_size")?);
+        Ok(match o.name {
+            "OFPMeterBandDrop" => MeterBand::Drop { rate, burst_size },
+            "OFPMeterBandDscpRemark" => MeterBand::DscpRemark { rate, burst_size, prec_level: o.u8("prec_level")? },
+            "OFPMeterBandExperimenter" => MeterBand::Experimenter {
+                rate,
+                burst_size,
+                experimenter: o.u32("experimenter")?,
+                data: o.bytes("data")?,
+            },
+            _ => MeterBand::Unknown { band_type: o.u16("type")?, rate, burst_size, data: o.bytes("data")? },
         })
     }
-}
+
+    impl MeterMod {
+        pub(crate) fn to_json(&self) -> Value {
+            cls(
+                "OFPMeterMod",
+                json!({"command": self.command, "flags": self.flags, "meter_id": self.meter_id, "bands": self.bands.iter().map(band_json).collect::<Vec<_>>()}),
+            )
+        }
+        pub(crate) fn from_json(o: &Obj<'_>) -> R<MeterMod> {
+            Ok(MeterMod {
+                command: o.u16("command")?,
+                flags: o.u16("flags")?,
+                meter_id: o.u32("meter_id")?,
+                bands: o.list("bands", band_from_json)?,
+            })
+        }
+    }
 }

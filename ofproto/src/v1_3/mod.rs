@@ -23,18 +23,18 @@
 
 pub mod action;
 pub mod consts;
-mod controller;
-mod experimenter;
-mod flow;
-mod group;
+pub(crate) mod controller;
+pub(crate) mod experimenter;
+pub(crate) mod flow;
+pub(crate) mod group;
 pub mod instruction;
-mod meter;
+pub(crate) mod meter;
 pub mod multipart;
 pub mod oxm;
-mod packet;
-mod ports;
-mod queue;
-mod switch_config;
+pub(crate) mod packet;
+pub(crate) mod ports;
+pub(crate) mod queue;
+pub(crate) mod switch_config;
 pub mod table_features;
 
 pub use action::{port, Action};
