@@ -223,7 +223,7 @@ impl ActionList for Action {
 #[cfg(feature = "json")]
 pub(crate) mod json {
     use super::Action;
-    use crate::json::{bad, base64, class, cls, part_len, R};
+    use crate::json::{bad, base64, class, cls, part_len, JsonError};
     use crate::nx::json::{nx_from_json, nx_json};
     use crate::wire::pad8;
     use serde_json::{json, Value};
@@ -264,7 +264,7 @@ pub(crate) mod json {
     }
 
     /// A 1.0 action from its JSON form.
-    pub fn action10_from_json(v: &Value) -> R<Action> {
+    pub fn action10_from_json(v: &Value) -> Result<Action, JsonError> {
         use Action as A;
         let o = class(v)?;
         if o.name.starts_with("NXAction") {

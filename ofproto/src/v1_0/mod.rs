@@ -346,7 +346,7 @@ from_body! {
 #[cfg(feature = "json")]
 pub(crate) mod json {
     use super::*;
-    use crate::json::{bad, base64, class, cls, R};
+    use crate::json::{bad, base64, class, cls, JsonError};
     use serde_json::{json, Value};
 
     /// Renders an OpenFlow 1.0 message.
@@ -382,7 +382,7 @@ pub(crate) mod json {
     }
 
     /// Builds an OpenFlow 1.0 message from its JSON form.
-    pub fn v1_0_from_json(v: &Value) -> R<Message> {
+    pub fn v1_0_from_json(v: &Value) -> Result<Message, JsonError> {
         use Message as M;
         let o = class(v)?;
         Ok(match o.name {

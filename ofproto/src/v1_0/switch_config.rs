@@ -112,7 +112,7 @@ pub(crate) mod json {
 
     impl SwitchConfig {
         /// The fields, under the class `name` (`OFPGetConfigReply` or `OFPSetConfig`).
-        pub(crate) fn to_json(&self, name: &str) -> Value {
+        pub(crate) fn to_json(self, name: &str) -> Value {
             cls(name, json!({"flags": self.flags, "miss_send_len": self.miss_send_len}))
         }
         pub(crate) fn from_json(o: &Obj<'_>) -> R<SwitchConfig> {

@@ -365,7 +365,7 @@ pub fn emit_actions(list: &[Action], out: &mut Vec<u8>) -> Result<(), EncodeErro
 #[cfg(feature = "json")]
 pub(crate) mod json {
     use super::Action;
-    use crate::json::{bad, base64, class, cls, ext, R};
+    use crate::json::{bad, base64, class, cls, ext, JsonError};
     use crate::nx::json::{nx_from_json, nx_json};
     use crate::v1_3::oxm::json::{oxm_from_json, oxm_json};
     use serde_json::{json, Value};
@@ -407,7 +407,7 @@ pub(crate) mod json {
     }
 
     /// A 1.3 action from its JSON form.
-    pub fn action13_from_json(v: &Value) -> R<Action> {
+    pub fn action13_from_json(v: &Value) -> Result<Action, JsonError> {
         let o = class(v)?;
         if o.name.starts_with("NXAction") {
             return Ok(Action::Nx(nx_from_json(&o, &action13_from_json)?));

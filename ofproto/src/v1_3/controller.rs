@@ -66,7 +66,7 @@ pub(crate) mod json {
 
     impl Role {
         /// The fields, under the class `name` (`OFPRoleRequest` or `OFPRoleReply`).
-        pub(crate) fn to_json(&self, name: &str) -> Value {
+        pub(crate) fn to_json(self, name: &str) -> Value {
             cls(name, json!({"role": self.role, "generation_id": self.generation_id}))
         }
         pub(crate) fn from_json(o: &Obj<'_>) -> R<Role> {
@@ -76,7 +76,7 @@ pub(crate) mod json {
 
     impl AsyncConfig {
         /// The fields, under the class `name` (`OFPGetAsyncReply` or `OFPSetAsync`).
-        pub(crate) fn to_json(&self, name: &str) -> Value {
+        pub(crate) fn to_json(self, name: &str) -> Value {
             cls(
                 name,
                 json!({"packet_in_mask": self.packet_in_mask, "port_status_mask": self.port_status_mask, "flow_removed_mask": self.flow_removed_mask}),

@@ -393,7 +393,7 @@ from_body! {
 #[cfg(feature = "json")]
 pub(crate) mod json {
     use super::*;
-    use crate::json::{bad, base64, class, cls, R};
+    use crate::json::{bad, base64, class, cls, JsonError};
     use crate::v1_3::multipart::json::{mp_reply_from_json, mp_reply_json, mp_request_from_json, mp_request_json};
     use serde_json::{json, Value};
 
@@ -435,7 +435,7 @@ pub(crate) mod json {
     }
 
     /// Builds an OpenFlow 1.3 message from its JSON form.
-    pub fn v1_3_from_json(v: &Value) -> R<Message> {
+    pub fn v1_3_from_json(v: &Value) -> Result<Message, JsonError> {
         use Message as M;
         let o = class(v)?;
         if o.name.ends_with("StatsRequest") {

@@ -717,7 +717,7 @@ pub(crate) mod json {
     }
 
     /// An OXM TLV from `{"OXMTlv": {...}}`.
-    pub fn oxm_from_json(v: &Value) -> R<Oxm> {
+    pub fn oxm_from_json(v: &Value) -> Result<Oxm, JsonError> {
         let o = class(v)?;
         let name = o.str("field")?;
         if let Some(h) = hex_header(name) {

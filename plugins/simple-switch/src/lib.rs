@@ -143,13 +143,11 @@ impl SimpleSwitch {
     ) -> Result<(), BoxError> {
         let buffered = packet_in.buffer_id != NO_BUFFER;
         if datapath.is_v1_3() {
-            let flow = v1_3::FlowMod::add(
-                v1_3::Match::new().in_port(packet_in.in_port).eth_dst(dst).eth_src(src),
-            )
-            .priority(self.config.priority)
-            .idle_timeout(self.config.idle_timeout)
-            .buffer_id(packet_in.buffer_id)
-            .apply_actions([v1_3::Action::output(out_port)]);
+            let flow = v1_3::FlowMod::add(v1_3::Match::new().in_port(packet_in.in_port).eth_dst(dst).eth_src(src))
+                .priority(self.config.priority)
+                .idle_timeout(self.config.idle_timeout)
+                .buffer_id(packet_in.buffer_id)
+                .apply_actions([v1_3::Action::output(out_port)]);
             datapath.send(flow)?;
             if !buffered {
                 let out =
@@ -159,12 +157,11 @@ impl SimpleSwitch {
         } else {
             let in_port = port_1_0(packet_in.in_port)?;
             let out_port = port_1_0(out_port)?;
-            let flow =
-                v1_0::FlowMod::add(v1_0::Match::new().in_port(in_port).dl_dst(dst).dl_src(src))
-                    .priority(self.config.priority)
-                    .idle_timeout(self.config.idle_timeout)
-                    .buffer_id(packet_in.buffer_id)
-                    .actions([v1_0::Action::output(out_port)]);
+            let flow = v1_0::FlowMod::add(v1_0::Match::new().in_port(in_port).dl_dst(dst).dl_src(src))
+                .priority(self.config.priority)
+                .idle_timeout(self.config.idle_timeout)
+                .buffer_id(packet_in.buffer_id)
+                .actions([v1_0::Action::output(out_port)]);
             datapath.send(flow)?;
             if !buffered {
                 let out = v1_0::PacketOut::new(packet_in.data, [v1_0::Action::output(out_port)]).in_port(in_port);
