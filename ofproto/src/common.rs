@@ -327,3 +327,91 @@ pub mod error_codes {
     pub const OFPTFFC_BAD_ARGUMENT: u16 = 4;
     pub const OFPTFFC_EPERM: u16 = 5;
 }
+
+/// JSON of the hello and error bodies (the same in both versions).
+#[cfg(feature = "json")]
+mod json {
+    use super::{bitmap_versions, ErrorMsg, Hello, HelloElement};
+    use crate::json::{bad, base64, class, cls, num, JsonError, Obj, R};
+    use serde_json::{json, Value};
+
+    impl Hello {
+        /// `{"OFPHello": ...}`.
+        pub(crate) fn to_json(&self) -> Value {
+            let els: Vec<Value> = self
+                .elements
+                .iter()
+                .map(|e| match e {
+                    HelloElement::VersionBitmap(w) => cls(
+                        "OFPHelloElemVersionBitmap",
+                        json!({"length": 4 + 4 * w.len(), "type": 1, "versions": bitmap_versions(w)}),
+                    ),
+                    HelloElement::Unknown { elem_type, data } => cls(
+                        "OFPHelloElemUnknown",
+                        json!({"length": 4 + data.len(), "type": elem_type, "data": base64(data)}),
+                    ),
+                })
+                .collect();
+            cls("OFPHello", json!({"elements": els}))
+        }
+
+        pub(crate) fn from_json(o: &Obj<'_>) -> R<Hello> {
+            let elements = match o.opt("elements") {
+                None => Vec::new(),
+                Some(_) => o.list("elements", |v| {
+                    let e = class(v)?;
+                    Ok(match e.name {
+                        "OFPHelloElemVersionBitmap" => {
+                            let vs = e.list("versions", |x| num(x).ok_or_else(|| JsonError("bad version".into())))?;
+                            let max = vs.iter().copied().max().unwrap_or(0) as usize;
+                            if max >= 16383 * 32 {
+                                return bad(format!("version {} does not fit a hello element", max));
+                            }
+                            let mut w = vec![0u32; max / 32 + 1];
+                            for v in vs {
+                                if let Some(x) = w.get_mut(v as usize / 32) {
+                                    *x |= 1 << (v % 32);
+                                }
+                            }
+                            // Keep the element's word count when the length says so.
+                            if let Some(l) = e.opt("length").and_then(num) {
+                                // A wire length is at most 65535 bytes.
+                                let words = (l.min(65535) as usize).saturating_sub(4) / 4;
+                                w.resize(words.max(w.len()), 0);
+                            }
+                            HelloElement::VersionBitmap(w)
+                        }
+                        _ => HelloElement::Unknown { elem_type: e.u16("type")?, data: e.bytes("data")? },
+                    })
+                })?,
+            };
+            Ok(Hello { elements })
+        }
+    }
+
+    impl ErrorMsg {
+        /// `{"OFPErrorMsg": ...}`.
+        pub(crate) fn to_json(&self) -> Value {
+            match self.experimenter {
+                Some(x) => cls(
+                    "OFPErrorMsg",
+                    json!({"type": self.err_type, "code": null, "exp_type": self.code, "experimenter": x, "data": base64(&self.data)}),
+                ),
+                None => {
+                    cls("OFPErrorMsg", json!({"type": self.err_type, "code": self.code, "data": base64(&self.data)}))
+                }
+            }
+        }
+
+        pub(crate) fn from_json(o: &Obj<'_>) -> R<ErrorMsg> {
+            let t = o.u16("type")?;
+            let data = o.bytes("data")?;
+            Ok(match o.opt("experimenter") {
+                Some(_) => {
+                    ErrorMsg { err_type: t, code: o.u16("exp_type")?, experimenter: Some(o.u32("experimenter")?), data }
+                }
+                None => ErrorMsg { err_type: t, code: o.u16("code")?, experimenter: None, data },
+            })
+        }
+    }
+}

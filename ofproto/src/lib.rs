@@ -11,7 +11,26 @@
 //!   [`EncodeError`] and nothing is written.
 //! * [`header::frame_len`] / [`header::split_frame`] split a TCP stream into messages.
 //! * [`common::Hello`] and [`common::negotiate`] implement version negotiation.
-//! * [`to_json`] renders a message in the JSON form used by Ryu's test corpus.
+//! * With the `json` cargo feature (off by default; it brings in `serde_json`), `to_json` renders a message in
+//!   the JSON form used by Ryu's test corpus and `from_json` reads it back (see the `json` module).
+//!
+//! # Code map
+//!
+//! Each message sits in one file with everything about it: the struct, its `parse`, its `emit` and, in a
+//! `#[cfg(feature = "json")] mod json` at the end of the file, its JSON both ways.
+//!
+//! | file | holds |
+//! |------|-------|
+//! | `lib.rs` | [`Message`] of any version, [`decode`], hello helpers |
+//! | `header.rs` | the 8-byte header, framing, `encode_message` (length checks) |
+//! | `wire.rs` | the byte [`wire::Reader`] and the [`wire::Put`] writer, shared by both versions |
+//! | `common.rs` | bodies the same in both versions: hello, error; negotiation |
+//! | `types.rs` | [`FixedStr`]; [`MacAddr`] is `tatsu_packet::MacAddr`, re-exported |
+//! | `nx.rs` | Nicira extension actions (both versions) |
+//! | `error.rs` | [`DecodeError`], [`EncodeError`] |
+//! | `json.rs` | (`json` feature) `to_json`/`from_json`, the helpers the per-file JSON shares |
+//! | `v1_0/mod.rs`, `v1_3/mod.rs` | each version's `Message` enum and the dispatch by type (codec and JSON) |
+//! | `v1_0/*.rs`, `v1_3/*.rs` | the messages, a small group of related ones per file (see [`v1_0`], [`v1_3`]) |
 //!
 //! Decoding never panics on malformed input; errors ([`DecodeError`]) name
 //! the message type, the byte offset and what was wrong.
@@ -37,8 +56,8 @@
 pub mod common;
 pub mod error;
 pub mod header;
+#[cfg(feature = "json")]
 pub mod json;
-pub mod json_in;
 pub mod nx;
 pub mod portable;
 pub mod types;
@@ -49,9 +68,13 @@ pub mod wire;
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
 pub use error::{DecodeError, EncodeError};
 pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN, MAX_MESSAGE_LEN};
-pub use json::to_json;
-pub use json_in::{from_json, JsonError};
-pub use types::{FixedStr, MacAddr};
+/// The former home of [`from_json`] and [`JsonError`], now [`json`].
+#[cfg(feature = "json")]
+pub use json as json_in;
+#[cfg(feature = "json")]
+pub use json::{from_json, to_json, JsonError};
+pub use tatsu_packet::MacAddr;
+pub use types::FixedStr;
 
 /// Wire version byte of OpenFlow 1.0.
 pub const OFP_VERSION_1_0: u8 = 0x01;

@@ -710,3 +710,308 @@ impl<A: ActionList> NxAction<A> {
         out.set_len16(start + 2, start, "an NX action")
     }
 }
+
+/// JSON of the NX actions (Ryu's `NXAction*` classes), generic over the action list of either version.
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::{ActionList, Controller2, Ct, Learn, LearnDst, LearnSpec, LearnSrc, Nat, NxAction, NX_VENDOR_ID};
+    use crate::json::{bad, base64, class, cls, ext, hex_header, num, JsonError, Obj, R};
+    use crate::v1_3::oxm::json::{be_value, kind_bytes};
+    use crate::v1_3::oxm::{OxmField, ValueKind};
+    use serde_json::{json, Value};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// Name of an NXM/OXM header for Nicira action field references ("" for 0).
+    fn field_name(h: u32) -> Value {
+        if h == 0 {
+            return json!("");
+        }
+        let class = (h >> 16) as u16;
+        let field = ((h >> 9) & 0x7f) as u8;
+        match OxmField::from_class_field(class, field) {
+            // Only the canonical header (no mask bit, the field's own length) gets a name, so the JSON is lossless.
+            Some(f) if f.header(false) == h => json!(f.name()),
+            _ => json!(format!("field_0x{:08x}", h)),
+        }
+    }
+
+    pub(crate) fn nx_json<A>(
+        a: &NxAction<A>,
+        raw_len: Option<usize>,
+        v13: bool,
+        nested: &dyn Fn(&[A]) -> Value,
+    ) -> Value
+    where
+        A: ActionList,
+    {
+        let (name, fields) = match a {
+            NxAction::Resubmit { in_port } => ("NXActionResubmit", json!({"in_port": in_port})),
+            NxAction::ResubmitTable { in_port, table_id } => {
+                ("NXActionResubmitTable", json!({"in_port": in_port, "table_id": table_id}))
+            }
+            NxAction::RegMove { n_bits, src_ofs, dst_ofs, src, dst } => (
+                "NXActionRegMove",
+                json!({"n_bits": n_bits, "src_ofs": src_ofs, "dst_ofs": dst_ofs, "src_field": field_name(*src), "dst_field": field_name(*dst)}),
+            ),
+            NxAction::RegLoad { ofs_nbits, dst, value } => {
+                ("NXActionRegLoad", json!({"ofs_nbits": ofs_nbits, "dst": field_name(*dst), "value": value}))
+            }
+            NxAction::Note(n) => ("NXActionNote", json!({"note": n})),
+            NxAction::Learn(l) => {
+                let specs: Vec<Value> = l
+                    .specs
+                    .iter()
+                    .map(|s| {
+                        let src = match &s.src {
+                            LearnSrc::Field { field, ofs } => json!([field_name(*field), ofs]),
+                            LearnSrc::Immediate(b) => be_value(b),
+                        };
+                        let (n, dst) = match &s.dst {
+                            LearnDst::Match { field, ofs } => ("NXFlowSpecMatch", json!([field_name(*field), ofs])),
+                            LearnDst::Load { field, ofs } => ("NXFlowSpecLoad", json!([field_name(*field), ofs])),
+                            LearnDst::Output => ("NXFlowSpecOutput", json!("")),
+                        };
+                        cls(n, json!({"src": src, "dst": dst, "n_bits": s.n_bits}))
+                    })
+                    .collect();
+                (
+                    "NXActionLearn",
+                    json!({"cookie": l.cookie, "fin_hard_timeout": l.fin_hard_timeout, "fin_idle_timeout": l.fin_idle_timeout,
+                       "flags": l.flags, "hard_timeout": l.hard_timeout, "idle_timeout": l.idle_timeout,
+                       "priority": l.priority, "specs": specs, "table_id": l.table_id}),
+                )
+            }
+            NxAction::DecTtl => ("NXActionDecTtl", json!({})),
+            NxAction::FinTimeout { fin_idle_timeout, fin_hard_timeout } => (
+                "NXActionFinTimeout",
+                json!({"fin_idle_timeout": fin_idle_timeout, "fin_hard_timeout": fin_hard_timeout}),
+            ),
+            NxAction::Controller { max_len, controller_id, reason } => {
+                ("NXActionController", json!({"max_len": max_len, "controller_id": controller_id, "reason": reason}))
+            }
+            NxAction::DecTtlCntIds(ids) => ("NXActionDecTtlCntIds", json!({"cnt_ids": ids})),
+            NxAction::PushMpls(e) => ("NXActionPushMpls", json!({"ethertype": e})),
+            NxAction::PopMpls(e) => ("NXActionPopMpls", json!({"ethertype": e})),
+            NxAction::SetMplsTtl(t) => ("NXActionSetMplsTtl", json!({"ttl": t})),
+            NxAction::DecMplsTtl => ("NXActionDecMplsTtl", json!({})),
+            NxAction::StackPush { start, field, end } => {
+                ("NXActionStackPush", json!({"start": start, "field": field_name(*field), "end": end}))
+            }
+            NxAction::StackPop { start, field, end } => {
+                ("NXActionStackPop", json!({"start": start, "field": field_name(*field), "end": end}))
+            }
+            NxAction::Sample { probability, collector_set_id, obs_domain_id, obs_point_id } => (
+                "NXActionSample",
+                json!({"probability": probability, "collector_set_id": collector_set_id, "obs_domain_id": obs_domain_id, "obs_point_id": obs_point_id}),
+            ),
+            NxAction::Sample2 { probability, collector_set_id, obs_domain_id, obs_point_id, sampling_port } => (
+                "NXActionSample2",
+                json!({"probability": probability, "collector_set_id": collector_set_id, "obs_domain_id": obs_domain_id,
+                   "obs_point_id": obs_point_id, "sampling_port": sampling_port}),
+            ),
+            NxAction::SetMplsLabel(l) => ("NXActionSetMplsLabel", json!({"label": l})),
+            NxAction::SetMplsTc(t) => ("NXActionSetMplsTc", json!({"tc": t})),
+            NxAction::Conjunction { clause, n_clauses, id } => {
+                ("NXActionConjunction", json!({"clause": clause, "n_clauses": n_clauses, "id": id}))
+            }
+            NxAction::Ct(c) => (
+                "NXActionCT",
+                json!({"flags": c.flags, "zone_src": field_name(c.zone_src), "zone_ofs_nbits": c.zone_ofs_nbits,
+                   "recirc_table": c.recirc_table, "alg": c.alg, "actions": nested(&c.actions)}),
+            ),
+            NxAction::Nat(n) => {
+                let ip4 = |a: Option<std::net::Ipv4Addr>| a.map(|a| json!(a.to_string())).unwrap_or(json!(""));
+                let ip6 = |a: Option<std::net::Ipv6Addr>| a.map(|a| json!(a.to_string())).unwrap_or(json!(""));
+                (
+                    "NXActionNAT",
+                    json!({"flags": n.flags, "range_ipv4_min": ip4(n.range_ipv4_min), "range_ipv4_max": ip4(n.range_ipv4_max),
+                       "range_ipv6_min": ip6(n.range_ipv6_min), "range_ipv6_max": ip6(n.range_ipv6_max),
+                       "range_proto_min": n.range_proto_min, "range_proto_max": n.range_proto_max}),
+                )
+            }
+            NxAction::Controller2(c) => (
+                "NXActionController2",
+                json!({"max_len": c.max_len, "controller_id": c.controller_id, "reason": c.reason,
+                   "userdata": c.userdata, "pause": c.pause, "meter_id": c.meter_id}),
+            ),
+            NxAction::OutputTrunc { port, max_len } => {
+                ("NXActionOutputTrunc", json!({"port": port, "max_len": max_len}))
+            }
+            NxAction::CtClear => ("NXActionCTClear", json!({})),
+            NxAction::Unknown { data, .. } => ("NXActionUnknown", json!({"data": base64(data)})),
+        };
+        let mut fields = fields;
+        if let (NxAction::Controller2(c), Some(o)) = (a, fields.as_object_mut()) {
+            if c.meter_id.is_none() {
+                o.remove("meter_id");
+            }
+        }
+        let head = if v13 {
+            json!({"experimenter": NX_VENDOR_ID, "len": raw_len, "subtype": a.subtype(), "type": 0xffff})
+        } else {
+            json!({"vendor": NX_VENDOR_ID, "subtype": a.subtype()})
+        };
+        cls(name, ext(head, fields))
+    }
+
+    fn field_ref(v: &Value) -> R<u32> {
+        let s = v.as_str().ok_or_else(|| JsonError(format!("field reference {} is not a string", v)))?;
+        if s.is_empty() {
+            return Ok(0);
+        }
+        if let Some(h) = hex_header(s) {
+            return Ok(h);
+        }
+        OxmField::from_name(s).map(|f| f.header(false)).ok_or_else(|| JsonError(format!("unknown field {}", s)))
+    }
+
+    fn learn_ref(v: &Value) -> R<(u32, u16)> {
+        match v.as_array().map(|a| a.as_slice()) {
+            Some([f, ofs]) => Ok((
+                field_ref(f)?,
+                num(ofs).and_then(|x| u16::try_from(x).ok()).ok_or_else(|| JsonError("bad offset".into()))?,
+            )),
+            _ => bad(format!("bad learn field reference {}", v)),
+        }
+    }
+
+    pub(crate) fn nx_from_json<A: ActionList>(o: &Obj<'_>, nested: &dyn Fn(&Value) -> R<A>) -> R<NxAction<A>> {
+        let opt_ip4 = |k: &str| -> R<Option<Ipv4Addr>> {
+            match o.opt(k).and_then(|v| v.as_str()) {
+                None | Some("") => Ok(None),
+                Some(s) => s.parse().map(Some).map_err(|_| JsonError(format!("{}.{}: bad IPv4", o.name, k))),
+            }
+        };
+        let opt_ip6 = |k: &str| -> R<Option<Ipv6Addr>> {
+            match o.opt(k).and_then(|v| v.as_str()) {
+                None | Some("") => Ok(None),
+                Some(s) => s.parse().map(Some).map_err(|_| JsonError(format!("{}.{}: bad IPv6", o.name, k))),
+            }
+        };
+        let opt16 = |k: &str| -> R<Option<u16>> { o.opt(k).map(|_| o.u16(k)).transpose() };
+        Ok(match o.name {
+            "NXActionResubmit" => NxAction::Resubmit { in_port: o.u16("in_port")? },
+            "NXActionResubmitTable" => {
+                NxAction::ResubmitTable { in_port: o.u16("in_port")?, table_id: o.u8("table_id")? }
+            }
+            "NXActionRegMove" => NxAction::RegMove {
+                n_bits: o.u16("n_bits")?,
+                src_ofs: o.u16("src_ofs")?,
+                dst_ofs: o.u16("dst_ofs")?,
+                src: field_ref(o.v("src_field")?)?,
+                dst: field_ref(o.v("dst_field")?)?,
+            },
+            "NXActionRegLoad" => NxAction::RegLoad {
+                ofs_nbits: o.u16("ofs_nbits")?,
+                dst: field_ref(o.v("dst")?)?,
+                value: o.u64("value")?,
+            },
+            "NXActionNote" => NxAction::Note(o.bytes("note")?),
+            "NXActionLearn" => NxAction::Learn(Learn {
+                idle_timeout: o.u16("idle_timeout")?,
+                hard_timeout: o.u16("hard_timeout")?,
+                priority: o.u16("priority")?,
+                cookie: o.u64("cookie")?,
+                flags: o.u16("flags")?,
+                table_id: o.u8("table_id")?,
+                fin_idle_timeout: o.u16("fin_idle_timeout")?,
+                fin_hard_timeout: o.u16("fin_hard_timeout")?,
+                specs: o.list("specs", |v| {
+                    let s = class(v)?;
+                    let n_bits = s.u16("n_bits")?;
+                    let srcv = s.v("src")?;
+                    let src = if srcv.is_array() {
+                        let (field, ofs) = learn_ref(srcv)?;
+                        LearnSrc::Field { field, ofs }
+                    } else {
+                        let n = (n_bits as usize).div_ceil(16) * 2;
+                        LearnSrc::Immediate(kind_bytes(ValueKind::Int, n, srcv)?)
+                    };
+                    let dst = match s.name {
+                        "NXFlowSpecMatch" => {
+                            let (field, ofs) = learn_ref(s.v("dst")?)?;
+                            LearnDst::Match { field, ofs }
+                        }
+                        "NXFlowSpecLoad" => {
+                            let (field, ofs) = learn_ref(s.v("dst")?)?;
+                            LearnDst::Load { field, ofs }
+                        }
+                        "NXFlowSpecOutput" => LearnDst::Output,
+                        n => return bad(format!("unknown learn spec {}", n)),
+                    };
+                    Ok(LearnSpec { n_bits, src, dst })
+                })?,
+            }),
+            "NXActionDecTtl" => NxAction::DecTtl,
+            "NXActionFinTimeout" => NxAction::FinTimeout {
+                fin_idle_timeout: o.u16("fin_idle_timeout")?,
+                fin_hard_timeout: o.u16("fin_hard_timeout")?,
+            },
+            "NXActionController" => NxAction::Controller {
+                max_len: o.u16("max_len")?,
+                controller_id: o.u16("controller_id")?,
+                reason: o.u8("reason")?,
+            },
+            "NXActionDecTtlCntIds" => NxAction::DecTtlCntIds(o.list("cnt_ids", |v| {
+                num(v).and_then(|x| u16::try_from(x).ok()).ok_or_else(|| JsonError("bad cnt_id".into()))
+            })?),
+            "NXActionPushMpls" => NxAction::PushMpls(o.u16("ethertype")?),
+            "NXActionPopMpls" => NxAction::PopMpls(o.u16("ethertype")?),
+            "NXActionSetMplsTtl" => NxAction::SetMplsTtl(o.u8("ttl")?),
+            "NXActionDecMplsTtl" => NxAction::DecMplsTtl,
+            "NXActionStackPush" => {
+                NxAction::StackPush { start: o.u16("start")?, field: field_ref(o.v("field")?)?, end: o.u16("end")? }
+            }
+            "NXActionStackPop" => {
+                NxAction::StackPop { start: o.u16("start")?, field: field_ref(o.v("field")?)?, end: o.u16("end")? }
+            }
+            "NXActionSample" => NxAction::Sample {
+                probability: o.u16("probability")?,
+                collector_set_id: o.u32("collector_set_id")?,
+                obs_domain_id: o.u32("obs_domain_id")?,
+                obs_point_id: o.u32("obs_point_id")?,
+            },
+            "NXActionSample2" => NxAction::Sample2 {
+                probability: o.u16("probability")?,
+                collector_set_id: o.u32("collector_set_id")?,
+                obs_domain_id: o.u32("obs_domain_id")?,
+                obs_point_id: o.u32("obs_point_id")?,
+                sampling_port: o.u16("sampling_port")?,
+            },
+            "NXActionSetMplsLabel" => NxAction::SetMplsLabel(o.u32("label")?),
+            "NXActionSetMplsTc" => NxAction::SetMplsTc(o.u8("tc")?),
+            "NXActionConjunction" => {
+                NxAction::Conjunction { clause: o.u8("clause")?, n_clauses: o.u8("n_clauses")?, id: o.u32("id")? }
+            }
+            "NXActionCT" => NxAction::Ct(Ct {
+                flags: o.u16("flags")?,
+                zone_src: field_ref(o.v("zone_src")?)?,
+                zone_ofs_nbits: o.u16("zone_ofs_nbits")?,
+                recirc_table: o.u8("recirc_table")?,
+                alg: o.u16("alg")?,
+                actions: o.list("actions", nested)?,
+            }),
+            "NXActionNAT" => NxAction::Nat(Nat {
+                flags: o.u16("flags")?,
+                range_ipv4_min: opt_ip4("range_ipv4_min")?,
+                range_ipv4_max: opt_ip4("range_ipv4_max")?,
+                range_ipv6_min: opt_ip6("range_ipv6_min")?,
+                range_ipv6_max: opt_ip6("range_ipv6_max")?,
+                range_proto_min: opt16("range_proto_min")?,
+                range_proto_max: opt16("range_proto_max")?,
+            }),
+            "NXActionController2" => NxAction::Controller2(Controller2 {
+                max_len: opt16("max_len")?,
+                controller_id: opt16("controller_id")?,
+                reason: o.opt("reason").map(|_| o.u8("reason")).transpose()?,
+                userdata: o.opt("userdata").map(|_| o.bytes("userdata")).transpose()?,
+                pause: o.opt("pause").and_then(|v| v.as_bool()).unwrap_or(false),
+                meter_id: o.opt("meter_id").map(|_| o.u32("meter_id")).transpose()?,
+            }),
+            "NXActionOutputTrunc" => NxAction::OutputTrunc { port: o.u16("port")?, max_len: o.u32("max_len")? },
+            "NXActionCTClear" => NxAction::CtClear,
+            "NXActionUnknown" => NxAction::Unknown { subtype: o.u16("subtype")?, data: o.bytes("data")? },
+            n => return bad(format!("unknown Nicira action {}", n)),
+        })
+    }
+}

@@ -2,61 +2,8 @@
 
 use std::fmt;
 
-/// An Ethernet MAC address.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// ff:ff:ff:ff:ff:ff.
-    pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
-    /// 00:00:00:00:00:00.
-    pub const ZERO: MacAddr = MacAddr([0; 6]);
-
-    /// The six bytes.
-    pub fn octets(&self) -> [u8; 6] {
-        self.0
-    }
-    /// True for group (multicast/broadcast) addresses.
-    pub fn is_multicast(&self) -> bool {
-        self.0[0] & 1 == 1
-    }
-}
-
-impl From<[u8; 6]> for MacAddr {
-    fn from(b: [u8; 6]) -> Self {
-        MacAddr(b)
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
-    }
-}
-
-impl fmt::Debug for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::str::FromStr for MacAddr {
-    type Err = &'static str;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut out = [0u8; 6];
-        let mut n = 0;
-        for part in s.split(':') {
-            let slot = out.get_mut(n).ok_or("too many octets")?;
-            *slot = u8::from_str_radix(part, 16).map_err(|_| "bad octet")?;
-            n += 1;
-        }
-        if n != 6 {
-            return Err("need 6 octets");
-        }
-        Ok(MacAddr(out))
-    }
-}
+/// The Ethernet MAC address type, defined in `tatsu-packet` (one type for frames and OpenFlow messages).
+pub use tatsu_packet::MacAddr;
 
 /// A fixed-size, NUL-padded string field (port names, descriptions).
 ///

@@ -177,3 +177,15 @@ pub const MAX_LEN16: usize = u16::MAX as usize;
 pub fn len16(what: &'static str, n: usize) -> Result<u16, EncodeError> {
     u16::try_from(n).map_err(|_| EncodeError::TooLong { what, length: n, limit: MAX_LEN16 })
 }
+
+/// Parses items with `f` until `r` is empty.
+pub(crate) fn list<T>(
+    r: &mut Reader<'_>,
+    mut f: impl FnMut(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut v = Vec::new();
+    while !r.is_empty() {
+        v.push(f(r)?);
+    }
+    Ok(v)
+}

@@ -7,7 +7,8 @@ use core::str::FromStr;
 ///
 /// `Copy`, `Hash` and `Ord`, so it works as a `HashMap`/`BTreeMap` key (the
 /// MAC table of a learning switch). Displays as lowercase `aa:bb:cc:dd:ee:ff`
-/// and parses from that form, upper or lower case, with `:` or `-` separators.
+/// and parses from that form, upper or lower case, with `:` or `-` separators
+/// (one or two hex digits per octet).
 ///
 /// ```
 /// use tatsu_packet::MacAddr;
@@ -139,25 +140,23 @@ impl FromStr for MacAddr {
     type Err = MacParseError;
 
     /// Parses `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff` (any case; one
-    /// separator style per address; exactly two hex digits per octet).
+    /// separator style per address; one or two hex digits per octet, so
+    /// `0:1b:21:3a:4f:5` is accepted too).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bytes = s.as_bytes();
-        if bytes.len() != 17 {
-            return Err(MacParseError);
-        }
-        let sep = bytes[2];
-        if sep != b':' && sep != b'-' {
-            return Err(MacParseError);
-        }
+        let sep = if s.contains('-') { '-' } else { ':' };
         let mut out = [0u8; 6];
-        for (i, o) in out.iter_mut().enumerate() {
-            let p = i * 3;
-            if i > 0 && bytes[p - 1] != sep {
+        let mut n = 0;
+        for part in s.split(sep) {
+            let slot = out.get_mut(n).ok_or(MacParseError)?;
+            let digits = part.as_bytes();
+            if digits.is_empty() || digits.len() > 2 {
                 return Err(MacParseError);
             }
-            let hi = hex_val(bytes[p]).ok_or(MacParseError)?;
-            let lo = hex_val(bytes[p + 1]).ok_or(MacParseError)?;
-            *o = (hi << 4) | lo;
+            *slot = digits.iter().try_fold(0u8, |acc, &c| hex_val(c).map(|v| (acc << 4) | v)).ok_or(MacParseError)?;
+            n += 1;
+        }
+        if n != 6 {
+            return Err(MacParseError);
         }
         Ok(MacAddr(out))
     }
@@ -184,6 +183,7 @@ mod tests {
         assert_eq!(format!("{m:?}"), "MacAddr(aa:bb:cc:0d:ee:0f)");
         assert_eq!("aa:bb:cc:0d:ee:0f".parse::<MacAddr>(), Ok(m));
         assert_eq!("AA-BB-CC-0D-EE-0F".parse::<MacAddr>(), Ok(m));
+        assert_eq!("aa:bb:cc:d:ee:f".parse::<MacAddr>(), Ok(m));
     }
 
     #[test]
@@ -198,6 +198,9 @@ mod tests {
             "a:bb:cc:dd:ee:fff",
             "aa:bb:cc:dd:ee:f\u{e9}",
             "+a:bb:cc:dd:ee:ff",
+            "aa::cc:dd:ee:ff",
+            "aa:bb:cc:dd:ee:ff:",
+            "aa-bb-cc-dd-ee:ff",
         ] {
             assert_eq!(s.parse::<MacAddr>(), Err(MacParseError), "{s:?}");
         }

@@ -360,3 +360,80 @@ pub fn parse_actions(r: &mut Reader<'_>) -> Result<Vec<Action>, DecodeError> {
 pub fn emit_actions(list: &[Action], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     Action::emit_list(list, out)
 }
+
+/// JSON of the 1.3 actions (`OFPAction*`).
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::Action;
+    use crate::json::{bad, base64, class, cls, ext, JsonError};
+    use crate::nx::json::{nx_from_json, nx_json};
+    use crate::v1_3::oxm::json::{oxm_from_json, oxm_json};
+    use serde_json::{json, Value};
+
+    /// A 1.3 action.
+    pub fn action13_json(a: &Action) -> Value {
+        let len = a.wire_len().ok();
+        let t = a.action_type();
+        let base = json!({"len": len, "type": t});
+        let (name, f) = match a {
+            Action::Output { port, max_len } => ("OFPActionOutput", json!({"port": port, "max_len": max_len})),
+            Action::CopyTtlOut => ("OFPActionCopyTtlOut", json!({})),
+            Action::CopyTtlIn => ("OFPActionCopyTtlIn", json!({})),
+            Action::SetMplsTtl(v) => ("OFPActionSetMplsTtl", json!({"mpls_ttl": v})),
+            Action::DecMplsTtl => ("OFPActionDecMplsTtl", json!({})),
+            Action::PushVlan(e) => ("OFPActionPushVlan", json!({"ethertype": e})),
+            Action::PopVlan => ("OFPActionPopVlan", json!({})),
+            Action::PushMpls(e) => ("OFPActionPushMpls", json!({"ethertype": e})),
+            Action::PopMpls(e) => ("OFPActionPopMpls", json!({"ethertype": e})),
+            Action::SetQueue(q) => ("OFPActionSetQueue", json!({"queue_id": q})),
+            Action::Group(g) => ("OFPActionGroup", json!({"group_id": g})),
+            Action::SetNwTtl(v) => ("OFPActionSetNwTtl", json!({"nw_ttl": v})),
+            Action::DecNwTtl => ("OFPActionDecNwTtl", json!({})),
+            Action::SetField(o) => ("OFPActionSetField", json!({"field": oxm_json(o)})),
+            Action::PushPbb(e) => ("OFPActionPushPbb", json!({"ethertype": e})),
+            Action::PopPbb => ("OFPActionPopPbb", json!({})),
+            Action::Nx(nx) => return nx_json(nx, len, true, &actions13),
+            Action::Experimenter { experimenter, data } => {
+                ("OFPActionExperimenterUnknown", json!({"experimenter": experimenter, "data": base64(data)}))
+            }
+            Action::Unknown { data, .. } => ("OFPActionUnknown", json!({"data": base64(data)})),
+        };
+        cls(name, ext(base, f))
+    }
+
+    /// A list of 1.3 actions.
+    pub(crate) fn actions13(v: &[Action]) -> Value {
+        json!(v.iter().map(action13_json).collect::<Vec<_>>())
+    }
+
+    /// A 1.3 action from its JSON form.
+    pub fn action13_from_json(v: &Value) -> Result<Action, JsonError> {
+        let o = class(v)?;
+        if o.name.starts_with("NXAction") {
+            return Ok(Action::Nx(nx_from_json(&o, &action13_from_json)?));
+        }
+        Ok(match o.name {
+            "OFPActionOutput" => Action::Output { port: o.u32("port")?, max_len: o.u16("max_len")? },
+            "OFPActionCopyTtlOut" => Action::CopyTtlOut,
+            "OFPActionCopyTtlIn" => Action::CopyTtlIn,
+            "OFPActionSetMplsTtl" => Action::SetMplsTtl(o.u8("mpls_ttl")?),
+            "OFPActionDecMplsTtl" => Action::DecMplsTtl,
+            "OFPActionPushVlan" => Action::PushVlan(o.u16("ethertype")?),
+            "OFPActionPopVlan" => Action::PopVlan,
+            "OFPActionPushMpls" => Action::PushMpls(o.u16("ethertype")?),
+            "OFPActionPopMpls" => Action::PopMpls(o.u16("ethertype")?),
+            "OFPActionSetQueue" => Action::SetQueue(o.u32("queue_id")?),
+            "OFPActionGroup" => Action::Group(o.u32("group_id")?),
+            "OFPActionSetNwTtl" => Action::SetNwTtl(o.u8("nw_ttl")?),
+            "OFPActionDecNwTtl" => Action::DecNwTtl,
+            "OFPActionSetField" => Action::SetField(oxm_from_json(o.v("field")?)?),
+            "OFPActionPushPbb" => Action::PushPbb(o.u16("ethertype")?),
+            "OFPActionPopPbb" => Action::PopPbb,
+            "OFPActionExperimenterUnknown" => {
+                Action::Experimenter { experimenter: o.u32("experimenter")?, data: o.bytes("data")? }
+            }
+            "OFPActionUnknown" => Action::Unknown { action_type: o.u16("type")?, data: o.bytes("data")? },
+            n => return bad(format!("unknown 1.3 action {}", n)),
+        })
+    }
+}

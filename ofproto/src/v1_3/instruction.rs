@@ -172,3 +172,66 @@ pub fn parse_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, Decode
 pub fn emit_instructions(list: &[Instruction], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     list.iter().try_for_each(|i| i.emit(out))
 }
+
+/// JSON of the instructions (`OFPInstruction*`).
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::Instruction;
+    use crate::json::{bad, base64, class, cls, ext, part_len, R};
+    use crate::v1_3::action::json::{action13_from_json, actions13};
+    use serde_json::{json, Value};
+
+    /// A 1.3 instruction.
+    pub fn instruction_json(i: &Instruction) -> Value {
+        let base = json!({"len": part_len(|b| i.emit(b)), "type": i.instruction_type()});
+        let (name, f) = match i {
+            Instruction::GotoTable(t) => ("OFPInstructionGotoTable", json!({"table_id": t})),
+            Instruction::WriteMetadata { metadata, mask } => {
+                ("OFPInstructionWriteMetadata", json!({"metadata": metadata, "metadata_mask": mask}))
+            }
+            Instruction::WriteActions(a) | Instruction::ApplyActions(a) => {
+                ("OFPInstructionActions", json!({"actions": actions13(a)}))
+            }
+            Instruction::ClearActions => ("OFPInstructionActions", json!({"actions": []})),
+            Instruction::Meter(m) => ("OFPInstructionMeter", json!({"meter_id": m})),
+            Instruction::Experimenter { experimenter, data } => {
+                ("OFPInstructionExperimenter", json!({"experimenter": experimenter, "data": base64(data)}))
+            }
+            Instruction::Unknown { data, .. } => ("OFPInstructionUnknown", json!({"data": base64(data)})),
+        };
+        cls(name, ext(base, f))
+    }
+
+    /// A list of instructions.
+    pub(crate) fn instructions(v: &[Instruction]) -> Value {
+        json!(v.iter().map(instruction_json).collect::<Vec<_>>())
+    }
+
+    /// An instruction from its JSON form.
+    pub(crate) fn instruction_from_json(v: &Value) -> R<Instruction> {
+        let o = class(v)?;
+        Ok(match o.name {
+            "OFPInstructionGotoTable" => Instruction::GotoTable(o.u8("table_id")?),
+            "OFPInstructionWriteMetadata" => {
+                Instruction::WriteMetadata { metadata: o.u64("metadata")?, mask: o.u64("metadata_mask")? }
+            }
+            "OFPInstructionActions" => {
+                let a = o.list("actions", action13_from_json)?;
+                match o.u16("type")? {
+                    3 => Instruction::WriteActions(a),
+                    4 => Instruction::ApplyActions(a),
+                    5 => Instruction::ClearActions,
+                    t => return bad(format!("OFPInstructionActions with type {}", t)),
+                }
+            }
+            "OFPInstructionMeter" => Instruction::Meter(o.u32("meter_id")?),
+            "OFPInstructionExperimenter" => {
+                Instruction::Experimenter { experimenter: o.u32("experimenter")?, data: o.bytes("data")? }
+            }
+            "OFPInstructionUnknown" => {
+                Instruction::Unknown { instruction_type: o.u16("type")?, data: o.bytes("data")? }
+            }
+            n => return bad(format!("unknown instruction {}", n)),
+        })
+    }
+}

@@ -6,7 +6,7 @@ use super::table_features::TableFeatures;
 use super::{Bucket, MeterBand, Port};
 use crate::error::{DecodeError, EncodeError};
 use crate::types::FixedStr;
-use crate::wire::{len16, Put, Reader};
+use crate::wire::{len16, list, Put, Reader};
 
 /// Multipart type numbers (`OFPMP_*`).
 #[allow(missing_docs)]
@@ -724,17 +724,6 @@ pub struct MultipartReply {
     pub body: MultipartReplyBody,
 }
 
-fn list<T>(
-    r: &mut Reader<'_>,
-    mut f: impl FnMut(&mut Reader<'_>) -> Result<T, DecodeError>,
-) -> Result<Vec<T>, DecodeError> {
-    let mut v = Vec::new();
-    while !r.is_empty() {
-        v.push(f(r)?);
-    }
-    Ok(v)
-}
-
 impl MultipartReply {
     /// Multipart type.
     pub fn mp_type(&self) -> u16 {
@@ -888,7 +877,7 @@ impl MultipartReply {
                 let mut b = r.sub(len - 2)?;
                 let flags = b.u16()?;
                 let meter_id = b.u32()?;
-                Ok(MeterConfig { flags, meter_id, bands: super::parse_meter_bands(&mut b)? })
+                Ok(MeterConfig { flags, meter_id, bands: super::meter::parse_meter_bands(&mut b)? })
             })?),
             METER_FEATURES => {
                 let m = MeterFeatures {
@@ -1066,5 +1055,413 @@ impl MultipartReply {
             B::Unknown { data, .. } => out.extend_from_slice(data),
         }
         Ok(())
+    }
+}
+
+/// JSON of the multipart requests and replies (Ryu's `OFP...StatsRequest`/`OFP...StatsReply` classes).
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::*;
+    use crate::json::{base64, bytes_of, class, cls, entries, ext, part_len, parts_len, JsonError, Obj, R};
+    use crate::v1_3::group::json::{bucket_from_json, bucket_json};
+    use crate::v1_3::instruction::json::{instruction_from_json, instructions};
+    use crate::v1_3::meter::json::{band_from_json, band_json};
+    use crate::v1_3::oxm::json::{match13_from_json, match13_json};
+    use crate::v1_3::oxm::ONF_EXPERIMENTER_ID;
+    use crate::v1_3::ports::json::{port_from_json, port_json};
+    use crate::v1_3::table_features::json::{table_features_from_json, table_features_json};
+    use serde_json::{json, Value};
+    use MultipartReplyBody as RB;
+    use MultipartRequestBody as QB;
+
+    /// `{"OFP...StatsRequest": ...}`.
+    pub(crate) fn mp_request_json(m: &MultipartRequest) -> Value {
+        use MultipartRequestBody as B;
+        let base = json!({"flags": m.flags, "type": m.mp_type()});
+        let fsr = |f: &FlowStatsRequest| {
+            json!({"table_id": f.table_id, "out_port": f.out_port, "out_group": f.out_group, "cookie": f.cookie,
+               "cookie_mask": f.cookie_mask, "match": match13_json(&f.match_)})
+        };
+        let (n, f) = match &m.body {
+            B::Desc => ("OFPDescStatsRequest", json!({})),
+            B::Flow(f) => ("OFPFlowStatsRequest", fsr(f)),
+            B::Aggregate(f) => ("OFPAggregateStatsRequest", fsr(f)),
+            B::Table => ("OFPTableStatsRequest", json!({})),
+            B::PortStats { port_no } => ("OFPPortStatsRequest", json!({"port_no": port_no})),
+            B::Queue { port_no, queue_id } => {
+                ("OFPQueueStatsRequest", json!({"port_no": port_no, "queue_id": queue_id}))
+            }
+            B::Group { group_id } => ("OFPGroupStatsRequest", json!({"group_id": group_id})),
+            B::GroupDesc => ("OFPGroupDescStatsRequest", json!({})),
+            B::GroupFeatures => ("OFPGroupFeaturesStatsRequest", json!({})),
+            B::Meter { meter_id } => ("OFPMeterStatsRequest", json!({"meter_id": meter_id})),
+            B::MeterConfig { meter_id } => ("OFPMeterConfigStatsRequest", json!({"meter_id": meter_id})),
+            B::MeterFeatures => ("OFPMeterFeaturesStatsRequest", json!({})),
+            B::TableFeatures(v) => {
+                ("OFPTableFeaturesStatsRequest", json!({"body": v.iter().map(table_features_json).collect::<Vec<_>>()}))
+            }
+            B::PortDesc => ("OFPPortDescStatsRequest", json!({})),
+            B::OnfFlowMonitor(v) => (
+                "ONFFlowMonitorStatsRequest",
+                json!({"experimenter": ONF_EXPERIMENTER_ID, "exp_type": ONF_ET_FLOW_MONITOR,
+                   "body": v.iter().map(|r| {
+                       let ml: usize = r.fields.iter().map(Oxm::wire_len).sum();
+                       let m = Match { fields: r.fields.clone() };
+                       cls("ONFFlowMonitorRequest", json!({"id": r.id, "flags": r.flags, "match_len": ml, "out_port": r.out_port,
+                            "table_id": r.table_id, "match": match13_json(&m)}))
+                   }).collect::<Vec<_>>()}),
+            ),
+            B::Experimenter { experimenter, exp_type, data } => (
+                "OFPExperimenterStatsRequest",
+                json!({"experimenter": experimenter, "exp_type": exp_type, "data": base64(data)}),
+            ),
+            B::Unknown { data, .. } => ("OFPMultipartRequestUnknown", json!({"data": base64(data)})),
+        };
+        cls(n, ext(base, f))
+    }
+
+    /// The switch description of a desc stats reply (the same in OpenFlow 1.0 and 1.3).
+    pub(crate) fn desc_json(d: &Desc) -> Value {
+        cls(
+            "OFPDescStats",
+            json!({"mfr_desc": d.mfr_desc.as_str(), "hw_desc": d.hw_desc.as_str(), "sw_desc": d.sw_desc.as_str(),
+               "serial_num": d.serial_num.as_str(), "dp_desc": d.dp_desc.as_str()}),
+        )
+    }
+
+    /// `{"OFP...StatsReply": ...}`.
+    pub(crate) fn mp_reply_json(m: &MultipartReply) -> Value {
+        use MultipartReplyBody as B;
+        let base = json!({"flags": m.flags, "type": m.mp_type()});
+        let (n, body) = match &m.body {
+        B::Desc(d) => (
+            "OFPDescStatsReply",
+            desc_json(d),
+        ),
+        B::Flow(v) => (
+            "OFPFlowStatsReply",
+            json!(v
+                .iter()
+                .map(|f| {
+                    cls(
+                        "OFPFlowStats",
+                        json!({"length": part_len(|b| f.emit(b)), "table_id": f.table_id, "duration_sec": f.duration_sec, "duration_nsec": f.duration_nsec,
+                           "priority": f.priority, "idle_timeout": f.idle_timeout, "hard_timeout": f.hard_timeout, "flags": f.flags,
+                           "cookie": f.cookie, "packet_count": f.packet_count, "byte_count": f.byte_count,
+                           "match": match13_json(&f.match_), "instructions": instructions(&f.instructions)}),
+                    )
+                })
+                .collect::<Vec<_>>()),
+        ),
+        B::Aggregate(a) => (
+            "OFPAggregateStatsReply",
+            cls("OFPAggregateStats", json!({"packet_count": a.packet_count, "byte_count": a.byte_count, "flow_count": a.flow_count})),
+        ),
+        B::Table(v) => (
+            "OFPTableStatsReply",
+            json!(v
+                .iter()
+                .map(|t| cls("OFPTableStats", json!({"table_id": t.table_id, "active_count": t.active_count, "lookup_count": t.lookup_count, "matched_count": t.matched_count})))
+                .collect::<Vec<_>>()),
+        ),
+        B::PortStats(v) => (
+            "OFPPortStatsReply",
+            json!(v
+                .iter()
+                .map(|p| cls(
+                    "OFPPortStats",
+                    json!({"port_no": p.port_no, "rx_packets": p.rx_packets, "tx_packets": p.tx_packets, "rx_bytes": p.rx_bytes,
+                       "tx_bytes": p.tx_bytes, "rx_dropped": p.rx_dropped, "tx_dropped": p.tx_dropped, "rx_errors": p.rx_errors,
+                       "tx_errors": p.tx_errors, "rx_frame_err": p.rx_frame_err, "rx_over_err": p.rx_over_err,
+                       "rx_crc_err": p.rx_crc_err, "collisions": p.collisions, "duration_sec": p.duration_sec, "duration_nsec": p.duration_nsec})
+                ))
+                .collect::<Vec<_>>()),
+        ),
+        B::Queue(v) => (
+            "OFPQueueStatsReply",
+            json!(v
+                .iter()
+                .map(|q| cls(
+                    "OFPQueueStats",
+                    json!({"port_no": q.port_no, "queue_id": q.queue_id, "tx_bytes": q.tx_bytes, "tx_packets": q.tx_packets,
+                       "tx_errors": q.tx_errors, "duration_sec": q.duration_sec, "duration_nsec": q.duration_nsec})
+                ))
+                .collect::<Vec<_>>()),
+        ),
+        B::Group(v) => (
+            "OFPGroupStatsReply",
+            json!(v
+                .iter()
+                .map(|g| cls(
+                    "OFPGroupStats",
+                    json!({"length": 40 + 16 * g.bucket_stats.len(), "group_id": g.group_id, "ref_count": g.ref_count,
+                       "packet_count": g.packet_count, "byte_count": g.byte_count, "duration_sec": g.duration_sec,
+                       "duration_nsec": g.duration_nsec,
+                       "bucket_stats": g.bucket_stats.iter().map(|(p, b)| cls("OFPBucketCounter", json!({"packet_count": p, "byte_count": b}))).collect::<Vec<_>>()})
+                ))
+                .collect::<Vec<_>>()),
+        ),
+        B::GroupDesc(v) => (
+            "OFPGroupDescStatsReply",
+            json!(v
+                .iter()
+                .map(|g| {
+                    let len = parts_len(8, &g.buckets, Bucket::emit);
+                    cls("OFPGroupDescStats", json!({"length": len, "type": g.group_type, "group_id": g.group_id, "buckets": g.buckets.iter().map(bucket_json).collect::<Vec<_>>()}))
+                })
+                .collect::<Vec<_>>()),
+        ),
+        B::GroupFeatures(g) => (
+            "OFPGroupFeaturesStatsReply",
+            cls("OFPGroupFeaturesStats", json!({"types": g.types, "capabilities": g.capabilities, "max_groups": g.max_groups, "actions": g.actions})),
+        ),
+        B::Meter(v) => (
+            "OFPMeterStatsReply",
+            json!(v
+                .iter()
+                .map(|m| cls(
+                    "OFPMeterStats",
+                    json!({"meter_id": m.meter_id, "len": 40 + 16 * m.band_stats.len(), "flow_count": m.flow_count,
+                       "packet_in_count": m.packet_in_count, "byte_in_count": m.byte_in_count, "duration_sec": m.duration_sec,
+                       "duration_nsec": m.duration_nsec,
+                       "band_stats": m.band_stats.iter().map(|(p, b)| cls("OFPMeterBandStats", json!({"packet_band_count": p, "byte_band_count": b}))).collect::<Vec<_>>()})
+                ))
+                .collect::<Vec<_>>()),
+        ),
+        B::MeterConfig(v) => (
+            "OFPMeterConfigStatsReply",
+            json!(v
+                .iter()
+                .map(|m| {
+                    let len = parts_len(8, &m.bands, MeterBand::emit);
+                    cls("OFPMeterConfigStats", json!({"length": len, "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}))
+                })
+                .collect::<Vec<_>>()),
+        ),
+        B::MeterFeatures(m) => (
+            "OFPMeterFeaturesStatsReply",
+            json!([cls(
+                "OFPMeterFeaturesStats",
+                json!({"max_meter": m.max_meter, "band_types": m.band_types, "capabilities": m.capabilities, "max_bands": m.max_bands, "max_color": m.max_color})
+            )]),
+        ),
+        B::TableFeatures(v) => ("OFPTableFeaturesStatsReply", json!(v.iter().map(table_features_json).collect::<Vec<_>>())),
+        B::PortDesc(v) => ("OFPPortDescStatsReply", json!(v.iter().map(port_json).collect::<Vec<_>>())),
+        B::Experimenter { experimenter, exp_type, data } => (
+            "OFPExperimenterStatsReply",
+            cls("OFPExperimenterMultipart", json!({"experimenter": experimenter, "exp_type": exp_type, "data": base64(data)})),
+        ),
+        B::Unknown { data, .. } => ("OFPMultipartReplyUnknown", json!(base64(data))),
+    };
+        cls(n, ext(base, json!({ "body": body })))
+    }
+
+    /// The switch description from `{"OFPDescStats": ...}`.
+    pub(crate) fn desc_from_json(body: &Value) -> R<Desc> {
+        let d = class(body)?;
+        Ok(Desc {
+            mfr_desc: d.fixed("mfr_desc")?,
+            hw_desc: d.fixed("hw_desc")?,
+            sw_desc: d.fixed("sw_desc")?,
+            serial_num: d.fixed("serial_num")?,
+            dp_desc: d.fixed("dp_desc")?,
+        })
+    }
+
+    /// A multipart request from its JSON form (`o` is the `OFP...StatsRequest` class).
+    pub(crate) fn mp_request_from_json(o: &Obj<'_>) -> R<MultipartRequest> {
+        let fsr = || -> R<FlowStatsRequest> {
+            Ok(FlowStatsRequest {
+                table_id: o.u8("table_id")?,
+                out_port: o.u32("out_port")?,
+                out_group: o.u32("out_group")?,
+                cookie: o.u64("cookie")?,
+                cookie_mask: o.u64("cookie_mask")?,
+                match_: match13_from_json(o.v("match")?)?,
+            })
+        };
+        let body = match o.name {
+            "OFPDescStatsRequest" => QB::Desc,
+            "OFPFlowStatsRequest" => QB::Flow(fsr()?),
+            "OFPAggregateStatsRequest" => QB::Aggregate(fsr()?),
+            "OFPTableStatsRequest" => QB::Table,
+            "OFPPortStatsRequest" => QB::PortStats { port_no: o.u32("port_no")? },
+            "OFPQueueStatsRequest" => QB::Queue { port_no: o.u32("port_no")?, queue_id: o.u32("queue_id")? },
+            "OFPGroupStatsRequest" => QB::Group { group_id: o.u32("group_id")? },
+            "OFPGroupDescStatsRequest" => QB::GroupDesc,
+            "OFPGroupFeaturesStatsRequest" => QB::GroupFeatures,
+            "OFPMeterStatsRequest" => QB::Meter { meter_id: o.u32("meter_id")? },
+            "OFPMeterConfigStatsRequest" => QB::MeterConfig { meter_id: o.u32("meter_id")? },
+            "OFPMeterFeaturesStatsRequest" => QB::MeterFeatures,
+            "OFPTableFeaturesStatsRequest" => QB::TableFeatures(o.list("body", table_features_from_json)?),
+            "OFPPortDescStatsRequest" => QB::PortDesc,
+            "ONFFlowMonitorStatsRequest" => QB::OnfFlowMonitor(o.list("body", |v| {
+                let r = class(v)?;
+                Ok(OnfFlowMonitorRequest {
+                    id: r.u32("id")?,
+                    flags: r.u16("flags")?,
+                    out_port: r.u32("out_port")?,
+                    table_id: r.u8("table_id")?,
+                    fields: match13_from_json(r.v("match")?)?.fields,
+                })
+            })?),
+            "OFPExperimenterStatsRequest" => QB::Experimenter {
+                experimenter: o.u32("experimenter")?,
+                exp_type: o.u32("exp_type")?,
+                data: o.bytes("data")?,
+            },
+            _ => QB::Unknown { mp_type: o.u16("type")?, data: o.bytes("data")? },
+        };
+        Ok(MultipartRequest { flags: o.u16("flags")?, body })
+    }
+
+    /// A multipart reply from its JSON form (`o` is the `OFP...StatsReply` class).
+    pub(crate) fn mp_reply_from_json(o: &Obj<'_>) -> R<MultipartReply> {
+        let body = o.v("body")?;
+        let list = || body.as_array().ok_or_else(|| JsonError(format!("{}.body: not an array", o.name)));
+        let b = match o.name {
+            "OFPDescStatsReply" => RB::Desc(Box::new(desc_from_json(body)?)),
+            "OFPFlowStatsReply" => RB::Flow(entries(o, body, |f| {
+                Ok(FlowStats {
+                    table_id: f.u8("table_id")?,
+                    duration_sec: f.u32("duration_sec")?,
+                    duration_nsec: f.u32("duration_nsec")?,
+                    priority: f.u16("priority")?,
+                    idle_timeout: f.u16("idle_timeout")?,
+                    hard_timeout: f.u16("hard_timeout")?,
+                    flags: f.u16("flags")?,
+                    cookie: f.u64("cookie")?,
+                    packet_count: f.u64("packet_count")?,
+                    byte_count: f.u64("byte_count")?,
+                    match_: match13_from_json(f.v("match")?)?,
+                    instructions: f.list("instructions", instruction_from_json)?,
+                })
+            })?),
+            "OFPAggregateStatsReply" => {
+                let a = class(body)?;
+                RB::Aggregate(AggregateStats {
+                    packet_count: a.u64("packet_count")?,
+                    byte_count: a.u64("byte_count")?,
+                    flow_count: a.u32("flow_count")?,
+                })
+            }
+            "OFPTableStatsReply" => RB::Table(entries(o, body, |t| {
+                Ok(TableStats {
+                    table_id: t.u8("table_id")?,
+                    active_count: t.u32("active_count")?,
+                    lookup_count: t.u64("lookup_count")?,
+                    matched_count: t.u64("matched_count")?,
+                })
+            })?),
+            "OFPPortStatsReply" => RB::PortStats(entries(o, body, |p| {
+                Ok(PortStats {
+                    port_no: p.u32("port_no")?,
+                    rx_packets: p.u64("rx_packets")?,
+                    tx_packets: p.u64("tx_packets")?,
+                    rx_bytes: p.u64("rx_bytes")?,
+                    tx_bytes: p.u64("tx_bytes")?,
+                    rx_dropped: p.u64("rx_dropped")?,
+                    tx_dropped: p.u64("tx_dropped")?,
+                    rx_errors: p.u64("rx_errors")?,
+                    tx_errors: p.u64("tx_errors")?,
+                    rx_frame_err: p.u64("rx_frame_err")?,
+                    rx_over_err: p.u64("rx_over_err")?,
+                    rx_crc_err: p.u64("rx_crc_err")?,
+                    collisions: p.u64("collisions")?,
+                    duration_sec: p.u32("duration_sec")?,
+                    duration_nsec: p.u32("duration_nsec")?,
+                })
+            })?),
+            "OFPQueueStatsReply" => RB::Queue(entries(o, body, |q| {
+                Ok(QueueStats {
+                    port_no: q.u32("port_no")?,
+                    queue_id: q.u32("queue_id")?,
+                    tx_bytes: q.u64("tx_bytes")?,
+                    tx_packets: q.u64("tx_packets")?,
+                    tx_errors: q.u64("tx_errors")?,
+                    duration_sec: q.u32("duration_sec")?,
+                    duration_nsec: q.u32("duration_nsec")?,
+                })
+            })?),
+            "OFPGroupStatsReply" => RB::Group(entries(o, body, |g| {
+                Ok(GroupStats {
+                    group_id: g.u32("group_id")?,
+                    ref_count: g.u32("ref_count")?,
+                    packet_count: g.u64("packet_count")?,
+                    byte_count: g.u64("byte_count")?,
+                    duration_sec: g.u32("duration_sec")?,
+                    duration_nsec: g.u32("duration_nsec")?,
+                    bucket_stats: g.list("bucket_stats", |v| {
+                        let c = class(v)?;
+                        Ok((c.u64("packet_count")?, c.u64("byte_count")?))
+                    })?,
+                })
+            })?),
+            "OFPGroupDescStatsReply" => RB::GroupDesc(entries(o, body, |g| {
+                Ok(GroupDesc {
+                    group_type: g.u8("type")?,
+                    group_id: g.u32("group_id")?,
+                    buckets: g.list("buckets", bucket_from_json)?,
+                })
+            })?),
+            "OFPGroupFeaturesStatsReply" => {
+                let g = class(body)?;
+                RB::GroupFeatures(GroupFeatures {
+                    types: g.u32("types")?,
+                    capabilities: g.u32("capabilities")?,
+                    max_groups: g.u32s("max_groups")?,
+                    actions: g.u32s("actions")?,
+                })
+            }
+            "OFPMeterStatsReply" => RB::Meter(entries(o, body, |m| {
+                Ok(MeterStats {
+                    meter_id: m.u32("meter_id")?,
+                    flow_count: m.u32("flow_count")?,
+                    packet_in_count: m.u64("packet_in_count")?,
+                    byte_in_count: m.u64("byte_in_count")?,
+                    duration_sec: m.u32("duration_sec")?,
+                    duration_nsec: m.u32("duration_nsec")?,
+                    band_stats: m.list("band_stats", |v| {
+                        let c = class(v)?;
+                        Ok((c.u64("packet_band_count")?, c.u64("byte_band_count")?))
+                    })?,
+                })
+            })?),
+            "OFPMeterConfigStatsReply" => RB::MeterConfig(entries(o, body, |m| {
+                Ok(MeterConfig {
+                    flags: m.u16("flags")?,
+                    meter_id: m.u32("meter_id")?,
+                    bands: m.list("bands", band_from_json)?,
+                })
+            })?),
+            "OFPMeterFeaturesStatsReply" => {
+                let first = list()?.first().ok_or_else(|| JsonError("empty meter features".into()))?;
+                let m = class(first)?;
+                RB::MeterFeatures(MeterFeatures {
+                    max_meter: m.u32("max_meter")?,
+                    band_types: m.u32("band_types")?,
+                    capabilities: m.u32("capabilities")?,
+                    max_bands: m.u8("max_bands")?,
+                    max_color: m.u8("max_color")?,
+                })
+            }
+            "OFPTableFeaturesStatsReply" => {
+                RB::TableFeatures(list()?.iter().map(table_features_from_json).collect::<R<_>>()?)
+            }
+            "OFPPortDescStatsReply" => RB::PortDesc(list()?.iter().map(port_from_json).collect::<R<_>>()?),
+            "OFPExperimenterStatsReply" => {
+                let e = class(body)?;
+                RB::Experimenter {
+                    experimenter: e.u32("experimenter")?,
+                    exp_type: e.u32("exp_type")?,
+                    data: e.bytes("data")?,
+                }
+            }
+            _ => RB::Unknown {
+                mp_type: o.u16("type")?,
+                data: bytes_of(body).ok_or_else(|| JsonError("bad body".into()))?,
+            },
+        };
+        Ok(MultipartReply { flags: o.u16("flags")?, body: b })
     }
 }

@@ -636,3 +636,111 @@ impl Match {
         Ok(())
     }
 }
+
+/// JSON of OXM TLVs (`OXMTlv`) and the 1.3 match (`OFPMatch`).
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::{be_u64, Match, Oxm, OxmBody, OxmField, ValueKind};
+    use crate::json::{base64, class, cls, hex_header, JsonError, R};
+    use crate::MacAddr;
+    use serde_json::{json, Value};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    pub(crate) fn be_value(b: &[u8]) -> Value {
+        if b.len() <= 8 {
+            json!(be_u64(b))
+        } else {
+            let n = b.iter().fold(0u128, |a, &x| a << 8 | x as u128);
+            match u64::try_from(n) {
+                Ok(v) => json!(v),
+                Err(_) => json!(n.to_string()),
+            }
+        }
+    }
+
+    fn typed_value(kind: ValueKind, b: &[u8]) -> Value {
+        match kind {
+            ValueKind::Int => be_value(b),
+            ValueKind::Mac => match <[u8; 6]>::try_from(b) {
+                Ok(a) => json!(MacAddr(a).to_string()),
+                Err(_) => json!(base64(b)),
+            },
+            ValueKind::Ipv4 => match <[u8; 4]>::try_from(b) {
+                Ok(a) => json!(std::net::Ipv4Addr::from(a).to_string()),
+                Err(_) => json!(base64(b)),
+            },
+            ValueKind::Ipv6 => match <[u8; 16]>::try_from(b) {
+                Ok(a) => json!(std::net::Ipv6Addr::from(a).to_string()),
+                Err(_) => json!(base64(b)),
+            },
+        }
+    }
+
+    /// An OXM TLV as `{"OXMTlv": {"field", "mask", "value"}}`.
+    pub fn oxm_json(o: &Oxm) -> Value {
+        let (name, kind) = match o.field() {
+            Some(f) => (f.name().to_string(), f.info().kind),
+            None => (format!("field_0x{:08x}", o.header() & 0xffff_ff00), ValueKind::Int),
+        };
+        if o.field().is_none() {
+            // Unknown field: the name carries class/field/has-mask, the value is the raw body.
+            return cls("OXMTlv", json!({"field": name, "mask": null, "value": base64(o.body.as_slice())}));
+        }
+        let mask = o.mask().map(|m| typed_value(kind, m)).unwrap_or(Value::Null);
+        cls("OXMTlv", json!({"field": name, "mask": mask, "value": typed_value(kind, o.value())}))
+    }
+
+    /// A 1.3 match as `{"OFPMatch": {...}}`.
+    pub fn match13_json(m: &Match) -> Value {
+        cls(
+            "OFPMatch",
+            json!({"length": m.length(), "oxm_fields": m.fields.iter().map(oxm_json).collect::<Vec<_>>(), "type": 1}),
+        )
+    }
+
+    pub(crate) fn kind_bytes(kind: ValueKind, len: usize, v: &Value) -> R<Vec<u8>> {
+        let e = || JsonError(format!("bad OXM value {}", v));
+        Ok(match kind {
+            ValueKind::Int => {
+                let n: u128 = match v {
+                    Value::Number(n) => n.as_u64().ok_or_else(e)? as u128,
+                    Value::String(s) => s.parse().map_err(|_| e())?,
+                    _ => return Err(e()),
+                };
+                let b = n.to_be_bytes();
+                b.get(16usize.saturating_sub(len)..).ok_or_else(e)?.to_vec()
+            }
+            ValueKind::Mac => v.as_str().and_then(|s| s.parse::<MacAddr>().ok()).ok_or_else(e)?.0.to_vec(),
+            ValueKind::Ipv4 => v.as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()).ok_or_else(e)?.octets().to_vec(),
+            ValueKind::Ipv6 => v.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()).ok_or_else(e)?.octets().to_vec(),
+        })
+    }
+
+    /// An OXM TLV from `{"OXMTlv": {...}}`.
+    pub fn oxm_from_json(v: &Value) -> Result<Oxm, JsonError> {
+        let o = class(v)?;
+        let name = o.str("field")?;
+        if let Some(h) = hex_header(name) {
+            let body = o.bytes("value")?;
+            return Ok(Oxm {
+                class: (h >> 16) as u16,
+                field: ((h >> 9) & 0x7f) as u8,
+                has_mask: h & 0x100 != 0,
+                body: OxmBody::new(&body),
+            });
+        }
+        let f = OxmField::from_name(name).ok_or_else(|| JsonError(format!("unknown OXM field {}", name)))?;
+        let i = f.info();
+        let value = kind_bytes(i.kind, i.len as usize, o.v("value")?)?;
+        Ok(match o.opt("mask") {
+            Some(m) => Oxm::masked(f, &value, &kind_bytes(i.kind, i.len as usize, m)?),
+            None => Oxm::new(f, &value),
+        })
+    }
+
+    /// A 1.3 match from `{"OFPMatch": {...}}`.
+    pub(crate) fn match13_from_json(v: &Value) -> R<Match> {
+        let o = class(v)?;
+        Ok(Match { fields: o.list("oxm_fields", oxm_from_json)? })
+    }
+}

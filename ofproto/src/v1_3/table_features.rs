@@ -247,3 +247,122 @@ impl TableFeatures {
         out.set_len16(start, start, "a table features entry")
     }
 }
+
+/// JSON of the table features (`OFPTableFeaturesStats`).
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::{FeatureId, TableFeatureProp, TableFeatures};
+    use crate::json::{base64, class, cls, ext, hex_header, num, part_len, JsonError, R};
+    use crate::v1_3::oxm::{header_name, OxmField};
+    use serde_json::{json, Value};
+
+    /// `{"OFPTableFeaturesStats": ...}`.
+    pub(crate) fn table_features_json(t: &TableFeatures) -> Value {
+        use TableFeatureProp as P;
+        let props: Vec<Value> = t
+        .properties
+        .iter()
+        .map(|p| {
+            let base = json!({"type": p.prop_type(), "length": p.length()});
+            let (n, f) = match p {
+                P::Instructions { ids, .. } => (
+                    "OFPTableFeaturePropInstructions",
+                    json!({"instruction_ids": ids.iter().map(|i| cls("OFPInstructionId", json!({"type": i.id_type, "len": 4 + i.data.len()}))).collect::<Vec<_>>()}),
+                ),
+                P::Actions { ids, .. } => (
+                    "OFPTableFeaturePropActions",
+                    json!({"action_ids": ids.iter().map(|i| cls("OFPActionId", json!({"type": i.id_type, "len": 4 + i.data.len()}))).collect::<Vec<_>>()}),
+                ),
+                P::NextTables { table_ids, .. } => ("OFPTableFeaturePropNextTables", json!({"table_ids": table_ids})),
+                P::Oxm { ids, .. } => (
+                    "OFPTableFeaturePropOxm",
+                    json!({"oxm_ids": ids.iter().map(|w| {
+                        let h = w.first().copied().unwrap_or(0);
+                        let name = match header_name(h) {
+                            Some(n) => n.to_string(),
+                            None => format!("field_0x{:08x}", h & 0xffff_fe00),
+                        };
+                        match w.get(1) {
+                            Some(e) => cls("OFPExperimenterOxmId", json!({"type": name, "hasmask": (h >> 8) & 1, "length": h & 0xff, "exp_id": e})),
+                            None => cls("OFPOxmId", json!({"type": name, "hasmask": (h >> 8) & 1, "length": h & 0xff})),
+                        }
+                    }).collect::<Vec<_>>()}),
+                ),
+                P::Experimenter { experimenter, exp_type, data, .. } => {
+                    ("OFPTableFeaturePropExperimenter", json!({"experimenter": experimenter, "exp_type": exp_type, "data": data}))
+                }
+                P::Unknown { data, .. } => ("OFPTableFeaturePropUnknown", json!({"data": base64(data)})),
+            };
+            cls(n, ext(base, f))
+        })
+        .collect();
+        cls(
+            "OFPTableFeaturesStats",
+            json!({"length": part_len(|b| t.emit(b)), "table_id": t.table_id, "name": t.name.as_str(), "metadata_match": t.metadata_match,
+               "metadata_write": t.metadata_write, "config": t.config, "max_entries": t.max_entries, "properties": props}),
+        )
+    }
+
+    /// Table features from `{"OFPTableFeaturesStats": ...}`.
+    pub(crate) fn table_features_from_json(v: &Value) -> R<TableFeatures> {
+        let o = class(v)?;
+        let ids = |v: &Value| -> R<FeatureId> {
+            let i = class(v)?;
+            let len = i.opt("len").and_then(num).unwrap_or(4).min(65535) as usize;
+            Ok(FeatureId { id_type: i.u16("type")?, data: vec![0; len.saturating_sub(4)] })
+        };
+        Ok(TableFeatures {
+            table_id: o.u8("table_id")?,
+            name: o.fixed("name")?,
+            metadata_match: o.u64("metadata_match")?,
+            metadata_write: o.u64("metadata_write")?,
+            config: o.u32("config")?,
+            max_entries: o.u32("max_entries")?,
+            properties: o.list("properties", |v| {
+                let p = class(v)?;
+                let prop_type = p.u16("type")?;
+                Ok(match p.name {
+                    "OFPTableFeaturePropInstructions" => {
+                        TableFeatureProp::Instructions { prop_type, ids: p.list("instruction_ids", ids)? }
+                    }
+                    "OFPTableFeaturePropActions" => {
+                        TableFeatureProp::Actions { prop_type, ids: p.list("action_ids", ids)? }
+                    }
+                    "OFPTableFeaturePropNextTables" => {
+                        TableFeatureProp::NextTables { prop_type, table_ids: p.bytes("table_ids")? }
+                    }
+                    "OFPTableFeaturePropOxm" => TableFeatureProp::Oxm {
+                        prop_type,
+                        ids: p.list("oxm_ids", |v| {
+                            let i = class(v)?;
+                            let name = i.str("type")?;
+                            let base = match hex_header(name) {
+                                Some(h) => h & 0xffff_fe00,
+                                None => {
+                                    OxmField::from_name(name)
+                                        .ok_or_else(|| JsonError(format!("unknown OXM id {}", name)))?
+                                        .header(false)
+                                        & 0xffff_fe00
+                                }
+                            };
+                            let h = base | (i.u32("hasmask")? & 1) << 8 | (i.u32("length")? & 0xff);
+                            Ok(match i.opt("exp_id") {
+                                Some(_) => vec![h, i.u32("exp_id")?],
+                                None => vec![h],
+                            })
+                        })?,
+                    },
+                    "OFPTableFeaturePropExperimenter" => TableFeatureProp::Experimenter {
+                        prop_type,
+                        experimenter: p.u32("experimenter")?,
+                        exp_type: p.u32("exp_type")?,
+                        data: p.list("data", |x| {
+                            num(x).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| JsonError("bad data word".into()))
+                        })?,
+                    },
+                    _ => TableFeatureProp::Unknown { prop_type, data: p.bytes("data")? },
+                })
+            })?,
+        })
+    }
+}

@@ -80,7 +80,6 @@ impl SimpleSwitch {
         if packet::ethertype(frame) == Some(packet::ether_type::LLDP) {
             return Ok(());
         }
-        let (src, dst) = (MacAddr(src.octets()), MacAddr(dst.octets()));
         let table = self.tables.entry(dp.dpid()).or_default();
         table.insert(src, packet_in.in_port);
         let Some(&out_port) = table.get(&dst) else {
@@ -113,7 +112,7 @@ mod tests {
 
     /// An Ethernet frame from host `src` to host `dst`.
     fn frame(src: u8, dst: u8) -> Vec<u8> {
-        let header = EthHeader::new(packet::MacAddr(mac(src).0), packet::MacAddr(mac(dst).0));
+        let header = EthHeader::new(mac(src), mac(dst));
         build::ethernet(&header, 0x0800, &[0x45; 20])
     }
 
@@ -195,7 +194,7 @@ mod tests {
     fn lldp_is_ignored_and_a_runt_frame_is_a_fault() {
         let mut kit = switch(OFP_VERSION_1_3);
         kit.take_sent();
-        let header = EthHeader::new(packet::MacAddr(mac(1).0), packet::MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x0e]));
+        let header = EthHeader::new(mac(1), MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x0e]));
         kit.packet_in(1, 1, &build::ethernet(&header, packet::ether_type::LLDP, &[0; 8]));
         kit.packet_in(1, 1, &[1, 2, 3]);
         assert!(kit.take_sent().is_empty());
