@@ -570,3 +570,37 @@ pub trait AppObject: Send {
 
 /// The boxed, type-erased app object.
 pub type AppObjectBox = AppObject_TO<'static, RBox<()>>;
+
+/// Decodes `%XX` escapes (and `+` as a space if `plus_is_space`); invalid escapes are kept as they are. The host
+/// decodes HTTP route parameters ([`HttpParam`]) with it, and apps their query parameters, so both sides agree.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
-use tatsu_plugin_api::abi::{
+use tatsu_abi::{
     Accepted, AppHandle, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind, RequestError,
     RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };

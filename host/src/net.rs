@@ -9,7 +9,7 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::time::{Duration, Instant};
 
-use tatsu_plugin_api::abi::{IoFailure, IoFailureKind, WaitStatus};
+use tatsu_abi::{IoFailure, IoFailureKind, WaitStatus};
 
 use crate::green;
 

@@ -3,46 +3,41 @@
 //! other green thread on that scheduler thread.
 //!
 //! Each OS thread has an activity record: set when the host calls into app code ([`run_app`]), cleared while app
-//! code waits in a host call ([`Blocking`]), since the green thread is parked then, not running.
+//! code waits in a host call ([`Blocking`]), since the green thread is parked then, not running. The record is a
+//! thread-local, and the list of records a process-wide static: app code runs on whichever scheduler thread may
+//! picks, so only the thread itself can say which app runs on it, and a thread-local's initialiser has no handle to
+//! register with. Records name apps by a number; the [`Watchdog`] value maps numbers to names while apps run.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::apps::AppState;
 use crate::timer::coarse_now_ms as now_ms;
 
-/// What one OS thread is doing.
 struct Activity {
-    /// The app whose code runs, when `since_ms` is not 0.
-    app: AtomicPtr<AppState>,
-    /// When it started running (ms on the coarse clock, [`crate::timer::coarse_now_ms`]), or 0 when no app code runs.
+    /// The running app's number ([`Watched::id`]).
+    app: AtomicU64,
     since_ms: AtomicU64,
-    /// The `since_ms` already reported, so an episode is reported once.
     reported: AtomicU64,
 }
 
-fn registry() -> &'static Mutex<Vec<Arc<Activity>>> {
-    static REGISTRY: OnceLock<Mutex<Vec<Arc<Activity>>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| Mutex::new(Vec::new()))
-}
+/// Every OS thread's activity record.
+static REGISTRY: Mutex<Vec<Arc<Activity>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static ACTIVITY: Arc<Activity> = {
-        let activity = Arc::new(Activity {
-            app: AtomicPtr::new(std::ptr::null_mut()),
-            since_ms: AtomicU64::new(0),
-            reported: AtomicU64::new(0),
-        });
-        registry().lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&activity));
+        let activity =
+            Arc::new(Activity { app: AtomicU64::new(0), since_ms: AtomicU64::new(0), reported: AtomicU64::new(0) });
+        REGISTRY.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&activity));
         activity
     };
 }
 
 #[inline(never)] // reads a thread-local after the caller may have moved threads (see `green`)
-fn enter(app: &'static AppState) {
+fn enter(app: u64) {
     ACTIVITY.with(|activity| {
-        activity.app.store(std::ptr::from_ref(app).cast_mut(), Ordering::Relaxed);
+        activity.app.store(app, Ordering::Relaxed);
         activity.since_ms.store(now_ms(), Ordering::Release);
     });
 }
@@ -52,51 +47,52 @@ fn leave() {
     ACTIVITY.with(|activity| activity.since_ms.store(0, Ordering::Release));
 }
 
-/// Runs `f`, which calls into `app`'s code, with the watchdog watching.
-pub fn run_app<R>(app: &'static AppState, f: impl FnOnce() -> R) -> R {
-    enter(app);
-    let result = f();
-    leave();
-    result
+/// The watchdog: the names of the apps it watches, and (if enabled) the thread that looks.
+#[derive(Default)]
+pub struct Watchdog {
+    names: Mutex<HashMap<u64, Arc<str>>>,
+    next_id: AtomicU64,
 }
 
-/// Marks app code as waiting in a host call (so not running) until dropped; it may resume on another thread.
-pub struct Blocking(&'static AppState);
-
-impl Blocking {
-    /// App code of `app` enters a blocking host call.
-    pub fn new(app: &'static AppState) -> Blocking {
-        leave();
-        Blocking(app)
-    }
+/// One watched app; it stops being watched when this is dropped.
+pub struct Watched {
+    id: u64,
+    watchdog: Arc<Watchdog>,
 }
 
-impl Drop for Blocking {
-    fn drop(&mut self) {
-        enter(self.0);
+impl Watchdog {
+    /// Starts the watchdog thread; `limit` zero watches nothing.
+    pub fn start(limit: Duration) -> Arc<Watchdog> {
+        let watchdog = Arc::new(Watchdog::default());
+        if limit.is_zero() {
+            return watchdog;
+        }
+        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        let tick = (limit / 4).max(Duration::from_millis(5));
+        let looking = Arc::downgrade(&watchdog);
+        let spawned = std::thread::Builder::new().name("tatsu-watchdog".to_owned()).spawn(move || loop {
+            std::thread::sleep(tick);
+            let Some(watchdog) = looking.upgrade() else { return };
+            watchdog.look(limit_ms);
+        });
+        if let Err(e) = spawned {
+            log::error!(target: "tatsu::watchdog", "cannot start the watchdog: {e}");
+        }
+        watchdog
     }
-}
 
-/// Starts the watchdog thread; `limit` zero disables it.
-pub fn start(limit: Duration) {
-    if limit.is_zero() {
-        return;
-    }
-    let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
-    let tick = (limit / 4).max(Duration::from_millis(5));
-    let spawned = std::thread::Builder::new().name("tatsu-watchdog".to_owned()).spawn(move || loop {
-        std::thread::sleep(tick);
+    fn look(&self, limit_ms: u64) {
         let now = now_ms();
-        for activity in registry().lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        for activity in REGISTRY.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let since = activity.since_ms.load(Ordering::Acquire);
             if since == 0 || now.saturating_sub(since) < limit_ms || activity.reported.load(Ordering::Relaxed) == since
             {
                 continue;
             }
             activity.reported.store(since, Ordering::Relaxed);
-            let app = activity.app.load(Ordering::Relaxed);
-            // SAFETY: app states are leaked at creation and live for the whole process.
-            let name = unsafe { app.as_ref() }.map_or("?", |state| &*state.name);
+            let id = activity.app.load(Ordering::Relaxed);
+            let name = self.names.lock().unwrap_or_else(PoisonError::into_inner).get(&id).cloned();
+            let Some(name) = name else { continue };
             log::warn!(
                 target: "tatsu::watchdog",
                 "app `{name}` has run for {} ms without yielding, stalling a scheduler thread: a green thread of it is \
@@ -104,8 +100,43 @@ pub fn start(limit: Duration) {
                 now - since
             );
         }
-    });
-    if let Err(e) = spawned {
-        log::error!(target: "tatsu::watchdog", "cannot start the watchdog: {e}");
+    }
+
+    /// Watches app `name` until the returned value is dropped.
+    pub fn watch(self: &Arc<Self>, name: &Arc<str>) -> Watched {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        self.names.lock().unwrap_or_else(PoisonError::into_inner).insert(id, Arc::clone(name));
+        Watched { id, watchdog: Arc::clone(self) }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.watchdog.names.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.id);
+    }
+}
+
+impl Watched {
+    /// Runs app code (`f`) under the watchdog.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        enter(self.id);
+        let result = f();
+        leave();
+        result
+    }
+
+    /// Marks the calling app code as waiting in a host call until the guard is dropped.
+    pub fn blocking(&self) -> Blocking {
+        leave();
+        Blocking(self.id)
+    }
+}
+
+/// App code waiting in a host call: not running, so not stalling its thread.
+pub struct Blocking(u64);
+
+impl Drop for Blocking {
+    fn drop(&mut self) {
+        enter(self.0);
     }
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use tatsu_plugin_api::abi::{AppDescriptor, AppModuleRef, INTERFACE_VERSION};
+use tatsu_abi::{AppDescriptor, AppModuleRef, INTERFACE_VERSION};
 
 /// A loaded app library (never unloaded: abi_stable leaks libraries on purpose).
 pub struct Library {

@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use abi_stable::std_types::{RResult, RSlice, RStr};
-use tatsu_plugin_api::abi::{AppModuleRef, DatapathStates, EventKind, EventRef, HostContext};
+use tatsu_abi::{AppModuleRef, DatapathStates, EventKind, EventRef, HostContext};
 
 use super::AppState;
 use crate::api;

@@ -14,12 +14,26 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestFailure, WaitStatus};
 
-use crate::apps::AppState;
 use crate::green::{self, GreenSlot};
 use credit::{Credit, CreditToken};
-use queue::Admission;
+use queue::{Admission, EventQueue};
+
+/// An app as the bus knows it: its name and its event queue. Subscriptions and routes hold these.
+pub struct Mailbox {
+    /// The app's name.
+    pub name: Arc<str>,
+    /// Its event queue.
+    pub queue: EventQueue,
+}
+
+impl Mailbox {
+    /// The mailbox of app `name`, holding at most `capacity` bounded events.
+    pub fn new(name: &str, capacity: usize) -> Arc<Mailbox> {
+        Arc::new(Mailbox { name: Arc::from(name), queue: EventQueue::new(name, capacity) })
+    }
+}
 
 /// An event waiting in an app's queue.
 pub enum Event {
@@ -30,11 +44,10 @@ pub enum Event {
     /// An OpenFlow message from datapath `dpid`, received in `state`; `_credit` is held (for its `Drop`) until
     /// the app has handled the message.
     OpenFlow { dpid: u64, state: DatapathStates, message: Bytes, _credit: CreditToken },
-    /// A datapath lifecycle event (`enter`, `leave`, `state`) with the datapath described in JSON.
-    Datapath { name: &'static str, dpid: u64, info: Arc<str> },
-    /// An HTTP request to route `route`, to be answered with [`Bus::http_reply`] under `id`; `meta` describes it in
-    /// JSON (method, path, query, params, content type).
-    Http { id: u64, route: Arc<str>, meta: String, body: Bytes },
+    /// A datapath lifecycle event.
+    Datapath { change: DatapathChange, datapath: Arc<DatapathDesc> },
+    /// An HTTP request to route `route`, to be answered with [`Bus::http_reply`] under `id`.
+    Http { id: u64, route: Arc<str>, request: Box<HttpRequest> },
     /// The state the app's predecessor saved before a hot restart (JSON).
     Restore { state: Arc<str> },
 }
@@ -49,7 +62,7 @@ impl Event {
                 "OpenFlow message type {} from datapath {dpid:016x}",
                 message.get(1).copied().unwrap_or_default()
             ),
-            Event::Datapath { name, dpid, .. } => format!("datapath `{name}` event for {dpid:016x}"),
+            Event::Datapath { change, datapath } => format!("datapath {change:?} event for {:016x}", datapath.dpid),
             Event::Restore { .. } => "saved state from the previous host".to_owned(),
             Event::Http { route, .. } => format!("HTTP request `{route}`"),
         }
@@ -68,6 +81,23 @@ pub enum Reply {
     App(Result<String, String>),
     /// An HTTP response.
     Http(HttpReply),
+}
+
+/// An HTTP request to an app, as the web server parsed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, percent-encoded as received, without the query.
+    pub path: String,
+    /// The raw query string (empty if none).
+    pub query: String,
+    /// The route's parameters, percent-decoded.
+    pub params: Vec<(String, String)>,
+    /// The request's `Content-Type`.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Bytes,
 }
 
 /// An HTTP response from an app.
@@ -92,49 +122,47 @@ pub struct RequestFailed {
 /// Subscriptions, request servers and requests in flight.
 #[derive(Default)]
 pub struct Bus {
-    subscribers: RwLock<HashMap<String, Vec<&'static AppState>>>,
-    servers: RwLock<HashMap<String, &'static AppState>>,
+    subscribers: RwLock<HashMap<String, Vec<Arc<Mailbox>>>>,
+    servers: RwLock<HashMap<String, Arc<Mailbox>>>,
     pending: Mutex<HashMap<u64, Arc<Pending>>>,
     next_request_id: AtomicU64,
-    openflow_routes: RwLock<HashMap<u32, Vec<(&'static AppState, DatapathStates)>>>,
-    datapath_subscribers: RwLock<HashMap<String, Vec<&'static AppState>>>,
-    /// HTTP routes served by apps.
-    pub http_routes: crate::web::routes::Routes,
+    openflow_routes: RwLock<HashMap<u32, Vec<(Arc<Mailbox>, DatapathStates)>>>,
+    datapath_subscribers: RwLock<HashMap<DatapathChange, Vec<Arc<Mailbox>>>>,
 }
 
 impl Bus {
     /// Subscribes `app` to app events named `name`.
-    pub fn subscribe(&self, app: &'static AppState, name: &str) {
+    pub fn subscribe(&self, app: &Arc<Mailbox>, name: &str) {
         let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
-        subscribers.entry(name.to_owned()).or_default().push(app);
+        subscribers.entry(name.to_owned()).or_default().push(Arc::clone(app));
     }
 
     /// Makes `app` the server of requests named `name`; fails if another app serves it already.
-    pub fn serve(&self, app: &'static AppState, name: &str) -> Result<(), String> {
+    pub fn serve(&self, app: &Arc<Mailbox>, name: &str) -> Result<(), String> {
         let mut servers = self.servers.write().unwrap_or_else(PoisonError::into_inner);
         match servers.get(name) {
             Some(other) => Err(format!("request `{name}` is already served by app `{}`", other.name)),
             None => {
-                servers.insert(name.to_owned(), app);
+                servers.insert(name.to_owned(), Arc::clone(app));
                 Ok(())
             }
         }
     }
 
     /// Subscribes `app` to OpenFlow messages with `code` (version << 8 | type) received in `states`.
-    pub fn subscribe_openflow(&self, app: &'static AppState, code: u32, states: DatapathStates) {
+    pub fn subscribe_openflow(&self, app: &Arc<Mailbox>, code: u32, states: DatapathStates) {
         let mut routes = self.openflow_routes.write().unwrap_or_else(PoisonError::into_inner);
         let list = routes.entry(code).or_default();
-        match list.iter_mut().find(|(subscriber, _)| std::ptr::eq(*subscriber, app)) {
+        match list.iter_mut().find(|(subscriber, _)| Arc::ptr_eq(subscriber, app)) {
             Some((_, existing)) => existing.0 |= states.0,
-            None => list.push((app, states)),
+            None => list.push((Arc::clone(app), states)),
         }
     }
 
-    /// Subscribes `app` to datapath events named `name` (`enter`, `leave`, `state`).
-    pub fn subscribe_datapath(&self, app: &'static AppState, name: &str) {
+    /// Subscribes `app` to datapath events of one kind.
+    pub fn subscribe_datapath(&self, app: &Arc<Mailbox>, change: DatapathChange) {
         let mut subscribers = self.datapath_subscribers.write().unwrap_or_else(PoisonError::into_inner);
-        subscribers.entry(name.to_owned()).or_default().push(app);
+        subscribers.entry(change).or_default().push(Arc::clone(app));
     }
 
     /// Delivers an OpenFlow message to every app subscribed to its version and type in `state`; a full queue
@@ -152,43 +180,41 @@ impl Bus {
     }
 
     /// Delivers a datapath lifecycle event to its subscribers; these are never dropped.
-    pub fn deliver_datapath(&self, name: &'static str, dpid: u64, info: String) {
+    pub fn deliver_datapath(&self, change: DatapathChange, datapath: DatapathDesc) {
         let subscribers = self.datapath_subscribers.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(list) = subscribers.get(name) else { return };
-        let info: Arc<str> = Arc::from(info);
+        let Some(list) = subscribers.get(&change) else { return };
+        let datapath = Arc::new(datapath);
         for subscriber in list {
-            let event = Event::Datapath { name, dpid, info: Arc::clone(&info) };
+            let event = Event::Datapath { change, datapath: Arc::clone(&datapath) };
             let _ = subscriber.queue.push(event, Admission::Always);
         }
     }
 
     /// Removes every subscription and request name of `app`.
-    pub fn remove(&self, app: &AppState) {
+    pub fn remove(&self, app: &Arc<Mailbox>) {
         let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
         for list in subscribers.values_mut() {
-            list.retain(|subscriber| !std::ptr::eq(*subscriber, app));
+            list.retain(|subscriber| !Arc::ptr_eq(subscriber, app));
         }
         subscribers.retain(|_, list| !list.is_empty());
         drop(subscribers);
         let mut servers = self.servers.write().unwrap_or_else(PoisonError::into_inner);
-        servers.retain(|_, server| !std::ptr::eq(*server, app));
+        servers.retain(|_, server| !Arc::ptr_eq(server, app));
         drop(servers);
         let mut routes = self.openflow_routes.write().unwrap_or_else(PoisonError::into_inner);
         for list in routes.values_mut() {
-            list.retain(|(subscriber, _)| !std::ptr::eq(*subscriber, app));
+            list.retain(|(subscriber, _)| !Arc::ptr_eq(subscriber, app));
         }
         routes.retain(|_, list| !list.is_empty());
         drop(routes);
         let mut subscribers = self.datapath_subscribers.write().unwrap_or_else(PoisonError::into_inner);
         for list in subscribers.values_mut() {
-            list.retain(|subscriber| !std::ptr::eq(*subscriber, app));
+            list.retain(|subscriber| !Arc::ptr_eq(subscriber, app));
         }
-        drop(subscribers);
-        self.http_routes.remove(app);
     }
 
     /// Delivers an app event to every subscriber; a full queue drops it for that subscriber only (counted there).
-    pub fn publish(&self, source: &AppState, name: &str, payload: &str) {
+    pub fn publish(&self, source: &Mailbox, name: &str, payload: &str) {
         let subscribers = self.subscribers.read().unwrap_or_else(PoisonError::into_inner);
         let Some(list) = subscribers.get(name) else {
             return;
@@ -206,14 +232,14 @@ impl Bus {
     /// or a stop.
     pub fn request(
         &self,
-        source: &AppState,
+        source: &Mailbox,
         name: &str,
         payload: &str,
         timeout: Duration,
     ) -> Result<String, RequestFailed> {
         let server = {
             let servers = self.servers.read().unwrap_or_else(PoisonError::into_inner);
-            servers.get(name).copied()
+            servers.get(name).cloned()
         };
         let Some(server) = server else {
             return Err(RequestFailed {
@@ -253,16 +279,15 @@ impl Bus {
     /// `timeout` or a stop.
     pub fn http_request(
         &self,
-        server: &'static AppState,
+        server: &Mailbox,
         route: Arc<str>,
-        meta: String,
-        body: Bytes,
+        request: HttpRequest,
         timeout: Duration,
     ) -> Result<HttpReply, RequestFailed> {
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
         let pending = Arc::new(Pending { result: Mutex::new(None), waiter: green::current() });
         self.pending().insert(id, Arc::clone(&pending));
-        let event = Event::Http { id, route: Arc::clone(&route), meta, body };
+        let event = Event::Http { id, route: Arc::clone(&route), request: Box::new(request) };
         if server.queue.push(event, Admission::Bounded).is_err() {
             self.pending().remove(&id);
             return Err(RequestFailed {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use tatsu_plugin_api::abi::WaitStatus;
+use tatsu_abi::WaitStatus;
 
 use super::Event;
 use crate::green::{self, GreenSlot};

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
 use may::io::{WaitIo, WaitIoWaker};
-use tatsu_plugin_api::abi::WaitStatus;
+use tatsu_abi::WaitStatus;
 
 use crate::timer;
 use stack::StackState;

@@ -14,7 +14,7 @@ use may::io::{WaitIo, WaitIoWaker};
 use may::net::TcpStream;
 use serde_json::{json, Value};
 use tatsu_ofproto::{Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
-use tatsu_plugin_api::abi::{DatapathStates, RequestFailure, WaitStatus};
+use tatsu_abi::{DatapathStates, RequestFailure, WaitStatus};
 
 use super::negotiation::VersionOffer;
 use super::wire::{self, Features};

@@ -29,14 +29,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tatsu_plugin_api::abi::{RequestFailure, WaitStatus};
+use tatsu_abi::{RequestFailure, WaitStatus};
 
-use crate::bus::HttpReply;
+use crate::bus::{Bus, HttpReply, HttpRequest};
 use crate::green::{GreenSlot, ThreadGroup};
 use crate::logging::LogLimit;
-use crate::runtime;
 use limits::Counter;
-use routes::NoMatch;
+use routes::{NoMatch, Routes};
 
 /// Settings of the REST server.
 #[derive(Debug, Clone)]
@@ -119,6 +118,8 @@ const LINGER: Duration = Duration::from_secs(1);
 /// The running server: its settings and the limits all its connections share.
 struct Server {
     settings: WebSettings,
+    bus: Arc<Bus>,
+    routes: Arc<Routes>,
     group: Arc<ThreadGroup>,
     /// Open connections, against the cap.
     connections: Arc<Counter>,
@@ -134,7 +135,7 @@ struct Server {
 }
 
 impl Server {
-    fn new(settings: WebSettings, max_connections: usize) -> Server {
+    fn new(settings: WebSettings, max_connections: usize, bus: Arc<Bus>, routes: Arc<Routes>) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
         let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
         Server {
@@ -142,6 +143,8 @@ impl Server {
             connections: Arc::new(Counter::new(max_connections)),
             bodies: Arc::new(Counter::new(settings.body_budget_bytes)),
             settings,
+            bus,
+            routes,
             full,
             refused_connections: LogLimit::new(1),
             slow_heads: LogLimit::new(1),
@@ -215,68 +218,145 @@ enum State {
     Paused { duplicate: Option<OwnedFd> },
 }
 
-/// The running REST server's listener, for [`hand_over`], [`take_back`] and [`finish_handover`].
-static LISTENING: Mutex<Option<Listening>> = Mutex::new(None);
-
-fn listening() -> MutexGuard<'static, Option<Listening>> {
-    LISTENING.lock().unwrap_or_else(PoisonError::into_inner)
+/// The REST server: the routes apps serve and, once started, its listening socket.
+pub struct Web {
+    bus: Arc<Bus>,
+    routes: Arc<Routes>,
+    /// The listener, for [`Web::hand_over`], [`Web::take_back`] and [`Web::finish_handover`].
+    listening: Mutex<Option<Listening>>,
 }
 
-/// Starts the server if any app serves a route; returns the address it listens on.
-pub fn start(settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
-    if runtime::get().bus.http_routes.is_empty() {
-        if let Some(fd) = inherited {
-            // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
-            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+impl Web {
+    /// A server (not yet listening) that hands requests to apps through `bus`.
+    pub fn new(bus: Arc<Bus>) -> Web {
+        Web { bus, routes: Arc::new(Routes::default()), listening: Mutex::new(None) }
+    }
+
+    /// The routes apps serve.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    fn listening(&self) -> MutexGuard<'_, Option<Listening>> {
+        self.listening.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts the server if any app serves a route; returns the address it listens on.
+    pub fn start(&self, settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
+        if self.routes.is_empty() {
+            if let Some(fd) = inherited {
+                // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+            log::debug!(target: "tatsu::web", "no app serves an HTTP route: the REST server is not started");
+            return Ok(None);
         }
-        log::debug!(target: "tatsu::web", "no app serves an HTTP route: the REST server is not started");
-        return Ok(None);
-    }
-    let address = if settings.host.contains(':') {
-        format!("[{}]:{}", settings.host, settings.port)
-    } else {
-        format!("{}:{}", settings.host, settings.port)
-    };
-    // Bound by std rather than by `may::net::TcpListener::bind`, which sets SO_REUSEPORT: a second listener on
-    // the port (a stray process, a leaked descriptor) must fail to bind, not take every other connection.
-    let fd = match inherited {
-        Some(fd) => fd,
-        None => std::net::TcpListener::bind(address.as_str())
-            .map_err(|e| format!("cannot listen for HTTP on {address} (--wsapi-host/--wsapi-port): {e}"))?
-            .into_raw_fd(),
-    };
-    // SAFETY: a listening socket bound above or handed over by the predecessor; nothing else here owns it.
-    let listener = std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) })
-        .map_err(|_| "cannot register the REST server's listening socket".to_owned())?;
-    let local = listener.local_addr().map_err(|e| format!("REST server on {address}: {e}"))?;
-    log::info!(target: "tatsu::web", "REST API listening on http://{local}");
-    if settings.token.is_none() && !local.ip().is_loopback() {
-        log::warn!(target: "tatsu::web", "the REST API is open to the network without a token (--wsapi-token)");
-    }
-    let open_files = limits::open_file_limit();
-    let max_connections = limits::connection_cap(settings.max_connections, open_files);
-    if max_connections < settings.max_connections {
-        log::warn!(
+        let address = if settings.host.contains(':') {
+            format!("[{}]:{}", settings.host, settings.port)
+        } else {
+            format!("{}:{}", settings.host, settings.port)
+        };
+        // Bound by std rather than by `may::net::TcpListener::bind`, which sets SO_REUSEPORT: a second listener on
+        // the port (a stray process, a leaked descriptor) must fail to bind, not take every other connection.
+        let fd = match inherited {
+            Some(fd) => fd,
+            None => std::net::TcpListener::bind(address.as_str())
+                .map_err(|e| format!("cannot listen for HTTP on {address} (--wsapi-host/--wsapi-port): {e}"))?
+                .into_raw_fd(),
+        };
+        // SAFETY: a listening socket bound above or handed over by the predecessor; nothing else here owns it.
+        let listener = std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) })
+            .map_err(|_| "cannot register the REST server's listening socket".to_owned())?;
+        let local = listener.local_addr().map_err(|e| format!("REST server on {address}: {e}"))?;
+        log::info!(target: "tatsu::web", "REST API listening on http://{local}");
+        if settings.token.is_none() && !local.ip().is_loopback() {
+            log::warn!(target: "tatsu::web", "the REST API is open to the network without a token (--wsapi-token)");
+        }
+        let open_files = limits::open_file_limit();
+        let max_connections = limits::connection_cap(settings.max_connections, open_files);
+        if max_connections < settings.max_connections {
+            log::warn!(
+                target: "tatsu::web",
+                "at most {max_connections} REST connections, not {} (wsapi_max_connections): that is half the open-file \
+                 limit ({}), the rest is kept for switches; raise `ulimit -n` (LimitNOFILE=) for more",
+                settings.max_connections,
+                open_files.unwrap_or(0)
+            );
+        }
+        log::debug!(
             target: "tatsu::web",
-            "at most {max_connections} REST connections, not {} (wsapi_max_connections): that is half the open-file \
-             limit ({}), the rest is kept for switches; raise `ulimit -n` (LimitNOFILE=) for more",
-            settings.max_connections,
-            open_files.unwrap_or(0)
+            "REST limits: {max_connections} connections, heads {:?}, bodies {:?}, idle {:?}, {} body bytes held at once",
+            settings.header_timeout,
+            settings.body_timeout,
+            settings.idle_timeout,
+            settings.body_budget_bytes
         );
+        let server = Arc::new(Server::new(settings, max_connections, Arc::clone(&self.bus), Arc::clone(&self.routes)));
+        let listener = Arc::new(listener);
+        let acceptor = start_accepting(&server, &listener).map_err(|e| format!("cannot start the REST server: {e}"))?;
+        *self.listening() = Some(Listening { server, listener, state: State::Accepting(acceptor) });
+        Ok(Some(local))
     }
-    log::debug!(
-        target: "tatsu::web",
-        "REST limits: {max_connections} connections, heads {:?}, bodies {:?}, idle {:?}, {} body bytes held at once",
-        settings.header_timeout,
-        settings.body_timeout,
-        settings.idle_timeout,
-        settings.body_budget_bytes
-    );
-    let server = Arc::new(Server::new(settings, max_connections));
-    let listener = Arc::new(listener);
-    let acceptor = start_accepting(&server, &listener).map_err(|e| format!("cannot start the REST server: {e}"))?;
-    *listening() = Some(Listening { server, listener, state: State::Accepting(acceptor) });
-    Ok(Some(local))
+
+    /// Hot restart, handing over: stops accepting REST connections and returns a duplicate of the listening socket to
+    /// pass to the successor. This process keeps its own descriptor, open but not accepting, until [`Web::take_back`] (the
+    /// successor failed) or [`Web::finish_handover`] (it took over); the duplicate stays owned by this module: do not close
+    /// it. Called again before either, it returns the same duplicate. `None` if no REST server runs, or if the
+    /// duplicate cannot be made (the server then keeps accepting).
+    pub fn hand_over(&self) -> Option<RawFd> {
+        let mut guard = self.listening();
+        let listening = guard.as_mut()?;
+        if let State::Paused { duplicate: Some(duplicate) } = &listening.state {
+            return Some(duplicate.as_raw_fd());
+        }
+        // Close-on-exec, so that no process this host starts later inherits it.
+        // SAFETY: the listener stays open while `listening` holds it, which outlives this borrow.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(listening.listener.as_raw_fd()) };
+        let duplicate = match borrowed.try_clone_to_owned() {
+            Ok(duplicate) => duplicate,
+            Err(e) => {
+                log::warn!(target: "tatsu::web", "cannot duplicate the REST listening socket for the successor: {e}");
+                return None;
+            }
+        };
+        if let State::Accepting(acceptor) = &listening.state {
+            stop_accepting(acceptor);
+        }
+        let fd = duplicate.as_raw_fd();
+        listening.state = State::Paused { duplicate: Some(duplicate) };
+        Some(fd)
+    }
+
+    /// Hot restart, when the successor failed before it confirmed the takeover (and is gone): closes the duplicate
+    /// [`Web::hand_over`] made for it and serves the listening socket again, with the same settings and limits. Does
+    /// nothing while this process accepts (called twice, or without a handover) or after [`Web::finish_handover`].
+    pub fn take_back(&self) {
+        let mut guard = self.listening();
+        let Some(listening) = guard.as_mut() else { return };
+        if matches!(listening.state, State::Accepting(_)) {
+            return;
+        }
+        // Closes the successor's duplicate.
+        listening.state = State::Paused { duplicate: None };
+        match start_accepting(&listening.server, &listening.listener) {
+            Ok(acceptor) => {
+                listening.state = State::Accepting(acceptor);
+                let local = listening.listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
+                log::info!(target: "tatsu::web", "the REST API is served by this host again, on http://{local}");
+            }
+            Err(e) => log::error!(target: "tatsu::web", "cannot serve the REST API again after the failed restart: {e}"),
+        }
+    }
+
+    /// Hot restart, once the successor has confirmed the takeover: closes this process's REST listening descriptors
+    /// (its own and the duplicate passed on), so that the successor's is the only one. Connections already accepted
+    /// are served to their end. Idempotent; [`Web::hand_over`] and [`Web::take_back`] do nothing afterwards.
+    pub fn finish_handover(&self) {
+        let taken = self.listening().take();
+        if let Some(Listening { state: State::Accepting(acceptor), .. }) = &taken {
+            stop_accepting(acceptor);
+        }
+    }
 }
 
 fn start_accepting(server: &Arc<Server>, listener: &Arc<may::net::TcpListener>) -> io::Result<Arc<GreenSlot>> {
@@ -311,66 +391,6 @@ fn stop_accepting(acceptor: &GreenSlot) {
     let deadline = Instant::now() + Duration::from_secs(1);
     while !acceptor.is_finished() && Instant::now() < deadline {
         may::coroutine::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Hot restart, handing over: stops accepting REST connections and returns a duplicate of the listening socket to
-/// pass to the successor. This process keeps its own descriptor, open but not accepting, until [`take_back`] (the
-/// successor failed) or [`finish_handover`] (it took over); the duplicate stays owned by this module: do not close
-/// it. Called again before either, it returns the same duplicate. `None` if no REST server runs, or if the
-/// duplicate cannot be made (the server then keeps accepting).
-pub fn hand_over() -> Option<RawFd> {
-    let mut guard = listening();
-    let listening = guard.as_mut()?;
-    if let State::Paused { duplicate: Some(duplicate) } = &listening.state {
-        return Some(duplicate.as_raw_fd());
-    }
-    // Close-on-exec, so that no process this host starts later inherits it.
-    // SAFETY: the listener stays open while `listening` holds it, which outlives this borrow.
-    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(listening.listener.as_raw_fd()) };
-    let duplicate = match borrowed.try_clone_to_owned() {
-        Ok(duplicate) => duplicate,
-        Err(e) => {
-            log::warn!(target: "tatsu::web", "cannot duplicate the REST listening socket for the successor: {e}");
-            return None;
-        }
-    };
-    if let State::Accepting(acceptor) = &listening.state {
-        stop_accepting(acceptor);
-    }
-    let fd = duplicate.as_raw_fd();
-    listening.state = State::Paused { duplicate: Some(duplicate) };
-    Some(fd)
-}
-
-/// Hot restart, when the successor failed before it confirmed the takeover (and is gone): closes the duplicate
-/// [`hand_over`] made for it and serves the listening socket again, with the same settings and limits. Does
-/// nothing while this process accepts (called twice, or without a handover) or after [`finish_handover`].
-pub fn take_back() {
-    let mut guard = listening();
-    let Some(listening) = guard.as_mut() else { return };
-    if matches!(listening.state, State::Accepting(_)) {
-        return;
-    }
-    // Closes the successor's duplicate.
-    listening.state = State::Paused { duplicate: None };
-    match start_accepting(&listening.server, &listening.listener) {
-        Ok(acceptor) => {
-            listening.state = State::Accepting(acceptor);
-            let local = listening.listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
-            log::info!(target: "tatsu::web", "the REST API is served by this host again, on http://{local}");
-        }
-        Err(e) => log::error!(target: "tatsu::web", "cannot serve the REST API again after the failed restart: {e}"),
-    }
-}
-
-/// Hot restart, once the successor has confirmed the takeover: closes this process's REST listening descriptors
-/// (its own and the duplicate passed on), so that the successor's is the only one. Connections already accepted
-/// are served to their end. Idempotent; [`hand_over`] and [`take_back`] do nothing afterwards.
-pub fn finish_handover() {
-    let taken = listening().take();
-    if let Some(Listening { state: State::Accepting(acceptor), .. }) = &taken {
-        stop_accepting(acceptor);
     }
 }
 
@@ -793,8 +813,7 @@ impl Connection<'_> {
         if !path.starts_with('/') {
             return Response::error(400, "the request target must be a path");
         }
-        let bus = &runtime::get().bus;
-        let matched = match bus.http_routes.find(&head.method, path) {
+        let matched = match self.server.routes.find(&head.method, path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) => return Response::error(404, &format!("no route for {path}")),
             Err(NoMatch::MethodNotAllowed(allowed)) => {
@@ -802,16 +821,16 @@ impl Connection<'_> {
                 return Response::error(405, &message).with_header("Allow", allowed.join(", "));
             }
         };
-        let meta = serde_json::json!({
-            "method": head.method,
-            "path": path,
-            "query": query,
-            "params": matched.params,
-            "content_type": head.content_type,
-        })
-        .to_string();
+        let request = HttpRequest {
+            method: head.method.clone(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            params: matched.params.into_iter().collect(),
+            content_type: head.content_type.clone(),
+            body: Bytes::from(body),
+        };
         let timeout = self.server.settings.request_timeout;
-        match bus.http_request(matched.app, matched.route, meta, Bytes::from(body), timeout) {
+        match self.server.bus.http_request(&matched.app, matched.route, request, timeout) {
             Ok(reply) => reply.into(),
             Err(failed) => {
                 let status = match failed.failure {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::apps::AppState;
+use crate::bus::Mailbox;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -17,13 +17,13 @@ struct Route {
     segments: Vec<Segment>,
     /// The route as the app registered it (`GET /stats/flow/{dpid}`): the event's name.
     name: Arc<str>,
-    app: &'static AppState,
+    app: Arc<Mailbox>,
 }
 
 /// A request matched to a route.
 pub struct Matched {
     /// The app serving it.
-    pub app: &'static AppState,
+    pub app: Arc<Mailbox>,
     /// The route as registered.
     pub route: Arc<str>,
     /// The parameters, percent-decoded.
@@ -86,11 +86,11 @@ fn same_shape(a: &[Segment], b: &[Segment]) -> bool {
 
 impl Routes {
     /// Adds `app`'s route `spec` (`METHOD /path/{param}`); fails if it is malformed or another app serves it.
-    pub fn add(&self, app: &'static AppState, spec: &str) -> Result<(), String> {
+    pub fn add(&self, app: &Arc<Mailbox>, spec: &str) -> Result<(), String> {
         let (method, segments) = parse(spec)?;
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(other) = routes.iter().find(|r| r.method == method && same_shape(&r.segments, &segments)) {
-            if !std::ptr::eq(other.app, app) {
+            if !Arc::ptr_eq(&other.app, app) {
                 return Err(format!(
                     "HTTP route `{spec}` is already served by app `{}` (`{}`)",
                     other.app.name, other.name
@@ -98,13 +98,13 @@ impl Routes {
             }
             return Ok(());
         }
-        routes.push(Route { method, segments, name: Arc::from(spec.trim()), app });
+        routes.push(Route { method, segments, name: Arc::from(spec.trim()), app: Arc::clone(app) });
         Ok(())
     }
 
     /// Removes every route of `app`.
-    pub fn remove(&self, app: &AppState) {
-        self.routes.write().unwrap_or_else(PoisonError::into_inner).retain(|r| !std::ptr::eq(r.app, app));
+    pub fn remove(&self, app: &Arc<Mailbox>) {
+        self.routes.write().unwrap_or_else(PoisonError::into_inner).retain(|r| !Arc::ptr_eq(&r.app, app));
     }
 
     /// Whether any app serves a route.
@@ -152,11 +152,11 @@ impl Routes {
             .iter()
             .zip(&parts)
             .filter_map(|(segment, part)| match segment {
-                Segment::Param(name) => Some((name.clone(), tatsu_plugin_api::http::percent_decode(part, false))),
+                Segment::Param(name) => Some((name.clone(), tatsu_abi::percent_decode(part, false))),
                 Segment::Literal(_) => None,
             })
             .collect();
-        Ok(Matched { app: route.app, route: Arc::clone(&route.name), params })
+        Ok(Matched { app: Arc::clone(&route.app), route: Arc::clone(&route.name), params })
     }
 }
 
@@ -164,8 +164,8 @@ impl Routes {
 mod tests {
     use super::*;
 
-    fn app(name: &str) -> &'static AppState {
-        Box::leak(Box::new(AppState::for_tests(name)))
+    fn app(name: &str) -> Arc<Mailbox> {
+        Mailbox::new(name, 16)
     }
 
     #[test]
@@ -173,22 +173,22 @@ mod tests {
         let routes = Routes::default();
         let one = app("one");
         let two = app("two");
-        routes.add(one, "GET /stats/flow/{dpid}").expect("valid");
-        routes.add(one, "POST /stats/flow/{dpid}").expect("valid");
-        routes.add(two, "GET /stats/flow/special").expect("a literal does not clash with a parameter");
+        routes.add(&one, "GET /stats/flow/{dpid}").expect("valid");
+        routes.add(&one, "POST /stats/flow/{dpid}").expect("valid");
+        routes.add(&two, "GET /stats/flow/special").expect("a literal does not clash with a parameter");
         assert!(routes
-            .add(two, "GET /stats/flow/{id}")
+            .add(&two, "GET /stats/flow/{id}")
             .expect_err("same shape")
             .contains("already served by app `one`"));
-        assert!(routes.add(one, "get /x").is_err());
-        assert!(routes.add(one, "GET x").is_err());
-        assert!(routes.add(one, "GET /a{b}").is_err());
+        assert!(routes.add(&one, "get /x").is_err());
+        assert!(routes.add(&one, "GET x").is_err());
+        assert!(routes.add(&one, "GET /a{b}").is_err());
 
         let found = routes.find("GET", "/stats/flow/12").unwrap_or_else(|_| panic!("found"));
         assert_eq!(&*found.route, "GET /stats/flow/{dpid}");
         assert_eq!(found.params["dpid"], "12");
         let special = routes.find("GET", "/stats/flow/special").unwrap_or_else(|_| panic!("found"));
-        assert!(std::ptr::eq(special.app, two));
+        assert!(Arc::ptr_eq(&special.app, &two));
         let decoded = routes.find("GET", "/stats/flow/a%20b").unwrap_or_else(|_| panic!("found"));
         assert_eq!(decoded.params["dpid"], "a b");
         assert_eq!(routes.find("GET", "/stats/nope/1").err(), Some(NoMatch::NotFound));
@@ -196,7 +196,7 @@ mod tests {
             routes.find("DELETE", "/stats/flow/1").err(),
             Some(NoMatch::MethodNotAllowed(vec!["GET".into(), "POST".into()]))
         );
-        routes.remove(one);
+        routes.remove(&one);
         assert_eq!(routes.find("GET", "/stats/flow/1").err(), Some(NoMatch::NotFound));
     }
 }
