@@ -91,13 +91,12 @@ impl Connection {
         let now = Instant::now();
         let remaining = state.pending_remaining_ms.iter().map(|ms| Duration::from_millis(*ms));
         let remaining = remaining.chain(std::iter::repeat(INHERITED_REPLY_TIMEOUT));
-        lock(&connection.pending).extend(
-            state
-                .pending_xids
-                .iter()
-                .zip(remaining)
-                .map(|(xid, left)| (*xid, Arc::new(PendingReply::abandoned(now + left)))),
-        );
+        lock(&connection.pending).extend(state.pending_xids.iter().zip(remaining).map(|(xid, left)| {
+            (
+                *xid,
+                Arc::new(PendingReply::abandoned(now.checked_add(left).or(now.checked_add(INHERITED_REPLY_TIMEOUT)))),
+            )
+        }));
         lock(&connection.outbox).bytes = hex_decode(&state.unsent);
         let _ = connection.dpid.set(state.dpid);
         connection.add_ports(state.ports.clone());
@@ -207,7 +206,7 @@ impl Connection {
         let (pending_xids, pending_remaining_ms) = lock(&self.pending)
             .iter()
             .map(|(xid, pending)| {
-                let left = lock(&pending.state).expires.saturating_duration_since(now);
+                let left = lock(&pending.state).expires.map_or(Duration::MAX, |e| e.saturating_duration_since(now));
                 (*xid, u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
             })
             .unzip();

@@ -20,12 +20,11 @@ use may::io::WaitIoWaker;
 use may::net::TcpStream;
 use serde_json::json;
 use tatsu_ofproto::OFP_VERSION_1_3;
-use tatsu_plugin_api::abi::{DatapathStates, RequestFailure};
+use tatsu_plugin_api::abi::DatapathStates;
 
 use super::wire;
 use super::Switches;
 use crate::bus::credit::Credit;
-use crate::bus::RequestFailed;
 use crate::{green, runtime};
 use datapath::Info;
 pub use handover::Inherited;
@@ -227,13 +226,7 @@ impl Connection {
         let _ = self.stream.shutdown(Shutdown::Read);
         lock(&self.outbox).closed = true;
         self.wake_writer();
-        for (_, pending) in lock(&self.pending).drain() {
-            let detail = format!("{}: disconnected: {reason}", self.describe_short());
-            lock(&pending.state).outcome = Some(Err(RequestFailed { failure: RequestFailure::Disconnected, detail }));
-            if let Some(waiter) = &pending.waiter {
-                waiter.unpark();
-            }
-        }
+        self.fail_pending(reason);
         self.switches.forget(self);
         log::info!(
             target: "tatsu::switch",

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tatsu_plugin_api::abi::{RequestFailure, WaitStatus};
+use tatsu_plugin_api::abi::RequestFailure;
 
 use super::{lock, Connection};
 use crate::bus::RequestFailed;
-use crate::green;
+use crate::green::oneshot::{Oneshot, Waited};
 use crate::switch::wire;
 
 /// How long parts of a reply nobody waits for any more (the request timed out, or was too large) are still
@@ -17,35 +17,28 @@ const REPLY_GRACE: Duration = Duration::from_secs(5);
 
 /// A request waiting for its reply parts.
 pub(super) struct PendingReply {
-    pub(super) waiter: Option<Arc<green::GreenSlot>>,
+    /// Where the whole reply (or why there is none) goes; closed once nobody waits for it.
+    reply: Oneshot<Result<Vec<u8>, RequestFailed>>,
     pub(super) state: Mutex<PendingState>,
 }
 
 pub(super) struct PendingState {
     /// The reply parts so far, back to back (only while someone waits for them).
-    pub(super) parts: Vec<u8>,
-    pub(super) outcome: Option<Result<(), RequestFailed>>,
-    /// Whether a green thread still waits for the reply; if not, its parts are dropped.
-    pub(super) waited_for: bool,
-    /// When the entry goes: the requester's deadline, or the end of the grace period of a reply nobody waits for.
-    pub(super) expires: Instant,
+    parts: Vec<u8>,
+    /// When the entry goes (never if `None`): the requester's deadline, or the end of the grace period of a reply
+    /// nobody waits for.
+    pub(super) expires: Option<Instant>,
 }
 
 impl PendingReply {
-    /// A request the calling green thread waits for until `deadline`.
-    pub(super) fn waited(deadline: Instant) -> Self {
-        PendingReply {
-            waiter: green::current(),
-            state: Mutex::new(PendingState { parts: Vec::new(), outcome: None, waited_for: true, expires: deadline }),
-        }
+    /// A request a green thread waits for until `deadline`.
+    fn waited(deadline: Option<Instant>) -> Self {
+        PendingReply { reply: Oneshot::new(), state: Mutex::new(PendingState { parts: Vec::new(), expires: deadline }) }
     }
 
     /// A request of the predecessor host, whose reply is dropped when it comes (or forgotten at `expires`).
-    pub(super) fn abandoned(expires: Instant) -> Self {
-        PendingReply {
-            waiter: None,
-            state: Mutex::new(PendingState { parts: Vec::new(), outcome: None, waited_for: false, expires }),
-        }
+    pub(super) fn abandoned(expires: Option<Instant>) -> Self {
+        PendingReply { reply: Oneshot::closed(), state: Mutex::new(PendingState { parts: Vec::new(), expires }) }
     }
 }
 
@@ -58,48 +51,29 @@ impl Connection {
         if let Some(field) = message.get_mut(4..8) {
             field.copy_from_slice(&xid.to_be_bytes());
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let pending = Arc::new(PendingReply::waited(deadline));
         lock(&self.pending).insert(xid, Arc::clone(&pending));
         if let Err(failed) = self.send(&message) {
             lock(&self.pending).remove(&xid);
             return Err(failed);
         }
-        loop {
-            {
-                let mut state = lock(&pending.state);
-                match state.outcome.take() {
-                    Some(Ok(())) => return Ok(std::mem::take(&mut state.parts)),
-                    Some(Err(failed)) => return Err(failed),
-                    None => {}
-                }
-            }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let status = if remaining.is_zero() { WaitStatus::TimedOut } else { green::park(Some(remaining)) };
-            let failure = match status {
-                WaitStatus::Woken => continue,
-                WaitStatus::TimedOut if Instant::now() < deadline => continue,
-                WaitStatus::TimedOut => RequestFailure::TimedOut,
-                WaitStatus::Stopping => RequestFailure::Stopping,
-                WaitStatus::Interrupted => RequestFailure::Interrupted,
-            };
-            // Parts still on their way are dropped when they come, for a while (unless the reply came just now).
-            {
-                let mut state = lock(&pending.state);
-                match state.outcome.take() {
-                    Some(Ok(())) => return Ok(std::mem::take(&mut state.parts)),
-                    Some(Err(failed)) => return Err(failed),
-                    None => {}
-                }
-                state.waited_for = false;
-                state.parts = Vec::new();
-                state.expires = Instant::now() + REPLY_GRACE;
-            }
-            return Err(RequestFailed {
-                failure,
-                detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()),
-            });
+        let failure = match pending.reply.wait(deadline) {
+            Waited::Completed(reply) => return reply,
+            Waited::TimedOut => RequestFailure::TimedOut,
+            Waited::Stopping => RequestFailure::Stopping,
+            Waited::Interrupted => RequestFailure::Interrupted,
+        };
+        // Parts still on their way are dropped when they come, for a while.
+        {
+            let mut state = lock(&pending.state);
+            state.parts = Vec::new();
+            state.expires = Instant::now().checked_add(REPLY_GRACE);
         }
+        Err(RequestFailed {
+            failure,
+            detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()),
+        })
     }
 
     /// Adds a reply part to the request waiting under `xid`; `true` if there was one (the message is then taken).
@@ -108,10 +82,9 @@ impl Connection {
         let Some(pending) = lock(&self.pending).get(&xid).cloned() else { return false };
         let more = message[1] == wire::multipart_reply_type(version) && wire::reply_has_more(message);
         let limit = self.switches.settings().max_reply_bytes;
-        let wake = {
+        {
             let mut state = lock(&pending.state);
-            let mut wake = false;
-            if state.waited_for {
+            if pending.reply.is_open() {
                 if state.parts.len() + message.len() > limit {
                     let detail = format!(
                         "{}: the reply to xid {xid} exceeds {limit} bytes (max_reply_bytes); the rest is dropped",
@@ -121,28 +94,20 @@ impl Connection {
                         let note = crate::logging::held_back_note(suppressed);
                         log::warn!(target: "tatsu::switch", "{detail}{note}");
                     }
-                    state.outcome = Some(Err(RequestFailed { failure: RequestFailure::Failed, detail }));
-                    state.waited_for = false;
+                    let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::Failed, detail }));
                     state.parts = Vec::new();
-                    state.expires = Instant::now() + REPLY_GRACE;
-                    wake = true;
+                    state.expires = Instant::now().checked_add(REPLY_GRACE);
                 } else {
                     state.parts.extend_from_slice(message);
                     if !more {
-                        state.outcome = Some(Ok(()));
-                        wake = true;
+                        // Refused (and dropped) if the requester gave up just now.
+                        let _ = pending.reply.complete(Ok(std::mem::take(&mut state.parts)));
                     }
                 }
             }
-            wake
-        };
+        }
         if !more {
             lock(&self.pending).remove(&xid);
-        }
-        if wake {
-            if let Some(waiter) = &pending.waiter {
-                waiter.unpark();
-            }
         }
         true
     }
@@ -152,24 +117,27 @@ impl Connection {
     pub(in crate::switch) fn expire_pending(&self, now: Instant) {
         let mut expired = Vec::new();
         lock(&self.pending).retain(|xid, pending| {
-            let keep = lock(&pending.state).expires > now;
+            let keep = lock(&pending.state).expires.is_none_or(|expires| expires > now);
             if !keep {
                 expired.push((*xid, Arc::clone(pending)));
             }
             keep
         });
         for (xid, pending) in expired {
-            let mut state = lock(&pending.state);
-            if state.waited_for && state.outcome.is_none() {
+            if pending.reply.is_open() {
                 let detail = format!("{}: no reply to xid {xid} in time", self.describe_short());
-                state.outcome = Some(Err(RequestFailed { failure: RequestFailure::TimedOut, detail }));
-                drop(state);
-                if let Some(waiter) = &pending.waiter {
-                    waiter.unpark();
-                }
+                let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::TimedOut, detail }));
             } else {
                 log::debug!(target: "tatsu::switch", "{}: gave up waiting for the reply to xid {xid}", self.describe_short());
             }
+        }
+    }
+
+    /// Fails every request in flight: the connection closed for `reason`.
+    pub(super) fn fail_pending(&self, reason: &str) {
+        for (_, pending) in lock(&self.pending).drain() {
+            let detail = format!("{}: disconnected: {reason}", self.describe_short());
+            let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::Disconnected, detail }));
         }
     }
 }
