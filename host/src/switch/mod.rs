@@ -16,6 +16,7 @@
 //! `handshake_timeout`, and malformed input is logged at most a few lines a second per cause ([`LogLimits`]).
 
 pub mod connection;
+pub mod description;
 mod keepalive;
 mod negotiation;
 pub mod wire;
@@ -412,7 +413,7 @@ impl Switches {
         let mut connections: Vec<Arc<Connection>> =
             self.datapaths.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
         connections.sort_by_key(|connection| connection.dpid());
-        connections.iter().filter(|c| c.is_main()).map(|c| c.describe()).collect()
+        connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_json()).collect()
     }
 }
 

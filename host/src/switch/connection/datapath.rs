@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use serde_json::{json, Value};
 use tatsu_plugin_api::abi::DatapathStates;
 
 use super::{lock, Connection};
 use crate::runtime;
+use crate::switch::description::{DatapathSummary, PortInfo, StateChange};
 use crate::switch::wire::Features;
 
 /// Ports recorded per datapath (what apps are told in `enter` events): a switch announcing ever new port numbers
@@ -17,49 +17,37 @@ const MAX_PORTS: usize = 4096;
 #[derive(Default)]
 pub(super) struct Info {
     pub(super) features: Option<Features>,
-    pub(super) ports: BTreeMap<u32, Value>,
-}
-
-fn state_name(state: u32) -> &'static str {
-    match DatapathStates(state) {
-        DatapathStates::HANDSHAKE => "handshake",
-        DatapathStates::CONFIG => "config",
-        DatapathStates::MAIN => "main",
-        _ => "dead",
-    }
+    pub(super) ports: BTreeMap<u32, PortInfo>,
 }
 
 impl Connection {
-    /// The datapath as a JSON object: id, address, version, state, features and ports.
-    pub fn describe(&self) -> Value {
+    /// The datapath: id, address, version, state, features and ports.
+    pub fn describe(&self) -> DatapathSummary {
         let info = lock(&self.info);
         let features = info.features.clone().unwrap_or_default();
-        json!({
-            "dpid": self.dpid_or_zero(),
-            "dpid_hex": format!("{:016x}", self.dpid_or_zero()),
-            "address": self.peer.to_string(),
-            "connection": self.id,
-            "version": self.version(),
-            "state": state_name(self.state()),
-            "n_buffers": features.n_buffers,
-            "n_tables": features.n_tables,
-            "capabilities": features.capabilities,
-            "ports": info.ports.values().cloned().collect::<Vec<Value>>(),
-        })
+        DatapathSummary {
+            dpid: self.dpid_or_zero(),
+            address: self.peer,
+            connection: self.id,
+            version: self.version(),
+            state: DatapathStates(self.state()).into(),
+            n_buffers: features.n_buffers,
+            n_tables: features.n_tables,
+            capabilities: features.capabilities,
+            ports: info.ports.values().cloned().collect(),
+        }
     }
 
     pub(super) fn publish_state(&self, state: u32, reason: Option<&str>) {
-        let mut info = json!({
-            "dpid": self.dpid_or_zero(),
-            "address": self.peer.to_string(),
-            "connection": self.id,
-            "version": self.version(),
-            "state": state_name(state),
-        });
-        if let Some(reason) = reason {
-            info["reason"] = json!(reason);
-        }
-        runtime::get().bus.deliver_datapath("state", self.dpid_or_zero(), info.to_string());
+        let change = StateChange {
+            dpid: self.dpid_or_zero(),
+            address: self.peer,
+            connection: self.id,
+            version: self.version(),
+            state: DatapathStates(state).into(),
+            reason,
+        };
+        runtime::get().bus.deliver_datapath("state", self.dpid_or_zero(), change.to_json_text());
     }
 
     pub(super) fn set_state(&self, state: DatapathStates) {
@@ -67,15 +55,15 @@ impl Connection {
         self.publish_state(state.0, None);
     }
 
-    pub(super) fn add_ports(&self, ports: Vec<Value>) {
+    pub(super) fn add_ports(&self, ports: Vec<PortInfo>) {
         for port in ports {
             self.update_port(0, port);
         }
     }
 
     /// Records a port added or changed (`reason` 0 or 2) or deleted (1); at most [`MAX_PORTS`] are kept.
-    pub(super) fn update_port(&self, reason: u8, port: Value) {
-        let Some(number) = port["port_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else { return };
+    pub(super) fn update_port(&self, reason: u8, port: PortInfo) {
+        let number = port.port_no;
         let mut info = lock(&self.info);
         if reason == 1 {
             info.ports.remove(&number);
@@ -90,6 +78,6 @@ impl Connection {
     pub(super) fn enter_main(&self) {
         self.set_state(DatapathStates::MAIN);
         log::info!(target: "tatsu::switch", "{} is ready", self.describe_short());
-        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().to_string());
+        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().enter_event(false));
     }
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use std::net::SocketAddr;
 
 use may::net::TcpStream;
-use serde_json::{json, Value};
 use tatsu_plugin_api::abi::DatapathStates;
 
 use super::{lock, Connection, Handshake, PendingReply};
 use crate::runtime;
+use crate::switch::description::PortInfo;
 use crate::switch::wire::Features;
 use crate::switch::Switches;
 
@@ -46,7 +46,7 @@ pub struct Inherited {
     /// `OFPC_*` bits.
     pub capabilities: u32,
     /// Ports, as described to apps.
-    pub ports: Vec<Value>,
+    pub ports: Vec<PortInfo>,
     /// The next transaction id to use.
     pub next_xid: u32,
     /// Bytes read from the switch but not yet a whole message, hex.
@@ -132,9 +132,7 @@ impl Connection {
 
     /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
     pub fn announce_resumed(&self) {
-        let mut info = self.describe();
-        info["resumed"] = json!(true);
-        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), info.to_string());
+        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().enter_event(true));
     }
 
     /// Asks the reader to stop at the next message boundary (for a handover).
@@ -254,5 +252,34 @@ impl Connection {
             }
             may::coroutine::park();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_handover_record_of_an_older_host_reads_and_writes_back_the_same() {
+        // What a host that kept ports as JSON values wrote (without the fields later hosts added).
+        let older = json!({
+            "dpid": 1, "version": 4, "peer": "127.0.0.1:40000", "n_buffers": 256, "n_tables": 254,
+            "capabilities": 79, "next_xid": 12, "unparsed": "", "pending_xids": [5],
+            "ports": [
+                {"advertised": 0, "config": 0, "curr": 2112, "curr_speed": 10000000, "hw_addr": "6a:1f:00:00:00:01",
+                 "max_speed": 0, "name": "s1-eth1", "peer": 0, "port_no": 1, "state": 4, "supported": 0},
+                {"advertised": 0, "config": 1, "curr": 0, "hw_addr": "6a:1f:00:00:00:02", "name": "br0",
+                 "peer": 0, "port_no": 65534, "state": 1, "supported": 0},
+            ],
+        });
+        let inherited: Inherited = serde_json::from_value(older.clone()).expect("an older host's record reads");
+        assert_eq!(inherited.ports.len(), 2);
+        assert_eq!(inherited.ports[0].hw_addr, [0x6a, 0x1f, 0, 0, 0, 1]);
+        assert_eq!((inherited.ports[1].port_no, inherited.ports[1].max_speed), (65534, None));
+        assert!(inherited.pending_remaining_ms.is_empty() && inherited.unsent.is_empty());
+        let written = serde_json::to_value(&inherited).expect("a record writes");
+        assert_eq!(written["ports"], older["ports"], "ports are written as they were read");
     }
 }

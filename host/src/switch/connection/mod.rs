@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use may::coroutine::Coroutine;
 use may::io::WaitIoWaker;
 use may::net::TcpStream;
-use serde_json::json;
 use tatsu_ofproto::OFP_VERSION_1_3;
 use tatsu_plugin_api::abi::DatapathStates;
 
@@ -236,9 +235,7 @@ impl Connection {
             self.sends_refused.load(Ordering::Relaxed)
         );
         if previous == DatapathStates::MAIN.0 {
-            let mut info = self.describe();
-            info["reason"] = json!(reason);
-            runtime::get().bus.deliver_datapath("leave", self.dpid_or_zero(), info.to_string());
+            runtime::get().bus.deliver_datapath("leave", self.dpid_or_zero(), self.describe().leave_event(reason));
         }
         self.publish_state(DatapathStates::DEAD.0, Some(reason));
     }
