@@ -17,6 +17,7 @@
 
 pub mod connection;
 pub mod description;
+mod handshake;
 mod keepalive;
 mod negotiation;
 pub mod wire;

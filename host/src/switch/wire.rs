@@ -43,6 +43,11 @@ pub fn multipart_reply_type(version: u8) -> u8 {
     }
 }
 
+/// The transaction id of a message (0 if it is shorter than a header).
+pub fn xid_of(message: &[u8]) -> u32 {
+    message.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
 /// Whether a multipart/stats reply says more parts follow (`OFPMPF_REPLY_MORE` / `OFPSF_REPLY_MORE`).
 pub fn reply_has_more(message: &[u8]) -> bool {
     message.get(10..12).is_some_and(|flags| u16::from_be_bytes([flags[0], flags[1]]) & 1 != 0)
@@ -136,7 +141,7 @@ pub fn port_desc_request(xid: u32) -> Vec<u8> {
 }
 
 /// What the host keeps of a switch's FEATURES_REPLY.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Features {
     /// Datapath id.
     pub datapath_id: u64,

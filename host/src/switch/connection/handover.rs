@@ -10,9 +10,10 @@ use std::net::SocketAddr;
 use may::net::TcpStream;
 use tatsu_plugin_api::abi::DatapathStates;
 
-use super::{lock, Connection, Handshake, PendingReply};
+use super::{lock, Connection, PendingReply};
 use crate::runtime;
 use crate::switch::description::PortInfo;
+use crate::switch::handshake::Handshake;
 use crate::switch::wire::Features;
 use crate::switch::Switches;
 
@@ -111,7 +112,7 @@ impl Connection {
     /// begins with the `unparsed` bytes its previous owner read. Starting them before the takeover is committed
     /// keeps their cost (two stacks to map) out of the switches' blackout.
     pub fn prepare_inherited(self: &Arc<Self>, unparsed: &str) -> Result<(), String> {
-        self.serve(hex_decode(unparsed), Handshake::Done)
+        self.serve(hex_decode(unparsed), Handshake::finished())
     }
 
     /// Lets the held reader and writer of an adopted connection go.

@@ -21,6 +21,7 @@ use may::net::TcpStream;
 use tatsu_ofproto::OFP_VERSION_1_3;
 use tatsu_plugin_api::abi::DatapathStates;
 
+use super::handshake::Handshake;
 use super::wire;
 use super::Switches;
 use crate::bus::credit::Credit;
@@ -28,7 +29,6 @@ use crate::{green, runtime};
 use datapath::Info;
 pub use handover::Inherited;
 use handover::Pause;
-use reader::Handshake;
 use requests::PendingReply;
 use writer::Outbox;
 
@@ -66,10 +66,6 @@ pub struct Connection {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn xid_of(message: &[u8]) -> u32 {
-    message.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 impl Connection {
@@ -130,12 +126,10 @@ impl Connection {
     ) -> Result<Arc<Connection>, String> {
         let connection = Arc::new(Connection::new(switches, id, stream, peer, DatapathStates::HANDSHAKE));
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
-        let mut hello = Vec::new();
-        tatsu_ofproto::encode_hello(OFP_VERSION_1_3, &wire::VERSIONS, connection.fresh_xid(), &mut hello)
-            .map_err(|e| e.to_string())?;
+        let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
-        connection.serve(Vec::new(), Handshake::AwaitHello)?;
+        connection.serve(Vec::new(), Handshake::new(switches.settings().miss_send_len))?;
         Ok(connection)
     }
 

@@ -1,5 +1,5 @@
-//! The reader: reads the socket, frames messages, runs the handshake and hands every message on (to a request
-//! waiting for it, or to apps).
+//! The reader: reads the socket, frames messages, checks their version and type, runs the handshake (doing what
+//! [`Handshake`] says) and hands every message on (to a request waiting for it, or to apps).
 
 use std::io::Read;
 use std::sync::atomic::Ordering;
@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use may::io::WaitIo;
-use tatsu_ofproto::{Hello, OFP_VERSION_1_0};
 use tatsu_plugin_api::abi::DatapathStates;
 
-use super::{lock, xid_of, Connection};
-use crate::switch::negotiation::VersionOffer;
-use crate::switch::wire;
+use super::{lock, Connection};
+use crate::switch::handshake::{Action, Handshake};
+use crate::switch::wire::{self, xid_of, Features};
 use crate::{green, runtime};
 
 /// Most bytes read from the socket at a time (more when a message is larger).
@@ -21,18 +20,6 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
 const FIRST_CHUNK: usize = 2 * 1024;
-
-/// Where the handshake is.
-pub(super) enum Handshake {
-    /// Waiting for the switch's HELLO.
-    AwaitHello,
-    /// FEATURES_REQUEST sent under this xid.
-    AwaitFeatures(u32),
-    /// 1.3 PORT_DESC request sent under this xid.
-    AwaitPorts(u32),
-    /// In MAIN.
-    Done,
-}
 
 impl Connection {
     pub(super) fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
@@ -132,10 +119,10 @@ impl Connection {
     /// Handles one framed message; `Err` closes the connection with that reason.
     #[inline]
     pub(super) fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
-        let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
-        if matches!(handshake, Handshake::AwaitHello) {
-            return self.on_hello(&message, handshake);
+        if handshake.awaits_hello() {
+            return self.run_handshake(&message, handshake);
         }
+        let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
         let negotiated = self.version();
         if version != negotiated {
             self.malformed(&message, || format!("message in version 0x{version:02x}, negotiated 0x{negotiated:02x}"));
@@ -150,21 +137,8 @@ impl Connection {
         if msg_type == wire::ECHO_REQUEST {
             self.enqueue(&wire::echo_reply(&message));
         }
-        match *handshake {
-            Handshake::AwaitFeatures(want) if msg_type == wire::FEATURES_REPLY && xid == want => {
-                self.on_features(&message, handshake)?;
-            }
-            Handshake::AwaitPorts(want) if msg_type == wire::multipart_reply_type(version) && xid == want => {
-                match wire::port_desc(&message) {
-                    Ok(ports) => self.add_ports(ports),
-                    Err(e) => self.malformed(&message, || format!("malformed PORT_DESC reply ({e})")),
-                }
-                if !wire::reply_has_more(&message) {
-                    *handshake = Handshake::Done;
-                    self.enter_main();
-                }
-            }
-            _ => {}
+        if !handshake.is_done() {
+            self.run_handshake(&message, handshake)?;
         }
         if !wire::is_asynchronous(msg_type) && self.complete_pending(xid, &message, version) {
             return Ok(());
@@ -179,44 +153,29 @@ impl Connection {
         Ok(())
     }
 
+    /// Feeds a message to the handshake and does what it says; `Err` closes the connection with that reason.
     #[cold]
-    pub(super) fn on_hello(&self, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
-        let (version, msg_type) = (message[0], message[1]);
-        if msg_type == wire::ECHO_REQUEST {
-            self.enqueue(&wire::echo_reply(message));
-            return Ok(());
-        }
-        if msg_type != wire::HELLO {
-            self.malformed(message, || format!("message type {msg_type} before HELLO"));
-            return Err(format!("the switch sent message type {msg_type} before HELLO"));
-        }
-        let hello = match tatsu_ofproto::decode_hello(message) {
-            Ok((_, hello)) => hello,
-            Err(e) => {
-                self.malformed(message, || format!("malformed HELLO ({e}); negotiating on its header version"));
-                Hello::default()
+    fn run_handshake(self: &Arc<Self>, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
+        for action in handshake.on_message(message, &mut || self.fresh_xid()) {
+            match action {
+                Action::Send(bytes) => self.enqueue(&bytes),
+                Action::Negotiated(version) => {
+                    self.version.store(version, Ordering::Release);
+                    self.set_state(DatapathStates::CONFIG);
+                }
+                Action::Features(features) => self.record_features(features),
+                Action::Ports(ports) => self.add_ports(ports),
+                Action::Malformed(what) => self.malformed(message, || what),
+                Action::EnterMain => self.enter_main(),
+                Action::Close(reason) => return Err(reason),
             }
-        };
-        let offer = VersionOffer::of(version, &hello);
-        let Some(agreed) = offer.best_of(&wire::VERSIONS) else {
-            let reason = format!("no common OpenFlow version: the switch offers {offer}, tatsu speaks 1.0 and 1.3");
-            let reply_version = if wire::VERSIONS.contains(&version) { version } else { OFP_VERSION_1_0.max(version) };
-            self.enqueue(&wire::hello_failed(reply_version, &reason, xid_of(message)));
-            return Err(reason);
-        };
-        self.version.store(agreed, Ordering::Release);
-        self.set_state(DatapathStates::CONFIG);
-        let xid = self.fresh_xid();
-        self.enqueue(&wire::features_request(agreed, xid));
-        *handshake = Handshake::AwaitFeatures(xid);
+        }
         Ok(())
     }
 
-    pub(super) fn on_features(self: &Arc<Self>, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
-        let (features, ports) = wire::features(message).map_err(|e| {
-            self.malformed(message, || format!("malformed FEATURES_REPLY ({e})"));
-            format!("malformed FEATURES_REPLY: {e}")
-        })?;
+    /// Records the switch's features: its datapath id is known from now on, and replaces any older connection of
+    /// the same datapath.
+    fn record_features(self: &Arc<Self>, features: Features) {
         let dpid = features.datapath_id;
         let _ = self.dpid.set(dpid);
         lock(&self.info).features = Some(features);
@@ -224,20 +183,5 @@ impl Connection {
             old.close(&format!("replaced by a new connection from {}", self.peer));
         }
         log::info!(target: "tatsu::switch", "{} speaks OpenFlow 0x{:02x}", self.describe_short(), self.version());
-        let version = self.version();
-        self.enqueue(&wire::set_config(version, self.switches.settings().miss_send_len, self.fresh_xid()));
-        match ports {
-            Some(ports) => {
-                self.add_ports(ports);
-                *handshake = Handshake::Done;
-                self.enter_main();
-            }
-            None => {
-                let xid = self.fresh_xid();
-                self.enqueue(&wire::port_desc_request(xid));
-                *handshake = Handshake::AwaitPorts(xid);
-            }
-        }
-        Ok(())
     }
 }

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use tatsu_plugin_api::abi::RequestFailure;
 
-use super::{lock, xid_of, Connection};
+use super::{lock, Connection};
 use crate::bus::RequestFailed;
 use crate::green;
+use crate::switch::wire::xid_of;
 
 /// Room the host's own messages (echo replies, errors, keepalive) have beyond the send queue limit apps are held
 /// to, so that a full queue of app messages never stops the keepalive. A switch that lets even this fill up does
