@@ -1,8 +1,9 @@
 //! Switches: listening for (and dialling) OpenFlow switches, the handshake, keepalive, and the table of connected
 //! datapaths that apps send to.
 //!
-//! Each connection has one reader and one writer green thread ([`connection`]); one keepalive green thread watches
-//! them all ([`keepalive`]). A switch moves through HANDSHAKE → CONFIG → MAIN → DEAD; each change is a `state`
+//! Each connection has one reader and one writer green thread ([`connection`]); the reader runs the handshake, a
+//! state machine of its own ([`handshake`]); one keepalive green thread watches them all ([`keepalive`]). Apps get
+//! datapaths described by [`description`]. A switch moves through HANDSHAKE → CONFIG → MAIN → DEAD; each change is a `state`
 //! datapath event, entering MAIN an `enter` event (with features and ports) and leaving it a `leave` event.
 //!
 //! Send queue: messages apps send to a switch are appended to that connection's outbox, which its writer drains

@@ -14,6 +14,7 @@ use crate::switch::wire::Features;
 /// must not grow the table without bound. Open vSwitch bridges have far fewer.
 const MAX_PORTS: usize = 4096;
 
+/// The datapath's features and ports, as far as the switch has told them.
 #[derive(Default)]
 pub(super) struct Info {
     pub(super) features: Option<Features>,
@@ -38,6 +39,7 @@ impl Connection {
         }
     }
 
+    /// Tells apps the datapath entered `state` (a `state` event), and why if it died.
     pub(super) fn publish_state(&self, state: u32, reason: Option<&str>) {
         let change = StateChange {
             dpid: self.dpid_or_zero(),
@@ -50,11 +52,13 @@ impl Connection {
         runtime::get().bus.deliver_datapath("state", self.dpid_or_zero(), change.to_json_text());
     }
 
+    /// Enters `state`, and tells apps.
     pub(super) fn set_state(&self, state: DatapathStates) {
         self.state.store(state.0, Ordering::Release);
         self.publish_state(state.0, None);
     }
 
+    /// Records ports added or changed.
     pub(super) fn add_ports(&self, ports: Vec<PortInfo>) {
         for port in ports {
             self.update_port(0, port);
@@ -75,6 +79,7 @@ impl Connection {
         }
     }
 
+    /// Enters MAIN and tells apps: an `enter` event describing the datapath.
     pub(super) fn enter_main(&self) {
         self.set_state(DatapathStates::MAIN);
         log::info!(target: "tatsu::switch", "{} is ready", self.describe_short());

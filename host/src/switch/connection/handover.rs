@@ -230,6 +230,7 @@ impl Connection {
         Some((state, std::os::fd::AsRawFd::as_raw_fd(&self.stream)))
     }
 
+    /// Whether the connection now belongs to the successor host.
     pub(super) fn handed_over(&self) -> bool {
         self.handed_over.load(Ordering::Acquire)
     }

@@ -22,6 +22,8 @@ const READ_CHUNK: usize = 16 * 1024;
 const FIRST_CHUNK: usize = 2 * 1024;
 
 impl Connection {
+    /// The reader's body: handles the `unparsed` bytes, then what the switch sends, with the handshake at
+    /// `handshake`, until the connection closes or is handed over.
     pub(super) fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
         let stream = &self.stream;
         let _ = self.reader.set((may::coroutine::current(), stream.waker()));
@@ -118,7 +120,7 @@ impl Connection {
 
     /// Handles one framed message; `Err` closes the connection with that reason.
     #[inline]
-    pub(super) fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
+    fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
         if handshake.awaits_hello() {
             return self.run_handshake(&message, handshake);
         }

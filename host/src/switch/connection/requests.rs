@@ -22,6 +22,7 @@ pub(super) struct PendingReply {
     pub(super) state: Mutex<PendingState>,
 }
 
+/// What a request has gathered so far.
 pub(super) struct PendingState {
     /// The reply parts so far, back to back (only while someone waits for them).
     parts: Vec<u8>,

@@ -67,6 +67,7 @@ impl Connection {
         }
     }
 
+    /// Wakes the writer: there is something to write, or a close or handover to notice.
     pub(super) fn wake_writer(&self) {
         if let Some(writer) = self.writer.get() {
             writer.unpark();
@@ -167,7 +168,7 @@ impl Connection {
     }
 
     /// Writes `batch`, stopping early if the connection is handed over meanwhile.
-    pub(super) fn write_all(&self, batch: &[u8]) -> Result<(), WriteStopped> {
+    fn write_all(&self, batch: &[u8]) -> Result<(), WriteStopped> {
         let mut closed_at: Option<Instant> = None;
         let mut bytes = batch;
         while !bytes.is_empty() {
