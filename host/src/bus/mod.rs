@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestFailure, WaitStatus};
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestFailure};
 
-use crate::green::{self, GreenSlot};
+use crate::green::oneshot::{Oneshot, Waited};
 use credit::{Credit, CreditToken};
 use queue::{Admission, EventQueue};
 
@@ -69,12 +69,6 @@ impl Event {
     }
 }
 
-/// A request waiting for its reply.
-struct Pending {
-    result: Mutex<Option<Reply>>,
-    waiter: Option<Arc<GreenSlot>>,
-}
-
 /// The reply to a request: an app request's JSON result, or an HTTP response.
 pub enum Reply {
     /// The serving app's JSON reply, or its error message.
@@ -124,7 +118,8 @@ pub struct RequestFailed {
 pub struct Bus {
     subscribers: RwLock<HashMap<String, Vec<Arc<Mailbox>>>>,
     servers: RwLock<HashMap<String, Arc<Mailbox>>>,
-    pending: Mutex<HashMap<u64, Arc<Pending>>>,
+    /// Requests waiting for their reply, by id.
+    pending: Mutex<HashMap<u64, Arc<Oneshot<Reply>>>>,
     next_request_id: AtomicU64,
     openflow_routes: RwLock<HashMap<u32, Vec<(Arc<Mailbox>, DatapathStates)>>>,
     datapath_subscribers: RwLock<HashMap<DatapathChange, Vec<Arc<Mailbox>>>>,
@@ -248,7 +243,7 @@ impl Bus {
             });
         };
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let pending = Arc::new(Pending { result: Mutex::new(None), waiter: green::current() });
+        let pending = Arc::new(Oneshot::new());
         self.pending().insert(id, Arc::clone(&pending));
         let event =
             Event::Request { id, name: Arc::from(name), source: Arc::clone(&source.name), payload: Arc::from(payload) };
@@ -285,7 +280,7 @@ impl Bus {
         timeout: Duration,
     ) -> Result<HttpReply, RequestFailed> {
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let pending = Arc::new(Pending { result: Mutex::new(None), waiter: green::current() });
+        let pending = Arc::new(Oneshot::new());
         self.pending().insert(id, Arc::clone(&pending));
         let event = Event::Http { id, route: Arc::clone(&route), request: Box::new(request) };
         if server.queue.push(event, Admission::Bounded).is_err() {
@@ -310,32 +305,20 @@ impl Bus {
     fn wait_reply(
         &self,
         id: u64,
-        pending: &Pending,
+        pending: &Oneshot<Reply>,
         timeout: Duration,
         timed_out: impl FnOnce() -> String,
     ) -> Result<Reply, RequestFailed> {
-        let deadline = Instant::now().checked_add(timeout);
-        loop {
-            if let Some(reply) = pending.result.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                return Ok(reply);
+        let failed = match pending.wait(Instant::now().checked_add(timeout)) {
+            Waited::Completed(reply) => return Ok(reply),
+            Waited::TimedOut => RequestFailed { failure: RequestFailure::TimedOut, detail: timed_out() },
+            Waited::Stopping => RequestFailed { failure: RequestFailure::Stopping, detail: "stopping".to_owned() },
+            Waited::Interrupted => {
+                RequestFailed { failure: RequestFailure::Interrupted, detail: "interrupted".to_owned() }
             }
-            let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            let status =
-                if remaining.is_some_and(|r| r.is_zero()) { WaitStatus::TimedOut } else { green::park(remaining) };
-            let failed = match status {
-                WaitStatus::Woken => continue,
-                WaitStatus::TimedOut if deadline.is_some_and(|deadline| Instant::now() < deadline) => continue,
-                WaitStatus::TimedOut => RequestFailed { failure: RequestFailure::TimedOut, detail: timed_out() },
-                WaitStatus::Stopping => {
-                    RequestFailed { failure: RequestFailure::Stopping, detail: "stopping".to_owned() }
-                }
-                WaitStatus::Interrupted => {
-                    RequestFailed { failure: RequestFailure::Interrupted, detail: "interrupted".to_owned() }
-                }
-            };
-            self.pending().remove(&id);
-            return Err(failed);
-        }
+        };
+        self.pending().remove(&id);
+        Err(failed)
     }
 
     /// Delivers the reply to request `id`; a reply that comes after its request timed out is dropped.
@@ -349,17 +332,13 @@ impl Bus {
     }
 
     fn complete(&self, id: u64, result: Reply) {
-        let Some(pending) = self.pending().remove(&id) else {
+        let pending = self.pending().remove(&id);
+        if pending.is_none_or(|pending| pending.complete(result).is_err()) {
             log::debug!(target: "tatsu::bus", "reply to request {id} came after it timed out; dropped");
-            return;
-        };
-        *pending.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
-        if let Some(waiter) = &pending.waiter {
-            waiter.unpark();
         }
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Pending>>> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Oneshot<Reply>>>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -3,8 +3,9 @@
 //! point. Coroutines are never cancelled: may's cancel would unwind through the app's `extern "C"` frames.
 //!
 //! Green threads run on reused coroutines ([`runner`]), and a coroutine about to wait for long gives back the stack
-//! pages it does not use ([`stack`]).
+//! pages it does not use ([`stack`]). A green thread waiting for a reply waits on a [`oneshot::Oneshot`].
 
+pub mod oneshot;
 mod runner;
 mod stack;
 

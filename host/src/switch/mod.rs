@@ -1,8 +1,9 @@
 //! Switches: listening for (and dialling) OpenFlow switches, the handshake, keepalive, and the table of connected
 //! datapaths that apps send to.
 //!
-//! Each connection has one reader and one writer green thread ([`connection`]); one keepalive green thread watches
-//! them all ([`keepalive`]). A switch moves through HANDSHAKE → CONFIG → MAIN → DEAD; each change is a `state`
+//! Each connection has one reader and one writer green thread ([`connection`]); the reader runs the handshake, a
+//! state machine of its own ([`handshake`]); one keepalive green thread watches them all ([`keepalive`]). Apps get
+//! datapaths described by [`description`]. A switch moves through HANDSHAKE → CONFIG → MAIN → DEAD; each change is a `state`
 //! datapath event, entering MAIN an `enter` event (with features and ports) and leaving it a `leave` event.
 //!
 //! Send queue: messages apps send to a switch are appended to that connection's outbox, which its writer drains
@@ -16,6 +17,8 @@
 //! `handshake_timeout`, and malformed input is logged at most a few lines a second per cause ([`LogLimits`]).
 
 pub mod connection;
+pub mod description;
+mod handshake;
 mod keepalive;
 mod negotiation;
 pub mod wire;
@@ -412,7 +415,7 @@ impl Switches {
         let mut connections: Vec<Arc<Connection>> =
             self.datapaths.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
         connections.sort_by_key(|connection| connection.dpid());
-        connections.iter().filter(|c| c.is_main()).map(|c| c.describe()).collect()
+        connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_json()).collect()
     }
 }
 

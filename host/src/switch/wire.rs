@@ -1,8 +1,9 @@
 //! The few facts about OpenFlow messages the host itself needs, by version: message type numbers, which messages
 //! answer a request, and building the messages of the handshake and keepalive with the codec.
 
-use serde_json::{json, Value};
 use tatsu_ofproto::{v1_0, v1_3, ErrorMsg, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+
+use super::description::PortInfo;
 
 /// The versions the host negotiates, lowest first.
 pub const VERSIONS: [u8; 2] = [OFP_VERSION_1_0, OFP_VERSION_1_3];
@@ -40,6 +41,11 @@ pub fn multipart_reply_type(version: u8) -> u8 {
     } else {
         19
     }
+}
+
+/// The transaction id of a message (0 if it is shorter than a header).
+pub fn xid_of(message: &[u8]) -> u32 {
+    message.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Whether a multipart/stats reply says more parts follow (`OFPMPF_REPLY_MORE` / `OFPSF_REPLY_MORE`).
@@ -135,7 +141,7 @@ pub fn port_desc_request(xid: u32) -> Vec<u8> {
 }
 
 /// What the host keeps of a switch's FEATURES_REPLY.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Features {
     /// Datapath id.
     pub datapath_id: u64,
@@ -148,7 +154,7 @@ pub struct Features {
 }
 
 /// Decodes a FEATURES_REPLY: the features and, for 1.0, the ports.
-pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<Value>>), String> {
+pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<PortInfo>>), String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
         (_, Message::V1_0(v1_0::Message::FeaturesReply(f))) => Ok((
             Features {
@@ -157,7 +163,7 @@ pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<Value>>), String
                 n_tables: f.n_tables,
                 capabilities: f.capabilities,
             },
-            Some(f.ports.iter().map(port_1_0).collect()),
+            Some(f.ports.iter().map(PortInfo::from).collect()),
         )),
         (_, Message::V1_3(v1_3::Message::FeaturesReply(f))) => Ok((
             Features {
@@ -173,7 +179,7 @@ pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<Value>>), String
 }
 
 /// Decodes the ports of a 1.3 PORT_DESC reply part.
-pub fn port_desc(message: &[u8]) -> Result<Vec<Value>, String> {
+pub fn port_desc(message: &[u8]) -> Result<Vec<PortInfo>, String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
         (
             _,
@@ -181,48 +187,18 @@ pub fn port_desc(message: &[u8]) -> Result<Vec<Value>, String> {
                 body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
                 ..
             })),
-        ) => Ok(ports.iter().map(port_1_3).collect()),
+        ) => Ok(ports.iter().map(PortInfo::from).collect()),
         (header, _) => Err(format!("expected a PORT_DESC reply, got message type {}", header.msg_type)),
     }
 }
 
 /// Decodes a PORT_STATUS: the reason (`OFPPR_ADD`, `_DELETE`, `_MODIFY`) and the port.
-pub fn port_status(message: &[u8]) -> Result<(u8, Value), String> {
+pub fn port_status(message: &[u8]) -> Result<(u8, PortInfo), String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
-        (_, Message::V1_0(v1_0::Message::PortStatus(s))) => Ok((s.reason, port_1_0(&s.desc))),
-        (_, Message::V1_3(v1_3::Message::PortStatus(s))) => Ok((s.reason, port_1_3(&s.desc))),
+        (_, Message::V1_0(v1_0::Message::PortStatus(s))) => Ok((s.reason, PortInfo::from(&s.desc))),
+        (_, Message::V1_3(v1_3::Message::PortStatus(s))) => Ok((s.reason, PortInfo::from(&s.desc))),
         (header, _) => Err(format!("expected PORT_STATUS, got message type {}", header.msg_type)),
     }
-}
-
-fn port_1_0(port: &v1_0::PhyPort) -> Value {
-    json!({
-        "port_no": u32::from(port.port_no),
-        "hw_addr": port.hw_addr.to_string(),
-        "name": port.name.as_str(),
-        "config": port.config,
-        "state": port.state,
-        "curr": port.curr,
-        "advertised": port.advertised,
-        "supported": port.supported,
-        "peer": port.peer,
-    })
-}
-
-fn port_1_3(port: &v1_3::Port) -> Value {
-    json!({
-        "port_no": port.port_no,
-        "hw_addr": port.hw_addr.to_string(),
-        "name": port.name.as_str(),
-        "config": port.config,
-        "state": port.state,
-        "curr": port.curr,
-        "advertised": port.advertised,
-        "supported": port.supported,
-        "peer": port.peer,
-        "curr_speed": port.curr_speed,
-        "max_speed": port.max_speed,
-    })
 }
 
 /// Up to `max` bytes of `bytes` as hex, for logs.

@@ -1,0 +1,244 @@
+//! One switch connection: the [`Connection`] itself, its lifecycle (start, state, keepalive bookkeeping, close) and
+//! the parts that do one job each: the reader ([`reader`]: framing, the handshake, dispatch to apps), the writer
+//! ([`writer`]: the outbox and batched sends), requests awaiting replies ([`requests`]), the datapath's features and
+//! ports ([`datapath`]) and the hot-restart handover ([`handover`]).
+
+mod datapath;
+mod handover;
+mod reader;
+mod requests;
+mod writer;
+
+use std::collections::HashMap;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use may::coroutine::Coroutine;
+use may::io::WaitIoWaker;
+use may::net::TcpStream;
+use tatsu_ofproto::OFP_VERSION_1_3;
+use tatsu_abi::DatapathStates;
+
+use super::handshake::Handshake;
+use super::wire;
+use super::Switches;
+use crate::bus::credit::Credit;
+use crate::{green, runtime};
+use datapath::Info;
+pub use handover::Inherited;
+use handover::Pause;
+use requests::PendingReply;
+use writer::Outbox;
+
+/// A connected switch.
+pub struct Connection {
+    /// Host-wide connection number.
+    pub id: u64,
+    /// The switch's address.
+    pub peer: SocketAddr,
+    switches: &'static Switches,
+    stream: TcpStream,
+    state: AtomicU32,
+    version: AtomicU8,
+    info: Mutex<Info>,
+    dpid: OnceLock<u64>,
+    outbox: Mutex<Outbox>,
+    writer: OnceLock<Coroutine>,
+    next_xid: AtomicU32,
+    pending: Mutex<HashMap<u32, Arc<PendingReply>>>,
+    connected_at: Instant,
+    last_received_ms: AtomicU64,
+    echoes_unanswered: AtomicU32,
+    closed: OnceLock<String>,
+    malformed: AtomicU64,
+    sends_refused: AtomicU64,
+    reader: OnceLock<(Coroutine, WaitIoWaker)>,
+    pause: Mutex<Pause>,
+    /// `pause.handed_over`, readable without the lock (the writer checks it before every write).
+    handed_over: AtomicBool,
+    /// An adopted connection whose reader and writer are started but wait, touching nothing, until
+    /// [`Connection::release`] (the takeover is committed).
+    held: AtomicBool,
+    credit: Arc<Credit>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Connection {
+    /// A connection in `state`, not yet served.
+    fn new(
+        switches: &'static Switches,
+        id: u64,
+        stream: TcpStream,
+        peer: SocketAddr,
+        state: DatapathStates,
+    ) -> Connection {
+        Connection {
+            id,
+            peer,
+            switches,
+            stream,
+            state: AtomicU32::new(state.0),
+            version: AtomicU8::new(0),
+            info: Mutex::new(Info::default()),
+            dpid: OnceLock::new(),
+            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false, writer_busy: false }),
+            writer: OnceLock::new(),
+            next_xid: AtomicU32::new(1),
+            pending: Mutex::new(HashMap::new()),
+            connected_at: Instant::now(),
+            last_received_ms: AtomicU64::new(0),
+            echoes_unanswered: AtomicU32::new(0),
+            closed: OnceLock::new(),
+            malformed: AtomicU64::new(0),
+            sends_refused: AtomicU64::new(0),
+            reader: OnceLock::new(),
+            pause: Mutex::new(Pause::default()),
+            handed_over: AtomicBool::new(false),
+            held: AtomicBool::new(false),
+            credit: Arc::default(),
+        }
+    }
+
+    /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`. If either
+    /// cannot start (no memory for its stack, say), the connection is closed.
+    fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> Result<(), String> {
+        let for_writer = Arc::clone(self);
+        let for_reader = Arc::clone(self);
+        let started = green::spawn_host("switch-writer", move || for_writer.write_loop())
+            .and_then(|()| green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake)));
+        if let Err(e) = &started {
+            self.close(e);
+        }
+        started
+    }
+
+    /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
+    pub fn start(
+        switches: &'static Switches,
+        id: u64,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> Result<Arc<Connection>, String> {
+        let connection = Arc::new(Connection::new(switches, id, stream, peer, DatapathStates::HANDSHAKE));
+        log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
+        let hello = Handshake::hello(connection.fresh_xid())?;
+        connection.enqueue(&hello);
+        connection.publish_state(DatapathStates::HANDSHAKE.0, None);
+        connection.serve(Vec::new(), Handshake::new(switches.settings().miss_send_len))?;
+        Ok(connection)
+    }
+
+    /// The datapath id, once the switch said it.
+    pub fn dpid(&self) -> Option<u64> {
+        self.dpid.get().copied()
+    }
+
+    fn dpid_or_zero(&self) -> u64 {
+        self.dpid().unwrap_or(0)
+    }
+
+    /// The negotiated OpenFlow version (0 before negotiation).
+    pub fn version(&self) -> u8 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Whether the switch is in MAIN.
+    pub fn is_main(&self) -> bool {
+        self.state() == DatapathStates::MAIN.0
+    }
+
+    /// A fresh transaction id.
+    pub fn fresh_xid(&self) -> u32 {
+        loop {
+            let xid = self.next_xid.fetch_add(1, Ordering::Relaxed);
+            if xid != 0 {
+                return xid;
+            }
+        }
+    }
+
+    /// Time since anything was received.
+    pub(super) fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_received_ms.load(Ordering::Relaxed));
+        self.connected_at.elapsed().saturating_sub(last)
+    }
+
+    /// Time since the connection was made.
+    pub(super) fn age(&self) -> Duration {
+        self.connected_at.elapsed()
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.connected_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_received_ms.store(now, Ordering::Relaxed);
+        self.echoes_unanswered.store(0, Ordering::Relaxed);
+    }
+
+    /// Sends an echo request and counts it as unanswered until anything arrives; returns how many are unanswered.
+    pub(super) fn send_echo(&self) -> u32 {
+        let version = self.version();
+        let version = if version == 0 { OFP_VERSION_1_3 } else { version };
+        self.enqueue(&wire::echo_request(version, self.fresh_xid()));
+        self.echoes_unanswered.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Echo requests sent since anything arrived.
+    pub(super) fn echoes_unanswered(&self) -> u32 {
+        self.echoes_unanswered.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection has been closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.get().is_some()
+    }
+
+    /// Parks the calling green thread until the connection is closed.
+    pub(super) fn wait_closed(&self) {
+        while !self.is_closed() {
+            green::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Closes the connection (once): the switch becomes DEAD, requests in flight fail, apps are told.
+    pub fn close(&self, reason: &str) {
+        if self.closed.set(reason.to_owned()).is_err() {
+            return;
+        }
+        let previous = self.state.swap(DatapathStates::DEAD.0, Ordering::AcqRel);
+        // Stop reading at once; the writer flushes what is queued (a last error message, say), then shuts the
+        // socket down. A switch that does not read gets a second to take it.
+        let _ = self.stream.shutdown(Shutdown::Read);
+        lock(&self.outbox).closed = true;
+        self.wake_writer();
+        self.fail_pending(reason);
+        self.switches.forget(self);
+        log::info!(
+            target: "tatsu::switch",
+            "{} disconnected: {reason} ({} malformed messages, {} sends refused)",
+            self.describe_short(),
+            self.malformed.load(Ordering::Relaxed),
+            self.sends_refused.load(Ordering::Relaxed)
+        );
+        if previous == DatapathStates::MAIN.0 {
+            runtime::get().bus.deliver_datapath("leave", self.dpid_or_zero(), self.describe().leave_event(reason));
+        }
+        self.publish_state(DatapathStates::DEAD.0, Some(reason));
+    }
+
+    /// "datapath 0000000000000001 (127.0.0.1:5000)" or "switch 127.0.0.1:5000" before the id is known.
+    pub fn describe_short(&self) -> String {
+        match self.dpid() {
+            Some(dpid) => format!("datapath {dpid:016x} ({})", self.peer),
+            None => format!("switch {}", self.peer),
+        }
+    }
+}

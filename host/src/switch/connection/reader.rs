@@ -1,0 +1,189 @@
+//! The reader: reads the socket, frames messages, checks their version and type, runs the handshake (doing what
+//! [`Handshake`] says) and hands every message on (to a request waiting for it, or to apps).
+
+use std::io::Read;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use may::io::WaitIo;
+use tatsu_abi::DatapathStates;
+
+use super::{lock, Connection};
+use crate::switch::handshake::{Action, Handshake};
+use crate::switch::wire::{self, xid_of, Features};
+use crate::{green, runtime};
+
+/// Most bytes read from the socket at a time (more when a message is larger).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
+const FIRST_CHUNK: usize = 2 * 1024;
+
+impl Connection {
+    /// The reader's body: handles the `unparsed` bytes, then what the switch sends, with the handshake at
+    /// `handshake`, until the connection closes or is handed over.
+    pub(super) fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
+        let stream = &self.stream;
+        let _ = self.reader.set((may::coroutine::current(), stream.waker()));
+        self.wait_until_released();
+        self.credit.set_reader();
+        let mut reads_in_a_row = 0u32;
+        let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
+        let mut chunk = FIRST_CHUNK;
+        buffer.extend_from_slice(&unparsed);
+        let reason = 'connection: loop {
+            // Frame and handle every whole message in the buffer.
+            while buffer.len() >= 8 {
+                let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
+                if length < 8 {
+                    self.malformed.fetch_add(1, Ordering::Relaxed);
+                    log::error!(
+                        target: "tatsu::switch",
+                        "{}: message header claims length {length}, the stream cannot be framed: {}",
+                        self.describe_short(),
+                        wire::hex_excerpt(&buffer, 32)
+                    );
+                    break 'connection format!("unframeable message (length {length})");
+                }
+                if buffer.len() < length {
+                    buffer.reserve(length - buffer.len());
+                    break;
+                }
+                let message = buffer.split_to(length).freeze();
+                if let Err(reason) = self.handle(message, &mut handshake) {
+                    break 'connection reason;
+                }
+            }
+            if !self.pause_point(&buffer) {
+                return;
+            }
+            if self.is_closed() {
+                return;
+            }
+            // Read what the socket has without blocking; wait for more (or a pause request) when it has none.
+            if buffer.capacity() - buffer.len() < 512 {
+                buffer.reserve(chunk);
+            }
+            let filled = buffer.len();
+            buffer.resize(buffer.capacity(), 0);
+            match stream.inner().read(&mut buffer[filled..]) {
+                Ok(0) => break "the switch closed the connection".to_owned(),
+                Ok(n) => {
+                    // A read that fills the buffer means the switch is busy: read more at a time.
+                    if filled + n == buffer.len() {
+                        chunk = (chunk * 2).min(READ_CHUNK);
+                    }
+                    buffer.truncate(filled + n);
+                    self.touch();
+                    // Let apps catch up with what this switch sent (see `bus::credit`). And now and then step out
+                    // of the run queue for a moment: may polls its I/O selector only when the run queue is empty,
+                    // so readers that always have data would otherwise starve every reader waiting for some.
+                    self.credit.wait();
+                    reads_in_a_row += 1;
+                    if reads_in_a_row.is_multiple_of(8) {
+                        green::park(Some(Duration::from_micros(50)));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    buffer.truncate(filled);
+                    reads_in_a_row = 0;
+                    green::release_unused_stack();
+                    stream.wait_io();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(filled),
+                Err(e) => break format!("reading from the switch failed: {e}"),
+            }
+        };
+        if !self.handed_over() {
+            self.close(&reason);
+        }
+    }
+
+    /// Counts a malformed message and logs it (at most a few lines a second host-wide; see
+    /// [`super::LogLimits`]). `what` is built only for the lines that are logged.
+    #[cold]
+    pub(super) fn malformed(&self, message: &[u8], what: impl FnOnce() -> String) {
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = self.switches.log_limits.malformed.check() {
+            log::warn!(
+                target: "tatsu::switch",
+                "{}: {}: {}{}",
+                self.describe_short(),
+                what(),
+                wire::hex_excerpt(message, 32),
+                crate::logging::held_back_note(suppressed)
+            );
+        }
+    }
+
+    /// Handles one framed message; `Err` closes the connection with that reason.
+    #[inline]
+    fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
+        if handshake.awaits_hello() {
+            return self.run_handshake(&message, handshake);
+        }
+        let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
+        let negotiated = self.version();
+        if version != negotiated {
+            self.malformed(&message, || format!("message in version 0x{version:02x}, negotiated 0x{negotiated:02x}"));
+            self.enqueue(&wire::error(negotiated, wire::BAD_REQUEST, wire::BAD_VERSION, &message, xid));
+            return Ok(());
+        }
+        if msg_type > wire::max_type(version) {
+            self.malformed(&message, || format!("unknown message type {msg_type}"));
+            self.enqueue(&wire::error(negotiated, wire::BAD_REQUEST, wire::BAD_TYPE, &message, xid));
+            return Ok(());
+        }
+        if msg_type == wire::ECHO_REQUEST {
+            self.enqueue(&wire::echo_reply(&message));
+        }
+        if !handshake.is_done() {
+            self.run_handshake(&message, handshake)?;
+        }
+        if !wire::is_asynchronous(msg_type) && self.complete_pending(xid, &message, version) {
+            return Ok(());
+        }
+        if msg_type == wire::PORT_STATUS {
+            match wire::port_status(&message) {
+                Ok((reason, port)) => self.update_port(reason, port),
+                Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
+            }
+        }
+        runtime::get().bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
+        Ok(())
+    }
+
+    /// Feeds a message to the handshake and does what it says; `Err` closes the connection with that reason.
+    #[cold]
+    fn run_handshake(self: &Arc<Self>, message: &[u8], handshake: &mut Handshake) -> Result<(), String> {
+        for action in handshake.on_message(message, &mut || self.fresh_xid()) {
+            match action {
+                Action::Send(bytes) => self.enqueue(&bytes),
+                Action::Negotiated(version) => {
+                    self.version.store(version, Ordering::Release);
+                    self.set_state(DatapathStates::CONFIG);
+                }
+                Action::Features(features) => self.record_features(features),
+                Action::Ports(ports) => self.add_ports(ports),
+                Action::Malformed(what) => self.malformed(message, || what),
+                Action::EnterMain => self.enter_main(),
+                Action::Close(reason) => return Err(reason),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the switch's features: its datapath id is known from now on, and replaces any older connection of
+    /// the same datapath.
+    fn record_features(self: &Arc<Self>, features: Features) {
+        let dpid = features.datapath_id;
+        let _ = self.dpid.set(dpid);
+        lock(&self.info).features = Some(features);
+        if let Some(old) = self.switches.register_datapath(dpid, self) {
+            old.close(&format!("replaced by a new connection from {}", self.peer));
+        }
+        log::info!(target: "tatsu::switch", "{} speaks OpenFlow 0x{:02x}", self.describe_short(), self.version());
+    }
+}

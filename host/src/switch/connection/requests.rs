@@ -1,0 +1,144 @@
+//! Requests awaiting replies: the reply parts gathered per xid (all parts of a multipart reply), a bound on their
+//! size, and expiry of requests nobody answers.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tatsu_abi::RequestFailure;
+
+use super::{lock, Connection};
+use crate::bus::RequestFailed;
+use crate::green::oneshot::{Oneshot, Waited};
+use crate::switch::wire;
+
+/// How long parts of a reply nobody waits for any more (the request timed out, or was too large) are still
+/// recognised and dropped, instead of reaching apps as unsolicited messages.
+const REPLY_GRACE: Duration = Duration::from_secs(5);
+
+/// A request waiting for its reply parts.
+pub(super) struct PendingReply {
+    /// Where the whole reply (or why there is none) goes; closed once nobody waits for it.
+    reply: Oneshot<Result<Vec<u8>, RequestFailed>>,
+    pub(super) state: Mutex<PendingState>,
+}
+
+/// What a request has gathered so far.
+pub(super) struct PendingState {
+    /// The reply parts so far, back to back (only while someone waits for them).
+    parts: Vec<u8>,
+    /// When the entry goes (never if `None`): the requester's deadline, or the end of the grace period of a reply
+    /// nobody waits for.
+    pub(super) expires: Option<Instant>,
+}
+
+impl PendingReply {
+    /// A request a green thread waits for until `deadline`.
+    fn waited(deadline: Option<Instant>) -> Self {
+        PendingReply { reply: Oneshot::new(), state: Mutex::new(PendingState { parts: Vec::new(), expires: deadline }) }
+    }
+
+    /// A request of the predecessor host, whose reply is dropped when it comes (or forgotten at `expires`).
+    pub(super) fn abandoned(expires: Option<Instant>) -> Self {
+        PendingReply { reply: Oneshot::closed(), state: Mutex::new(PendingState { parts: Vec::new(), expires }) }
+    }
+}
+
+impl Connection {
+    /// Sends a request under a fresh xid and parks the calling green thread until the whole reply (all parts of a
+    /// multipart reply, back to back, or the switch's error), `timeout` or a stop.
+    pub fn request(&self, message: &[u8], timeout: Duration) -> Result<Vec<u8>, RequestFailed> {
+        let xid = self.fresh_xid();
+        let mut message = message.to_vec();
+        if let Some(field) = message.get_mut(4..8) {
+            field.copy_from_slice(&xid.to_be_bytes());
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        let pending = Arc::new(PendingReply::waited(deadline));
+        lock(&self.pending).insert(xid, Arc::clone(&pending));
+        if let Err(failed) = self.send(&message) {
+            lock(&self.pending).remove(&xid);
+            return Err(failed);
+        }
+        let failure = match pending.reply.wait(deadline) {
+            Waited::Completed(reply) => return reply,
+            Waited::TimedOut => RequestFailure::TimedOut,
+            Waited::Stopping => RequestFailure::Stopping,
+            Waited::Interrupted => RequestFailure::Interrupted,
+        };
+        // Parts still on their way are dropped when they come, for a while.
+        {
+            let mut state = lock(&pending.state);
+            state.parts = Vec::new();
+            state.expires = Instant::now().checked_add(REPLY_GRACE);
+        }
+        Err(RequestFailed {
+            failure,
+            detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()),
+        })
+    }
+
+    /// Adds a reply part to the request waiting under `xid`; `true` if there was one (the message is then taken).
+    /// A reply growing past `max_reply_bytes` fails the request at once; its remaining parts are dropped.
+    pub(super) fn complete_pending(&self, xid: u32, message: &[u8], version: u8) -> bool {
+        let Some(pending) = lock(&self.pending).get(&xid).cloned() else { return false };
+        let more = message[1] == wire::multipart_reply_type(version) && wire::reply_has_more(message);
+        let limit = self.switches.settings().max_reply_bytes;
+        {
+            let mut state = lock(&pending.state);
+            if pending.reply.is_open() {
+                if state.parts.len() + message.len() > limit {
+                    let detail = format!(
+                        "{}: the reply to xid {xid} exceeds {limit} bytes (max_reply_bytes); the rest is dropped",
+                        self.describe_short()
+                    );
+                    if let Some(suppressed) = self.switches.log_limits.oversized_reply.check() {
+                        let note = crate::logging::held_back_note(suppressed);
+                        log::warn!(target: "tatsu::switch", "{detail}{note}");
+                    }
+                    let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::Failed, detail }));
+                    state.parts = Vec::new();
+                    state.expires = Instant::now().checked_add(REPLY_GRACE);
+                } else {
+                    state.parts.extend_from_slice(message);
+                    if !more {
+                        // Refused (and dropped) if the requester gave up just now.
+                        let _ = pending.reply.complete(Ok(std::mem::take(&mut state.parts)));
+                    }
+                }
+            }
+        }
+        if !more {
+            lock(&self.pending).remove(&xid);
+        }
+        true
+    }
+
+    /// Forgets requests past their time: replies nobody waits for any more, and requests inherited from a
+    /// predecessor whose reply never came. A requester still waiting is told it timed out.
+    pub(in crate::switch) fn expire_pending(&self, now: Instant) {
+        let mut expired = Vec::new();
+        lock(&self.pending).retain(|xid, pending| {
+            let keep = lock(&pending.state).expires.is_none_or(|expires| expires > now);
+            if !keep {
+                expired.push((*xid, Arc::clone(pending)));
+            }
+            keep
+        });
+        for (xid, pending) in expired {
+            if pending.reply.is_open() {
+                let detail = format!("{}: no reply to xid {xid} in time", self.describe_short());
+                let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::TimedOut, detail }));
+            } else {
+                log::debug!(target: "tatsu::switch", "{}: gave up waiting for the reply to xid {xid}", self.describe_short());
+            }
+        }
+    }
+
+    /// Fails every request in flight: the connection closed for `reason`.
+    pub(super) fn fail_pending(&self, reason: &str) {
+        for (_, pending) in lock(&self.pending).drain() {
+            let detail = format!("{}: disconnected: {reason}", self.describe_short());
+            let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::Disconnected, detail }));
+        }
+    }
+}

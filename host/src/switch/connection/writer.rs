@@ -1,0 +1,195 @@
+//! The writer: the outbox messages wait in (bounded, with headroom for the host's own), and the green thread that
+//! writes it to the socket in as few system calls as possible.
+
+use std::io::Write;
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tatsu_abi::RequestFailure;
+
+use super::{lock, Connection};
+use crate::bus::RequestFailed;
+use crate::green;
+use crate::switch::wire::xid_of;
+
+/// Room the host's own messages (echo replies, errors, keepalive) have beyond the send queue limit apps are held
+/// to, so that a full queue of app messages never stops the keepalive. A switch that lets even this fill up does
+/// not read what it is sent, and is dropped.
+const HOST_HEADROOM: usize = 64 * 1024;
+
+/// Messages waiting to be written.
+pub(super) struct Outbox {
+    pub(super) bytes: Vec<u8>,
+    pub(super) closed: bool,
+    pub(super) writer_waiting: bool,
+    /// The writer holds a batch taken from `bytes` and is writing it.
+    pub(super) writer_busy: bool,
+}
+
+/// Why the writer stopped before writing a whole batch.
+pub(super) enum WriteStopped {
+    /// The connection was handed over after this many bytes of the batch.
+    HandedOver(usize),
+    /// The connection is broken, for this reason.
+    Failed(String),
+}
+
+impl Connection {
+    /// Whether everything apps sent has been written to the socket.
+    pub fn is_flushed(&self) -> bool {
+        let outbox = lock(&self.outbox);
+        outbox.bytes.is_empty() && (outbox.writer_waiting || outbox.closed)
+    }
+
+    /// Appends a host-made message (an echo reply, an error, a keepalive) to the outbox. These may use
+    /// [`HOST_HEADROOM`] beyond the limit apps are held to; a switch that lets even that fill up does not read what
+    /// it is sent, and is closed.
+    pub(super) fn enqueue(&self, message: &[u8]) {
+        let limit = self.switches.settings().send_queue_bytes + HOST_HEADROOM;
+        let (wake, unsent) = {
+            let mut outbox = lock(&self.outbox);
+            if outbox.closed {
+                return;
+            }
+            if outbox.bytes.len() + message.len() > limit {
+                (false, Some(outbox.bytes.len()))
+            } else {
+                outbox.bytes.extend_from_slice(message);
+                (std::mem::take(&mut outbox.writer_waiting), None)
+            }
+        };
+        if let Some(unsent) = unsent {
+            self.close(&format!("the switch does not read what it is sent ({unsent} bytes unsent, limit {limit})"));
+        } else if wake {
+            self.wake_writer();
+        }
+    }
+
+    /// Wakes the writer: there is something to write, or a close or handover to notice.
+    pub(super) fn wake_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            writer.unpark();
+        }
+    }
+
+    /// Queues a message an app sends; an xid of 0 is replaced by a fresh one. Fails at once if the switch is gone
+    /// or its send queue is full.
+    pub fn send(&self, message: &[u8]) -> Result<(), RequestFailed> {
+        if message.len() < 8 {
+            return Err(RequestFailed {
+                failure: RequestFailure::Failed,
+                detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()),
+            });
+        }
+        let limit = self.switches.settings().send_queue_bytes;
+        let wake = {
+            let mut outbox = lock(&self.outbox);
+            if outbox.closed {
+                return Err(RequestFailed { failure: RequestFailure::Disconnected, detail: self.describe_short() });
+            }
+            if outbox.bytes.len() + message.len() > limit {
+                drop(outbox);
+                let refused = self.sends_refused.fetch_add(1, Ordering::Relaxed) + 1;
+                if refused == 1 || refused.is_power_of_two() {
+                    log::warn!(
+                        target: "tatsu::switch",
+                        "{}: send queue full ({limit} bytes unsent); {refused} message(s) refused so far",
+                        self.describe_short()
+                    );
+                }
+                return Err(RequestFailed {
+                    failure: RequestFailure::SendQueueFull,
+                    detail: format!("{}: send queue full ({limit} bytes unsent)", self.describe_short()),
+                });
+            }
+            let start = outbox.bytes.len();
+            outbox.bytes.extend_from_slice(message);
+            if xid_of(message) == 0 {
+                let xid = self.fresh_xid().to_be_bytes();
+                outbox.bytes[start + 4..start + 8].copy_from_slice(&xid);
+            }
+            std::mem::take(&mut outbox.writer_waiting)
+        };
+        if wake {
+            self.wake_writer();
+        }
+        Ok(())
+    }
+
+    /// Writes what apps queue, in as few system calls as possible. The socket is the reader's too, and may lets
+    /// only one green thread wait for a socket's readiness, so a writer whose switch is not reading retries every
+    /// millisecond (and gives up a second after the connection closed).
+    pub(super) fn write_loop(self: Arc<Self>) {
+        let _ = self.writer.set(may::coroutine::current());
+        self.wait_until_released();
+        let mut batch = Vec::new();
+        loop {
+            {
+                let mut outbox = lock(&self.outbox);
+                outbox.writer_busy = false;
+                if self.handed_over() {
+                    return;
+                }
+                if outbox.bytes.is_empty() {
+                    if outbox.closed {
+                        let _ = self.stream.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    outbox.writer_waiting = true;
+                    drop(outbox);
+                    green::release_unused_stack();
+                    may::coroutine::park();
+                    continue;
+                }
+                std::mem::swap(&mut outbox.bytes, &mut batch);
+                outbox.writer_busy = true;
+            }
+            match self.write_all(&batch) {
+                Ok(()) => batch.clear(),
+                Err(WriteStopped::HandedOver(written)) => {
+                    // Put back what the switch has not been sent, ahead of anything queued since.
+                    let mut outbox = lock(&self.outbox);
+                    batch.drain(..written);
+                    batch.append(&mut outbox.bytes);
+                    outbox.bytes = std::mem::take(&mut batch);
+                    outbox.writer_busy = false;
+                    return;
+                }
+                Err(WriteStopped::Failed(reason)) => {
+                    lock(&self.outbox).writer_busy = false;
+                    self.close(&reason);
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Writes `batch`, stopping early if the connection is handed over meanwhile.
+    fn write_all(&self, batch: &[u8]) -> Result<(), WriteStopped> {
+        let mut closed_at: Option<Instant> = None;
+        let mut bytes = batch;
+        while !bytes.is_empty() {
+            if self.handed_over() {
+                return Err(WriteStopped::HandedOver(batch.len() - bytes.len()));
+            }
+            match self.stream.inner().write(bytes) {
+                Ok(0) => return Err(WriteStopped::Failed("the switch stopped taking data".to_owned())),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1)
+                    {
+                        let reason = "the switch did not take its last messages within a second";
+                        return Err(WriteStopped::Failed(reason.to_owned()));
+                    }
+                    green::park(Some(Duration::from_millis(1)));
+                }
+                Err(e) => return Err(WriteStopped::Failed(format!("writing to the switch failed: {e}"))),
+            }
+        }
+        Ok(())
+    }
+}
