@@ -38,16 +38,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::apps::AppSettings;
 use crate::switch::SwitchSettings;
 use crate::web::WebSettings;
 
-/// The host's settings, resolved.
+/// The host's settings, resolved: each subsystem's own, assembled here from flags, the file and defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Where app libraries are loaded from.
-    pub plugins_dir: PathBuf,
-    /// The apps to start (with what they require); empty: all.
-    pub apps: Vec<String>,
+    /// The apps: where they are loaded from, which, their queues and configuration.
+    pub apps: AppSettings,
     /// Any problem with a library or an app is fatal.
     pub strict: bool,
     /// Where to write the process id.
@@ -56,14 +55,6 @@ pub struct Settings {
     pub workers: usize,
     /// Green thread stack size, in KiB.
     pub stack_size_kib: usize,
-    /// Events per app queue.
-    pub queue_capacity: usize,
-    /// How long an app may take to start.
-    pub start_timeout: Duration,
-    /// How long an app and its green threads may take to stop.
-    pub stop_timeout: Duration,
-    /// Each app's configuration section, by app name.
-    pub app_config: BTreeMap<String, serde_json::Value>,
     /// The switch side: listening, dialling, keepalive, send queues.
     pub switches: SwitchSettings,
     /// The REST server.
@@ -227,16 +218,18 @@ impl Settings {
             })
             .collect::<Result<_, _>>()?;
         let settings = Settings {
-            plugins_dir: flags.plugins_dir.or(host.plugins_dir).unwrap_or_else(default_plugins_dir),
-            apps: if flags.apps.is_empty() { host.apps.unwrap_or_default() } else { flags.apps },
+            apps: AppSettings {
+                plugins_dir: flags.plugins_dir.or(host.plugins_dir).unwrap_or_else(default_plugins_dir),
+                selected: if flags.apps.is_empty() { host.apps.unwrap_or_default() } else { flags.apps },
+                queue_capacity: flags.queue_capacity.or(host.queue_capacity).unwrap_or(4096),
+                start_timeout: Duration::from_millis(host.start_timeout_ms.unwrap_or(30_000)),
+                stop_timeout: Duration::from_millis(host.stop_timeout_ms.unwrap_or(5_000)),
+                config: app_config,
+            },
             strict: flags.strict || host.strict.unwrap_or(false),
             pid_file: flags.pid_file.or(host.pid_file),
             workers: flags.workers.or(host.workers).unwrap_or(1),
             stack_size_kib: flags.stack_size_kib.or(host.stack_size_kib).unwrap_or(128),
-            queue_capacity: flags.queue_capacity.or(host.queue_capacity).unwrap_or(4096),
-            start_timeout: Duration::from_millis(host.start_timeout_ms.unwrap_or(30_000)),
-            stop_timeout: Duration::from_millis(host.stop_timeout_ms.unwrap_or(5_000)),
-            app_config,
             switches: SwitchSettings {
                 listen_host: flags.ofp_listen_host.or(host.ofp_listen_host).unwrap_or_else(|| "::".to_owned()),
                 listen_ports: if flags.ofp_tcp_listen_ports.is_empty() {
@@ -309,7 +302,7 @@ impl Settings {
         if settings.stack_size_kib < 16 {
             return Err(format!("stack_size_kib {} is too small (at least 16)", settings.stack_size_kib));
         }
-        if settings.queue_capacity == 0 {
+        if settings.apps.queue_capacity == 0 {
             return Err("queue_capacity must be at least 1".to_owned());
         }
         settings.web.check()?;
@@ -335,9 +328,9 @@ mod tests {
         .expect("valid config");
         let flags = Overrides { plugins_dir: Some(PathBuf::from("/from/flag")), ..Overrides::default() };
         let settings = Settings::resolve(file, flags).expect("valid settings");
-        assert_eq!(settings.plugins_dir, PathBuf::from("/from/flag"));
+        assert_eq!(settings.apps.plugins_dir, PathBuf::from("/from/flag"));
         assert_eq!(settings.workers, 2);
-        assert_eq!(settings.app_config["hello"], serde_json::json!({"greeting": "hi", "count": 3}));
+        assert_eq!(settings.apps.config["hello"], serde_json::json!({"greeting": "hi", "count": 3}));
     }
 
     #[test]

@@ -1,17 +1,16 @@
 //! `tatsu`: the OpenFlow controller host. It loads compiled apps from a plugins directory and runs them on a `may`
 //! coroutine scheduler.
 
-mod api;
 mod apps;
 mod bus;
 mod config;
 mod green;
+mod host;
 mod limits;
 mod logging;
 mod net;
 mod ofp_print;
 mod restart;
-mod runtime;
 mod signals;
 mod switch;
 mod timer;
@@ -20,14 +19,13 @@ mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::apps::AppManager;
 use crate::config::{ConfigFile, Overrides, Settings};
+use crate::host::Host;
 
 /// The tatsu OpenFlow controller.
 #[derive(Debug, Parser)]
@@ -240,18 +238,17 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     may::config().set_workers(settings.workers).set_stack_size(green::HOST_STACK_BYTES / std::mem::size_of::<usize>());
     green::configure_app_stacks(settings.stack_size_kib * 1024);
 
-    watchdog::start(settings.watchdog);
-    log::info!(target: "tatsu", "tatsu {} loading apps from {}", env!("CARGO_PKG_VERSION"), settings.plugins_dir.display());
-    let (mut apps, problems) = AppManager::start(&settings)?;
+    let plugins_dir = settings.apps.plugins_dir.display();
+    log::info!(target: "tatsu", "tatsu {} loading apps from {plugins_dir}", env!("CARGO_PKG_VERSION"));
+    let (host, problems) = Host::start(settings.clone())?;
     if settings.strict && !problems.is_empty() {
-        apps.stop_all(&settings);
+        host.apps().stop_all();
         return Err(format!("{} problem(s) loading apps, and --strict is set", problems.len()));
     }
-    let host = Arc::new(restart::Host::new(settings.clone(), apps));
     let (control, _pid_file) = match take_over_or_start(&host, incoming) {
         Ok(started) => started,
         Err(e) => {
-            host.apps().stop_all(&settings);
+            host.apps().stop_all();
             return Err(e);
         }
     };
@@ -269,22 +266,22 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
                 log::info!(target: "tatsu", "SIGHUP: hot restart");
                 let host = Arc::clone(&host);
                 std::thread::spawn(move || match host.restart() {
-                    Ok(_) => exit_after_restart(),
+                    Ok(_) => exit_after_restart(&host),
                     Err(e) => log::error!(target: "tatsu::restart", "restart failed, this host carries on: {e}"),
                 });
             }
-            signal if RESTARTED.load(Ordering::Acquire) => {
+            signal if host.has_restarted() => {
                 log::info!(target: "tatsu", "{signal}: handed over to the successor; exiting");
                 return Ok(());
             }
             signal => {
                 log::info!(target: "tatsu", "{signal}: stopping");
-                exit_if_stuck(settings.stop_timeout * 2 + Duration::from_secs(5));
+                exit_if_stuck(settings.apps.stop_timeout * 2 + Duration::from_secs(5));
                 break;
             }
         }
     }
-    host.apps().stop_all(&settings);
+    host.apps().stop_all();
     log::info!(target: "tatsu", "stopped");
     Ok(())
 }
@@ -330,12 +327,9 @@ fn exit_if_stuck(deadline: Duration) {
     }
 }
 
-/// Set once this host has handed over to a successor.
-static RESTARTED: AtomicBool = AtomicBool::new(false);
-
 /// After a successful restart: makes the main thread exit (its apps are already stopped).
-fn exit_after_restart() {
-    RESTARTED.store(true, Ordering::Release);
+fn exit_after_restart(host: &Host) {
+    host.mark_restarted();
     let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGTERM);
 }
 
@@ -343,16 +337,16 @@ fn exit_after_restart() {
 /// socket to serve and the pid file, written (by a successor: before it confirms the takeover, so the file names
 /// the running host as soon as `tatsu restart` returns).
 fn take_over_or_start(
-    host: &restart::Host,
+    host: &Host,
     incoming: Option<restart::Incoming>,
 ) -> Result<(Option<std::os::unix::net::UnixListener>, Option<PidFile>), String> {
     let settings = &host.settings;
-    let switches = &runtime::get().switches;
+    let switches = host.switches();
     let write_pid_file = || settings.pid_file.as_deref().map(PidFile::create).transpose();
     let Some(incoming) = incoming else {
         switches.start(settings.switches.clone())?;
         // The REST API is an app's extra: without `--strict`, a port already taken costs the API, not the controller.
-        if let Err(e) = web::start(settings.web.clone(), None) {
+        if let Err(e) = host.web().start(settings.web.clone(), None) {
             if settings.strict {
                 return Err(e);
             }
@@ -388,7 +382,7 @@ fn take_over_or_start(
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
     host.apps().restore(states);
     // The switches are this host's now: a REST server that cannot start must not take them down with it.
-    if let Err(e) = web::start(settings.web.clone(), received_web) {
+    if let Err(e) = host.web().start(settings.web.clone(), received_web) {
         log::error!(target: "tatsu::web", "{e}; running without the REST API");
     }
     Ok((control, pid_file))

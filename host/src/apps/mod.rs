@@ -3,29 +3,66 @@
 
 pub mod loader;
 mod runner;
+pub mod services;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use std::path::{Path, PathBuf};
-
-use crate::bus::queue::{Admission, EventQueue};
-use crate::bus::Event;
-use crate::config::Settings;
+use crate::bus::queue::Admission;
+use crate::bus::{Bus, Event, Mailbox};
 use crate::green::ThreadGroup;
+use crate::switch::Switches;
+use crate::watchdog::{Watchdog, Watched};
+use crate::web::Web;
 use loader::Library;
 use runner::RunningApp;
 
-/// Everything the host keeps about one app while it runs; leaked, so its address is the app's ABI handle.
+/// How apps are found, configured, started and stopped (from the `[tatsu]` and `[app.NAME]` sections).
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// Where app libraries are loaded from.
+    pub plugins_dir: PathBuf,
+    /// The apps to start (with what they require); empty: all.
+    pub selected: Vec<String>,
+    /// Events per app queue.
+    pub queue_capacity: usize,
+    /// How long an app may take to start.
+    pub start_timeout: Duration,
+    /// How long an app and its green threads may take to stop.
+    pub stop_timeout: Duration,
+    /// Each app's configuration section, by app name.
+    pub config: BTreeMap<String, serde_json::Value>,
+}
+
+/// The parts of the host an app's service calls reach: a cloneable handle (tokio's `runtime::Handle` manner).
+#[derive(Clone)]
+pub struct HostParts {
+    /// The event bus.
+    pub bus: Arc<Bus>,
+    /// The switches.
+    pub switches: Arc<Switches>,
+    /// The REST server (for apps' routes).
+    pub web: Arc<Web>,
+    /// The watchdog.
+    pub watchdog: Arc<Watchdog>,
+}
+
+/// Everything the host keeps about one app while it runs. Its address is the app's ABI handle: it lives as long
+/// as the app's green threads can call into the host.
 pub struct AppState {
     /// The app's name.
     pub name: Arc<str>,
-    /// Its event queue.
-    pub queue: EventQueue,
+    /// Its mailbox on the bus.
+    pub mailbox: Arc<Mailbox>,
     /// Its green threads.
     pub group: Arc<ThreadGroup>,
+    /// Its watchdog entry.
+    pub watched: Watched,
+    /// What its service calls reach.
+    pub host: HostParts,
     handled: AtomicU64,
     faults: AtomicU64,
     /// Fault log rate limit: when this second began, faults logged in it, faults not logged.
@@ -36,21 +73,18 @@ pub struct AppState {
 const FAULT_LOGS_PER_SECOND: u64 = 10;
 
 impl AppState {
-    fn new(name: &str, queue_capacity: usize) -> Self {
-        AppState {
-            name: Arc::from(name),
-            queue: EventQueue::new(name, queue_capacity),
-            group: ThreadGroup::new(name),
+    fn new(name: &str, queue_capacity: usize, host: &HostParts) -> Arc<Self> {
+        let name: Arc<str> = Arc::from(name);
+        Arc::new(AppState {
+            mailbox: Mailbox::new(&name, queue_capacity),
+            group: ThreadGroup::new(&name),
+            watched: host.watchdog.watch(&name),
+            host: host.clone(),
+            name,
             handled: AtomicU64::new(0),
             faults: AtomicU64::new(0),
             fault_log: std::sync::Mutex::new((Instant::now(), 0, 0)),
-        }
-    }
-
-    /// An app state for unit tests elsewhere in the host.
-    #[cfg(test)]
-    pub fn for_tests(name: &str) -> Self {
-        AppState::new(name, 16)
+        })
     }
 
     /// Counts a handler panic or failure; says whether to log it: at most [`FAULT_LOGS_PER_SECOND`] a second
@@ -75,6 +109,12 @@ impl AppState {
 
     fn count_handled(&self, n: usize) {
         self.handled.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Removes every subscription, request name and route of the app.
+    fn unsubscribe(&self) {
+        self.host.bus.remove(&self.mailbox);
+        self.host.web.routes().remove(&self.mailbox);
     }
 }
 
@@ -101,6 +141,8 @@ impl Problems {
 
 /// The running apps, in start order.
 pub struct AppManager {
+    settings: AppSettings,
+    host: HostParts,
     running: Vec<RunningApp>,
     /// Every library file loaded into this process (never unloaded).
     loaded_files: Vec<PathBuf>,
@@ -109,7 +151,7 @@ pub struct AppManager {
 impl AppManager {
     /// Loads the plugins directory and starts the chosen apps in dependency order. Problems with single files or
     /// apps are logged and skipped (returned, for `--strict`); only an unreadable plugins directory is an error.
-    pub fn start(settings: &Settings) -> Result<(AppManager, Problems), String> {
+    pub fn start(settings: AppSettings, host: HostParts) -> Result<(AppManager, Problems), String> {
         let mut problems = Problems::default();
         let dir = &settings.plugins_dir;
         let files =
@@ -137,8 +179,8 @@ impl AppManager {
                 Err(reason) => problems.report(format!("{}: {reason}", file.display())),
             }
         }
-        let order = start_order(&libraries, &settings.apps, &mut problems, dir);
-        let mut manager = AppManager { running: Vec::new(), loaded_files };
+        let order = start_order(&libraries, &settings.selected, &mut problems, dir);
+        let mut manager = AppManager { settings: settings.clone(), host, running: Vec::new(), loaded_files };
         let mut failed: Vec<String> = Vec::new();
         for name in order {
             let Some(library) = libraries.get(&name) else {
@@ -151,9 +193,7 @@ impl AppManager {
                 failed.push(name);
                 continue;
             }
-            let state: &'static AppState = Box::leak(Box::new(AppState::new(&name, settings.queue_capacity)));
-            let config = settings.app_config.get(&name).map(|value| value.to_string()).unwrap_or_default();
-            match runner::launch(state, library.module, config, settings) {
+            match manager.launch(&name, library) {
                 Ok(app) => {
                     log::info!(
                         target: "tatsu::apps",
@@ -176,20 +216,27 @@ impl AppManager {
         self.running.iter().map(|app| &*app.state.name).collect()
     }
 
-    /// Stops every app, last started first, each within `settings.stop_timeout`.
-    pub fn stop_all(&mut self, settings: &Settings) {
+    /// Creates and starts app `name` from `library`.
+    fn launch(&self, name: &str, library: &Library) -> Result<RunningApp, String> {
+        let state = AppState::new(name, self.settings.queue_capacity, &self.host);
+        let config = self.settings.config.get(name).map(|value| value.to_string()).unwrap_or_default();
+        runner::launch(state, library.module, config, &self.settings)
+    }
+
+    /// Stops every app, last started first, each within the stop timeout.
+    pub fn stop_all(&mut self) {
         while let Some(app) = self.running.pop() {
-            app.stop(Instant::now() + settings.stop_timeout, false);
+            app.stop(Instant::now() + self.settings.stop_timeout, false);
         }
     }
 
     /// Stops every app like [`AppManager::stop_all`], first collecting the state each saves for its successor.
-    pub fn stop_all_saving(&mut self, settings: &Settings) -> Vec<(String, serde_json::Value)> {
+    pub fn stop_all_saving(&mut self) -> Vec<(String, serde_json::Value)> {
         let mut saved = Vec::new();
         while let Some(app) = self.running.pop() {
             let name = app.state.name.to_string();
-            let state = app.stop(Instant::now() + settings.stop_timeout, true);
-            if !state.is_empty() {
+            let state = app.stop(Instant::now() + self.settings.stop_timeout, true);
+            if let Some(state) = state {
                 match serde_json::from_str(&state) {
                     Ok(value) => saved.push((name, value)),
                     Err(e) => log::warn!(target: "tatsu::apps", "app `{name}` saved a state that is not JSON: {e}"),
@@ -217,7 +264,7 @@ impl AppManager {
             match self.running.iter().find(|app| *app.state.name == *name) {
                 Some(app) => {
                     let event = Event::Restore { state: Arc::from(state.to_string()) };
-                    let _ = app.state.queue.push(event, Admission::Always);
+                    let _ = app.state.mailbox.queue.push(event, Admission::Always);
                 }
                 None => log::info!(target: "tatsu::apps", "saved state of app `{name}` dropped: it is not running"),
             }
@@ -226,7 +273,7 @@ impl AppManager {
 
     /// Loads and starts an app never loaded before into the running host (`tatsu load`). A file already loaded
     /// and an app already running are refused: libraries are never unloaded, so a changed app needs a restart.
-    pub fn load(&mut self, path: &Path, settings: &Settings) -> Result<String, String> {
+    pub fn load(&mut self, path: &Path) -> Result<String, String> {
         let canonical = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
         if self.loaded_files.contains(&canonical) {
             return Err(format!(
@@ -247,9 +294,8 @@ impl AppManager {
         if let Some(missing) = library.descriptor.requires.iter().find(|r| !self.names().contains(&r.as_str())) {
             return Err(format!("app `{name}` requires `{missing}`, which is not running"));
         }
-        let state: &'static AppState = Box::leak(Box::new(AppState::new(&name, settings.queue_capacity)));
-        let config = settings.app_config.get(&name).map(|value| value.to_string()).unwrap_or_default();
-        let app = runner::launch(state, library.module, config, settings)
+        let app = self
+            .launch(&name, &library)
             .map_err(|reason| format!("{}: app `{name}` failed to start: {reason}", path.display()))?;
         log::info!(target: "tatsu::apps", "loaded and started app `{name}` from {}", path.display());
         self.running.push(app);

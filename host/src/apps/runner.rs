@@ -5,45 +5,48 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-use abi_stable::std_types::{RResult, RSlice, RStr};
-use tatsu_abi::{AppModuleRef, DatapathStates, EventKind, EventRef, HostContext};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr};
+use tatsu_abi::{
+    AppEventRef, AppModuleRef, DatapathEventRef, EventRef, HostContext, HttpParam, HttpRequestRef, OpenFlowRef,
+    RequestRef, Subscription,
+};
 
-use super::AppState;
-use crate::api;
+use super::{services, AppSettings, AppState};
 use crate::bus::Event;
-use crate::config::Settings;
-use crate::{runtime, watchdog};
 
 /// Most events handed to an app in one crossing of the ABI.
 const MAX_BATCH: usize = 256;
 
 /// A started app.
 pub struct RunningApp {
-    pub(super) state: &'static AppState,
+    pub(super) state: Arc<AppState>,
     finished: mpsc::Receiver<()>,
     save: Arc<AtomicBool>,
-    saved: mpsc::Receiver<String>,
+    saved: mpsc::Receiver<Option<String>>,
 }
 
 /// Creates and starts the app on its event-loop green thread, waiting (this is the main thread) until it is
 /// running or has failed.
 pub fn launch(
-    state: &'static AppState,
+    state: Arc<AppState>,
     module: AppModuleRef,
     config_json: String,
-    settings: &Settings,
+    settings: &AppSettings,
 ) -> Result<RunningApp, String> {
     let (started_tx, started_rx) = mpsc::channel::<Result<(), String>>();
     let (finished_tx, finished_rx) = mpsc::channel::<()>();
-    let (saved_tx, saved_rx) = mpsc::channel::<String>();
+    let (saved_tx, saved_rx) = mpsc::channel::<Option<String>>();
     let save = Arc::new(AtomicBool::new(false));
     let save_requested = Arc::clone(&save);
+    let app_state = Arc::clone(&state);
     let spawned = state.group.spawn("event loop", move || {
+        let state = app_state;
         if let Some(me) = crate::green::current() {
-            state.queue.set_consumer(me);
+            state.mailbox.queue.set_consumer(me);
         }
-        let host = HostContext { services: api::services(), app: api::handle_of(state) };
-        let created = watchdog::run_app(state, || module.create()(host, RStr::from(config_json.as_str())));
+        let host = HostContext { services: services::table(), app: services::handle_of(&state) };
+        let watched = &state.watched;
+        let created = watched.run(|| module.create()(host, RStr::from(config_json.as_str())));
         let mut app = match created {
             RResult::ROk(app) => app,
             RResult::RErr(reason) => {
@@ -51,50 +54,35 @@ pub fn launch(
                 return;
             }
         };
-        let bus = &runtime::get().bus;
         for subscription in app.subscriptions() {
-            let registered = match subscription.kind {
-                EventKind::APP_EVENT => {
-                    bus.subscribe(state, &subscription.name);
-                    Ok(())
-                }
-                EventKind::REQUEST => bus.serve(state, &subscription.name),
-                EventKind::OPENFLOW => {
-                    bus.subscribe_openflow(state, subscription.code, subscription.states);
-                    Ok(())
-                }
-                EventKind::DATAPATH => {
-                    bus.subscribe_datapath(state, &subscription.name);
-                    Ok(())
-                }
-                EventKind::HTTP => bus.http_routes.add(state, &subscription.name),
-                other => Err(format!("subscribes to event kind {} that this host does not know", other.0)),
-            };
-            if let Err(reason) = registered {
-                bus.remove(state);
+            if let Err(reason) = subscribe(&state, &subscription) {
+                state.unsubscribe();
                 let _ = started_tx.send(Err(reason));
                 return;
             }
         }
-        if let RResult::RErr(reason) = watchdog::run_app(state, || app.start()) {
-            bus.remove(state);
+        if let RResult::RErr(reason) = watched.run(|| app.start()) {
+            state.unsubscribe();
             let _ = started_tx.send(Err(reason.into_string()));
             return;
         }
         let _ = started_tx.send(Ok(()));
 
         let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
-        while state.queue.pop_batch(&mut batch, MAX_BATCH) {
-            let refs: Vec<EventRef<'_>> = batch.iter().map(event_ref).collect();
-            watchdog::run_app(state, || app.handle_batch(RSlice::from_slice(&refs)));
+        while state.mailbox.queue.pop_batch(&mut batch, MAX_BATCH) {
+            // HTTP parameters are the one part of an event the interface takes as a slice of its own structs.
+            let params: Vec<Vec<HttpParam<'_>>> = batch.iter().map(http_params).collect();
+            let refs: Vec<EventRef<'_>> = batch.iter().zip(&params).map(|(event, params)| event_ref(event, params)).collect();
+            watched.run(|| app.handle_batch(RSlice::from_slice(&refs)));
             state.count_handled(refs.len());
             drop(refs);
+            drop(params);
             batch.clear();
         }
         if save_requested.load(Ordering::Acquire) {
-            let _ = saved_tx.send(watchdog::run_app(state, || app.save_state()).into_string());
+            let _ = saved_tx.send(watched.run(|| app.save_state()).map(|state| state.into_string()).into_option());
         }
-        if let RResult::RErr(reason) = watchdog::run_app(state, || app.stop()) {
+        if let RResult::RErr(reason) = watched.run(|| app.stop()) {
             state.count_fault();
             log::error!(target: "tatsu::apps", "app `{}`: {reason}", state.name);
         }
@@ -118,73 +106,82 @@ pub fn launch(
     }
 }
 
-fn event_ref(event: &Event) -> EventRef<'_> {
-    let no_state = DatapathStates(0);
+/// Registers one of the app's subscriptions with the bus or the REST server.
+fn subscribe(state: &AppState, subscription: &Subscription) -> Result<(), String> {
+    let (bus, mailbox) = (&state.host.bus, &state.mailbox);
+    match subscription {
+        Subscription::AppEvent(name) => {
+            bus.subscribe(mailbox, name);
+            Ok(())
+        }
+        Subscription::Request(name) => bus.serve(mailbox, name),
+        Subscription::OpenFlow { version, msg_type, states } => {
+            bus.subscribe_openflow(mailbox, (u32::from(*version) << 8) | u32::from(*msg_type), *states);
+            Ok(())
+        }
+        Subscription::Datapath(change) => {
+            bus.subscribe_datapath(mailbox, *change);
+            Ok(())
+        }
+        Subscription::Http { method, pattern } => state.host.web.routes().add(mailbox, &format!("{method} {pattern}")),
+    }
+}
+
+fn http_params(event: &Event) -> Vec<HttpParam<'_>> {
     match event {
-        Event::App { name, source, payload } => EventRef {
-            kind: EventKind::APP_EVENT,
-            id: 0,
+        Event::Http { request, .. } => request
+            .params
+            .iter()
+            .map(|(name, value)| HttpParam { name: RStr::from(name.as_str()), value: RStr::from(value.as_str()) })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn event_ref<'a>(event: &'a Event, params: &'a [HttpParam<'a>]) -> EventRef<'a> {
+    match event {
+        Event::App { name, source, payload } => EventRef::App(AppEventRef {
             name: RStr::from(&**name),
             source: RStr::from(&**source),
-            data: RSlice::from_slice(payload.as_bytes()),
-            state: no_state,
-        },
-        Event::Request { id, name, source, payload } => EventRef {
-            kind: EventKind::REQUEST,
+            payload_json: RStr::from(&**payload),
+        }),
+        Event::Request { id, name, source, payload } => EventRef::Request(RequestRef {
             id: *id,
             name: RStr::from(&**name),
             source: RStr::from(&**source),
-            data: RSlice::from_slice(payload.as_bytes()),
-            state: no_state,
-        },
-        Event::OpenFlow { dpid, state, message, .. } => EventRef {
-            kind: EventKind::OPENFLOW,
-            id: *dpid,
-            name: RStr::from(""),
-            source: RStr::from(""),
-            data: RSlice::from_slice(message),
-            state: *state,
-        },
-        Event::Datapath { name, dpid, info } => EventRef {
-            kind: EventKind::DATAPATH,
-            id: *dpid,
-            name: RStr::from(*name),
-            source: RStr::from(""),
-            data: RSlice::from_slice(info.as_bytes()),
-            state: no_state,
-        },
-        Event::Restore { state } => EventRef {
-            kind: EventKind::RESTORE,
-            id: 0,
-            name: RStr::from(""),
-            source: RStr::from(""),
-            data: RSlice::from_slice(state.as_bytes()),
-            state: no_state,
-        },
-        Event::Http { id, route, meta, body } => EventRef {
-            kind: EventKind::HTTP,
+            payload_json: RStr::from(&**payload),
+        }),
+        Event::OpenFlow { dpid, state, message, .. } => {
+            EventRef::OpenFlow(OpenFlowRef { dpid: *dpid, state: *state, message: RSlice::from_slice(message) })
+        }
+        Event::Datapath { change, datapath } => EventRef::Datapath(DatapathEventRef { change: *change, datapath }),
+        Event::Restore { state } => EventRef::Restore(RStr::from(&**state)),
+        Event::Http { id, route, request } => EventRef::Http(HttpRequestRef {
             id: *id,
-            name: RStr::from(&**route),
-            source: RStr::from(meta.as_str()),
-            data: RSlice::from_slice(body),
-            state: no_state,
-        },
+            route: RStr::from(&**route),
+            method: RStr::from(request.method.as_str()),
+            path: RStr::from(request.path.as_str()),
+            query: RStr::from(request.query.as_str()),
+            params: RSlice::from_slice(params),
+            content_type: request.content_type.as_deref().map(RStr::from).map_or(ROption::RNone, ROption::RSome),
+            body: RSlice::from_slice(&request.body),
+        }),
     }
 }
 
 impl RunningApp {
     /// Whether the app has handled every event queued for it.
     pub fn is_drained(&self) -> bool {
-        self.state.queue.is_drained()
+        self.state.mailbox.queue.is_drained()
     }
 
     /// Stops the app: no new events, its stop hook, then every green thread it has, all before `deadline`.
-    /// With `save`, the app's `save_state` hook runs first and its result is returned (empty: nothing saved).
-    pub fn stop(self, deadline: Instant, save: bool) -> String {
-        let state = self.state;
+    /// With `save`, the app's `save_state` hook runs first and its result is returned.
+    pub fn stop(self, deadline: Instant, save: bool) -> Option<String> {
+        let state = Arc::clone(&self.state);
         self.save.store(save, Ordering::Release);
-        runtime::get().bus.remove(state);
-        let discarded = state.queue.close();
+        state.unsubscribe();
+        let discarded = state.mailbox.queue.close();
         if discarded > 0 {
             log::warn!(target: "tatsu::apps", "app `{}`: {discarded} queued events discarded at stop", state.name);
         }
@@ -192,19 +189,21 @@ impl RunningApp {
         let now = Instant::now();
         let grace = deadline.saturating_duration_since(now) / 2;
         let _ = self.finished.recv_timeout(grace);
-        let saved = if save { self.saved.try_recv().unwrap_or_default() } else { String::new() };
+        let saved = if save { self.saved.try_recv().ok().flatten() } else { None };
         self.stop_threads(deadline);
         log::info!(
             target: "tatsu::apps",
             "stopped app `{}`: {} events handled, {} dropped (queue full), {} faults",
             state.name,
             state.handled.load(std::sync::atomic::Ordering::Relaxed),
-            state.queue.dropped(),
+            state.mailbox.queue.dropped(),
             state.faults.load(std::sync::atomic::Ordering::Relaxed)
         );
         saved
     }
 
+    /// Stops the app's green threads. Threads that never yield cannot be stopped; each holds the app's state, so
+    /// that their calls into the host stay valid.
     fn stop_threads(&self, deadline: Instant) {
         let stragglers = self.state.group.stop(deadline);
         if !stragglers.is_empty() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Host;
+use crate::host::Host;
 
 /// The default control socket: `$TATSU_CONTROL_SOCKET`, else `/run/tatsu/control.sock` for root, else
 /// `$XDG_RUNTIME_DIR/tatsu.sock`, else `/tmp/tatsu-UID.sock`.
@@ -53,13 +53,13 @@ pub fn inherit(fd: RawFd) -> UnixListener {
 
 /// Serves the control socket on its own thread. `on_restarted` runs after a successful restart (it makes this
 /// process exit).
-pub fn serve(listener: UnixListener, host: Arc<Host>, on_restarted: fn()) {
+pub fn serve(listener: UnixListener, host: Arc<Host>, on_restarted: fn(&Host)) {
     let spawned = std::thread::Builder::new().name("tatsu-control".to_owned()).spawn(move || {
         for stream in listener.incoming() {
             match stream {
                 Ok(stream) => {
                     if handle(stream, &host) {
-                        on_restarted();
+                        on_restarted(&host);
                         // Keep the socket open (the successor has it too) until the process exits.
                         let _ = listener.into_raw_fd();
                         return;
@@ -87,7 +87,7 @@ fn handle(stream: UnixStream, host: &Host) -> bool {
             Ok(pid) => (format!("ok restarted: the successor host is pid {pid}"), true),
             Err(reason) => (format!("error restart failed, this host carries on: {reason}"), false),
         },
-        (Some("load"), Some(path)) => match host.apps().load(Path::new(path.trim()), &host.settings) {
+        (Some("load"), Some(path)) => match host.apps().load(Path::new(path.trim())) {
             Ok(name) => (format!("ok loaded app `{name}`"), false),
             Err(reason) => (format!("error {reason}"), false),
         },

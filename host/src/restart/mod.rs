@@ -33,20 +33,15 @@
 pub mod control;
 mod fdpass;
 
-use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::apps::AppManager;
-use crate::config::Settings;
-use crate::runtime;
+use crate::host::Host;
 use crate::switch::connection::Inherited;
 
 /// The environment variable carrying the handover socket's descriptor to a successor.
@@ -65,42 +60,7 @@ fn failpoint(phase: &str) {
     }
 }
 
-/// What a restart needs from the running host.
-pub struct Host {
-    /// The resolved settings.
-    pub settings: Settings,
-    /// The running apps.
-    pub apps: Mutex<AppManager>,
-    /// The executable to start (the path this one was started from: a new build installed there is picked up).
-    pub executable: PathBuf,
-    /// This host's arguments (without the program name).
-    pub arguments: Vec<OsString>,
-    /// The control socket's descriptor, handed to the successor.
-    pub control_fd: OnceLock<RawFd>,
-    restarting: AtomicBool,
-}
-
 impl Host {
-    /// The running host's restart context.
-    pub fn new(settings: Settings, apps: AppManager) -> Host {
-        let mut arguments = std::env::args_os();
-        let program = arguments.next().map(PathBuf::from);
-        let executable = std::env::current_exe().ok().or(program).unwrap_or_else(|| PathBuf::from("tatsu"));
-        Host {
-            settings,
-            apps: Mutex::new(apps),
-            executable,
-            arguments: arguments.collect(),
-            control_fd: OnceLock::new(),
-            restarting: AtomicBool::new(false),
-        }
-    }
-
-    /// The running apps.
-    pub fn apps(&self) -> std::sync::MutexGuard<'_, AppManager> {
-        self.apps.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Starts a successor and hands everything over to it. `Ok(pid)` means the successor runs the switches now
     /// and this host's apps are stopped: the caller makes this process exit. On `Err`, this host carries on.
     pub fn restart(&self) -> Result<u32, String> {
@@ -138,7 +98,7 @@ impl Host {
             }
         }
         let paused = Instant::now();
-        let switches = &runtime::get().switches;
+        let switches = self.switches();
         if let Err(reason) = switches.pause_all(Duration::from_secs(2)) {
             switches.resume_all();
             let _ = fdpass::send_json(&ours, &json!({ "abort": reason }));
@@ -155,7 +115,7 @@ impl Host {
         }
         let (listeners, connections) = switches.hand_over();
         let control: Vec<RawFd> = self.control_fd.get().copied().into_iter().collect();
-        let web: Vec<RawFd> = crate::web::hand_over().into_iter().collect();
+        let web: Vec<RawFd> = self.web().hand_over().into_iter().collect();
         // From here until the successor says `adopted`, nothing here touches the handed-over descriptors: if it dies,
         // they are taken back as they are.
         let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
@@ -176,7 +136,7 @@ impl Host {
                 reap(&mut child);
                 let _ = ours.set_read_timeout(Some(Duration::from_millis(1)));
                 let committed = fdpass::receive_json(&ours).is_ok_and(|message| message.get("adopted").is_some());
-                crate::web::take_back();
+                self.web().take_back();
                 self.reclaim_pid_file();
                 if committed {
                     // It owned the connections, if only for a moment: their state here is stale. Close them (the
@@ -198,7 +158,7 @@ impl Host {
                 return Err(format!("the successor did not take over the switches ({other:?}); this host carries on"));
             }
         }
-        crate::web::finish_handover();
+        self.web().finish_handover();
         let blackout = paused.elapsed();
         log::debug!(
             target: "tatsu::restart",
@@ -217,7 +177,7 @@ impl Host {
             listeners.len(),
             blackout.as_secs_f64() * 1000.0
         );
-        let saved = self.apps().stop_all_saving(&self.settings);
+        let saved = self.apps().stop_all_saving();
         let saved: serde_json::Map<String, Value> = saved.into_iter().collect();
         if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved })) {
             log::warn!(target: "tatsu::restart", "could not pass the apps' saved state: {e}");

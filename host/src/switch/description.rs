@@ -1,17 +1,16 @@
-//! Typed descriptions of a datapath: its ports ([`PortInfo`]), the summary apps get in `enter` and `leave` events
-//! and from `datapaths` ([`DatapathSummary`]), and the `state` event ([`StateChange`]).
+//! Typed descriptions of a datapath: its ports ([`PortInfo`]) and what apps are told about it
+//! ([`DatapathSummary`], which becomes the interface's `DatapathDesc`).
 //!
-//! Apps receive these as JSON, serialized here with the field names and values the host has always sent: objects
-//! with their keys in alphabetical order (what `serde_json` prints for a `Value`), `hw_addr` as "aa:bb:cc:dd:ee:ff",
-//! a 1.0 port without `curr_speed` and `max_speed`. A hot-restart handover carries ports in that same form.
+//! A hot-restart handover carries ports as JSON, in the form hosts have always written: `hw_addr` as
+//! "aa:bb:cc:dd:ee:ff", a 1.0 port without `curr_speed` and `max_speed`, 1.0 port numbers as they are on the wire.
 
-use std::fmt;
 use std::net::SocketAddr;
 
+use abi_stable::std_types::RString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
-use tatsu_ofproto::{v1_0, v1_3, MacAddr};
-use tatsu_abi::DatapathStates;
+use tatsu_abi::{DatapathDesc, DatapathStates, PortDesc};
+use tatsu_ofproto::portable::port_from_1_0;
+use tatsu_ofproto::{v1_0, v1_3, MacAddr, OFP_VERSION_1_0};
 
 /// One port of a datapath, as the switch last described it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,151 +84,79 @@ fn mac_to_text<S: Serializer>(mac: &[u8; 6], serializer: S) -> Result<S::Ok, S::
 
 fn mac_from_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 6], D::Error> {
     let text = String::deserialize(deserializer)?;
-    parse_mac(&text).ok_or_else(|| serde::de::Error::custom(format!("not a hardware address: {text:?}")))
+    text.parse::<MacAddr>()
+        .map(MacAddr::octets)
+        .map_err(|_| serde::de::Error::custom(format!("not a hardware address: {text:?}")))
 }
 
-/// "aa:bb:cc:dd:ee:ff" (either case) as six bytes.
-fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
-    for byte in &mut mac {
-        let part = parts.next().filter(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_hexdigit()))?;
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
-
-/// Where a datapath is in its life; lower case in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DatapathState {
-    /// Connected, negotiating the version.
-    Handshake,
-    /// Version agreed, features and ports being read.
-    Config,
-    /// Ready: apps may use it.
-    Main,
-    /// Disconnected.
-    Dead,
-}
-
-impl From<DatapathStates> for DatapathState {
-    fn from(state: DatapathStates) -> Self {
-        match state {
-            DatapathStates::HANDSHAKE => DatapathState::Handshake,
-            DatapathStates::CONFIG => DatapathState::Config,
-            DatapathStates::MAIN => DatapathState::Main,
-            _ => DatapathState::Dead,
+impl PortInfo {
+    /// The port as apps get it, numbered as OpenFlow 1.3 numbers ports (1.0's reserved ports mapped).
+    pub fn to_desc(&self, version: u8) -> PortDesc {
+        let port_no = match u16::try_from(self.port_no) {
+            Ok(port) if version == OFP_VERSION_1_0 => port_from_1_0(port),
+            _ => self.port_no,
+        };
+        PortDesc {
+            port_no,
+            hw_addr: self.hw_addr,
+            name: self.name.as_str().into(),
+            config: self.config,
+            state: self.state,
+            curr: self.curr,
+            advertised: self.advertised,
+            supported: self.supported,
+            peer: self.peer,
+            curr_speed: self.curr_speed.unwrap_or(0),
+            max_speed: self.max_speed.unwrap_or(0),
         }
     }
 }
 
-/// A datapath: identity, connection, features and ports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A datapath as a connection knows it: what apps are told in datapath events and by `datapaths`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatapathSummary {
-    /// Datapath id (0 before the switch said it).
+    /// Datapath id (0 before the features reply).
     pub dpid: u64,
     /// The switch's address.
     pub address: SocketAddr,
     /// The host's number for the connection.
     pub connection: u64,
-    /// Negotiated OpenFlow version (0 before negotiation).
+    /// Negotiated wire version (0 before).
     pub version: u8,
-    /// Where the datapath is in its life.
-    pub state: DatapathState,
-    /// Packets the switch can buffer.
+    /// The connection's state.
+    pub state: DatapathStates,
+    /// Buffers.
     pub n_buffers: u32,
-    /// Flow tables.
+    /// Tables.
     pub n_tables: u8,
-    /// `OFPC_*` bits.
+    /// `OFPC_*` capabilities.
     pub capabilities: u32,
-    /// Ports by number.
+    /// Ports, by number.
     pub ports: Vec<PortInfo>,
 }
 
-/// A [`DatapathSummary`] as apps get it: with `dpid_hex`, and a reason (`leave`) or the `resumed` mark (an `enter`
-/// after a hot restart).
-#[derive(Serialize)]
-struct SummaryJson<'a> {
-    #[serde(flatten)]
-    summary: &'a DatapathSummary,
-    dpid_hex: Hex16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    resumed: bool,
-}
-
-/// A datapath id as 16 hex digits.
-struct Hex16(u64);
-
-impl Serialize for Hex16 {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl fmt::Display for Hex16 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-/// `value` as a JSON value with sorted keys. Serializing the host's own description types cannot fail (their keys
-/// are strings, their parts plain numbers and text), so a failure would be a bug: it gives `null`.
-fn json_value(value: &impl Serialize) -> Value {
-    serde_json::to_value(value).unwrap_or_default()
-}
-
 impl DatapathSummary {
-    fn json(&self, reason: Option<&str>, resumed: bool) -> Value {
-        json_value(&SummaryJson { summary: self, dpid_hex: Hex16(self.dpid), reason, resumed })
-    }
-
-    /// The JSON object apps get from `datapaths`.
-    pub fn to_json(&self) -> Value {
-        self.json(None, false)
-    }
-
-    /// The JSON text of an `enter` event (`resumed`: the connection was taken over in a hot restart).
-    pub fn enter_event(&self, resumed: bool) -> String {
-        self.json(None, resumed).to_string()
-    }
-
-    /// The JSON text of a `leave` event.
-    pub fn leave_event(&self, reason: &str) -> String {
-        self.json(Some(reason), false).to_string()
-    }
-}
-
-/// A `state` event: the datapath entered `state`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StateChange<'a> {
-    /// Datapath id (0 before the switch said it).
-    pub dpid: u64,
-    /// The switch's address.
-    pub address: SocketAddr,
-    /// The host's number for the connection.
-    pub connection: u64,
-    /// Negotiated OpenFlow version (0 before negotiation).
-    pub version: u8,
-    /// The state entered.
-    pub state: DatapathState,
-    /// Why, when the datapath died.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'a str>,
-}
-
-impl StateChange<'_> {
-    /// The event's JSON text.
-    pub fn to_json_text(&self) -> String {
-        json_value(self).to_string()
+    /// The description apps get, with why it left (`reason`) and whether a hot restart carried it over.
+    pub fn to_desc(&self, reason: Option<&str>, resumed: bool) -> DatapathDesc {
+        DatapathDesc {
+            dpid: self.dpid,
+            address: self.address.to_string().into(),
+            connection: self.connection,
+            version: self.version,
+            state: self.state,
+            n_buffers: self.n_buffers,
+            n_tables: self.n_tables,
+            capabilities: self.capabilities,
+            ports: self.ports.iter().map(|port| port.to_desc(self.version)).collect(),
+            reason: reason.map(RString::from).into(),
+            resumed,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 
@@ -259,7 +186,7 @@ mod tests {
 
     #[test]
     fn ports_read_and_write_the_json_the_host_always_used() {
-        assert_eq!(json_value(&port_1_3()), port_1_3_json());
+        assert_eq!(serde_json::to_value(port_1_3()).ok(), Some(port_1_3_json()));
         let port: PortInfo = serde_json::from_value(port_1_3_json()).expect("a 1.3 port as older hosts wrote it");
         assert_eq!(port, port_1_3());
 
@@ -269,7 +196,7 @@ mod tests {
         });
         let port: PortInfo = serde_json::from_value(old_1_0.clone()).expect("a 1.0 port as older hosts wrote it");
         assert_eq!((port.port_no, port.hw_addr, port.curr_speed), (65534, [0, 0, 0, 0, 0, 1], None));
-        assert_eq!(json_value(&port), old_1_0, "a 1.0 port has no speeds");
+        assert_eq!(serde_json::to_value(&port).ok(), Some(old_1_0), "a 1.0 port has no speeds");
 
         let mut bad = port_1_3_json();
         bad["hw_addr"] = json!("aa:bb:cc:0d:0e");
@@ -277,62 +204,24 @@ mod tests {
     }
 
     #[test]
-    fn hardware_addresses_parse_strictly() {
-        assert_eq!(parse_mac("AA:bb:01:02:03:04"), Some([0xaa, 0xbb, 1, 2, 3, 4]));
-        for bad in
-            ["", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:ff:00", "aa:bb:cc:dd:ee:f", "aa:bb:cc:dd:ee:gg", "+a:bb:cc:dd:ee:ff"]
-        {
-            assert_eq!(parse_mac(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn events_carry_the_fields_and_text_apps_always_got() {
+    fn apps_get_1_0_reserved_ports_in_1_3_numbers_and_the_leave_reason() {
+        let mut local = port_1_3();
+        local.port_no = 0xfffe;
         let summary = DatapathSummary {
             dpid: 0xab,
             address: "127.0.0.1:6653".parse().expect("an address"),
             connection: 3,
-            version: 4,
-            state: DatapathState::Main,
+            version: OFP_VERSION_1_0,
+            state: DatapathStates::MAIN,
             n_buffers: 256,
-            n_tables: 254,
-            capabilities: 0x4f,
-            ports: vec![port_1_3()],
+            n_tables: 1,
+            capabilities: 0xc7,
+            ports: vec![port_1_3(), local],
         };
-        // The text `json!` printed before the description was typed.
-        let before = json!({
-            "dpid": 0xab,
-            "dpid_hex": "00000000000000ab",
-            "address": "127.0.0.1:6653",
-            "connection": 3,
-            "version": 4,
-            "state": "main",
-            "n_buffers": 256,
-            "n_tables": 254,
-            "capabilities": 0x4f,
-            "ports": [port_1_3_json()],
-        });
-        assert_eq!(summary.to_json(), before);
-        assert_eq!(summary.enter_event(false), before.to_string());
-        let mut resumed = before.clone();
-        resumed["resumed"] = json!(true);
-        assert_eq!(summary.enter_event(true), resumed.to_string());
-        let mut left = before;
-        left["reason"] = json!("gone");
-        assert_eq!(summary.leave_event("gone"), left.to_string());
-
-        let change = StateChange {
-            dpid: 0,
-            address: "[::1]:5000".parse().expect("an address"),
-            connection: 9,
-            version: 0,
-            state: DatapathState::Dead,
-            reason: Some("bye"),
-        };
-        let before = json!({
-            "dpid": 0, "address": "[::1]:5000", "connection": 9, "version": 0, "state": "dead", "reason": "bye",
-        });
-        assert_eq!(change.to_json_text(), before.to_string());
-        assert!(!StateChange { reason: None, ..change }.to_json_text().contains("reason"));
+        let desc = summary.to_desc(Some("gone"), false);
+        assert_eq!(desc.ports.iter().map(|p| p.port_no).collect::<Vec<_>>(), [7, 0xffff_fffe]);
+        assert_eq!(desc.ports[0].hw_addr, [0xaa, 0xbb, 0xcc, 0x0d, 0x0e, 0xff]);
+        assert_eq!(desc.reason.as_ref().map(|r| r.as_str()).into_option(), Some("gone"));
+        assert_eq!((desc.address.as_str(), desc.connection, desc.state), ("127.0.0.1:6653", 3, DatapathStates::MAIN));
     }
 }

@@ -3,13 +3,14 @@
 //! finished its handshake within `handshake_timeout`. It also forgets requests whose time is up but that no
 //! requester watches any more (see [`super::connection::Connection::expire_pending`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Switches;
 use crate::green;
 
 /// Runs forever.
-pub fn run(switches: &'static Switches) {
+pub fn run(switches: &Arc<Switches>) {
     let settings = switches.settings();
     let tick = (settings.echo_interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     loop {

@@ -29,13 +29,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
-use serde_json::Value;
+use tatsu_abi::DatapathDesc;
 
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 
 use may::coroutine::Coroutine;
 use may::io::{WaitIo, WaitIoWaker};
 
+use crate::bus::Bus;
 use crate::green;
 use crate::logging::{held_back_note, LogLimit};
 use connection::Connection;
@@ -84,8 +85,9 @@ impl Default for LogLimits {
 }
 
 /// The connected switches.
-#[derive(Default)]
 pub struct Switches {
+    /// Where switches' messages and datapath events go.
+    pub(crate) bus: Arc<Bus>,
     settings: OnceLock<SwitchSettings>,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
     datapaths: RwLock<HashMap<u64, Arc<Connection>>>,
@@ -110,6 +112,19 @@ impl Listening {
 }
 
 impl Switches {
+    /// No switches yet; their messages will go to `bus`.
+    pub fn new(bus: Arc<Bus>) -> Arc<Switches> {
+        Arc::new(Switches {
+            bus,
+            settings: OnceLock::new(),
+            connections: Mutex::new(HashMap::new()),
+            datapaths: RwLock::new(HashMap::new()),
+            next_connection_id: AtomicU64::new(0),
+            listeners: Mutex::new(Vec::new()),
+            log_limits: LogLimits::default(),
+        })
+    }
+
     /// The settings (defaults until [`Switches::start`]).
     pub fn settings(&self) -> &SwitchSettings {
         self.settings.get_or_init(|| SwitchSettings {
@@ -128,7 +143,7 @@ impl Switches {
     }
 
     /// Starts listening and dialling; fails if no listening socket can be bound.
-    pub fn start(&'static self, settings: SwitchSettings) -> Result<(), String> {
+    pub fn start(self: &Arc<Self>, settings: SwitchSettings) -> Result<(), String> {
         let _ = self.settings.set(settings);
         let settings = self.settings();
         for port in &settings.listen_ports {
@@ -142,7 +157,7 @@ impl Switches {
     /// touching them yet: nothing is read, written or accepted until [`Adopted::start`]. Until then, the
     /// predecessor can still take everything back if this host dies.
     pub fn adopt_inherited(
-        &'static self,
+        self: &Arc<Self>,
         settings: SwitchSettings,
         listeners: Vec<RawFd>,
         connections: Vec<(RawFd, connection::Inherited)>,
@@ -153,8 +168,8 @@ impl Switches {
 
     /// Takes on handed-over listening sockets and connections (from a predecessor, or taken back after a failed
     /// handover), to serve with [`Adopted::start`].
-    pub fn adopt(&'static self, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) -> Adopted {
-        let mut adopted = Adopted { switches: self, listeners: Vec::new(), connections: Vec::new() };
+    pub fn adopt(self: &Arc<Self>, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) -> Adopted {
+        let mut adopted = Adopted { switches: Arc::clone(self), listeners: Vec::new(), connections: Vec::new() };
         for fd in listeners {
             // SAFETY: the fd was handed over for this purpose and is owned by nothing else here.
             match std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) }) {
@@ -181,18 +196,20 @@ impl Switches {
     }
 
     /// Starts the keepalive and the diallers of a host that took over from a predecessor.
-    pub fn start_after_takeover(&'static self) -> Result<(), String> {
+    pub fn start_after_takeover(self: &Arc<Self>) -> Result<(), String> {
         self.start_common()
     }
 
-    fn start_common(&'static self) -> Result<(), String> {
+    fn start_common(self: &Arc<Self>) -> Result<(), String> {
         for address in self.settings().switch_addresses.clone() {
-            crate::green::spawn_host("dialler", move || self.dial_loop(&address))?;
+            let switches = Arc::clone(self);
+            crate::green::spawn_host("dialler", move || switches.dial_loop(&address))?;
         }
-        crate::green::spawn_host("keepalive", move || keepalive::run(self))
+        let switches = Arc::clone(self);
+        crate::green::spawn_host("keepalive", move || keepalive::run(&switches))
     }
 
-    fn listen(&'static self, listener: may::net::TcpListener) -> Result<(), String> {
+    fn listen(self: &Arc<Self>, listener: may::net::TcpListener) -> Result<(), String> {
         log::info!(target: "tatsu::switch", "listening for switches on {}", display_addr(&listener));
         let listening = Arc::new(Listening {
             fd: listener.as_raw_fd(),
@@ -201,10 +218,11 @@ impl Switches {
             pause: Mutex::new((false, false, false)),
         });
         self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&listening));
-        crate::green::spawn_host("listener", move || self.accept_loop(listener, &listening))
+        let switches = Arc::clone(self);
+        crate::green::spawn_host("listener", move || switches.accept_loop(listener, &listening))
     }
 
-    fn accept_loop(&'static self, listener: may::net::TcpListener, listening: &Listening) {
+    fn accept_loop(self: &Arc<Self>, listener: may::net::TcpListener, listening: &Listening) {
         let max_connections = self.settings().max_connections;
         let _ = listening.accept_loop.set(may::coroutine::current());
         loop {
@@ -340,7 +358,7 @@ impl Switches {
         (listeners, handed)
     }
 
-    fn dial_loop(&'static self, address: &str) {
+    fn dial_loop(self: &Arc<Self>, address: &str) {
         loop {
             let target = address.to_socket_addrs().ok().and_then(|mut addrs| addrs.next());
             match target.map(may::net::TcpStream::connect) {
@@ -358,11 +376,11 @@ impl Switches {
         }
     }
 
-    fn serve_accepted(&'static self, stream: may::net::TcpStream, peer: SocketAddr) {
+    fn serve_accepted(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) {
         let _ = self.adopt_and_get(stream, peer);
     }
 
-    fn adopt_and_get(&'static self, stream: may::net::TcpStream, peer: SocketAddr) -> Option<Arc<Connection>> {
+    fn adopt_and_get(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) -> Option<Arc<Connection>> {
         let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
         let _ = stream.set_nodelay(true);
         match Connection::start(self, id, stream, peer) {
@@ -410,12 +428,12 @@ impl Switches {
         }
     }
 
-    /// The datapaths in MAIN, described as JSON objects, by datapath id.
-    pub fn describe(&self) -> Vec<Value> {
+    /// The datapaths in MAIN, described for apps, by datapath id.
+    pub fn describe(&self) -> Vec<DatapathDesc> {
         let mut connections: Vec<Arc<Connection>> =
             self.datapaths.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
         connections.sort_by_key(|connection| connection.dpid());
-        connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_json()).collect()
+        connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_desc(None, false)).collect()
     }
 }
 
@@ -451,7 +469,7 @@ fn dup(fd: RawFd) -> Option<RawFd> {
 /// writers are started, and held).
 #[must_use = "nothing is served until `start`"]
 pub struct Adopted {
-    switches: &'static Switches,
+    switches: Arc<Switches>,
     listeners: Vec<may::net::TcpListener>,
     connections: Vec<Arc<Connection>>,
 }

@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use tatsu_abi::DatapathStates;
+use tatsu_abi::{DatapathChange, DatapathStates};
 
 use super::{lock, Connection};
-use crate::runtime;
-use crate::switch::description::{DatapathSummary, PortInfo, StateChange};
+use crate::switch::description::{DatapathSummary, PortInfo};
 use crate::switch::wire::Features;
 
 /// Ports recorded per datapath (what apps are told in `enter` events): a switch announcing ever new port numbers
@@ -31,7 +30,7 @@ impl Connection {
             address: self.peer,
             connection: self.id,
             version: self.version(),
-            state: DatapathStates(self.state()).into(),
+            state: DatapathStates(self.state()),
             n_buffers: features.n_buffers,
             n_tables: features.n_tables,
             capabilities: features.capabilities,
@@ -41,15 +40,18 @@ impl Connection {
 
     /// Tells apps the datapath entered `state` (a `state` event), and why if it died.
     pub(super) fn publish_state(&self, state: u32, reason: Option<&str>) {
-        let change = StateChange {
+        let change = DatapathSummary {
             dpid: self.dpid_or_zero(),
             address: self.peer,
             connection: self.id,
             version: self.version(),
-            state: DatapathStates(state).into(),
-            reason,
+            state: DatapathStates(state),
+            n_buffers: 0,
+            n_tables: 0,
+            capabilities: 0,
+            ports: Vec::new(),
         };
-        runtime::get().bus.deliver_datapath("state", self.dpid_or_zero(), change.to_json_text());
+        self.switches.bus.deliver_datapath(DatapathChange::State, change.to_desc(reason, false));
     }
 
     /// Enters `state`, and tells apps.
@@ -83,6 +85,6 @@ impl Connection {
     pub(super) fn enter_main(&self) {
         self.set_state(DatapathStates::MAIN);
         log::info!(target: "tatsu::switch", "{} is ready", self.describe_short());
-        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().enter_event(false));
+        self.switches.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, false));
     }
 }

@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 use std::net::SocketAddr;
 
 use may::net::TcpStream;
-use tatsu_abi::DatapathStates;
+use tatsu_abi::{DatapathChange, DatapathStates};
 
 use super::{lock, Connection, PendingReply};
-use crate::runtime;
 use crate::switch::description::PortInfo;
 use crate::switch::handshake::Handshake;
 use crate::switch::wire::Features;
@@ -78,8 +77,8 @@ impl Connection {
     /// in MAIN, with its features, ports, next xid, requests in flight and unsent bytes. Nothing touches the socket
     /// until [`Connection::prepare_inherited`] has started its reader and writer and [`Connection::release`] lets
     /// them go; apps are told with [`Connection::announce_resumed`].
-    pub fn adopt(switches: &'static Switches, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
-        let connection = Connection::new(switches, id, stream, state.peer, DatapathStates::MAIN);
+    pub fn adopt(switches: &Arc<Switches>, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
+        let connection = Connection::new(Arc::clone(switches), id, stream, state.peer, DatapathStates::MAIN);
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -133,7 +132,7 @@ impl Connection {
 
     /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
     pub fn announce_resumed(&self) {
-        runtime::get().bus.deliver_datapath("enter", self.dpid_or_zero(), self.describe().enter_event(true));
+        self.switches.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, true));
     }
 
     /// Asks the reader to stop at the next message boundary (for a handover).

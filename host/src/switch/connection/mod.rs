@@ -19,13 +19,13 @@ use may::coroutine::Coroutine;
 use may::io::WaitIoWaker;
 use may::net::TcpStream;
 use tatsu_ofproto::OFP_VERSION_1_3;
-use tatsu_abi::DatapathStates;
+use tatsu_abi::{DatapathChange, DatapathStates};
 
 use super::handshake::Handshake;
 use super::wire;
 use super::Switches;
 use crate::bus::credit::Credit;
-use crate::{green, runtime};
+use crate::green;
 use datapath::Info;
 pub use handover::Inherited;
 use handover::Pause;
@@ -38,7 +38,7 @@ pub struct Connection {
     pub id: u64,
     /// The switch's address.
     pub peer: SocketAddr,
-    switches: &'static Switches,
+    switches: Arc<Switches>,
     stream: TcpStream,
     state: AtomicU32,
     version: AtomicU8,
@@ -71,7 +71,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Connection {
     /// A connection in `state`, not yet served.
     fn new(
-        switches: &'static Switches,
+        switches: Arc<Switches>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
@@ -119,12 +119,12 @@ impl Connection {
 
     /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
     pub fn start(
-        switches: &'static Switches,
+        switches: &Arc<Switches>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
     ) -> Result<Arc<Connection>, String> {
-        let connection = Arc::new(Connection::new(switches, id, stream, peer, DatapathStates::HANDSHAKE));
+        let connection = Arc::new(Connection::new(Arc::clone(switches), id, stream, peer, DatapathStates::HANDSHAKE));
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
@@ -229,7 +229,7 @@ impl Connection {
             self.sends_refused.load(Ordering::Relaxed)
         );
         if previous == DatapathStates::MAIN.0 {
-            runtime::get().bus.deliver_datapath("leave", self.dpid_or_zero(), self.describe().leave_event(reason));
+            self.switches.bus.deliver_datapath(DatapathChange::Leave, self.describe().to_desc(Some(reason), false));
         }
         self.publish_state(DatapathStates::DEAD.0, Some(reason));
     }

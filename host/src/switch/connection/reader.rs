@@ -13,7 +13,7 @@ use tatsu_abi::DatapathStates;
 use super::{lock, Connection};
 use crate::switch::handshake::{Action, Handshake};
 use crate::switch::wire::{self, xid_of, Features};
-use crate::{green, runtime};
+use crate::green;
 
 /// Most bytes read from the socket at a time (more when a message is larger).
 const READ_CHUNK: usize = 16 * 1024;
@@ -151,7 +151,7 @@ impl Connection {
                 Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
             }
         }
-        runtime::get().bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
+        self.switches.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
         Ok(())
     }
 

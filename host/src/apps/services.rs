@@ -1,5 +1,6 @@
-//! The host services table handed to every app: each function resolves the calling app from its [`AppHandle`]
-//! and forwards to the bus, the logger or the app's thread group. None of them can unwind.
+//! The ABI services table handed to every app (`tatsu_abi::HostServices`): each function resolves the calling app
+//! from its [`AppHandle`] and forwards to the bus, the switches, the logger or the app's thread group. None of them
+//! can unwind.
 
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
@@ -8,18 +9,20 @@ use std::time::Duration;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
+use abi_stable::std_types::ROption;
 use tatsu_abi::{
-    Accepted, AppHandle, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind, RequestError,
-    RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
+    Accepted, AppHandle, DatapathDesc, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind,
+    RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };
 
-use crate::apps::AppState;
+use super::AppState;
 use crate::bus::RequestFailed;
 use crate::green::{self, GreenSlot};
-use crate::{logging, net, runtime, watchdog};
+use crate::{logging, net};
 
-/// The services table (built once).
-pub fn services() -> HostServicesRef {
+/// The services table: built once, and kept for the life of the process, since every app library holds on to it
+/// (a table of function pointers; apps are told which app they are by their handle).
+pub fn table() -> HostServicesRef {
     static SERVICES: OnceLock<HostServicesRef> = OnceLock::new();
     *SERVICES.get_or_init(|| {
         HostServices {
@@ -43,6 +46,7 @@ pub fn services() -> HostServicesRef {
             of_send,
             of_request,
             datapaths,
+            datapath,
             tcp_connect,
             tcp_listen,
             tcp_accept,
@@ -59,13 +63,23 @@ pub fn services() -> HostServicesRef {
 }
 
 /// The handle the host gives `state`'s app.
-pub fn handle_of(state: &'static AppState) -> AppHandle {
-    AppHandle(std::ptr::from_ref(state).cast::<c_void>())
+pub fn handle_of(state: &Arc<AppState>) -> AppHandle {
+    AppHandle(Arc::as_ptr(state).cast::<c_void>())
 }
 
-fn app(handle: AppHandle) -> &'static AppState {
-    // SAFETY: handles are made only by `handle_of` from a leaked `&'static AppState`.
+fn app<'a>(handle: AppHandle) -> &'a AppState {
+    // SAFETY: handles are made only by `handle_of`; the app's state outlives every call the app's code makes,
+    // since it is dropped only after all the app's green threads have finished (see `runner`).
     unsafe { &*handle.0.cast::<AppState>() }
+}
+
+fn shared_app(handle: AppHandle) -> Arc<AppState> {
+    let state = handle.0.cast::<AppState>();
+    // SAFETY: as in `app`; the pointer came from `Arc::as_ptr` of a live `Arc`, whose count this adds one to.
+    unsafe {
+        Arc::increment_strong_count(state);
+        Arc::from_raw(state)
+    }
 }
 
 fn timeout_from_ns(ns: u64) -> Option<Duration> {
@@ -93,7 +107,8 @@ extern "C" fn report_fault(handle: AppHandle, event: RStr<'_>, message: RStr<'_>
 }
 
 extern "C" fn publish(handle: AppHandle, name: RStr<'_>, payload: RStr<'_>) {
-    runtime::get().bus.publish(app(handle), name.as_str(), payload.as_str());
+    let state = app(handle);
+    state.host.bus.publish(&state.mailbox, name.as_str(), payload.as_str());
 }
 
 extern "C" fn request(
@@ -103,19 +118,20 @@ extern "C" fn request(
     timeout_ns: u64,
 ) -> RResult<RString, RequestError> {
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
-    let _blocking = watchdog::Blocking::new(app(handle));
-    match runtime::get().bus.request(app(handle), name.as_str(), payload.as_str(), timeout) {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    match state.host.bus.request(&state.mailbox, name.as_str(), payload.as_str(), timeout) {
         Ok(reply) => RResult::ROk(reply.into()),
         Err(failed) => RResult::RErr(abi_error(failed)),
     }
 }
 
-extern "C" fn reply(_handle: AppHandle, request_id: u64, result: RResult<RStr<'_>, RStr<'_>>) {
+extern "C" fn reply(handle: AppHandle, request_id: u64, result: RResult<RStr<'_>, RStr<'_>>) {
     let result = match result {
         RResult::ROk(json) => Ok(json.as_str().to_owned()),
         RResult::RErr(message) => Err(message.as_str().to_owned()),
     };
-    runtime::get().bus.reply(request_id, result);
+    app(handle).host.bus.reply(request_id, result);
 }
 
 /// A task from an app that is run or dropped exactly once.
@@ -149,9 +165,11 @@ fn with_slot<R>(thread: &ThreadHandle, default: R, f: impl FnOnce(&GreenSlot) ->
 }
 
 extern "C" fn spawn(handle: AppHandle, task: GreenTask) -> RResult<ThreadHandle, RString> {
-    let state = app(handle);
+    // The thread holds the app's state, so that it lives while any of the app's code can run.
+    let state = shared_app(handle);
     let task = OwnedTask(task);
-    match state.group.spawn("green thread", move || watchdog::run_app(state, || task.run())) {
+    let group = Arc::clone(&state.group);
+    match group.spawn("green thread", move || state.watched.run(|| task.run())) {
         Ok(slot) => RResult::ROk(into_handle(slot)),
         Err(e) => RResult::RErr(e.to_string().into()),
     }
@@ -194,17 +212,17 @@ extern "C" fn thread_interrupt(thread: &ThreadHandle) {
 }
 
 extern "C" fn park(handle: AppHandle, timeout_ns: u64) -> WaitStatus {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     green::park(timeout_from_ns(timeout_ns))
 }
 
 extern "C" fn sleep(handle: AppHandle, duration_ns: u64) -> WaitStatus {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     green::sleep(Duration::from_nanos(duration_ns))
 }
 
 extern "C" fn yield_now(handle: AppHandle) -> WaitStatus {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     may::coroutine::yield_now();
     green::current().as_deref().and_then(green::interruption).unwrap_or(WaitStatus::Woken)
 }
@@ -220,8 +238,8 @@ fn unknown_datapath(dpid: u64) -> RequestError {
     }
 }
 
-extern "C" fn of_send(_handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
-    match runtime::get().switches.datapath(dpid) {
+extern "C" fn of_send(handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
+    match app(handle).host.switches.datapath(dpid) {
         Some(connection) => connection.send(&message).map_err(abi_error).into(),
         None => RResult::RErr(unknown_datapath(dpid)),
     }
@@ -233,27 +251,32 @@ extern "C" fn of_request(
     message: RSlice<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<RVec<u8>, RequestError> {
-    let Some(connection) = runtime::get().switches.datapath(dpid) else {
+    let Some(connection) = app(handle).host.switches.datapath(dpid) else {
         return RResult::RErr(unknown_datapath(dpid));
     };
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     connection.request(&message, timeout).map(RVec::from).map_err(abi_error).into()
 }
 
-extern "C" fn datapaths(_handle: AppHandle) -> RString {
-    serde_json::Value::Array(runtime::get().switches.describe()).to_string().into()
+extern "C" fn datapaths(handle: AppHandle) -> RVec<DatapathDesc> {
+    app(handle).host.switches.describe().into()
+}
+
+extern "C" fn datapath(handle: AppHandle, dpid: u64) -> ROption<DatapathDesc> {
+    let connection = app(handle).host.switches.datapath(dpid).filter(|connection| connection.is_main());
+    connection.map(|connection| connection.describe().to_desc(None, false)).into()
 }
 
 extern "C" fn http_reply(
-    _handle: AppHandle,
+    handle: AppHandle,
     request_id: u64,
     status: u16,
     content_type: RStr<'_>,
     body: RSlice<'_, u8>,
 ) {
     let reply = crate::bus::HttpReply { status, content_type: content_type.as_str().to_owned(), body: body.to_vec() };
-    runtime::get().bus.http_reply(request_id, reply);
+    app(handle).host.bus.http_reply(request_id, reply);
 }
 
 fn into_socket_handle(socket: net::Socket) -> SocketHandle {
@@ -272,7 +295,7 @@ fn with_socket<R>(
 }
 
 extern "C" fn tcp_connect(handle: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure> {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     net::connect(address.as_str(), timeout_from_ns(timeout_ns)).map(into_socket_handle).into()
 }
 
@@ -281,7 +304,7 @@ extern "C" fn tcp_listen(_handle: AppHandle, address: RStr<'_>) -> RResult<Socke
 }
 
 extern "C" fn tcp_accept(handle: AppHandle, listener: &SocketHandle, timeout_ns: u64) -> RResult<Accepted, IoFailure> {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     with_socket(listener, |listener| {
         let (socket, peer) = listener.accept(timeout_from_ns(timeout_ns))?;
         Ok(Accepted { socket: into_socket_handle(socket), peer: peer.to_string().into() })
@@ -294,7 +317,7 @@ extern "C" fn tcp_read(
     mut buffer: RSliceMut<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<usize, IoFailure> {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     with_socket(socket, |socket| socket.read(&mut buffer, timeout_from_ns(timeout_ns)))
 }
 
@@ -304,7 +327,7 @@ extern "C" fn tcp_write(
     data: RSlice<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<usize, IoFailure> {
-    let _blocking = watchdog::Blocking::new(app(handle));
+    let _blocking = app(handle).watched.blocking();
     with_socket(socket, |socket| socket.write(&data, timeout_from_ns(timeout_ns)))
 }
 
