@@ -254,7 +254,9 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     };
     if let Some(listener) = control {
         let _ = host.control_fd.set(std::os::fd::AsRawFd::as_raw_fd(&listener));
-        restart::control::serve(listener, Arc::clone(&host), exit_after_restart);
+        let (answering, restarted) = (Arc::clone(&host), Arc::clone(&host));
+        let answer = move |line: &str| answering.control_command(line);
+        restart::control::serve(listener, answer, move || exit_after_restart(&restarted));
     }
     notify_systemd();
     let names = host.apps().names().iter().map(|name| name.to_string()).collect::<Vec<_>>();

@@ -4,119 +4,18 @@
 pub mod loader;
 mod runner;
 pub mod services;
+mod state;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::bus::queue::Admission;
-use crate::bus::{Bus, Event, Mailbox};
-use crate::green::ThreadGroup;
-use crate::switch::Switches;
-use crate::watchdog::{Watchdog, Watched};
-use crate::web::Web;
+use crate::bus::Event;
 use loader::Library;
 use runner::RunningApp;
-
-/// How apps are found, configured, started and stopped (from the `[tatsu]` and `[app.NAME]` sections).
-#[derive(Debug, Clone)]
-pub struct AppSettings {
-    /// Where app libraries are loaded from.
-    pub plugins_dir: PathBuf,
-    /// The apps to start (with what they require); empty: all.
-    pub selected: Vec<String>,
-    /// Events per app queue.
-    pub queue_capacity: usize,
-    /// How long an app may take to start.
-    pub start_timeout: Duration,
-    /// How long an app and its green threads may take to stop.
-    pub stop_timeout: Duration,
-    /// Each app's configuration section, by app name.
-    pub config: BTreeMap<String, serde_json::Value>,
-}
-
-/// The parts of the host an app's service calls reach: a cloneable handle (tokio's `runtime::Handle` manner).
-#[derive(Clone)]
-pub struct HostParts {
-    /// The event bus.
-    pub bus: Arc<Bus>,
-    /// The switches.
-    pub switches: Arc<Switches>,
-    /// The REST server (for apps' routes).
-    pub web: Arc<Web>,
-    /// The watchdog.
-    pub watchdog: Arc<Watchdog>,
-}
-
-/// Everything the host keeps about one app while it runs. Its address is the app's ABI handle: it lives as long
-/// as the app's green threads can call into the host.
-pub struct AppState {
-    /// The app's name.
-    pub name: Arc<str>,
-    /// Its mailbox on the bus.
-    pub mailbox: Arc<Mailbox>,
-    /// Its green threads.
-    pub group: Arc<ThreadGroup>,
-    /// Its watchdog entry.
-    pub watched: Watched,
-    /// What its service calls reach.
-    pub host: HostParts,
-    handled: AtomicU64,
-    faults: AtomicU64,
-    /// Fault log rate limit: when this second began, faults logged in it, faults not logged.
-    fault_log: std::sync::Mutex<(Instant, u64, u64)>,
-}
-
-/// Faults of one app logged per second at most (all are counted).
-const FAULT_LOGS_PER_SECOND: u64 = 10;
-
-impl AppState {
-    fn new(name: &str, queue_capacity: usize, host: &HostParts) -> Arc<Self> {
-        let name: Arc<str> = Arc::from(name);
-        Arc::new(AppState {
-            mailbox: Mailbox::new(&name, queue_capacity),
-            group: ThreadGroup::new(&name),
-            watched: host.watchdog.watch(&name),
-            host: host.clone(),
-            name,
-            handled: AtomicU64::new(0),
-            faults: AtomicU64::new(0),
-            fault_log: std::sync::Mutex::new((Instant::now(), 0, 0)),
-        })
-    }
-
-    /// Counts a handler panic or failure; says whether to log it: at most [`FAULT_LOGS_PER_SECOND`] a second
-    /// are, the first of each second also saying how many the previous second did not show.
-    pub fn count_fault(&self) -> Option<u64> {
-        self.faults.fetch_add(1, Ordering::Relaxed);
-        let mut window = self.fault_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (started, logged, suppressed) = &mut *window;
-        if started.elapsed() >= std::time::Duration::from_secs(1) {
-            let previously_suppressed = *suppressed;
-            *window = (Instant::now(), 1, 0);
-            return Some(previously_suppressed);
-        }
-        if *logged < FAULT_LOGS_PER_SECOND {
-            *logged += 1;
-            Some(0)
-        } else {
-            *suppressed += 1;
-            None
-        }
-    }
-
-    fn count_handled(&self, n: usize) {
-        self.handled.fetch_add(n as u64, Ordering::Relaxed);
-    }
-
-    /// Removes every subscription, request name and route of the app.
-    fn unsubscribe(&self) {
-        self.host.bus.remove(&self.mailbox);
-        self.host.web.routes().remove(&self.mailbox);
-    }
-}
+pub use state::{AppSettings, AppState, HostParts};
 
 /// The problems found while loading and starting apps: each was logged when found.
 #[derive(Debug, Default)]

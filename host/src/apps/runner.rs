@@ -11,7 +11,8 @@ use tatsu_abi::{
     RequestRef, Subscription,
 };
 
-use super::{services, AppSettings, AppState};
+use super::services;
+use super::state::{AppSettings, AppState};
 use crate::bus::Event;
 
 /// Most events handed to an app in one crossing of the ABI.

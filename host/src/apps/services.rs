@@ -15,7 +15,7 @@ use tatsu_abi::{
     RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };
 
-use super::AppState;
+use super::state::AppState;
 use crate::bus::RequestFailed;
 use crate::green::{self, GreenSlot};
 use crate::{logging, net};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tatsu_abi::WaitStatus;
 
-use super::Event;
+use super::event::Event;
 use crate::green::{self, GreenSlot};
 
 /// Whether an event may be refused when the queue is full.

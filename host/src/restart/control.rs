@@ -6,10 +6,7 @@ use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
-
-use crate::host::Host;
 
 /// The default control socket: `$TATSU_CONTROL_SOCKET`, else `/run/tatsu/control.sock` for root, else
 /// `$XDG_RUNTIME_DIR/tatsu.sock`, else `/tmp/tatsu-UID.sock`.
@@ -51,16 +48,20 @@ pub fn inherit(fd: RawFd) -> UnixListener {
     unsafe { UnixListener::from_raw_fd(fd) }
 }
 
-/// Serves the control socket on its own thread. `on_restarted` runs after a successful restart (it makes this
-/// process exit).
-pub fn serve(listener: UnixListener, host: Arc<Host>, on_restarted: fn(&Host)) {
+/// Serves the control socket on its own thread: each client sends one command line, `answer` gives the reply line
+/// and whether the host has handed over to a successor; then `on_restarted` runs and the thread ends (the socket
+/// stays open, the successor has it too, until the process exits).
+pub fn serve(
+    listener: UnixListener,
+    answer: impl Fn(&str) -> (String, bool) + Send + 'static,
+    on_restarted: impl FnOnce() + Send + 'static,
+) {
     let spawned = std::thread::Builder::new().name("tatsu-control".to_owned()).spawn(move || {
         for stream in listener.incoming() {
             match stream {
                 Ok(stream) => {
-                    if handle(stream, &host) {
-                        on_restarted(&host);
-                        // Keep the socket open (the successor has it too) until the process exits.
+                    if handle(stream, &answer) {
+                        on_restarted();
                         let _ = listener.into_raw_fd();
                         return;
                     }
@@ -75,28 +76,13 @@ pub fn serve(listener: UnixListener, host: Arc<Host>, on_restarted: fn(&Host)) {
 }
 
 /// Handles one client; `true` if a restart handed the host over.
-fn handle(stream: UnixStream, host: &Host) -> bool {
+fn handle(stream: UnixStream, answer: &impl Fn(&str) -> (String, bool)) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut line = String::new();
     if BufReader::new(&stream).read_line(&mut line).is_err() {
         return false;
     }
-    let mut words = line.trim().splitn(2, ' ');
-    let (reply, restarted) = match (words.next(), words.next()) {
-        (Some("restart"), None) => match host.restart() {
-            Ok(pid) => (format!("ok restarted: the successor host is pid {pid}"), true),
-            Err(reason) => (format!("error restart failed, this host carries on: {reason}"), false),
-        },
-        (Some("load"), Some(path)) => match host.apps().load(Path::new(path.trim())) {
-            Ok(name) => (format!("ok loaded app `{name}`"), false),
-            Err(reason) => (format!("error {reason}"), false),
-        },
-        (Some("status"), None) => {
-            let apps = host.apps().names().iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
-            (format!("ok pid={} apps={apps}", std::process::id()), false)
-        }
-        _ => (format!("error unknown command {:?} (commands: restart, load PATH, status)", line.trim()), false),
-    };
+    let (reply, restarted) = answer(line.trim());
     let _ = (&stream).write_all(format!("{reply}\n").as_bytes());
     restarted
 }

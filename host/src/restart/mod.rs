@@ -61,6 +61,27 @@ fn failpoint(phase: &str) {
 }
 
 impl Host {
+    /// Answers one line from the control socket (`restart`, `load PATH`, `status`): the reply line, and whether
+    /// this host has handed over to a successor.
+    pub fn control_command(&self, line: &str) -> (String, bool) {
+        let mut words = line.splitn(2, ' ');
+        match (words.next(), words.next()) {
+            (Some("restart"), None) => match self.restart() {
+                Ok(pid) => (format!("ok restarted: the successor host is pid {pid}"), true),
+                Err(reason) => (format!("error restart failed, this host carries on: {reason}"), false),
+            },
+            (Some("load"), Some(path)) => match self.apps().load(std::path::Path::new(path.trim())) {
+                Ok(name) => (format!("ok loaded app `{name}`"), false),
+                Err(reason) => (format!("error {reason}"), false),
+            },
+            (Some("status"), None) => {
+                let apps = self.apps().names().iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+                (format!("ok pid={} apps={apps}", std::process::id()), false)
+            }
+            _ => (format!("error unknown command {line:?} (commands: restart, load PATH, status)"), false),
+        }
+    }
+
     /// Starts a successor and hands everything over to it. `Ok(pid)` means the successor runs the switches now
     /// and this host's apps are stopped: the caller makes this process exit. On `Err`, this host carries on.
     pub fn restart(&self) -> Result<u32, String> {

@@ -14,19 +14,19 @@
 //!
 //! Bounds against hostile or broken switches: at most `max_connections` connections at once (more are accepted and
 //! closed at once), a reply to a request holds at most `max_reply_bytes`, a connection must reach MAIN within
-//! `handshake_timeout`, and malformed input is logged at most a few lines a second per cause ([`LogLimits`]).
+//! `handshake_timeout`, and malformed input is logged at most a few lines a second per cause (`LogLimits`).
 
 pub mod connection;
 pub mod description;
 mod handshake;
 mod keepalive;
 mod negotiation;
+mod settings;
+mod shared;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tatsu_abi::DatapathDesc;
@@ -38,63 +38,15 @@ use may::io::{WaitIo, WaitIoWaker};
 
 use crate::bus::Bus;
 use crate::green;
-use crate::logging::{held_back_note, LogLimit};
+use crate::logging::held_back_note;
 use connection::Connection;
+pub use settings::SwitchSettings;
+use shared::Shared;
 
-/// Settings of the switch side.
-#[derive(Debug, Clone)]
-pub struct SwitchSettings {
-    /// Address to listen on (`::` listens on every IPv6 and IPv4 address).
-    pub listen_host: String,
-    /// Ports to listen on; empty: do not listen.
-    pub listen_ports: Vec<u16>,
-    /// Switches to connect to actively (`host:port`), retried until they answer.
-    pub switch_addresses: Vec<String>,
-    /// How often to retry an active connection.
-    pub connect_retry: Duration,
-    /// Idle time after which the host sends an echo request.
-    pub echo_interval: Duration,
-    /// Unanswered echo requests after which the switch is dropped.
-    pub echo_max_misses: u32,
-    /// Time a switch has to reach MAIN.
-    pub handshake_timeout: Duration,
-    /// Bytes a switch's send queue holds.
-    pub send_queue_bytes: usize,
-    /// `miss_send_len` in the SET_CONFIG sent to every switch.
-    pub miss_send_len: u16,
-    /// Switch connections served at once, in any state; more are closed as soon as they are accepted.
-    pub max_connections: usize,
-    /// Bytes the reply to one request (all parts of a multipart reply) may hold; a longer one fails the request.
-    pub max_reply_bytes: usize,
-}
-
-/// The rate limits of the switch side's log lines, one per cause.
-pub struct LogLimits {
-    /// Malformed messages, from any switch.
-    pub malformed: LogLimit,
-    /// Replies over `max_reply_bytes`.
-    pub oversized_reply: LogLimit,
-    /// Connections refused at `max_connections`, or because their green threads could not start.
-    pub refused: LogLimit,
-}
-
-impl Default for LogLimits {
-    fn default() -> Self {
-        LogLimits { malformed: LogLimit::new(10), oversized_reply: LogLimit::new(5), refused: LogLimit::new(1) }
-    }
-}
-
-/// The connected switches.
+/// The connected switches: the listeners and diallers that find them, and what their connections share.
 pub struct Switches {
-    /// Where switches' messages and datapath events go.
-    pub(crate) bus: Arc<Bus>,
-    settings: OnceLock<SwitchSettings>,
-    connections: Mutex<HashMap<u64, Arc<Connection>>>,
-    datapaths: RwLock<HashMap<u64, Arc<Connection>>>,
-    next_connection_id: AtomicU64,
+    shared: Arc<Shared<Connection>>,
     listeners: Mutex<Vec<Arc<Listening>>>,
-    /// Rate limits of this side's log lines.
-    pub log_limits: LogLimits,
 }
 
 /// A listening socket and the controls its accept loop obeys during a handover.
@@ -114,37 +66,17 @@ impl Listening {
 impl Switches {
     /// No switches yet; their messages will go to `bus`.
     pub fn new(bus: Arc<Bus>) -> Arc<Switches> {
-        Arc::new(Switches {
-            bus,
-            settings: OnceLock::new(),
-            connections: Mutex::new(HashMap::new()),
-            datapaths: RwLock::new(HashMap::new()),
-            next_connection_id: AtomicU64::new(0),
-            listeners: Mutex::new(Vec::new()),
-            log_limits: LogLimits::default(),
-        })
+        Arc::new(Switches { shared: Arc::new(Shared::new(bus)), listeners: Mutex::new(Vec::new()) })
     }
 
     /// The settings (defaults until [`Switches::start`]).
     pub fn settings(&self) -> &SwitchSettings {
-        self.settings.get_or_init(|| SwitchSettings {
-            listen_host: "::".to_owned(),
-            listen_ports: Vec::new(),
-            switch_addresses: Vec::new(),
-            connect_retry: Duration::from_secs(1),
-            echo_interval: Duration::from_secs(5),
-            echo_max_misses: 3,
-            handshake_timeout: Duration::from_secs(10),
-            send_queue_bytes: 4 << 20,
-            miss_send_len: 128,
-            max_connections: 10_000,
-            max_reply_bytes: 64 << 20,
-        })
+        self.shared.settings()
     }
 
     /// Starts listening and dialling; fails if no listening socket can be bound.
     pub fn start(self: &Arc<Self>, settings: SwitchSettings) -> Result<(), String> {
-        let _ = self.settings.set(settings);
+        self.shared.set_settings(settings);
         let settings = self.settings();
         for port in &settings.listen_ports {
             let listener = bind(&settings.listen_host, *port)?;
@@ -162,7 +94,7 @@ impl Switches {
         listeners: Vec<RawFd>,
         connections: Vec<(RawFd, connection::Inherited)>,
     ) -> Adopted {
-        let _ = self.settings.set(settings);
+        self.shared.set_settings(settings);
         self.adopt(listeners, connections)
     }
 
@@ -178,15 +110,15 @@ impl Switches {
             }
         }
         for (fd, state) in connections {
-            let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
+            let id = self.shared.next_id();
             // SAFETY: as above, for a connected socket.
             let stream = std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(fd) });
             let Ok(stream) = stream else {
                 log::error!(target: "tatsu::switch", "cannot adopt the connection of datapath {:016x}", state.dpid);
                 continue;
             };
-            let connection = Connection::adopt(self, id, stream, &state);
-            self.connections().insert(id, Arc::clone(&connection));
+            let connection = Connection::adopt(&self.shared, id, stream, &state);
+            self.shared.insert(id, &connection);
             match connection.prepare_inherited(&state.unparsed) {
                 Ok(()) => adopted.connections.push(connection),
                 Err(e) => log::error!(target: "tatsu::switch", "cannot resume an inherited connection: {e}"),
@@ -241,9 +173,9 @@ impl Switches {
                 may::coroutine::park();
             }
             match listener.inner().accept() {
-                Ok((stream, peer)) if self.connections().len() >= max_connections => {
+                Ok((stream, peer)) if self.shared.len() >= max_connections => {
                     drop(stream);
-                    if let Some(held_back) = self.log_limits.refused.check() {
+                    if let Some(held_back) = self.shared.log_limits.refused.check() {
                         log::warn!(
                             target: "tatsu::switch",
                             "refused the connection from {peer}: {max_connections} switch connections already \
@@ -381,15 +313,15 @@ impl Switches {
     }
 
     fn adopt_and_get(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) -> Option<Arc<Connection>> {
-        let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.shared.next_id();
         let _ = stream.set_nodelay(true);
-        match Connection::start(self, id, stream, peer) {
+        match Connection::start(&self.shared, id, stream, peer) {
             Ok(connection) => {
-                self.connections().insert(id, Arc::clone(&connection));
+                self.shared.insert(id, &connection);
                 Some(connection)
             }
             Err(e) => {
-                if let Some(held_back) = self.log_limits.refused.check() {
+                if let Some(held_back) = self.shared.log_limits.refused.check() {
                     log::error!(target: "tatsu::switch", "cannot serve switch {peer}: {e}{}", held_back_note(held_back));
                 }
                 None
@@ -397,41 +329,24 @@ impl Switches {
         }
     }
 
-    fn connections(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
-        self.connections.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Every live connection.
+    /// Every connection, in any state.
     pub fn all(&self) -> Vec<Arc<Connection>> {
-        self.connections().values().cloned().collect()
+        self.shared.all()
     }
 
-    /// The connection of datapath `dpid`, if it is connected (past CONFIG).
+    /// The connection of datapath `dpid`, in any state after the features reply.
     pub fn datapath(&self, dpid: u64) -> Option<Arc<Connection>> {
-        self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).cloned()
+        self.shared.datapath(dpid)
     }
 
-    /// Records `connection` as datapath `dpid`; returns the connection it replaces, if any.
-    pub(crate) fn register_datapath(&self, dpid: u64, connection: &Arc<Connection>) -> Option<Arc<Connection>> {
-        let mut datapaths = self.datapaths.write().unwrap_or_else(PoisonError::into_inner);
-        datapaths.insert(dpid, Arc::clone(connection)).filter(|old| old.id != connection.id)
-    }
-
-    /// Forgets a closed connection.
-    pub(crate) fn forget(&self, connection: &Connection) {
-        self.connections().remove(&connection.id);
-        if let Some(dpid) = connection.dpid() {
-            let mut datapaths = self.datapaths.write().unwrap_or_else(PoisonError::into_inner);
-            if datapaths.get(&dpid).is_some_and(|current| current.id == connection.id) {
-                datapaths.remove(&dpid);
-            }
-        }
+    /// Forgets a connection handed over to a successor.
+    fn forget(&self, connection: &Connection) {
+        self.shared.forget(connection);
     }
 
     /// The datapaths in MAIN, described for apps, by datapath id.
     pub fn describe(&self) -> Vec<DatapathDesc> {
-        let mut connections: Vec<Arc<Connection>> =
-            self.datapaths.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let mut connections = self.shared.datapaths();
         connections.sort_by_key(|connection| connection.dpid());
         connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_desc(None, false)).collect()
     }

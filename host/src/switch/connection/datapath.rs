@@ -51,7 +51,7 @@ impl Connection {
             capabilities: 0,
             ports: Vec::new(),
         };
-        self.switches.bus.deliver_datapath(DatapathChange::State, change.to_desc(reason, false));
+        self.shared.bus.deliver_datapath(DatapathChange::State, change.to_desc(reason, false));
     }
 
     /// Enters `state`, and tells apps.
@@ -85,6 +85,6 @@ impl Connection {
     pub(super) fn enter_main(&self) {
         self.set_state(DatapathStates::MAIN);
         log::info!(target: "tatsu::switch", "{} is ready", self.describe_short());
-        self.switches.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, false));
+        self.shared.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, false));
     }
 }

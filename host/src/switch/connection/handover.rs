@@ -14,7 +14,7 @@ use super::{lock, Connection, PendingReply};
 use crate::switch::description::PortInfo;
 use crate::switch::handshake::Handshake;
 use crate::switch::wire::Features;
-use crate::switch::Switches;
+use crate::switch::shared::Shared;
 
 /// How long a successor waits for the reply to a request its predecessor sent, when the predecessor did not say.
 const INHERITED_REPLY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,8 +77,8 @@ impl Connection {
     /// in MAIN, with its features, ports, next xid, requests in flight and unsent bytes. Nothing touches the socket
     /// until [`Connection::prepare_inherited`] has started its reader and writer and [`Connection::release`] lets
     /// them go; apps are told with [`Connection::announce_resumed`].
-    pub fn adopt(switches: &Arc<Switches>, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
-        let connection = Connection::new(Arc::clone(switches), id, stream, state.peer, DatapathStates::MAIN);
+    pub fn adopt(shared: &Arc<Shared<Connection>>, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
+        let connection = Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN);
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -101,7 +101,7 @@ impl Connection {
         let _ = connection.dpid.set(state.dpid);
         connection.add_ports(state.ports.clone());
         let connection = Arc::new(connection);
-        if let Some(old) = switches.register_datapath(state.dpid, &connection) {
+        if let Some(old) = shared.register_datapath(state.dpid, &connection) {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }
         connection
@@ -132,7 +132,7 @@ impl Connection {
 
     /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
     pub fn announce_resumed(&self) {
-        self.switches.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, true));
+        self.shared.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, true));
     }
 
     /// Asks the reader to stop at the next message boundary (for a handover).

@@ -23,7 +23,7 @@ use tatsu_abi::{DatapathChange, DatapathStates};
 
 use super::handshake::Handshake;
 use super::wire;
-use super::Switches;
+use crate::switch::shared::{Keyed, Shared};
 use crate::bus::credit::Credit;
 use crate::green;
 use datapath::Info;
@@ -38,7 +38,7 @@ pub struct Connection {
     pub id: u64,
     /// The switch's address.
     pub peer: SocketAddr,
-    switches: Arc<Switches>,
+    shared: Arc<Shared<Connection>>,
     stream: TcpStream,
     state: AtomicU32,
     version: AtomicU8,
@@ -68,10 +68,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+impl Keyed for Connection {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn dpid(&self) -> Option<u64> {
+        Connection::dpid(self)
+    }
+}
+
 impl Connection {
     /// A connection in `state`, not yet served.
     fn new(
-        switches: Arc<Switches>,
+        shared: Arc<Shared<Connection>>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
@@ -80,7 +90,7 @@ impl Connection {
         Connection {
             id,
             peer,
-            switches,
+            shared,
             stream,
             state: AtomicU32::new(state.0),
             version: AtomicU8::new(0),
@@ -119,17 +129,17 @@ impl Connection {
 
     /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
     pub fn start(
-        switches: &Arc<Switches>,
+        shared: &Arc<Shared<Connection>>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
     ) -> Result<Arc<Connection>, String> {
-        let connection = Arc::new(Connection::new(Arc::clone(switches), id, stream, peer, DatapathStates::HANDSHAKE));
+        let connection = Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE));
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
-        connection.serve(Vec::new(), Handshake::new(switches.settings().miss_send_len))?;
+        connection.serve(Vec::new(), Handshake::new(shared.settings().miss_send_len))?;
         Ok(connection)
     }
 
@@ -220,7 +230,7 @@ impl Connection {
         lock(&self.outbox).closed = true;
         self.wake_writer();
         self.fail_pending(reason);
-        self.switches.forget(self);
+        self.shared.forget(self);
         log::info!(
             target: "tatsu::switch",
             "{} disconnected: {reason} ({} malformed messages, {} sends refused)",
@@ -229,7 +239,7 @@ impl Connection {
             self.sends_refused.load(Ordering::Relaxed)
         );
         if previous == DatapathStates::MAIN.0 {
-            self.switches.bus.deliver_datapath(DatapathChange::Leave, self.describe().to_desc(Some(reason), false));
+            self.shared.bus.deliver_datapath(DatapathChange::Leave, self.describe().to_desc(Some(reason), false));
         }
         self.publish_state(DatapathStates::DEAD.0, Some(reason));
     }

@@ -106,7 +106,7 @@ impl Connection {
     #[cold]
     pub(super) fn malformed(&self, message: &[u8], what: impl FnOnce() -> String) {
         self.malformed.fetch_add(1, Ordering::Relaxed);
-        if let Some(suppressed) = self.switches.log_limits.malformed.check() {
+        if let Some(suppressed) = self.shared.log_limits.malformed.check() {
             log::warn!(
                 target: "tatsu::switch",
                 "{}: {}: {}{}",
@@ -151,7 +151,7 @@ impl Connection {
                 Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
             }
         }
-        self.switches.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
+        self.shared.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
         Ok(())
     }
 
@@ -181,7 +181,7 @@ impl Connection {
         let dpid = features.datapath_id;
         let _ = self.dpid.set(dpid);
         lock(&self.info).features = Some(features);
-        if let Some(old) = self.switches.register_datapath(dpid, self) {
+        if let Some(old) = self.shared.register_datapath(dpid, self) {
             old.close(&format!("replaced by a new connection from {}", self.peer));
         }
         log::info!(target: "tatsu::switch", "{} speaks OpenFlow 0x{:02x}", self.describe_short(), self.version());

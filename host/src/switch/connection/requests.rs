@@ -82,7 +82,7 @@ impl Connection {
     pub(super) fn complete_pending(&self, xid: u32, message: &[u8], version: u8) -> bool {
         let Some(pending) = lock(&self.pending).get(&xid).cloned() else { return false };
         let more = message[1] == wire::multipart_reply_type(version) && wire::reply_has_more(message);
-        let limit = self.switches.settings().max_reply_bytes;
+        let limit = self.shared.settings().max_reply_bytes;
         {
             let mut state = lock(&pending.state);
             if pending.reply.is_open() {
@@ -91,7 +91,7 @@ impl Connection {
                         "{}: the reply to xid {xid} exceeds {limit} bytes (max_reply_bytes); the rest is dropped",
                         self.describe_short()
                     );
-                    if let Some(suppressed) = self.switches.log_limits.oversized_reply.check() {
+                    if let Some(suppressed) = self.shared.log_limits.oversized_reply.check() {
                         let note = crate::logging::held_back_note(suppressed);
                         log::warn!(target: "tatsu::switch", "{detail}{note}");
                     }

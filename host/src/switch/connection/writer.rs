@@ -47,7 +47,7 @@ impl Connection {
     /// [`HOST_HEADROOM`] beyond the limit apps are held to; a switch that lets even that fill up does not read what
     /// it is sent, and is closed.
     pub(super) fn enqueue(&self, message: &[u8]) {
-        let limit = self.switches.settings().send_queue_bytes + HOST_HEADROOM;
+        let limit = self.shared.settings().send_queue_bytes + HOST_HEADROOM;
         let (wake, unsent) = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {
@@ -83,7 +83,7 @@ impl Connection {
                 detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()),
             });
         }
-        let limit = self.switches.settings().send_queue_bytes;
+        let limit = self.shared.settings().send_queue_bytes;
         let wake = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {

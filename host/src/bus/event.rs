@@ -1,0 +1,59 @@
+//! What sits in an app's queue: [`Event`]s, one per kind of thing an app is told about.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates};
+
+use super::credit::CreditToken;
+
+/// An event waiting in an app's queue.
+pub enum Event {
+    /// An app event published by `source`.
+    App { name: Arc<str>, source: Arc<str>, payload: Arc<str> },
+    /// A request from `source`, to be answered with [`Bus::reply`] under `id`.
+    Request { id: u64, name: Arc<str>, source: Arc<str>, payload: Arc<str> },
+    /// An OpenFlow message from datapath `dpid`, received in `state`; `_credit` is held (for its `Drop`) until
+    /// the app has handled the message.
+    OpenFlow { dpid: u64, state: DatapathStates, message: Bytes, _credit: CreditToken },
+    /// A datapath lifecycle event.
+    Datapath { change: DatapathChange, datapath: Arc<DatapathDesc> },
+    /// An HTTP request to route `route`, to be answered with [`Bus::http_reply`] under `id`.
+    Http { id: u64, route: Arc<str>, request: Box<HttpRequest> },
+    /// The state the app's predecessor saved before a hot restart (JSON).
+    Restore { state: Arc<str> },
+}
+
+impl Event {
+    /// A short description for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Event::App { name, source, .. } => format!("app event `{name}` from `{source}`"),
+            Event::Request { name, source, .. } => format!("request `{name}` from `{source}`"),
+            Event::OpenFlow { dpid, message, .. } => format!(
+                "OpenFlow message type {} from datapath {dpid:016x}",
+                message.get(1).copied().unwrap_or_default()
+            ),
+            Event::Datapath { change, datapath } => format!("datapath {change:?} event for {:016x}", datapath.dpid),
+            Event::Restore { .. } => "saved state from the previous host".to_owned(),
+            Event::Http { route, .. } => format!("HTTP request `{route}`"),
+        }
+    }
+}
+
+/// An HTTP request to an app, as the web server parsed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, percent-encoded as received, without the query.
+    pub path: String,
+    /// The raw query string (empty if none).
+    pub query: String,
+    /// The route's parameters, percent-decoded.
+    pub params: Vec<(String, String)>,
+    /// The request's `Content-Type`.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Bytes,
+}
