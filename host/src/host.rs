@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use crate::apps::{AppManager, HostParts, Problems};
 use crate::bus::Bus;
 use crate::config::Settings;
+use crate::green::Runners;
 use crate::switch::Switches;
 use crate::watchdog::Watchdog;
 use crate::web::Web;
@@ -41,11 +42,13 @@ impl Host {
     /// an error.
     pub fn start(settings: Settings) -> Result<(Arc<Host>, Problems), String> {
         let bus = Arc::new(Bus::default());
+        let runners = Runners::new(settings.stack_size_kib * 1024);
         let parts = HostParts {
             switches: Switches::new(Arc::clone(&bus)),
-            web: Arc::new(Web::new(Arc::clone(&bus))),
+            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
+            runners,
         };
         let (apps, problems) = AppManager::start(settings.apps.clone(), parts.clone())?;
         let mut arguments = std::env::args_os();

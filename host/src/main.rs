@@ -236,7 +236,6 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     // may counts stack sizes in machine words. may's own size is the host's coroutines' (see `green`); apps' green
     // threads have the configured one.
     may::config().set_workers(settings.workers).set_stack_size(green::HOST_STACK_BYTES / std::mem::size_of::<usize>());
-    green::configure_app_stacks(settings.stack_size_kib * 1024);
 
     let plugins_dir = settings.apps.plugins_dir.display();
     log::info!(target: "tatsu", "tatsu {} loading apps from {plugins_dir}", env!("CARGO_PKG_VERSION"));

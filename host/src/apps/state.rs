@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bus::{Bus, Mailbox};
-use crate::green::ThreadGroup;
+use crate::green::{Runners, ThreadGroup};
 use crate::switch::Switches;
 use crate::watchdog::{Watchdog, Watched};
 use crate::web::Web;
@@ -41,6 +41,8 @@ pub struct HostParts {
     pub web: Arc<Web>,
     /// The watchdog.
     pub watchdog: Arc<Watchdog>,
+    /// The coroutines apps' green threads run on.
+    pub runners: Arc<Runners>,
 }
 
 /// Everything the host keeps about one app while it runs. Its address is the app's ABI handle: it lives as long
@@ -70,7 +72,7 @@ impl AppState {
         let name: Arc<str> = Arc::from(name);
         Arc::new(AppState {
             mailbox: Mailbox::new(&name, queue_capacity),
-            group: ThreadGroup::new(&name),
+            group: ThreadGroup::new(&name, &host.runners),
             watched: host.watchdog.watch(&name),
             host: host.clone(),
             name,

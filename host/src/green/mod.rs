@@ -9,12 +9,14 @@ pub mod oneshot;
 mod runner;
 mod stack;
 
+pub use runner::Runners;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -93,23 +95,6 @@ impl Drop for HostCoroutine {
 /// malformed and port-status messages): a reader uses 45 KiB at most, a writer 5 KiB. Stacks are address space
 /// until touched, and given back while idle ([`stack`]).
 pub const HOST_STACK_BYTES: usize = 64 * 1024;
-
-/// The stack size of apps' green threads (and the REST server's), in bytes; 0 until [`configure_app_stacks`]. It
-/// is process-wide, as may's own configuration is (which holds [`HOST_STACK_BYTES`]).
-static APP_STACK_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-/// Sets the stack size of apps' green threads; called once at start, before any is spawned.
-pub fn configure_app_stacks(bytes: usize) {
-    APP_STACK_BYTES.store(bytes, Ordering::Relaxed);
-}
-
-/// The stack size of apps' green threads, in bytes.
-fn app_stack_bytes() -> usize {
-    match APP_STACK_BYTES.load(Ordering::Relaxed) {
-        0 => default_stack_bytes(),
-        bytes => bytes,
-    }
-}
 
 /// Starts a host-owned coroutine, not part of any app (a switch connection's reader or writer, the keepalive...),
 /// on a [`HOST_STACK_BYTES`] stack. Fails, instead of panicking, when no stack can be mapped (out of memory or of
@@ -229,16 +214,18 @@ impl Hasher for IdHasher {
 /// All green threads of one app (oslo.service's ThreadGroup).
 pub struct ThreadGroup {
     app: String,
+    runners: Arc<Runners>,
     stopping: AtomicBool,
     next_id: AtomicU64,
     threads: Mutex<ThreadMap>,
 }
 
 impl ThreadGroup {
-    /// An empty group for `app`.
-    pub fn new(app: &str) -> Arc<Self> {
+    /// An empty group for `app`, whose threads run on `runners`.
+    pub fn new(app: &str, runners: &Arc<Runners>) -> Arc<Self> {
         Arc::new(ThreadGroup {
             app: app.to_owned(),
+            runners: Arc::clone(runners),
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             threads: Mutex::new(ThreadMap::default()),
@@ -274,7 +261,7 @@ impl ThreadGroup {
             io_waker: Mutex::new(None),
         });
         self.threads().insert(id, Arc::clone(&slot));
-        match runner::start(runner::Job { slot: Arc::clone(&slot), body: Box::new(body) }) {
+        match runner::start(&self.runners, runner::Job { slot: Arc::clone(&slot), body: Box::new(body) }) {
             Ok(()) => Ok(slot),
             Err(e) => {
                 self.threads().remove(&id);

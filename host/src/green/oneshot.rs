@@ -145,7 +145,7 @@ mod tests {
     /// Runs `body` on a green thread of a fresh group and returns what it returns.
     fn on_green_thread<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> R {
         let (tx, rx) = mpsc::channel();
-        let group = ThreadGroup::new("oneshot-test");
+        let group = ThreadGroup::new("oneshot-test", &crate::green::Runners::new(0));
         group
             .spawn("test", move || {
                 let _ = tx.send(body());

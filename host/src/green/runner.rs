@@ -21,8 +21,26 @@ use super::{GreenSlot, HostCoroutine};
 /// [`super::stack`]): one or two pages for most apps.
 const MAX_IDLE: usize = 1024;
 
-/// Runners waiting for a body, the most recently idle last (its stack is the likeliest to be in cache).
-static IDLE: Mutex<Vec<Arc<Runner>>> = Mutex::new(Vec::new());
+/// The runners of app green threads: those waiting for a body, and the stack size new ones get. One per host,
+/// shared by every [`super::ThreadGroup`].
+pub struct Runners {
+    /// Runners waiting for a body, the most recently idle last (its stack is the likeliest to be in cache).
+    idle: Mutex<Vec<Arc<Runner>>>,
+    /// The stack size of new runners, in bytes.
+    stack_bytes: usize,
+}
+
+impl Runners {
+    /// A pool whose runners have stacks of `stack_bytes` (0: may's configured size).
+    pub fn new(stack_bytes: usize) -> Arc<Runners> {
+        let stack_bytes = if stack_bytes == 0 { super::default_stack_bytes() } else { stack_bytes };
+        Arc::new(Runners { idle: Mutex::new(Vec::new()), stack_bytes })
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Runner>>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// One green thread's body, to run on a runner.
 pub(super) struct Job {
@@ -36,9 +54,9 @@ struct Runner {
     next: Mutex<Option<Job>>,
 }
 
-/// Runs `job` on an idle runner if there is one, else on a new coroutine.
-pub(super) fn start(job: Job) -> io::Result<()> {
-    let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+/// Runs `job` on an idle runner of `runners` if there is one, else on a new coroutine.
+pub(super) fn start(runners: &Arc<Runners>, job: Job) -> io::Result<()> {
+    let idle = runners.idle().pop();
     if let Some(runner) = idle {
         job.slot.bind(&runner.coroutine);
         *runner.next.lock().unwrap_or_else(PoisonError::into_inner) = Some(job);
@@ -48,8 +66,9 @@ pub(super) fn start(job: Job) -> io::Result<()> {
     let slot = Arc::clone(&job.slot);
     // SAFETY: runners keep no thread-local state across yields (only may's coroutine-local storage), and they are
     // never cancelled.
-    let builder = may::coroutine::Builder::new().stack_size(super::app_stack_bytes() / std::mem::size_of::<usize>());
-    let spawned = panic::catch_unwind(AssertUnwindSafe(|| unsafe { builder.spawn(move || run(job)) }));
+    let builder = may::coroutine::Builder::new().stack_size(runners.stack_bytes / std::mem::size_of::<usize>());
+    let pool = Arc::clone(runners);
+    let spawned = panic::catch_unwind(AssertUnwindSafe(|| unsafe { builder.spawn(move || run(&pool, job)) }));
     // generator panics when it cannot map a stack (out of memory, or of `vm.max_map_count` mappings).
     let handle =
         spawned.map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "no memory for a green thread's stack"))??;
@@ -57,14 +76,14 @@ pub(super) fn start(job: Job) -> io::Result<()> {
     Ok(())
 }
 
-/// A runner's life: its first job, then the next ones handed to it while it waits in [`IDLE`].
-fn run(first: Job) {
-    let host = HostCoroutine::enter(super::app_stack_bytes());
+/// A runner's life: its first job, then the next ones handed to it while it waits among the idle runners.
+fn run(runners: &Runners, first: Job) {
+    let host = HostCoroutine::enter(runners.stack_bytes);
     let me = Arc::new(Runner { coroutine: may::coroutine::current(), next: Mutex::new(None) });
     let mut job = first;
     loop {
         run_job(&host, &me.coroutine, job);
-        match wait_for_job(&host, &me) {
+        match wait_for_job(runners, &host, &me) {
             Some(next) => job = next,
             None => break,
         }
@@ -86,13 +105,13 @@ fn run_job(host: &HostCoroutine, coroutine: &Coroutine, Job { slot, body }: Job)
     slot.finish();
 }
 
-/// Waits in [`IDLE`] for the next job; `None` if enough runners wait already.
-fn wait_for_job(host: &HostCoroutine, me: &Arc<Runner>) -> Option<Job> {
+/// Waits among the idle runners for the next job; `None` if enough runners wait already.
+fn wait_for_job(runners: &Runners, host: &HostCoroutine, me: &Arc<Runner>) -> Option<Job> {
     // Waiting for work can take long: give back the stack pages the last jobs used first (at most once a second, and
     // before going on the idle list, so that no spawner waits for it).
     host.local().stack.release_unused();
     {
-        let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = runners.idle();
         if idle.len() >= MAX_IDLE {
             return None;
         }
@@ -135,13 +154,14 @@ mod tests {
     // One test, so that no other test takes the idle runner in between.
     #[test]
     fn a_finished_runner_runs_the_next_thread_even_after_a_panic() {
-        let group = ThreadGroup::new("runner-test");
+        let runners = Runners::new(0);
+        let group = ThreadGroup::new("runner-test", &runners);
         let (addresses, received) = mpsc::channel();
 
         let sender = addresses.clone();
         let first = group.spawn("first", move || sender.send(frame_address()).expect("send")).expect("spawn");
         let first_frame = received.recv_timeout(PATIENCE).expect("the first thread ran");
-        wait_until("the first runner is idle", || first.is_finished() && !IDLE.lock().expect("idle").is_empty());
+        wait_until("the first runner is idle", || first.is_finished() && !runners.idle().is_empty());
 
         let sender = addresses.clone();
         let second = group.spawn("second", move || sender.send(frame_address()).expect("send")).expect("spawn");

@@ -32,7 +32,7 @@ use bytes::Bytes;
 use tatsu_abi::{RequestFailure, WaitStatus};
 
 use crate::bus::{Bus, HttpReply, HttpRequest};
-use crate::green::{GreenSlot, ThreadGroup};
+use crate::green::{GreenSlot, Runners, ThreadGroup};
 use crate::logging::LogLimit;
 use limits::Counter;
 use routes::{NoMatch, Routes};
@@ -135,11 +135,11 @@ struct Server {
 }
 
 impl Server {
-    fn new(settings: WebSettings, max_connections: usize, bus: Arc<Bus>, routes: Arc<Routes>) -> Server {
+    fn new(settings: WebSettings, max_connections: usize, bus: Arc<Bus>, routes: Arc<Routes>, runners: &Arc<Runners>) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
         let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
         Server {
-            group: ThreadGroup::new("tatsu-web"),
+            group: ThreadGroup::new("tatsu-web", runners),
             connections: Arc::new(Counter::new(max_connections)),
             bodies: Arc::new(Counter::new(settings.body_budget_bytes)),
             settings,
@@ -221,15 +221,17 @@ enum State {
 /// The REST server: the routes apps serve and, once started, its listening socket.
 pub struct Web {
     bus: Arc<Bus>,
+    runners: Arc<Runners>,
     routes: Arc<Routes>,
     /// The listener, for [`Web::hand_over`], [`Web::take_back`] and [`Web::finish_handover`].
     listening: Mutex<Option<Listening>>,
 }
 
 impl Web {
-    /// A server (not yet listening) that hands requests to apps through `bus`.
-    pub fn new(bus: Arc<Bus>) -> Web {
-        Web { bus, routes: Arc::new(Routes::default()), listening: Mutex::new(None) }
+    /// A server (not yet listening) that hands requests to apps through `bus`, its connections on green threads
+    /// run by `runners`.
+    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>) -> Web {
+        Web { bus, runners, routes: Arc::new(Routes::default()), listening: Mutex::new(None) }
     }
 
     /// The routes apps serve.
@@ -291,7 +293,7 @@ impl Web {
             settings.idle_timeout,
             settings.body_budget_bytes
         );
-        let server = Arc::new(Server::new(settings, max_connections, Arc::clone(&self.bus), Arc::clone(&self.routes)));
+        let server = Arc::new(Server::new(settings, max_connections, Arc::clone(&self.bus), Arc::clone(&self.routes), &self.runners));
         let listener = Arc::new(listener);
         let acceptor = start_accepting(&server, &listener).map_err(|e| format!("cannot start the REST server: {e}"))?;
         *self.listening() = Some(Listening { server, listener, state: State::Accepting(acceptor) });
@@ -884,7 +886,7 @@ mod tests {
 
     #[test]
     fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
-        let server = Server::new(WebSettings::default(), 3, Arc::default(), Arc::default());
+        let server = Server::new(WebSettings::default(), 3, Arc::default(), Arc::default(), &Runners::new(0));
         let text = String::from_utf8(server.full.clone()).expect("ASCII");
         let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");
