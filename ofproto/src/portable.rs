@@ -516,7 +516,12 @@ pub struct PacketOut {
 impl PacketOut {
     /// Sends `data` through `actions`, as if it came from the controller.
     pub fn new(data: impl Into<Vec<u8>>, actions: impl IntoIterator<Item = Action>) -> PacketOut {
-        PacketOut { buffer_id: NO_BUFFER, in_port: port::CONTROLLER, actions: actions.into_iter().collect(), data: data.into() }
+        PacketOut {
+            buffer_id: NO_BUFFER,
+            in_port: port::CONTROLLER,
+            actions: actions.into_iter().collect(),
+            data: data.into(),
+        }
     }
 
     /// Sends the packet the switch buffered under `buffer_id` (it came in on `in_port`) through `actions`.
@@ -544,13 +549,14 @@ impl Encode for PacketOut {
     fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match version {
             OFP_VERSION_1_0 => {
-                let mut packet_out =
-                    v1_0::PacketOut::new(self.data.clone(), actions_1_0(&self.actions)?).in_port(port_to_1_0(self.in_port)?);
+                let mut packet_out = v1_0::PacketOut::new(self.data.clone(), actions_1_0(&self.actions)?)
+                    .in_port(port_to_1_0(self.in_port)?);
                 packet_out.buffer_id = self.buffer_id;
                 Message::from(packet_out).encode(xid, out)
             }
             OFP_VERSION_1_3 => {
-                let mut packet_out = v1_3::PacketOut::new(self.data.clone(), actions_1_3(&self.actions)).in_port(self.in_port);
+                let mut packet_out =
+                    v1_3::PacketOut::new(self.data.clone(), actions_1_3(&self.actions)).in_port(self.in_port);
                 packet_out.buffer_id = self.buffer_id;
                 Message::from(packet_out).encode(xid, out)
             }

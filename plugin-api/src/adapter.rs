@@ -121,8 +121,7 @@ impl<A: App> Adapter<A> {
             return true;
         }
         let Some(list) = handlers.openflow.get_mut(&(bytes[0], bytes[1])) else { return true };
-        let message =
-            OfMessage { datapath: Datapath::new(*ctx, event.dpid, bytes[0]), state: event.state, bytes };
+        let message = OfMessage { datapath: Datapath::new(*ctx, event.dpid, bytes[0]), state: event.state, bytes };
         let describe = || format!("OpenFlow message type {} from datapath {:016x}", bytes[1], event.dpid);
         list.iter_mut()
             .filter(|(states, _)| states.overlaps(event.state))
@@ -172,10 +171,14 @@ impl<A: App> Adapter<A> {
                 return true;
             }
         };
-        Self::run(ctx, || "restore_state".to_owned(), || {
-            app.restore_state(ctx, state);
-            Ok(())
-        })
+        Self::run(
+            ctx,
+            || "restore_state".to_owned(),
+            || {
+                app.restore_state(ctx, state);
+                Ok(())
+            },
+        )
     }
 
     /// The events the app subscribes to.

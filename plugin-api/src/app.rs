@@ -92,6 +92,8 @@ where
 }
 
 pub(crate) type OpenFlowHandler<A> = Box<dyn FnMut(&mut A, &Context, &OfMessage<'_>) -> Result<(), String> + Send>;
+/// An OpenFlow handler and the datapath states it wants messages in.
+pub(crate) type StatefulHandler<A> = (DatapathStates, OpenFlowHandler<A>);
 pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathInfo) -> Result<(), String> + Send>;
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<String, String> + Send>;
@@ -104,7 +106,7 @@ pub struct Handlers<A> {
     /// By request name: the handler takes the JSON payload and answers JSON.
     pub(crate) requests: HashMap<&'static str, RequestHandler<A>>,
     /// By `(version, type)`: the states each handler wants and the handler.
-    pub(crate) openflow: HashMap<(u8, u8), Vec<(DatapathStates, OpenFlowHandler<A>)>>,
+    pub(crate) openflow: HashMap<(u8, u8), Vec<StatefulHandler<A>>>,
     pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
@@ -137,18 +139,29 @@ impl<A: App> Handlers<A> {
         let handler = std::sync::Arc::new(std::sync::Mutex::new(handler));
         for &(version, msg_type) in M::CODES {
             let handler = std::sync::Arc::clone(&handler);
-            self.on_raw_message(version, msg_type, states, move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
-                let view = M::view(message).map_err(|e| format!("malformed message: {e}"))?;
-                let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                handler.call(app, ctx, message.datapath(), view)
-            });
+            self.on_raw_message(
+                version,
+                msg_type,
+                states,
+                move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
+                    let view = M::view(message).map_err(|e| format!("malformed message: {e}"))?;
+                    let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    handler.call(app, ctx, message.datapath(), view)
+                },
+            );
         }
         self
     }
 
     /// Calls `handler` with every OpenFlow message of `msg_type` in wire `version` that a datapath sends while in
     /// one of `states`, undecoded: for messages no [`SwitchMessage`] type covers (experimenter extensions, say).
-    pub fn on_raw_message<R, F>(&mut self, version: u8, msg_type: u8, states: DatapathStates, mut handler: F) -> &mut Self
+    pub fn on_raw_message<R, F>(
+        &mut self,
+        version: u8,
+        msg_type: u8,
+        states: DatapathStates,
+        mut handler: F,
+    ) -> &mut Self
     where
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &OfMessage<'_>) -> R + Send + 'static,
@@ -208,8 +221,7 @@ impl<A: App> Handlers<A> {
         F: FnMut(&mut A, &Context, E) -> R + Send + 'static,
     {
         self.app_events.entry(E::NAME).or_default().push(Box::new(move |app, ctx, payload| {
-            let event: E =
-                serde_json::from_str(payload).map_err(|e| format!("payload is not a `{}`: {e}", E::NAME))?;
+            let event: E = serde_json::from_str(payload).map_err(|e| format!("payload is not a `{}`: {e}", E::NAME))?;
             handler(app, ctx, event).into_outcome()
         }));
         self

@@ -77,9 +77,8 @@ impl Context {
             serde_json::to_string(request).map_err(|e| RequestError::new(RequestErrorKind::Encoding, e.to_string()))?;
         let call = self.host.services.request();
         match call(self.host.app, RStr::from(Q::NAME), RStr::from(json.as_str()), green::duration_ns(timeout)) {
-            RResult::ROk(reply) => serde_json::from_str(reply.as_str()).map_err(|e| {
-                RequestError::new(RequestErrorKind::Encoding, format!("reply to `{}`: {e}", Q::NAME))
-            }),
+            RResult::ROk(reply) => serde_json::from_str(reply.as_str())
+                .map_err(|e| RequestError::new(RequestErrorKind::Encoding, format!("reply to `{}`: {e}", Q::NAME))),
             RResult::RErr(err) => {
                 let kind = match err.failure {
                     RequestFailure::NoServer => RequestErrorKind::NoServer,

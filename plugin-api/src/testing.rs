@@ -227,7 +227,8 @@ impl<A: App> TestKit<A> {
         let total_len = u16::try_from(frame.len()).unwrap_or(u16::MAX);
         let message = if version == Some(OFP_VERSION_1_0) {
             let in_port = tatsu_ofproto::portable::port_to_1_0(in_port).unwrap_or(0);
-            let packet_in = v1_0::PacketIn { buffer_id: NO_BUFFER, total_len, in_port, reason: 0, data: frame.to_vec() };
+            let packet_in =
+                v1_0::PacketIn { buffer_id: NO_BUFFER, total_len, in_port, reason: 0, data: frame.to_vec() };
             Message::V1_0(v1_0::Message::PacketIn(packet_in))
         } else {
             let packet_in = v1_3::PacketIn {
@@ -461,7 +462,12 @@ fn request_error(failure: RequestFailure, detail: String) -> RequestError {
     RequestError { failure, detail: detail.into() }
 }
 
-extern "C" fn request(app: AppHandle, name: RStr<'_>, payload: RStr<'_>, _timeout_ns: u64) -> RResult<RString, RequestError> {
+extern "C" fn request(
+    app: AppHandle,
+    name: RStr<'_>,
+    payload: RStr<'_>,
+    _timeout_ns: u64,
+) -> RResult<RString, RequestError> {
     let host = test_host(app);
     // Taken out while it runs, so that it may itself use the kit's services.
     let server = host.lock().servers.remove(name.as_str());

@@ -73,7 +73,8 @@ pub fn launch(
         while state.mailbox.queue.pop_batch(&mut batch, MAX_BATCH) {
             // HTTP parameters are the one part of an event the interface takes as a slice of its own structs.
             let params: Vec<Vec<HttpParam<'_>>> = batch.iter().map(http_params).collect();
-            let refs: Vec<EventRef<'_>> = batch.iter().zip(&params).map(|(event, params)| event_ref(event, params)).collect();
+            let refs: Vec<EventRef<'_>> =
+                batch.iter().zip(&params).map(|(event, params)| event_ref(event, params)).collect();
             watched.run(|| app.handle_batch(RSlice::from_slice(&refs)));
             state.count_handled(refs.len());
             drop(refs);

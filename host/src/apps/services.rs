@@ -8,8 +8,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use abi_stable::std_types::ROption;
+use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_abi::{
     Accepted, AppHandle, DatapathDesc, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind,
     RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,

@@ -37,6 +37,9 @@ impl Mailbox {
     }
 }
 
+/// An app subscribed to OpenFlow messages, and the datapath states it wants them in.
+type OpenFlowRoute = (Arc<Mailbox>, DatapathStates);
+
 /// The reply to a request: an app request's JSON result, or an HTTP response.
 pub enum Reply {
     /// The serving app's JSON reply, or its error message.
@@ -72,7 +75,8 @@ pub struct Bus {
     /// Requests waiting for their reply, by id.
     pending: Mutex<HashMap<u64, Arc<Oneshot<Reply>>>>,
     next_request_id: AtomicU64,
-    openflow_routes: RwLock<HashMap<u32, Vec<(Arc<Mailbox>, DatapathStates)>>>,
+    /// By `version << 8 | type`: each subscriber and the states it wants the messages in.
+    openflow_routes: RwLock<HashMap<u32, Vec<OpenFlowRoute>>>,
     datapath_subscribers: RwLock<HashMap<DatapathChange, Vec<Arc<Mailbox>>>>,
 }
 

@@ -135,7 +135,13 @@ struct Server {
 }
 
 impl Server {
-    fn new(settings: WebSettings, max_connections: usize, bus: Arc<Bus>, routes: Arc<Routes>, runners: &Arc<Runners>) -> Server {
+    fn new(
+        settings: WebSettings,
+        max_connections: usize,
+        bus: Arc<Bus>,
+        routes: Arc<Routes>,
+        runners: &Arc<Runners>,
+    ) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
         let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
         Server {
@@ -293,7 +299,13 @@ impl Web {
             settings.idle_timeout,
             settings.body_budget_bytes
         );
-        let server = Arc::new(Server::new(settings, max_connections, Arc::clone(&self.bus), Arc::clone(&self.routes), &self.runners));
+        let server = Arc::new(Server::new(
+            settings,
+            max_connections,
+            Arc::clone(&self.bus),
+            Arc::clone(&self.routes),
+            &self.runners,
+        ));
         let listener = Arc::new(listener);
         let acceptor = start_accepting(&server, &listener).map_err(|e| format!("cannot start the REST server: {e}"))?;
         *self.listening() = Some(Listening { server, listener, state: State::Accepting(acceptor) });
@@ -346,7 +358,9 @@ impl Web {
                 let local = listening.listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
                 log::info!(target: "tatsu::web", "the REST API is served by this host again, on http://{local}");
             }
-            Err(e) => log::error!(target: "tatsu::web", "cannot serve the REST API again after the failed restart: {e}"),
+            Err(e) => {
+                log::error!(target: "tatsu::web", "cannot serve the REST API again after the failed restart: {e}")
+            }
         }
     }
 

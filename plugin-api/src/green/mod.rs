@@ -21,15 +21,15 @@ pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::Queue;
 pub use semaphore::{Semaphore, SemaphoreGuard};
-pub use thread::{current, spawn, spawn_after, spawn_n, GreenThread, JoinError, JoinHandle, Timer};
 pub(crate) use thread::spawn_on;
+pub use thread::{current, spawn, spawn_after, spawn_n, GreenThread, JoinError, JoinHandle, Timer};
 pub use timeout::{TimedOut, Timeout};
 
 use std::time::Duration;
 
 use crate::abi::WaitStatus;
-use crate::panic::{Interrupted, TaskExit};
 use crate::link;
+use crate::panic::{Interrupted, TaskExit};
 
 /// Unwinds the calling green thread because it was asked to stop; caught where the thread (or handler) began.
 pub(crate) fn exit_thread() -> ! {

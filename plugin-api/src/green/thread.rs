@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use abi_stable::std_types::{RResult, RStr};
 
 use crate::abi::{GreenTask, HostContext, ThreadHandle};
-use crate::panic::{self, Caught};
 use crate::link;
+use crate::panic::{self, Caught};
 
 /// A handle on one green thread: wake it, ask it to stop, see whether it finished.
 pub struct GreenThread {

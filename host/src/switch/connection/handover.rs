@@ -13,8 +13,8 @@ use tatsu_abi::{DatapathChange, DatapathStates};
 use super::{lock, Connection, PendingReply};
 use crate::switch::description::PortInfo;
 use crate::switch::handshake::Handshake;
-use crate::switch::wire::Features;
 use crate::switch::shared::Shared;
+use crate::switch::wire::Features;
 
 /// How long a successor waits for the reply to a request its predecessor sent, when the predecessor did not say.
 const INHERITED_REPLY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use may::coroutine::Coroutine;
 use may::io::WaitIoWaker;
 use may::net::TcpStream;
-use tatsu_ofproto::OFP_VERSION_1_3;
 use tatsu_abi::{DatapathChange, DatapathStates};
+use tatsu_ofproto::OFP_VERSION_1_3;
 
 use super::handshake::Handshake;
 use super::wire;
-use crate::switch::shared::{Keyed, Shared};
 use crate::bus::credit::Credit;
 use crate::green;
+use crate::switch::shared::{Keyed, Shared};
 use datapath::Info;
 pub use handover::Inherited;
 use handover::Pause;

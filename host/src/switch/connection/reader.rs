@@ -11,9 +11,9 @@ use may::io::WaitIo;
 use tatsu_abi::DatapathStates;
 
 use super::{lock, Connection};
+use crate::green;
 use crate::switch::handshake::{Action, Handshake};
 use crate::switch::wire::{self, xid_of, Features};
-use crate::green;
 
 /// Most bytes read from the socket at a time (more when a message is larger).
 const READ_CHUNK: usize = 16 * 1024;
