@@ -502,8 +502,8 @@ pub struct HttpRequestRef<'a> {
 
 /// One event, borrowed for the duration of an [`AppObject::handle_batch`] call.
 ///
-/// The host delivers only the kinds of events an app subscribed to, so a kind added by a later minor interface
-/// version never reaches an app built before it.
+/// The host delivers only the kinds of events an app subscribed to. A new kind changes this type's layout, which
+/// abi_stable checks at load: it takes a major interface version.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy)]
 pub enum EventRef<'a> {

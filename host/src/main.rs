@@ -4,6 +4,7 @@
 mod apps;
 mod bus;
 mod config;
+mod control;
 mod green;
 mod host;
 mod limits;
@@ -255,7 +256,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         let _ = host.control_fd.set(std::os::fd::AsRawFd::as_raw_fd(&listener));
         let (answering, restarted) = (Arc::clone(&host), Arc::clone(&host));
         let answer = move |line: &str| answering.control_command(line);
-        restart::control::serve(listener, answer, move || exit_after_restart(&restarted));
+        control::serve(listener, answer, move || exit_after_restart(&restarted));
     }
     notify_systemd();
     let names = host.apps().names().iter().map(|name| name.to_string()).collect::<Vec<_>>();
@@ -353,7 +354,7 @@ fn take_over_or_start(
             }
             log::error!(target: "tatsu::web", "{e}; running without the REST API");
         }
-        let control = match restart::control::bind(&settings.control_socket) {
+        let control = match control::bind(&settings.control_socket) {
             Ok(listener) => Some(listener),
             Err(e) => {
                 log::warn!(target: "tatsu::control", "{e}; `tatsu restart` and `tatsu load` will not reach this host (SIGHUP still restarts it)");
@@ -369,7 +370,7 @@ fn take_over_or_start(
     // Take everything on without touching it, commit, and only then serve it (see `restart`).
     let adopted = switches.adopt_inherited(settings.switches.clone(), received.listeners, received.connections);
     let resumed = adopted.connections();
-    let control = received.control.map(restart::control::inherit);
+    let control = received.control.map(control::inherit);
     let pid_file = write_pid_file()?;
     incoming.confirm();
     adopted.start();
@@ -391,9 +392,9 @@ fn take_over_or_start(
 
 /// Sends a command to the running host over its control socket and prints the reply.
 fn control_command(control: &ControlArgs, command: &str) -> Result<(), String> {
-    let path = control.control_socket.clone().unwrap_or_else(restart::control::default_path);
+    let path = control.control_socket.clone().unwrap_or_else(control::default_path);
     let timeout = Duration::try_from_secs_f64(control.timeout).map_err(|e| format!("--timeout: {e}"))?;
-    let reply = restart::control::request(&path, command, timeout)?;
+    let reply = control::request(&path, command, timeout)?;
     match reply.strip_prefix("ok ") {
         Some(message) => {
             println!("{message}");

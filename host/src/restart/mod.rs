@@ -30,7 +30,6 @@
 //! For tests, `TATSU_HANDOVER_FAILPOINT=FILE` makes a successor kill itself (SIGKILL) at the phase `FILE` names:
 //! `before-ready`, `after-ready`, `after-descriptors` or `after-adopted`.
 
-pub mod control;
 mod fdpass;
 
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
