@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use tatsu_plugin_api::http::{HttpRequest, HttpResponse};
 use tatsu_plugin_api::ofproto::error::Thousands;
+use tatsu_plugin_api::ofproto::portable::{Barrier, Encode};
 use tatsu_plugin_api::ofproto::v1_3::multipart::{
     FlowStatsRequest, MultipartReplyBody as R13, MultipartRequestBody as Q13,
 };
@@ -31,7 +32,6 @@ use tatsu_plugin_api::ofproto::v1_3::{self, Bucket, MeterBand, MultipartRequest}
 use tatsu_plugin_api::ofproto::{
     v1_0, EncodeError, ErrorMsg, MacAddr, Message, MAX_MESSAGE_LEN, OFP_VERSION_1_0, OFP_VERSION_1_3,
 };
-use tatsu_plugin_api::ofproto::portable::{Barrier, Encode};
 use tatsu_plugin_api::openflow::{OfError, OfErrorKind};
 use tatsu_plugin_api::{export_app, App, AppRequest, BoxError, Context, Datapath, Handlers, Incoming};
 
@@ -73,6 +73,11 @@ impl Shared {
 
     fn errors(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u32), (Instant, SwitchError)>> {
         self.errors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes out the error datapath `dpid` sent for this app's message `xid`, if one came.
+    fn take_error(&self, dpid: u64, xid: u32) -> Option<SwitchError> {
+        self.errors().remove(&(dpid, xid)).map(|(_, error)| error)
     }
 }
 
@@ -195,12 +200,21 @@ impl App for OfctlRest {
     fn register(&self, handlers: &mut Handlers<Self>) {
         handlers.on_message::<ErrorMsg>(Self::on_error);
         handlers.on_request(|app: &mut Self, _: &Context, query: ErrorQuery| {
-            Ok::<_, String>(app.shared.errors().remove(&(query.dpid, query.xid)).map(|(_, e)| e))
+            Ok::<_, String>(app.shared.take_error(query.dpid, query.xid))
         });
+        #[cfg(not(test))]
         let route = |handlers: &mut Handlers<Self>, method: &str, path: &str, f: Route| {
             let shared = Arc::clone(&self.shared);
             handlers.on_http_spawn(method, path, move |ctx: &Context, request: &HttpRequest<'_>| {
                 f(&Api { ctx, shared: &shared }, request)
+            });
+        };
+        // The SDK's test kit cannot run spawned routes yet (dropping the spawned thread's handle needs a running
+        // host), so the unit tests run the same handlers on the app's event loop.
+        #[cfg(test)]
+        let route = |handlers: &mut Handlers<Self>, method: &str, path: &str, f: Route| {
+            handlers.on_http(method, path, move |app: &mut Self, ctx: &Context, request: &HttpRequest<'_>| {
+                f(&Api { ctx, shared: &app.shared }, request)
             });
         };
         let get = |handlers: &mut Handlers<Self>, path: &str, f: Route| route(handlers, "GET", path, f);
@@ -1017,6 +1031,9 @@ fn set_role(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse>
     ask(&dp, v1_3::Message::RoleRequest(v1_3::Role { role, generation_id: 0 }))?;
     Ok(HttpResponse::new(200, "text/plain; charset=utf-8", Vec::new()))
 }
+
+#[cfg(test)]
+mod kit_tests;
 
 #[cfg(test)]
 mod tests {
