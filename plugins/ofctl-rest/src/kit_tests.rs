@@ -108,6 +108,39 @@ fn flow_stats_on_1_3_ask_the_switch_and_render_its_reply_as_ryu_does() {
 }
 
 #[test]
+fn flow_stats_on_1_0_ask_with_a_1_0_stats_request() {
+    let mut kit = kit();
+    kit.connect(2, OFP_VERSION_1_0, &[1, 2]);
+    kit.answer_switch_requests(|dpid, request| {
+        assert_eq!(dpid, 2);
+        assert!(matches!(request, Message::V1_0(v1_0::Message::StatsRequest(_))), "{request:?}");
+        let flow = v1_0::FlowStats {
+            priority: 9,
+            match_: v1_0::Match::new().in_port(1),
+            actions: vec![v1_0::Action::output(2)],
+            ..Default::default()
+        };
+        let body = v1_0::StatsReplyBody::Flow(vec![flow]);
+        vec![Message::V1_0(v1_0::Message::StatsReply(v1_0::StatsReply { flags: 0, body }))]
+    });
+    let response = kit.http("GET", "/stats/flow/2", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let flow = &json_of(&response)["2"][0];
+    assert_eq!(flow["priority"], 9);
+    assert_eq!(flow["match"]["in_port"], 1);
+    assert_eq!(flow["actions"], json!(["OUTPUT:2"]));
+    let sent = kit.take_sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    match &sent[0].message {
+        Some(Message::V1_0(v1_0::Message::StatsRequest(v1_0::StatsRequest {
+            body: v1_0::StatsRequestBody::Flow(filter),
+            ..
+        }))) => assert_eq!((filter.table_id, filter.out_port), (0xff, 0xffff)),
+        other => panic!("not a 1.0 flow stats request: {other:?}"),
+    }
+}
+
+#[test]
 fn flow_stats_filters_by_priority_from_the_body() {
     let mut kit = kit();
     kit.answer_switch_requests(|_, _| {
