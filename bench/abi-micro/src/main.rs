@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use abi_stable::library::lib_header_from_path;
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
+use abi_stable::std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
-    Accepted, AppHandle, AppModuleRef, DatapathStates, EventKind, EventRef, GreenTask, HostContext, HostServices,
+    Accepted, AppEventRef, AppHandle, AppModuleRef, DatapathDesc, EventRef, GreenTask, HostContext, HostServices,
     IoFailure, IoFailureKind, RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };
 
@@ -64,8 +64,11 @@ extern "C" fn of_send(_: AppHandle, _: u64, _: RSlice<'_, u8>) -> RResult<(), Re
 extern "C" fn of_request(_: AppHandle, _: u64, _: RSlice<'_, u8>, _: u64) -> RResult<RVec<u8>, RequestError> {
     RResult::RErr(no_datapath())
 }
-extern "C" fn datapaths(_: AppHandle) -> RString {
-    "[]".into()
+extern "C" fn datapaths(_: AppHandle) -> RVec<DatapathDesc> {
+    RVec::new()
+}
+extern "C" fn datapath(_: AppHandle, _: u64) -> ROption<DatapathDesc> {
+    ROption::RNone
 }
 extern "C" fn http_reply(_: AppHandle, _: u64, _: u16, _: RStr<'_>, _: RSlice<'_, u8>) {}
 fn no_socket() -> IoFailure {
@@ -98,14 +101,11 @@ extern "C" fn tcp_clone(socket: &SocketHandle) -> SocketHandle {
 extern "C" fn tcp_close(_: &mut SocketHandle) {}
 
 fn event(name: &str) -> EventRef<'_> {
-    EventRef {
-        kind: EventKind::APP_EVENT,
-        id: 0,
+    EventRef::App(AppEventRef {
         name: RStr::from(name),
         source: RStr::from("abi-micro"),
-        data: RSlice::from_slice(b"123456"),
-        state: DatapathStates(0),
-    }
+        payload_json: RStr::from("123456"),
+    })
 }
 
 fn main() -> Result<(), String> {
@@ -134,6 +134,7 @@ fn main() -> Result<(), String> {
         of_send,
         of_request,
         datapaths,
+        datapath,
         http_reply,
         tcp_connect,
         tcp_listen,

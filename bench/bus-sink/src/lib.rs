@@ -9,22 +9,56 @@
 use serde::{Deserialize, Serialize};
 use tatsu_plugin_api::{export_app, App, AppEvent, BoxError, Context, Handlers};
 
+/// One benchmark event (its payload is the sequence number, published by `bus-source`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BenchEvent(pub u64);
+
+impl AppEvent for BenchEvent {
+    const NAME: &'static str = "bench.event";
+}
+
 /// The marker that ends a round (published by `bus-source`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct End {
     /// The round it ends.
     pub round: u32,
 }
 
+impl AppEvent for End {
+    const NAME: &'static str = "bench.end";
+}
+
+/// `bus-source` asks which sinks are running (payload `null`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Hello;
+
+impl AppEvent for Hello {
+    const NAME: &'static str = "bench.hello";
+}
+
+/// A sink's answer to [`Hello`]: its app name.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Ready(pub String);
+
+impl AppEvent for Ready {
+    const NAME: &'static str = "bench.ready";
+}
+
 /// A sink's count for one round (sent to `bus-source`).
-#[derive(Debug, Serialize)]
-pub struct Done<'a> {
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Done {
     /// This sink's app name.
-    pub sink: &'a str,
+    pub sink: String,
     /// The round.
     pub round: u32,
     /// `bench.event`s received since the previous marker.
     pub received: u64,
+}
+
+impl AppEvent for Done {
+    const NAME: &'static str = "bench.done";
 }
 
 /// The sink: a counter.
@@ -44,28 +78,24 @@ impl App for BusSink {
         Ok(BusSink { received: 0 })
     }
 
-    fn register(handlers: &mut Handlers<Self>) {
-        handlers
-            .on_app_event("bench.event", Self::on_event)
-            .on_app_event("bench.end", Self::on_end)
-            .on_app_event("bench.hello", Self::on_hello);
+    fn register(&self, handlers: &mut Handlers<Self>) {
+        handlers.on_event(Self::on_event).on_event(Self::on_end).on_event(Self::on_hello);
     }
 }
 
 impl BusSink {
-    fn on_event(&mut self, _ctx: &Context, _event: &AppEvent<'_>) {
+    fn on_event(&mut self, _ctx: &Context, _event: BenchEvent) {
         self.received += 1;
     }
 
-    fn on_end(&mut self, ctx: &Context, event: &AppEvent<'_>) -> Result<(), BoxError> {
-        let end: End = event.payload()?;
-        let done = Done { sink: Self::NAME, round: end.round, received: std::mem::take(&mut self.received) };
-        ctx.publish("bench.done", &done)?;
+    fn on_end(&mut self, ctx: &Context, end: End) -> Result<(), BoxError> {
+        let done = Done { sink: Self::NAME.to_owned(), round: end.round, received: std::mem::take(&mut self.received) };
+        ctx.publish(&done)?;
         Ok(())
     }
 
-    fn on_hello(&mut self, ctx: &Context, _event: &AppEvent<'_>) -> Result<(), BoxError> {
-        ctx.publish("bench.ready", Self::NAME)?;
+    fn on_hello(&mut self, ctx: &Context, _hello: Hello) -> Result<(), BoxError> {
+        ctx.publish(&Ready(Self::NAME.to_owned()))?;
         Ok(())
     }
 }

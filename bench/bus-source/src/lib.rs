@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tatsu_plugin_api::green;
 use tatsu_plugin_api::{export_app, App, AppEvent, BoxError, Context, Handlers};
 
@@ -42,11 +42,51 @@ impl Default for Config {
 }
 
 /// One sink's answer for a round.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Done {
     sink: String,
     round: u32,
     received: u64,
+}
+
+impl AppEvent for Done {
+    const NAME: &'static str = "bench.done";
+}
+
+/// One benchmark event: its sequence number.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+struct BenchEvent(u64);
+
+impl AppEvent for BenchEvent {
+    const NAME: &'static str = "bench.event";
+}
+
+/// The marker that ends a round.
+#[derive(Serialize, Deserialize)]
+struct End {
+    round: u32,
+}
+
+impl AppEvent for End {
+    const NAME: &'static str = "bench.end";
+}
+
+/// Asks the sinks to say they are running (payload `null`).
+#[derive(Serialize, Deserialize)]
+struct Hello;
+
+impl AppEvent for Hello {
+    const NAME: &'static str = "bench.hello";
+}
+
+/// A sink's answer to [`Hello`]: its name.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+struct Ready(String);
+
+impl AppEvent for Ready {
+    const NAME: &'static str = "bench.ready";
 }
 
 /// A `Done` and when it was handled here.
@@ -87,8 +127,8 @@ impl App for BusSource {
         Ok(BusSource { config, shared: SharedRef::default() })
     }
 
-    fn register(handlers: &mut Handlers<Self>) {
-        handlers.on_app_event("bench.ready", Self::on_ready).on_app_event("bench.done", Self::on_done);
+    fn register(&self, handlers: &mut Handlers<Self>) {
+        handlers.on_event(Self::on_ready).on_event(Self::on_done);
     }
 
     fn start(&mut self, ctx: &Context) -> Result<(), BoxError> {
@@ -102,15 +142,12 @@ impl App for BusSource {
 }
 
 impl BusSource {
-    fn on_ready(&mut self, _ctx: &Context, event: &AppEvent<'_>) -> Result<(), BoxError> {
-        let sink: String = event.payload()?;
+    fn on_ready(&mut self, _ctx: &Context, Ready(sink): Ready) {
         lock(&self.shared).ready.insert(sink);
-        Ok(())
     }
 
-    fn on_done(&mut self, _ctx: &Context, event: &AppEvent<'_>) -> Result<(), BoxError> {
+    fn on_done(&mut self, _ctx: &Context, done: Done) {
         let at = Instant::now();
-        let done: Done = event.payload()?;
         // A resent marker makes a sink answer twice; the first answer of a round is the one that counts.
         lock(&self.shared)
             .done
@@ -118,7 +155,6 @@ impl BusSource {
             .or_default()
             .entry(done.sink)
             .or_insert(Arrival { received: done.received, at });
-        Ok(())
     }
 }
 
@@ -177,7 +213,7 @@ fn drive(ctx: Context, config: &Config, shared: &SharedRef) -> Result<(), String
 fn wait_for_sinks(ctx: Context, config: &Config, shared: &SharedRef) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        ctx.publish("bench.hello", &()).map_err(|e| e.to_string())?;
+        ctx.publish(&Hello).map_err(|e| e.to_string())?;
         green::sleep(Duration::from_millis(10));
         let ready = lock(shared).ready.len();
         if ready >= config.sinks {
@@ -198,7 +234,7 @@ fn run_round(
 ) -> Result<RoundResult, String> {
     let started = Instant::now();
     for seq in 0..events {
-        ctx.publish("bench.event", &seq).map_err(|e| e.to_string())?;
+        ctx.publish(&BenchEvent(seq)).map_err(|e| e.to_string())?;
         if (seq + 1) % config.yield_every == 0 {
             green::yield_now();
         }
@@ -209,7 +245,7 @@ fn run_round(
     let mut next_marker = Instant::now();
     let arrivals = loop {
         if Instant::now() >= next_marker {
-            ctx.publish("bench.end", &serde_json::json!({ "round": round })).map_err(|e| e.to_string())?;
+            ctx.publish(&End { round }).map_err(|e| e.to_string())?;
             next_marker = Instant::now() + Duration::from_millis(10);
         }
         green::yield_now();

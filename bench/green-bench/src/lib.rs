@@ -56,7 +56,7 @@ impl App for GreenBench {
         Ok(GreenBench { config })
     }
 
-    fn register(_handlers: &mut Handlers<Self>) {}
+    fn register(&self, _handlers: &mut Handlers<Self>) {}
 
     fn start(&mut self, _ctx: &Context) -> Result<(), BoxError> {
         let config = self.config.clone();

@@ -78,7 +78,7 @@ impl App for Chat {
         Ok(Chat { config, clients: Clients::default() })
     }
 
-    fn register(_handlers: &mut Handlers<Self>) {}
+    fn register(&self, _handlers: &mut Handlers<Self>) {}
 
     fn start(&mut self, _ctx: &Context) -> Result<(), BoxError> {
         let listener = TcpListener::bind(&self.config.listen)?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tatsu_plugin_api::green::{self, GreenPool, TcpStream, Timeout};
-use tatsu_plugin_api::{export_app, App, BoxError, Context, Handlers, Request};
+use tatsu_plugin_api::{export_app, App, AppEvent, AppRequest, BoxError, Context, Handlers};
 
 /// Settings from `[app.crawler]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,12 +33,26 @@ impl Default for Config {
 }
 
 /// What a crawl found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Pages fetched, with the number of links each had.
     pub pages: BTreeMap<String, usize>,
     /// Pages that failed, with why.
     pub failed: BTreeMap<String, String>,
+}
+
+/// Published when a crawl finishes.
+impl AppEvent for Report {
+    const NAME: &'static str = "crawler.report";
+}
+
+/// The `crawler.report` request: the last finished crawl's [`Report`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ReportRequest {}
+
+impl AppRequest for ReportRequest {
+    const NAME: &'static str = "crawler.report";
+    type Reply = Report;
 }
 
 /// The crawler.
@@ -56,8 +70,8 @@ impl App for Crawler {
         Ok(Crawler { config, report: Arc::default() })
     }
 
-    fn register(handlers: &mut Handlers<Self>) {
-        handlers.on_request("crawler.report", |crawler: &mut Crawler, _: &Context, _: &Request<'_>| {
+    fn register(&self, handlers: &mut Handlers<Self>) {
+        handlers.on_request(|crawler: &mut Crawler, _: &Context, _: ReportRequest| {
             crawler.report.lock().unwrap_or_else(PoisonError::into_inner).clone().ok_or("no crawl has finished yet")
         });
     }
@@ -77,7 +91,7 @@ impl App for Crawler {
                 found.pages.keys().collect::<Vec<_>>(),
                 found.failed
             );
-            let _ = ctx.publish("crawler.report", &found);
+            let _ = ctx.publish(&found);
             *report.lock().unwrap_or_else(PoisonError::into_inner) = Some(found);
         });
         Ok(())

@@ -123,7 +123,7 @@ impl App for WorkerPool {
         Ok(WorkerPool { config, running: None })
     }
 
-    fn register(_handlers: &mut Handlers<Self>) {}
+    fn register(&self, _handlers: &mut Handlers<Self>) {}
 
     fn start(&mut self, _ctx: &Context) -> Result<(), BoxError> {
         let config = self.config.clone();

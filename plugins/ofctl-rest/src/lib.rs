@@ -17,13 +17,14 @@ pub mod util;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use tatsu_plugin_api::http::{HttpRequest, HttpResponse};
 use tatsu_plugin_api::ofproto::error::Thousands;
+use tatsu_plugin_api::ofproto::portable::{Barrier, Encode};
 use tatsu_plugin_api::ofproto::v1_3::multipart::{
     FlowStatsRequest, MultipartReplyBody as R13, MultipartRequestBody as Q13,
 };
@@ -32,7 +33,7 @@ use tatsu_plugin_api::ofproto::{
     v1_0, EncodeError, ErrorMsg, MacAddr, Message, MAX_MESSAGE_LEN, OFP_VERSION_1_0, OFP_VERSION_1_3,
 };
 use tatsu_plugin_api::openflow::{OfError, OfErrorKind};
-use tatsu_plugin_api::{export_app, App, BoxError, Context, Datapath, DatapathStates, Handlers, OfMessage, Request};
+use tatsu_plugin_api::{export_app, App, AppRequest, BoxError, Context, Datapath, Handlers, Incoming};
 
 use util::{
     array, bad, check_fields, get_int, get_str, object, parse_int_text, ApiResult, GROUPS, METERS, PORTS_10, PORTS_13,
@@ -53,7 +54,7 @@ impl Default for Config {
     }
 }
 
-/// What the request handlers share.
+/// What the app and its request handlers (each on a green thread of its own) share.
 struct Shared {
     timeout: Duration,
     next_xid: AtomicU32,
@@ -61,16 +62,48 @@ struct Shared {
     errors: Mutex<HashMap<(u64, u32), (Instant, SwitchError)>>,
 }
 
-static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
-
-fn shared() -> &'static Shared {
-    SHARED.get_or_init(|| {
-        Arc::new(Shared {
-            timeout: Duration::from_millis(Config::default().request_timeout_ms),
+impl Shared {
+    fn new(config: &Config) -> Self {
+        Shared {
+            timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
             next_xid: AtomicU32::new(1),
             errors: Mutex::new(HashMap::new()),
-        })
-    })
+        }
+    }
+
+    fn errors(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u32), (Instant, SwitchError)>> {
+        self.errors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes out the error datapath `dpid` sent for this app's message `xid`, if one came.
+    fn take_error(&self, dpid: u64, xid: u32) -> Option<SwitchError> {
+        self.errors().remove(&(dpid, xid)).map(|(_, error)| error)
+    }
+}
+
+/// What a request handler works with: the host and what the app shares.
+struct Api<'a> {
+    ctx: &'a Context,
+    shared: &'a Shared,
+}
+
+/// A request handler.
+type Route = fn(&Api<'_>, &HttpRequest<'_>) -> ApiResult<HttpResponse>;
+
+/// A connected datapath of a version this app speaks, with the app's settings.
+struct Switch<'a> {
+    dp: Datapath,
+    shared: &'a Shared,
+}
+
+impl Switch<'_> {
+    fn dpid(&self) -> u64 {
+        self.dp.dpid()
+    }
+
+    fn is_v1_3(&self) -> bool {
+        self.dp.version() == OFP_VERSION_1_3
+    }
 }
 
 /// The xids this app gives its modifications: the top bit set, unlike the host's counter.
@@ -139,14 +172,20 @@ fn error_type_name_10(t: u16) -> &'static str {
 }
 
 /// The app.
-pub struct OfctlRest;
+pub struct OfctlRest {
+    shared: Arc<Shared>,
+}
 
-const REQUEST_SWITCH_ERROR: &str = "ofctl-rest.switch-error";
-
+/// The app's request to itself: the error a switch sent for one of its xids, if one came (taken out).
 #[derive(Serialize, Deserialize)]
 struct ErrorQuery {
     dpid: u64,
     xid: u32,
+}
+
+impl AppRequest for ErrorQuery {
+    const NAME: &'static str = "ofctl-rest.switch-error";
+    type Reply = Option<SwitchError>;
 }
 
 impl App for OfctlRest {
@@ -155,33 +194,31 @@ impl App for OfctlRest {
     type Config = Config;
 
     fn new(_ctx: &Context, config: Config) -> Result<Self, BoxError> {
-        let _ = SHARED.set(Arc::new(Shared {
-            timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
-            next_xid: AtomicU32::new(1),
-            errors: Mutex::new(HashMap::new()),
-        }));
-        Ok(OfctlRest)
+        Ok(OfctlRest { shared: Arc::new(Shared::new(&config)) })
     }
 
-    fn register(handlers: &mut Handlers<Self>) {
-        for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
-            handlers.on_message(version, 1, DatapathStates::MAIN, Self::on_error);
-        }
-        handlers.on_request(REQUEST_SWITCH_ERROR, |_: &mut Self, _: &Context, request: &Request<'_>| {
-            let query: ErrorQuery = request.payload().map_err(|e| e.to_string())?;
-            let mut errors = shared().errors.lock().unwrap_or_else(PoisonError::into_inner);
-            Ok::<_, String>(errors.remove(&(query.dpid, query.xid)).map(|(_, e)| e))
+    fn register(&self, handlers: &mut Handlers<Self>) {
+        handlers.on_message::<ErrorMsg>(Self::on_error);
+        handlers.on_request(|app: &mut Self, _: &Context, query: ErrorQuery| {
+            Ok::<_, String>(app.shared.take_error(query.dpid, query.xid))
         });
-        let get = |handlers: &mut Handlers<Self>,
-                   path: &str,
-                   f: fn(&Context, &HttpRequest<'_>) -> ApiResult<HttpResponse>| {
-            handlers.on_http_spawn("GET", path, move |ctx: &Context, request: &HttpRequest<'_>| f(ctx, request));
+        #[cfg(not(test))]
+        let route = |handlers: &mut Handlers<Self>, method: &str, path: &str, f: Route| {
+            let shared = Arc::clone(&self.shared);
+            handlers.on_http_spawn(method, path, move |ctx: &Context, request: &HttpRequest<'_>| {
+                f(&Api { ctx, shared: &shared }, request)
+            });
         };
-        let post = |handlers: &mut Handlers<Self>,
-                    path: &str,
-                    f: fn(&Context, &HttpRequest<'_>) -> ApiResult<HttpResponse>| {
-            handlers.on_http_spawn("POST", path, move |ctx: &Context, request: &HttpRequest<'_>| f(ctx, request));
+        // The SDK's test kit cannot run spawned routes yet (dropping the spawned thread's handle needs a running
+        // host), so the unit tests run the same handlers on the app's event loop.
+        #[cfg(test)]
+        let route = |handlers: &mut Handlers<Self>, method: &str, path: &str, f: Route| {
+            handlers.on_http(method, path, move |app: &mut Self, ctx: &Context, request: &HttpRequest<'_>| {
+                f(&Api { ctx, shared: &app.shared }, request)
+            });
         };
+        let get = |handlers: &mut Handlers<Self>, path: &str, f: Route| route(handlers, "GET", path, f);
+        let post = |handlers: &mut Handlers<Self>, path: &str, f: Route| route(handlers, "POST", path, f);
         get(handlers, "/stats/switches", switches);
         get(handlers, "/stats/desc/{dpid}", desc);
         get(handlers, "/stats/flow/{dpid}", flow);
@@ -211,11 +248,7 @@ impl App for OfctlRest {
         get(handlers, "/stats/meterfeatures/{dpid}", meter_features);
         get(handlers, "/stats/role/{dpid}", get_role);
         post(handlers, "/stats/flowentry/{cmd}", flow_entry);
-        handlers.on_http_spawn(
-            "DELETE",
-            "/stats/flowentry/clear/{dpid}",
-            |ctx: &Context, request: &HttpRequest<'_>| clear_flows(ctx, request),
-        );
+        route(handlers, "DELETE", "/stats/flowentry/clear/{dpid}", clear_flows);
         post(handlers, "/stats/groupentry/{cmd}", group_entry);
         post(handlers, "/stats/meterentry/{cmd}", meter_entry);
         post(handlers, "/stats/portdesc/{cmd}", port_mod);
@@ -226,19 +259,14 @@ impl App for OfctlRest {
 
 impl OfctlRest {
     /// Records errors for this app's own xids.
-    fn on_error(&mut self, _ctx: &Context, message: &OfMessage<'_>) {
-        if message.xid() & XID_MARK == 0 {
+    fn on_error(&mut self, _ctx: &Context, dp: &Datapath, error: Incoming<ErrorMsg>) {
+        if error.xid & XID_MARK == 0 {
             return;
         }
-        let error = match message.decode() {
-            Ok(Message::V1_3(v1_3::Message::Error(e))) => SwitchError::from_msg(&e),
-            Ok(Message::V1_0(v1_0::Message::Error(e))) => SwitchError::from_msg(&e),
-            _ => return,
-        };
-        let mut errors = shared().errors.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut errors = self.shared.errors();
         let now = Instant::now();
         errors.retain(|_, (when, _)| now.duration_since(*when) < Duration::from_secs(60));
-        errors.insert((message.dpid(), message.xid()), (now, error));
+        errors.insert((dp.dpid(), error.xid), (now, SwitchError::from_msg(&error.message)));
     }
 }
 
@@ -258,20 +286,21 @@ fn parse_dpid(value: &Value, path: &str) -> ApiResult<u64> {
 }
 
 /// The connected datapath `dpid` (404 if it is not connected, 501 for a version this app does not speak).
-fn datapath(ctx: &Context, dpid: u64) -> ApiResult<Datapath> {
-    let info = ctx
+fn datapath<'a>(api: &Api<'a>, dpid: u64) -> ApiResult<Switch<'a>> {
+    let info = api
+        .ctx
         .datapath(dpid)
         .ok_or_else(|| HttpResponse::error(404, &format!("no datapath {dpid} (0x{dpid:016x}) is connected")))?;
     match info.version {
-        OFP_VERSION_1_0 | OFP_VERSION_1_3 => Ok(info.datapath()),
+        OFP_VERSION_1_0 | OFP_VERSION_1_3 => Ok(Switch { dp: *info.datapath(), shared: api.shared }),
         other => Err(HttpResponse::error(501, &format!("datapath {dpid} speaks OpenFlow version {other:#04x}"))),
     }
 }
 
-fn param_dpid(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<(u64, Datapath)> {
+fn param_dpid<'a>(api: &Api<'a>, request: &HttpRequest<'_>) -> ApiResult<(u64, Switch<'a>)> {
     let text = request.param("dpid").unwrap_or("");
     let dpid = parse_dpid(&Value::from(text), "dpid")?;
-    Ok((dpid, datapath(ctx, dpid)?))
+    Ok((dpid, datapath(api, dpid)?))
 }
 
 /// The request body as a JSON object (empty body: `{}`).
@@ -304,8 +333,8 @@ fn of_failure(e: &OfError, dpid: u64) -> HttpResponse {
 }
 
 /// Sends a request and returns every reply message; an error reply is a 502 with its type and code.
-fn ask(dp: &Datapath, message: impl Into<Message>) -> ApiResult<Vec<Message>> {
-    let replies = dp.request(message, shared().timeout).map_err(|e| of_failure(&e, dp.dpid()))?;
+fn ask(dp: &Switch<'_>, message: impl Encode) -> ApiResult<Vec<Message>> {
+    let replies = dp.dp.request(message, dp.shared.timeout).map_err(|e| of_failure(&e, dp.dpid()))?;
     for reply in &replies {
         match reply {
             Message::V1_3(v1_3::Message::Error(e)) => return Err(SwitchError::from_msg(e).response(502, "request")),
@@ -342,11 +371,11 @@ fn bodies_10(replies: Vec<Message>) -> impl Iterator<Item = v1_0::StatsReplyBody
     })
 }
 
-fn stats_13(dp: &Datapath, body: Q13) -> ApiResult<Vec<R13>> {
+fn stats_13(dp: &Switch<'_>, body: Q13) -> ApiResult<Vec<R13>> {
     Ok(bodies_13(ask(dp, v1_3::Message::MultipartRequest(MultipartRequest::new(body)))?).collect())
 }
 
-fn stats_10(dp: &Datapath, body: v1_0::StatsRequestBody) -> ApiResult<Vec<v1_0::StatsReplyBody>> {
+fn stats_10(dp: &Switch<'_>, body: v1_0::StatsRequestBody) -> ApiResult<Vec<v1_0::StatsReplyBody>> {
     let request = v1_0::StatsRequest { flags: 0, body };
     Ok(bodies_10(ask(dp, v1_0::Message::StatsRequest(request))?).collect())
 }
@@ -374,18 +403,17 @@ fn too_long(what: &str, e: &EncodeError) -> HttpResponse {
 
 /// Sends a modification under this app's own xid, then a barrier; reports an error the switch sent for it. A
 /// modification too long to encode is a 400 and nothing is sent.
-fn modify(ctx: &Context, dp: &Datapath, message: Message, what: &str) -> ApiResult<HttpResponse> {
-    let xid = XID_MARK | (shared().next_xid.fetch_add(1, Ordering::Relaxed) & !XID_MARK);
+fn modify(api: &Api<'_>, dp: &Switch<'_>, message: Message, what: &str) -> ApiResult<HttpResponse> {
+    let xid = XID_MARK | (api.shared.next_xid.fetch_add(1, Ordering::Relaxed) & !XID_MARK);
     let bytes = message.to_vec(xid).map_err(|e| too_long(what, &e))?;
-    dp.send_bytes(&bytes).map_err(|e| of_failure(&e, dp.dpid()))?;
-    let barrier: Message =
-        if dp.is_v1_3() { v1_3::Message::BarrierRequest.into() } else { v1_0::Message::BarrierRequest.into() };
-    ask(dp, barrier)?;
+    dp.dp.send_bytes(&bytes).map_err(|e| of_failure(&e, dp.dpid()))?;
+    ask(dp, Barrier)?;
     // The switch's error (if any) came before the barrier reply, so it is in this app's queue ahead of this
     // request, and the error handler has recorded it by the time this request is answered.
     let query = ErrorQuery { dpid: dp.dpid(), xid };
-    let recorded: Option<SwitchError> = ctx
-        .request(REQUEST_SWITCH_ERROR, &query, shared().timeout)
+    let recorded = api
+        .ctx
+        .request(&query, api.shared.timeout)
         .map_err(|e| HttpResponse::error(500, &format!("checking for a switch error: {e}")))?;
     match recorded {
         Some(error) if dp.is_v1_3() => Err(error.response(400, what)),
@@ -395,9 +423,9 @@ fn modify(ctx: &Context, dp: &Datapath, message: Message, what: &str) -> ApiResu
 }
 
 /// The datapath of a command: `dpid` in the body (Ryu's `command_method`).
-fn command_datapath(ctx: &Context, map: &Map<String, Value>) -> ApiResult<Datapath> {
+fn command_datapath<'a>(api: &Api<'a>, map: &Map<String, Value>) -> ApiResult<Switch<'a>> {
     let value = map.get("dpid").ok_or_else(|| bad("`dpid` is required"))?;
-    datapath(ctx, parse_dpid(value, "dpid")?)
+    datapath(api, parse_dpid(value, "dpid")?)
 }
 
 /// An optional `ALL`-or-number path parameter.
@@ -416,13 +444,13 @@ fn optional_param<T: TryFrom<u64>>(
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics
 
-fn switches(ctx: &Context, _request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let dpids: Vec<u64> = ctx.datapaths().iter().map(|info| info.dpid).collect();
+fn switches(api: &Api<'_>, _request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let dpids: Vec<u64> = api.ctx.datapaths().iter().map(|info| info.dpid).collect();
     Ok(HttpResponse::json(200, &dpids))
 }
 
-fn desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn desc(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     let found = if dp.is_v1_3() {
         stats_13(&dp, Q13::Desc)?.into_iter().find_map(|b| match b {
             R13::Desc(d) => Some(stats::desc(&d)),
@@ -461,8 +489,8 @@ fn flow_request_10(map: &Map<String, Value>) -> ApiResult<v1_0::FlowStatsRequest
     })
 }
 
-fn flow(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn flow(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     let filter = body(request)?;
     let priority: Option<u16> = match filter.get("priority") {
         None => None,
@@ -491,8 +519,8 @@ fn flow(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     by_dpid(dpid, Value::Array(flows))
 }
 
-fn aggregate(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn aggregate(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     let filter = body(request)?;
     let mut out = Vec::new();
     if dp.is_v1_3() {
@@ -511,8 +539,8 @@ fn aggregate(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse
     by_dpid(dpid, Value::Array(out))
 }
 
-fn table(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn table(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     let mut out = Vec::new();
     if dp.is_v1_3() {
         for part in stats_13(&dp, Q13::Table)? {
@@ -530,8 +558,8 @@ fn table(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     by_dpid(dpid, Value::Array(out))
 }
 
-fn table_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn table_features(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0("table features"));
     }
@@ -544,8 +572,8 @@ fn table_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRes
     by_dpid(dpid, Value::Array(out))
 }
 
-fn port_stats(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn port_stats(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     let mut out = Vec::new();
     if dp.is_v1_3() {
         let port_no = optional_param::<u32>(request, "port", &PORTS_13)?.unwrap_or(0xffff_ffff);
@@ -565,9 +593,9 @@ fn port_stats(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespons
     by_dpid(dpid, Value::Array(out))
 }
 
-fn port_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn port_desc(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     // Like Ryu before OpenFlow 1.5, a port number in the path is accepted and every port is shown.
-    let (dpid, dp) = param_dpid(ctx, request)?;
+    let (dpid, dp) = param_dpid(api, request)?;
     let mut out = Vec::new();
     if dp.is_v1_3() {
         for part in stats_13(&dp, Q13::PortDesc)? {
@@ -585,8 +613,8 @@ fn port_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse
     by_dpid(dpid, Value::Array(out))
 }
 
-fn queue(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn queue(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     let queue_id = optional_param::<u32>(request, "queue_id", &QUEUES)?.unwrap_or(0xffff_ffff);
     let mut out = Vec::new();
     if dp.is_v1_3() {
@@ -607,8 +635,8 @@ fn queue(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     by_dpid(dpid, Value::Array(out))
 }
 
-fn queue_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn queue_config(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0("queue configuration over ofctl_rest"));
     }
@@ -625,13 +653,13 @@ fn queue_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespo
 /// A statistics endpoint only OpenFlow 1.3 has: asks the datapath in the path with the multipart request `query`
 /// makes and renders every reply part with `render` (parts of another type contribute nothing).
 fn stats_13_only(
-    ctx: &Context,
+    api: &Api<'_>,
     request: &HttpRequest<'_>,
     what: &str,
     query: impl FnOnce(&HttpRequest<'_>) -> ApiResult<Q13>,
     render: impl Fn(R13) -> Vec<Value>,
 ) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+    let (dpid, dp) = param_dpid(api, request)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0(what));
     }
@@ -639,21 +667,21 @@ fn stats_13_only(
     by_dpid(dpid, Value::Array(out))
 }
 
-fn group(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn group(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let query = |request: &HttpRequest<'_>| {
         let group_id = optional_param::<u32>(request, "group_id", &GROUPS)?.unwrap_or(0xffff_fffc);
         Ok(Q13::Group { group_id })
     };
-    stats_13_only(ctx, request, "groups", query, |part| match part {
+    stats_13_only(api, request, "groups", query, |part| match part {
         R13::Group(list) => stats::groups_13(&list),
         _ => Vec::new(),
     })
 }
 
-fn group_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn group_desc(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     // Before OpenFlow 1.5 Ryu ignores a group id in the path and describes every group; so does this.
     stats_13_only(
-        ctx,
+        api,
         request,
         "groups",
         |_| Ok(Q13::GroupDesc),
@@ -664,9 +692,9 @@ fn group_desc(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespons
     )
 }
 
-fn group_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn group_features(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     stats_13_only(
-        ctx,
+        api,
         request,
         "groups",
         |_| Ok(Q13::GroupFeatures),
@@ -681,25 +709,25 @@ fn meter_id(request: &HttpRequest<'_>) -> ApiResult<u32> {
     Ok(optional_param::<u32>(request, "meter_id", &METERS)?.unwrap_or(0xffff_ffff))
 }
 
-fn meter(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn meter(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let query = |request: &HttpRequest<'_>| Ok(Q13::Meter { meter_id: meter_id(request)? });
-    stats_13_only(ctx, request, "meters", query, |part| match part {
+    stats_13_only(api, request, "meters", query, |part| match part {
         R13::Meter(list) => stats::meters_13(&list),
         _ => Vec::new(),
     })
 }
 
-fn meter_config(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn meter_config(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let query = |request: &HttpRequest<'_>| Ok(Q13::MeterConfig { meter_id: meter_id(request)? });
-    stats_13_only(ctx, request, "meters", query, |part| match part {
+    stats_13_only(api, request, "meters", query, |part| match part {
         R13::MeterConfig(list) => stats::meter_config_13(&list),
         _ => Vec::new(),
     })
 }
 
-fn meter_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn meter_features(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     stats_13_only(
-        ctx,
+        api,
         request,
         "meters",
         |_| Ok(Q13::MeterFeatures),
@@ -710,8 +738,8 @@ fn meter_features(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRes
     )
 }
 
-fn get_role(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (dpid, dp) = param_dpid(ctx, request)?;
+fn get_role(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0("roles"));
     }
@@ -785,7 +813,7 @@ fn command_404(cmd: &str, known: &str) -> HttpResponse {
     HttpResponse::error(404, &format!("unknown command {cmd:?} (one of {known})"))
 }
 
-fn flow_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn flow_entry(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let cmd = request.param("cmd").unwrap_or("");
     let command: u8 = match cmd {
         "add" => 0,
@@ -796,31 +824,31 @@ fn flow_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespons
         _ => return Err(command_404(cmd, "add, modify, modify_strict, delete, delete_strict")),
     };
     let map = body(request)?;
-    let dp = command_datapath(ctx, &map)?;
+    let dp = command_datapath(api, &map)?;
     let message: Message = if dp.is_v1_3() {
         v1_3::Message::FlowMod(flow_mod_13(&map, command)?).into()
     } else {
         v1_0::Message::FlowMod(flow_mod_10(&map, u16::from(command))?).into()
     };
-    modify(ctx, &dp, message, "flow entry")
+    modify(api, &dp, message, "flow entry")
 }
 
-fn clear_flows(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (_, dp) = param_dpid(ctx, request)?;
+fn clear_flows(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (_, dp) = param_dpid(api, request)?;
     let message: Message = if dp.is_v1_3() {
         v1_3::Message::FlowMod(v1_3::FlowMod::delete(v1_3::Match::new())).into()
     } else {
         v1_0::Message::FlowMod(v1_0::FlowMod::delete(v1_0::Match::new())).into()
     };
-    modify(ctx, &dp, message, "flow table clear")
+    modify(api, &dp, message, "flow table clear")
 }
 
 /// The command (add, modify, delete), body and OpenFlow 1.3 datapath of a group or meter entry request.
-fn group_or_meter_command(
-    ctx: &Context,
+fn group_or_meter_command<'a>(
+    api: &Api<'a>,
     request: &HttpRequest<'_>,
     what: &str,
-) -> ApiResult<(u16, Map<String, Value>, Datapath)> {
+) -> ApiResult<(u16, Map<String, Value>, Switch<'a>)> {
     let cmd = request.param("cmd").unwrap_or("");
     let command: u16 = match cmd {
         "add" => 0,
@@ -829,17 +857,17 @@ fn group_or_meter_command(
         _ => return Err(command_404(cmd, "add, modify, delete")),
     };
     let map = body(request)?;
-    let dp = command_datapath(ctx, &map)?;
+    let dp = command_datapath(api, &map)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0(what));
     }
     Ok((command, map, dp))
 }
 
-fn group_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (command, map, dp) = group_or_meter_command(ctx, request, "groups")?;
+fn group_entry(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (command, map, dp) = group_or_meter_command(api, request, "groups")?;
     let group = group_mod_13(&map, command)?;
-    modify(ctx, &dp, v1_3::Message::GroupMod(group).into(), "group entry")
+    modify(api, &dp, v1_3::Message::GroupMod(group).into(), "group entry")
 }
 
 /// The group mod for Ryu's group entry body.
@@ -872,10 +900,10 @@ pub fn group_mod_13(map: &Map<String, Value>, command: u16) -> ApiResult<v1_3::G
     Ok(v1_3::GroupMod { command, group_type, group_id: GROUPS.get(map, "group_id", "", 0)?, buckets })
 }
 
-fn meter_entry(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (command, map, dp) = group_or_meter_command(ctx, request, "meters")?;
+fn meter_entry(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (command, map, dp) = group_or_meter_command(api, request, "meters")?;
     let meter = meter_mod_13(&map, command)?;
-    modify(ctx, &dp, v1_3::Message::MeterMod(meter).into(), "meter entry")
+    modify(api, &dp, v1_3::Message::MeterMod(meter).into(), "meter entry")
 }
 
 /// The meter mod for Ryu's meter entry body.
@@ -932,7 +960,7 @@ pub fn meter_mod_13(map: &Map<String, Value>, command: u16) -> ApiResult<v1_3::M
     Ok(v1_3::MeterMod { command, flags, meter_id: METERS.get(map, "meter_id", "", 0)?, bands })
 }
 
-fn port_mod(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn port_mod(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let cmd = request.param("cmd").unwrap_or("");
     if cmd != "modify" {
         return Err(command_404(cmd, "modify"));
@@ -941,8 +969,8 @@ fn port_mod(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse>
     check_fields(&map, &["dpid", "port_no", "config", "mask", "hw_addr", "advertise"], "")?;
     let dpid = parse_dpid(map.get("dpid").ok_or_else(|| bad("`dpid` is required"))?, "dpid")?;
     let info =
-        ctx.datapath(dpid).ok_or_else(|| HttpResponse::error(404, &format!("no datapath {dpid} is connected")))?;
-    let dp = datapath(ctx, dpid)?;
+        api.ctx.datapath(dpid).ok_or_else(|| HttpResponse::error(404, &format!("no datapath {dpid} is connected")))?;
+    let dp = datapath(api, dpid)?;
     let port_value = map.get("port_no").ok_or_else(|| bad("`port_no` is required"))?;
     let port_no: u32 = if dp.is_v1_3() {
         PORTS_13.from_user(port_value, "port_no")?
@@ -956,7 +984,7 @@ fn port_mod(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse>
         .ok_or_else(|| HttpResponse::error(404, &format!("datapath {dpid} has no port {port_no}")))?;
     let hw_addr: MacAddr = match get_str(&map, "hw_addr", "")? {
         Some(text) => text.parse().map_err(|_| bad(format!("`hw_addr`: {text:?} is not a MAC address")))?,
-        None => port.hw_addr.parse().unwrap_or_default(),
+        None => port.hw_addr,
     };
     let config: u32 = get_int(&map, "config", "", 0)?;
     let mask: u32 = get_int(&map, "mask", "", 0)?;
@@ -967,11 +995,11 @@ fn port_mod(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse>
         let port_no = u16::try_from(port_no).map_err(|_| bad("`port_no` is out of range"))?;
         v1_0::Message::PortMod(v1_0::PortMod { port_no, hw_addr, config, mask, advertise }).into()
     };
-    modify(ctx, &dp, message, "port modification")
+    modify(api, &dp, message, "port modification")
 }
 
-fn experimenter(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
-    let (_, dp) = param_dpid(ctx, request)?;
+fn experimenter(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (_, dp) = param_dpid(api, request)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0("experimenter messages over ofctl_rest"));
     }
@@ -989,13 +1017,13 @@ fn experimenter(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpRespo
         exp_type: get_int(&map, "exp_type", "", 0)?,
         data,
     };
-    modify(ctx, &dp, v1_3::Message::Experimenter(message).into(), "experimenter message")
+    modify(api, &dp, v1_3::Message::Experimenter(message).into(), "experimenter message")
 }
 
-fn set_role(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+fn set_role(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let map = body(request)?;
     check_fields(&map, &["dpid", "role"], "")?;
-    let dp = command_datapath(ctx, &map)?;
+    let dp = command_datapath(api, &map)?;
     if !dp.is_v1_3() {
         return Err(not_in_1_0("roles"));
     }
@@ -1003,6 +1031,9 @@ fn set_role(ctx: &Context, request: &HttpRequest<'_>) -> ApiResult<HttpResponse>
     ask(&dp, v1_3::Message::RoleRequest(v1_3::Role { role, generation_id: 0 }))?;
     Ok(HttpResponse::new(200, "text/plain; charset=utf-8", Vec::new()))
 }
+
+#[cfg(test)]
+mod kit_tests;
 
 #[cfg(test)]
 mod tests {

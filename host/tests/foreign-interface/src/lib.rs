@@ -12,7 +12,7 @@ impl App for Foreign {
         Ok(Foreign)
     }
 
-    fn register(_handlers: &mut Handlers<Self>) {}
+    fn register(&self, _handlers: &mut Handlers<Self>) {}
 }
 
 export_app!(Foreign);

@@ -1,0 +1,334 @@
+//! The app run by the SDK's test kit: routes, what goes to the switch, what comes back to the client.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tatsu_plugin_api::http::HttpResponse;
+use tatsu_plugin_api::ofproto::v1_3::multipart::{
+    FlowStats, FlowStatsRequest, MultipartReplyBody, MultipartRequestBody,
+};
+use tatsu_plugin_api::ofproto::v1_3::{self, MultipartReply};
+use tatsu_plugin_api::ofproto::{v1_0, ErrorMsg, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_plugin_api::testing::TestKit;
+
+use super::{ErrorQuery, OfctlRest, SwitchError, XID_MARK};
+
+/// The kit with datapath 1 on OpenFlow 1.3, a short switch timeout, and the app's request to itself (which the
+/// kit routes to the test, not back to the app) served from the app's own error records.
+fn kit() -> TestKit<OfctlRest> {
+    let mut kit = TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap();
+    let shared = Arc::clone(&kit.app().shared);
+    kit.serve::<ErrorQuery>(move |query| Ok(shared.take_error(query.dpid, query.xid)));
+    kit.connect(1, OFP_VERSION_1_3, &[1, 2]);
+    kit
+}
+
+/// A switch that answers barriers (of either version) and nothing else.
+fn answer_barriers(kit: &mut TestKit<OfctlRest>) {
+    kit.answer_switch_requests(|_, request| match request {
+        Message::V1_3(v1_3::Message::BarrierRequest) => vec![Message::V1_3(v1_3::Message::BarrierReply)],
+        Message::V1_0(v1_0::Message::BarrierRequest) => vec![Message::V1_0(v1_0::Message::BarrierReply)],
+        _ => Vec::new(),
+    });
+}
+
+fn json_of(response: &HttpResponse) -> Value {
+    serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("{response}: {e}"))
+}
+
+/// Datapath `dpid` sends error `(err_type, code)` under `xid`.
+fn switch_error(kit: &mut TestKit<OfctlRest>, dpid: u64, version: u8, xid: u32, err_type: u16, code: u16) {
+    let error = ErrorMsg::new(err_type, code, vec![0xab, 0xcd]);
+    let message = if version == OFP_VERSION_1_0 {
+        Message::V1_0(v1_0::Message::Error(error))
+    } else {
+        Message::V1_3(v1_3::Message::Error(error))
+    };
+    kit.receive_bytes(dpid, &message.to_vec(xid).unwrap());
+}
+
+const FLOW_ENTRY: &[u8] =
+    br#"{"dpid": 1, "priority": 1, "match": {"in_port": 1}, "actions": [{"type": "OUTPUT", "port": 2}]}"#;
+
+#[test]
+fn switches_lists_the_connected_datapaths() {
+    let mut kit = kit();
+    kit.connect(2, OFP_VERSION_1_0, &[1]);
+    let response = kit.http("GET", "/stats/switches", b"");
+    assert_eq!(response.status, 200, "{response}");
+    assert_eq!(json_of(&response), json!([1, 2]));
+    kit.disconnect(1, "test");
+    assert_eq!(json_of(&kit.http("GET", "/stats/switches", b"")), json!([2]));
+    assert!(kit.take_sent().is_empty());
+}
+
+#[test]
+fn flow_stats_on_1_3_ask_the_switch_and_render_its_reply_as_ryu_does() {
+    let mut kit = kit();
+    kit.answer_switch_requests(|dpid, request| {
+        assert_eq!(dpid, 1);
+        assert!(matches!(request, Message::V1_3(v1_3::Message::MultipartRequest(_))), "{request:?}");
+        let flow = FlowStats {
+            priority: 7,
+            cookie: 3,
+            packet_count: 11,
+            match_: v1_3::Match::new().in_port(1),
+            instructions: vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::output(2)])],
+            ..Default::default()
+        };
+        let body = MultipartReplyBody::Flow(vec![flow]);
+        vec![Message::V1_3(v1_3::Message::MultipartReply(MultipartReply { flags: 0, body }))]
+    });
+    let response = kit.http("GET", "/stats/flow/1", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let flows = json_of(&response);
+    let flow = &flows["1"][0];
+    assert_eq!(
+        (flow["priority"].clone(), flow["cookie"].clone(), flow["packet_count"].clone()),
+        (json!(7), json!(3), json!(11))
+    );
+    assert_eq!(flow["match"], json!({"in_port": 1}));
+    assert_eq!(flow["actions"], json!(["OUTPUT:2"]));
+    assert_eq!(flow["table_id"], 0);
+    assert_eq!(flows["1"].as_array().map(Vec::len), Some(1));
+
+    // What went to the switch: a flow-stats request for every flow of every table.
+    let sent = kit.take_sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let all = FlowStatsRequest {
+        table_id: 0xff,
+        out_port: 0xffff_ffff,
+        out_group: 0xffff_ffff,
+        cookie: 0,
+        cookie_mask: 0,
+        match_: v1_3::Match::new(),
+    };
+    let expected = v1_3::MultipartRequest::new(MultipartRequestBody::Flow(all));
+    assert_eq!(sent[0].message, Some(Message::V1_3(v1_3::Message::MultipartRequest(expected))));
+}
+
+#[test]
+fn flow_stats_on_1_0_ask_with_a_1_0_stats_request() {
+    let mut kit = kit();
+    kit.connect(2, OFP_VERSION_1_0, &[1, 2]);
+    kit.answer_switch_requests(|dpid, request| {
+        assert_eq!(dpid, 2);
+        assert!(matches!(request, Message::V1_0(v1_0::Message::StatsRequest(_))), "{request:?}");
+        let flow = v1_0::FlowStats {
+            priority: 9,
+            match_: v1_0::Match::new().in_port(1),
+            actions: vec![v1_0::Action::output(2)],
+            ..Default::default()
+        };
+        let body = v1_0::StatsReplyBody::Flow(vec![flow]);
+        vec![Message::V1_0(v1_0::Message::StatsReply(v1_0::StatsReply { flags: 0, body }))]
+    });
+    let response = kit.http("GET", "/stats/flow/2", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let flow = &json_of(&response)["2"][0];
+    assert_eq!(flow["priority"], 9);
+    assert_eq!(flow["match"]["in_port"], 1);
+    assert_eq!(flow["actions"], json!(["OUTPUT:2"]));
+    let sent = kit.take_sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    match &sent[0].message {
+        Some(Message::V1_0(v1_0::Message::StatsRequest(v1_0::StatsRequest {
+            body: v1_0::StatsRequestBody::Flow(filter),
+            ..
+        }))) => assert_eq!((filter.table_id, filter.out_port), (0xff, 0xffff)),
+        other => panic!("not a 1.0 flow stats request: {other:?}"),
+    }
+}
+
+#[test]
+fn flow_stats_filters_by_priority_from_the_body() {
+    let mut kit = kit();
+    kit.answer_switch_requests(|_, _| {
+        let flows = [1, 2, 1].map(|priority| FlowStats { priority, ..Default::default() }).to_vec();
+        let body = MultipartReplyBody::Flow(flows);
+        vec![Message::V1_3(v1_3::Message::MultipartReply(MultipartReply { flags: 0, body }))]
+    });
+    let response = kit.http("POST", "/stats/flow/1", br#"{"priority": 1}"#);
+    assert_eq!(response.status, 200, "{response}");
+    let priorities: Vec<Value> =
+        json_of(&response)["1"].as_array().unwrap().iter().map(|f| f["priority"].clone()).collect();
+    assert_eq!(priorities, [json!(1), json!(1)]);
+}
+
+#[test]
+fn a_switch_that_does_not_answer_is_504_and_an_error_reply_502() {
+    let mut kit = kit();
+    let response = kit.http("GET", "/stats/flow/1", b"");
+    assert_eq!(response.status, 504, "{response}");
+    kit.answer_switch_requests(|_, _| vec![Message::V1_3(v1_3::Message::Error(ErrorMsg::new(1, 2, vec![])))]);
+    let response = kit.http("GET", "/stats/desc/1", b"");
+    assert_eq!(response.status, 502, "{response}");
+    assert_eq!(json_of(&response)["type_name"], "BAD_REQUEST");
+}
+
+#[test]
+fn adding_a_flow_entry_sends_the_flow_mod_and_a_barrier_and_answers_200() {
+    let mut kit = kit();
+    answer_barriers(&mut kit);
+    let response = kit.http("POST", "/stats/flowentry/add", FLOW_ENTRY);
+    assert_eq!(response.status, 200, "{response}");
+    assert!(response.body.is_empty(), "{response}");
+    let sent = kit.take_sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let expected = v1_3::FlowMod {
+        priority: 1,
+        match_: v1_3::Match::new().in_port(1),
+        instructions: vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::Output { port: 2, max_len: 0xffe5 }])],
+        ..Default::default()
+    };
+    assert!(sent[0].is(v1_3::Message::FlowMod(expected)), "{sent:?}");
+    let xid = u32::from_be_bytes([sent[0].bytes[4], sent[0].bytes[5], sent[0].bytes[6], sent[0].bytes[7]]);
+    assert_ne!(xid & XID_MARK, 0, "the app's own xid: {xid:#x}");
+    assert_eq!(sent[1].message, Some(Message::V1_3(v1_3::Message::BarrierRequest)));
+}
+
+#[test]
+fn a_1_0_datapath_gets_a_1_0_flow_mod() {
+    let mut kit = kit();
+    kit.connect(2, OFP_VERSION_1_0, &[1, 2]);
+    answer_barriers(&mut kit);
+    let body = br#"{"dpid": 2, "priority": 1, "match": {"in_port": 1}, "actions": [{"type": "OUTPUT", "port": 2}]}"#;
+    let response = kit.http("POST", "/stats/flowentry/add", body);
+    assert_eq!(response.status, 200, "{response}");
+    let sent = kit.take_sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    match &sent[0].message {
+        Some(Message::V1_0(v1_0::Message::FlowMod(flow))) => {
+            assert_eq!((flow.priority, flow.match_.in_port), (1, 1));
+            assert_eq!(flow.actions, vec![v1_0::Action::Output { port: 2, max_len: 0xffe5 }]);
+        }
+        other => panic!("not a 1.0 flow mod: {other:?}"),
+    }
+    assert_eq!(sent[1].message, Some(Message::V1_0(v1_0::Message::BarrierRequest)));
+}
+
+#[test]
+fn a_bad_body_is_400_and_sends_nothing() {
+    let mut kit = kit();
+    answer_barriers(&mut kit);
+    for (body, says) in [
+        (&br#"{"dpid": 1, "match": {"in_port": 1}"#[..], "not valid JSON"),
+        (br#"{"dpid": 1, "priorty": 5}"#, "unknown field `priorty`"),
+        (br#"{"dpid": 1, "match": {"dl_dst": "not-a-mac"}}"#, "match.dl_dst"),
+        (br#"[1]"#, "must be a JSON object"),
+        (br#"{"priority": 1}"#, "`dpid` is required"),
+    ] {
+        let response = kit.http("POST", "/stats/flowentry/add", body);
+        assert_eq!(response.status, 400, "{response}");
+        assert!(response.body_text().contains(says), "{says}: {response}");
+    }
+    assert_eq!(kit.http("GET", "/stats/desc/abc", b"").status, 400);
+    assert!(kit.take_sent().is_empty());
+}
+
+#[test]
+fn unknown_datapaths_and_commands_are_404() {
+    let mut kit = kit();
+    answer_barriers(&mut kit);
+    let response = kit.http("GET", "/stats/desc/99", b"");
+    assert_eq!(response.status, 404, "{response}");
+    assert!(response.body_text().contains("no datapath 99"), "{response}");
+    assert_eq!(kit.http("POST", "/stats/flowentry/add", br#"{"dpid": 2}"#).status, 404);
+    assert_eq!(kit.http("POST", "/stats/flowentry/fly", br#"{"dpid": 1}"#).status, 404);
+    assert_eq!(kit.http("DELETE", "/stats/flowentry/clear/7", b"").status, 404);
+    assert!(kit.take_sent().is_empty());
+}
+
+#[test]
+fn an_error_the_switch_sends_for_the_apps_xid_is_reported() {
+    let mut kit = kit();
+    answer_barriers(&mut kit);
+    // The first modification goes under the app's first xid; in the kit the switch's error for it has to arrive
+    // before the request (a handler cannot be interrupted by the switch in the middle).
+    switch_error(&mut kit, 1, OFP_VERSION_1_3, XID_MARK | 1, 5, 0);
+    let response = kit.http("POST", "/stats/flowentry/add", FLOW_ENTRY);
+    assert_eq!(response.status, 400, "{response}");
+    let body = json_of(&response);
+    assert_eq!((body["type"].clone(), body["code"].clone()), (json!(5), json!(0)));
+    assert_eq!(body["type_name"], "FLOW_MOD_FAILED");
+    assert_eq!(body["data"], "abcd");
+    // Reported once: the next modification is fine.
+    assert_eq!(kit.http("POST", "/stats/flowentry/add", FLOW_ENTRY).status, 200);
+    assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+}
+
+#[test]
+fn a_1_0_error_is_named_with_the_1_0_types() {
+    let mut kit = kit();
+    kit.connect(2, OFP_VERSION_1_0, &[1]);
+    answer_barriers(&mut kit);
+    // 1.0's type 3 is FLOW_MOD_FAILED (1.3's BAD_INSTRUCTION).
+    switch_error(&mut kit, 2, OFP_VERSION_1_0, XID_MARK | 1, 3, 1);
+    let response = kit.http("DELETE", "/stats/flowentry/clear/2", b"");
+    assert_eq!(response.status, 400, "{response}");
+    assert_eq!(json_of(&response)["type_name"], "FLOW_MOD_FAILED");
+}
+
+#[test]
+fn the_error_handler_records_only_errors_for_the_apps_own_xids() {
+    let mut kit = kit();
+    switch_error(&mut kit, 1, OFP_VERSION_1_3, 7, 5, 0);
+    switch_error(&mut kit, 1, OFP_VERSION_1_3, XID_MARK | 9, 4, 3);
+    // Through the app's own request handler, as the REST handlers ask it.
+    assert_eq!(kit.request(&ErrorQuery { dpid: 1, xid: 7 }), Ok(None));
+    let recorded = kit.request(&ErrorQuery { dpid: 1, xid: XID_MARK | 9 });
+    assert_eq!(recorded, Ok(Some(SwitchError { err_type: 4, code: 3, data: "abcd".to_owned() })));
+    assert_eq!(kit.request(&ErrorQuery { dpid: 1, xid: XID_MARK | 9 }), Ok(None), "taken out once");
+    assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+}
+
+#[test]
+fn the_timeout_comes_from_the_config() {
+    let kit = TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 1234})).unwrap();
+    assert_eq!(kit.app().shared.timeout, std::time::Duration::from_millis(1234));
+    let e = TestKit::<OfctlRest>::with_config(json!({"request_timeout": 1})).err();
+    assert!(e.is_some_and(|e| e.contains("request_timeout")));
+}
+
+/// Every route answers: none is left unregistered by the port (a 404 from the kit means no route matched).
+#[test]
+fn every_route_is_registered() {
+    let mut kit = kit();
+    let shared = Arc::new(Mutex::new(0));
+    let asked = Arc::clone(&shared);
+    kit.answer_switch_requests(move |_, _| {
+        *asked.lock().unwrap() += 1;
+        Vec::new()
+    });
+    for path in [
+        "/stats/desc/1",
+        "/stats/flow/1",
+        "/stats/aggregateflow/1",
+        "/stats/table/1",
+        "/stats/tablefeatures/1",
+        "/stats/port/1",
+        "/stats/port/1/1",
+        "/stats/portdesc/1",
+        "/stats/portdesc/1/1",
+        "/stats/queue/1",
+        "/stats/queue/1/1",
+        "/stats/queue/1/1/1",
+        "/stats/queueconfig/1",
+        "/stats/queueconfig/1/1",
+        "/stats/group/1",
+        "/stats/group/1/1",
+        "/stats/groupdesc/1",
+        "/stats/groupdesc/1/1",
+        "/stats/groupfeatures/1",
+        "/stats/meter/1",
+        "/stats/meter/1/1",
+        "/stats/meterconfig/1",
+        "/stats/meterconfig/1/1",
+        "/stats/meterfeatures/1",
+        "/stats/role/1",
+    ] {
+        // The kit's switch never answers: every statistics route asks it and times out.
+        assert_eq!(kit.http("GET", path, b"").status, 504, "GET {path}");
+    }
+    assert_eq!(*shared.lock().unwrap(), 25);
+}
