@@ -345,6 +345,17 @@ impl DatapathStates {
     /// Every state.
     pub const ANY: DatapathStates = DatapathStates(15);
 
+    /// The state's name: `handshake`, `config`, `main` or `dead` (for one state bit; `several` otherwise).
+    pub const fn name(self) -> &'static str {
+        match self {
+            DatapathStates::HANDSHAKE => "handshake",
+            DatapathStates::CONFIG => "config",
+            DatapathStates::MAIN => "main",
+            DatapathStates::DEAD => "dead",
+            _ => "several",
+        }
+    }
+
     /// Whether the two sets share a state.
     pub const fn overlaps(self, other: DatapathStates) -> bool {
         self.0 & other.0 != 0

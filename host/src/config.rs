@@ -263,10 +263,7 @@ impl Settings {
                     .unwrap_or(DEFAULT_MAX_SWITCH_CONNECTIONS),
                 max_reply_bytes: host.max_reply_bytes.unwrap_or(64 << 20),
             },
-            control_socket: flags
-                .control_socket
-                .or(host.control_socket)
-                .unwrap_or_else(crate::control::default_path),
+            control_socket: flags.control_socket.or(host.control_socket).unwrap_or_else(crate::control::default_path),
             restart_timeout: seconds("restart_timeout", host.restart_timeout.unwrap_or(60.0))?,
             watchdog: Duration::from_millis(flags.watchdog_ms.or(host.watchdog_ms).unwrap_or(1000)),
             web: WebSettings {

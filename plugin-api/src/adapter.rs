@@ -111,7 +111,8 @@ impl<A: App> Adapter<A> {
         let Adapter { app, handlers, ctx } = self;
         let Some(list) = handlers.app_events.get_mut(event.name.as_str()) else { return true };
         let describe = || format!("app event `{}` from `{}`", event.name, event.source);
-        list.iter_mut().all(|handler| Self::run(ctx, describe, || handler(app, ctx, event.payload_json.as_str())))
+        let (source, payload) = (event.source.as_str(), event.payload_json.as_str());
+        list.iter_mut().all(|handler| Self::run(ctx, describe, || handler(app, ctx, source, payload)))
     }
 
     fn dispatch_openflow(&mut self, event: &OpenFlowRef<'_>) -> bool {

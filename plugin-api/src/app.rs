@@ -95,7 +95,8 @@ pub(crate) type OpenFlowHandler<A> = Box<dyn FnMut(&mut A, &Context, &OfMessage<
 /// An OpenFlow handler and the datapath states it wants messages in.
 pub(crate) type StatefulHandler<A> = (DatapathStates, OpenFlowHandler<A>);
 pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathInfo) -> Result<(), String> + Send>;
-pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<(), String> + Send>;
+/// Takes the publishing app's name and the JSON payload.
+pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str, &str) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<String, String> + Send>;
 pub(crate) use crate::http::HttpHandler;
 
@@ -220,9 +221,19 @@ impl<A: App> Handlers<A> {
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, E) -> R + Send + 'static,
     {
-        self.app_events.entry(E::NAME).or_default().push(Box::new(move |app, ctx, payload| {
+        self.on_event_from(move |app: &mut A, ctx: &Context, _source: &str, event: E| handler(app, ctx, event))
+    }
+
+    /// Like [`Handlers::on_event`], with the name of the app that published the event.
+    pub fn on_event_from<E, R, F>(&mut self, mut handler: F) -> &mut Self
+    where
+        E: AppEvent,
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &str, E) -> R + Send + 'static,
+    {
+        self.app_events.entry(E::NAME).or_default().push(Box::new(move |app, ctx, source, payload| {
             let event: E = serde_json::from_str(payload).map_err(|e| format!("payload is not a `{}`: {e}", E::NAME))?;
-            handler(app, ctx, event).into_outcome()
+            handler(app, ctx, source, event).into_outcome()
         }));
         self
     }

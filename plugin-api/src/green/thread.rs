@@ -7,40 +7,38 @@ use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RResult, RStr};
 
-use crate::abi::{GreenTask, HostContext, ThreadHandle};
+use crate::abi::{GreenTask, HostContext, HostServicesRef, ThreadHandle};
 use crate::link;
 use crate::panic::{self, Caught};
 
 /// A handle on one green thread: wake it, ask it to stop, see whether it finished.
 pub struct GreenThread {
     handle: ThreadHandle,
+    /// The services of the host that made the handle, which release it.
+    services: HostServicesRef,
 }
 
 impl GreenThread {
     /// Wakes the thread if it is parked (its next park returns at once otherwise, except perhaps for a thread that has
     /// not started running yet): waiters re-check their condition before parking.
     pub(crate) fn unpark(&self) {
-        let (host, _) = link::host();
-        host.thread_unpark()(&self.handle);
+        self.services.thread_unpark()(&self.handle);
     }
 
     /// Asks the thread to stop: its current or next blocking call unwinds it quietly.
     pub fn stop(&self) {
-        let (host, _) = link::host();
-        host.thread_stop()(&self.handle);
+        self.services.thread_stop()(&self.handle);
     }
 
     /// Whether the thread has finished.
     pub fn is_finished(&self) -> bool {
-        let (host, _) = link::host();
-        host.thread_finished()(&self.handle)
+        self.services.thread_finished()(&self.handle)
     }
 
     /// Interrupts the thread once: its current or next blocking call unwinds with [`panic::Interrupted`] (what a
     /// `Timeout` does when it expires).
     pub(crate) fn interrupt(&self) {
-        let (host, _) = link::host();
-        host.thread_interrupt()(&self.handle);
+        self.services.thread_interrupt()(&self.handle);
     }
 
     /// A number identifying the thread while any handle on it lives; 0 when the caller is not a green thread.
@@ -51,15 +49,13 @@ impl GreenThread {
 
 impl Clone for GreenThread {
     fn clone(&self) -> Self {
-        let (host, _) = link::host();
-        GreenThread { handle: host.thread_clone()(&self.handle) }
+        GreenThread { handle: self.services.thread_clone()(&self.handle), services: self.services }
     }
 }
 
 impl Drop for GreenThread {
     fn drop(&mut self) {
-        let (host, _) = link::host();
-        host.thread_release()(&mut self.handle);
+        self.services.thread_release()(&mut self.handle);
     }
 }
 
@@ -72,7 +68,7 @@ impl fmt::Debug for GreenThread {
 /// The calling green thread.
 pub fn current() -> GreenThread {
     let (host, app) = link::host();
-    GreenThread { handle: host.current_thread()(app) }
+    GreenThread { handle: host.current_thread()(app), services: host }
 }
 
 /// A task's closure with the host link it reports faults through.
@@ -101,7 +97,7 @@ pub(crate) fn spawn_on<F: FnOnce() + Send + 'static>(host: HostContext, f: F) ->
     let data = Box::into_raw(Box::new(Task { host, f })).cast::<c_void>();
     let task = GreenTask { data, run: run_boxed::<F>, drop: drop_boxed::<F> };
     match host.services.spawn()(host.app, task) {
-        RResult::ROk(handle) => Some(GreenThread { handle }),
+        RResult::ROk(handle) => Some(GreenThread { handle, services: host.services }),
         RResult::RErr(_) => None,
     }
 }

@@ -202,19 +202,10 @@ impl App for OfctlRest {
         handlers.on_request(|app: &mut Self, _: &Context, query: ErrorQuery| {
             Ok::<_, String>(app.shared.take_error(query.dpid, query.xid))
         });
-        #[cfg(not(test))]
         let route = |handlers: &mut Handlers<Self>, method: &str, path: &str, f: Route| {
             let shared = Arc::clone(&self.shared);
             handlers.on_http_spawn(method, path, move |ctx: &Context, request: &HttpRequest<'_>| {
                 f(&Api { ctx, shared: &shared }, request)
-            });
-        };
-        // The SDK's test kit cannot run spawned routes yet (dropping the spawned thread's handle needs a running
-        // host), so the unit tests run the same handlers on the app's event loop.
-        #[cfg(test)]
-        let route = |handlers: &mut Handlers<Self>, method: &str, path: &str, f: Route| {
-            handlers.on_http(method, path, move |app: &mut Self, ctx: &Context, request: &HttpRequest<'_>| {
-                f(&Api { ctx, shared: &app.shared }, request)
             });
         };
         let get = |handlers: &mut Handlers<Self>, path: &str, f: Route| route(handlers, "GET", path, f);
