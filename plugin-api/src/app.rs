@@ -145,7 +145,7 @@ impl<A: App> Handlers<A> {
                 msg_type,
                 states,
                 move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
-                    let view = M::view(message).map_err(|e| format!("malformed message: {e}"))?;
+                    let view = M::view(message).map_err(|e| format!("malformed {}: {e}", M::NAME))?;
                     let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     handler.call(app, ctx, message.datapath(), view)
                 },

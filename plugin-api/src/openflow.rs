@@ -58,6 +58,8 @@ impl<'a> OfMessage<'a> {
 /// An OpenFlow message type an app can handle by type ([`crate::Handlers::on_message`]): which wire versions and
 /// type codes carry it, and how to read it.
 pub trait SwitchMessage {
+    /// What the message is called in reports (`packet-in`, `port status`, ...).
+    const NAME: &'static str;
     /// What the handler receives.
     type View<'a>;
     /// The `(wire version, message type)` pairs that carry it.
@@ -77,6 +79,7 @@ pub struct Incoming<T> {
 
 /// Packet-ins of both versions, read in place.
 impl SwitchMessage for PacketIn<'_> {
+    const NAME: &'static str = "packet-in";
     type View<'a> = PacketIn<'a>;
     const CODES: &'static [(u8, u8)] = &[(1, 10), (4, 10)];
     fn view<'a>(message: &OfMessage<'a>) -> Result<PacketIn<'a>, DecodeError> {
@@ -86,6 +89,7 @@ impl SwitchMessage for PacketIn<'_> {
 
 /// Port status messages of both versions.
 impl SwitchMessage for PortStatus {
+    const NAME: &'static str = "port status";
     type View<'a> = PortStatus;
     const CODES: &'static [(u8, u8)] = &[(1, 12), (4, 12)];
     fn view<'a>(message: &OfMessage<'a>) -> Result<PortStatus, DecodeError> {
@@ -95,6 +99,7 @@ impl SwitchMessage for PortStatus {
 
 /// Error messages of both versions.
 impl SwitchMessage for ErrorMsg {
+    const NAME: &'static str = "error";
     type View<'a> = Incoming<ErrorMsg>;
     const CODES: &'static [(u8, u8)] = &[(1, 1), (4, 1)];
     fn view<'a>(message: &OfMessage<'a>) -> Result<Incoming<ErrorMsg>, DecodeError> {
@@ -111,6 +116,7 @@ impl SwitchMessage for ErrorMsg {
 macro_rules! switch_messages {
     ($($module:ident :: $variant:ident in $version_variant:ident = $version:literal, $code:literal;)*) => {$(
         impl SwitchMessage for $module::$variant {
+            const NAME: &'static str = concat!(stringify!($module), " ", stringify!($variant));
             type View<'a> = Incoming<$module::$variant>;
             const CODES: &'static [(u8, u8)] = &[($version, $code)];
             fn view<'a>(message: &OfMessage<'a>) -> Result<Self::View<'a>, DecodeError> {

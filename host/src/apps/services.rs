@@ -16,7 +16,6 @@ use tatsu_abi::{
 };
 
 use super::state::AppState;
-use crate::bus::RequestFailed;
 use crate::green::{self, GreenSlot};
 use crate::{logging, net};
 
@@ -122,7 +121,7 @@ extern "C" fn request(
     let _blocking = state.watched.blocking();
     match state.host.bus.request(&state.mailbox, name.as_str(), payload.as_str(), timeout) {
         Ok(reply) => RResult::ROk(reply.into()),
-        Err(failed) => RResult::RErr(abi_error(failed)),
+        Err(failed) => RResult::RErr(failed),
     }
 }
 
@@ -227,10 +226,6 @@ extern "C" fn yield_now(handle: AppHandle) -> WaitStatus {
     green::current().as_deref().and_then(green::interruption).unwrap_or(WaitStatus::Woken)
 }
 
-fn abi_error(failed: RequestFailed) -> RequestError {
-    RequestError { failure: failed.failure, detail: failed.detail.into() }
-}
-
 fn unknown_datapath(dpid: u64) -> RequestError {
     RequestError {
         failure: RequestFailure::UnknownDatapath,
@@ -240,7 +235,7 @@ fn unknown_datapath(dpid: u64) -> RequestError {
 
 extern "C" fn of_send(handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
     match app(handle).host.switches.datapath(dpid) {
-        Some(connection) => connection.send(&message).map_err(abi_error).into(),
+        Some(connection) => connection.send(&message).into(),
         None => RResult::RErr(unknown_datapath(dpid)),
     }
 }
@@ -256,7 +251,7 @@ extern "C" fn of_request(
     };
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
     let _blocking = app(handle).watched.blocking();
-    connection.request(&message, timeout).map(RVec::from).map_err(abi_error).into()
+    connection.request(&message, timeout).map(RVec::from).into()
 }
 
 extern "C" fn datapaths(handle: AppHandle) -> RVec<DatapathDesc> {

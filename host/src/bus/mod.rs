@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestFailure};
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestError, RequestFailure};
 
 use crate::green::oneshot::{Oneshot, Waited};
 use credit::Credit;
@@ -57,14 +57,6 @@ pub struct HttpReply {
     pub content_type: String,
     /// Body.
     pub body: Vec<u8>,
-}
-
-/// Why a request failed, with a message for the requester.
-pub struct RequestFailed {
-    /// The kind of failure.
-    pub failure: RequestFailure,
-    /// What happened.
-    pub detail: String,
 }
 
 /// Subscriptions, request servers and requests in flight.
@@ -186,15 +178,15 @@ impl Bus {
         name: &str,
         payload: &str,
         timeout: Duration,
-    ) -> Result<String, RequestFailed> {
+    ) -> Result<String, RequestError> {
         let server = {
             let servers = self.servers.read().unwrap_or_else(PoisonError::into_inner);
             servers.get(name).cloned()
         };
         let Some(server) = server else {
-            return Err(RequestFailed {
+            return Err(RequestError {
                 failure: RequestFailure::NoServer,
-                detail: format!("no app serves request `{name}`"),
+                detail: format!("no app serves request `{name}`").into(),
             });
         };
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
@@ -204,23 +196,24 @@ impl Bus {
             Event::Request { id, name: Arc::from(name), source: Arc::clone(&source.name), payload: Arc::from(payload) };
         if server.queue.push(event, Admission::Bounded).is_err() {
             self.pending().remove(&id);
-            return Err(RequestFailed {
+            return Err(RequestError {
                 failure: RequestFailure::QueueFull,
-                detail: format!("app `{}` cannot take request `{name}`: its queue is full", server.name),
+                detail: format!("app `{}` cannot take request `{name}`: its queue is full", server.name).into(),
             });
         }
         match self.wait_reply(id, &pending, timeout, || {
             format!("app `{}` did not answer request `{name}` within {timeout:?}", server.name)
         })? {
             Reply::App(result) => {
-                result.map_err(|message| RequestFailed { failure: RequestFailure::Failed, detail: message })
+                result.map_err(|message| RequestError { failure: RequestFailure::Failed, detail: message.into() })
             }
-            Reply::Http(reply) => Err(RequestFailed {
+            Reply::Http(reply) => Err(RequestError {
                 failure: RequestFailure::Failed,
                 detail: format!(
                     "app `{}` answered request `{name}` with an HTTP response ({})",
                     server.name, reply.status
-                ),
+                )
+                .into(),
             }),
         }
     }
@@ -233,16 +226,16 @@ impl Bus {
         route: Arc<str>,
         request: HttpRequest,
         timeout: Duration,
-    ) -> Result<HttpReply, RequestFailed> {
+    ) -> Result<HttpReply, RequestError> {
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed) + 1;
         let pending = Arc::new(Oneshot::new());
         self.pending().insert(id, Arc::clone(&pending));
         let event = Event::Http { id, route: Arc::clone(&route), request: Box::new(request) };
         if server.queue.push(event, Admission::Bounded).is_err() {
             self.pending().remove(&id);
-            return Err(RequestFailed {
+            return Err(RequestError {
                 failure: RequestFailure::QueueFull,
-                detail: format!("app `{}` cannot take `{route}`: its queue is full", server.name),
+                detail: format!("app `{}` cannot take `{route}`: its queue is full", server.name).into(),
             });
         }
         match self.wait_reply(id, &pending, timeout, || {
@@ -252,7 +245,7 @@ impl Bus {
             Reply::App(Ok(json)) => {
                 Ok(HttpReply { status: 200, content_type: "application/json".to_owned(), body: json.into_bytes() })
             }
-            Reply::App(Err(message)) => Err(RequestFailed { failure: RequestFailure::Failed, detail: message }),
+            Reply::App(Err(message)) => Err(RequestError { failure: RequestFailure::Failed, detail: message.into() }),
         }
     }
 
@@ -263,13 +256,15 @@ impl Bus {
         pending: &Oneshot<Reply>,
         timeout: Duration,
         timed_out: impl FnOnce() -> String,
-    ) -> Result<Reply, RequestFailed> {
+    ) -> Result<Reply, RequestError> {
         let failed = match pending.wait(Instant::now().checked_add(timeout)) {
             Waited::Completed(reply) => return Ok(reply),
-            Waited::TimedOut => RequestFailed { failure: RequestFailure::TimedOut, detail: timed_out() },
-            Waited::Stopping => RequestFailed { failure: RequestFailure::Stopping, detail: "stopping".to_owned() },
+            Waited::TimedOut => RequestError { failure: RequestFailure::TimedOut, detail: timed_out().into() },
+            Waited::Stopping => {
+                RequestError { failure: RequestFailure::Stopping, detail: "stopping".to_owned().into() }
+            }
             Waited::Interrupted => {
-                RequestFailed { failure: RequestFailure::Interrupted, detail: "interrupted".to_owned() }
+                RequestError { failure: RequestFailure::Interrupted, detail: "interrupted".to_owned().into() }
             }
         };
         self.pending().remove(&id);

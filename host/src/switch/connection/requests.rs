@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use tatsu_abi::RequestFailure;
 
 use super::{lock, Connection};
-use crate::bus::RequestFailed;
 use crate::green::oneshot::{Oneshot, Waited};
 use crate::switch::wire;
+use tatsu_abi::RequestError;
 
 /// How long parts of a reply nobody waits for any more (the request timed out, or was too large) are still
 /// recognised and dropped, instead of reaching apps as unsolicited messages.
@@ -18,7 +18,7 @@ const REPLY_GRACE: Duration = Duration::from_secs(5);
 /// A request waiting for its reply parts.
 pub(super) struct PendingReply {
     /// Where the whole reply (or why there is none) goes; closed once nobody waits for it.
-    reply: Oneshot<Result<Vec<u8>, RequestFailed>>,
+    reply: Oneshot<Result<Vec<u8>, RequestError>>,
     pub(super) state: Mutex<PendingState>,
 }
 
@@ -46,7 +46,7 @@ impl PendingReply {
 impl Connection {
     /// Sends a request under a fresh xid and parks the calling green thread until the whole reply (all parts of a
     /// multipart reply, back to back, or the switch's error), `timeout` or a stop.
-    pub fn request(&self, message: &[u8], timeout: Duration) -> Result<Vec<u8>, RequestFailed> {
+    pub fn request(&self, message: &[u8], timeout: Duration) -> Result<Vec<u8>, RequestError> {
         let xid = self.fresh_xid();
         let mut message = message.to_vec();
         if let Some(field) = message.get_mut(4..8) {
@@ -71,9 +71,9 @@ impl Connection {
             state.parts = Vec::new();
             state.expires = Instant::now().checked_add(REPLY_GRACE);
         }
-        Err(RequestFailed {
+        Err(RequestError {
             failure,
-            detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()),
+            detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()).into(),
         })
     }
 
@@ -95,7 +95,9 @@ impl Connection {
                         let note = crate::logging::held_back_note(suppressed);
                         log::warn!(target: "tatsu::switch", "{detail}{note}");
                     }
-                    let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::Failed, detail }));
+                    let _ = pending
+                        .reply
+                        .complete(Err(RequestError { failure: RequestFailure::Failed, detail: detail.into() }));
                     state.parts = Vec::new();
                     state.expires = Instant::now().checked_add(REPLY_GRACE);
                 } else {
@@ -127,7 +129,9 @@ impl Connection {
         for (xid, pending) in expired {
             if pending.reply.is_open() {
                 let detail = format!("{}: no reply to xid {xid} in time", self.describe_short());
-                let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::TimedOut, detail }));
+                let _ = pending
+                    .reply
+                    .complete(Err(RequestError { failure: RequestFailure::TimedOut, detail: detail.into() }));
             } else {
                 log::debug!(target: "tatsu::switch", "{}: gave up waiting for the reply to xid {xid}", self.describe_short());
             }
@@ -138,7 +142,9 @@ impl Connection {
     pub(super) fn fail_pending(&self, reason: &str) {
         for (_, pending) in lock(&self.pending).drain() {
             let detail = format!("{}: disconnected: {reason}", self.describe_short());
-            let _ = pending.reply.complete(Err(RequestFailed { failure: RequestFailure::Disconnected, detail }));
+            let _ = pending
+                .reply
+                .complete(Err(RequestError { failure: RequestFailure::Disconnected, detail: detail.into() }));
         }
     }
 }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use tatsu_abi::RequestFailure;
 
 use super::{lock, Connection};
-use crate::bus::RequestFailed;
 use crate::green;
 use crate::switch::wire::xid_of;
+use tatsu_abi::RequestError;
 
 /// Room the host's own messages (echo replies, errors, keepalive) have beyond the send queue limit apps are held
 /// to, so that a full queue of app messages never stops the keepalive. A switch that lets even this fill up does
@@ -76,18 +76,21 @@ impl Connection {
 
     /// Queues a message an app sends; an xid of 0 is replaced by a fresh one. Fails at once if the switch is gone
     /// or its send queue is full.
-    pub fn send(&self, message: &[u8]) -> Result<(), RequestFailed> {
+    pub fn send(&self, message: &[u8]) -> Result<(), RequestError> {
         if message.len() < 8 {
-            return Err(RequestFailed {
+            return Err(RequestError {
                 failure: RequestFailure::Failed,
-                detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()),
+                detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()).into(),
             });
         }
         let limit = self.shared.settings().send_queue_bytes;
         let wake = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {
-                return Err(RequestFailed { failure: RequestFailure::Disconnected, detail: self.describe_short() });
+                return Err(RequestError {
+                    failure: RequestFailure::Disconnected,
+                    detail: self.describe_short().into(),
+                });
             }
             if outbox.bytes.len() + message.len() > limit {
                 drop(outbox);
@@ -99,9 +102,9 @@ impl Connection {
                         self.describe_short()
                     );
                 }
-                return Err(RequestFailed {
+                return Err(RequestError {
                     failure: RequestFailure::SendQueueFull,
-                    detail: format!("{}: send queue full ({limit} bytes unsent)", self.describe_short()),
+                    detail: format!("{}: send queue full ({limit} bytes unsent)", self.describe_short()).into(),
                 });
             }
             let start = outbox.bytes.len();
