@@ -19,11 +19,14 @@
 //! # let _ = port::FLOOD;
 //! ```
 
+use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
 use crate::error::{DecodeError, EncodeError};
+use crate::header::encode_message;
 use crate::types::MacAddr;
 use crate::v1_3::oxm::{Oxm, OxmField};
+use crate::wire::Put;
 use crate::{v1_0, v1_3, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
 
 /// Reserved port numbers (OpenFlow 1.3's; encoded as 1.0's on a 1.0 datapath).
@@ -504,18 +507,19 @@ impl Encode for FlowMod {
     }
 }
 
-/// A packet-out: a packet (or a buffered one) and what to do with it.
+/// A packet-out: a packet (or a buffered one) and what to do with it. It borrows the packet it sends where it can
+/// (a packet-in's data), and encodes straight to the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PacketOut {
+pub struct PacketOut<'a> {
     buffer_id: u32,
     in_port: u32,
     actions: Vec<Action>,
-    data: Vec<u8>,
+    data: Cow<'a, [u8]>,
 }
 
-impl PacketOut {
+impl<'a> PacketOut<'a> {
     /// Sends `data` through `actions`, as if it came from the controller.
-    pub fn new(data: impl Into<Vec<u8>>, actions: impl IntoIterator<Item = Action>) -> PacketOut {
+    pub fn new(data: impl Into<Cow<'a, [u8]>>, actions: impl IntoIterator<Item = Action>) -> PacketOut<'a> {
         PacketOut {
             buffer_id: NO_BUFFER,
             in_port: port::CONTROLLER,
@@ -525,12 +529,12 @@ impl PacketOut {
     }
 
     /// Sends the packet the switch buffered under `buffer_id` (it came in on `in_port`) through `actions`.
-    pub fn buffered(buffer_id: u32, in_port: u32, actions: impl IntoIterator<Item = Action>) -> PacketOut {
-        PacketOut { buffer_id, in_port, actions: actions.into_iter().collect(), data: Vec::new() }
+    pub fn buffered(buffer_id: u32, in_port: u32, actions: impl IntoIterator<Item = Action>) -> PacketOut<'a> {
+        PacketOut { buffer_id, in_port, actions: actions.into_iter().collect(), data: Cow::Borrowed(&[]) }
     }
 
     /// Sends a packet-in's packet on through `actions`: the switch's buffered copy if it kept one, else the data.
-    pub fn reply(packet_in: &PacketIn<'_>, actions: impl IntoIterator<Item = Action>) -> PacketOut {
+    pub fn reply(packet_in: &PacketIn<'a>, actions: impl IntoIterator<Item = Action>) -> PacketOut<'a> {
         if packet_in.buffer_id == NO_BUFFER {
             PacketOut::new(packet_in.data, actions).in_port(packet_in.in_port)
         } else {
@@ -545,21 +549,36 @@ impl PacketOut {
     }
 }
 
-impl Encode for PacketOut {
+impl Encode for PacketOut<'_> {
     fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        const NAME: &str = "OFPT_PACKET_OUT";
         match version {
-            OFP_VERSION_1_0 => {
-                let mut packet_out = v1_0::PacketOut::new(self.data.clone(), actions_1_0(&self.actions)?)
-                    .in_port(port_to_1_0(self.in_port)?);
-                packet_out.buffer_id = self.buffer_id;
-                Message::from(packet_out).encode(xid, out)
-            }
-            OFP_VERSION_1_3 => {
-                let mut packet_out =
-                    v1_3::PacketOut::new(self.data.clone(), actions_1_3(&self.actions)).in_port(self.in_port);
-                packet_out.buffer_id = self.buffer_id;
-                Message::from(packet_out).encode(xid, out)
-            }
+            OFP_VERSION_1_0 => encode_message(out, (version, v1_0::msg_type::PACKET_OUT, xid), NAME, |out| {
+                out.put_u32(self.buffer_id);
+                out.put_u16(port_to_1_0(self.in_port)?);
+                let at = out.len();
+                out.put_u16(0);
+                for action in &self.actions {
+                    action.to_v1_0()?.emit(out)?;
+                }
+                out.set_len16(at, at + 2, "the actions of a packet-out")?;
+                out.extend_from_slice(&self.data);
+                Ok(())
+            }),
+            OFP_VERSION_1_3 => encode_message(out, (version, v1_3::msg_type::PACKET_OUT, xid), NAME, |out| {
+                out.put_u32(self.buffer_id);
+                out.put_u32(self.in_port);
+                let at = out.len();
+                out.put_u16(0);
+                out.put_zeros(6);
+                let start = out.len();
+                for action in &self.actions {
+                    action.to_v1_3().emit(out)?;
+                }
+                out.set_len16(at, start, "the actions of a packet-out")?;
+                out.extend_from_slice(&self.data);
+                Ok(())
+            }),
             other => Err(unsupported_version(other)),
         }
     }
@@ -793,6 +812,13 @@ mod tests {
         let flood = PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(1);
         let v10 = v1_0::PacketOut::new(vec![1, 2, 3], [v1_0::Action::output(0xfffb)]).in_port(1);
         assert_eq!(encode(&flood, OFP_VERSION_1_0), encode(&v10, OFP_VERSION_1_0));
+        let v13 = v1_3::PacketOut::new(vec![1, 2, 3], [v1_3::Action::output(port::FLOOD)]).in_port(1);
+        assert_eq!(encode(&flood, OFP_VERSION_1_3), encode(&v13, OFP_VERSION_1_3));
+        let buffered = PacketOut::buffered(9, 2, [Action::output(3)]);
+        let v13 = v1_3::PacketOut::buffered(9, 2, [v1_3::Action::output(3)]);
+        assert_eq!(encode(&buffered, OFP_VERSION_1_3), encode(&v13, OFP_VERSION_1_3));
+        let v10 = v1_0::PacketOut::buffered(9, 2, [v1_0::Action::output(3)]);
+        assert_eq!(encode(&buffered, OFP_VERSION_1_0), encode(&v10, OFP_VERSION_1_0));
     }
 
     #[test]

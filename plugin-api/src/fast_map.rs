@@ -22,7 +22,13 @@ impl FastHasher {
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // A product's low bits depend only on the input's low bits, and a table picks buckets by the hash's low
+        // bits: a final mix (murmur3's) spreads every input bit over them. Without it, MAC addresses that differ
+        // only in their last octets land in few buckets.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -81,5 +87,9 @@ mod tests {
         let mut table: FastMap<[u8; 6], u32> = FastMap::default();
         table.insert(base, 7);
         assert_eq!(table.get(&base), Some(&7));
+        // Addresses that differ only in their last two octets spread over the low bits that pick buckets.
+        let buckets: std::collections::HashSet<u64> =
+            (0..1024u16).map(|i| hash(&[0, 0, 0, 0, (i >> 8) as u8, i as u8]) & 1023).collect();
+        assert!(buckets.len() > 512, "{} distinct buckets of 1024", buckets.len());
     }
 }
