@@ -497,11 +497,61 @@ impl FlowMod {
     }
 }
 
+/// Encodes straight to the wire (the same bytes as [`FlowMod::to_v1_0`] and [`FlowMod::to_v1_3`] encode to),
+/// without building the version's own message first: this is what apps send per packet-in.
 impl Encode for FlowMod {
     fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        const NAME: &str = "OFPT_FLOW_MOD";
+        let flags = if self.send_flow_removed { v1_3::flow_mod_flags::SEND_FLOW_REM } else { 0 };
         match version {
-            OFP_VERSION_1_0 => Message::from(self.to_v1_0()?).encode(xid, out),
-            OFP_VERSION_1_3 => Message::from(self.to_v1_3()?).encode(xid, out),
+            OFP_VERSION_1_0 => {
+                if self.table_id != 0 {
+                    return Err(not_in_version(format!("flow table {}", self.table_id), OFP_VERSION_1_0));
+                }
+                let match_ = self.match_.to_v1_0()?;
+                let out_port = port_to_1_0(self.out_port)?;
+                encode_message(out, (version, v1_0::msg_type::FLOW_MOD, xid), NAME, |out| {
+                    match_.emit(out);
+                    out.put_u64(self.cookie);
+                    out.put_u16(u16::from(self.command.code()));
+                    out.put_u16(self.idle_timeout);
+                    out.put_u16(self.hard_timeout);
+                    out.put_u16(self.priority);
+                    out.put_u32(self.buffer_id);
+                    out.put_u16(out_port);
+                    out.put_u16(flags);
+                    self.actions.iter().try_for_each(|action| action.to_v1_0()?.emit(out))
+                })
+            }
+            OFP_VERSION_1_3 => {
+                let match_ = self.match_.to_v1_3()?;
+                encode_message(out, (version, v1_3::msg_type::FLOW_MOD, xid), NAME, |out| {
+                    out.put_u64(self.cookie);
+                    out.put_u64(0); // cookie mask
+                    out.put_u8(self.table_id);
+                    out.put_u8(self.command.code());
+                    out.put_u16(self.idle_timeout);
+                    out.put_u16(self.hard_timeout);
+                    out.put_u16(self.priority);
+                    out.put_u32(self.buffer_id);
+                    out.put_u32(self.out_port);
+                    out.put_u32(v1_3::OFPG_ANY);
+                    out.put_u16(flags);
+                    out.put_zeros(2);
+                    match_.emit(out)?;
+                    if self.actions.is_empty() {
+                        return Ok(());
+                    }
+                    // One apply-actions instruction (OFPIT_APPLY_ACTIONS), padded to 8 bytes.
+                    let start = out.len();
+                    out.put_u16(4);
+                    out.put_u16(0);
+                    out.put_zeros(4);
+                    self.actions.iter().try_for_each(|action| action.to_v1_3().emit(out))?;
+                    out.pad8_from(start);
+                    out.set_len16(start + 2, start, "an instruction")
+                })
+            }
             other => Err(unsupported_version(other)),
         }
     }
@@ -800,6 +850,25 @@ mod tests {
             .actions([v1_0::Action::output(2)]);
         assert_eq!(encode(&portable, OFP_VERSION_1_3), encode(&v13, OFP_VERSION_1_3));
         assert_eq!(encode(&portable, OFP_VERSION_1_0), encode(&v10, OFP_VERSION_1_0));
+    }
+
+    #[test]
+    fn every_flow_mod_field_encodes_as_the_versions_own_message() {
+        let mac = mac("00:00:00:00:00:09");
+        let flows = [
+            FlowMod::add(Match::new()).priority(0).actions([Action::Controller(0xffff)]),
+            FlowMod::delete(Match::new().eth_dst(mac)).out_port(3).cookie(7),
+            FlowMod::new(FlowModCommand::ModifyStrict, Match::new().in_port(2).vlan_vid(10))
+                .hard_timeout(5)
+                .send_flow_removed()
+                .actions([Action::SetEthSrc(mac), Action::StripVlan, Action::output(port::IN_PORT)]),
+        ];
+        for flow in flows {
+            let v10 = flow.to_v1_0().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(encode(&flow, OFP_VERSION_1_0), encode(&v10, OFP_VERSION_1_0), "{flow:?}");
+            let v13 = flow.clone().table(2).to_v1_3().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(encode(&flow.clone().table(2), OFP_VERSION_1_3), encode(&v13, OFP_VERSION_1_3), "{flow:?}");
+        }
     }
 
     #[test]

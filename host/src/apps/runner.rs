@@ -71,10 +71,16 @@ pub fn launch(
 
         let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
         while state.mailbox.queue.pop_batch(&mut batch, MAX_BATCH) {
-            // HTTP parameters are the one part of an event the interface takes as a slice of its own structs.
-            let params: Vec<Vec<HttpParam<'_>>> = batch.iter().map(http_params).collect();
-            let refs: Vec<EventRef<'_>> =
-                batch.iter().zip(&params).map(|(event, params)| event_ref(event, params)).collect();
+            // HTTP parameters are the one part of an event the interface takes as a slice of its own structs; most
+            // batches have no HTTP request and allocate nothing for them.
+            let has_http = batch.iter().any(|event| matches!(event, Event::Http { .. }));
+            let params: Vec<Vec<HttpParam<'_>>> =
+                if has_http { batch.iter().map(http_params).collect() } else { Vec::new() };
+            let refs: Vec<EventRef<'_>> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, event)| event_ref(event, params.get(i).map_or(&[], Vec::as_slice)))
+                .collect();
             watched.run(|| app.handle_batch(RSlice::from_slice(&refs)));
             state.count_handled(refs.len());
             drop(refs);
