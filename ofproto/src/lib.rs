@@ -68,9 +68,6 @@ pub mod wire;
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
 pub use error::{DecodeError, EncodeError};
 pub use header::{frame_len, split_frame, Header, HeaderView, HEADER_LEN, MAX_MESSAGE_LEN};
-/// The former home of [`from_json`] and [`JsonError`], now [`json`].
-#[cfg(feature = "json")]
-pub use json as json_in;
 #[cfg(feature = "json")]
 pub use json::{from_json, to_json, JsonError};
 pub use tatsu_packet::MacAddr;

@@ -121,12 +121,14 @@ impl<A: App> Adapter<A> {
         if bytes.len() < 8 {
             return true;
         }
-        let Some(list) = handlers.openflow.get_mut(&(bytes[0], bytes[1])) else { return true };
+        let Some(list) = handlers.openflow.get(&(bytes[0], bytes[1])) else { return true };
         let message = OfMessage { datapath: Datapath::new(*ctx, event.dpid, bytes[0]), state: event.state, bytes };
         let describe = || format!("OpenFlow message type {} from datapath {:016x}", bytes[1], event.dpid);
-        list.iter_mut()
-            .filter(|(states, _)| states.overlaps(event.state))
-            .all(|(_, handler)| Self::run(ctx, describe, || handler(app, ctx, &message)))
+        let all = &mut handlers.openflow_handlers;
+        list.iter().filter(|(states, _)| states.overlaps(event.state)).all(|&(_, index)| {
+            let handler = &mut all[index];
+            Self::run(ctx, describe, || handler(app, ctx, &message))
+        })
     }
 
     fn dispatch_datapath(&mut self, event: &DatapathEventRef<'_>) -> bool {

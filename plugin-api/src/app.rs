@@ -92,8 +92,6 @@ where
 }
 
 pub(crate) type OpenFlowHandler<A> = Box<dyn FnMut(&mut A, &Context, &OfMessage<'_>) -> Result<(), String> + Send>;
-/// An OpenFlow handler and the datapath states it wants messages in.
-pub(crate) type StatefulHandler<A> = (DatapathStates, OpenFlowHandler<A>);
 pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathInfo) -> Result<(), String> + Send>;
 /// Takes the publishing app's name and the JSON payload.
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str, &str) -> Result<(), String> + Send>;
@@ -106,8 +104,10 @@ pub struct Handlers<A> {
     pub(crate) app_events: HashMap<&'static str, Vec<AppEventHandler<A>>>,
     /// By request name: the handler takes the JSON payload and answers JSON.
     pub(crate) requests: HashMap<&'static str, RequestHandler<A>>,
-    /// By `(version, type)`: the states each handler wants and the handler.
-    pub(crate) openflow: HashMap<(u8, u8), Vec<StatefulHandler<A>>>,
+    /// The OpenFlow handlers, once each (a typed handler serves the codes of every version).
+    pub(crate) openflow_handlers: Vec<OpenFlowHandler<A>>,
+    /// By `(version, type)`: the states each handler wants and its index in `openflow_handlers`.
+    pub(crate) openflow: HashMap<(u8, u8), Vec<(DatapathStates, usize)>>,
     pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
@@ -118,6 +118,7 @@ impl<A: App> Handlers<A> {
         Handlers {
             app_events: HashMap::new(),
             requests: HashMap::new(),
+            openflow_handlers: Vec::new(),
             openflow: HashMap::new(),
             datapath: HashMap::new(),
             http: HashMap::new(),
@@ -137,21 +138,20 @@ impl<A: App> Handlers<A> {
         states: DatapathStates,
         handler: impl MessageHandler<A, M>,
     ) -> &mut Self {
-        let handler = std::sync::Arc::new(std::sync::Mutex::new(handler));
-        for &(version, msg_type) in M::CODES {
-            let handler = std::sync::Arc::clone(&handler);
-            self.on_raw_message(
-                version,
-                msg_type,
-                states,
-                move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
-                    let view = M::view(message).map_err(|e| format!("malformed {}: {e}", M::NAME))?;
-                    let mut handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    handler.call(app, ctx, message.datapath(), view)
-                },
-            );
+        let mut handler = handler;
+        let index = self.add_openflow_handler(Box::new(move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
+            let view = M::view(message).map_err(|e| format!("malformed {}: {e}", M::NAME))?;
+            handler.call(app, ctx, message.datapath(), view)
+        }));
+        for &code in M::CODES {
+            self.openflow.entry(code).or_default().push((states, index));
         }
         self
+    }
+
+    fn add_openflow_handler(&mut self, handler: OpenFlowHandler<A>) -> usize {
+        self.openflow_handlers.push(handler);
+        self.openflow_handlers.len() - 1
     }
 
     /// Calls `handler` with every OpenFlow message of `msg_type` in wire `version` that a datapath sends while in
@@ -167,10 +167,9 @@ impl<A: App> Handlers<A> {
         R: HandlerOutcome,
         F: FnMut(&mut A, &Context, &OfMessage<'_>) -> R + Send + 'static,
     {
-        self.openflow
-            .entry((version, msg_type))
-            .or_default()
-            .push((states, Box::new(move |app, ctx, message| handler(app, ctx, message).into_outcome())));
+        let index =
+            self.add_openflow_handler(Box::new(move |app, ctx, message| handler(app, ctx, message).into_outcome()));
+        self.openflow.entry((version, msg_type)).or_default().push((states, index));
         self
     }
 
