@@ -32,11 +32,11 @@ use abi_stable::{
 /// The interface version: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "2.0.0";
+pub const INTERFACE_VERSION: &str = "3.0.0";
 /// A deliberately different interface version, used only by the host's tests to build a library that the host
 /// must refuse.
 #[cfg(feature = "simulate-foreign-interface-version")]
-pub const INTERFACE_VERSION: &str = "3.0.0";
+pub const INTERFACE_VERSION: &str = "4.0.0";
 
 /// The root module every app library exports.
 #[repr(C)]
@@ -70,6 +70,8 @@ pub struct AppDescriptor {
     pub description: RString,
     /// Apps that must be loaded and started before this one (Ryu's `require_app`).
     pub requires: RVec<RString>,
+    /// Started when no `--app` names the apps to start; `false`: only when named (or required by one that is).
+    pub autostart: bool,
     /// The version of the `tatsu-plugin-api` crate the library was built with (informative).
     pub api_crate_version: RString,
 }

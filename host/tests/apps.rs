@@ -77,7 +77,7 @@ fn bad_files_are_reported_one_line_each_and_the_rest_runs() {
     let host = Host::start(&["run", "--plugins-dir", &dir_arg(&dir), "--config", &config.display().to_string()], &[]);
     host.wait_for(&["garbage.so", "not a loadable library"]);
     host.wait_for(&["libnot_a_plugin.so", "not a tatsu app"]);
-    host.wait_for(&["libforeign.so", "interface version 3.0.0", "this host speaks 2.0.0"]);
+    host.wait_for(&["libforeign.so", "interface version 4.0.0", "this host speaks 3.0.0"]);
     host.wait_for(&["libhello-copy.so", "app `hello` is already loaded from", "libhello.so"]);
     host.wait_for(&["libfaulty.so", "app `faulty` failed to start", "faulty refuses to start"]);
     host.wait_for(&["running 1 app(s): hello"]);
@@ -131,6 +131,20 @@ fn app_selection_pulls_in_required_apps_and_names_missing_ones() {
     host.wait_for(&["running 2 app(s): pong, ping"]);
     let log = host.stop().join("\n");
     assert!(!log.contains("started app `hello`"), "hello was not selected:\n{log}");
+}
+
+#[test]
+fn an_app_that_does_not_autostart_runs_only_when_named() {
+    let dir = temp_dir("autostart");
+    install(&dir, &[(&lib_path("hello"), "libhello.so"), (&lib_path("simple_switch"), "libsimple_switch.so")]);
+    let host = Host::start(&["run", "--plugins-dir", &dir_arg(&dir)], &[]);
+    host.wait_for(&["app `simple-switch` not started: it starts only when named"]);
+    host.wait_for(&["running 1 app(s): hello"]);
+    drop(host.stop());
+
+    let host = Host::start(&["run", "--plugins-dir", &dir_arg(&dir), "--app", "simple-switch"], &[]);
+    host.wait_for(&["running 1 app(s): simple-switch"]);
+    drop(host.stop());
 }
 
 #[test]

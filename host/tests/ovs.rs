@@ -31,7 +31,17 @@ fn ping_all_within(within: Duration) -> Result<String, String> {
 fn start_tatsu(plugins: &std::path::Path) -> Host {
     let plugins = plugins.display().to_string();
     let host = Host::start(
-        &["run", "--plugins-dir", &plugins, "--ofp-tcp-listen-port", PORT, "--ofp-listen-host", "127.0.0.1"],
+        &[
+            "run",
+            "--plugins-dir",
+            &plugins,
+            "--app",
+            "simple-switch",
+            "--ofp-tcp-listen-port",
+            PORT,
+            "--ofp-listen-host",
+            "127.0.0.1",
+        ],
         &[],
     );
     host.wait_for(&["listening for switches on 127.0.0.1:26653"]);

@@ -28,6 +28,7 @@ extern "C" fn describe<A: App>() -> AppDescriptor {
         version: RString::new(),
         description: A::DESCRIPTION.into(),
         requires: A::REQUIRES.iter().map(|name| RString::from(*name)).collect(),
+        autostart: A::AUTOSTART,
         api_crate_version: env!("CARGO_PKG_VERSION").into(),
     }
 }

@@ -25,6 +25,10 @@ pub trait App: Sized + Send + 'static {
     const DESCRIPTION: &'static str = "";
     /// Apps that must be started before this one (Ryu's `require_app`).
     const REQUIRES: &'static [&'static str] = &[];
+    /// Whether the host starts this app when no `--app` names the apps to start (the default). An app that would
+    /// fight others over the same switches, such as the teaching `simple-switch` against `forwarding`, says
+    /// `false`: it starts only when named, or when an app that is started requires it.
+    const AUTOSTART: bool = true;
 
     /// The app's configuration, deserialized from its section of the host's config file (missing section: the
     /// type's `Default`).

@@ -202,7 +202,8 @@ impl AppManager {
     }
 }
 
-/// Chooses the apps to start (the requested ones and what they require, or all) and orders them so that every app
+/// Chooses the apps to start (the requested ones and what they require, or every app that starts by default) and
+/// orders them so that every app
 /// starts after the apps it requires.
 fn start_order(
     libraries: &BTreeMap<String, Library>,
@@ -211,7 +212,10 @@ fn start_order(
     dir: &std::path::Path,
 ) -> Vec<String> {
     let roots: Vec<String> = if requested.is_empty() {
-        libraries.keys().cloned().collect()
+        for (name, _) in libraries.iter().filter(|(_, library)| !library.descriptor.autostart) {
+            log::info!(target: "tatsu::apps", "app `{name}` not started: it starts only when named (`--app {name}`)");
+        }
+        libraries.iter().filter(|(_, library)| library.descriptor.autostart).map(|(name, _)| name.clone()).collect()
     } else {
         for name in requested.iter().filter(|name| !libraries.contains_key(*name)) {
             problems.report(format!("app `{name}` was asked for, but no library in {} provides it", dir.display()));

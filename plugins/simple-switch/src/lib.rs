@@ -46,6 +46,8 @@ pub struct SimpleSwitch {
 impl App for SimpleSwitch {
     const NAME: &'static str = "simple-switch";
     const DESCRIPTION: &'static str = "L2 learning switch for OpenFlow 1.0 and 1.3";
+    /// One switch at a time, no loops: started only when named (`--app simple-switch`), never beside `forwarding`.
+    const AUTOSTART: bool = false;
     type Config = Config;
 
     fn new(_ctx: &Context, config: Config) -> Result<Self, BoxError> {
