@@ -29,7 +29,9 @@
 //! ```
 //!
 //! Handlers run on the test's thread. Green threads an HTTP route spawns run at once, to completion; the rest of
-//! the green kit (`green::spawn`, sockets, timers) needs a real host.
+//! the green kit (`green::spawn`, sockets, `green::Timer`) needs a real host. Timers registered with
+//! [`crate::Handlers::on_timer`] never tick by themselves: [`TestKit::advance`] moves the kit's virtual clock and
+//! fires each timer once per period that ends on the way, and [`TestKit::fire_timers`] fires each once at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::c_void;
@@ -126,6 +128,10 @@ pub struct TestKit<A: App> {
     /// Boxed so that its address, the app's handle, never moves; dropped after the app.
     host: Box<TestHost>,
     next_request: u64,
+    /// Virtual time since the kit started the app.
+    now: Duration,
+    /// Each timer's period and when it next fires, by index.
+    timers: Vec<(Duration, Duration)>,
 }
 
 impl<A: App> TestKit<A> {
@@ -144,7 +150,8 @@ impl<A: App> TestKit<A> {
         let config_json = if config.is_null() { String::new() } else { config.to_string() };
         let mut adapter = Adapter::<A>::create(ctx, &config_json)?;
         adapter.start()?;
-        Ok(TestKit { adapter, ctx, host, next_request: 0 })
+        let timers = adapter.timer_periods().into_iter().map(|period| (period, period)).collect();
+        Ok(TestKit { adapter, ctx, host, next_request: 0, now: Duration::ZERO, timers })
     }
 
     /// The app.
@@ -318,6 +325,35 @@ impl<A: App> TestKit<A> {
         self.deliver(EventRef::Http(request));
         let response = self.host.lock().http_replies.remove(&id);
         response.unwrap_or_else(|| HttpResponse::error(500, "the app did not answer"))
+    }
+
+    /// Lets `duration` of virtual time pass: each [`crate::Handlers::on_timer`] timer fires once for every period
+    /// of it that ends by then (the first one period after the start), in time order; timers due at the same
+    /// instant fire in registration order.
+    pub fn advance(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        while let Some((index, due)) = self
+            .timers
+            .iter()
+            .enumerate()
+            .filter(|(_, &(_, due))| due <= end)
+            .min_by_key(|&(index, &(_, due))| (due, index))
+            .map(|(index, &(_, due))| (index, due))
+        {
+            self.now = due;
+            let (period, next) = &mut self.timers[index];
+            *next += *period;
+            self.adapter.fire_timer(index);
+        }
+        self.now = end;
+    }
+
+    /// Fires every timer once, in registration order, now (without moving the virtual clock): one round of a
+    /// periodic job, whatever its period.
+    pub fn fire_timers(&mut self) {
+        for index in 0..self.timers.len() {
+            self.adapter.fire_timer(index);
+        }
     }
 
     /// The messages the app sent to datapaths since the last call, in order.
@@ -650,3 +686,70 @@ extern "C" fn tcp_clone(_socket: &SocketHandle) -> SocketHandle {
 }
 
 extern "C" fn tcp_close(_socket: &mut SocketHandle) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BoxError, Handlers};
+
+    /// Records which timer fired, and whether any handler ran while another did.
+    #[derive(Default)]
+    struct Ticker {
+        fired: Vec<&'static str>,
+    }
+
+    impl App for Ticker {
+        const NAME: &'static str = "ticker";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(Ticker::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers
+                .on_timer(Duration::from_millis(300), |app: &mut Ticker, _: &Context| app.fired.push("slow"))
+                .on_timer(Duration::from_millis(100), |app: &mut Ticker, _: &Context| -> Result<(), String> {
+                    app.fired.push("fast");
+                    Err("the fast timer fails".to_owned())
+                });
+        }
+    }
+
+    /// The private request a timer thread sends, as another app would try to send it.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct ForgedTick(usize);
+
+    impl AppRequest for ForgedTick {
+        const NAME: &'static str = "tatsu.timer/ticker";
+        type Reply = ();
+    }
+
+    #[test]
+    fn advance_fires_timers_once_per_period_in_time_order_and_fire_timers_once_each() {
+        let mut kit = TestKit::<Ticker>::new().unwrap_or_else(|e| panic!("{e}"));
+        kit.advance(Duration::from_millis(99));
+        assert!(kit.app().fired.is_empty());
+        kit.advance(Duration::from_millis(201));
+        // At 300 ms both are due: the one registered first fires first.
+        assert_eq!(kit.app().fired, ["fast", "fast", "slow", "fast"]);
+        kit.app_mut().fired.clear();
+        kit.fire_timers();
+        assert_eq!(kit.app().fired, ["slow", "fast"]);
+        // The fast timer's error is a fault, each time, and the timer goes on.
+        assert_eq!(kit.faults().len(), 4, "{:?}", kit.faults());
+        assert!(kit.faults()[0].starts_with("timer 1: handler failed: the fast timer fails"), "{:?}", kit.faults());
+    }
+
+    #[test]
+    fn timers_subscribe_to_their_private_request_which_other_apps_cannot_send() {
+        let mut kit = TestKit::<Ticker>::new().unwrap_or_else(|e| panic!("{e}"));
+        let subscribed = kit.adapter.subscriptions().into_iter().any(|subscription| {
+            matches!(subscription, Subscription::Request(name) if name.as_str() == ForgedTick::NAME)
+        });
+        assert!(subscribed);
+        let refused = kit.request(&ForgedTick(0)).err().unwrap_or_default();
+        assert!(refused.contains("private to app `ticker`"), "{refused}");
+        assert!(kit.app().fired.is_empty());
+    }
+}
