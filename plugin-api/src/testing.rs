@@ -78,6 +78,28 @@ impl Sent {
     pub fn msg_type(&self) -> u8 {
         self.bytes.get(1).copied().unwrap_or_default()
     }
+
+    /// If this is a packet-out of either version: the ports its output actions name (1.3 numbering, 1.0's
+    /// reserved ports widened) and its data. What a test needs to play the switch and the wire behind it.
+    pub fn packet_out(&self) -> Option<(Vec<u32>, &[u8])> {
+        match self.message.as_ref()? {
+            Message::V1_0(v1_0::Message::PacketOut(out)) => {
+                let ports = out.actions.iter().filter_map(|action| match action {
+                    v1_0::Action::Output { port, .. } => Some(tatsu_ofproto::portable::port_from_1_0(*port)),
+                    _ => None,
+                });
+                Some((ports.collect(), &out.data))
+            }
+            Message::V1_3(v1_3::Message::PacketOut(out)) => {
+                let ports = out.actions.iter().filter_map(|action| match action {
+                    v1_3::Action::Output { port, .. } => Some(*port),
+                    _ => None,
+                });
+                Some((ports.collect(), &out.data))
+            }
+            _ => None,
+        }
+    }
 }
 
 type SwitchResponder = Box<dyn FnMut(u64, &Message) -> Vec<Message> + Send>;
@@ -751,5 +773,36 @@ mod tests {
         let refused = kit.request(&ForgedTick(0)).err().unwrap_or_default();
         assert!(refused.contains("private to app `ticker`"), "{refused}");
         assert!(kit.app().fired.is_empty());
+    }
+
+    /// Sends one packet-out to two ports when a datapath joins.
+    struct Prober;
+
+    impl App for Prober {
+        const NAME: &'static str = "prober";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(Prober)
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers.on_datapath_enter(|_: &mut Prober, _: &Context, info: &crate::DatapathInfo| {
+                let actions = [crate::Action::output(2), crate::Action::flood()];
+                info.datapath().send(crate::PacketOut::new(&b"frame"[..], actions))
+            });
+        }
+    }
+
+    #[test]
+    fn a_sent_packet_out_shows_its_output_ports_and_data_in_either_version() {
+        for version in [OFP_VERSION_1_0, tatsu_ofproto::OFP_VERSION_1_3] {
+            let mut kit = TestKit::<Prober>::new().unwrap_or_else(|e| panic!("{e}"));
+            kit.connect(1, version, &[1, 2]);
+            let sent = kit.take_sent();
+            assert_eq!(sent.len(), 1, "{sent:?}");
+            let flood = tatsu_ofproto::portable::port::FLOOD;
+            assert_eq!(sent[0].packet_out(), Some((vec![2, flood], &b"frame"[..])), "version {version}");
+        }
     }
 }
