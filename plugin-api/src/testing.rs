@@ -209,7 +209,7 @@ impl<A: App> TestKit<A> {
                 n_buffers: 256,
                 n_tables: if version == OFP_VERSION_1_0 { 1 } else { 254 },
                 capabilities: 0,
-                ports: ports.iter().map(|&port_no| test_port(dpid, port_no)).collect(),
+                ports: ports.iter().map(|&port_no| port_desc(&port(dpid, port_no))).collect(),
                 reason: ROption::RNone,
                 resumed: false,
             };
@@ -270,6 +270,60 @@ impl<A: App> TestKit<A> {
                 data: frame.to_vec(),
             };
             Message::V1_3(v1_3::Message::PacketIn(packet_in))
+        };
+        self.receive(dpid, message);
+    }
+
+    /// Datapath `dpid` reports that `port` was added, deleted or changed (`reason`, `OFPPR_*`: 0, 1, 2), in a
+    /// port status message of its version; the kit's description of the datapath's ports follows, as the host's
+    /// does. [`port`] describes a port as [`TestKit::connect`] makes it, to start from.
+    ///
+    /// # Panics
+    /// If the datapath is not connected, or the port number does not fit its version.
+    pub fn port_status(&mut self, dpid: u64, reason: u8, port: &crate::Port) {
+        let version = {
+            let mut recorded = self.host.lock();
+            let Some(desc) = recorded.datapaths.get_mut(&dpid) else {
+                panic!("datapath {dpid:016x} is not connected in this test kit")
+            };
+            let mut ports: Vec<PortDesc> = desc.ports.iter().filter(|p| p.port_no != port.port_no).cloned().collect();
+            if reason != v1_3::consts::port_reason::DELETE {
+                ports.push(port_desc(port));
+                ports.sort_by_key(|p| p.port_no);
+            }
+            desc.ports = ports.into();
+            desc.version
+        };
+        let message = if version == OFP_VERSION_1_0 {
+            let port_no = tatsu_ofproto::portable::port_to_1_0(port.port_no)
+                .unwrap_or_else(|e| panic!("port {} on a 1.0 datapath: {e}", port.port_no));
+            let desc = v1_0::PhyPort {
+                port_no,
+                hw_addr: port.hw_addr,
+                name: port.name.as_str().into(),
+                config: port.config,
+                state: port.state,
+                curr: port.curr,
+                advertised: port.advertised,
+                supported: port.supported,
+                peer: port.peer,
+            };
+            Message::V1_0(v1_0::Message::PortStatus(v1_0::PortStatus { reason, desc }))
+        } else {
+            let desc = v1_3::Port {
+                port_no: port.port_no,
+                hw_addr: port.hw_addr,
+                name: port.name.as_str().into(),
+                config: port.config,
+                state: port.state,
+                curr: port.curr,
+                advertised: port.advertised,
+                supported: port.supported,
+                peer: port.peer,
+                curr_speed: port.curr_speed,
+                max_speed: port.max_speed,
+            };
+            Message::V1_3(v1_3::Message::PortStatus(v1_3::PortStatus { reason, desc }))
         };
         self.receive(dpid, message);
     }
@@ -397,6 +451,12 @@ impl<A: App> TestKit<A> {
             .collect()
     }
 
+    /// Every event the app published since the last call, in order, as `(name, JSON payload)`: for tests of the
+    /// order of events of different types.
+    pub fn take_all_published(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.host.lock().published)
+    }
+
     /// The faults the app reported (handler errors and panics), each as `event: message`.
     pub fn faults(&self) -> Vec<String> {
         self.host.lock().faults.clone()
@@ -425,21 +485,32 @@ impl<A: App> Drop for TestKit<A> {
     }
 }
 
-fn test_port(dpid: u64, port_no: u32) -> PortDesc {
+/// Port `port_no` of datapath `dpid` as [`TestKit::connect`] describes it: up, MAC address
+/// `02:DD:DD:00:PP:PP` (the low bytes of the datapath id and port number), named `s{dpid}-eth{port_no}`.
+pub fn port(dpid: u64, port_no: u32) -> crate::Port {
     let [.., a, b] = dpid.to_be_bytes();
     let [.., c, d] = port_no.to_be_bytes();
-    PortDesc {
+    crate::Port {
         port_no,
-        hw_addr: [0x02, a, b, 0, c, d],
-        name: format!("s{dpid}-eth{port_no}").into(),
-        config: 0,
-        state: 0,
-        curr: 0,
-        advertised: 0,
-        supported: 0,
-        peer: 0,
-        curr_speed: 0,
-        max_speed: 0,
+        hw_addr: crate::MacAddr([0x02, a, b, 0, c, d]),
+        name: format!("s{dpid}-eth{port_no}"),
+        ..crate::Port::default()
+    }
+}
+
+fn port_desc(port: &crate::Port) -> PortDesc {
+    PortDesc {
+        port_no: port.port_no,
+        hw_addr: port.hw_addr.0,
+        name: port.name.as_str().into(),
+        config: port.config,
+        state: port.state,
+        curr: port.curr,
+        advertised: port.advertised,
+        supported: port.supported,
+        peer: port.peer,
+        curr_speed: port.curr_speed,
+        max_speed: port.max_speed,
     }
 }
 
