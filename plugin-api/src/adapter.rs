@@ -178,11 +178,7 @@ impl<A: App> Adapter<A> {
     /// Runs the request's handler (or, for a tick, the timer's) and sends its reply.
     fn dispatch_request(&mut self, request: &RequestRef<'_>) -> bool {
         let name = request.name.as_str();
-        let (result, carry_on) = if name == self.timer_request {
-            self.tick(request)
-        } else {
-            self.serve(request)
-        };
+        let (result, carry_on) = if name == self.timer_request { self.tick(request) } else { self.serve(request) };
         let reply = match &result {
             Ok(json) => RResult::ROk(RStr::from(json.as_str())),
             Err(message) => RResult::RErr(RStr::from(message.as_str())),

@@ -837,9 +837,9 @@ mod tests {
     #[test]
     fn timers_subscribe_to_their_private_request_which_other_apps_cannot_send() {
         let mut kit = TestKit::<Ticker>::new().unwrap_or_else(|e| panic!("{e}"));
-        let subscribed = kit.adapter.subscriptions().into_iter().any(|subscription| {
-            matches!(subscription, Subscription::Request(name) if name.as_str() == ForgedTick::NAME)
-        });
+        let subscribed = kit.adapter.subscriptions().into_iter().any(
+            |subscription| matches!(subscription, Subscription::Request(name) if name.as_str() == ForgedTick::NAME),
+        );
         assert!(subscribed);
         let refused = kit.request(&ForgedTick(0)).err().unwrap_or_default();
         assert!(refused.contains("private to app `ticker`"), "{refused}");
