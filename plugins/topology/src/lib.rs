@@ -108,7 +108,7 @@ impl App for Topology {
         }
         Ok(Topology {
             probe_interval: Duration::from_secs_f64(probe_interval),
-            // At most 3600 / 0.01 * a finite factor: it fits.
+            // `as` saturates: a timeout too long to count never expires.
             link_timeout: (link_timeout / probe_interval).ceil() as u64,
             round: 0,
             switches: Switches::default(),
@@ -156,7 +156,11 @@ impl App for Topology {
             .filter(|host| self.switches.port(host.port).is_some() && !self.links.touches(host.port))
             .filter(|host| self.hosts.restore(host.clone(), self.round))
             .collect();
-        log::info!("kept {} links and {} hosts from the predecessor", links.len(), hosts.len());
+        log::info!(
+            "from the predecessor: {} links and {} hosts not rediscovered yet (those whose ports are gone are not kept)",
+            links.len(),
+            hosts.len()
+        );
         for link in links {
             publish(ctx, &LinkAdd { link });
         }
@@ -170,6 +174,17 @@ impl App for Topology {
 fn publish<E: AppEvent>(ctx: &Context, event: &E) {
     if let Err(e) = ctx.publish(event) {
         log::error!("event `{}` not published: {e}", E::NAME);
+    }
+}
+
+/// Publishes the deletion of `links`, then of `hosts`, which went because of `why`.
+fn publish_gone(ctx: &Context, why: &str, links: Vec<Link>, hosts: Vec<Host>) {
+    for link in links {
+        log::info!("link {} -> {} deleted: {why}", link.src, link.dst);
+        publish(ctx, &LinkDelete { link });
+    }
+    for host in hosts {
+        publish(ctx, &HostDelete { host });
     }
 }
 
@@ -215,7 +230,7 @@ impl Topology {
         let links = self.links.remove_at(dpid, None);
         let hosts = self.hosts.remove_at(dpid, None);
         let switch = self.switches.remove(dpid);
-        self.publish_gone(ctx, links, hosts);
+        publish_gone(ctx, "their switch left", links, hosts);
         if let Some(switch) = switch {
             publish(ctx, &SwitchLeave { switch });
         }
@@ -225,17 +240,7 @@ impl Topology {
     fn port_gone(&mut self, ctx: &Context, at: PortRef) {
         let links = self.links.remove_at(at.dpid, Some(at.port_no));
         let hosts = self.hosts.remove_at(at.dpid, Some(at.port_no));
-        self.publish_gone(ctx, links, hosts);
-    }
-
-    fn publish_gone(&mut self, ctx: &Context, links: Vec<Link>, hosts: Vec<Host>) {
-        for link in links {
-            log::info!("link {} -> {} deleted", link.src, link.dst);
-            publish(ctx, &LinkDelete { link });
-        }
-        for host in hosts {
-            publish(ctx, &HostDelete { host });
-        }
+        publish_gone(ctx, "their port is down or deleted", links, hosts);
     }
 
     /// A port was added, changed or deleted: applied at once. A port that is down or deleted loses its links and
@@ -341,7 +346,7 @@ impl Topology {
         hosts.extend(self.hosts.remove_at(dst.dpid, Some(dst.port_no)));
         log::info!("link {src} -> {dst} added");
         publish(ctx, &LinkAdd { link });
-        self.publish_gone(ctx, Vec::new(), hosts);
+        publish_gone(ctx, "a link ends on their port", Vec::new(), hosts);
     }
 
     /// A frame from a unicast source on an edge port of a known switch teaches (or moves) its host.
@@ -374,10 +379,7 @@ impl Topology {
     fn probe_round(&mut self, ctx: &Context) {
         self.round += 1;
         let expired = self.links.expire(self.round, self.link_timeout);
-        for link in &expired {
-            log::info!("link {} -> {} timed out", link.src, link.dst);
-        }
-        self.publish_gone(ctx, expired, Vec::new());
+        publish_gone(ctx, "no probe crossed it in time", expired, Vec::new());
         let one_sided: Vec<Link> = self.links.one_sided(self.round, self.link_timeout).copied().collect();
         for link in one_sided {
             if self.reported.first(format!("one-sided {}", link.src)) {
