@@ -4,6 +4,8 @@
 //! A probe leaves port `src` of a switch as a packet-out; the neighbour's top-priority LLDP flow sends it back as a
 //! packet-in from port `dst`: that is the unidirectional link `src -> dst`. Each probe round (one tick of the
 //! app's timer) re-probes every live port; a link not seen for more than the configured number of rounds is gone.
+//! A port whose probes reach several ports (a hub or an unmanaged switch in between) has a link to each of them,
+//! each aged on its own, rather than one link that flaps between them.
 //! Counting rounds rather than reading a clock keeps aging honest when the event loop lags: probes and their
 //! packet-ins wait in the same queue as the ticks, so a slow loop delays both alike.
 
@@ -119,8 +121,8 @@ impl Links {
         gone
     }
 
-    /// Links seen for more than `timeout` rounds whose reverse never was: a cable that carries probes one way only
-    /// (a filter, a half-broken link, a neighbour that is not ours).
+    /// Links seen for more than `timeout` rounds whose reverse is not known: a cable that carries probes one way
+    /// only (a filter, a half-broken cable, a switch that drops what the other side sends).
     pub fn one_sided(&self, round: u64, timeout: u64) -> impl Iterator<Item = &Link> {
         self.links
             .iter()

@@ -524,10 +524,61 @@ fn a_successor_keeps_the_links_and_hosts_whose_ports_its_switches_have() {
 fn the_configuration_is_checked() {
     let created = |config: Value| TestKit::<Topology>::with_config(config).err();
     assert!(created(json!({"probe_interval": 0.5, "link_timeout": 2.0})).is_none());
+    assert!(created(json!({"probe_interval": 2, "link_timeout": 10, "max_hosts": 10})).is_none());
     assert!(created(json!({"probe_interval": 1, "link_timout": 2})).is_some_and(|e| e.contains("unknown field")));
     assert!(created(json!({"probe_interval": 0.0})).is_some_and(|e| e.contains("probe_interval")));
     assert!(created(json!({"probe_interval": 2.0, "link_timeout": 1.0})).is_some_and(|e| e.contains("link_timeout")));
     let kit = TestKit::<Topology>::with_config(json!({"probe_interval": 0.5, "link_timeout": 1.2}))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((kit.app().probe_interval, kit.app().link_timeout), (Duration::from_millis(500), 3));
+}
+
+#[test]
+fn port_status_that_does_not_match_what_is_known_is_taken_as_what_it_is() {
+    let mut net = line_of_three();
+    // An add of a port switch 2 has: a change. A change of one it never had: an add.
+    net.kit.port_status(2, OFPPR_ADD, &testing::port(2, 3));
+    net.kit.port_status(2, OFPPR_MODIFY, &testing::port(2, 7));
+    assert_eq!(net.event_names(), ["topology.port_modify", "topology.port_add"]);
+    // A delete of a port it never had, a reason no version defines, a reserved port: nothing.
+    net.kit.port_status(2, OFPPR_DELETE, &testing::port(2, 9));
+    net.kit.port_status(2, 7, &testing::port(2, 1));
+    net.kit.port_status(2, OFPPR_MODIFY, &testing::port(2, tatsu_plugin_api::ofproto::portable::port::LOCAL));
+    assert!(net.kit.take_all_published().is_empty());
+    let ports = net.kit.request(&GetSwitches { dpid: Some(2) }).unwrap_or_default()[0].ports.len();
+    assert_eq!(ports, 4);
+    assert_eq!(net.links().len(), 4);
+    net.assert_no_faults();
+}
+
+#[test]
+fn hosts_beyond_the_limit_are_not_learned() {
+    let mut net = Net::with_config(json!({"max_hosts": 2}));
+    net.switch(1, OFP_VERSION_1_3, &[1, 2, 3]);
+    for (port_no, host) in [(1, 1), (2, 2), (3, 3)] {
+        net.kit.packet_in(1, port_no, &arp_from(host));
+    }
+    assert_eq!(net.hosts().iter().map(|h| h.mac).collect::<Vec<_>>(), [mac(1), mac(2)]);
+    net.assert_no_faults();
+}
+
+#[test]
+fn a_port_whose_probes_reach_two_ports_has_a_link_to_each_and_nothing_flaps() {
+    let mut net = Net::new();
+    net.switch(2, OFP_VERSION_1_3, &[1]).switch(3, OFP_VERSION_1_3, &[1]).switch(1, OFP_VERSION_1_3, &[1]);
+    net.kit.take_all_published();
+    // A hub behind switch 1's port 1: each probe reaches switches 2 and 3.
+    for _ in 0..3 {
+        for sent in net.kit.take_sent() {
+            if let Some((ports, data)) = sent.packet_out().filter(|_| sent.dpid == 1) {
+                assert_eq!(ports, [1]);
+                net.kit.packet_in(2, 1, data);
+                net.kit.packet_in(3, 1, data);
+            }
+        }
+        net.kit.advance(Duration::from_secs(1));
+    }
+    assert_eq!(net.links(), [link((1, 1), (2, 1)), link((1, 1), (3, 1))]);
+    assert_eq!(net.event_names(), ["topology.link_add", "topology.link_add"]);
+    net.assert_no_faults();
 }

@@ -212,9 +212,9 @@ impl Topology {
         }
         log::info!("datapath {dpid:016x} joined with {} ports", switch.ports.len());
         publish(ctx, &SwitchEnter { switch });
-        info.datapath().send(lldp_flow())?;
+        let flow = info.datapath().send(lldp_flow());
         self.send_probes(ctx, Some(dpid));
-        Ok(())
+        flow
     }
 
     /// A datapath left: its links and hosts go, then the switch (unless the leave is of an older connection
