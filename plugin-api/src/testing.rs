@@ -876,4 +876,45 @@ mod tests {
             assert_eq!(sent[0].packet_out(), Some((vec![2, flood], &b"frame"[..])), "version {version}");
         }
     }
+
+    /// Records the port status messages it gets.
+    #[derive(Default)]
+    struct PortWatcher {
+        seen: Vec<crate::PortStatus>,
+    }
+
+    impl App for PortWatcher {
+        const NAME: &'static str = "port-watcher";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(PortWatcher::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers.on_message::<crate::PortStatus>(
+                |app: &mut PortWatcher, _: &Context, _: &crate::Datapath, status: crate::PortStatus| {
+                    app.seen.push(status);
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn port_status_reaches_the_app_in_either_version_and_the_kit_keeps_the_port_list() {
+        for version in [OFP_VERSION_1_0, tatsu_ofproto::OFP_VERSION_1_3] {
+            let mut kit = TestKit::<PortWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+            kit.connect(1, version, &[1, 2]);
+            let mut down = port(1, 2);
+            down.state = 1;
+            kit.port_status(1, 2, &down);
+            kit.port_status(1, 1, &port(1, 1));
+            let seen = &kit.app().seen;
+            assert_eq!(seen.len(), 2, "version {version}");
+            assert_eq!((seen[0].reason, &seen[0].port), (tatsu_ofproto::portable::PortReason::Modify, &down));
+            assert_eq!(seen[1].reason, tatsu_ofproto::portable::PortReason::Delete);
+            let ports = kit.context().datapath(1).map(|info| info.ports).unwrap_or_default();
+            assert_eq!(ports, [down], "version {version}");
+        }
+    }
 }
