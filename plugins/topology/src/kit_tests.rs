@@ -503,12 +503,17 @@ fn a_successor_keeps_the_links_and_hosts_whose_ports_its_switches_have() {
     // The successor: the resumed switches join first, then the state arrives; switch 3 did not come back.
     let mut next = Net::new();
     next.switch(1, OFP_VERSION_1_3, &[1, 3]).switch(2, OFP_VERSION_1_0, &[1, 2, 3]);
+    // Before the state arrives, switch 2 passes on host 1's traffic from the cable: it looks like a host there.
+    next.kit.packet_in(2, 1, &arp_from(1));
     next.kit.take_all_published();
     let ctx = next.kit.context();
     next.kit.app_mut().restore_state(&ctx, saved);
     assert_eq!(next.links(), [link((1, 1), (2, 1)), link((2, 1), (1, 1))]);
     assert_eq!(next.hosts().iter().map(|h| (h.mac, h.port)).collect::<Vec<_>>(), [(mac(1), at(1, 3))]);
-    assert_eq!(next.event_names(), ["topology.link_add", "topology.link_add", "topology.host_add"]);
+    assert_eq!(
+        next.event_names(),
+        ["topology.link_add", "topology.link_add", "topology.host_delete", "topology.host_add"]
+    );
     // Kept links age like any other: without probes they go after the timeout.
     for _ in 0..4 {
         next.kit.advance(Duration::from_secs(1));

@@ -150,6 +150,11 @@ impl App for Topology {
             .filter(|link| link.src != link.dst && live(&self.switches, link.src) && live(&self.switches, link.dst))
             .filter(|link| self.links.seen(*link, self.round))
             .collect();
+        // Hosts learned here since the start, on ports that turn out to be link ends, were no hosts.
+        let mut not_hosts = Vec::new();
+        for end in links.iter().flat_map(|link| [link.src, link.dst]) {
+            not_hosts.extend(self.hosts.remove_at(end.dpid, Some(end.port_no)));
+        }
         let hosts: Vec<Host> = saved
             .hosts
             .into_iter()
@@ -164,6 +169,7 @@ impl App for Topology {
         for link in links {
             publish(ctx, &LinkAdd { link });
         }
+        publish_gone(ctx, "a link ends on their port", Vec::new(), not_hosts);
         for host in hosts {
             publish(ctx, &HostAdd { host });
         }
