@@ -1,5 +1,12 @@
 //! The bridge between an app's safe [`App`] implementation and the ABI: the root module functions and the
 //! [`AppObject`] the host drives. Every call into app code is wrapped in [`panic::catch`].
+//!
+//! Timers ([`Handlers::on_timer`]) need no ABI of their own: for each one, [`AppObject::start`] spawns a green
+//! thread that sleeps to the next tick and then sends the app a request to itself, named [`timer_request`] and
+//! carrying the timer's index. The request reaches the event loop like any other, so the handler runs serialised
+//! with the app's other handlers, and the thread waits for the reply before it schedules the next tick.
+
+use std::time::{Duration, Instant};
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
@@ -54,6 +61,35 @@ pub(crate) struct Adapter<A: App> {
     pub(crate) app: A,
     handlers: Handlers<A>,
     ctx: Context,
+    /// [`timer_request`] for `A`.
+    timer_request: String,
+}
+
+/// The name of the requests an app's timer threads send it: private to the app, which refuses them from any
+/// other source.
+fn timer_request(app_name: &str) -> String {
+    format!("tatsu.timer/{app_name}")
+}
+
+/// How long a tick waits for its handler before the timer thread gives up on it (the tick still runs when the event
+/// loop reaches it); only a wedged event loop gets there.
+const TICK_WAIT: Duration = Duration::from_secs(3600);
+
+/// A timer thread's loop: tick `index` of the app every `period`, skipping the ticks that fall while one waits.
+fn run_timer(ctx: Context, request: &str, index: usize, period: Duration) {
+    let payload = index.to_string();
+    let mut next = Instant::now() + period;
+    loop {
+        crate::green::sleep(next.saturating_duration_since(Instant::now()));
+        if let Err(e) = ctx.request_json(request, &payload, TICK_WAIT) {
+            // A full queue drops this tick; the next one comes at its time.
+            log::debug!("timer {index} of `{}`: tick lost: {e}", ctx.app_name());
+        }
+        let now = Instant::now();
+        while next <= now {
+            next += period;
+        }
+    }
 }
 
 impl<A: App> Adapter<A> {
@@ -68,7 +104,7 @@ impl<A: App> Adapter<A> {
             let app = A::new(&ctx, config).map_err(|e| format!("creating the app failed: {e}"))?;
             let mut handlers = Handlers::new();
             app.register(&mut handlers);
-            Ok(Adapter { app, handlers, ctx })
+            Ok(Adapter { app, handlers, ctx, timer_request: timer_request(A::NAME) })
         });
         match created {
             Ok(result) => result,
@@ -85,7 +121,7 @@ impl<A: App> Adapter<A> {
             EventRef::OpenFlow(message) => self.dispatch_openflow(message),
             EventRef::Datapath(event) => self.dispatch_datapath(event),
             EventRef::Http(request) => {
-                let Adapter { app, handlers, ctx } = self;
+                let Adapter { app, handlers, ctx, .. } = self;
                 crate::http::dispatch(app, handlers, ctx, request)
             }
             EventRef::Restore(state) => self.restore(state.as_str()),
@@ -109,7 +145,7 @@ impl<A: App> Adapter<A> {
     }
 
     fn dispatch_app_event(&mut self, event: &AppEventRef<'_>) -> bool {
-        let Adapter { app, handlers, ctx } = self;
+        let Adapter { app, handlers, ctx, .. } = self;
         let Some(list) = handlers.app_events.get_mut(event.name.as_str()) else { return true };
         let describe = || format!("app event `{}` from `{}`", event.name, event.source);
         let (source, payload) = (event.source.as_str(), event.payload_json.as_str());
@@ -117,7 +153,7 @@ impl<A: App> Adapter<A> {
     }
 
     fn dispatch_openflow(&mut self, event: &OpenFlowRef<'_>) -> bool {
-        let Adapter { app, handlers, ctx } = self;
+        let Adapter { app, handlers, ctx, .. } = self;
         let bytes: &[u8] = &event.message;
         if bytes.len() < 8 {
             return true;
@@ -133,18 +169,55 @@ impl<A: App> Adapter<A> {
     }
 
     fn dispatch_datapath(&mut self, event: &DatapathEventRef<'_>) -> bool {
-        let Adapter { app, handlers, ctx } = self;
+        let Adapter { app, handlers, ctx, .. } = self;
         let Some(list) = handlers.datapath.get_mut(&event.change) else { return true };
         let info = DatapathInfo::from_desc(*ctx, event.datapath);
         let describe = || format!("datapath {:?} event for {:016x}", event.change, info.dpid);
         list.iter_mut().all(|handler| Self::run(ctx, describe, || handler(app, ctx, &info)))
     }
 
-    /// Runs the request's handler and sends its reply.
+    /// Runs the request's handler (or, for a tick, the timer's) and sends its reply.
     fn dispatch_request(&mut self, request: &RequestRef<'_>) -> bool {
-        let Adapter { app, handlers, ctx } = self;
         let name = request.name.as_str();
-        let (result, carry_on) = match handlers.requests.get_mut(name) {
+        let (result, carry_on) = if name == self.timer_request { self.tick(request) } else { self.serve(request) };
+        let reply = match &result {
+            Ok(json) => RResult::ROk(RStr::from(json.as_str())),
+            Err(message) => RResult::RErr(RStr::from(message.as_str())),
+        };
+        let host = self.ctx.host();
+        (host.services.reply())(host.app, request.id, reply);
+        carry_on
+    }
+
+    /// A tick from one of the app's timer threads: runs the timer's handler and answers `null`.
+    fn tick(&mut self, request: &RequestRef<'_>) -> (Result<String, String>, bool) {
+        if request.source.as_str() != A::NAME {
+            return (Err(format!("`{}` is private to app `{}`", request.name, A::NAME)), true);
+        }
+        let Ok(index) = request.payload_json.as_str().parse::<usize>() else {
+            return (Err(format!("not a timer index: {}", request.payload_json)), true);
+        };
+        (Ok("null".to_owned()), self.fire_timer(index))
+    }
+
+    /// The periods of the app's timers, by index.
+    #[cfg(feature = "test-kit")]
+    pub(crate) fn timer_periods(&self) -> Vec<Duration> {
+        self.handlers.timers.iter().map(|timer| timer.period).collect()
+    }
+
+    /// Runs timer `index`'s handler (nothing if there is none); `false` if the app is stopping.
+    pub(crate) fn fire_timer(&mut self, index: usize) -> bool {
+        let Adapter { app, handlers, ctx, .. } = self;
+        let Some(timer) = handlers.timers.get_mut(index) else { return true };
+        Self::run(ctx, || format!("timer {index}"), || (timer.handler)(app, ctx))
+    }
+
+    /// Runs the handler of a request from another app.
+    fn serve(&mut self, request: &RequestRef<'_>) -> (Result<String, String>, bool) {
+        let Adapter { app, handlers, ctx, .. } = self;
+        let name = request.name.as_str();
+        match handlers.requests.get_mut(name) {
             None => (Err(format!("app `{}` has no handler for `{name}`", A::NAME)), true),
             Some(handler) => match panic::catch(|| handler(app, ctx, request.payload_json.as_str())) {
                 Ok(result) => (result, true),
@@ -155,14 +228,7 @@ impl<A: App> Adapter<A> {
                 }
                 Err(Caught::Exit) => (Err(format!("app `{}` is stopping", A::NAME)), false),
             },
-        };
-        let reply = match &result {
-            Ok(json) => RResult::ROk(RStr::from(json.as_str())),
-            Err(message) => RResult::RErr(RStr::from(message.as_str())),
-        };
-        let host = ctx.host();
-        (host.services.reply())(host.app, request.id, reply);
-        carry_on
+        }
     }
 
     /// Hands the app its predecessor's saved state.
@@ -196,7 +262,24 @@ impl<A: App> Adapter<A> {
             msg_type,
             states: crate::openflow::DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),
         });
-        events.chain(requests).chain(datapath).chain(openflow).chain(crate::http::subscriptions(handlers)).collect()
+        let timers = (!handlers.timers.is_empty()).then(|| Subscription::Request(self.timer_request.as_str().into()));
+        events
+            .chain(requests)
+            .chain(datapath)
+            .chain(openflow)
+            .chain(crate::http::subscriptions(handlers))
+            .chain(timers)
+            .collect()
+    }
+
+    /// Starts a green thread per timer (only under a host: the test kit fires timers itself).
+    fn start_timers(&self) {
+        for (index, timer) in self.handlers.timers.iter().enumerate() {
+            let (ctx, request, period) = (self.ctx, self.timer_request.clone(), timer.period);
+            if crate::green::spawn_on(*ctx.host(), move || run_timer(ctx, &request, index, period)).is_none() {
+                log::warn!("timer {index} of `{}` did not start: the app is stopping", A::NAME);
+            }
+        }
     }
 
     pub(crate) fn start(&mut self) -> Result<(), String> {
@@ -236,7 +319,11 @@ impl<A: App> AppObject for Adapter<A> {
     }
 
     fn start(&mut self) -> RResult<(), RString> {
-        Adapter::start(self).map_err(RString::from).into()
+        let started = Adapter::start(self);
+        if started.is_ok() {
+            self.start_timers();
+        }
+        started.map_err(RString::from).into()
     }
 
     fn handle_batch(&mut self, events: RSlice<'_, EventRef<'_>>) {

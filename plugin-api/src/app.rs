@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
@@ -100,6 +101,13 @@ pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathIn
 /// Takes the publishing app's name and the JSON payload.
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str, &str) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<String, String> + Send>;
+pub(crate) type TimerHandler<A> = Box<dyn FnMut(&mut A, &Context) -> Result<(), String> + Send>;
+
+/// A periodic handler ([`Handlers::on_timer`]).
+pub(crate) struct Timer<A> {
+    pub(crate) period: Duration,
+    pub(crate) handler: TimerHandler<A>,
+}
 pub(crate) use crate::http::HttpHandler;
 
 /// The handlers of an app, registered in [`App::register`].
@@ -115,6 +123,8 @@ pub struct Handlers<A> {
     pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
+    /// Periodic handlers, by index (the index is what a tick carries).
+    pub(crate) timers: Vec<Timer<A>>,
 }
 
 impl<A: App> Handlers<A> {
@@ -126,6 +136,7 @@ impl<A: App> Handlers<A> {
             openflow: HashMap::new(),
             datapath: HashMap::new(),
             http: HashMap::new(),
+            timers: Vec::new(),
         }
     }
 
@@ -258,6 +269,24 @@ impl<A: App> Handlers<A> {
                 serde_json::to_string(&reply).map_err(|e| format!("reply is not serializable: {e}"))
             }),
         );
+        self
+    }
+
+    /// Calls `handler` every `period` (the first time one period after [`App::start`]), on the app's event loop
+    /// like any other handler: it never runs at the same time as another handler of the app, and sees `&mut self`.
+    ///
+    /// Ticks come from a green thread the adapter starts for each timer, at multiples of `period` from the start.
+    /// A tick waits until its handler has run: a handler (or an event loop) slower than `period` skips the ticks it
+    /// missed instead of running them back to back, so the handler can count its calls as rounds. A zero `period`
+    /// is taken as 1 ms. In the test kit nothing ticks by itself: `TestKit::advance` and `TestKit::fire_timers`
+    /// run timers on the test's thread.
+    pub fn on_timer<R, F>(&mut self, period: Duration, mut handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context) -> R + Send + 'static,
+    {
+        let period = period.max(Duration::from_millis(1));
+        self.timers.push(Timer { period, handler: Box::new(move |app, ctx| handler(app, ctx).into_outcome()) });
         self
     }
 }

@@ -75,10 +75,16 @@ impl Context {
     pub fn request<Q: AppRequest>(&self, request: &Q, timeout: Duration) -> Result<Q::Reply, RequestError> {
         let json =
             serde_json::to_string(request).map_err(|e| RequestError::new(RequestErrorKind::Encoding, e.to_string()))?;
+        let reply = self.request_json(Q::NAME, &json, timeout)?;
+        serde_json::from_str(&reply)
+            .map_err(|e| RequestError::new(RequestErrorKind::Encoding, format!("reply to `{}`: {e}", Q::NAME)))
+    }
+
+    /// [`Context::request`] with the name and payload as they travel: the reply's JSON.
+    pub(crate) fn request_json(&self, name: &str, json: &str, timeout: Duration) -> Result<String, RequestError> {
         let call = self.host.services.request();
-        match call(self.host.app, RStr::from(Q::NAME), RStr::from(json.as_str()), green::duration_ns(timeout)) {
-            RResult::ROk(reply) => serde_json::from_str(reply.as_str())
-                .map_err(|e| RequestError::new(RequestErrorKind::Encoding, format!("reply to `{}`: {e}", Q::NAME))),
+        match call(self.host.app, RStr::from(name), RStr::from(json), green::duration_ns(timeout)) {
+            RResult::ROk(reply) => Ok(reply.into_string()),
             RResult::RErr(err) => {
                 let kind = match err.failure {
                     RequestFailure::NoServer => RequestErrorKind::NoServer,

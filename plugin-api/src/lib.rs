@@ -41,6 +41,9 @@
 //! in [`ofproto::portable`], which encode for each datapath's negotiated version. Apps are unit-tested without a
 //! host with the test kit (`testing`, the `test-kit` feature).
 //!
+//! Periodic work: [`Handlers::on_timer`], a handler that runs every period on the app's event loop like any other
+//! (the test kit fires it from a virtual clock, `TestKit::advance`).
+//!
 //! What crosses into the host is defined in the `tatsu-abi` crate ([`abi`]); app authors never need it.
 //! Everything an app does with the host goes through [`Context`] and the green-thread kit in [`green`], which run
 //! on the host's scheduler: apps must not block a scheduler thread with blocking `std` I/O, `std::thread::sleep`

@@ -29,7 +29,9 @@
 //! ```
 //!
 //! Handlers run on the test's thread. Green threads an HTTP route spawns run at once, to completion; the rest of
-//! the green kit (`green::spawn`, sockets, timers) needs a real host.
+//! the green kit (`green::spawn`, sockets, `green::Timer`) needs a real host. Timers registered with
+//! [`crate::Handlers::on_timer`] never tick by themselves: [`TestKit::advance`] moves the kit's virtual clock and
+//! fires each timer once per period that ends on the way, and [`TestKit::fire_timers`] fires each once at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::c_void;
@@ -75,6 +77,28 @@ impl Sent {
     /// The message type byte.
     pub fn msg_type(&self) -> u8 {
         self.bytes.get(1).copied().unwrap_or_default()
+    }
+
+    /// If this is a packet-out of either version: the ports its output actions name (1.3 numbering, 1.0's
+    /// reserved ports widened) and its data. What a test needs to play the switch and the wire behind it.
+    pub fn packet_out(&self) -> Option<(Vec<u32>, &[u8])> {
+        match self.message.as_ref()? {
+            Message::V1_0(v1_0::Message::PacketOut(out)) => {
+                let ports = out.actions.iter().filter_map(|action| match action {
+                    v1_0::Action::Output { port, .. } => Some(tatsu_ofproto::portable::port_from_1_0(*port)),
+                    _ => None,
+                });
+                Some((ports.collect(), &out.data))
+            }
+            Message::V1_3(v1_3::Message::PacketOut(out)) => {
+                let ports = out.actions.iter().filter_map(|action| match action {
+                    v1_3::Action::Output { port, .. } => Some(*port),
+                    _ => None,
+                });
+                Some((ports.collect(), &out.data))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -126,6 +150,10 @@ pub struct TestKit<A: App> {
     /// Boxed so that its address, the app's handle, never moves; dropped after the app.
     host: Box<TestHost>,
     next_request: u64,
+    /// Virtual time since the kit started the app.
+    now: Duration,
+    /// Each timer's period and when it next fires, by index.
+    timers: Vec<(Duration, Duration)>,
 }
 
 impl<A: App> TestKit<A> {
@@ -144,7 +172,8 @@ impl<A: App> TestKit<A> {
         let config_json = if config.is_null() { String::new() } else { config.to_string() };
         let mut adapter = Adapter::<A>::create(ctx, &config_json)?;
         adapter.start()?;
-        Ok(TestKit { adapter, ctx, host, next_request: 0 })
+        let timers = adapter.timer_periods().into_iter().map(|period| (period, period)).collect();
+        Ok(TestKit { adapter, ctx, host, next_request: 0, now: Duration::ZERO, timers })
     }
 
     /// The app.
@@ -180,7 +209,7 @@ impl<A: App> TestKit<A> {
                 n_buffers: 256,
                 n_tables: if version == OFP_VERSION_1_0 { 1 } else { 254 },
                 capabilities: 0,
-                ports: ports.iter().map(|&port_no| test_port(dpid, port_no)).collect(),
+                ports: ports.iter().map(|&port_no| port_desc(&port(dpid, port_no))).collect(),
                 reason: ROption::RNone,
                 resumed: false,
             };
@@ -241,6 +270,60 @@ impl<A: App> TestKit<A> {
                 data: frame.to_vec(),
             };
             Message::V1_3(v1_3::Message::PacketIn(packet_in))
+        };
+        self.receive(dpid, message);
+    }
+
+    /// Datapath `dpid` reports that `port` was added, deleted or changed (`reason`, `OFPPR_*`: 0, 1, 2), in a
+    /// port status message of its version; the kit's description of the datapath's ports follows, as the host's
+    /// does. [`port`] describes a port as [`TestKit::connect`] makes it, to start from.
+    ///
+    /// # Panics
+    /// If the datapath is not connected, or the port number does not fit its version.
+    pub fn port_status(&mut self, dpid: u64, reason: u8, port: &crate::Port) {
+        let version = {
+            let mut recorded = self.host.lock();
+            let Some(desc) = recorded.datapaths.get_mut(&dpid) else {
+                panic!("datapath {dpid:016x} is not connected in this test kit")
+            };
+            let mut ports: Vec<PortDesc> = desc.ports.iter().filter(|p| p.port_no != port.port_no).cloned().collect();
+            if reason != v1_3::consts::port_reason::DELETE {
+                ports.push(port_desc(port));
+                ports.sort_by_key(|p| p.port_no);
+            }
+            desc.ports = ports.into();
+            desc.version
+        };
+        let message = if version == OFP_VERSION_1_0 {
+            let port_no = tatsu_ofproto::portable::port_to_1_0(port.port_no)
+                .unwrap_or_else(|e| panic!("port {} on a 1.0 datapath: {e}", port.port_no));
+            let desc = v1_0::PhyPort {
+                port_no,
+                hw_addr: port.hw_addr,
+                name: port.name.as_str().into(),
+                config: port.config,
+                state: port.state,
+                curr: port.curr,
+                advertised: port.advertised,
+                supported: port.supported,
+                peer: port.peer,
+            };
+            Message::V1_0(v1_0::Message::PortStatus(v1_0::PortStatus { reason, desc }))
+        } else {
+            let desc = v1_3::Port {
+                port_no: port.port_no,
+                hw_addr: port.hw_addr,
+                name: port.name.as_str().into(),
+                config: port.config,
+                state: port.state,
+                curr: port.curr,
+                advertised: port.advertised,
+                supported: port.supported,
+                peer: port.peer,
+                curr_speed: port.curr_speed,
+                max_speed: port.max_speed,
+            };
+            Message::V1_3(v1_3::Message::PortStatus(v1_3::PortStatus { reason, desc }))
         };
         self.receive(dpid, message);
     }
@@ -320,6 +403,35 @@ impl<A: App> TestKit<A> {
         response.unwrap_or_else(|| HttpResponse::error(500, "the app did not answer"))
     }
 
+    /// Lets `duration` of virtual time pass: each [`crate::Handlers::on_timer`] timer fires once for every period
+    /// of it that ends by then (the first one period after the start), in time order; timers due at the same
+    /// instant fire in registration order.
+    pub fn advance(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        while let Some((index, due)) = self
+            .timers
+            .iter()
+            .enumerate()
+            .filter(|(_, &(_, due))| due <= end)
+            .min_by_key(|&(index, &(_, due))| (due, index))
+            .map(|(index, &(_, due))| (index, due))
+        {
+            self.now = due;
+            let (period, next) = &mut self.timers[index];
+            *next += *period;
+            self.adapter.fire_timer(index);
+        }
+        self.now = end;
+    }
+
+    /// Fires every timer once, in registration order, now (without moving the virtual clock): one round of a
+    /// periodic job, whatever its period.
+    pub fn fire_timers(&mut self) {
+        for index in 0..self.timers.len() {
+            self.adapter.fire_timer(index);
+        }
+    }
+
     /// The messages the app sent to datapaths since the last call, in order.
     pub fn take_sent(&mut self) -> Vec<Sent> {
         std::mem::take(&mut self.host.lock().sent)
@@ -337,6 +449,12 @@ impl<A: App> TestKit<A> {
         mine.iter()
             .map(|(_, json)| serde_json::from_str(json).unwrap_or_else(|e| panic!("event `{}`: {e}", E::NAME)))
             .collect()
+    }
+
+    /// Every event the app published since the last call, in order, as `(name, JSON payload)`: for tests of the
+    /// order of events of different types.
+    pub fn take_all_published(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.host.lock().published)
     }
 
     /// The faults the app reported (handler errors and panics), each as `event: message`.
@@ -367,21 +485,32 @@ impl<A: App> Drop for TestKit<A> {
     }
 }
 
-fn test_port(dpid: u64, port_no: u32) -> PortDesc {
+/// Port `port_no` of datapath `dpid` as [`TestKit::connect`] describes it: up, MAC address
+/// `02:DD:DD:00:PP:PP` (the low bytes of the datapath id and port number), named `s{dpid}-eth{port_no}`.
+pub fn port(dpid: u64, port_no: u32) -> crate::Port {
     let [.., a, b] = dpid.to_be_bytes();
     let [.., c, d] = port_no.to_be_bytes();
-    PortDesc {
+    crate::Port {
         port_no,
-        hw_addr: [0x02, a, b, 0, c, d],
-        name: format!("s{dpid}-eth{port_no}").into(),
-        config: 0,
-        state: 0,
-        curr: 0,
-        advertised: 0,
-        supported: 0,
-        peer: 0,
-        curr_speed: 0,
-        max_speed: 0,
+        hw_addr: crate::MacAddr([0x02, a, b, 0, c, d]),
+        name: format!("s{dpid}-eth{port_no}"),
+        ..crate::Port::default()
+    }
+}
+
+fn port_desc(port: &crate::Port) -> PortDesc {
+    PortDesc {
+        port_no: port.port_no,
+        hw_addr: port.hw_addr.0,
+        name: port.name.as_str().into(),
+        config: port.config,
+        state: port.state,
+        curr: port.curr,
+        advertised: port.advertised,
+        supported: port.supported,
+        peer: port.peer,
+        curr_speed: port.curr_speed,
+        max_speed: port.max_speed,
     }
 }
 
@@ -650,3 +779,142 @@ extern "C" fn tcp_clone(_socket: &SocketHandle) -> SocketHandle {
 }
 
 extern "C" fn tcp_close(_socket: &mut SocketHandle) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BoxError, Handlers};
+
+    /// Records which timer fired, and whether any handler ran while another did.
+    #[derive(Default)]
+    struct Ticker {
+        fired: Vec<&'static str>,
+    }
+
+    impl App for Ticker {
+        const NAME: &'static str = "ticker";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(Ticker::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers
+                .on_timer(Duration::from_millis(300), |app: &mut Ticker, _: &Context| app.fired.push("slow"))
+                .on_timer(Duration::from_millis(100), |app: &mut Ticker, _: &Context| -> Result<(), String> {
+                    app.fired.push("fast");
+                    Err("the fast timer fails".to_owned())
+                });
+        }
+    }
+
+    /// The private request a timer thread sends, as another app would try to send it.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct ForgedTick(usize);
+
+    impl AppRequest for ForgedTick {
+        const NAME: &'static str = "tatsu.timer/ticker";
+        type Reply = ();
+    }
+
+    #[test]
+    fn advance_fires_timers_once_per_period_in_time_order_and_fire_timers_once_each() {
+        let mut kit = TestKit::<Ticker>::new().unwrap_or_else(|e| panic!("{e}"));
+        kit.advance(Duration::from_millis(99));
+        assert!(kit.app().fired.is_empty());
+        kit.advance(Duration::from_millis(201));
+        // At 300 ms both are due: the one registered first fires first.
+        assert_eq!(kit.app().fired, ["fast", "fast", "slow", "fast"]);
+        kit.app_mut().fired.clear();
+        kit.fire_timers();
+        assert_eq!(kit.app().fired, ["slow", "fast"]);
+        // The fast timer's error is a fault, each time, and the timer goes on.
+        assert_eq!(kit.faults().len(), 4, "{:?}", kit.faults());
+        assert!(kit.faults()[0].starts_with("timer 1: handler failed: the fast timer fails"), "{:?}", kit.faults());
+    }
+
+    #[test]
+    fn timers_subscribe_to_their_private_request_which_other_apps_cannot_send() {
+        let mut kit = TestKit::<Ticker>::new().unwrap_or_else(|e| panic!("{e}"));
+        let subscribed = kit.adapter.subscriptions().into_iter().any(
+            |subscription| matches!(subscription, Subscription::Request(name) if name.as_str() == ForgedTick::NAME),
+        );
+        assert!(subscribed);
+        let refused = kit.request(&ForgedTick(0)).err().unwrap_or_default();
+        assert!(refused.contains("private to app `ticker`"), "{refused}");
+        assert!(kit.app().fired.is_empty());
+    }
+
+    /// Sends one packet-out to two ports when a datapath joins.
+    struct Prober;
+
+    impl App for Prober {
+        const NAME: &'static str = "prober";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(Prober)
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers.on_datapath_enter(|_: &mut Prober, _: &Context, info: &crate::DatapathInfo| {
+                let actions = [crate::Action::output(2), crate::Action::flood()];
+                info.datapath().send(crate::PacketOut::new(&b"frame"[..], actions))
+            });
+        }
+    }
+
+    #[test]
+    fn a_sent_packet_out_shows_its_output_ports_and_data_in_either_version() {
+        for version in [OFP_VERSION_1_0, tatsu_ofproto::OFP_VERSION_1_3] {
+            let mut kit = TestKit::<Prober>::new().unwrap_or_else(|e| panic!("{e}"));
+            kit.connect(1, version, &[1, 2]);
+            let sent = kit.take_sent();
+            assert_eq!(sent.len(), 1, "{sent:?}");
+            let flood = tatsu_ofproto::portable::port::FLOOD;
+            assert_eq!(sent[0].packet_out(), Some((vec![2, flood], &b"frame"[..])), "version {version}");
+        }
+    }
+
+    /// Records the port status messages it gets.
+    #[derive(Default)]
+    struct PortWatcher {
+        seen: Vec<crate::PortStatus>,
+    }
+
+    impl App for PortWatcher {
+        const NAME: &'static str = "port-watcher";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(PortWatcher::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers.on_message::<crate::PortStatus>(
+                |app: &mut PortWatcher, _: &Context, _: &crate::Datapath, status: crate::PortStatus| {
+                    app.seen.push(status);
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn port_status_reaches_the_app_in_either_version_and_the_kit_keeps_the_port_list() {
+        for version in [OFP_VERSION_1_0, tatsu_ofproto::OFP_VERSION_1_3] {
+            let mut kit = TestKit::<PortWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+            kit.connect(1, version, &[1, 2]);
+            let mut down = port(1, 2);
+            down.state = 1;
+            kit.port_status(1, 2, &down);
+            kit.port_status(1, 1, &port(1, 1));
+            let seen = &kit.app().seen;
+            assert_eq!(seen.len(), 2, "version {version}");
+            assert_eq!((seen[0].reason, &seen[0].port), (tatsu_ofproto::portable::PortReason::Modify, &down));
+            assert_eq!(seen[1].reason, tatsu_ofproto::portable::PortReason::Delete);
+            let ports = kit.context().datapath(1).map(|info| info.ports).unwrap_or_default();
+            assert_eq!(ports, [down], "version {version}");
+        }
+    }
+}

@@ -186,8 +186,10 @@ mod mac_string {
         serializer.collect_str(mac)
     }
 
+    /// Owned, not `&str`: a borrowed string fails for input that is not borrowed (`serde_json::from_value`, a
+    /// reader, escapes).
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MacAddr, D::Error> {
-        let text = <&str>::deserialize(deserializer)?;
+        let text = String::deserialize(deserializer)?;
         text.parse().map_err(de::Error::custom)
     }
 }
@@ -209,6 +211,8 @@ mod tests {
         let back: HostAdd = serde_json::from_str(&json).unwrap();
         assert_eq!(back.host, host);
         assert!(serde_json::from_str::<HostAdd>(&json.replace("00:00:00:00:00:01", "nope")).is_err());
+        let value = serde_json::to_value(&host).unwrap();
+        assert_eq!(serde_json::from_value::<Host>(value).unwrap(), host);
     }
 
     #[test]
