@@ -19,7 +19,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -86,11 +86,13 @@ fn expected_links(rows: u32, cols: u32) -> usize {
     2 * cables as usize
 }
 
-/// Shared by the switch threads: every switch's sending half, and what happened.
+/// Shared by the switch threads: every switch's outbox, and what happened.
 struct Fabric {
     grid: (u32, u32),
     version: u8,
-    senders: Vec<Mutex<TcpStream>>,
+    /// Each switch's writer thread drains its channel into the socket, so a reader never blocks on a write (a
+    /// reader blocked writing into a neighbour whose controller is not reading could close a cycle of waits).
+    senders: Vec<Mutex<mpsc::Sender<Vec<u8>>>>,
     ready: AtomicU64,
     probes: AtomicU64,
     delivered: AtomicU64,
@@ -101,8 +103,7 @@ struct Fabric {
 impl Fabric {
     fn send(&self, switch: u32, bytes: &[u8]) {
         if let Some(sender) = self.senders.get(switch as usize) {
-            let mut stream = sender.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = stream.write_all(bytes);
+            let _ = sender.lock().unwrap_or_else(|e| e.into_inner()).send(bytes.to_vec());
         }
     }
 }
@@ -353,7 +354,19 @@ fn run(cli: &Cli) -> Result<(), String> {
     for switch in 0..total {
         let stream = TcpStream::connect(cli.controller).map_err(|e| format!("switch {switch}: {e}"))?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        senders.push(Mutex::new(stream.try_clone().map_err(|e| e.to_string())?));
+        let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+        let (sender, outbox) = mpsc::channel::<Vec<u8>>();
+        thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(move || {
+                while let Ok(bytes) = outbox.recv() {
+                    if writer.write_all(&bytes).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        senders.push(Mutex::new(sender));
         streams.push(stream);
     }
     let fabric = Arc::new(Fabric {

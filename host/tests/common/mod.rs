@@ -86,12 +86,27 @@ pub fn lib_path(crate_name: &str) -> PathBuf {
 pub const LOOPBACK_PORTS: [&str; 6] =
     ["--ofp-tcp-listen-port", "0", "--ofp-listen-host", "127.0.0.1", "--wsapi-port", "0"];
 
-/// A fresh, empty directory for one test.
+/// A fresh, empty directory for one test. The first call in a test binary also removes the directories that
+/// earlier test processes left behind (they hold copies of app libraries, up to 100 MB each in debug builds).
 pub fn temp_dir(name: &str) -> PathBuf {
+    static SWEPT: OnceLock<()> = OnceLock::new();
+    SWEPT.get_or_init(remove_dead_processes_dirs);
     let dir = std::env::temp_dir().join(format!("tatsu-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
+}
+
+/// Removes `tatsu-test-PID-*` directories whose process is gone.
+fn remove_dead_processes_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("tatsu-test-").and_then(|rest| rest.split('-').next()) else { continue };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Copies libraries into `dir`, each under the given file name.

@@ -150,6 +150,11 @@ impl Links {
         }
     }
 
+    /// Whether `link` is known.
+    pub fn knows(&self, link: &Link) -> bool {
+        self.links.contains_key(link)
+    }
+
     /// Whether `port` is an end of any link (so it is not an edge port, where hosts live).
     pub fn touches(&self, port: PortRef) -> bool {
         let ends = || from_ports(port.dpid, Some(port.port_no));

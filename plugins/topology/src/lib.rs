@@ -353,6 +353,11 @@ impl Topology {
         log::info!("link {src} -> {dst} added");
         publish(ctx, &LinkAdd { link });
         publish_gone(ctx, "a link ends on their port", Vec::new(), hosts);
+        // The other way is probably there too: probe it now rather than at the next round (its last probe was
+        // lost if this switch joined after it).
+        if !self.links.knows(&link.reversed()) {
+            self.probe(ctx, dst);
+        }
     }
 
     /// A frame from a unicast source on an edge port of a known switch teaches (or moves) its host.
