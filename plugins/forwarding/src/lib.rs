@@ -385,6 +385,11 @@ impl Forwarding {
             return self.deliver_direct(ctx, dp, packet_in, egress);
         };
         let hops = paths::hops(ingress, &links, egress);
+        if hops.iter().any(|hop| hop.in_port == hop.out_port) {
+            // It came over a link from where its destination is: something upstream is out of date.
+            log::debug!("{ingress}: dropped {} -> {}, whose path would send it back where it came from", key.0, key.1);
+            return Ok(());
+        }
         // A recorded path that passes here on its way to the same place is kept (its flows from here on went,
         // or the packet raced them); any other is replaced.
         let keep = self.paths.get(&key).is_some_and(|old| {
@@ -532,11 +537,11 @@ impl Forwarding {
             let links = egress.and_then(|egress| {
                 trees.entry(egress.dpid).or_insert_with(|| self.graph.tree_to(egress.dpid)).path_from(ingress.dpid)
             });
-            let (Some(egress), Some(links)) = (egress, links) else {
+            let new = egress.zip(links).map(|(egress, links)| paths::hops(ingress, &links, egress));
+            let Some(new) = new.filter(|new| new.iter().all(|hop| hop.in_port != hop.out_port)) else {
                 result = result.and(self.delete_flows(ctx, key, &old));
                 continue;
             };
-            let new = paths::hops(ingress, &links, egress);
             let installed = self.install(ctx, key, &new, NO_BUFFER);
             result = result.and(installed).and(self.delete_stale(ctx, key, &old, &new));
             self.paths.insert(key, new);
@@ -551,3 +556,6 @@ fn is_whole(packet_in: &PacketIn<'_>) -> bool {
 }
 
 export_app!(Forwarding);
+
+#[cfg(test)]
+mod tests;
