@@ -8,17 +8,20 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use tatsu_plugin_api::FastMap;
 use tatsu_topology_api::{Link, PortRef};
 
 /// Switches, ports and links.
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
     /// Each switch's ports, with whether the port is live (up, with link).
-    switches: BTreeMap<u64, BTreeMap<u32, bool>>,
+    switches: FastMap<u64, BTreeMap<u32, bool>>,
     /// The links, ordered by source port.
     links: BTreeSet<Link>,
-    /// The same links reversed (ordered by destination port): what leads into a switch.
+    /// The same links reversed (ordered by destination port): what is at a port, from either side.
     reversed: BTreeSet<Link>,
+    /// The links into each switch, by the port they arrive at: what a search back from a destination follows.
+    inward: FastMap<u64, Vec<Link>>,
 }
 
 fn ports_of(dpid: u64) -> std::ops::RangeInclusive<PortRef> {
@@ -56,8 +59,10 @@ impl Graph {
     }
 
     /// The known switches, by datapath id.
-    pub fn switches(&self) -> impl Iterator<Item = u64> + '_ {
-        self.switches.keys().copied()
+    pub fn switches(&self) -> Vec<u64> {
+        let mut switches: Vec<u64> = self.switches.keys().copied().collect();
+        switches.sort_unstable();
+        switches
     }
 
     /// Removes switch `dpid` and every link to or from it; returns those links.
@@ -96,14 +101,29 @@ impl Graph {
 
     /// Adds a link; false if it was known.
     pub fn add_link(&mut self, link: Link) -> bool {
+        if !self.links.insert(link) {
+            return false;
+        }
         self.reversed.insert(link.reversed());
-        self.links.insert(link)
+        let inward = self.inward.entry(link.dst.dpid).or_default();
+        let at = inward.partition_point(|known| known.reversed() < link.reversed());
+        inward.insert(at, link);
+        true
     }
 
     /// Removes a link; false if it was not known.
     pub fn remove_link(&mut self, link: &Link) -> bool {
+        if !self.links.remove(link) {
+            return false;
+        }
         self.reversed.remove(&link.reversed());
-        self.links.remove(link)
+        if let Some(inward) = self.inward.get_mut(&link.dst.dpid) {
+            inward.retain(|known| known != link);
+            if inward.is_empty() {
+                self.inward.remove(&link.dst.dpid);
+            }
+        }
+        true
     }
 
     /// The links that leave from or arrive at `port`.
@@ -146,7 +166,7 @@ impl Graph {
 
     /// Breadth-first search back from `to`, stopping once `stop_at` is reached.
     fn search(&self, to: u64, stop_at: Option<u64>) -> Tree {
-        let mut tree = Tree { root: to, next: BTreeMap::new() };
+        let mut tree = Tree { root: to, next: FastMap::default() };
         if !self.has_switch(to) {
             return tree;
         }
@@ -155,9 +175,7 @@ impl Graph {
             if stop_at == Some(here) {
                 break;
             }
-            // The links into `here`, by the port they arrive at.
-            for inward in leaving_switch(&self.reversed, here) {
-                let link = inward.reversed();
+            for &link in self.inward.get(&here).into_iter().flatten() {
                 let there = link.src.dpid;
                 if there == to || tree.next.contains_key(&there) || !self.usable(&link) {
                     continue;
@@ -174,7 +192,7 @@ impl Graph {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tree {
     root: u64,
-    next: BTreeMap<u64, Link>,
+    next: FastMap<u64, Link>,
 }
 
 impl Tree {
