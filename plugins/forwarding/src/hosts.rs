@@ -46,6 +46,16 @@ impl Hosts {
         }
     }
 
+    /// Every host and where it is.
+    pub fn iter(&self) -> impl Iterator<Item = (MacAddr, PortRef)> + '_ {
+        self.at.iter().map(|(mac, at)| (*mac, *at))
+    }
+
+    /// Every IPv4 address known and the host that uses it.
+    pub fn ipv4s(&self) -> impl Iterator<Item = (Ipv4Addr, MacAddr)> + '_ {
+        self.ipv4.iter().map(|(ip, mac)| (*ip, *mac))
+    }
+
     /// Where `mac` is.
     pub fn locate(&self, mac: MacAddr) -> Option<PortRef> {
         self.at.get(&mac).copied()

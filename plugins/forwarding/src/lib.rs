@@ -42,6 +42,7 @@ pub mod flood;
 pub mod graph;
 pub mod hosts;
 pub mod paths;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -60,6 +61,7 @@ use crate::flood::Echoes;
 use crate::graph::{Graph, Tree};
 use crate::hosts::{Hosts, Learned};
 use crate::paths::{Hop, PathKey, Paths};
+use crate::state::Saved;
 
 /// The cookie of forwarding's flows unless configured otherwise.
 pub const COOKIE: u64 = 0x6677_6400_0000_0066;
@@ -173,6 +175,26 @@ impl App for Forwarding {
             Err(e) => log::warn!("no hosts from the topology app ({e}); following its events"),
         }
         Ok(())
+    }
+
+    /// The hosts and paths, for the successor (the switches keep the paths' flows).
+    fn save_state(&mut self, _ctx: &Context) -> Option<serde_json::Value> {
+        serde_json::to_value(Saved::capture(&self.hosts, &self.paths))
+            .inspect_err(|e| log::warn!("the hosts and paths could not be saved: {e}"))
+            .ok()
+    }
+
+    fn restore_state(&mut self, _ctx: &Context, state: serde_json::Value) {
+        match serde_json::from_value::<Saved>(state) {
+            Ok(saved) => {
+                let skipped = saved.restore(&mut self.hosts, &mut self.paths);
+                if skipped > 0 {
+                    log::warn!("{skipped} unreadable entries in the saved state were skipped");
+                }
+                log::info!("restored {} paths", self.paths.len());
+            }
+            Err(e) => log::warn!("the saved state is unreadable ({e}): starting afresh"),
+        }
     }
 }
 
@@ -338,7 +360,8 @@ impl Forwarding {
             log::debug!("{ingress}: dropped a copy of a frame delivered already ({src} -> {dst})");
             return Ok(());
         }
-        let on_edge = !self.graph.is_link_port(ingress);
+        // A port of the switch's own (not a reserved one such as LOCAL) that no link ends at.
+        let on_edge = (1..port::MAX).contains(&ingress.port_no) && !self.graph.is_link_port(ingress);
         let arp = if ethertype == ether_type::ARP { Arp::parse(frame) } else { None };
         if on_edge && src.is_unicast() && !src.is_zero() {
             if let Some(arp) = arp.filter(|arp| arp.sender_mac == src) {

@@ -65,6 +65,11 @@ impl Paths {
         self.paths.is_empty()
     }
 
+    /// Every path, by pair.
+    pub fn iter(&self) -> impl Iterator<Item = (&PathKey, &[Hop])> {
+        self.paths.iter().map(|(key, hops)| (key, hops.as_slice()))
+    }
+
     /// The hops of the pair's path, ingress first.
     pub fn get(&self, key: &PathKey) -> Option<&[Hop]> {
         self.paths.get(key).map(Vec::as_slice)

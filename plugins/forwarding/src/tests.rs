@@ -411,3 +411,30 @@ fn lldp_is_ignored_and_a_runt_frame_is_a_fault() {
 fn unknown_config_keys_are_refused() {
     assert!(TestKit::<Forwarding>::with_config(serde_json::json!({"idle_timeot": 5})).is_err());
 }
+
+#[test]
+fn a_successor_after_a_hot_restart_knows_the_paths_whose_flows_the_switches_kept() {
+    let mut kit = ring(OFP_VERSION_1_3);
+    kit.packet_in(1, 3, &frame(1, 3));
+    let ctx = kit.context();
+    let saved = kit.app_mut().save_state(&ctx).unwrap_or_else(|| panic!("nothing saved"));
+    let mut successor = ring(OFP_VERSION_1_3);
+    let ctx = successor.context();
+    successor.app_mut().restore_state(&ctx, saved);
+    assert_eq!(successor.app().paths().len(), 1);
+    successor.publish(&LinkDelete { link: Link { src: at(2, 2), dst: at(3, 1) } });
+    let sent = successor.take_sent();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert_sent(&sent[3], 2, delete(1, 1, 3));
+    successor.app_mut().restore_state(&ctx, serde_json::json!({"paths": 3}));
+    assert_eq!(successor.app().paths().len(), 1);
+    assert_no_faults(&successor);
+}
+
+#[test]
+fn nothing_is_learned_from_the_switchs_local_port() {
+    let mut kit = ring(OFP_VERSION_1_3);
+    kit.packet_in(1, tatsu_plugin_api::ofproto::portable::port::LOCAL, &broadcast(7, 0));
+    assert_eq!(kit.app().hosts().locate(mac(7)), None);
+    assert!(kit.take_sent().is_empty());
+}
