@@ -19,8 +19,17 @@ pub struct Saved {
     hosts: Vec<(String, PortRef)>,
     /// IPv4 address, and the MAC address using it.
     ipv4: Vec<(Ipv4Addr, String)>,
-    /// Source and destination MAC addresses, and the path's hops as (dpid, in port, out port).
-    paths: Vec<(String, String, Vec<(u64, u32, u32)>)>,
+    paths: Vec<SavedPath>,
+}
+
+/// One installed path.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedPath {
+    src: String,
+    dst: String,
+    /// (dpid, in port, out port), ingress first.
+    hops: Vec<(u64, u32, u32)>,
 }
 
 impl Saved {
@@ -33,7 +42,7 @@ impl Saved {
                 .iter()
                 .map(|((src, dst), hops)| {
                     let hops = hops.iter().map(|hop| (hop.dpid, hop.in_port, hop.out_port)).collect();
-                    (src.to_string(), dst.to_string(), hops)
+                    SavedPath { src: src.to_string(), dst: dst.to_string(), hops }
                 })
                 .collect(),
         }
@@ -55,7 +64,7 @@ impl Saved {
                 None => skipped += 1,
             }
         }
-        for (src, dst, hops) in self.paths {
+        for SavedPath { src, dst, hops } in self.paths {
             match (mac(&src), mac(&dst)) {
                 (Some(src), Some(dst)) if !hops.is_empty() => {
                     let hops = hops.into_iter().map(|(dpid, in_port, out_port)| Hop { dpid, in_port, out_port });
