@@ -196,11 +196,6 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// The switch the tree leads to.
-    pub fn root(&self) -> u64 {
-        self.root
-    }
-
     /// The link `from` crosses next towards the root (`None` at the root, or if it cannot reach it).
     pub fn next_hop(&self, from: u64) -> Option<&Link> {
         self.next.get(&from)

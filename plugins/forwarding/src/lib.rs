@@ -209,11 +209,6 @@ impl Forwarding {
         &self.paths
     }
 
-    /// The network as forwarding knows it.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
-    }
-
     /// The known hosts.
     pub fn hosts(&self) -> &Hosts {
         &self.hosts
@@ -351,7 +346,9 @@ impl Forwarding {
         else {
             return Err(format!("packet-in of {} bytes is not an Ethernet frame", frame.len()).into());
         };
-        if ethertype == ether_type::LLDP {
+        // LLDP is the topology app's; no bridge forwards the other link-local groups either (STP, LACP, 802.1X:
+        // 01:80:c2:00:00:00 to 0f).
+        if ethertype == ether_type::LLDP || (dst.0[..5] == [0x01, 0x80, 0xc2, 0, 0] && dst.0[5] <= 0x0f) {
             return Ok(());
         }
         let now = Instant::now();

@@ -395,10 +395,15 @@ fn the_state_so_far_comes_from_the_topology_app_at_start_and_its_absence_is_no_f
 }
 
 #[test]
-fn lldp_is_ignored_and_a_runt_frame_is_a_fault() {
+fn lldp_and_other_link_local_frames_are_ignored_and_a_runt_frame_is_a_fault() {
     let mut kit = ring(OFP_VERSION_1_3);
     let lldp = build::ethernet(&EthHeader::new(mac(1), MacAddr::LLDP_NEAREST_BRIDGE), 0x88cc, &[0; 8]);
     kit.packet_in(1, 3, &lldp);
+    // Nor is anything else for the link-local groups: here STP's, and LLDP behind a VLAN tag.
+    let stp = build::ethernet(&EthHeader::new(mac(1), MacAddr([0x01, 0x80, 0xc2, 0, 0, 0])), 0x0026, &[0x42; 8]);
+    kit.packet_in(1, 3, &stp);
+    let tagged = EthHeader::new(mac(1), MacAddr::LLDP_NEAREST_BRIDGE).with_vlan(5);
+    kit.packet_in(1, 3, &build::ethernet(&tagged, 0x88cc, &[0; 8]));
     kit.packet_in(1, 3, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     assert!(kit.take_sent().is_empty());
     let faults = kit.faults();
