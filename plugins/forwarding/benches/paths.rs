@@ -3,6 +3,7 @@
 //! Prints figures, asserts nothing about time:
 //! - one shortest path across the torus (the farthest pair, and pairs spread over the torus);
 //! - the shortest-path tree of every switch towards one destination;
+//! - a broadcast delivered to every edge port, through the app (the kit recording every packet-out);
 //! - a link failure under load, through the app itself (the test kit standing in for the host): every host has a
 //!   path to the host of switch 1 and one to another host; the busiest link into switch 1 goes; the time is the
 //!   whole event handler (trees, flow-mods encoded, and the kit recording and decoding each one), and the count is
@@ -107,6 +108,19 @@ fn main() {
         kit.publish(&HostAdd { host });
     }
     kit.take_sent();
+    // A broadcast: one packet-out per switch, to its host port.
+    let mut tag = 0u32;
+    let broadcast = time(|| {
+        tag += 1;
+        let payload = tag.to_be_bytes();
+        let frame = build::ethernet(&EthHeader::new(mac(7), MacAddr::BROADCAST), 0x0800, &payload);
+        kit.packet_in(7, HOST_PORT, &frame);
+    });
+    let packet_outs = kit.take_sent().len() / tag as usize;
+    println!(
+        "broadcast from one host: {:.2} ms, {packet_outs} packet-outs (one per switch but the ingress)",
+        broadcast.as_secs_f64() * 1e3
+    );
     let start = Instant::now();
     for dpid in 2..=K * K {
         let other = (dpid * 389) % (K * K) + 1;
