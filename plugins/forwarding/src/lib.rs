@@ -52,7 +52,7 @@ use tatsu_plugin_api::ofproto::portable::{port, FlowModCommand, NO_BUFFER};
 use tatsu_plugin_api::ofproto::OFP_VERSION_1_0;
 use tatsu_plugin_api::packet::{self, ether_type};
 use tatsu_plugin_api::{export_app, Action, App, BoxError, Context, Datapath, DatapathInfo, FlowMod, Handlers};
-use tatsu_plugin_api::{MacAddr, Match, OfError, PacketIn, PacketOut};
+use tatsu_plugin_api::{FastMap, MacAddr, Match, OfError, PacketIn, PacketOut};
 use tatsu_topology_api::{GetHosts, GetLinks, GetSwitches, Host, HostAdd, HostDelete, HostMove, LinkAdd, LinkDelete};
 use tatsu_topology_api::{PortAdd, PortDelete, PortModify, PortRef, SwitchEnter, SwitchLeave};
 
@@ -111,6 +111,8 @@ pub struct Forwarding {
     hosts: Hosts,
     paths: Paths,
     echoes: Echoes,
+    /// When each host was last learned from a packet-in here (which, unlike the topology app, drops echoes).
+    sightings: FastMap<MacAddr, Instant>,
     /// The connected switches, to send to.
     datapaths: BTreeMap<u64, Datapath>,
 }
@@ -129,6 +131,7 @@ impl App for Forwarding {
             hosts: Hosts::new(),
             paths: Paths::new(),
             echoes,
+            sightings: FastMap::default(),
             datapaths: BTreeMap::new(),
         })
     }
@@ -149,7 +152,7 @@ impl App for Forwarding {
             .on_event(Self::link_delete)
             .on_event(|app: &mut Self, ctx: &Context, event: HostAdd| app.host_seen(ctx, &event.host))
             .on_event(|app: &mut Self, ctx: &Context, event: HostMove| app.host_seen(ctx, &event.host))
-            .on_event(|app: &mut Self, ctx: &Context, event: HostDelete| app.forget_host(ctx, event.host.mac));
+            .on_event(|app: &mut Self, ctx: &Context, event: HostDelete| app.host_deleted(ctx, &event.host));
     }
 
     /// Takes in the switches already connected and the topology app's view so far.
@@ -310,9 +313,17 @@ impl Forwarding {
 
     // Hosts.
 
-    /// The topology app saw `host` (new or moved).
+    /// The topology app saw `host` (new or moved). A move to where this app did not see it go, within the echo
+    /// window of seeing it itself, is taken for the topology app learning from a copy of one of its frames that
+    /// came back over a link not discovered yet, and ignored.
     fn host_seen(&mut self, ctx: &Context, host: &Host) -> Result<(), BoxError> {
         if self.graph.is_link_port(host.port) {
+            return Ok(());
+        }
+        let window = Duration::from_millis(self.config.echo_window_ms);
+        let seen_lately = self.sightings.get(&host.mac).is_some_and(|at| at.elapsed() < window);
+        if seen_lately && self.hosts.locate(host.mac).is_some_and(|at| at != host.port) {
+            log::debug!("{} was just seen elsewhere than {}: the topology's move ignored", host.mac, host.port);
             return Ok(());
         }
         for &ip in &host.ipv4 {
@@ -331,8 +342,17 @@ impl Forwarding {
         self.remove_paths(ctx, from_it).and(self.reroute(ctx, to_it))
     }
 
+    /// The topology app forgot `host`: so does this app, if it knew it at the same place.
+    fn host_deleted(&mut self, ctx: &Context, host: &Host) -> Result<(), BoxError> {
+        if self.hosts.locate(host.mac) != Some(host.port) {
+            return Ok(());
+        }
+        self.forget_host(ctx, host.mac)
+    }
+
     fn forget_host(&mut self, ctx: &Context, mac: MacAddr) -> Result<(), BoxError> {
         self.hosts.forget(mac);
+        self.sightings.remove(&mac);
         let paths = self.paths.of_host(mac);
         self.remove_paths(ctx, paths)
     }
@@ -364,6 +384,7 @@ impl Forwarding {
             if let Some(arp) = arp.filter(|arp| arp.sender_mac == src) {
                 self.hosts.learn_ipv4(arp.sender_ip, src);
             }
+            self.sightings.insert(src, now);
             self.learn(ctx, src, ingress)?;
         }
         if let Some(egress) = self.hosts.locate(dst).filter(|_| dst.is_unicast()) {

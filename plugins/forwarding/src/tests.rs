@@ -39,9 +39,13 @@ fn host(n: u8, port: PortRef) -> Host {
     Host { mac: mac(n), port, ipv4: vec![ip(n)], ipv6: vec![] }
 }
 
-/// The app with short timeouts and priority 5; nothing connected.
+/// The app with short timeouts, priority 5 and a long echo window; nothing connected.
 fn app() -> TestKit<Forwarding> {
-    let config = serde_json::json!({"idle_timeout": 10, "priority": 5, "echo_window_ms": 60_000});
+    app_with_window(60_000)
+}
+
+fn app_with_window(echo_window_ms: u64) -> TestKit<Forwarding> {
+    let config = serde_json::json!({"idle_timeout": 10, "priority": 5, "echo_window_ms": echo_window_ms});
     TestKit::<Forwarding>::with_config(config).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -54,7 +58,10 @@ fn cable(kit: &mut TestKit<Forwarding>, a: PortRef, b: PortRef) {
 /// A ring s1 - s2 - s3 - s4 - s1 speaking `version`: port 2 to the next switch, port 1 to the previous one, host
 /// `n` on port 3 of switch `n`, known to the topology. s2 has a fourth port, with no host yet.
 fn ring(version: u8) -> TestKit<Forwarding> {
-    let mut kit = app();
+    ring_in(app(), version)
+}
+
+fn ring_in(mut kit: TestKit<Forwarding>, version: u8) -> TestKit<Forwarding> {
     for dpid in 1..=4 {
         kit.connect(dpid, version, if dpid == 2 { &[1, 2, 3, 4] } else { &[1, 2, 3] });
     }
@@ -323,7 +330,8 @@ fn a_port_going_down_or_a_switch_leaving_takes_its_paths_round_the_other_way() {
 
 #[test]
 fn a_host_that_moves_has_its_paths_moved_or_removed() {
-    let mut kit = ring(OFP_VERSION_1_3);
+    // No echo window: the move is not taken for an echo of h3's own packet.
+    let mut kit = ring_in(app_with_window(0), OFP_VERSION_1_3);
     kit.packet_in(1, 3, &frame(1, 3));
     kit.packet_in(3, 3, &frame(3, 1));
     kit.take_sent();
@@ -442,4 +450,24 @@ fn nothing_is_learned_from_the_switchs_local_port() {
     kit.packet_in(1, tatsu_plugin_api::ofproto::portable::port::LOCAL, &broadcast(7, 0));
     assert_eq!(kit.app().hosts().locate(mac(7)), None);
     assert!(kit.take_sent().is_empty());
+}
+
+#[test]
+fn the_topology_learning_a_host_from_a_copy_of_its_frame_is_ignored() {
+    let mut kit = ring(OFP_VERSION_1_3);
+    kit.packet_in(1, 3, &frame(1, 3));
+    kit.take_sent();
+    // The topology app saw a copy of h1's frame come in at s2's port 4 (a link it has not found yet).
+    kit.publish(&HostMove { host: host(1, at(2, 4)), from: at(1, 3) });
+    assert_eq!(kit.app().hosts().locate(mac(1)), Some(at(1, 3)));
+    // It finds the link and forgets the host there: h1 is where this app knows it, and stays.
+    kit.publish(&tatsu_topology_api::HostDelete { host: host(1, at(2, 4)) });
+    assert_eq!(kit.app().hosts().locate(mac(1)), Some(at(1, 3)));
+    assert!(kit.take_sent().is_empty());
+    assert_eq!(kit.app().paths().len(), 1);
+    // Deleted where it is: forgotten, and its path deleted.
+    kit.publish(&tatsu_topology_api::HostDelete { host: host(1, at(1, 3)) });
+    assert_eq!(kit.app().hosts().locate(mac(1)), None);
+    assert_eq!(kit.take_sent().len(), 3);
+    assert_no_faults(&kit);
 }
