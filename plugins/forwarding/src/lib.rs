@@ -7,14 +7,17 @@
 //!   packets here (1.0 switches do that by themselves); LLDP packet-ins are the topology app's.
 //! - **Hosts** ([`hosts`]): a MAC address is learned where it sends from, on edge ports only (ports that are not an
 //!   end of a known link), and from the topology's host events. A link found at a port forgets the hosts learned
-//!   there.
+//!   there. The topology app does not drop echoes (below), so a move it reports to where this app has not just
+//!   seen the host itself is ignored, and so is its deletion of a host at a port this app does not know it at.
 //! - **Unicast** to a known host: the shortest path from the switch the packet came in at to the host's switch
 //!   gets a flow on every switch, the last first, so the packet never overtakes its flows; then the packet goes on
 //!   (a packet-out, or the buffer id on the first switch's flow-mod). Flows match in port + Ethernet source +
 //!   destination: in port, so that a flow only ever takes packets from the direction its path comes from and
 //!   flows of different paths cannot chain into a loop while the topology changes; source, so that each pair's
 //!   path can be moved or removed without touching other hosts' traffic to the same destination. Each installed
-//!   path is recorded ([`paths`]) with the ports it uses.
+//!   path is recorded ([`paths`]) with the ports it uses. Ties between equal paths are broken by the topology
+//!   alone (port order), the same whatever order events came in. A known host with no path to it yet (links
+//!   not discovered, or the network cut in two) gets its packets straight from the controller, out of its port.
 //! - **Broadcast, multicast, unknown destinations**: the controller sends the frame out of every live edge port of
 //!   every switch (the one it came in at aside), one packet-out per switch: no switch floods, so nothing loops even
 //!   before every link is known. A copy that comes back within a short window (a port wrongly taken for an edge
@@ -25,6 +28,7 @@
 //!   again at once along the best path left from the same ingress (new flows first, then the old path's leftover
 //!   flows deleted), or deleted from every switch of it when no path is left. A host that moves has the paths from
 //!   it deleted and the paths to it moved to its new place.
+//! - **Hot restart** ([`state`]): the switches keep the paths' flows, so the hosts and paths go to the successor.
 //!
 //! ```toml
 //! [app.forwarding]
