@@ -375,6 +375,10 @@ impl Forwarding {
         if ethertype == ether_type::LLDP || (dst.0[..5] == [0x01, 0x80, 0xc2, 0, 0] && dst.0[5] <= 0x0f) {
             return Ok(());
         }
+        if src.is_multicast() {
+            log::debug!("dropped a frame from a group address ({src} -> {dst}), which no station sends from");
+            return Ok(());
+        }
         let now = Instant::now();
         let ingress = PortRef { dpid: dp.dpid(), port_no: packet_in.in_port };
         if self.echoes.is_echo(frame, now) {
@@ -384,7 +388,7 @@ impl Forwarding {
         // A port of the switch's own (not a reserved one such as LOCAL) that no link ends at.
         let on_edge = (1..port::MAX).contains(&ingress.port_no) && !self.graph.is_link_port(ingress);
         let arp = if ethertype == ether_type::ARP { Arp::parse(frame) } else { None };
-        if on_edge && src.is_unicast() && !src.is_zero() {
+        if on_edge && !src.is_zero() {
             if let Some(arp) = arp.filter(|arp| arp.sender_mac == src) {
                 self.hosts.learn_ipv4(arp.sender_ip, src);
             }

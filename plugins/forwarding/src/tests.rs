@@ -412,6 +412,8 @@ fn lldp_and_other_link_local_frames_are_ignored_and_a_runt_frame_is_a_fault() {
     kit.packet_in(1, 3, &stp);
     let tagged = EthHeader::new(mac(1), MacAddr::LLDP_NEAREST_BRIDGE).with_vlan(5);
     kit.packet_in(1, 3, &build::ethernet(&tagged, 0x88cc, &[0; 8]));
+    // A frame from a group address is no station's.
+    kit.packet_in(1, 3, &build::ethernet(&EthHeader::new(MacAddr::BROADCAST, mac(3)), 0x0800, &[0x45; 8]));
     kit.packet_in(1, 3, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     assert!(kit.take_sent().is_empty());
     let faults = kit.faults();
