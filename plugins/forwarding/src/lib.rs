@@ -56,7 +56,7 @@ use tatsu_plugin_api::ofproto::portable::{port, FlowModCommand, NO_BUFFER};
 use tatsu_plugin_api::ofproto::OFP_VERSION_1_0;
 use tatsu_plugin_api::packet::{self, ether_type};
 use tatsu_plugin_api::{export_app, Action, App, BoxError, Context, Datapath, DatapathInfo, FlowMod, Handlers};
-use tatsu_plugin_api::{FastMap, MacAddr, Match, OfError, PacketIn, PacketOut};
+use tatsu_plugin_api::{FastMap, MacAddr, Match, OfError, OfErrorKind, PacketIn, PacketOut};
 use tatsu_topology_api::{GetHosts, GetLinks, GetSwitches, Host, HostAdd, HostDelete, HostMove, LinkAdd, LinkDelete};
 use tatsu_topology_api::{PortAdd, PortDelete, PortModify, PortRef, SwitchEnter, SwitchLeave};
 
@@ -503,7 +503,7 @@ impl Forwarding {
                     _ => continue,
                 }
             };
-            result = result.and(sent);
+            result = result.and(unless_gone(sent));
         }
         if !whole {
             let (got, of) = (packet_in.data.len(), packet_in.total_len);
@@ -522,7 +522,9 @@ impl Forwarding {
     fn install(&self, ctx: &Context, key: PathKey, hops: &[Hop], buffer_id: u32) -> Result<(), BoxError> {
         let datapaths: Option<Vec<Datapath>> = hops.iter().map(|hop| self.datapath(ctx, hop.dpid)).collect();
         let Some(datapaths) = datapaths else {
-            return Err(format!("a switch of the path {} -> {} is not connected", key.0, key.1).into());
+            // It is leaving: its leave event reroutes or removes the path.
+            log::debug!("a switch of the path {} -> {} is not connected: not installed", key.0, key.1);
+            return Ok(());
         };
         for (i, (hop, dp)) in hops.iter().zip(datapaths).enumerate().rev() {
             let flow = FlowMod::add(Self::path_match(hop, key))
@@ -532,7 +534,7 @@ impl Forwarding {
                 .cookie(self.config.cookie)
                 .buffer_id(if i == 0 { buffer_id } else { NO_BUFFER })
                 .actions([Action::output(hop.out_port)]);
-            dp.send(flow)?;
+            unless_gone(dp.send(flow))?;
         }
         Ok(())
     }
@@ -550,7 +552,7 @@ impl Forwarding {
             let delete = FlowMod::new(FlowModCommand::DeleteStrict, Self::path_match(hop, key))
                 .priority(self.config.priority)
                 .cookie(self.config.cookie);
-            result = result.and(dp.send(delete));
+            result = result.and(unless_gone(dp.send(delete)));
         }
         Ok(result?)
     }
@@ -596,6 +598,18 @@ impl Forwarding {
             self.paths.insert(key, new);
         }
         result
+    }
+}
+
+/// A send's result, where failing because the switch has just gone is no failure: its leave event is on the way,
+/// and it takes the switch's flows and paths with it.
+fn unless_gone(sent: Result<(), OfError>) -> Result<(), OfError> {
+    match sent {
+        Err(e) if matches!(e.kind(), OfErrorKind::UnknownDatapath | OfErrorKind::Disconnected) => {
+            log::debug!("not sent: {e}");
+            Ok(())
+        }
+        other => other,
     }
 }
 

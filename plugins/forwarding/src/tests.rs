@@ -473,3 +473,27 @@ fn the_topology_learning_a_host_from_a_copy_of_its_frame_is_ignored() {
     assert_eq!(kit.take_sent().len(), 3);
     assert_no_faults(&kit);
 }
+
+#[test]
+fn sending_to_a_switch_that_has_just_gone_is_no_fault() {
+    for version in VERSIONS {
+        let mut kit = ring(version);
+        // s1 is gone from the host, but the app has not had its leave event yet: to it, s1 is still there.
+        let ctx = kit.context();
+        kit.disconnect(1, "test");
+        kit.app_mut().datapaths.insert(1, ctx.datapath_handle(1, version));
+        let ports =
+            (1..=3).map(|port_no| Port { dpid: 1, port_no, hw_addr: mac(0xee), name: String::new(), live: true });
+        kit.publish(&tatsu_topology_api::SwitchEnter { switch: Switch { dpid: 1, ports: ports.collect() } });
+        cable(&mut kit, at(1, 2), at(2, 1));
+        cable(&mut kit, at(4, 2), at(1, 1));
+        kit.take_sent();
+        // h4 to h2 goes through s1: installing it sends to s1, and so does moving it off s1 when a link goes.
+        kit.packet_in(4, 3, &frame(4, 2));
+        assert_eq!(kit.take_sent().len(), 3, "s2's and s4's flows, and the packet (to nowhere)");
+        kit.publish(&LinkDelete { link: Link { src: at(4, 2), dst: at(1, 1) } });
+        let sent = kit.take_sent();
+        assert!(sent.iter().all(|sent| sent.dpid != 1), "{sent:?}");
+        assert_no_faults(&kit);
+    }
+}
