@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tatsu_plugin_api::ofproto::portable::{port, FlowModCommand, NO_BUFFER};
-use tatsu_plugin_api::ofproto::OFP_VERSION_1_0;
+use tatsu_plugin_api::ofproto::{v1_0, OFP_VERSION_1_0};
 use tatsu_plugin_api::packet::{self, ether_type};
 use tatsu_plugin_api::{export_app, Action, App, BoxError, Context, Datapath, DatapathInfo, FlowMod, Handlers};
 use tatsu_plugin_api::{FastMap, MacAddr, Match, OfError, OfErrorKind, PacketIn, PacketOut};
@@ -233,7 +233,12 @@ impl Forwarding {
             let ports = info.ports.iter().filter(|port| port.port_no < port::MAX);
             self.graph.set_switch(info.dpid, ports.map(|port| (port.port_no, is_live(port.config, port.state))));
         }
-        if info.version != OFP_VERSION_1_0 {
+        if info.version == OFP_VERSION_1_0 {
+            // A 1.0 switch sends table misses itself, cut to `miss_send_len` bytes (128 by default): ask for whole
+            // frames, since a broadcast is delivered at other switches from the packet-in's data.
+            let whole_frames = v1_0::SwitchConfig { flags: 0, miss_send_len: u16::MAX };
+            info.datapath().send(v1_0::Message::SetConfig(whole_frames))?;
+        } else {
             let table_miss = FlowMod::add(Match::new()).priority(0).cookie(self.config.cookie);
             info.datapath().send(table_miss.actions([Action::Controller(0xffff)]))?;
         }

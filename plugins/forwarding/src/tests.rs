@@ -103,14 +103,16 @@ fn assert_no_faults(kit: &TestKit<Forwarding>) {
 }
 
 #[test]
-fn a_1_3_switch_gets_a_table_miss_flow_and_a_1_0_switch_nothing() {
+fn a_1_3_switch_gets_a_table_miss_flow_and_a_1_0_switch_is_asked_for_whole_frames() {
     let mut kit = app();
     kit.connect(1, OFP_VERSION_1_3, &[1, 2]);
     kit.connect(2, OFP_VERSION_1_0, &[1, 2]);
     let sent = kit.take_sent();
-    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent.len(), 2, "{sent:?}");
     let table_miss = FlowMod::add(Match::new()).priority(0).cookie(COOKIE).actions([Action::Controller(0xffff)]);
     assert_sent(&sent[0], 1, table_miss);
+    let whole_frames = v1_0::SwitchConfig { flags: 0, miss_send_len: u16::MAX };
+    assert_sent(&sent[1], 2, v1_0::Message::SetConfig(whole_frames));
 }
 
 #[test]
@@ -210,6 +212,7 @@ fn the_window_lets_the_same_frame_through_again_later() {
     let config = serde_json::json!({"echo_window_ms": 0});
     let mut kit = TestKit::<Forwarding>::with_config(config).unwrap_or_else(|e| panic!("{e}"));
     kit.connect(1, OFP_VERSION_1_0, &[1, 2]);
+    kit.take_sent();
     kit.packet_in(1, 1, &broadcast(1, 0));
     kit.packet_in(1, 1, &broadcast(1, 0));
     assert_eq!(kit.take_sent().len(), 2);
