@@ -20,12 +20,14 @@ pub use crate::v1_3::action::json::{action13_from_json, action13_json};
 pub use crate::v1_3::instruction::json::instruction_json;
 pub use crate::v1_3::json::{v1_3_from_json, v1_3_to_json};
 pub use crate::v1_3::oxm::json::{match13_json, oxm_from_json, oxm_json};
+pub use crate::v1_4::json::{v1_4_from_json, v1_4_to_json};
 
 /// Renders any supported message as Ryu-style JSON.
 pub fn to_json(m: &Message) -> Value {
     match m {
         Message::V1_0(m) => v1_0_to_json(m),
         Message::V1_3(m) => v1_3_to_json(m),
+        Message::V1_4(m) => v1_4_to_json(m),
     }
 }
 
@@ -35,6 +37,7 @@ pub fn from_json(version: u8, v: &Value) -> Result<Message, JsonError> {
     match version {
         crate::OFP_VERSION_1_0 => v1_0_from_json(v).map(Message::V1_0),
         crate::OFP_VERSION_1_3 => v1_3_from_json(v).map(Message::V1_3),
+        crate::OFP_VERSION_1_4 => v1_4_from_json(v).map(Message::V1_4),
         _ => bad(format!("unsupported version {}", version)),
     }
 }
@@ -133,6 +136,15 @@ pub(crate) fn ext(mut a: Value, b: Value) -> Value {
     a
 }
 
+/// The class object `v` (`{"Class": {...}}`) with the fields of object `b` added to its body.
+pub(crate) fn cls_ext(mut v: Value, b: Value) -> Value {
+    if let Some(body) = v.as_object_mut().and_then(|o| o.values_mut().next()) {
+        let inner = std::mem::take(body);
+        *body = ext(inner, b);
+    }
+    v
+}
+
 /// The header of a field that JSON names `field_0x<hex>` (a field without a name).
 pub(crate) fn hex_header(s: &str) -> Option<u32> {
     u32::from_str_radix(s.strip_prefix("field_0x")?, 16).ok()
@@ -174,6 +186,13 @@ impl<'a> Obj<'a> {
     }
     pub(crate) fn u8(&self, k: &str) -> R<u8> {
         u8::try_from(self.u64(k)?).map_err(|_| JsonError(format!("{}.{}: out of range", self.name, k)))
+    }
+    pub(crate) fn i32(&self, k: &str) -> R<i32> {
+        let v = self.v(k)?;
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .and_then(|x| i32::try_from(x).ok())
+            .ok_or_else(|| JsonError(format!("{}.{}: not a 32-bit integer", self.name, k)))
     }
     pub(crate) fn str(&self, k: &str) -> R<&'a str> {
         self.v(k)?.as_str().ok_or_else(|| JsonError(format!("{}.{}: not a string", self.name, k)))

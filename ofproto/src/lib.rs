@@ -60,9 +60,11 @@ pub mod header;
 pub mod json;
 pub mod nx;
 pub mod portable;
+pub mod props;
 pub mod types;
 pub mod v1_0;
 pub mod v1_3;
+pub mod v1_4;
 pub mod wire;
 
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
@@ -77,7 +79,7 @@ pub use types::FixedStr;
 pub const OFP_VERSION_1_0: u8 = 0x01;
 /// Wire version byte of OpenFlow 1.3.
 pub const OFP_VERSION_1_3: u8 = 0x04;
-/// Wire version byte of OpenFlow 1.4 (not yet decoded).
+/// Wire version byte of OpenFlow 1.4.
 pub const OFP_VERSION_1_4: u8 = 0x05;
 /// Wire version byte of OpenFlow 1.5 (not yet decoded).
 pub const OFP_VERSION_1_5: u8 = 0x06;
@@ -90,7 +92,7 @@ pub fn version_name(version: u8) -> String {
 }
 
 /// Versions this crate decodes.
-pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3];
+pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3, OFP_VERSION_1_4];
 
 /// A decoded message of any supported version.
 ///
@@ -102,6 +104,8 @@ pub enum Message {
     V1_0(v1_0::Message),
     /// OpenFlow 1.3.
     V1_3(v1_3::Message),
+    /// OpenFlow 1.4.
+    V1_4(v1_4::Message),
 }
 
 impl Message {
@@ -110,6 +114,7 @@ impl Message {
         match self {
             Message::V1_0(_) => OFP_VERSION_1_0,
             Message::V1_3(_) => OFP_VERSION_1_3,
+            Message::V1_4(_) => OFP_VERSION_1_4,
         }
     }
     /// Message type byte.
@@ -117,6 +122,7 @@ impl Message {
         match self {
             Message::V1_0(m) => m.msg_type(),
             Message::V1_3(m) => m.msg_type(),
+            Message::V1_4(m) => m.msg_type(),
         }
     }
     /// `OFPT_*` name of the message type.
@@ -124,6 +130,7 @@ impl Message {
         match self {
             Message::V1_0(m) => v1_0::type_name(m.msg_type()),
             Message::V1_3(m) => v1_3::type_name(m.msg_type()),
+            Message::V1_4(m) => v1_4::type_name(m.msg_type()),
         }
     }
     /// Appends the encoded message (header included) with transaction id `xid`; on error nothing is appended.
@@ -131,6 +138,7 @@ impl Message {
         match self {
             Message::V1_0(m) => m.encode(xid, out),
             Message::V1_3(m) => m.encode(xid, out),
+            Message::V1_4(m) => m.encode(xid, out),
         }
     }
     /// Encodes into a new vector.
@@ -147,6 +155,12 @@ impl From<v1_3::Message> for Message {
     }
 }
 
+impl From<v1_4::Message> for Message {
+    fn from(m: v1_4::Message) -> Self {
+        Message::V1_4(m)
+    }
+}
+
 impl From<v1_0::Message> for Message {
     fn from(m: v1_0::Message) -> Self {
         Message::V1_0(m)
@@ -159,6 +173,7 @@ pub fn decode(buf: &[u8]) -> Result<(Header, Message), DecodeError> {
     match h.version {
         OFP_VERSION_1_0 => v1_0::Message::decode(buf).map(|(h, m)| (h, Message::V1_0(m))),
         OFP_VERSION_1_3 => v1_3::Message::decode(buf).map(|(h, m)| (h, Message::V1_3(m))),
+        OFP_VERSION_1_4 => v1_4::Message::decode(buf).map(|(h, m)| (h, Message::V1_4(m))),
         v => Err(DecodeError::new("OFP_HEADER", 0, format!("unsupported OpenFlow version 0x{:02x}", v))),
     }
 }

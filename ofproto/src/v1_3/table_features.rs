@@ -253,7 +253,7 @@ impl TableFeatures {
 pub(crate) mod json {
     use super::{FeatureId, TableFeatureProp, TableFeatures};
     use crate::json::{base64, class, cls, ext, hex_header, num, part_len, JsonError, R};
-    use crate::v1_3::oxm::{header_name, OxmField};
+    use crate::v1_3::oxm::header_name;
     use serde_json::{json, Value};
 
     /// `{"OFPTableFeaturesStats": ...}`.
@@ -339,7 +339,7 @@ pub(crate) mod json {
                             let base = match hex_header(name) {
                                 Some(h) => h & 0xffff_fe00,
                                 None => {
-                                    OxmField::from_name(name)
+                                    crate::v1_3::oxm::json::field_by_name(name)
                                         .ok_or_else(|| JsonError(format!("unknown OXM id {}", name)))?
                                         .header(false)
                                         & 0xffff_fe00
