@@ -21,6 +21,7 @@ pub use crate::v1_3::instruction::json::instruction_json;
 pub use crate::v1_3::json::{v1_3_from_json, v1_3_to_json};
 pub use crate::v1_3::oxm::json::{match13_json, oxm_from_json, oxm_json};
 pub use crate::v1_4::json::{v1_4_from_json, v1_4_to_json};
+pub use crate::v1_5::json::{v1_5_from_json, v1_5_to_json};
 
 /// Renders any supported message as Ryu-style JSON.
 pub fn to_json(m: &Message) -> Value {
@@ -28,6 +29,7 @@ pub fn to_json(m: &Message) -> Value {
         Message::V1_0(m) => v1_0_to_json(m),
         Message::V1_3(m) => v1_3_to_json(m),
         Message::V1_4(m) => v1_4_to_json(m),
+        Message::V1_5(m) => v1_5_to_json(m),
     }
 }
 
@@ -38,6 +40,7 @@ pub fn from_json(version: u8, v: &Value) -> Result<Message, JsonError> {
         crate::OFP_VERSION_1_0 => v1_0_from_json(v).map(Message::V1_0),
         crate::OFP_VERSION_1_3 => v1_3_from_json(v).map(Message::V1_3),
         crate::OFP_VERSION_1_4 => v1_4_from_json(v).map(Message::V1_4),
+        crate::OFP_VERSION_1_5 => v1_5_from_json(v).map(Message::V1_5),
         _ => bad(format!("unsupported version {}", version)),
     }
 }

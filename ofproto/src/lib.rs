@@ -65,6 +65,7 @@ pub mod types;
 pub mod v1_0;
 pub mod v1_3;
 pub mod v1_4;
+pub mod v1_5;
 pub mod wire;
 
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
@@ -81,7 +82,7 @@ pub const OFP_VERSION_1_0: u8 = 0x01;
 pub const OFP_VERSION_1_3: u8 = 0x04;
 /// Wire version byte of OpenFlow 1.4.
 pub const OFP_VERSION_1_4: u8 = 0x05;
-/// Wire version byte of OpenFlow 1.5 (not yet decoded).
+/// Wire version byte of OpenFlow 1.5.
 pub const OFP_VERSION_1_5: u8 = 0x06;
 /// "1.0", "1.3", ... for a wire version byte ("0x07" for one OpenFlow never had).
 pub fn version_name(version: u8) -> String {
@@ -92,7 +93,7 @@ pub fn version_name(version: u8) -> String {
 }
 
 /// Versions this crate decodes.
-pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3, OFP_VERSION_1_4];
+pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5];
 
 /// A decoded message of any supported version.
 ///
@@ -106,6 +107,8 @@ pub enum Message {
     V1_3(v1_3::Message),
     /// OpenFlow 1.4.
     V1_4(v1_4::Message),
+    /// OpenFlow 1.5.
+    V1_5(v1_5::Message),
 }
 
 impl Message {
@@ -115,6 +118,7 @@ impl Message {
             Message::V1_0(_) => OFP_VERSION_1_0,
             Message::V1_3(_) => OFP_VERSION_1_3,
             Message::V1_4(_) => OFP_VERSION_1_4,
+            Message::V1_5(_) => OFP_VERSION_1_5,
         }
     }
     /// Message type byte.
@@ -123,6 +127,7 @@ impl Message {
             Message::V1_0(m) => m.msg_type(),
             Message::V1_3(m) => m.msg_type(),
             Message::V1_4(m) => m.msg_type(),
+            Message::V1_5(m) => m.msg_type(),
         }
     }
     /// `OFPT_*` name of the message type.
@@ -131,6 +136,7 @@ impl Message {
             Message::V1_0(m) => v1_0::type_name(m.msg_type()),
             Message::V1_3(m) => v1_3::type_name(m.msg_type()),
             Message::V1_4(m) => v1_4::type_name(m.msg_type()),
+            Message::V1_5(m) => v1_5::type_name(m.msg_type()),
         }
     }
     /// Appends the encoded message (header included) with transaction id `xid`; on error nothing is appended.
@@ -139,6 +145,7 @@ impl Message {
             Message::V1_0(m) => m.encode(xid, out),
             Message::V1_3(m) => m.encode(xid, out),
             Message::V1_4(m) => m.encode(xid, out),
+            Message::V1_5(m) => m.encode(xid, out),
         }
     }
     /// Encodes into a new vector.
@@ -161,6 +168,12 @@ impl From<v1_4::Message> for Message {
     }
 }
 
+impl From<v1_5::Message> for Message {
+    fn from(m: v1_5::Message) -> Self {
+        Message::V1_5(m)
+    }
+}
+
 impl From<v1_0::Message> for Message {
     fn from(m: v1_0::Message) -> Self {
         Message::V1_0(m)
@@ -174,6 +187,7 @@ pub fn decode(buf: &[u8]) -> Result<(Header, Message), DecodeError> {
         OFP_VERSION_1_0 => v1_0::Message::decode(buf).map(|(h, m)| (h, Message::V1_0(m))),
         OFP_VERSION_1_3 => v1_3::Message::decode(buf).map(|(h, m)| (h, Message::V1_3(m))),
         OFP_VERSION_1_4 => v1_4::Message::decode(buf).map(|(h, m)| (h, Message::V1_4(m))),
+        OFP_VERSION_1_5 => v1_5::Message::decode(buf).map(|(h, m)| (h, Message::V1_5(m))),
         v => Err(DecodeError::new("OFP_HEADER", 0, format!("unsupported OpenFlow version 0x{:02x}", v))),
     }
 }

@@ -253,8 +253,6 @@ macro_rules! experimenter_only {
 experimenter_only! {
     /// Role status properties (`OFPRPT_*`): experimenter only.
     RoleProp = ("OFPRoleProp", "a role property"),
-    /// Bundle properties (`OFPBPT_*`): experimenter only.
-    BundleProp = ("OFPBundleProp", "a bundle property"),
     /// Queue statistics properties (`OFPQSPT_*`): experimenter only.
     QueueStatsProp = ("OFPQueueStatsProp", "a queue statistics property"),
     /// Group properties (`OFPGPT_*`, OpenFlow 1.5): experimenter only.

@@ -694,6 +694,32 @@ pub struct MeterFeatures {
     pub max_color: u8,
 }
 
+impl MeterConfig {
+    /// Parses one entry.
+    pub fn parse(r: &mut Reader<'_>) -> Result<MeterConfig, DecodeError> {
+        let start = r.offset();
+        let len = r.u16()? as usize;
+        if len < 8 {
+            return Err(r.err_at(start, format!("meter config length {} is shorter than 8", len)));
+        }
+        let mut b = r.sub(len - 2)?;
+        let flags = b.u16()?;
+        let meter_id = b.u32()?;
+        Ok(MeterConfig { flags, meter_id, bands: super::meter::parse_meter_bands(&mut b)? })
+    }
+    /// Appends the entry.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let s = out.len();
+        out.put_u16(0);
+        out.put_u16(self.flags);
+        out.put_u32(self.meter_id);
+        for b in &self.bands {
+            b.emit(out)?;
+        }
+        out.set_len16(s, s, "a meter configuration")
+    }
+}
+
 /// Body of a multipart reply.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MultipartReplyBody {
@@ -916,17 +942,7 @@ impl MultipartReplyBody {
                 }
                 Ok(m)
             })?),
-            METER_CONFIG => B::MeterConfig(list(r, |r| {
-                let start = r.offset();
-                let len = r.u16()? as usize;
-                if len < 8 {
-                    return Err(r.err_at(start, format!("meter config length {} is shorter than 8", len)));
-                }
-                let mut b = r.sub(len - 2)?;
-                let flags = b.u16()?;
-                let meter_id = b.u32()?;
-                Ok(MeterConfig { flags, meter_id, bands: super::meter::parse_meter_bands(&mut b)? })
-            })?),
+            METER_CONFIG => B::MeterConfig(list(r, MeterConfig::parse)?),
             METER_FEATURES => {
                 let m = MeterFeatures {
                     max_meter: r.u32()?,
@@ -1064,14 +1080,7 @@ impl MultipartReplyBody {
             }
             B::MeterConfig(v) => {
                 for m in v {
-                    let s = out.len();
-                    out.put_u16(0);
-                    out.put_u16(m.flags);
-                    out.put_u32(m.meter_id);
-                    for b in &m.bands {
-                        b.emit(out)?;
-                    }
-                    out.set_len16(s, s, "a meter configuration")?;
+                    m.emit(out)?;
                 }
             }
             B::MeterFeatures(m) => {
@@ -1198,6 +1207,24 @@ pub(crate) mod json {
         })
     }
 
+    /// A meter's configuration under the class `name` (`OFPMeterConfigStats`, 1.5's `OFPMeterDescStats`).
+    pub(crate) fn meter_config_json(name: &str, m: &MeterConfig) -> Value {
+        let len = parts_len(8, &m.bands, MeterBand::emit);
+        cls(
+            name,
+            json!({"length": len, "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}),
+        )
+    }
+
+    /// A meter's configuration from the fields of its class.
+    pub(crate) fn meter_config_from_json(m: &Obj<'_>) -> R<MeterConfig> {
+        Ok(MeterConfig {
+            flags: m.u16("flags")?,
+            meter_id: m.u32("meter_id")?,
+            bands: m.list("bands", band_from_json)?,
+        })
+    }
+
     /// The switch description of a desc stats reply (the same in OpenFlow 1.0 and 1.3).
     pub(crate) fn desc_json(d: &Desc) -> Value {
         cls(
@@ -1302,13 +1329,7 @@ pub(crate) mod json {
         ),
         B::MeterConfig(v) => (
             "OFPMeterConfigStatsReply",
-            json!(v
-                .iter()
-                .map(|m| {
-                    let len = parts_len(8, &m.bands, MeterBand::emit);
-                    cls("OFPMeterConfigStats", json!({"length": len, "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}))
-                })
-                .collect::<Vec<_>>()),
+            json!(v.iter().map(|m| meter_config_json("OFPMeterConfigStats", m)).collect::<Vec<_>>()),
         ),
         B::MeterFeatures(m) => (
             "OFPMeterFeaturesStatsReply",
@@ -1493,13 +1514,7 @@ pub(crate) mod json {
                     })?,
                 })
             })?),
-            "OFPMeterConfigStatsReply" => RB::MeterConfig(entries(o, body, |m| {
-                Ok(MeterConfig {
-                    flags: m.u16("flags")?,
-                    meter_id: m.u32("meter_id")?,
-                    bands: m.list("bands", band_from_json)?,
-                })
-            })?),
+            "OFPMeterConfigStatsReply" => RB::MeterConfig(entries(o, body, meter_config_from_json)?),
             "OFPMeterFeaturesStatsReply" => {
                 let first = list()?.first().ok_or_else(|| JsonError("empty meter features".into()))?;
                 let m = class(first)?;

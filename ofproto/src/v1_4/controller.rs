@@ -4,7 +4,7 @@
 
 use crate::error::{DecodeError, EncodeError};
 use crate::header::Header;
-use crate::props::{emit_list, BundleProp, Prop, PropKind, RoleProp};
+use crate::props::{emit_list, Prop, PropKind, RoleProp};
 use crate::wire::{Put, Reader};
 
 /// An asynchronous configuration property (`OFPACPT_*`).
@@ -150,6 +150,72 @@ impl<M: Embedded> RequestForward<M> {
     }
 }
 
+/// `ofp_time`: a point in time, seconds and nanoseconds since the epoch (OpenFlow 1.5 scheduled bundles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Time {
+    /// Seconds.
+    pub seconds: u64,
+    /// Nanoseconds.
+    pub nanoseconds: u32,
+}
+
+impl Time {
+    /// Parses the 16-byte structure.
+    pub fn parse(r: &mut Reader<'_>) -> Result<Time, DecodeError> {
+        let t = Time { seconds: r.u64()?, nanoseconds: r.u32()? };
+        r.skip(4)?;
+        Ok(t)
+    }
+    /// Appends the 16-byte structure.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.seconds);
+        out.put_u32(self.nanoseconds);
+        out.put_zeros(4);
+    }
+}
+
+/// A bundle property (`OFPBPT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleProp {
+    /// `OFPBPT_TIME` (1, OpenFlow 1.5): when a scheduled bundle is committed.
+    Time(Time),
+}
+
+impl PropKind for BundleProp {
+    const CLASS: &'static str = "OFPBundleProp";
+    const WHAT: &'static str = "a bundle property";
+    fn prop_type(&self) -> u16 {
+        1
+    }
+    fn parse(t: u16, r: &mut Reader<'_>) -> Result<Option<Self>, DecodeError> {
+        if t != 1 {
+            return Ok(None);
+        }
+        r.skip(4)?;
+        Ok(Some(BundleProp::Time(Time::parse(r)?)))
+    }
+    fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let BundleProp::Time(t) = self;
+        out.put_zeros(4);
+        t.emit(out);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "json")]
+impl crate::props::json::PropJson for BundleProp {
+    fn to_json(&self) -> (&'static str, serde_json::Value) {
+        let BundleProp::Time(t) = self;
+        ("OFPBundlePropTime", serde_json::json!({ "scheduled_time": json::time_json(t) }))
+    }
+    fn from_json(o: &crate::json::Obj<'_>) -> crate::json::R<Option<Self>> {
+        Ok(match o.name {
+            "OFPBundlePropTime" => Some(BundleProp::Time(json::time_from_json(o.v("scheduled_time")?)?)),
+            _ => None,
+        })
+    }
+}
+
 /// `OFPT_BUNDLE_CONTROL` body.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct BundleCtrl {
@@ -248,10 +314,20 @@ impl<M: Embedded> BundleAdd<M> {
 /// JSON of the asynchronous configuration, role status, request forwards and bundles.
 #[cfg(feature = "json")]
 pub(crate) mod json {
-    use super::{AsyncConfig, BundleAdd, BundleCtrl, Embedded, RequestForward, RoleStatus};
-    use crate::json::{cls, Obj, R};
+    use super::{AsyncConfig, BundleAdd, BundleCtrl, Embedded, RequestForward, RoleStatus, Time};
+    use crate::json::{class, cls, Obj, R};
     use crate::props::json::{props_from_json, props_json};
     use serde_json::{json, Value};
+
+    /// `{"OFPTime": {"seconds", "nanoseconds"}}`.
+    pub(crate) fn time_json(t: &Time) -> Value {
+        cls("OFPTime", json!({"seconds": t.seconds, "nanoseconds": t.nanoseconds}))
+    }
+
+    pub(crate) fn time_from_json(v: &Value) -> R<Time> {
+        let o = class(v)?;
+        Ok(Time { seconds: o.u64("seconds")?, nanoseconds: o.u32("nanoseconds")? })
+    }
 
     impl AsyncConfig {
         /// The properties, under the class `name` (`OFPGetAsyncReply` or `OFPSetAsync`).

@@ -22,7 +22,8 @@ pub(crate) mod ports;
 pub(crate) mod table;
 
 pub use controller::{
-    bundle_ctrl_type, AsyncConfig, AsyncConfigProp, BundleAdd, BundleCtrl, Embedded, RequestForward, RoleStatus,
+    bundle_ctrl_type, AsyncConfig, AsyncConfigProp, BundleAdd, BundleCtrl, BundleProp, Embedded, RequestForward,
+    RoleStatus, Time,
 };
 pub use flow::FlowMod;
 pub use multipart::{MultipartReply, MultipartReplyBody, MultipartRequest, MultipartRequestBody};
