@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 pub use crate::v1_0::action::json::{action10_from_json, action10_json};
 pub use crate::v1_0::flow_match::json::match10_json;
 pub use crate::v1_0::json::{v1_0_from_json, v1_0_to_json};
+pub use crate::v1_2::json::{v1_2_from_json, v1_2_to_json};
 pub use crate::v1_3::action::json::{action13_from_json, action13_json};
 pub use crate::v1_3::instruction::json::instruction_json;
 pub use crate::v1_3::json::{v1_3_from_json, v1_3_to_json};
@@ -27,6 +28,7 @@ pub use crate::v1_5::json::{v1_5_from_json, v1_5_to_json};
 pub fn to_json(m: &Message) -> Value {
     match m {
         Message::V1_0(m) => v1_0_to_json(m),
+        Message::V1_2(m) => v1_2_to_json(m),
         Message::V1_3(m) => v1_3_to_json(m),
         Message::V1_4(m) => v1_4_to_json(m),
         Message::V1_5(m) => v1_5_to_json(m),
@@ -38,6 +40,7 @@ pub fn to_json(m: &Message) -> Value {
 pub fn from_json(version: u8, v: &Value) -> Result<Message, JsonError> {
     match version {
         crate::OFP_VERSION_1_0 => v1_0_from_json(v).map(Message::V1_0),
+        crate::OFP_VERSION_1_2 => v1_2_from_json(v).map(Message::V1_2),
         crate::OFP_VERSION_1_3 => v1_3_from_json(v).map(Message::V1_3),
         crate::OFP_VERSION_1_4 => v1_4_from_json(v).map(Message::V1_4),
         crate::OFP_VERSION_1_5 => v1_5_from_json(v).map(Message::V1_5),

@@ -63,6 +63,7 @@ pub mod portable;
 pub mod props;
 pub mod types;
 pub mod v1_0;
+pub mod v1_2;
 pub mod v1_3;
 pub mod v1_4;
 pub mod v1_5;
@@ -78,6 +79,8 @@ pub use types::FixedStr;
 
 /// Wire version byte of OpenFlow 1.0.
 pub const OFP_VERSION_1_0: u8 = 0x01;
+/// Wire version byte of OpenFlow 1.2.
+pub const OFP_VERSION_1_2: u8 = 0x03;
 /// Wire version byte of OpenFlow 1.3.
 pub const OFP_VERSION_1_3: u8 = 0x04;
 /// Wire version byte of OpenFlow 1.4.
@@ -93,7 +96,8 @@ pub fn version_name(version: u8) -> String {
 }
 
 /// Versions this crate decodes.
-pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5];
+pub const SUPPORTED_VERSIONS: &[u8] =
+    &[OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5];
 
 /// A decoded message of any supported version.
 ///
@@ -103,6 +107,8 @@ pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3, OFP_VE
 pub enum Message {
     /// OpenFlow 1.0.
     V1_0(v1_0::Message),
+    /// OpenFlow 1.2.
+    V1_2(v1_2::Message),
     /// OpenFlow 1.3.
     V1_3(v1_3::Message),
     /// OpenFlow 1.4.
@@ -116,6 +122,7 @@ impl Message {
     pub fn version(&self) -> u8 {
         match self {
             Message::V1_0(_) => OFP_VERSION_1_0,
+            Message::V1_2(_) => OFP_VERSION_1_2,
             Message::V1_3(_) => OFP_VERSION_1_3,
             Message::V1_4(_) => OFP_VERSION_1_4,
             Message::V1_5(_) => OFP_VERSION_1_5,
@@ -125,6 +132,7 @@ impl Message {
     pub fn msg_type(&self) -> u8 {
         match self {
             Message::V1_0(m) => m.msg_type(),
+            Message::V1_2(m) => m.msg_type(),
             Message::V1_3(m) => m.msg_type(),
             Message::V1_4(m) => m.msg_type(),
             Message::V1_5(m) => m.msg_type(),
@@ -134,6 +142,7 @@ impl Message {
     pub fn type_name(&self) -> &'static str {
         match self {
             Message::V1_0(m) => v1_0::type_name(m.msg_type()),
+            Message::V1_2(m) => v1_2::type_name(m.msg_type()),
             Message::V1_3(m) => v1_3::type_name(m.msg_type()),
             Message::V1_4(m) => v1_4::type_name(m.msg_type()),
             Message::V1_5(m) => v1_5::type_name(m.msg_type()),
@@ -143,6 +152,7 @@ impl Message {
     pub fn encode(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Message::V1_0(m) => m.encode(xid, out),
+            Message::V1_2(m) => m.encode(xid, out),
             Message::V1_3(m) => m.encode(xid, out),
             Message::V1_4(m) => m.encode(xid, out),
             Message::V1_5(m) => m.encode(xid, out),
@@ -159,6 +169,12 @@ impl Message {
 impl From<v1_3::Message> for Message {
     fn from(m: v1_3::Message) -> Self {
         Message::V1_3(m)
+    }
+}
+
+impl From<v1_2::Message> for Message {
+    fn from(m: v1_2::Message) -> Self {
+        Message::V1_2(m)
     }
 }
 
@@ -185,6 +201,7 @@ pub fn decode(buf: &[u8]) -> Result<(Header, Message), DecodeError> {
     let h = Header::parse(buf)?;
     match h.version {
         OFP_VERSION_1_0 => v1_0::Message::decode(buf).map(|(h, m)| (h, Message::V1_0(m))),
+        OFP_VERSION_1_2 => v1_2::Message::decode(buf).map(|(h, m)| (h, Message::V1_2(m))),
         OFP_VERSION_1_3 => v1_3::Message::decode(buf).map(|(h, m)| (h, Message::V1_3(m))),
         OFP_VERSION_1_4 => v1_4::Message::decode(buf).map(|(h, m)| (h, Message::V1_4(m))),
         OFP_VERSION_1_5 => v1_5::Message::decode(buf).map(|(h, m)| (h, Message::V1_5(m))),

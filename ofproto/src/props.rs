@@ -83,7 +83,7 @@ impl<K: PropKind> Prop<K> {
         let p = if K::is_experimenter(t) {
             let experimenter = b.u32()?;
             let exp_type = b.u32()?;
-            if b.remaining() % 4 != 0 {
+            if !b.remaining().is_multiple_of(4) {
                 return Err(b.err(format!("{} data of {} bytes is not whole 32-bit words", K::WHAT, b.remaining())));
             }
             let mut data = Vec::with_capacity(b.remaining() / 4);

@@ -21,7 +21,7 @@ fn files(ext: &str) -> Vec<PathBuf> {
     assert!(dir.is_dir(), "OpenFlow corpus not found at {} (set TATSU_OPENFLOW_CORPUS)", dir.display());
     let mut out = Vec::new();
     // The versions the codec speaks (`TATSU_CORPUS_VERSIONS=of14,of15` narrows the run).
-    let versions = std::env::var("TATSU_CORPUS_VERSIONS").unwrap_or_else(|_| "of10,of13,of14,of15".into());
+    let versions = std::env::var("TATSU_CORPUS_VERSIONS").unwrap_or_else(|_| "of10,of12,of13,of14,of15".into());
     for version in versions.split(',') {
         let sub = dir.join(version);
         for f in std::fs::read_dir(&sub).expect("read corpus subdir") {
@@ -41,6 +41,10 @@ const SHORT_HEADER_LENGTH: &[&str] = &[
     // Header length 32, file 40: the 1.5 meter features end with `features` and padding past byte 32.
     "libofproto-OFP15-meter_features_reply.packet",
 ];
+
+/// Captures whose JSON holds a list as an object (1.2's features reply shows its ports keyed by number), so
+/// that the wire order cannot come back from it.
+const UNORDERED_JSON: &[&str] = &["3-6-ofp_features_reply.packet"];
 
 /// A capture's bytes, with the header length of the captures listed in [`SHORT_HEADER_LENGTH`] fixed.
 fn read_capture(p: &Path) -> Vec<u8> {
@@ -133,9 +137,10 @@ fn adapt_packet_data(got: &mut Value, want: &Value, raw_data: Option<&[u8]>) {
 }
 
 fn packet_out_data(msg: &tatsu_ofproto::Message) -> Option<Vec<u8>> {
-    use tatsu_ofproto::{v1_0, v1_3, v1_4, v1_5, Message};
+    use tatsu_ofproto::{v1_0, v1_2, v1_3, v1_4, v1_5, Message};
     match msg {
         Message::V1_3(v1_3::Message::PacketOut(p)) => Some(p.data.clone()),
+        Message::V1_2(v1_2::Message::PacketOut(p)) => Some(p.data.clone()),
         Message::V1_4(v1_4::Message::PacketOut(p)) => Some(p.data.clone()),
         Message::V1_5(v1_5::Message::PacketOut(p)) => Some(p.data.clone()),
         Message::V1_0(v1_0::Message::PacketOut(p)) => Some(p.data.clone()),
@@ -281,7 +286,14 @@ fn corpus_encode_from_json_with_zeroed_lengths() {
                 continue;
             }
         };
-        if enc != bytes {
+        if UNORDERED_JSON.contains(&name.as_str()) {
+            // The JSON cannot carry the wire order: the bytes must decode to the same message, in some order.
+            let same = enc.len() == bytes.len()
+                && matches!((decode(&enc), decode(&bytes)), (Ok((_, a)), Ok((_, b))) if to_json(&a) == to_json(&b));
+            if !same {
+                failures.push(format!("{}: encoding from zero-length JSON is not the same message", name));
+            }
+        } else if enc != bytes {
             let at = enc.iter().zip(&bytes).position(|(a, b)| a != b).unwrap_or(enc.len().min(bytes.len()));
             failures.push(format!(
                 "{}: encoding from zero-length JSON differs at byte {} (got {} bytes, want {})",
