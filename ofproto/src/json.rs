@@ -48,6 +48,25 @@ pub fn from_json(version: u8, v: &Value) -> Result<Message, JsonError> {
     }
 }
 
+thread_local! {
+    /// The version of the message being rendered or read (0 outside [`with_version`]).
+    static VERSION: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f`, the JSON of a message of wire `version` both ways, with [`version`] saying so: the parts that
+/// several versions share but Ryu names by version (`pbb_uca`, 1.5's actions) look it up.
+pub(crate) fn with_version<T>(version: u8, f: impl FnOnce() -> T) -> T {
+    let was = VERSION.with(|v| v.replace(version));
+    let out = f();
+    VERSION.with(|v| v.set(was));
+    out
+}
+
+/// The version of the message whose JSON is being rendered or read (0 for 1.0 and 1.3, which need none).
+pub(crate) fn version() -> u8 {
+    VERSION.with(|v| v.get())
+}
+
 /// Why a JSON value could not be turned into a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -689,7 +689,8 @@ pub(crate) mod json {
 
     /// An OXM TLV as `{"OXMTlv": {"field", "mask", "value"}}`.
     pub fn oxm_json(o: &Oxm) -> Value {
-        let field = o.field().filter(|f| *f != OxmField::PbbUcaBasic || BASIC_PBB_UCA.with(|b| b.get()));
+        let field =
+            o.field().filter(|f| *f != OxmField::PbbUcaBasic || crate::json::version() >= crate::OFP_VERSION_1_4);
         let (name, kind) = match field {
             Some(f) => (f.name().to_string(), f.info().kind),
             None => (format!("field_0x{:08x}", o.header() & 0xffff_ff00), ValueKind::Int),
@@ -728,24 +729,10 @@ pub(crate) mod json {
         })
     }
 
-    thread_local! {
-        /// Whether `pbb_uca` names the OpenFlow-basic field (1.4 and 1.5) rather than 1.3's ONF one.
-        static BASIC_PBB_UCA: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-
-    /// Runs `f` (a 1.4 or 1.5 message rendered as or read from JSON) with `pbb_uca` naming the OpenFlow-basic
-    /// field.
-    pub(crate) fn with_basic_pbb_uca<T>(f: impl FnOnce() -> T) -> T {
-        let was = BASIC_PBB_UCA.with(|b| b.replace(true));
-        let out = f();
-        BASIC_PBB_UCA.with(|b| b.set(was));
-        out
-    }
-
     /// The field Ryu's JSON names `name`, in the version being read.
     pub(crate) fn field_by_name(name: &str) -> Option<OxmField> {
         match OxmField::from_name(name)? {
-            OxmField::PbbUca if BASIC_PBB_UCA.with(|b| b.get()) => Some(OxmField::PbbUcaBasic),
+            OxmField::PbbUca if crate::json::version() >= crate::OFP_VERSION_1_4 => Some(OxmField::PbbUcaBasic),
             f => Some(f),
         }
     }

@@ -372,7 +372,7 @@ pub(crate) mod json {
     /// Renders an OpenFlow 1.4 message.
     pub fn v1_4_to_json(m: &Message) -> Value {
         use Message as M;
-        crate::v1_3::oxm::json::with_basic_pbb_uca(|| match m {
+        crate::json::with_version(VERSION, || match m {
             M::Hello(h) => h.to_json(),
             M::Error(e) => e.to_json(),
             M::EchoRequest(d) => cls("OFPEchoRequest", json!({"data": base64(d)})),
@@ -413,7 +413,7 @@ pub(crate) mod json {
     pub fn v1_4_from_json(v: &Value) -> Result<Message, JsonError> {
         use Message as M;
         let o = class(v)?;
-        crate::v1_3::oxm::json::with_basic_pbb_uca(|| {
+        crate::json::with_version(VERSION, || {
             match multipart_class(o.name) {
                 Some(true) => return Ok(M::MultipartRequest(mp_request_from_json(&o)?)),
                 Some(false) => return Ok(M::MultipartReply(mp_reply_from_json(&o)?)),

@@ -8,12 +8,14 @@
 //! |------|-------|
 //! | `mod.rs` | [`Message`], decoding by type and encoding, the JSON dispatch |
 //! | [`oxs`] | OXS statistics TLVs and [`Stats`] |
+//! | [`actions`] | copy-field and meter actions, the stat-trigger instruction |
 //! | `flow.rs` | [`FlowRemoved`], [`FlowDesc`], [`FlowStats`] with OXS counters, [`PacketOut`] with a match |
 //! | `group.rs` | [`Bucket`] with ids and properties, [`GroupMod`], [`GroupDesc`] |
 //! | `controller.rs` | [`Role`] with a short id, [`ControllerStatus`], bundle features |
 //! | `table_features.rs` | [`TableFeatures`] |
 //! | [`multipart`] | multipart requests and replies |
 
+pub mod actions;
 pub(crate) mod controller;
 pub(crate) mod flow;
 pub(crate) mod group;
@@ -308,7 +310,7 @@ pub(crate) mod json {
     /// Renders an OpenFlow 1.5 message.
     pub fn v1_5_to_json(m: &Message) -> Value {
         use Message as M;
-        crate::v1_3::oxm::json::with_basic_pbb_uca(|| match m {
+        crate::json::with_version(VERSION, || match m {
             M::Hello(h) => h.to_json(),
             M::Error(e) => e.to_json(),
             M::EchoRequest(d) => cls("OFPEchoRequest", json!({"data": base64(d)})),
@@ -350,7 +352,7 @@ pub(crate) mod json {
     pub fn v1_5_from_json(v: &Value) -> Result<Message, JsonError> {
         use Message as M;
         let o = class(v)?;
-        crate::v1_3::oxm::json::with_basic_pbb_uca(|| {
+        crate::json::with_version(VERSION, || {
             match multipart_class(o.name) {
                 Some(true) => return Ok(M::MultipartRequest(mp_request_from_json(&o)?)),
                 Some(false) => return Ok(M::MultipartReply(mp_reply_from_json(&o)?)),
