@@ -1,4 +1,4 @@
-//! OpenFlow 1.0 and 1.3 wire codec for tatsu.
+//! OpenFlow 1.0, 1.2, 1.3, 1.4 and 1.5 wire codec for tatsu.
 //!
 //! Modelled on smoltcp's `wire` module: plain structs ("reprs") with
 //! `parse`/`emit`, where emitting computes every length and padding field,
@@ -23,14 +23,16 @@
 //! |------|-------|
 //! | `lib.rs` | [`Message`] of any version, [`decode`], hello helpers |
 //! | `header.rs` | the 8-byte header, framing, `encode_message` (length checks) |
-//! | `wire.rs` | the byte [`wire::Reader`] and the [`wire::Put`] writer, shared by both versions |
-//! | `common.rs` | bodies the same in both versions: hello, error; negotiation |
+//! | `wire.rs` | the byte [`wire::Reader`] and the [`wire::Put`] writer, shared by every version |
+//! | `common.rs` | bodies the same in every version: hello, error; negotiation |
 //! | `types.rs` | [`FixedStr`]; [`MacAddr`] is `tatsu_packet::MacAddr`, re-exported |
-//! | `nx.rs` | Nicira extension actions (both versions) |
+//! | `nx.rs` | Nicira extension actions (1.0 and the OXM versions) |
 //! | `error.rs` | [`DecodeError`], [`EncodeError`] |
 //! | `json.rs` | (`json` feature) `to_json`/`from_json`, the helpers the per-file JSON shares |
-//! | `v1_0/mod.rs`, `v1_3/mod.rs` | each version's `Message` enum and the dispatch by type (codec and JSON) |
+//! | `props.rs` | the TLV property lists of 1.4 and 1.5 ([`props::Prop`]) |
+//! | `v1_0/mod.rs` ... `v1_5/mod.rs` | each version's `Message` enum and the dispatch by type (codec and JSON) |
 //! | `v1_0/*.rs`, `v1_3/*.rs` | the messages, a small group of related ones per file (see [`v1_0`], [`v1_3`]) |
+//! | `v1_2/*.rs`, `v1_4/*.rs`, `v1_5/*.rs` | what 1.2, 1.4 and 1.5 change; the rest is 1.3's ([`v1_2`], [`v1_4`], [`v1_5`]) |
 //!
 //! Decoding never panics on malformed input; errors ([`DecodeError`]) name
 //! the message type, the byte offset and what was wrong.
@@ -100,8 +102,6 @@ pub const SUPPORTED_VERSIONS: &[u8] =
     &[OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5];
 
 /// A decoded message of any supported version.
-///
-/// New versions (1.4, 1.5) will be added as further variants.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Message {

@@ -216,6 +216,12 @@ pub struct TableFeatures {
 impl TableFeatures {
     /// Parses one entry.
     pub fn parse(r: &mut Reader<'_>) -> Result<TableFeatures, DecodeError> {
+        Self::parse_in(r, false)
+    }
+
+    /// Parses one entry; with `later`, the property types of OpenFlow 1.4 too (see
+    /// [`TableFeatureProp::parse_in`]).
+    pub(crate) fn parse_in(r: &mut Reader<'_>, later: bool) -> Result<TableFeatures, DecodeError> {
         let start = r.offset();
         let len = r.u16()? as usize;
         if len < 64 {
@@ -236,7 +242,7 @@ impl TableFeatures {
             properties: Vec::new(),
         };
         while !b.is_empty() {
-            t.properties.push(TableFeatureProp::parse(&mut b)?);
+            t.properties.push(TableFeatureProp::parse_in(&mut b, later)?);
         }
         Ok(t)
     }

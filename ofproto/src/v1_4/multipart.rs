@@ -64,6 +64,11 @@ impl FlowMonitorRequest {
     }
 }
 
+/// One table features entry with the property types of 1.4.
+fn table_features(r: &mut Reader<'_>) -> Result<crate::v1_3::table_features::TableFeatures, DecodeError> {
+    crate::v1_3::table_features::TableFeatures::parse_in(r, true)
+}
+
 /// Body of a 1.4 multipart request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MultipartRequestBody {
@@ -98,6 +103,8 @@ impl MultipartRequestBody {
             mp_type::TABLE_DESC => MultipartRequestBody::TableDesc,
             mp_type::QUEUE_DESC => MultipartRequestBody::QueueDesc { port_no: r.u32()?, queue_id: r.u32()? },
             mp_type::FLOW_MONITOR => MultipartRequestBody::FlowMonitor(FlowMonitorRequest::parse(r)?),
+            // 1.3's layout, with 1.4's `OFPTFPT_TABLE_SYNC_FROM`.
+            mp13::TABLE_FEATURES => MultipartRequestBody::Common(Request13::TableFeatures(list(r, table_features)?)),
             _ => return Ok(MultipartRequestBody::Common(Request13::parse(t, r)?)),
         };
         if !r.is_empty() {
@@ -732,6 +739,7 @@ impl MultipartReplyBody {
             mp_type::TABLE_DESC => MultipartReplyBody::TableDesc(list(r, TableDesc::parse)?),
             mp_type::QUEUE_DESC => MultipartReplyBody::QueueDesc(list(r, QueueDesc::parse)?),
             mp_type::FLOW_MONITOR => MultipartReplyBody::FlowMonitor(list(r, FlowUpdate::parse)?),
+            mp13::TABLE_FEATURES => MultipartReplyBody::Common(Reply13::TableFeatures(list(r, table_features)?)),
             _ => MultipartReplyBody::Common(Reply13::parse(t, r)?),
         })
     }
