@@ -35,7 +35,7 @@ pub fn to_json(m: &Message) -> Value {
     }
 }
 
-/// Builds a message of wire `version` (1 or 4) from its Ryu-style JSON form
+/// Builds a message of wire `version` (1, 3, 4, 5 or 6) from its Ryu-style JSON form
 /// (the inverse of [`to_json`]). Length fields in the JSON are ignored.
 pub fn from_json(version: u8, v: &Value) -> Result<Message, JsonError> {
     match version {
