@@ -1,5 +1,4 @@
-//! Message bodies whose layout is the same in OpenFlow 1.0 and 1.3
-//! (hello, error, echo) and version negotiation.
+//! Message bodies whose layout is the same in every OpenFlow version (hello, error), and version negotiation.
 
 use crate::error::{DecodeError, EncodeError};
 use crate::wire::{Put, Reader};
@@ -183,7 +182,8 @@ impl ErrorMsg {
     }
 }
 
-/// Error type and code constants (OpenFlow 1.3.5 §7.4.4; 1.0 uses the first six types).
+/// Error type and code constants (OpenFlow 1.3.5 §7.4.4, and the error types 1.4 and 1.5 add; 1.0 uses the
+/// first six types).
 pub mod error_codes {
     #![allow(missing_docs)]
     pub const OFPET_HELLO_FAILED: u16 = 0;
@@ -200,6 +200,14 @@ pub mod error_codes {
     pub const OFPET_ROLE_REQUEST_FAILED: u16 = 11;
     pub const OFPET_METER_MOD_FAILED: u16 = 12;
     pub const OFPET_TABLE_FEATURES_FAILED: u16 = 13;
+    /// OpenFlow 1.4 and 1.5.
+    pub const OFPET_BAD_PROPERTY: u16 = 14;
+    /// OpenFlow 1.4 and 1.5.
+    pub const OFPET_ASYNC_CONFIG_FAILED: u16 = 15;
+    /// OpenFlow 1.4 and 1.5.
+    pub const OFPET_FLOW_MONITOR_FAILED: u16 = 16;
+    /// OpenFlow 1.4 and 1.5.
+    pub const OFPET_BUNDLE_FAILED: u16 = 17;
     pub const OFPET_EXPERIMENTER: u16 = 0xffff;
 
     pub const OFPHFC_INCOMPATIBLE: u16 = 0;
@@ -328,7 +336,7 @@ pub mod error_codes {
     pub const OFPTFFC_EPERM: u16 = 5;
 }
 
-/// JSON of the hello and error bodies (the same in both versions).
+/// JSON of the hello and error bodies (the same in every version).
 #[cfg(feature = "json")]
 mod json {
     use super::{bitmap_versions, ErrorMsg, Hello, HelloElement};

@@ -11,7 +11,7 @@ pub const MAX_MESSAGE_LEN: usize = u16::MAX as usize;
 /// The common OpenFlow header (`ofp_header`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Header {
-    /// Wire protocol version (0x01 = 1.0, 0x04 = 1.3).
+    /// Wire protocol version (0x01 = 1.0, 0x03 = 1.2, 0x04 = 1.3, 0x05 = 1.4, 0x06 = 1.5).
     pub version: u8,
     /// Message type (`OFPT_*`).
     pub msg_type: u8,

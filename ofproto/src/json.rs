@@ -16,27 +16,55 @@ use serde_json::{Map, Value};
 pub use crate::v1_0::action::json::{action10_from_json, action10_json};
 pub use crate::v1_0::flow_match::json::match10_json;
 pub use crate::v1_0::json::{v1_0_from_json, v1_0_to_json};
+pub use crate::v1_2::json::{v1_2_from_json, v1_2_to_json};
 pub use crate::v1_3::action::json::{action13_from_json, action13_json};
 pub use crate::v1_3::instruction::json::instruction_json;
 pub use crate::v1_3::json::{v1_3_from_json, v1_3_to_json};
 pub use crate::v1_3::oxm::json::{match13_json, oxm_from_json, oxm_json};
+pub use crate::v1_4::json::{v1_4_from_json, v1_4_to_json};
+pub use crate::v1_5::json::{v1_5_from_json, v1_5_to_json};
 
 /// Renders any supported message as Ryu-style JSON.
 pub fn to_json(m: &Message) -> Value {
     match m {
         Message::V1_0(m) => v1_0_to_json(m),
+        Message::V1_2(m) => v1_2_to_json(m),
         Message::V1_3(m) => v1_3_to_json(m),
+        Message::V1_4(m) => v1_4_to_json(m),
+        Message::V1_5(m) => v1_5_to_json(m),
     }
 }
 
-/// Builds a message of wire `version` (1 or 4) from its Ryu-style JSON form
+/// Builds a message of wire `version` (1, 3, 4, 5 or 6) from its Ryu-style JSON form
 /// (the inverse of [`to_json`]). Length fields in the JSON are ignored.
 pub fn from_json(version: u8, v: &Value) -> Result<Message, JsonError> {
     match version {
         crate::OFP_VERSION_1_0 => v1_0_from_json(v).map(Message::V1_0),
+        crate::OFP_VERSION_1_2 => v1_2_from_json(v).map(Message::V1_2),
         crate::OFP_VERSION_1_3 => v1_3_from_json(v).map(Message::V1_3),
+        crate::OFP_VERSION_1_4 => v1_4_from_json(v).map(Message::V1_4),
+        crate::OFP_VERSION_1_5 => v1_5_from_json(v).map(Message::V1_5),
         _ => bad(format!("unsupported version {}", version)),
     }
+}
+
+thread_local! {
+    /// The version of the message being rendered or read (0 outside [`with_version`]).
+    static VERSION: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f`, the JSON of a message of wire `version` both ways, with [`version`] saying so: the parts that
+/// several versions share but Ryu names by version (`pbb_uca`, 1.5's actions) look it up.
+pub(crate) fn with_version<T>(version: u8, f: impl FnOnce() -> T) -> T {
+    let was = VERSION.with(|v| v.replace(version));
+    let out = f();
+    VERSION.with(|v| v.set(was));
+    out
+}
+
+/// The version of the message whose JSON is being rendered or read (0 for 1.0 and 1.3, which need none).
+pub(crate) fn version() -> u8 {
+    VERSION.with(|v| v.get())
 }
 
 /// Why a JSON value could not be turned into a message.
@@ -133,6 +161,15 @@ pub(crate) fn ext(mut a: Value, b: Value) -> Value {
     a
 }
 
+/// The class object `v` (`{"Class": {...}}`) with the fields of object `b` added to its body.
+pub(crate) fn cls_ext(mut v: Value, b: Value) -> Value {
+    if let Some(body) = v.as_object_mut().and_then(|o| o.values_mut().next()) {
+        let inner = std::mem::take(body);
+        *body = ext(inner, b);
+    }
+    v
+}
+
 /// The header of a field that JSON names `field_0x<hex>` (a field without a name).
 pub(crate) fn hex_header(s: &str) -> Option<u32> {
     u32::from_str_radix(s.strip_prefix("field_0x")?, 16).ok()
@@ -174,6 +211,13 @@ impl<'a> Obj<'a> {
     }
     pub(crate) fn u8(&self, k: &str) -> R<u8> {
         u8::try_from(self.u64(k)?).map_err(|_| JsonError(format!("{}.{}: out of range", self.name, k)))
+    }
+    pub(crate) fn i32(&self, k: &str) -> R<i32> {
+        let v = self.v(k)?;
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .and_then(|x| i32::try_from(x).ok())
+            .ok_or_else(|| JsonError(format!("{}.{}: not a 32-bit integer", self.name, k)))
     }
     pub(crate) fn str(&self, k: &str) -> R<&'a str> {
         self.v(k)?.as_str().ok_or_else(|| JsonError(format!("{}.{}: not a string", self.name, k)))

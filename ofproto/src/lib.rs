@@ -1,4 +1,4 @@
-//! OpenFlow 1.0 and 1.3 wire codec for tatsu.
+//! OpenFlow 1.0, 1.2, 1.3, 1.4 and 1.5 wire codec for tatsu.
 //!
 //! Modelled on smoltcp's `wire` module: plain structs ("reprs") with
 //! `parse`/`emit`, where emitting computes every length and padding field,
@@ -23,14 +23,16 @@
 //! |------|-------|
 //! | `lib.rs` | [`Message`] of any version, [`decode`], hello helpers |
 //! | `header.rs` | the 8-byte header, framing, `encode_message` (length checks) |
-//! | `wire.rs` | the byte [`wire::Reader`] and the [`wire::Put`] writer, shared by both versions |
-//! | `common.rs` | bodies the same in both versions: hello, error; negotiation |
+//! | `wire.rs` | the byte [`wire::Reader`] and the [`wire::Put`] writer, shared by every version |
+//! | `common.rs` | bodies the same in every version: hello, error; negotiation |
 //! | `types.rs` | [`FixedStr`]; [`MacAddr`] is `tatsu_packet::MacAddr`, re-exported |
-//! | `nx.rs` | Nicira extension actions (both versions) |
+//! | `nx.rs` | Nicira extension actions (1.0 and the OXM versions) |
 //! | `error.rs` | [`DecodeError`], [`EncodeError`] |
 //! | `json.rs` | (`json` feature) `to_json`/`from_json`, the helpers the per-file JSON shares |
-//! | `v1_0/mod.rs`, `v1_3/mod.rs` | each version's `Message` enum and the dispatch by type (codec and JSON) |
+//! | `props.rs` | the TLV property lists of 1.4 and 1.5 ([`props::Prop`]) |
+//! | `v1_0/mod.rs` ... `v1_5/mod.rs` | each version's `Message` enum and the dispatch by type (codec and JSON) |
 //! | `v1_0/*.rs`, `v1_3/*.rs` | the messages, a small group of related ones per file (see [`v1_0`], [`v1_3`]) |
+//! | `v1_2/*.rs`, `v1_4/*.rs`, `v1_5/*.rs` | what 1.2, 1.4 and 1.5 change; the rest is 1.3's ([`v1_2`], [`v1_4`], [`v1_5`]) |
 //!
 //! Decoding never panics on malformed input; errors ([`DecodeError`]) name
 //! the message type, the byte offset and what was wrong.
@@ -60,9 +62,13 @@ pub mod header;
 pub mod json;
 pub mod nx;
 pub mod portable;
+pub mod props;
 pub mod types;
 pub mod v1_0;
+pub mod v1_2;
 pub mod v1_3;
+pub mod v1_4;
+pub mod v1_5;
 pub mod wire;
 
 pub use common::{negotiate, ErrorMsg, Hello, HelloElement};
@@ -75,11 +81,13 @@ pub use types::FixedStr;
 
 /// Wire version byte of OpenFlow 1.0.
 pub const OFP_VERSION_1_0: u8 = 0x01;
+/// Wire version byte of OpenFlow 1.2.
+pub const OFP_VERSION_1_2: u8 = 0x03;
 /// Wire version byte of OpenFlow 1.3.
 pub const OFP_VERSION_1_3: u8 = 0x04;
-/// Wire version byte of OpenFlow 1.4 (not yet decoded).
+/// Wire version byte of OpenFlow 1.4.
 pub const OFP_VERSION_1_4: u8 = 0x05;
-/// Wire version byte of OpenFlow 1.5 (not yet decoded).
+/// Wire version byte of OpenFlow 1.5.
 pub const OFP_VERSION_1_5: u8 = 0x06;
 /// "1.0", "1.3", ... for a wire version byte ("0x07" for one OpenFlow never had).
 pub fn version_name(version: u8) -> String {
@@ -90,18 +98,23 @@ pub fn version_name(version: u8) -> String {
 }
 
 /// Versions this crate decodes.
-pub const SUPPORTED_VERSIONS: &[u8] = &[OFP_VERSION_1_0, OFP_VERSION_1_3];
+pub const SUPPORTED_VERSIONS: &[u8] =
+    &[OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5];
 
 /// A decoded message of any supported version.
-///
-/// New versions (1.4, 1.5) will be added as further variants.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Message {
     /// OpenFlow 1.0.
     V1_0(v1_0::Message),
+    /// OpenFlow 1.2.
+    V1_2(v1_2::Message),
     /// OpenFlow 1.3.
     V1_3(v1_3::Message),
+    /// OpenFlow 1.4.
+    V1_4(v1_4::Message),
+    /// OpenFlow 1.5.
+    V1_5(v1_5::Message),
 }
 
 impl Message {
@@ -109,28 +122,40 @@ impl Message {
     pub fn version(&self) -> u8 {
         match self {
             Message::V1_0(_) => OFP_VERSION_1_0,
+            Message::V1_2(_) => OFP_VERSION_1_2,
             Message::V1_3(_) => OFP_VERSION_1_3,
+            Message::V1_4(_) => OFP_VERSION_1_4,
+            Message::V1_5(_) => OFP_VERSION_1_5,
         }
     }
     /// Message type byte.
     pub fn msg_type(&self) -> u8 {
         match self {
             Message::V1_0(m) => m.msg_type(),
+            Message::V1_2(m) => m.msg_type(),
             Message::V1_3(m) => m.msg_type(),
+            Message::V1_4(m) => m.msg_type(),
+            Message::V1_5(m) => m.msg_type(),
         }
     }
     /// `OFPT_*` name of the message type.
     pub fn type_name(&self) -> &'static str {
         match self {
             Message::V1_0(m) => v1_0::type_name(m.msg_type()),
+            Message::V1_2(m) => v1_2::type_name(m.msg_type()),
             Message::V1_3(m) => v1_3::type_name(m.msg_type()),
+            Message::V1_4(m) => v1_4::type_name(m.msg_type()),
+            Message::V1_5(m) => v1_5::type_name(m.msg_type()),
         }
     }
     /// Appends the encoded message (header included) with transaction id `xid`; on error nothing is appended.
     pub fn encode(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Message::V1_0(m) => m.encode(xid, out),
+            Message::V1_2(m) => m.encode(xid, out),
             Message::V1_3(m) => m.encode(xid, out),
+            Message::V1_4(m) => m.encode(xid, out),
+            Message::V1_5(m) => m.encode(xid, out),
         }
     }
     /// Encodes into a new vector.
@@ -147,6 +172,24 @@ impl From<v1_3::Message> for Message {
     }
 }
 
+impl From<v1_2::Message> for Message {
+    fn from(m: v1_2::Message) -> Self {
+        Message::V1_2(m)
+    }
+}
+
+impl From<v1_4::Message> for Message {
+    fn from(m: v1_4::Message) -> Self {
+        Message::V1_4(m)
+    }
+}
+
+impl From<v1_5::Message> for Message {
+    fn from(m: v1_5::Message) -> Self {
+        Message::V1_5(m)
+    }
+}
+
 impl From<v1_0::Message> for Message {
     fn from(m: v1_0::Message) -> Self {
         Message::V1_0(m)
@@ -158,7 +201,10 @@ pub fn decode(buf: &[u8]) -> Result<(Header, Message), DecodeError> {
     let h = Header::parse(buf)?;
     match h.version {
         OFP_VERSION_1_0 => v1_0::Message::decode(buf).map(|(h, m)| (h, Message::V1_0(m))),
+        OFP_VERSION_1_2 => v1_2::Message::decode(buf).map(|(h, m)| (h, Message::V1_2(m))),
         OFP_VERSION_1_3 => v1_3::Message::decode(buf).map(|(h, m)| (h, Message::V1_3(m))),
+        OFP_VERSION_1_4 => v1_4::Message::decode(buf).map(|(h, m)| (h, Message::V1_4(m))),
+        OFP_VERSION_1_5 => v1_5::Message::decode(buf).map(|(h, m)| (h, Message::V1_5(m))),
         v => Err(DecodeError::new("OFP_HEADER", 0, format!("unsupported OpenFlow version 0x{:02x}", v))),
     }
 }

@@ -42,12 +42,18 @@ fn hello_and_negotiation() {
     assert_eq!(negotiate(&[1, 4], 6, &Hello::default()), Some(4));
     assert_eq!(negotiate(&[1, 4], 2, &Hello::default()), None);
     assert_eq!(negotiate(&[1, 4], 6, &Hello::with_versions(&[5, 6])), None);
-    // A 1.5 hello decodes for negotiation even though 1.5 messages do not.
+    // A 1.5 hello decodes as a message too.
     let mut b6 = Vec::new();
     encode_hello(6, &[4, 5, 6], 1, &mut b6).expect("encodes");
-    assert!(decode(&b6).is_err());
+    assert!(decode(&b6).is_ok());
     let (_, h6) = decode_hello(&b6).expect("1.5 hello");
     assert_eq!(negotiate(&[1, 4], 6, &h6), Some(4));
+    // A hello of a version the codec does not speak (0x07) decodes for negotiation only.
+    let mut b7 = Vec::new();
+    encode_hello(7, &[4, 7], 1, &mut b7).expect("encodes");
+    assert!(decode(&b7).is_err());
+    let (_, h7) = decode_hello(&b7).expect("0x07 hello");
+    assert_eq!(negotiate(&[1, 4], 7, &h7), Some(4));
 }
 
 #[test]

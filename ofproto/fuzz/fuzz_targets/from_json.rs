@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Some((&v, rest)) = data.split_first() else { return };
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(rest) else { return };
-    let version = if v & 1 == 0 { 1 } else { 4 };
+    // The selector byte picks the version: 1.0, 1.2, 1.3, 1.4 or 1.5.
+    let version = tatsu_ofproto::SUPPORTED_VERSIONS[usize::from(v) % tatsu_ofproto::SUPPORTED_VERSIONS.len()];
     if let Ok(m) = tatsu_ofproto::from_json(version, &j) {
         // Too long to encode is an error, never bytes with a clamped length.
         if let Ok(bytes) = m.to_vec(0) {

@@ -396,7 +396,10 @@ pub(crate) mod json {
             Action::Experimenter { experimenter, data } => {
                 ("OFPActionExperimenterUnknown", json!({"experimenter": experimenter, "data": base64(data)}))
             }
-            Action::Unknown { data, .. } => ("OFPActionUnknown", json!({"data": base64(data)})),
+            Action::Unknown { data, .. } => match crate::v1_5::actions::json::action15_json(a) {
+                Some(named) if crate::json::version() >= crate::OFP_VERSION_1_5 => named,
+                _ => ("OFPActionUnknown", json!({"data": base64(data)})),
+            },
         };
         cls(name, ext(base, f))
     }
@@ -433,7 +436,10 @@ pub(crate) mod json {
                 Action::Experimenter { experimenter: o.u32("experimenter")?, data: o.bytes("data")? }
             }
             "OFPActionUnknown" => Action::Unknown { action_type: o.u16("type")?, data: o.bytes("data")? },
-            n => return bad(format!("unknown 1.3 action {}", n)),
+            n => match crate::v1_5::actions::json::action15_from_json(&o)? {
+                Some(a) if crate::json::version() >= crate::OFP_VERSION_1_5 => a,
+                _ => return bad(format!("unknown action {}", n)),
+            },
         })
     }
 }

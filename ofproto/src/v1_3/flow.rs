@@ -158,6 +158,10 @@ impl FlowMod {
     }
     /// Parses the body (after the header).
     pub fn parse(r: &mut Reader<'_>) -> Result<FlowMod, DecodeError> {
+        Self::parse_with_importance(r).map(|(f, _)| f)
+    }
+    /// Parses the body, returning the 16 bits after `flags` too: padding in 1.3, `importance` from 1.4 on.
+    pub(crate) fn parse_with_importance(r: &mut Reader<'_>) -> Result<(FlowMod, u16), DecodeError> {
         let cookie = r.u64()?;
         let cookie_mask = r.u64()?;
         let table_id = r.u8()?;
@@ -169,10 +173,10 @@ impl FlowMod {
         let out_port = r.u32()?;
         let out_group = r.u32()?;
         let flags = r.u16()?;
-        r.skip(2)?;
+        let importance = r.u16()?;
         let match_ = Match::parse(r)?;
         let instructions = instruction::parse_instructions(r)?;
-        Ok(FlowMod {
+        let f = FlowMod {
             cookie,
             cookie_mask,
             table_id,
@@ -186,10 +190,15 @@ impl FlowMod {
             flags,
             match_,
             instructions,
-        })
+        };
+        Ok((f, importance))
     }
     /// Appends the body; fails if the match or an instruction is longer than its length field holds.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.emit_with_importance(0, out)
+    }
+    /// Appends the body with `importance` in the 16 bits after `flags` (padding in 1.3).
+    pub(crate) fn emit_with_importance(&self, importance: u16, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.put_u64(self.cookie);
         out.put_u64(self.cookie_mask);
         out.put_u8(self.table_id);
@@ -201,7 +210,7 @@ impl FlowMod {
         out.put_u32(self.out_port);
         out.put_u32(self.out_group);
         out.put_u16(self.flags);
-        out.put_zeros(2);
+        out.put_u16(importance);
         self.match_.emit(out)?;
         instruction::emit_instructions(&self.instructions, out)
     }

@@ -197,7 +197,14 @@ pub(crate) mod json {
             Instruction::Experimenter { experimenter, data } => {
                 ("OFPInstructionExperimenter", json!({"experimenter": experimenter, "data": base64(data)}))
             }
-            Instruction::Unknown { data, .. } => ("OFPInstructionUnknown", json!({"data": base64(data)})),
+            Instruction::Unknown { data, .. } => {
+                if crate::json::version() >= crate::OFP_VERSION_1_5 {
+                    if let Some(v) = crate::v1_5::actions::json::instruction15_json(i, base.clone()) {
+                        return v;
+                    }
+                }
+                ("OFPInstructionUnknown", json!({"data": base64(data)}))
+            }
         };
         cls(name, ext(base, f))
     }
@@ -231,7 +238,10 @@ pub(crate) mod json {
             "OFPInstructionUnknown" => {
                 Instruction::Unknown { instruction_type: o.u16("type")?, data: o.bytes("data")? }
             }
-            n => return bad(format!("unknown instruction {}", n)),
+            n => match crate::v1_5::actions::json::instruction15_from_json(&o)? {
+                Some(i) if crate::json::version() >= crate::OFP_VERSION_1_5 => i,
+                _ => return bad(format!("unknown instruction {}", n)),
+            },
         })
     }
 }

@@ -173,10 +173,14 @@ pub(crate) mod json {
                 "OFPMeterBandDscpRemark",
                 json!({"type": 2, "len": len, "rate": rate, "burst_size": burst_size, "prec_level": prec_level}),
             ),
-            MeterBand::Experimenter { rate, burst_size, experimenter, data } => cls(
-                "OFPMeterBandExperimenter",
-                json!({"type": 0xffff, "len": len, "rate": rate, "burst_size": burst_size, "experimenter": experimenter, "data": base64(data)}),
-            ),
+            MeterBand::Experimenter { rate, burst_size, experimenter, data } => {
+                let mut f = json!({"type": 0xffff, "len": len, "rate": rate, "burst_size": burst_size, "experimenter": experimenter});
+                // Ryu's class has no data; bytes after the experimenter id are shown only when there are some.
+                if !data.is_empty() {
+                    f["data"] = json!(base64(data));
+                }
+                cls("OFPMeterBandExperimenter", f)
+            }
             MeterBand::Unknown { band_type, rate, burst_size, data } => cls(
                 "OFPMeterBandUnknown",
                 json!({"type": band_type, "len": len, "rate": rate, "burst_size": burst_size, "data": base64(data)}),
@@ -195,7 +199,10 @@ pub(crate) mod json {
                 rate,
                 burst_size,
                 experimenter: o.u32("experimenter")?,
-                data: o.bytes("data")?,
+                data: match o.opt("data") {
+                    Some(_) => o.bytes("data")?,
+                    None => Vec::new(),
+                },
             },
             _ => MeterBand::Unknown { band_type: o.u16("type")?, rate, burst_size, data: o.bytes("data")? },
         })

@@ -199,9 +199,32 @@ impl MultipartRequest {
     }
     /// Multipart type.
     pub fn mp_type(&self) -> u16 {
+        self.body.mp_type()
+    }
+
+    /// Parses the body after the OpenFlow header.
+    pub fn parse(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let t = r.u16()?;
+        let flags = r.u16()?;
+        r.skip(4)?;
+        Ok(MultipartRequest { flags, body: MultipartRequestBody::parse(t, r)? })
+    }
+
+    /// Appends the body after the OpenFlow header; fails if a length field inside it cannot hold its value.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.put_u16(self.mp_type());
+        out.put_u16(self.flags);
+        out.put_zeros(4);
+        self.body.emit(out)
+    }
+}
+
+impl MultipartRequestBody {
+    /// Multipart type.
+    pub fn mp_type(&self) -> u16 {
         use mp_type::*;
         use MultipartRequestBody as B;
-        match &self.body {
+        match self {
             B::Desc => DESC,
             B::Flow(_) => FLOW,
             B::Aggregate(_) => AGGREGATE,
@@ -221,13 +244,10 @@ impl MultipartRequest {
         }
     }
 
-    /// Parses the body after the OpenFlow header.
-    pub fn parse(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    /// Parses the body of multipart type `t` (what follows the multipart header), up to the end of `r`.
+    pub fn parse(t: u16, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         use mp_type::*;
         use MultipartRequestBody as B;
-        let t = r.u16()?;
-        let flags = r.u16()?;
-        r.skip(4)?;
         let body = match t {
             DESC => B::Desc,
             FLOW | AGGREGATE => {
@@ -309,16 +329,13 @@ impl MultipartRequest {
         if !r.is_empty() {
             return Err(r.err(format!("{} trailing bytes after multipart request type {}", r.remaining(), t)));
         }
-        Ok(MultipartRequest { flags, body })
+        Ok(body)
     }
 
-    /// Appends the body after the OpenFlow header; fails if a length field inside it cannot hold its value.
+    /// Appends the body (what follows the multipart header); fails if a length field inside it cannot hold its value.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         use MultipartRequestBody as B;
-        out.put_u16(self.mp_type());
-        out.put_u16(self.flags);
-        out.put_zeros(4);
-        match &self.body {
+        match self {
             B::Desc | B::Table | B::GroupDesc | B::GroupFeatures | B::MeterFeatures | B::PortDesc => {}
             B::Flow(f) | B::Aggregate(f) => {
                 out.put_u8(f.table_id);
@@ -442,6 +459,10 @@ pub struct FlowStats {
 impl FlowStats {
     /// Parses one entry.
     pub fn parse(r: &mut Reader<'_>) -> Result<FlowStats, DecodeError> {
+        Self::parse_with_importance(r).map(|(f, _)| f)
+    }
+    /// Parses one entry, returning the 16 bits after `flags` too: padding in 1.3, `importance` from 1.4 on.
+    pub(crate) fn parse_with_importance(r: &mut Reader<'_>) -> Result<(FlowStats, u16), DecodeError> {
         let start = r.offset();
         let len = r.u16()? as usize;
         if len < 56 {
@@ -457,13 +478,14 @@ impl FlowStats {
         let idle_timeout = b.u16()?;
         let hard_timeout = b.u16()?;
         let flags = b.u16()?;
-        b.skip(4)?;
+        let importance = b.u16()?;
+        b.skip(2)?;
         let cookie = b.u64()?;
         let packet_count = b.u64()?;
         let byte_count = b.u64()?;
         let match_ = Match::parse(&mut b)?;
         let instructions = parse_instructions(&mut b)?;
-        Ok(FlowStats {
+        let f = FlowStats {
             table_id,
             duration_sec,
             duration_nsec,
@@ -476,10 +498,15 @@ impl FlowStats {
             byte_count,
             match_,
             instructions,
-        })
+        };
+        Ok((f, importance))
     }
     /// Appends the entry; fails if it (or its match or an instruction) is longer than its length field holds.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.emit_with_importance(0, out)
+    }
+    /// Appends the entry with `importance` in the 16 bits after `flags` (padding in 1.3).
+    pub(crate) fn emit_with_importance(&self, importance: u16, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.put_u16(0);
         out.put_u8(self.table_id);
@@ -490,7 +517,8 @@ impl FlowStats {
         out.put_u16(self.idle_timeout);
         out.put_u16(self.hard_timeout);
         out.put_u16(self.flags);
-        out.put_zeros(4);
+        out.put_u16(importance);
+        out.put_zeros(2);
         out.put_u64(self.cookie);
         out.put_u64(self.packet_count);
         out.put_u64(self.byte_count);
@@ -666,6 +694,32 @@ pub struct MeterFeatures {
     pub max_color: u8,
 }
 
+impl MeterConfig {
+    /// Parses one entry.
+    pub fn parse(r: &mut Reader<'_>) -> Result<MeterConfig, DecodeError> {
+        let start = r.offset();
+        let len = r.u16()? as usize;
+        if len < 8 {
+            return Err(r.err_at(start, format!("meter config length {} is shorter than 8", len)));
+        }
+        let mut b = r.sub(len - 2)?;
+        let flags = b.u16()?;
+        let meter_id = b.u32()?;
+        Ok(MeterConfig { flags, meter_id, bands: super::meter::parse_meter_bands(&mut b)? })
+    }
+    /// Appends the entry.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let s = out.len();
+        out.put_u16(0);
+        out.put_u16(self.flags);
+        out.put_u32(self.meter_id);
+        for b in &self.bands {
+            b.emit(out)?;
+        }
+        out.set_len16(s, s, "a meter configuration")
+    }
+}
+
 /// Body of a multipart reply.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MultipartReplyBody {
@@ -727,9 +781,32 @@ pub struct MultipartReply {
 impl MultipartReply {
     /// Multipart type.
     pub fn mp_type(&self) -> u16 {
+        self.body.mp_type()
+    }
+
+    /// Parses the body after the OpenFlow header.
+    pub fn parse(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let t = r.u16()?;
+        let flags = r.u16()?;
+        r.skip(4)?;
+        Ok(MultipartReply { flags, body: MultipartReplyBody::parse(t, r)? })
+    }
+
+    /// Appends the body after the OpenFlow header; fails if a length field inside it cannot hold its value.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.put_u16(self.mp_type());
+        out.put_u16(self.flags);
+        out.put_zeros(4);
+        self.body.emit(out)
+    }
+}
+
+impl MultipartReplyBody {
+    /// Multipart type.
+    pub fn mp_type(&self) -> u16 {
         use mp_type::*;
         use MultipartReplyBody as B;
-        match &self.body {
+        match self {
             B::Desc(_) => DESC,
             B::Flow(_) => FLOW,
             B::Aggregate(_) => AGGREGATE,
@@ -749,13 +826,10 @@ impl MultipartReply {
         }
     }
 
-    /// Parses the body after the OpenFlow header.
-    pub fn parse(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    /// Parses the body of multipart type `t` (what follows the multipart header), up to the end of `r`.
+    pub fn parse(t: u16, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         use mp_type::*;
         use MultipartReplyBody as B;
-        let t = r.u16()?;
-        let flags = r.u16()?;
-        r.skip(4)?;
         let body = match t {
             DESC => B::Desc(Box::new(Desc::parse(r)?)),
             FLOW => B::Flow(list(r, FlowStats::parse)?),
@@ -868,17 +942,7 @@ impl MultipartReply {
                 }
                 Ok(m)
             })?),
-            METER_CONFIG => B::MeterConfig(list(r, |r| {
-                let start = r.offset();
-                let len = r.u16()? as usize;
-                if len < 8 {
-                    return Err(r.err_at(start, format!("meter config length {} is shorter than 8", len)));
-                }
-                let mut b = r.sub(len - 2)?;
-                let flags = b.u16()?;
-                let meter_id = b.u32()?;
-                Ok(MeterConfig { flags, meter_id, bands: super::meter::parse_meter_bands(&mut b)? })
-            })?),
+            METER_CONFIG => B::MeterConfig(list(r, MeterConfig::parse)?),
             METER_FEATURES => {
                 let m = MeterFeatures {
                     max_meter: r.u32()?,
@@ -898,16 +962,13 @@ impl MultipartReply {
         if !r.is_empty() {
             return Err(r.err(format!("{} trailing bytes after multipart reply type {}", r.remaining(), t)));
         }
-        Ok(MultipartReply { flags, body })
+        Ok(body)
     }
 
-    /// Appends the body after the OpenFlow header; fails if a length field inside it cannot hold its value.
+    /// Appends the body (what follows the multipart header); fails if a length field inside it cannot hold its value.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         use MultipartReplyBody as B;
-        out.put_u16(self.mp_type());
-        out.put_u16(self.flags);
-        out.put_zeros(4);
-        match &self.body {
+        match self {
             B::Desc(d) => d.emit(out),
             B::Flow(v) => {
                 for f in v {
@@ -1019,14 +1080,7 @@ impl MultipartReply {
             }
             B::MeterConfig(v) => {
                 for m in v {
-                    let s = out.len();
-                    out.put_u16(0);
-                    out.put_u16(m.flags);
-                    out.put_u32(m.meter_id);
-                    for b in &m.bands {
-                        b.emit(out)?;
-                    }
-                    out.set_len16(s, s, "a meter configuration")?;
+                    m.emit(out)?;
                 }
             }
             B::MeterFeatures(m) => {
@@ -1076,13 +1130,18 @@ pub(crate) mod json {
 
     /// `{"OFP...StatsRequest": ...}`.
     pub(crate) fn mp_request_json(m: &MultipartRequest) -> Value {
+        let (n, f) = request_body_json(&m.body);
+        cls(n, ext(json!({"flags": m.flags, "type": m.mp_type()}), f))
+    }
+
+    /// The class name and the fields (without `flags` and `type`) of a request body.
+    pub(crate) fn request_body_json(b: &MultipartRequestBody) -> (&'static str, Value) {
         use MultipartRequestBody as B;
-        let base = json!({"flags": m.flags, "type": m.mp_type()});
         let fsr = |f: &FlowStatsRequest| {
             json!({"table_id": f.table_id, "out_port": f.out_port, "out_group": f.out_group, "cookie": f.cookie,
                "cookie_mask": f.cookie_mask, "match": match13_json(&f.match_)})
         };
-        let (n, f) = match &m.body {
+        match b {
             B::Desc => ("OFPDescStatsRequest", json!({})),
             B::Flow(f) => ("OFPFlowStatsRequest", fsr(f)),
             B::Aggregate(f) => ("OFPAggregateStatsRequest", fsr(f)),
@@ -1116,8 +1175,54 @@ pub(crate) mod json {
                 json!({"experimenter": experimenter, "exp_type": exp_type, "data": base64(data)}),
             ),
             B::Unknown { data, .. } => ("OFPMultipartRequestUnknown", json!({"data": base64(data)})),
-        };
-        cls(n, ext(base, f))
+        }
+    }
+
+    /// `{"OFPFlowStats": ...}`.
+    pub(crate) fn flow_stats_json(f: &FlowStats) -> Value {
+        cls(
+            "OFPFlowStats",
+            json!({"length": part_len(|b| f.emit(b)), "table_id": f.table_id, "duration_sec": f.duration_sec, "duration_nsec": f.duration_nsec,
+               "priority": f.priority, "idle_timeout": f.idle_timeout, "hard_timeout": f.hard_timeout, "flags": f.flags,
+               "cookie": f.cookie, "packet_count": f.packet_count, "byte_count": f.byte_count,
+               "match": match13_json(&f.match_), "instructions": instructions(&f.instructions)}),
+        )
+    }
+
+    /// A flow stats entry from the fields of its `OFPFlowStats` class.
+    pub(crate) fn flow_stats_from_json(f: &Obj<'_>) -> R<FlowStats> {
+        Ok(FlowStats {
+            table_id: f.u8("table_id")?,
+            duration_sec: f.u32("duration_sec")?,
+            duration_nsec: f.u32("duration_nsec")?,
+            priority: f.u16("priority")?,
+            idle_timeout: f.u16("idle_timeout")?,
+            hard_timeout: f.u16("hard_timeout")?,
+            flags: f.u16("flags")?,
+            cookie: f.u64("cookie")?,
+            packet_count: f.u64("packet_count")?,
+            byte_count: f.u64("byte_count")?,
+            match_: match13_from_json(f.v("match")?)?,
+            instructions: f.list("instructions", instruction_from_json)?,
+        })
+    }
+
+    /// A meter's configuration under the class `name` (`OFPMeterConfigStats`, 1.5's `OFPMeterDescStats`).
+    pub(crate) fn meter_config_json(name: &str, m: &MeterConfig) -> Value {
+        let len = parts_len(8, &m.bands, MeterBand::emit);
+        cls(
+            name,
+            json!({"length": len, "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}),
+        )
+    }
+
+    /// A meter's configuration from the fields of its class.
+    pub(crate) fn meter_config_from_json(m: &Obj<'_>) -> R<MeterConfig> {
+        Ok(MeterConfig {
+            flags: m.u16("flags")?,
+            meter_id: m.u32("meter_id")?,
+            bands: m.list("bands", band_from_json)?,
+        })
     }
 
     /// The switch description of a desc stats reply (the same in OpenFlow 1.0 and 1.3).
@@ -1131,27 +1236,21 @@ pub(crate) mod json {
 
     /// `{"OFP...StatsReply": ...}`.
     pub(crate) fn mp_reply_json(m: &MultipartReply) -> Value {
+        let (n, body) = reply_body_json(&m.body);
+        cls(n, json!({"flags": m.flags, "type": m.mp_type(), "body": body}))
+    }
+
+    /// The class name and the `body` of a reply body.
+    pub(crate) fn reply_body_json(b: &MultipartReplyBody) -> (&'static str, Value) {
         use MultipartReplyBody as B;
-        let base = json!({"flags": m.flags, "type": m.mp_type()});
-        let (n, body) = match &m.body {
+        match b {
         B::Desc(d) => (
             "OFPDescStatsReply",
             desc_json(d),
         ),
         B::Flow(v) => (
             "OFPFlowStatsReply",
-            json!(v
-                .iter()
-                .map(|f| {
-                    cls(
-                        "OFPFlowStats",
-                        json!({"length": part_len(|b| f.emit(b)), "table_id": f.table_id, "duration_sec": f.duration_sec, "duration_nsec": f.duration_nsec,
-                           "priority": f.priority, "idle_timeout": f.idle_timeout, "hard_timeout": f.hard_timeout, "flags": f.flags,
-                           "cookie": f.cookie, "packet_count": f.packet_count, "byte_count": f.byte_count,
-                           "match": match13_json(&f.match_), "instructions": instructions(&f.instructions)}),
-                    )
-                })
-                .collect::<Vec<_>>()),
+            json!(v.iter().map(flow_stats_json).collect::<Vec<_>>()),
         ),
         B::Aggregate(a) => (
             "OFPAggregateStatsReply",
@@ -1230,13 +1329,7 @@ pub(crate) mod json {
         ),
         B::MeterConfig(v) => (
             "OFPMeterConfigStatsReply",
-            json!(v
-                .iter()
-                .map(|m| {
-                    let len = parts_len(8, &m.bands, MeterBand::emit);
-                    cls("OFPMeterConfigStats", json!({"length": len, "flags": m.flags, "meter_id": m.meter_id, "bands": m.bands.iter().map(band_json).collect::<Vec<_>>()}))
-                })
-                .collect::<Vec<_>>()),
+            json!(v.iter().map(|m| meter_config_json("OFPMeterConfigStats", m)).collect::<Vec<_>>()),
         ),
         B::MeterFeatures(m) => (
             "OFPMeterFeaturesStatsReply",
@@ -1252,8 +1345,7 @@ pub(crate) mod json {
             cls("OFPExperimenterMultipart", json!({"experimenter": experimenter, "exp_type": exp_type, "data": base64(data)})),
         ),
         B::Unknown { data, .. } => ("OFPMultipartReplyUnknown", json!(base64(data))),
-    };
-        cls(n, ext(base, json!({ "body": body })))
+    }
     }
 
     /// The switch description from `{"OFPDescStats": ...}`.
@@ -1270,6 +1362,11 @@ pub(crate) mod json {
 
     /// A multipart request from its JSON form (`o` is the `OFP...StatsRequest` class).
     pub(crate) fn mp_request_from_json(o: &Obj<'_>) -> R<MultipartRequest> {
+        Ok(MultipartRequest { flags: o.u16("flags")?, body: request_body_from_json(o)? })
+    }
+
+    /// A request body from its JSON form (`o` is the `OFP...StatsRequest` class).
+    pub(crate) fn request_body_from_json(o: &Obj<'_>) -> R<MultipartRequestBody> {
         let fsr = || -> R<FlowStatsRequest> {
             Ok(FlowStatsRequest {
                 table_id: o.u8("table_id")?,
@@ -1312,31 +1409,21 @@ pub(crate) mod json {
             },
             _ => QB::Unknown { mp_type: o.u16("type")?, data: o.bytes("data")? },
         };
-        Ok(MultipartRequest { flags: o.u16("flags")?, body })
+        Ok(body)
     }
 
     /// A multipart reply from its JSON form (`o` is the `OFP...StatsReply` class).
     pub(crate) fn mp_reply_from_json(o: &Obj<'_>) -> R<MultipartReply> {
+        Ok(MultipartReply { flags: o.u16("flags")?, body: reply_body_from_json(o)? })
+    }
+
+    /// A reply body from its JSON form (`o` is the `OFP...StatsReply` class).
+    pub(crate) fn reply_body_from_json(o: &Obj<'_>) -> R<MultipartReplyBody> {
         let body = o.v("body")?;
         let list = || body.as_array().ok_or_else(|| JsonError(format!("{}.body: not an array", o.name)));
         let b = match o.name {
             "OFPDescStatsReply" => RB::Desc(Box::new(desc_from_json(body)?)),
-            "OFPFlowStatsReply" => RB::Flow(entries(o, body, |f| {
-                Ok(FlowStats {
-                    table_id: f.u8("table_id")?,
-                    duration_sec: f.u32("duration_sec")?,
-                    duration_nsec: f.u32("duration_nsec")?,
-                    priority: f.u16("priority")?,
-                    idle_timeout: f.u16("idle_timeout")?,
-                    hard_timeout: f.u16("hard_timeout")?,
-                    flags: f.u16("flags")?,
-                    cookie: f.u64("cookie")?,
-                    packet_count: f.u64("packet_count")?,
-                    byte_count: f.u64("byte_count")?,
-                    match_: match13_from_json(f.v("match")?)?,
-                    instructions: f.list("instructions", instruction_from_json)?,
-                })
-            })?),
+            "OFPFlowStatsReply" => RB::Flow(entries(o, body, flow_stats_from_json)?),
             "OFPAggregateStatsReply" => {
                 let a = class(body)?;
                 RB::Aggregate(AggregateStats {
@@ -1427,13 +1514,7 @@ pub(crate) mod json {
                     })?,
                 })
             })?),
-            "OFPMeterConfigStatsReply" => RB::MeterConfig(entries(o, body, |m| {
-                Ok(MeterConfig {
-                    flags: m.u16("flags")?,
-                    meter_id: m.u32("meter_id")?,
-                    bands: m.list("bands", band_from_json)?,
-                })
-            })?),
+            "OFPMeterConfigStatsReply" => RB::MeterConfig(entries(o, body, meter_config_from_json)?),
             "OFPMeterFeaturesStatsReply" => {
                 let first = list()?.first().ok_or_else(|| JsonError("empty meter features".into()))?;
                 let m = class(first)?;
@@ -1462,6 +1543,6 @@ pub(crate) mod json {
                 data: bytes_of(body).ok_or_else(|| JsonError("bad body".into()))?,
             },
         };
-        Ok(MultipartReply { flags: o.u16("flags")?, body: b })
+        Ok(b)
     }
 }

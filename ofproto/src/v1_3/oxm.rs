@@ -56,7 +56,7 @@ pub struct FieldInfo {
 
 macro_rules! fields {
     ($( $(#[$m:meta])* $var:ident = ($name:literal, $class:expr, $field:literal, $len:literal, $kind:ident, $mask:literal) ),* $(,)?) => {
-        /// Known OXM/NXM fields (the 40 OpenFlow-basic fields, Nicira fields and ONF `pbb_uca`).
+        /// Known OXM/NXM fields (the OpenFlow-basic fields of 1.3 to 1.5, Nicira fields and ONF `pbb_uca`).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum OxmField { $( $(#[$m])* $var ),* }
@@ -196,8 +196,16 @@ fields! {
     Reg6 = ("reg6", OFPXMC_NXM_1, 6, 4, Int, true),
     /// Nicira register 7.
     Reg7 = ("reg7", OFPXMC_NXM_1, 7, 4, Int, true),
-    /// ONF `pbb_uca` (experimenter OXM, exp_type 2560).
+    /// ONF `pbb_uca` (experimenter OXM, exp_type 2560), OpenFlow 1.3's form.
     PbbUca = ("pbb_uca", OFPXMC_EXPERIMENTER, 0, 1, Int, false),
+    /// PBB UCA header bit, OpenFlow-basic from 1.4 on (`OFPXMT_OFB_PBB_UCA`).
+    PbbUcaBasic = ("pbb_uca", OFPXMC_OPENFLOW_BASIC, 41, 1, Int, false),
+    /// TCP flags (OpenFlow 1.5).
+    TcpFlags = ("tcp_flags", OFPXMC_OPENFLOW_BASIC, 42, 2, Int, true),
+    /// Output port of the action set (OpenFlow 1.5).
+    ActsetOutput = ("actset_output", OFPXMC_OPENFLOW_BASIC, 43, 4, Int, false),
+    /// Packet type (OpenFlow 1.5): namespace and type.
+    PacketType = ("packet_type", OFPXMC_OPENFLOW_BASIC, 44, 4, Int, false),
 }
 
 /// ONF experimenter type for `pbb_uca`.
@@ -219,7 +227,10 @@ impl OxmField {
             return None;
         }
         if class == OFPXMC_OPENFLOW_BASIC {
-            return ALL_FIELDS.get(field as usize).copied().filter(|f| f.info().class == class);
+            // Fields 0 to 39 lead the table in field order.
+            if let Some(f) = ALL_FIELDS.get(field as usize).copied().filter(|f| f.info().class == class) {
+                return Some(f);
+            }
         }
         ALL_FIELDS.iter().copied().find(|f| f.info().class == class && f.info().field == field)
     }
@@ -678,12 +689,14 @@ pub(crate) mod json {
 
     /// An OXM TLV as `{"OXMTlv": {"field", "mask", "value"}}`.
     pub fn oxm_json(o: &Oxm) -> Value {
-        let (name, kind) = match o.field() {
+        let field =
+            o.field().filter(|f| *f != OxmField::PbbUcaBasic || crate::json::version() >= crate::OFP_VERSION_1_4);
+        let (name, kind) = match field {
             Some(f) => (f.name().to_string(), f.info().kind),
             None => (format!("field_0x{:08x}", o.header() & 0xffff_ff00), ValueKind::Int),
         };
-        if o.field().is_none() {
-            // Unknown field: the name carries class/field/has-mask, the value is the raw body.
+        if field.is_none() {
+            // Unknown field (or 1.4's `pbb_uca` in a 1.3 message): the name carries class/field/has-mask, the value is the raw body.
             return cls("OXMTlv", json!({"field": name, "mask": null, "value": base64(o.body.as_slice())}));
         }
         let mask = o.mask().map(|m| typed_value(kind, m)).unwrap_or(Value::Null);
@@ -716,6 +729,14 @@ pub(crate) mod json {
         })
     }
 
+    /// The field Ryu's JSON names `name`, in the version being read.
+    pub(crate) fn field_by_name(name: &str) -> Option<OxmField> {
+        match OxmField::from_name(name)? {
+            OxmField::PbbUca if crate::json::version() >= crate::OFP_VERSION_1_4 => Some(OxmField::PbbUcaBasic),
+            f => Some(f),
+        }
+    }
+
     /// An OXM TLV from `{"OXMTlv": {...}}`.
     pub fn oxm_from_json(v: &Value) -> Result<Oxm, JsonError> {
         let o = class(v)?;
@@ -729,7 +750,7 @@ pub(crate) mod json {
                 body: OxmBody::new(&body),
             });
         }
-        let f = OxmField::from_name(name).ok_or_else(|| JsonError(format!("unknown OXM field {}", name)))?;
+        let f = field_by_name(name).ok_or_else(|| JsonError(format!("unknown OXM field {}", name)))?;
         let i = f.info();
         let value = kind_bytes(i.kind, i.len as usize, o.v("value")?)?;
         Ok(match o.opt("mask") {

@@ -92,8 +92,27 @@ impl TableFeatureProp {
         Ok(v)
     }
 
+    fn parse_oxm_ids(b: &mut Reader<'_>) -> Result<Vec<Vec<u32>>, DecodeError> {
+        let mut ids = Vec::new();
+        while !b.is_empty() {
+            let h = b.u32()?;
+            if h >> 16 == 0xffff {
+                ids.push(vec![h, b.u32()?]);
+            } else {
+                ids.push(vec![h]);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Parses one property with its padding.
     pub fn parse(r: &mut Reader<'_>) -> Result<TableFeatureProp, DecodeError> {
+        Self::parse_in(r, false)
+    }
+
+    /// Parses one property; with `later`, the types of OpenFlow 1.4 and 1.5 too (`OFPTFPT_TABLE_SYNC_FROM` as
+    /// table ids, `OFPTFPT_*_COPYFIELD*` as OXM ids).
+    pub(crate) fn parse_in(r: &mut Reader<'_>, later: bool) -> Result<TableFeatureProp, DecodeError> {
         let start = r.offset();
         let t = r.u16()?;
         let len = r.u16()? as usize;
@@ -108,19 +127,10 @@ impl TableFeatureProp {
         Ok(match t {
             0 | 1 => TableFeatureProp::Instructions { prop_type: t, ids: Self::parse_ids(&mut b)? },
             2 | 3 => TableFeatureProp::NextTables { prop_type: t, table_ids: b.rest().to_vec() },
+            16 if later => TableFeatureProp::NextTables { prop_type: t, table_ids: b.rest().to_vec() },
             4..=7 => TableFeatureProp::Actions { prop_type: t, ids: Self::parse_ids(&mut b)? },
-            8 | 10 | 12 | 13 | 14 | 15 => {
-                let mut ids = Vec::new();
-                while !b.is_empty() {
-                    let h = b.u32()?;
-                    if h >> 16 == 0xffff {
-                        ids.push(vec![h, b.u32()?]);
-                    } else {
-                        ids.push(vec![h]);
-                    }
-                }
-                TableFeatureProp::Oxm { prop_type: t, ids }
-            }
+            8 | 10 | 12 | 13 | 14 | 15 => TableFeatureProp::Oxm { prop_type: t, ids: Self::parse_oxm_ids(&mut b)? },
+            18..=21 if later => TableFeatureProp::Oxm { prop_type: t, ids: Self::parse_oxm_ids(&mut b)? },
             0xfffe | 0xffff => {
                 let experimenter = b.u32()?;
                 let exp_type = b.u32()?;
@@ -206,6 +216,12 @@ pub struct TableFeatures {
 impl TableFeatures {
     /// Parses one entry.
     pub fn parse(r: &mut Reader<'_>) -> Result<TableFeatures, DecodeError> {
+        Self::parse_in(r, false)
+    }
+
+    /// Parses one entry; with `later`, the property types of OpenFlow 1.4 too (see
+    /// [`TableFeatureProp::parse_in`]).
+    pub(crate) fn parse_in(r: &mut Reader<'_>, later: bool) -> Result<TableFeatures, DecodeError> {
         let start = r.offset();
         let len = r.u16()? as usize;
         if len < 64 {
@@ -226,7 +242,7 @@ impl TableFeatures {
             properties: Vec::new(),
         };
         while !b.is_empty() {
-            t.properties.push(TableFeatureProp::parse(&mut b)?);
+            t.properties.push(TableFeatureProp::parse_in(&mut b, later)?);
         }
         Ok(t)
     }
@@ -253,30 +269,36 @@ impl TableFeatures {
 pub(crate) mod json {
     use super::{FeatureId, TableFeatureProp, TableFeatures};
     use crate::json::{base64, class, cls, ext, hex_header, num, part_len, JsonError, R};
-    use crate::v1_3::oxm::{header_name, OxmField};
+    use crate::v1_3::oxm::header_name;
     use serde_json::{json, Value};
 
     /// `{"OFPTableFeaturesStats": ...}`.
     pub(crate) fn table_features_json(t: &TableFeatures) -> Value {
+        let props: Vec<Value> = t.properties.iter().map(table_feature_prop_json).collect();
+        cls(
+            "OFPTableFeaturesStats",
+            json!({"length": part_len(|b| t.emit(b)), "table_id": t.table_id, "name": t.name.as_str(), "metadata_match": t.metadata_match,
+               "metadata_write": t.metadata_write, "config": t.config, "max_entries": t.max_entries, "properties": props}),
+        )
+    }
+
+    /// `{"OFPTableFeatureProp...": ...}`.
+    pub(crate) fn table_feature_prop_json(p: &TableFeatureProp) -> Value {
         use TableFeatureProp as P;
-        let props: Vec<Value> = t
-        .properties
-        .iter()
-        .map(|p| {
-            let base = json!({"type": p.prop_type(), "length": p.length()});
-            let (n, f) = match p {
-                P::Instructions { ids, .. } => (
-                    "OFPTableFeaturePropInstructions",
-                    json!({"instruction_ids": ids.iter().map(|i| cls("OFPInstructionId", json!({"type": i.id_type, "len": 4 + i.data.len()}))).collect::<Vec<_>>()}),
-                ),
-                P::Actions { ids, .. } => (
-                    "OFPTableFeaturePropActions",
-                    json!({"action_ids": ids.iter().map(|i| cls("OFPActionId", json!({"type": i.id_type, "len": 4 + i.data.len()}))).collect::<Vec<_>>()}),
-                ),
-                P::NextTables { table_ids, .. } => ("OFPTableFeaturePropNextTables", json!({"table_ids": table_ids})),
-                P::Oxm { ids, .. } => (
-                    "OFPTableFeaturePropOxm",
-                    json!({"oxm_ids": ids.iter().map(|w| {
+        let base = json!({"type": p.prop_type(), "length": p.length()});
+        let (n, f) = match p {
+            P::Instructions { ids, .. } => (
+                "OFPTableFeaturePropInstructions",
+                json!({"instruction_ids": ids.iter().map(|i| cls("OFPInstructionId", json!({"type": i.id_type, "len": 4 + i.data.len()}))).collect::<Vec<_>>()}),
+            ),
+            P::Actions { ids, .. } => (
+                "OFPTableFeaturePropActions",
+                json!({"action_ids": ids.iter().map(|i| cls("OFPActionId", json!({"type": i.id_type, "len": 4 + i.data.len()}))).collect::<Vec<_>>()}),
+            ),
+            P::NextTables { table_ids, .. } => ("OFPTableFeaturePropNextTables", json!({"table_ids": table_ids})),
+            P::Oxm { ids, .. } => (
+                "OFPTableFeaturePropOxm",
+                json!({"oxm_ids": ids.iter().map(|w| {
                         let h = w.first().copied().unwrap_or(0);
                         let name = match header_name(h) {
                             Some(n) => n.to_string(),
@@ -287,30 +309,19 @@ pub(crate) mod json {
                             None => cls("OFPOxmId", json!({"type": name, "hasmask": (h >> 8) & 1, "length": h & 0xff})),
                         }
                     }).collect::<Vec<_>>()}),
-                ),
-                P::Experimenter { experimenter, exp_type, data, .. } => {
-                    ("OFPTableFeaturePropExperimenter", json!({"experimenter": experimenter, "exp_type": exp_type, "data": data}))
-                }
-                P::Unknown { data, .. } => ("OFPTableFeaturePropUnknown", json!({"data": base64(data)})),
-            };
-            cls(n, ext(base, f))
-        })
-        .collect();
-        cls(
-            "OFPTableFeaturesStats",
-            json!({"length": part_len(|b| t.emit(b)), "table_id": t.table_id, "name": t.name.as_str(), "metadata_match": t.metadata_match,
-               "metadata_write": t.metadata_write, "config": t.config, "max_entries": t.max_entries, "properties": props}),
-        )
+            ),
+            P::Experimenter { experimenter, exp_type, data, .. } => (
+                "OFPTableFeaturePropExperimenter",
+                json!({"experimenter": experimenter, "exp_type": exp_type, "data": data}),
+            ),
+            P::Unknown { data, .. } => ("OFPTableFeaturePropUnknown", json!({"data": base64(data)})),
+        };
+        cls(n, ext(base, f))
     }
 
     /// Table features from `{"OFPTableFeaturesStats": ...}`.
     pub(crate) fn table_features_from_json(v: &Value) -> R<TableFeatures> {
         let o = class(v)?;
-        let ids = |v: &Value| -> R<FeatureId> {
-            let i = class(v)?;
-            let len = i.opt("len").and_then(num).unwrap_or(4).min(65535) as usize;
-            Ok(FeatureId { id_type: i.u16("type")?, data: vec![0; len.saturating_sub(4)] })
-        };
         Ok(TableFeatures {
             table_id: o.u8("table_id")?,
             name: o.fixed("name")?,
@@ -318,51 +329,57 @@ pub(crate) mod json {
             metadata_write: o.u64("metadata_write")?,
             config: o.u32("config")?,
             max_entries: o.u32("max_entries")?,
-            properties: o.list("properties", |v| {
-                let p = class(v)?;
-                let prop_type = p.u16("type")?;
-                Ok(match p.name {
-                    "OFPTableFeaturePropInstructions" => {
-                        TableFeatureProp::Instructions { prop_type, ids: p.list("instruction_ids", ids)? }
-                    }
-                    "OFPTableFeaturePropActions" => {
-                        TableFeatureProp::Actions { prop_type, ids: p.list("action_ids", ids)? }
-                    }
-                    "OFPTableFeaturePropNextTables" => {
-                        TableFeatureProp::NextTables { prop_type, table_ids: p.bytes("table_ids")? }
-                    }
-                    "OFPTableFeaturePropOxm" => TableFeatureProp::Oxm {
-                        prop_type,
-                        ids: p.list("oxm_ids", |v| {
-                            let i = class(v)?;
-                            let name = i.str("type")?;
-                            let base = match hex_header(name) {
-                                Some(h) => h & 0xffff_fe00,
-                                None => {
-                                    OxmField::from_name(name)
-                                        .ok_or_else(|| JsonError(format!("unknown OXM id {}", name)))?
-                                        .header(false)
-                                        & 0xffff_fe00
-                                }
-                            };
-                            let h = base | (i.u32("hasmask")? & 1) << 8 | (i.u32("length")? & 0xff);
-                            Ok(match i.opt("exp_id") {
-                                Some(_) => vec![h, i.u32("exp_id")?],
-                                None => vec![h],
-                            })
-                        })?,
-                    },
-                    "OFPTableFeaturePropExperimenter" => TableFeatureProp::Experimenter {
-                        prop_type,
-                        experimenter: p.u32("experimenter")?,
-                        exp_type: p.u32("exp_type")?,
-                        data: p.list("data", |x| {
-                            num(x).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| JsonError("bad data word".into()))
-                        })?,
-                    },
-                    _ => TableFeatureProp::Unknown { prop_type, data: p.bytes("data")? },
-                })
-            })?,
+            properties: o.list("properties", table_feature_prop_from_json)?,
+        })
+    }
+
+    /// A property from `{"OFPTableFeatureProp...": ...}`.
+    pub(crate) fn table_feature_prop_from_json(v: &Value) -> R<TableFeatureProp> {
+        let ids = |v: &Value| -> R<FeatureId> {
+            let i = class(v)?;
+            let len = i.opt("len").and_then(num).unwrap_or(4).min(65535) as usize;
+            Ok(FeatureId { id_type: i.u16("type")?, data: vec![0; len.saturating_sub(4)] })
+        };
+        let p = class(v)?;
+        let prop_type = p.u16("type")?;
+        Ok(match p.name {
+            "OFPTableFeaturePropInstructions" => {
+                TableFeatureProp::Instructions { prop_type, ids: p.list("instruction_ids", ids)? }
+            }
+            "OFPTableFeaturePropActions" => TableFeatureProp::Actions { prop_type, ids: p.list("action_ids", ids)? },
+            "OFPTableFeaturePropNextTables" => {
+                TableFeatureProp::NextTables { prop_type, table_ids: p.bytes("table_ids")? }
+            }
+            "OFPTableFeaturePropOxm" => TableFeatureProp::Oxm {
+                prop_type,
+                ids: p.list("oxm_ids", |v| {
+                    let i = class(v)?;
+                    let name = i.str("type")?;
+                    let base = match hex_header(name) {
+                        Some(h) => h & 0xffff_fe00,
+                        None => {
+                            crate::v1_3::oxm::json::field_by_name(name)
+                                .ok_or_else(|| JsonError(format!("unknown OXM id {}", name)))?
+                                .header(false)
+                                & 0xffff_fe00
+                        }
+                    };
+                    let h = base | (i.u32("hasmask")? & 1) << 8 | (i.u32("length")? & 0xff);
+                    Ok(match i.opt("exp_id") {
+                        Some(_) => vec![h, i.u32("exp_id")?],
+                        None => vec![h],
+                    })
+                })?,
+            },
+            "OFPTableFeaturePropExperimenter" => TableFeatureProp::Experimenter {
+                prop_type,
+                experimenter: p.u32("experimenter")?,
+                exp_type: p.u32("exp_type")?,
+                data: p.list("data", |x| {
+                    num(x).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| JsonError("bad data word".into()))
+                })?,
+            },
+            _ => TableFeatureProp::Unknown { prop_type, data: p.bytes("data")? },
         })
     }
 }

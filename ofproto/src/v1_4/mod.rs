@@ -1,0 +1,458 @@
+//! OpenFlow 1.4 (wire version 0x05) messages.
+//!
+//! 1.4 keeps 1.3's matches (OXM, plus `pbb_uca` as an OpenFlow-basic field), actions, instructions, and many
+//! bodies unchanged; [`Message`] holds 1.3's structs for those ([`v1_3::PacketIn`], [`v1_3::GroupMod`], ...)
+//! and the ones of this module where 1.4 changed them:
+//!
+//! | file | holds |
+//! |------|-------|
+//! | `mod.rs` | [`Message`], decoding by type and encoding, the JSON dispatch |
+//! | `ports.rs` | [`Port`] with properties, [`PortStatus`], [`PortMod`] |
+//! | `flow.rs` | [`FlowMod`] with importance |
+//! | `table.rs` | [`TableMod`], [`TableDesc`], [`TableStatus`] with table properties |
+//! | `controller.rs` | [`AsyncConfig`] as properties, [`RoleStatus`], [`RequestForward`], bundles ([`BundleCtrl`], [`BundleAdd`]) |
+//! | [`multipart`] | multipart requests and replies (1.3's bodies where unchanged) |
+//!
+//! Property lists are [`crate::props::Prop`]s. OpenFlow 1.5 reuses most of this module.
+
+pub(crate) mod controller;
+pub(crate) mod flow;
+pub mod multipart;
+pub(crate) mod ports;
+pub(crate) mod table;
+
+pub use controller::{
+    bundle_ctrl_type, AsyncConfig, AsyncConfigProp, BundleAdd, BundleCtrl, BundleProp, Embedded, RequestForward,
+    RoleStatus, Time,
+};
+pub use flow::FlowMod;
+pub use multipart::{MultipartReply, MultipartReplyBody, MultipartRequest, MultipartRequestBody};
+pub use ports::{Port, PortDescProp, PortEthernet, PortMod, PortModOptical, PortModProp, PortOptical, PortStatus};
+pub use table::{TableDesc, TableMod, TableModProp, TableStatus};
+
+use crate::common::{ErrorMsg, Hello};
+use crate::error::{DecodeError, EncodeError};
+use crate::header::{encode_message, Header, HEADER_LEN};
+use crate::v1_3::FlowRemoved;
+use crate::v1_3::{self, Experimenter, GroupMod, MeterMod, PacketIn, PacketOut, Role, SwitchConfig, SwitchFeatures};
+use crate::wire::Reader;
+
+/// Wire version of OpenFlow 1.4.
+pub const VERSION: u8 = 0x05;
+
+/// Message type numbers (`OFPT_*`) of OpenFlow 1.4 and 1.5: 1.3's without the queue configuration (22, 23),
+/// and these.
+#[allow(missing_docs)]
+pub mod msg_type {
+    pub use crate::v1_3::msg_type::*;
+    pub const ROLE_STATUS: u8 = 30;
+    pub const TABLE_STATUS: u8 = 31;
+    pub const REQUESTFORWARD: u8 = 32;
+    pub const BUNDLE_CONTROL: u8 = 33;
+    pub const BUNDLE_ADD_MESSAGE: u8 = 34;
+    /// OpenFlow 1.5 only.
+    pub const CONTROLLER_STATUS: u8 = 35;
+}
+
+/// `OFPT_*` name of a 1.4 or 1.5 message type.
+pub fn type_name(t: u8) -> &'static str {
+    match t {
+        22 | 23 => "OFPT_UNKNOWN",
+        30 => "OFPT_ROLE_STATUS",
+        31 => "OFPT_TABLE_STATUS",
+        32 => "OFPT_REQUESTFORWARD",
+        33 => "OFPT_BUNDLE_CONTROL",
+        34 => "OFPT_BUNDLE_ADD_MESSAGE",
+        35 => "OFPT_CONTROLLER_STATUS",
+        t => v1_3::type_name(t),
+    }
+}
+
+/// Any OpenFlow 1.4 message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// `OFPT_HELLO`.
+    Hello(Hello),
+    /// `OFPT_ERROR`.
+    Error(ErrorMsg),
+    /// `OFPT_ECHO_REQUEST` with its data.
+    EchoRequest(Vec<u8>),
+    /// `OFPT_ECHO_REPLY` with its data.
+    EchoReply(Vec<u8>),
+    /// `OFPT_EXPERIMENTER`.
+    Experimenter(Experimenter),
+    /// `OFPT_FEATURES_REQUEST`.
+    FeaturesRequest,
+    /// `OFPT_FEATURES_REPLY` (as in 1.3).
+    FeaturesReply(SwitchFeatures),
+    /// `OFPT_GET_CONFIG_REQUEST`.
+    GetConfigRequest,
+    /// `OFPT_GET_CONFIG_REPLY`.
+    GetConfigReply(SwitchConfig),
+    /// `OFPT_SET_CONFIG`.
+    SetConfig(SwitchConfig),
+    /// `OFPT_PACKET_IN` (as in 1.3).
+    PacketIn(PacketIn),
+    /// `OFPT_FLOW_REMOVED` (as in 1.3).
+    FlowRemoved(FlowRemoved),
+    /// `OFPT_PORT_STATUS`.
+    PortStatus(PortStatus),
+    /// `OFPT_PACKET_OUT` (as in 1.3).
+    PacketOut(PacketOut),
+    /// `OFPT_FLOW_MOD`.
+    FlowMod(FlowMod),
+    /// `OFPT_GROUP_MOD` (as in 1.3).
+    GroupMod(GroupMod),
+    /// `OFPT_PORT_MOD`.
+    PortMod(PortMod),
+    /// `OFPT_TABLE_MOD`.
+    TableMod(TableMod),
+    /// `OFPT_MULTIPART_REQUEST`.
+    MultipartRequest(MultipartRequest),
+    /// `OFPT_MULTIPART_REPLY`.
+    MultipartReply(MultipartReply),
+    /// `OFPT_BARRIER_REQUEST`.
+    BarrierRequest,
+    /// `OFPT_BARRIER_REPLY`.
+    BarrierReply,
+    /// `OFPT_ROLE_REQUEST`.
+    RoleRequest(Role),
+    /// `OFPT_ROLE_REPLY`.
+    RoleReply(Role),
+    /// `OFPT_GET_ASYNC_REQUEST`.
+    GetAsyncRequest,
+    /// `OFPT_GET_ASYNC_REPLY`.
+    GetAsyncReply(AsyncConfig),
+    /// `OFPT_SET_ASYNC`.
+    SetAsync(AsyncConfig),
+    /// `OFPT_METER_MOD` (as in 1.3).
+    MeterMod(MeterMod),
+    /// `OFPT_ROLE_STATUS`.
+    RoleStatus(RoleStatus),
+    /// `OFPT_TABLE_STATUS`.
+    TableStatus(TableStatus),
+    /// `OFPT_REQUESTFORWARD`.
+    RequestForward(RequestForward<Message>),
+    /// `OFPT_BUNDLE_CONTROL`.
+    BundleControl(BundleCtrl),
+    /// `OFPT_BUNDLE_ADD_MESSAGE`.
+    BundleAdd(BundleAdd<Message>),
+}
+
+impl Message {
+    /// The `OFPT_*` type number.
+    pub fn msg_type(&self) -> u8 {
+        use msg_type::*;
+        match self {
+            Message::Hello(_) => HELLO,
+            Message::Error(_) => ERROR,
+            Message::EchoRequest(_) => ECHO_REQUEST,
+            Message::EchoReply(_) => ECHO_REPLY,
+            Message::Experimenter(_) => EXPERIMENTER,
+            Message::FeaturesRequest => FEATURES_REQUEST,
+            Message::FeaturesReply(_) => FEATURES_REPLY,
+            Message::GetConfigRequest => GET_CONFIG_REQUEST,
+            Message::GetConfigReply(_) => GET_CONFIG_REPLY,
+            Message::SetConfig(_) => SET_CONFIG,
+            Message::PacketIn(_) => PACKET_IN,
+            Message::FlowRemoved(_) => FLOW_REMOVED,
+            Message::PortStatus(_) => PORT_STATUS,
+            Message::PacketOut(_) => PACKET_OUT,
+            Message::FlowMod(_) => FLOW_MOD,
+            Message::GroupMod(_) => GROUP_MOD,
+            Message::PortMod(_) => PORT_MOD,
+            Message::TableMod(_) => TABLE_MOD,
+            Message::MultipartRequest(_) => MULTIPART_REQUEST,
+            Message::MultipartReply(_) => MULTIPART_REPLY,
+            Message::BarrierRequest => BARRIER_REQUEST,
+            Message::BarrierReply => BARRIER_REPLY,
+            Message::RoleRequest(_) => ROLE_REQUEST,
+            Message::RoleReply(_) => ROLE_REPLY,
+            Message::GetAsyncRequest => GET_ASYNC_REQUEST,
+            Message::GetAsyncReply(_) => GET_ASYNC_REPLY,
+            Message::SetAsync(_) => SET_ASYNC,
+            Message::MeterMod(_) => METER_MOD,
+            Message::RoleStatus(_) => ROLE_STATUS,
+            Message::TableStatus(_) => TABLE_STATUS,
+            Message::RequestForward(_) => REQUESTFORWARD,
+            Message::BundleControl(_) => BUNDLE_CONTROL,
+            Message::BundleAdd(_) => BUNDLE_ADD_MESSAGE,
+        }
+    }
+
+    /// Decodes one complete 1.4 message (header included). Bytes beyond the header's length are ignored; fewer
+    /// bytes than the length is an error.
+    pub fn decode(buf: &[u8]) -> Result<(Header, Message), DecodeError> {
+        decode_version(buf, VERSION, "OpenFlow 1.4", type_name, Self::parse_body)
+    }
+
+    fn parse_body(t: u8, r: &mut Reader<'_>) -> Result<Message, DecodeError> {
+        use msg_type::*;
+        Ok(match t {
+            HELLO => Message::Hello(Hello::parse(r)?),
+            ERROR => Message::Error(ErrorMsg::parse(r, true)?),
+            ECHO_REQUEST => Message::EchoRequest(r.rest().to_vec()),
+            ECHO_REPLY => Message::EchoReply(r.rest().to_vec()),
+            EXPERIMENTER => Message::Experimenter(Experimenter::parse(r)?),
+            FEATURES_REQUEST => Message::FeaturesRequest,
+            FEATURES_REPLY => Message::FeaturesReply(SwitchFeatures::parse(r)?),
+            GET_CONFIG_REQUEST => Message::GetConfigRequest,
+            GET_CONFIG_REPLY => Message::GetConfigReply(SwitchConfig::parse(r)?),
+            SET_CONFIG => Message::SetConfig(SwitchConfig::parse(r)?),
+            PACKET_IN => Message::PacketIn(PacketIn::parse(r)?),
+            FLOW_REMOVED => Message::FlowRemoved(FlowRemoved::parse(r)?),
+            PORT_STATUS => Message::PortStatus(PortStatus::parse(r)?),
+            PACKET_OUT => Message::PacketOut(PacketOut::parse(r)?),
+            FLOW_MOD => Message::FlowMod(FlowMod::parse(r)?),
+            GROUP_MOD => Message::GroupMod(GroupMod::parse(r)?),
+            PORT_MOD => Message::PortMod(PortMod::parse(r)?),
+            TABLE_MOD => Message::TableMod(TableMod::parse(r)?),
+            MULTIPART_REQUEST => Message::MultipartRequest(MultipartRequest::parse(r)?),
+            MULTIPART_REPLY => Message::MultipartReply(MultipartReply::parse(r)?),
+            BARRIER_REQUEST => Message::BarrierRequest,
+            BARRIER_REPLY => Message::BarrierReply,
+            ROLE_REQUEST => Message::RoleRequest(Role::parse(r)?),
+            ROLE_REPLY => Message::RoleReply(Role::parse(r)?),
+            GET_ASYNC_REQUEST => Message::GetAsyncRequest,
+            GET_ASYNC_REPLY => Message::GetAsyncReply(AsyncConfig::parse(r)?),
+            SET_ASYNC => Message::SetAsync(AsyncConfig::parse(r)?),
+            METER_MOD => Message::MeterMod(MeterMod::parse(r)?),
+            ROLE_STATUS => Message::RoleStatus(RoleStatus::parse(r)?),
+            TABLE_STATUS => Message::TableStatus(TableStatus::parse(r)?),
+            REQUESTFORWARD => Message::RequestForward(RequestForward::parse(r)?),
+            BUNDLE_CONTROL => Message::BundleControl(BundleCtrl::parse(r)?),
+            BUNDLE_ADD_MESSAGE => Message::BundleAdd(BundleAdd::parse(r)?),
+            _ => return Err(r.err_at(1, format!("unknown message type {}", t))),
+        })
+    }
+
+    /// Appends the whole message (header included) with transaction id `xid`; on error nothing is appended.
+    pub fn encode(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let t = self.msg_type();
+        encode_message(out, (VERSION, t, xid), type_name(t), |out| self.emit_body(out))
+    }
+
+    /// Encodes into a new vector.
+    pub fn to_vec(&self, xid: u32) -> Result<Vec<u8>, EncodeError> {
+        let mut v = Vec::new();
+        self.encode(xid, &mut v)?;
+        Ok(v)
+    }
+
+    fn emit_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            Message::Hello(h) => h.emit(out)?,
+            Message::Error(e) => e.emit(out),
+            Message::EchoRequest(d) | Message::EchoReply(d) => out.extend_from_slice(d),
+            Message::Experimenter(e) => e.emit(out),
+            Message::FeaturesRequest
+            | Message::GetConfigRequest
+            | Message::BarrierRequest
+            | Message::BarrierReply
+            | Message::GetAsyncRequest => {}
+            Message::FeaturesReply(f) => f.emit(out),
+            Message::GetConfigReply(c) | Message::SetConfig(c) => c.emit(out),
+            Message::PacketIn(p) => p.emit(out)?,
+            Message::FlowRemoved(f) => f.emit(out)?,
+            Message::PortStatus(p) => p.emit(out)?,
+            Message::PacketOut(p) => p.emit(out)?,
+            Message::FlowMod(f) => f.emit(out)?,
+            Message::GroupMod(g) => g.emit(out)?,
+            Message::PortMod(p) => p.emit(out)?,
+            Message::TableMod(t) => t.emit(out)?,
+            Message::MultipartRequest(m) => m.emit(out)?,
+            Message::MultipartReply(m) => m.emit(out)?,
+            Message::RoleRequest(r) | Message::RoleReply(r) => r.emit(out),
+            Message::GetAsyncReply(a) | Message::SetAsync(a) => a.emit(out)?,
+            Message::MeterMod(m) => m.emit(out)?,
+            Message::RoleStatus(r) => r.emit(out)?,
+            Message::TableStatus(t) => t.emit(out)?,
+            Message::RequestForward(r) => r.emit(out)?,
+            Message::BundleControl(b) => b.emit(out)?,
+            Message::BundleAdd(b) => b.emit(out)?,
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a message of `version` whose body `parse` reads (by message type); checks the version, the length
+/// and that the body is read to its end.
+pub(crate) fn decode_version<M>(
+    buf: &[u8],
+    version: u8,
+    version_name: &str,
+    type_name: fn(u8) -> &'static str,
+    parse: fn(u8, &mut Reader<'_>) -> Result<M, DecodeError>,
+) -> Result<(Header, M), DecodeError> {
+    let h = Header::parse(buf)?;
+    let name = type_name(h.msg_type);
+    if h.version != version {
+        return Err(DecodeError::new(
+            name,
+            0,
+            format!("version 0x{:02x} is not {} (0x{:02x})", h.version, version_name, version),
+        ));
+    }
+    let body = buf.get(HEADER_LEN..h.length as usize).ok_or_else(|| {
+        DecodeError::new(
+            name,
+            buf.len(),
+            format!("truncated: header length is {} but only {} bytes present", h.length, buf.len()),
+        )
+    })?;
+    let mut r = Reader::new(body, HEADER_LEN, name);
+    let m = parse(h.msg_type, &mut r)?;
+    if !r.is_empty() {
+        return Err(r.err(format!("{} trailing bytes after the message body", r.remaining())));
+    }
+    Ok((h, m))
+}
+
+/// Refuses a carried message that itself carries one (a bundle in a bundle, a forward in a forward): the spec
+/// allows neither, and refusing them bounds the nesting.
+pub(crate) fn check_embeddable(buf: &[u8]) -> Result<(), DecodeError> {
+    match buf.get(1) {
+        Some(&t @ (msg_type::REQUESTFORWARD | msg_type::BUNDLE_CONTROL | msg_type::BUNDLE_ADD_MESSAGE)) => {
+            Err(DecodeError::new(type_name(t), 1, "a bundle or forwarded message cannot carry this message type"))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Embedded for Message {
+    fn decode_embedded(buf: &[u8]) -> Result<(Header, Self), DecodeError> {
+        check_embeddable(buf)?;
+        Message::decode(buf)
+    }
+    fn encode_embedded(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode(xid, out)
+    }
+    #[cfg(feature = "json")]
+    fn to_json_embedded(&self) -> serde_json::Value {
+        json::v1_4_to_json(self)
+    }
+    #[cfg(feature = "json")]
+    fn from_json_embedded(v: &serde_json::Value) -> crate::json::R<Self> {
+        json::v1_4_from_json(v)
+    }
+}
+
+macro_rules! from_body {
+    ($($t:ty => $v:ident),* $(,)?) => {$(
+        impl From<$t> for Message {
+            fn from(x: $t) -> Message { Message::$v(x) }
+        }
+        impl From<$t> for crate::Message {
+            fn from(x: $t) -> crate::Message { crate::Message::V1_4(Message::$v(x)) }
+        }
+    )*};
+}
+from_body! {
+    FlowMod => FlowMod,
+    PortMod => PortMod,
+    TableMod => TableMod,
+    MultipartRequest => MultipartRequest,
+    MultipartReply => MultipartReply,
+    PortStatus => PortStatus,
+    RoleStatus => RoleStatus,
+    TableStatus => TableStatus,
+    BundleCtrl => BundleControl,
+}
+
+/// JSON of a whole 1.4 message: the dispatch by variant (to JSON) and by class name (from JSON).
+#[cfg(feature = "json")]
+pub(crate) mod json {
+    use super::multipart::json::{
+        mp_reply_from_json, mp_reply_json, mp_request_from_json, mp_request_json, multipart_class,
+    };
+    use super::*;
+    use crate::json::{bad, base64, class, cls, JsonError};
+    use serde_json::{json, Value};
+
+    /// Renders an OpenFlow 1.4 message.
+    pub fn v1_4_to_json(m: &Message) -> Value {
+        use Message as M;
+        crate::json::with_version(VERSION, || match m {
+            M::Hello(h) => h.to_json(),
+            M::Error(e) => e.to_json(),
+            M::EchoRequest(d) => cls("OFPEchoRequest", json!({"data": base64(d)})),
+            M::EchoReply(d) => cls("OFPEchoReply", json!({"data": base64(d)})),
+            M::Experimenter(e) => e.to_json(),
+            M::FeaturesRequest => cls("OFPFeaturesRequest", json!({})),
+            M::FeaturesReply(f) => f.to_json(),
+            M::GetConfigRequest => cls("OFPGetConfigRequest", json!({})),
+            M::GetConfigReply(c) => c.to_json("OFPGetConfigReply"),
+            M::SetConfig(c) => c.to_json("OFPSetConfig"),
+            M::PacketIn(p) => p.to_json(),
+            M::FlowRemoved(f) => f.to_json(),
+            M::PortStatus(p) => p.to_json(),
+            M::PacketOut(p) => p.to_json(),
+            M::FlowMod(f) => f.to_json(),
+            M::GroupMod(g) => g.to_json(),
+            M::PortMod(p) => p.to_json(),
+            M::TableMod(t) => t.to_json(),
+            M::MultipartRequest(r) => mp_request_json(r),
+            M::MultipartReply(r) => mp_reply_json(r),
+            M::BarrierRequest => cls("OFPBarrierRequest", json!({})),
+            M::BarrierReply => cls("OFPBarrierReply", json!({})),
+            M::RoleRequest(r) => r.to_json("OFPRoleRequest"),
+            M::RoleReply(r) => r.to_json("OFPRoleReply"),
+            M::GetAsyncRequest => cls("OFPGetAsyncRequest", json!({})),
+            M::GetAsyncReply(a) => a.to_json("OFPGetAsyncReply"),
+            M::SetAsync(a) => a.to_json("OFPSetAsync"),
+            M::MeterMod(m) => m.to_json(),
+            M::RoleStatus(r) => r.to_json(),
+            M::TableStatus(t) => t.to_json(),
+            M::RequestForward(r) => r.to_json(),
+            M::BundleControl(b) => b.to_json(),
+            M::BundleAdd(b) => b.to_json(),
+        })
+    }
+
+    /// Builds an OpenFlow 1.4 message from its JSON form.
+    pub fn v1_4_from_json(v: &Value) -> Result<Message, JsonError> {
+        use Message as M;
+        let o = class(v)?;
+        crate::json::with_version(VERSION, || {
+            match multipart_class(o.name) {
+                Some(true) => return Ok(M::MultipartRequest(mp_request_from_json(&o)?)),
+                Some(false) => return Ok(M::MultipartReply(mp_reply_from_json(&o)?)),
+                None => {}
+            }
+            Ok(match o.name {
+                "OFPHello" => M::Hello(Hello::from_json(&o)?),
+                "OFPErrorMsg" => M::Error(ErrorMsg::from_json(&o)?),
+                "OFPEchoRequest" => M::EchoRequest(o.bytes("data")?),
+                "OFPEchoReply" => M::EchoReply(o.bytes("data")?),
+                "OFPExperimenter" => M::Experimenter(Experimenter::from_json(&o)?),
+                "OFPFeaturesRequest" => M::FeaturesRequest,
+                "OFPSwitchFeatures" => M::FeaturesReply(SwitchFeatures::from_json(&o)?),
+                "OFPGetConfigRequest" => M::GetConfigRequest,
+                "OFPGetConfigReply" => M::GetConfigReply(SwitchConfig::from_json(&o)?),
+                "OFPSetConfig" => M::SetConfig(SwitchConfig::from_json(&o)?),
+                "OFPPacketIn" => M::PacketIn(PacketIn::from_json(&o)?),
+                "OFPFlowRemoved" => M::FlowRemoved(FlowRemoved::from_json(&o)?),
+                "OFPPortStatus" => M::PortStatus(PortStatus::from_json(&o)?),
+                "OFPPacketOut" => M::PacketOut(PacketOut::from_json(&o)?),
+                "OFPFlowMod" => M::FlowMod(FlowMod::from_json(&o)?),
+                "OFPGroupMod" => M::GroupMod(GroupMod::from_json(&o)?),
+                "OFPPortMod" => M::PortMod(PortMod::from_json(&o)?),
+                "OFPTableMod" => M::TableMod(TableMod::from_json(&o)?),
+                "OFPBarrierRequest" => M::BarrierRequest,
+                "OFPBarrierReply" => M::BarrierReply,
+                "OFPRoleRequest" => M::RoleRequest(Role::from_json(&o)?),
+                "OFPRoleReply" => M::RoleReply(Role::from_json(&o)?),
+                "OFPGetAsyncRequest" => M::GetAsyncRequest,
+                "OFPGetAsyncReply" => M::GetAsyncReply(AsyncConfig::from_json(&o)?),
+                "OFPSetAsync" => M::SetAsync(AsyncConfig::from_json(&o)?),
+                "OFPMeterMod" => M::MeterMod(MeterMod::from_json(&o)?),
+                "OFPRoleStatus" => M::RoleStatus(RoleStatus::from_json(&o)?),
+                "OFPTableStatus" => M::TableStatus(TableStatus::from_json(&o)?),
+                "OFPRequestForward" => M::RequestForward(RequestForward::from_json(&o)?),
+                "OFPBundleCtrlMsg" => M::BundleControl(BundleCtrl::from_json(&o)?),
+                "OFPBundleAddMsg" => M::BundleAdd(BundleAdd::from_json(&o)?),
+                n => return bad(format!("unknown OpenFlow 1.4 message class {}", n)),
+            })
+        })
+    }
+}
