@@ -89,6 +89,10 @@ impl<A: App> Adapter<A> {
                 crate::http::dispatch(app, handlers, ctx, request)
             }
             EventRef::Restore(state) => self.restore(state.as_str()),
+            EventRef::WebSocket(event) => {
+                let Adapter { app, handlers, ctx, .. } = self;
+                crate::websocket::dispatch(app, handlers, ctx, event)
+            }
         }
     }
 
@@ -196,7 +200,14 @@ impl<A: App> Adapter<A> {
             msg_type,
             states: crate::openflow::DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),
         });
-        events.chain(requests).chain(datapath).chain(openflow).chain(crate::http::subscriptions(handlers)).collect()
+        let websocket = crate::websocket::subscriptions(handlers);
+        events
+            .chain(requests)
+            .chain(datapath)
+            .chain(openflow)
+            .chain(crate::http::subscriptions(handlers))
+            .chain(websocket)
+            .collect()
     }
 
     pub(crate) fn start(&mut self) -> Result<(), String> {

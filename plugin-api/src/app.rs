@@ -101,6 +101,7 @@ pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathIn
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str, &str) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<String, String> + Send>;
 pub(crate) use crate::http::HttpHandler;
+use crate::websocket::WebSocketHandler;
 
 /// The handlers of an app, registered in [`App::register`].
 pub struct Handlers<A> {
@@ -115,6 +116,8 @@ pub struct Handlers<A> {
     pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
+    /// By WebSocket path; `None` for a path the app only pushes to.
+    pub(crate) websocket: HashMap<String, Option<WebSocketHandler<A>>>,
 }
 
 impl<A: App> Handlers<A> {
@@ -126,6 +129,7 @@ impl<A: App> Handlers<A> {
             openflow: HashMap::new(),
             datapath: HashMap::new(),
             http: HashMap::new(),
+            websocket: HashMap::new(),
         }
     }
 
