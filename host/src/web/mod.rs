@@ -875,9 +875,9 @@ impl Connection<'_> {
         }
         let accept = match head.upgrade.accept() {
             Ok(accept) => accept,
-            Err((status, message, header)) => {
-                let mut response = Response::error(status, message);
-                if let Some((name, value)) = header {
+            Err(refusal) => {
+                let mut response = Response::error(refusal.status, refusal.message);
+                if let Some((name, value)) = refusal.header {
                     response = response.with_header(name, value.to_owned());
                 }
                 return self.reject(response);

@@ -80,7 +80,7 @@ fn base64(data: &[u8]) -> String {
 /// Decodes standard, padded base64; `None` if `text` is not that (in its canonical form).
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);

@@ -369,6 +369,21 @@ impl Client {
     }
 }
 
+/// Why an upgrade is refused: the status, the message, and a header to add.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// What was wrong.
+    pub message: &'static str,
+    /// A header the response carries (426's `Sec-WebSocket-Version`).
+    pub header: Option<(&'static str, &'static str)>,
+}
+
+fn refuse(status: u16, message: &'static str) -> Refusal {
+    Refusal { status, message, header: None }
+}
+
 /// The parts of a request head an upgrade needs.
 #[derive(Debug, Default)]
 pub struct UpgradeHead {
@@ -412,28 +427,29 @@ impl UpgradeHead {
 
     /// Checks the opening handshake (section 4.2.1) of a `GET` that asked for the upgrade: the 101's
     /// `Sec-WebSocket-Accept`, or the status, message and extra header of the refusal.
-    pub fn accept(&self) -> Result<String, (u16, &'static str, Option<(&'static str, &'static str)>)> {
+    pub fn accept(&self) -> Result<String, Refusal> {
         if !self.http11 {
-            return Err((400, "a WebSocket upgrade needs HTTP/1.1", None));
+            return Err(refuse(400, "a WebSocket upgrade needs HTTP/1.1"));
         }
         if !self.connection_upgrade {
-            return Err((400, "a WebSocket upgrade needs `Connection: Upgrade`", None));
+            return Err(refuse(400, "a WebSocket upgrade needs `Connection: Upgrade`"));
         }
         if self.version.as_deref().map(str::trim) != Some("13") {
-            return Err((426, "only WebSocket version 13 is spoken", Some(("Sec-WebSocket-Version", "13"))));
+            let header = Some(("Sec-WebSocket-Version", "13"));
+            return Err(Refusal { status: 426, message: "only WebSocket version 13 is spoken", header });
         }
         let Some(key) = self.key.as_deref().map(str::trim).filter(|key| handshake::valid_key(key)) else {
-            return Err((400, "`Sec-WebSocket-Key` must be the base64 of 16 bytes", None));
+            return Err(refuse(400, "`Sec-WebSocket-Key` must be the base64 of 16 bytes"));
         };
         let Some(host) = self.host.as_deref() else {
-            return Err((400, "a WebSocket upgrade needs a `Host` header", None));
+            return Err(refuse(400, "a WebSocket upgrade needs a `Host` header"));
         };
         // Browsers send the page's origin: only pages served from this host and port may connect, so that no other
         // site's page can read what apps push (WebSocket connections are not subject to CORS).
         if let Some(origin) = &self.origin {
             let authority = origin.split_once("://").map_or("", |(_, rest)| rest.trim_end_matches('/'));
             if !authority.eq_ignore_ascii_case(host.trim()) {
-                return Err((403, "WebSocket connections from pages of another origin are refused", None));
+                return Err(refuse(403, "WebSocket connections from pages of another origin are refused"));
             }
         }
         Ok(handshake::accept_key(key))
@@ -781,7 +797,7 @@ mod tests {
             let mut lines = GOOD.to_vec();
             lines.retain(|(name, _)| !name.eq_ignore_ascii_case(extra.0));
             lines.push(extra);
-            head(&lines).accept().map_err(|(status, ..)| status)
+            head(&lines).accept().map_err(|refusal| refusal.status)
         };
         assert_eq!(with(("Sec-WebSocket-Version", "8")), Err(426));
         assert_eq!(with(("Sec-WebSocket-Key", "short")), Err(400));
