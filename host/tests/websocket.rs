@@ -533,3 +533,15 @@ print("oversized:", opcode, int.from_bytes(data[:2], "big"))
     assert_eq!(messages[1], "binary:3");
     drop(host);
 }
+
+#[test]
+fn clients_are_told_the_server_is_going_away_when_the_app_stops() {
+    let (host, port) = probe_host("ws-going-away", "", &[]);
+    let mut clients: Vec<Ws> = (0..2).map(|_| Ws::connect(port, "/probe/ws")).collect();
+    clients[0].text("echo:before");
+    assert_eq!(clients[0].read().map(|frame| frame.payload), Some(b"before".to_vec()));
+    let log = host.stop();
+    for client in &mut clients {
+        assert_eq!(client.read_close(), Some(Some(1001)), "{}", log.join("\n"));
+    }
+}
