@@ -545,3 +545,40 @@ fn clients_are_told_the_server_is_going_away_when_the_app_stops() {
         assert_eq!(client.read_close(), Some(Some(1001)), "{}", log.join("\n"));
     }
 }
+
+/// Debian's Chromium (`apt-get install chromium`), installed here if it is missing and this runs as root.
+fn chromium() -> &'static str {
+    let present = || Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !present() {
+        let status = Command::new("apt-get")
+            .args(["install", "-y", "-q", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        assert!(status.is_ok_and(|s| s.success()) && present(), "needs chromium (apt-get install chromium)");
+    }
+    "chromium"
+}
+
+#[test]
+fn an_independent_client_headless_chromium() {
+    let browser = chromium();
+    let (host, port) = probe_host("ws-chromium", "", &[]);
+    let profile = temp_dir("ws-chromium-profile");
+    let output = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=10000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("http://127.0.0.1:{port}/probe/page"))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dom.contains("open\nheard:from the browser\nclosed:1000:clean"),
+        "{dom}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let state = wait_received(port, |state| state["closes"] == 1);
+    assert_eq!(state["messages"], serde_json::json!(["echo:from the browser"]), "{state}");
+    assert_eq!((state["opens"].as_u64(), state["closes"].as_u64()), (Some(1), Some(1)), "{state}");
+    drop(host);
+}
