@@ -582,3 +582,43 @@ fn an_independent_client_headless_chromium() {
     assert_eq!((state["opens"].as_u64(), state["closes"].as_u64()), (Some(1), Some(1)), "{state}");
     drop(host);
 }
+
+/// A figure, not a check (run with `--ignored --nocapture`, best with `--release`): how many messages a second one
+/// app's broadcasts deliver to 1,000 clients, each read by a thread of this test.
+#[test]
+#[ignore]
+fn bench_fan_out_to_a_thousand_clients() {
+    const CLIENTS: usize = 1000;
+    const MESSAGES: usize = 2000;
+    let (host, port) = probe_host("ws-fan-out", "", &[]);
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS + 1));
+    let readers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let mut client = Ws::connect(port, "/probe/push");
+            let ready = std::sync::Arc::clone(&ready);
+            std::thread::spawn(move || {
+                ready.wait();
+                for _ in 0..MESSAGES {
+                    assert_eq!(client.read().map(|frame| frame.payload.len()), Some(100));
+                }
+                Instant::now()
+            })
+        })
+        .collect();
+    ready.wait();
+    let started = Instant::now();
+    let queued = broadcast(port, &format!("?path=/probe/push&count={MESSAGES}&size=100"), "fan-out");
+    let pushed = started.elapsed();
+    assert!(queued["queued"].as_array().is_some_and(|counts| counts.iter().all(|count| count == CLIENTS)));
+    let last = readers.into_iter().map(|reader| reader.join().expect("a reader")).max().expect("readers");
+    let elapsed = last.duration_since(started);
+    let delivered = (CLIENTS * MESSAGES) as f64;
+    println!(
+        "websocket.fan_out: {CLIENTS} clients x {MESSAGES} messages of 100 bytes: pushed in {pushed:?} ({:.0} pushes/s, \
+         {:.0} client messages/s queued), all delivered in {elapsed:?}: {:.0} messages/s",
+        MESSAGES as f64 / pushed.as_secs_f64(),
+        delivered / pushed.as_secs_f64(),
+        delivered / elapsed.as_secs_f64()
+    );
+    drop(host);
+}
