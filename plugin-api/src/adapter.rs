@@ -200,14 +200,8 @@ impl<A: App> Adapter<A> {
             msg_type,
             states: crate::openflow::DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),
         });
-        let websocket = crate::websocket::subscriptions(handlers);
-        events
-            .chain(requests)
-            .chain(datapath)
-            .chain(openflow)
-            .chain(crate::http::subscriptions(handlers))
-            .chain(websocket)
-            .collect()
+        let web = crate::http::subscriptions(handlers).chain(crate::websocket::subscriptions(handlers));
+        events.chain(requests).chain(datapath).chain(openflow).chain(web).collect()
     }
 
     pub(crate) fn start(&mut self) -> Result<(), String> {

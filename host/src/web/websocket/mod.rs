@@ -15,6 +15,11 @@
 //! (protocol error: unmasked frame, reserved bits, unknown opcode, bad fragmentation, bad control frame or close
 //! code), 1007 (text or close reason not UTF-8), 1008 (send queue overflow), 1009 (frame or message over the limits;
 //! a message's frame headers count toward its limit, so endless empty fragments end too).
+//!
+//! The handshake agrees no subprotocol and no extension (a client that insists on either, as browsers do when a page
+//! names protocols, fails the connection itself). The bearer token, when one is set, is the REST server's
+//! `Authorization` header, which browser scripts cannot set on a WebSocket; a browser `Origin` must be this host's
+//! own (`Host`), since WebSocket connections escape CORS.
 
 pub mod frame;
 pub mod handshake;
