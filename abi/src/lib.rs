@@ -32,11 +32,11 @@ use abi_stable::{
 /// The interface version: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "3.0.0";
+pub const INTERFACE_VERSION: &str = "4.0.0";
 /// A deliberately different interface version, used only by the host's tests to build a library that the host
 /// must refuse.
 #[cfg(feature = "simulate-foreign-interface-version")]
-pub const INTERFACE_VERSION: &str = "4.0.0";
+pub const INTERFACE_VERSION: &str = "5.0.0";
 
 /// The root module every app library exports.
 #[repr(C)]
@@ -268,6 +268,23 @@ pub struct HostServices {
     /// Releases a handle; the socket closes with its last handle.
     #[sabi(last_prefix_field)]
     pub tcp_close: extern "C" fn(socket: &mut SocketHandle),
+    /// Queues a message (text if not `binary`) for every client connected to WebSocket `path`, which the app
+    /// serves; returns how many clients it was queued for. Never blocks: a client whose send queue is full is
+    /// disconnected instead.
+    pub websocket_broadcast:
+        extern "C" fn(app: AppHandle, path: RStr<'_>, message: RSlice<'_, u8>, binary: bool) -> RResult<u64, RString>,
+    /// Queues a message for one client of WebSocket `path` (its number from a [`WebSocketEventRef`]). Never blocks.
+    pub websocket_send: extern "C" fn(
+        app: AppHandle,
+        path: RStr<'_>,
+        client: u64,
+        message: RSlice<'_, u8>,
+        binary: bool,
+    ) -> RResult<(), RString>,
+    /// Starts the close handshake with one client of WebSocket `path`, with a close code (1000, or 3000-4999) and
+    /// a reason (at most 123 bytes). Never blocks.
+    pub websocket_close:
+        extern "C" fn(app: AppHandle, path: RStr<'_>, client: u64, code: u16, reason: RStr<'_>) -> RResult<(), RString>,
 }
 
 /// An opaque, reference-counted host-owned TCP socket (stream or listener).
@@ -513,6 +530,34 @@ pub struct HttpRequestRef<'a> {
     pub body: RSlice<'a, u8>,
 }
 
+/// What happened on a WebSocket connection, in a WebSocket event.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WebSocketKind {
+    /// A client connected (the handshake is done).
+    Open = 0,
+    /// A whole text message (`data` is UTF-8, checked by the host).
+    Text = 1,
+    /// A whole binary message.
+    Binary = 2,
+    /// The client disconnected, or was disconnected; it gets no more messages.
+    Close = 3,
+}
+
+/// A WebSocket client connected, sent a message, or left.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct WebSocketEventRef<'a> {
+    /// The path as the app registered it.
+    pub path: RStr<'a>,
+    /// The host's number for this client connection, to pass to [`HostServices::websocket_send`].
+    pub client: u64,
+    /// What happened.
+    pub kind: WebSocketKind,
+    /// The message (empty for `Open` and `Close`).
+    pub data: RSlice<'a, u8>,
+}
+
 /// One event, borrowed for the duration of an [`AppObject::handle_batch`] call.
 ///
 /// The host delivers only the kinds of events an app subscribed to. A new kind changes this type's layout, which
@@ -532,6 +577,8 @@ pub enum EventRef<'a> {
     Http(HttpRequestRef<'a>),
     /// The state the app's predecessor saved before a hot restart, JSON.
     Restore(RStr<'a>),
+    /// A WebSocket client connected, sent a message, or left.
+    WebSocket(WebSocketEventRef<'a>),
 }
 
 /// What an app wants delivered to it.
@@ -559,6 +606,14 @@ pub enum Subscription {
         method: RString,
         /// `/path/{param}`: `{name}` matches one segment.
         pattern: RString,
+    },
+    /// A WebSocket path (literal, no parameters) the app serves; one app serves a path.
+    WebSocket {
+        /// The path, e.g. `/v1.0/topology/ws`.
+        path: RString,
+        /// Whether the app wants [`EventRef::WebSocket`] events (clients' messages, opens and closes); without,
+        /// it only pushes.
+        events: bool,
     },
 }
 

@@ -23,6 +23,10 @@
 //! wsapi_body_timeout = 30.0     # seconds a body may take to arrive, and a response to be taken (408 beyond)
 //! wsapi_idle_timeout = 60.0     # seconds a keep-alive connection may idle between requests
 //! wsapi_body_budget_bytes = 67108864   # body bytes all requests may hold at once (503 beyond)
+//! wsapi_websocket_max_frame_bytes = 65536     # a WebSocket client's frame payload (close 1009 beyond)
+//! wsapi_websocket_max_message_bytes = 65536   # a WebSocket client's message, frame headers included (1009 beyond)
+//! wsapi_websocket_queue_bytes = 1048576       # queued for one WebSocket client (disconnected, 1008, beyond)
+//! wsapi_websocket_ping_interval = 30.0        # seconds of silence before a ping; as long again: dropped
 //!
 //! control_socket = "/run/tatsu/control.sock"   # for `tatsu restart` and `tatsu load`
 //! restart_timeout = 60.0        # seconds a successor host may take to start
@@ -40,6 +44,7 @@ use serde::Deserialize;
 
 use crate::apps::AppSettings;
 use crate::switch::SwitchSettings;
+use crate::web::websocket::WebSocketSettings;
 use crate::web::WebSettings;
 
 /// The host's settings, resolved: each subsystem's own, assembled here from flags, the file and defaults.
@@ -100,6 +105,10 @@ pub struct HostSection {
     wsapi_body_timeout: Option<f64>,
     wsapi_idle_timeout: Option<f64>,
     wsapi_body_budget_bytes: Option<usize>,
+    wsapi_websocket_max_frame_bytes: Option<usize>,
+    wsapi_websocket_max_message_bytes: Option<usize>,
+    wsapi_websocket_queue_bytes: Option<usize>,
+    wsapi_websocket_ping_interval: Option<f64>,
     control_socket: Option<PathBuf>,
     restart_timeout: Option<f64>,
     watchdog_ms: Option<u64>,
@@ -290,6 +299,15 @@ impl Settings {
                     flags.wsapi_idle_timeout.or(host.wsapi_idle_timeout).unwrap_or(60.0),
                 )?,
                 body_budget_bytes: flags.wsapi_body_budget_bytes.or(host.wsapi_body_budget_bytes).unwrap_or(64 << 20),
+                websocket: WebSocketSettings {
+                    max_frame_bytes: host.wsapi_websocket_max_frame_bytes.unwrap_or(64 << 10),
+                    max_message_bytes: host.wsapi_websocket_max_message_bytes.unwrap_or(64 << 10),
+                    queue_bytes: host.wsapi_websocket_queue_bytes.unwrap_or(1 << 20),
+                    ping_interval: seconds(
+                        "wsapi_websocket_ping_interval",
+                        host.wsapi_websocket_ping_interval.unwrap_or(30.0),
+                    )?,
+                },
                 ..WebSettings::default()
             },
         };

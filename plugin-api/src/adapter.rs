@@ -125,6 +125,10 @@ impl<A: App> Adapter<A> {
                 crate::http::dispatch(app, handlers, ctx, request)
             }
             EventRef::Restore(state) => self.restore(state.as_str()),
+            EventRef::WebSocket(event) => {
+                let Adapter { app, handlers, ctx, .. } = self;
+                crate::websocket::dispatch(app, handlers, ctx, event)
+            }
         }
     }
 
@@ -268,6 +272,7 @@ impl<A: App> Adapter<A> {
             .chain(datapath)
             .chain(openflow)
             .chain(crate::http::subscriptions(handlers))
+            .chain(crate::websocket::subscriptions(handlers))
             .chain(timers)
             .collect()
     }

@@ -109,6 +109,7 @@ pub(crate) struct Timer<A> {
     pub(crate) handler: TimerHandler<A>,
 }
 pub(crate) use crate::http::HttpHandler;
+use crate::websocket::WebSocketHandler;
 
 /// The handlers of an app, registered in [`App::register`].
 pub struct Handlers<A> {
@@ -125,6 +126,8 @@ pub struct Handlers<A> {
     pub(crate) http: HashMap<String, HttpHandler<A>>,
     /// Periodic handlers, by index (the index is what a tick carries).
     pub(crate) timers: Vec<Timer<A>>,
+    /// By WebSocket path; `None` for a path the app only pushes to.
+    pub(crate) websocket: HashMap<String, Option<WebSocketHandler<A>>>,
 }
 
 impl<A: App> Handlers<A> {
@@ -137,6 +140,7 @@ impl<A: App> Handlers<A> {
             datapath: HashMap::new(),
             http: HashMap::new(),
             timers: Vec::new(),
+            websocket: HashMap::new(),
         }
     }
 

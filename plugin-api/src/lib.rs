@@ -64,6 +64,7 @@ pub mod openflow;
 mod panic;
 #[cfg(feature = "test-kit")]
 pub mod testing;
+pub mod websocket;
 
 pub use app::{App, BoxError, HandlerOutcome, Handlers, MessageHandler};
 pub use context::{AppEvent, AppRequest, Context, RequestError, RequestErrorKind};

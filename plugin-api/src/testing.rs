@@ -118,6 +118,8 @@ struct Recorded {
     servers: HashMap<String, AppServer>,
     next_xid: u32,
     next_connection: u64,
+    /// What the app pushed to WebSocket clients, and the clients connected (by path and number).
+    websocket: crate::websocket::KitRecord,
 }
 
 /// The host side of a kit: what an [`AppHandle`] of the kit's services points at.
@@ -432,6 +434,25 @@ impl<A: App> TestKit<A> {
         }
     }
 
+    /// A WebSocket client of `path` connects, sends or leaves (the app's [`crate::Handlers::on_websocket`] handler
+    /// runs); `event`'s client number is the test's choice.
+    pub fn websocket(&mut self, path: &str, event: crate::websocket::WebSocketEvent<'_>) {
+        self.host.lock().websocket.track(path, &event);
+        let (kind, data) = crate::websocket::kit_event_parts(&event);
+        let event = crate::abi::WebSocketEventRef {
+            path: RStr::from(path),
+            client: event.client(),
+            kind,
+            data: RSlice::from_slice(data),
+        };
+        self.deliver(EventRef::WebSocket(event));
+    }
+
+    /// What the app pushed to WebSocket clients since the last call, in order.
+    pub fn take_websocket_pushed(&mut self) -> Vec<crate::websocket::Pushed> {
+        std::mem::take(&mut self.host.lock().websocket.pushed)
+    }
+
     /// The messages the app sent to datapaths since the last call, in order.
     pub fn take_sent(&mut self) -> Vec<Sent> {
         std::mem::take(&mut self.host.lock().sent)
@@ -566,6 +587,9 @@ fn services() -> HostServicesRef {
             tcp_shutdown,
             tcp_clone,
             tcp_close,
+            websocket_broadcast,
+            websocket_send,
+            websocket_close,
         }
         .leak_into_prefix()
     })
@@ -730,6 +754,35 @@ extern "C" fn datapath(app: AppHandle, dpid: u64) -> ROption<DatapathDesc> {
 extern "C" fn http_reply(app: AppHandle, request_id: u64, status: u16, content_type: RStr<'_>, body: RSlice<'_, u8>) {
     let response = HttpResponse::new(status, content_type.as_str(), body.to_vec());
     test_host(app).lock().http_replies.insert(request_id, response);
+}
+
+extern "C" fn websocket_broadcast(
+    app: AppHandle,
+    path: RStr<'_>,
+    message: RSlice<'_, u8>,
+    binary: bool,
+) -> RResult<u64, RString> {
+    test_host(app).lock().websocket.broadcast(path.as_str(), &message, binary).map_err(RString::from).into()
+}
+
+extern "C" fn websocket_send(
+    app: AppHandle,
+    path: RStr<'_>,
+    client: u64,
+    message: RSlice<'_, u8>,
+    binary: bool,
+) -> RResult<(), RString> {
+    test_host(app).lock().websocket.send(path.as_str(), client, &message, binary).map_err(RString::from).into()
+}
+
+extern "C" fn websocket_close(
+    app: AppHandle,
+    path: RStr<'_>,
+    client: u64,
+    code: u16,
+    reason: RStr<'_>,
+) -> RResult<(), RString> {
+    test_host(app).lock().websocket.close(path.as_str(), client, code, reason.as_str()).map_err(RString::from).into()
 }
 
 fn no_network() -> IoFailure {

@@ -99,6 +99,18 @@ extern "C" fn tcp_clone(socket: &SocketHandle) -> SocketHandle {
     SocketHandle(socket.0)
 }
 extern "C" fn tcp_close(_: &mut SocketHandle) {}
+fn no_websocket() -> RString {
+    "the benchmark serves no WebSocket".into()
+}
+extern "C" fn websocket_broadcast(_: AppHandle, _: RStr<'_>, _: RSlice<'_, u8>, _: bool) -> RResult<u64, RString> {
+    RResult::RErr(no_websocket())
+}
+extern "C" fn websocket_send(_: AppHandle, _: RStr<'_>, _: u64, _: RSlice<'_, u8>, _: bool) -> RResult<(), RString> {
+    RResult::RErr(no_websocket())
+}
+extern "C" fn websocket_close(_: AppHandle, _: RStr<'_>, _: u64, _: u16, _: RStr<'_>) -> RResult<(), RString> {
+    RResult::RErr(no_websocket())
+}
 
 fn event(name: &str) -> EventRef<'_> {
     EventRef::App(AppEventRef {
@@ -145,6 +157,9 @@ fn main() -> Result<(), String> {
         tcp_shutdown,
         tcp_clone,
         tcp_close,
+        websocket_broadcast,
+        websocket_send,
+        websocket_close,
     }
     .leak_into_prefix();
     let host = HostContext { services, app: AppHandle(std::ptr::null()) };

@@ -8,7 +8,7 @@ use std::time::Instant;
 use abi_stable::std_types::{ROption, RResult, RSlice, RStr};
 use tatsu_abi::{
     AppEventRef, AppModuleRef, DatapathEventRef, EventRef, HostContext, HttpParam, HttpRequestRef, OpenFlowRef,
-    RequestRef, Subscription,
+    RequestRef, Subscription, WebSocketEventRef,
 };
 
 use super::services;
@@ -132,6 +132,7 @@ fn subscribe(state: &AppState, subscription: &Subscription) -> Result<(), String
             Ok(())
         }
         Subscription::Http { method, pattern } => state.host.web.routes().add(mailbox, &format!("{method} {pattern}")),
+        Subscription::WebSocket { path, events } => state.host.web.websockets().add(mailbox, path, *events),
     }
 }
 
@@ -173,6 +174,12 @@ fn event_ref<'a>(event: &'a Event, params: &'a [HttpParam<'a>]) -> EventRef<'a> 
             params: RSlice::from_slice(params),
             content_type: request.content_type.as_deref().map(RStr::from).map_or(ROption::RNone, ROption::RSome),
             body: RSlice::from_slice(&request.body),
+        }),
+        Event::WebSocket { path, client, kind, data } => EventRef::WebSocket(WebSocketEventRef {
+            path: RStr::from(&**path),
+            client: *client,
+            kind: *kind,
+            data: RSlice::from_slice(data),
         }),
     }
 }

@@ -56,6 +56,9 @@ pub fn table() -> HostServicesRef {
             tcp_clone,
             tcp_close,
             http_reply,
+            websocket_broadcast,
+            websocket_send,
+            websocket_close,
         }
         .leak_into_prefix()
     })
@@ -272,6 +275,40 @@ extern "C" fn http_reply(
 ) {
     let reply = crate::bus::HttpReply { status, content_type: content_type.as_str().to_owned(), body: body.to_vec() };
     app(handle).host.bus.http_reply(request_id, reply);
+}
+
+extern "C" fn websocket_broadcast(
+    handle: AppHandle,
+    path: RStr<'_>,
+    message: RSlice<'_, u8>,
+    binary: bool,
+) -> RResult<u64, RString> {
+    let state = app(handle);
+    state.host.web.websockets().broadcast(&state.mailbox, path.as_str(), &message, binary).map_err(RString::from).into()
+}
+
+extern "C" fn websocket_send(
+    handle: AppHandle,
+    path: RStr<'_>,
+    client: u64,
+    message: RSlice<'_, u8>,
+    binary: bool,
+) -> RResult<(), RString> {
+    let state = app(handle);
+    let websockets = state.host.web.websockets();
+    websockets.send(&state.mailbox, path.as_str(), client, &message, binary).map_err(RString::from).into()
+}
+
+extern "C" fn websocket_close(
+    handle: AppHandle,
+    path: RStr<'_>,
+    client: u64,
+    code: u16,
+    reason: RStr<'_>,
+) -> RResult<(), RString> {
+    let state = app(handle);
+    let websockets = state.host.web.websockets();
+    websockets.close(&state.mailbox, path.as_str(), client, code, reason.as_str()).map_err(RString::from).into()
 }
 
 fn into_socket_handle(socket: net::Socket) -> SocketHandle {

@@ -110,5 +110,6 @@ impl AppState {
     pub(super) fn unsubscribe(&self) {
         self.host.bus.remove(&self.mailbox);
         self.host.web.routes().remove(&self.mailbox);
+        self.host.web.websockets().remove(&self.mailbox);
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates};
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, WebSocketKind};
 
 use super::credit::CreditToken;
 
@@ -22,6 +22,8 @@ pub enum Event {
     Http { id: u64, route: Arc<str>, request: Box<HttpRequest> },
     /// The state the app's predecessor saved before a hot restart (JSON).
     Restore { state: Arc<str> },
+    /// A client of WebSocket `path` connected, sent a message, or left.
+    WebSocket { path: Arc<str>, client: u64, kind: WebSocketKind, data: Bytes },
 }
 
 impl Event {
@@ -37,6 +39,7 @@ impl Event {
             Event::Datapath { change, datapath } => format!("datapath {change:?} event for {:016x}", datapath.dpid),
             Event::Restore { .. } => "saved state from the previous host".to_owned(),
             Event::Http { route, .. } => format!("HTTP request `{route}`"),
+            Event::WebSocket { path, client, kind, .. } => format!("WebSocket {kind:?} of client {client} on `{path}`"),
         }
     }
 }

@@ -14,6 +14,9 @@
 //! request body bytes all connections hold at once (a body that does not fit gets a 503 before it is read). Each
 //! kind of refusal is logged at most once a second, with the count since the last line.
 //!
+//! A `GET` with `Upgrade: websocket` to a path an app serves as a WebSocket is upgraded instead ([`websocket`]): the
+//! bearer token is checked the same way first, and the connection keeps its place under the connection cap.
+//!
 //! It is hand-written on `may::net` rather than on `may_minihttp` (0.1.11), which has no request size limits (a
 //! client can grow its buffer without bound), answers a malformed request or a 17th header by dropping the
 //! connection, takes only `&'static str` headers, has no `Expect: 100-continue`, no `Connection: close`, and no way
@@ -21,6 +24,7 @@
 
 pub mod limits;
 pub mod routes;
+pub mod websocket;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -36,6 +40,7 @@ use crate::green::{GreenSlot, Runners, ThreadGroup};
 use crate::logging::LogLimit;
 use limits::Counter;
 use routes::{NoMatch, Routes};
+use websocket::{Endpoint, WebSocketSettings, WebSockets};
 
 /// Settings of the REST server.
 #[derive(Debug, Clone)]
@@ -66,6 +71,8 @@ pub struct WebSettings {
     /// Request body bytes all connections together may hold at once (default 64 MiB): a request whose body does
     /// not fit gets a 503 with `Retry-After` before it is read.
     pub body_budget_bytes: usize,
+    /// The limits of WebSocket connections.
+    pub websocket: WebSocketSettings,
 }
 
 impl Default for WebSettings {
@@ -82,6 +89,7 @@ impl Default for WebSettings {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             body_budget_bytes: 64 << 20,
+            websocket: WebSocketSettings::default(),
         }
     }
 }
@@ -98,6 +106,13 @@ impl WebSettings {
                  hold would always be refused",
                 self.body_budget_bytes, self.max_body_bytes
             ));
+        }
+        let websocket = &self.websocket;
+        if websocket.max_frame_bytes == 0 || websocket.max_message_bytes == 0 || websocket.queue_bytes == 0 {
+            return Err("the wsapi_websocket_* byte limits must be at least 1".to_owned());
+        }
+        if websocket.ping_interval.is_zero() {
+            return Err("wsapi_websocket_ping_interval must be more than 0".to_owned());
         }
         Ok(())
     }
@@ -120,6 +135,7 @@ struct Server {
     settings: WebSettings,
     bus: Arc<Bus>,
     routes: Arc<Routes>,
+    websockets: Arc<WebSockets>,
     group: Arc<ThreadGroup>,
     /// Open connections, against the cap.
     connections: Arc<Counter>,
@@ -140,6 +156,7 @@ impl Server {
         max_connections: usize,
         bus: Arc<Bus>,
         routes: Arc<Routes>,
+        websockets: Arc<WebSockets>,
         runners: &Arc<Runners>,
     ) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
@@ -151,6 +168,7 @@ impl Server {
             settings,
             bus,
             routes,
+            websockets,
             full,
             refused_connections: LogLimit::new(1),
             slow_heads: LogLimit::new(1),
@@ -229,6 +247,7 @@ pub struct Web {
     bus: Arc<Bus>,
     runners: Arc<Runners>,
     routes: Arc<Routes>,
+    websockets: Arc<WebSockets>,
     /// The listener, for [`Web::hand_over`], [`Web::take_back`] and [`Web::finish_handover`].
     listening: Mutex<Option<Listening>>,
 }
@@ -237,7 +256,13 @@ impl Web {
     /// A server (not yet listening) that hands requests to apps through `bus`, its connections on green threads
     /// run by `runners`.
     pub fn new(bus: Arc<Bus>, runners: Arc<Runners>) -> Web {
-        Web { bus, runners, routes: Arc::new(Routes::default()), listening: Mutex::new(None) }
+        Web {
+            bus,
+            runners,
+            routes: Arc::new(Routes::default()),
+            websockets: Arc::default(),
+            listening: Mutex::new(None),
+        }
     }
 
     /// The routes apps serve.
@@ -245,13 +270,18 @@ impl Web {
         &self.routes
     }
 
+    /// The WebSocket paths apps serve, and their clients.
+    pub fn websockets(&self) -> &WebSockets {
+        &self.websockets
+    }
+
     fn listening(&self) -> MutexGuard<'_, Option<Listening>> {
         self.listening.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts the server if any app serves a route; returns the address it listens on.
+    /// Starts the server if any app serves a route or a WebSocket path; returns the address it listens on.
     pub fn start(&self, settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
-        if self.routes.is_empty() {
+        if self.routes.is_empty() && self.websockets.is_empty() {
             if let Some(fd) = inherited {
                 // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
                 drop(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -299,11 +329,13 @@ impl Web {
             settings.idle_timeout,
             settings.body_budget_bytes
         );
+        self.websockets.configure(settings.websocket.clone());
         let server = Arc::new(Server::new(
             settings,
             max_connections,
             Arc::clone(&self.bus),
             Arc::clone(&self.routes),
+            Arc::clone(&self.websockets),
             &self.runners,
         ));
         let listener = Arc::new(listener);
@@ -481,6 +513,7 @@ fn reason(status: u16) -> &'static str {
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
         422 => "Unprocessable Content",
+        426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -501,6 +534,8 @@ struct Head {
     expect_continue: bool,
     authorization: Option<String>,
     content_type: Option<String>,
+    /// What a WebSocket upgrade needs.
+    upgrade: websocket::UpgradeHead,
 }
 
 enum HeadError {
@@ -529,10 +564,12 @@ fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
         expect_continue: false,
         authorization: None,
         content_type: None,
+        upgrade: websocket::UpgradeHead { http11: version == 1, ..Default::default() },
     };
     for header in request.headers.iter() {
         let value = std::str::from_utf8(header.value).map(str::trim);
         let name = header.name;
+        head.upgrade.header(name, value.unwrap_or(""));
         if name.eq_ignore_ascii_case("content-length") {
             let length = value
                 .ok()
@@ -786,6 +823,12 @@ impl Connection<'_> {
                 return self.reject(response);
             }
         }
+        if head.upgrade.websocket {
+            let path = head.target.split_once('?').map_or(head.target.as_str(), |(path, _)| path);
+            if let Some(endpoint) = server.websockets.find(path) {
+                return self.upgrade(&head, &endpoint, length);
+            }
+        }
         // The body counts against the budget from before it is read until the request is answered.
         let Some(_held) = server.bodies.take(length) else {
             return self.over_budget(length);
@@ -824,6 +867,30 @@ impl Connection<'_> {
         Ok(head.keep_alive)
     }
 
+    /// Upgrades the connection to a WebSocket served by `endpoint` (after the token was checked) and serves it to
+    /// its end; or refuses the upgrade.
+    fn upgrade(&mut self, head: &Head, endpoint: &Arc<Endpoint>, length: usize) -> io::Result<bool> {
+        if head.method != "GET" || length != 0 {
+            return self.reject(Response::error(400, "a WebSocket upgrade is a GET without a body"));
+        }
+        let accept = match head.upgrade.accept() {
+            Ok(accept) => accept,
+            Err(refusal) => {
+                let mut response = Response::error(refusal.status, refusal.message);
+                if let Some((name, value)) = refusal.header {
+                    response = response.with_header(name, value.to_owned());
+                }
+                return self.reject(response);
+            }
+        };
+        self.send(websocket::switching_protocols(&accept).as_bytes())?;
+        let server = self.server;
+        let buffer = std::mem::take(&mut self.buffer);
+        let write_timeout = server.settings.body_timeout;
+        websocket::serve(&server.websockets, endpoint, &server.group, &self.stream, self.peer, buffer, write_timeout);
+        Ok(false)
+    }
+
     fn dispatch(&self, head: &Head, body: Vec<u8>) -> Response {
         let (path, query) = head.target.split_once('?').unwrap_or((head.target.as_str(), ""));
         if !path.starts_with('/') {
@@ -831,6 +898,10 @@ impl Connection<'_> {
         }
         let matched = match self.server.routes.find(&head.method, path) {
             Ok(matched) => matched,
+            Err(NoMatch::NotFound) if self.server.websockets.find(path).is_some() => {
+                let message = format!("{path} serves WebSocket only: send a WebSocket upgrade");
+                return Response::error(426, &message).with_header("Upgrade", "websocket".to_owned());
+            }
             Err(NoMatch::NotFound) => return Response::error(404, &format!("no route for {path}")),
             Err(NoMatch::MethodNotAllowed(allowed)) => {
                 let message = format!("{} is not allowed on {path} (allowed: {})", head.method, allowed.join(", "));
@@ -900,7 +971,8 @@ mod tests {
 
     #[test]
     fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
-        let server = Server::new(WebSettings::default(), 3, Arc::default(), Arc::default(), &Runners::new(0));
+        let server =
+            Server::new(WebSettings::default(), 3, Arc::default(), Arc::default(), Arc::default(), &Runners::new(0));
         let text = String::from_utf8(server.full.clone()).expect("ASCII");
         let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");

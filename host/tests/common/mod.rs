@@ -51,6 +51,7 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-of-probe",
             "tatsu-fixture-flow-marker",
             "tatsu-fixture-http-probe",
+            "tatsu-fixture-ws-probe",
             "ofctl-rest",
         ] {
             command.args(["-p", package]);

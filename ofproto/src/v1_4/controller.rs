@@ -112,6 +112,7 @@ pub trait Embedded: Sized {
     #[cfg(feature = "json")]
     fn to_json_embedded(&self) -> serde_json::Value;
     /// The message from its JSON.
+    #[cfg(feature = "json")]
     fn from_json_embedded(v: &serde_json::Value) -> crate::json::R<Self>;
 }
 
