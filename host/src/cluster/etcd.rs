@@ -228,11 +228,6 @@ impl Etcd {
         Ok(Etcd { endpoints, preferred: AtomicUsize::new(0), timeout })
     }
 
-    /// The endpoints, as `host:port`.
-    pub fn endpoints(&self) -> &[String] {
-        &self.endpoints
-    }
-
     /// Opens `path` with `body` on the first endpoint that takes it, starting with the preferred one; returns the
     /// response with a 200 status, its head read.
     fn open(&self, path: &str, body: &Value, timeout: Duration) -> Result<http::Response, EtcdError> {
@@ -407,7 +402,11 @@ impl Watch {
                 .iter()
                 .map(|event| {
                     let kv = key_value(&event["kv"])?;
-                    Ok(if event["type"].as_str() == Some("DELETE") { WatchEvent::Delete(kv) } else { WatchEvent::Put(kv) })
+                    Ok(if event["type"].as_str() == Some("DELETE") {
+                        WatchEvent::Delete(kv)
+                    } else {
+                        WatchEvent::Put(kv)
+                    })
                 })
                 .collect::<Result<Vec<_>, EtcdError>>()?;
             if !events.is_empty() {
@@ -428,10 +427,7 @@ mod tests {
         let no_lease = op_json(&Op::Put { key: b"k".to_vec(), value: Vec::new(), lease: 0 });
         assert_eq!(no_lease, json!({ "request_put": { "key": "aw==", "value": "" } }));
         let compare = compare_json(&Compare::CreateRevision(b"k".to_vec(), 0));
-        assert_eq!(
-            compare,
-            json!({ "key": "aw==", "target": "CREATE", "result": "EQUAL", "create_revision": "0" })
-        );
+        assert_eq!(compare, json!({ "key": "aw==", "target": "CREATE", "result": "EQUAL", "create_revision": "0" }));
         assert_eq!(op_json(&Op::Delete(b"k".to_vec()))["request_delete_range"]["key"], "aw==");
     }
 

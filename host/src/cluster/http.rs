@@ -97,10 +97,12 @@ pub fn post(address: &str, path: &str, body: &[u8], deadline: Instant) -> Result
 
 /// Reads what the socket has into `raw`; 0 when the peer closed.
 fn read_some(socket: &Socket, raw: &mut Vec<u8>, deadline: Instant) -> Result<usize, String> {
-    let mut buffer = [0u8; 8192];
-    let n = socket.read(&mut buffer, Some(remaining(deadline)?)).map_err(|e| format!("receive: {}", e.message))?;
-    raw.extend_from_slice(&buffer[..n]);
-    Ok(n)
+    let start = raw.len();
+    raw.resize(start + 8192, 0);
+    let read = socket.read(&mut raw[start..], Some(remaining(deadline)?));
+    let n = *read.as_ref().unwrap_or(&0);
+    raw.truncate(start + n);
+    read.map_err(|e| format!("receive: {}", e.message))
 }
 
 /// Moves every complete chunk of `raw` into `body`; `Ok(true)` once the last (empty) chunk is in.

@@ -8,6 +8,7 @@
 //! - [`election`]: the campaign per datapath and [`Mastership`], the narrow handle the switch side asks
 //!   (`refusal`) and notifies (`datapath_joined`, `datapath_left`) through the [`Switchboard`] it implements.
 //! - [`role`]: ROLE_REQUEST and its answers on the wire.
+//! - [`kv`]: the host side of the key-value service for apps (each app under its own prefix).
 //!
 //! Keys, under `/<cluster-name>/`: `nodes/<node-id>` (value: the node id) and `datapaths/<dpid as 16 hex
 //! digits>/master` (value: the master's node id), both attached to the host's lease.
@@ -20,8 +21,11 @@ pub mod base64;
 pub mod election;
 pub mod etcd;
 pub mod http;
+pub mod kv;
 pub mod node;
 pub mod role;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +97,8 @@ impl Keys {
 
 /// This host in the cluster: its membership and the mastership of its datapaths.
 pub struct Cluster {
+    etcd: Arc<Etcd>,
+    keys: Keys,
     node: Arc<Node>,
     /// The mastership handle for the switch side.
     pub mastership: Arc<Mastership>,
@@ -114,12 +120,12 @@ impl Cluster {
         let node = on_coroutine(move || Node::join(joining.0, joining.1, ttl, inherited))
             .map_err(|e| JoinError::Etcd(etcd::EtcdError::Unavailable(e)))??;
         let node = Arc::new(node);
-        let mastership = Mastership::new(etcd, keys, Arc::clone(&node));
+        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node));
         let (alive, stepping) = (Arc::clone(&node), Arc::clone(&mastership));
         if let Err(e) = green::spawn_host("cluster-keepalive", move || alive.keep_alive(|| stepping.step_down_all())) {
             return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e)));
         }
-        Ok(Cluster { node, mastership })
+        Ok(Cluster { etcd, keys, node, mastership })
     }
 
     /// The environment a hot-restart successor needs to keep this host's lease.

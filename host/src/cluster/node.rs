@@ -72,7 +72,9 @@ impl Node {
                     log::info!(target: "tatsu::cluster", "kept lease {lease:x} from the previous host");
                     return Ok(node);
                 }
-                Ok(false) => log::warn!(target: "tatsu::cluster", "the inherited lease {lease:x} is gone; joining anew"),
+                Ok(false) => {
+                    log::warn!(target: "tatsu::cluster", "the inherited lease {lease:x} is gone; joining anew")
+                }
                 Err(e) => return Err(JoinError::Etcd(e)),
             }
         }
@@ -133,11 +135,6 @@ impl Node {
         *self.lease.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The TTL of this host's leases, in seconds.
-    pub fn ttl(&self) -> i64 {
-        self.ttl
-    }
-
     /// Keeps the lease alive until [`Node::stop`]; calls `lost` when etcd says the lease is gone, before a new one
     /// is taken. Runs on its own coroutine.
     pub fn keep_alive(&self, lost: impl Fn()) {
@@ -192,11 +189,6 @@ impl Node {
                 "lost etcd: {e}; keeping the current roles, no new elections until it is back"
             );
         }
-    }
-
-    /// Whether the keep-alive last heard from etcd.
-    pub fn is_reachable(&self) -> bool {
-        self.reachable.load(Ordering::Acquire)
     }
 
     /// Ends the keep-alive; with `revoke`, also gives up the lease, so that every key of this host goes at once
