@@ -44,9 +44,9 @@ impl Host {
     /// from a predecessor). Problems with single apps are returned, each logged; an unreadable plugins directory is
     /// an error.
     pub fn start(settings: Settings) -> Result<(Arc<Host>, Problems), String> {
-        let cluster = join_cluster(&settings)?;
         let bus = Arc::new(Bus::default());
         let runners = Runners::new(settings.stack_size_kib * 1024);
+        let cluster = join_cluster(&settings, &runners)?;
         let parts = HostParts {
             switches: Switches::new(Arc::clone(&bus)),
             web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
@@ -111,9 +111,9 @@ impl Host {
 
 /// Joins the cluster the settings name, if any. etcd unreachable: an error with `--strict`, else logged and the host
 /// runs as a single controller. A node id another running host holds is always an error.
-fn join_cluster(settings: &Settings) -> Result<Option<Cluster>, String> {
+fn join_cluster(settings: &Settings, runners: &Arc<Runners>) -> Result<Option<Cluster>, String> {
     let Some(cluster) = &settings.cluster else { return Ok(None) };
-    match Cluster::start(cluster) {
+    match Cluster::start(cluster, runners) {
         Ok(joined) => Ok(Some(joined)),
         Err(JoinError::DuplicateNode(why)) => Err(why),
         Err(JoinError::Etcd(e)) if settings.strict => {

@@ -13,18 +13,21 @@
 //! slave drops the connection, so that a 1.0 switch is kept by its master only (it connects again, and campaigns
 //! again, when it retries).
 //!
-//! Each datapath's campaign runs on its own coroutine while the datapath is connected. While etcd is lost,
+//! Each datapath's campaign runs on its own green thread (of the cluster's [`ThreadGroup`], so that it can wait for
+//! the switch's reply like an app's thread does) while the datapath is connected. While etcd is lost,
 //! campaigns retry every second and roles stay as they are.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
+use tatsu_abi::WaitStatus;
+
 use super::etcd::{Compare, Etcd, EtcdError, Op, WatchEvent};
 use super::node::Node;
 use super::role::{self, Answer, Role};
 use super::Keys;
-use crate::green;
+use crate::green::{self, ThreadGroup};
 
 /// How long a campaign waits before trying again after etcd failed it.
 const RETRY: Duration = Duration::from_secs(1);
@@ -32,6 +35,11 @@ const RETRY: Duration = Duration::from_secs(1);
 const CHECK: Duration = Duration::from_millis(500);
 /// How long a switch has to answer a ROLE_REQUEST.
 const ROLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits [`RETRY`] before a campaign tries again; `false` if the campaign must end instead (the host is stopping).
+fn pause() -> bool {
+    matches!(green::sleep(RETRY), WaitStatus::Woken | WaitStatus::TimedOut)
+}
 
 /// What mastership needs of the switch side.
 pub trait Switchboard: Send + Sync {
@@ -60,12 +68,14 @@ pub struct Mastership {
     node: Arc<Node>,
     datapaths: Mutex<HashMap<u64, Entry>>,
     switchboard: OnceLock<Weak<dyn Switchboard>>,
+    threads: Arc<ThreadGroup>,
 }
 
 impl Mastership {
-    /// Mastership for this `node`.
-    pub fn new(etcd: Arc<Etcd>, keys: Keys, node: Arc<Node>) -> Arc<Mastership> {
-        Arc::new(Mastership { etcd, keys, node, datapaths: Mutex::new(HashMap::new()), switchboard: OnceLock::new() })
+    /// Mastership for this `node`; campaigns run in `threads`.
+    pub fn new(etcd: Arc<Etcd>, keys: Keys, node: Arc<Node>, threads: Arc<ThreadGroup>) -> Arc<Mastership> {
+        let datapaths = Mutex::new(HashMap::new());
+        Arc::new(Mastership { etcd, keys, node, datapaths, switchboard: OnceLock::new(), threads })
     }
 
     /// Connects the switch side (once).
@@ -109,7 +119,7 @@ impl Mastership {
             datapaths.insert(dpid, Entry { connection, role: None, generation });
         }
         let mastership = Arc::clone(self);
-        let spawned = green::spawn_host("campaign", move || mastership.campaign(dpid, connection));
+        let spawned = self.threads.spawn("cluster-campaign", move || mastership.campaign(dpid, connection));
         if let Err(e) = spawned {
             log::error!(target: "tatsu::cluster", "datapath {dpid:016x}: cannot campaign: {e}");
         }
@@ -131,7 +141,7 @@ impl Mastership {
         };
         if was_master {
             let mastership = Arc::clone(self);
-            let spawned = green::spawn_host("resign", move || {
+            let spawned = self.threads.spawn("cluster-resign", move || {
                 if mastership.role_for(dpid).is_none() {
                     mastership.resign(dpid);
                 }
@@ -153,6 +163,14 @@ impl Mastership {
             .collect();
         for (dpid, connection) in masters {
             self.apply(dpid, connection, Role::Slave);
+        }
+    }
+
+    /// Ends every campaign (a planned stop), waiting at most `within`.
+    pub fn stop(&self, within: Duration) {
+        let stragglers = self.threads.stop(Instant::now() + within);
+        if !stragglers.is_empty() {
+            log::warn!(target: "tatsu::cluster", "campaigns still running: {}", stragglers.join(", "));
         }
     }
 
@@ -179,7 +197,9 @@ impl Mastership {
         let node_id = self.keys.node_id.as_bytes().to_vec();
         while self.is_current(dpid, connection) {
             let Some(lease) = self.node.lease() else {
-                green::sleep(RETRY);
+                if !pause() {
+                    return;
+                }
                 continue;
             };
             let put = Op::Put { key: key.clone(), value: node_id.clone(), lease };
@@ -192,7 +212,9 @@ impl Mastership {
                 Ok(result) => result.got.into_iter().flatten().last(),
                 Err(e) => {
                     log::debug!(target: "tatsu::cluster", "datapath {dpid:016x}: campaign: {e}");
-                    green::sleep(RETRY);
+                    if !pause() {
+                        return;
+                    }
                     continue;
                 }
             };
@@ -212,12 +234,16 @@ impl Mastership {
             if !self.apply(dpid, connection, role) {
                 // Refused as stale: give the key up and wait before campaigning again.
                 self.resign(dpid);
-                green::sleep(RETRY);
+                if !pause() {
+                    return;
+                }
                 continue;
             }
             if let Err(e) = self.wait_for_change(dpid, connection, &key, holder.mod_revision + 1, lease) {
                 log::debug!(target: "tatsu::cluster", "datapath {dpid:016x}: watch: {e}");
-                green::sleep(RETRY);
+                if !pause() {
+                    return;
+                }
             }
         }
     }
@@ -242,7 +268,8 @@ impl Mastership {
             match watch.next(Instant::now() + CHECK)? {
                 None => {}
                 Some(events) if events.iter().any(|e| matches!(e, WatchEvent::Delete(_) | WatchEvent::Put(_))) => {
-                    return Ok(())
+                    log::debug!(target: "tatsu::cluster", "datapath {dpid:016x}: election key changed: {events:?}");
+                    return Ok(());
                 }
                 Some(_) => {}
             }

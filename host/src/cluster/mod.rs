@@ -35,7 +35,7 @@ use etcd::Etcd;
 pub use node::JoinError;
 use node::Node;
 
-use crate::green;
+use crate::green::{self, Runners, ThreadGroup};
 
 /// The environment variable that hands this host's lease id (hex) to its successor in a hot restart.
 pub const LEASE_ENV: &str = "TATSU_CLUSTER_LEASE";
@@ -106,8 +106,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// Joins the cluster (reusing the predecessor's lease, if this host took over in a hot restart) and starts the
-    /// keep-alive. Call from a plain thread (it waits on a coroutine).
-    pub fn start(settings: &ClusterSettings) -> Result<Cluster, JoinError> {
+    /// keep-alive; campaigns run on `runners`. Call from a plain thread (it waits on a coroutine).
+    pub fn start(settings: &ClusterSettings, runners: &Arc<Runners>) -> Result<Cluster, JoinError> {
         let etcd = Arc::new(
             Etcd::new(&settings.etcd, settings.etcd_timeout)
                 .map_err(|e| JoinError::Etcd(etcd::EtcdError::Protocol(e)))?,
@@ -120,7 +120,8 @@ impl Cluster {
         let node = on_coroutine(move || Node::join(joining.0, joining.1, ttl, inherited))
             .map_err(|e| JoinError::Etcd(etcd::EtcdError::Unavailable(e)))??;
         let node = Arc::new(node);
-        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node));
+        let threads = ThreadGroup::new("cluster", runners);
+        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), threads);
         let (alive, stepping) = (Arc::clone(&node), Arc::clone(&mastership));
         if let Err(e) = green::spawn_host("cluster-keepalive", move || alive.keep_alive(|| stepping.step_down_all())) {
             return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e)));
@@ -136,6 +137,7 @@ impl Cluster {
     /// Leaves the cluster on a planned stop: revokes the lease so that the other hosts take over at once. Call from
     /// a plain thread.
     pub fn leave(&self) {
+        self.mastership.stop(Duration::from_secs(2));
         let node = Arc::clone(&self.node);
         if let Err(e) = on_coroutine(move || node.stop(true)) {
             log::warn!(target: "tatsu::cluster", "cannot leave the cluster: {e}");

@@ -196,7 +196,7 @@ fn the_app_store_keeps_each_app_under_its_prefix() {
         return;
     }
     let etcd = TestEtcd::start(1);
-    let cluster = Cluster::start(&settings(&etcd, "kv", "n1")).map_err(|e| e.to_string()).expect("joins");
+    let cluster = Cluster::start(&settings(&etcd, "kv", "n1"), &runners()).map_err(|e| e.to_string()).expect("joins");
     let (one, two) = (AppStore::new(&cluster, "one"), AppStore::new(&cluster, "two"));
     run(move || {
         assert!(one.compare_and_swap("k", None, b"a").expect("cas"));
@@ -215,6 +215,10 @@ fn the_app_store_keeps_each_app_under_its_prefix() {
         assert!(watch.next(Instant::now() + Duration::from_secs(5)).expect("watch").is_some());
         assert!(one.delete("k").expect("delete"));
     });
+}
+
+fn runners() -> Arc<crate::green::Runners> {
+    crate::green::Runners::new(128 * 1024)
 }
 
 fn settings(etcd: &TestEtcd, name: &str, node: &str) -> ClusterSettings {
@@ -284,7 +288,8 @@ fn one_master_per_datapath_and_a_takeover_with_a_higher_generation() {
     let hosts: Vec<(Cluster, Arc<FakeSwitches>)> = ["a", "b", "c"]
         .iter()
         .map(|node| {
-            let cluster = Cluster::start(&settings(&etcd, "elect", node)).map_err(|e| e.to_string()).expect("joins");
+            let cluster =
+                Cluster::start(&settings(&etcd, "elect", node), &runners()).map_err(|e| e.to_string()).expect("joins");
             let switches = Arc::new(FakeSwitches::default());
             let board: Arc<dyn Switchboard> = Arc::clone(&switches) as Arc<dyn Switchboard>;
             cluster.mastership.attach(Arc::downgrade(&board));
