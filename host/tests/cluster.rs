@@ -369,7 +369,7 @@ fn etcd_lost_while_running_keeps_the_roles_and_elections_resume_when_it_is_back(
     if !etcd_installed() {
         return;
     }
-    let mut etcd = Etcd::start("lost", 1);
+    let mut etcd = Etcd::start("lost", 3);
     let hosts: Vec<(Host, u16)> =
         ["h0", "h1"].iter().map(|node| cluster_host("lost", &etcd.endpoints(), node, &[])).collect();
     let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
@@ -377,7 +377,15 @@ fn etcd_lost_while_running_keeps_the_roles_and_elections_resume_when_it_is_back(
     let master = switch.wait_master(&[0, 1], Duration::from_secs(10));
     let before = switch.requests().len();
 
+    // One member of three gone: the quorum holds, nothing changes.
     etcd.kill(0);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(switch.wait_master(&[0, 1], Duration::ZERO), master);
+    assert_eq!(switch.requests().len(), before, "{:?}", switch.requests());
+    assert!(hosts.iter().all(|(host, _)| !host.logged(&["lost etcd"])));
+
+    // Two gone: no quorum. The roles hold, and it is logged.
+    etcd.kill(1);
     for (host, _) in &hosts {
         host.wait_for(&["lost etcd", "keeping the current roles"]);
     }
@@ -390,6 +398,7 @@ fn etcd_lost_while_running_keeps_the_roles_and_elections_resume_when_it_is_back(
     }
 
     etcd.restart(0);
+    etcd.restart(1);
     etcd.wait_healthy();
     for (host, _) in &hosts {
         host.wait_for(&["etcd is reachable again"]);

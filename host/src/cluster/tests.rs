@@ -320,6 +320,14 @@ fn one_master_per_datapath_and_a_takeover_with_a_higher_generation() {
     };
     wait_for("one master of each datapath", || master_of(1, None).is_some() && master_of(2, None).is_some());
     let (first, generation) = master_of(1, None).expect("a master");
+    // A slave refuses what would change the switch (a flow-mod), not reads (a multipart request); the master
+    // refuses nothing.
+    let flow_mod = [4, 14, 0, 8, 0, 0, 0, 0];
+    let slave = (first + 1) % 3;
+    let refused = masterships[slave].refusal(1, 4, &flow_mod).expect("refused on a slave");
+    assert!(refused.contains("slave"), "{refused}");
+    assert_eq!(masterships[slave].refusal(1, 4, &[4, 18, 0, 8, 0, 0, 0, 0]), None);
+    assert_eq!(masterships[first].refusal(1, 4, &flow_mod), None);
 
     // The master vanishes (its keep-alive ends without revoking the lease, as in a crash): another host takes over
     // once the lease expires in etcd, with a higher generation id, and sends it to the switch.
