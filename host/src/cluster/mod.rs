@@ -120,11 +120,13 @@ impl Cluster {
         let node = on_coroutine(move || Node::join(joining.0, joining.1, ttl, inherited))
             .map_err(|e| JoinError::Etcd(etcd::EtcdError::Unavailable(e)))??;
         let node = Arc::new(node);
+        // The keep-alive and the campaigns are green threads of one group: they wait for switches' replies (stepping
+        // down sends ROLE_REQUESTs), and a planned stop ends them all.
         let threads = ThreadGroup::new("cluster", runners);
-        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), threads);
+        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), Arc::clone(&threads));
         let (alive, stepping) = (Arc::clone(&node), Arc::clone(&mastership));
-        if let Err(e) = green::spawn_host("cluster-keepalive", move || alive.keep_alive(|| stepping.step_down_all())) {
-            return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e)));
+        if let Err(e) = threads.spawn("cluster-keepalive", move || alive.keep_alive(|| stepping.step_down_all())) {
+            return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e.to_string())));
         }
         Ok(Cluster { etcd, keys, node, mastership })
     }
@@ -134,8 +136,8 @@ impl Cluster {
         self.node.lease().map(|lease| (LEASE_ENV, format!("{lease:x}")))
     }
 
-    /// Leaves the cluster on a planned stop: revokes the lease so that the other hosts take over at once. Call from
-    /// a plain thread.
+    /// Leaves the cluster on a planned stop: ends the campaigns and the keep-alive, and revokes the lease so that the
+    /// other hosts take over at once. Call from a plain thread.
     pub fn leave(&self) {
         self.mastership.stop(Duration::from_secs(2));
         let node = Arc::clone(&self.node);

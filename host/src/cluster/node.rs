@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tatsu_abi::WaitStatus;
+
 use super::etcd::{Compare, Etcd, EtcdError, Op};
 use super::Keys;
 use crate::green;
@@ -135,12 +137,14 @@ impl Node {
         *self.lease.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Keeps the lease alive until [`Node::stop`]; calls `lost` when etcd says the lease is gone, before a new one
-    /// is taken. Runs on its own coroutine.
+    /// Keeps the lease alive until [`Node::stop`] or its green thread is stopped; calls `lost` when etcd says the
+    /// lease is gone, before a new one is taken. Runs on its own green thread.
     pub fn keep_alive(&self, lost: impl Fn()) {
         let interval = Duration::from_millis(u64::try_from(self.ttl).unwrap_or(1).max(1) * 1000 / 3);
         while !self.stopping.load(Ordering::Acquire) {
-            green::sleep(interval);
+            if !matches!(green::sleep(interval), WaitStatus::Woken | WaitStatus::TimedOut) {
+                return;
+            }
             if self.stopping.load(Ordering::Acquire) {
                 return;
             }
