@@ -32,6 +32,11 @@
 //! restart_timeout = 60.0        # seconds a successor host may take to start
 //! watchdog_ms = 1000            # report app code that runs this long without yielding (0: off)
 //!
+//! cluster_etcd = ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]   # run as one host of a cluster
+//! cluster_name = "tatsu"        # the prefix of the cluster's keys in etcd
+//! node_id = "c1"                # unique in the cluster
+//! cluster_lease_ttl = 5         # seconds a vanished host stays master of its switches
+//!
 //! [app.simple-switch]           # handed to the app `simple-switch` as its configuration
 //! idle_timeout = 30
 //! ```
@@ -43,6 +48,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::apps::AppSettings;
+use crate::cluster::ClusterSettings;
 use crate::switch::SwitchSettings;
 use crate::web::websocket::WebSocketSettings;
 use crate::web::WebSettings;
@@ -70,6 +76,8 @@ pub struct Settings {
     pub restart_timeout: Duration,
     /// App code running longer than this without yielding is reported (zero: never).
     pub watchdog: Duration,
+    /// Several hosts as one controller (with `cluster_etcd`): etcd, names, the lease.
+    pub cluster: Option<ClusterSettings>,
 }
 
 /// The `[tatsu]` section of the config file; every key is optional.
@@ -112,6 +120,10 @@ pub struct HostSection {
     control_socket: Option<PathBuf>,
     restart_timeout: Option<f64>,
     watchdog_ms: Option<u64>,
+    cluster_etcd: Option<Vec<String>>,
+    cluster_name: Option<String>,
+    node_id: Option<String>,
+    cluster_lease_ttl: Option<u64>,
 }
 
 /// The config file.
@@ -192,6 +204,14 @@ pub struct Overrides {
     pub control_socket: Option<PathBuf>,
     /// `--watchdog-ms`.
     pub watchdog_ms: Option<u64>,
+    /// `--cluster-etcd` (comma-separated URLs).
+    pub cluster_etcd: Vec<String>,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--node-id`.
+    pub node_id: Option<String>,
+    /// `--cluster-lease-ttl` (seconds).
+    pub cluster_lease_ttl: Option<u64>,
 }
 
 /// The default cap on switch connections; the process's own budget (see [`crate::limits`]) usually decides first.
@@ -226,7 +246,25 @@ impl Settings {
                 serde_json::to_value(value).map(|json| (name.clone(), json)).map_err(|e| format!("[app.{name}]: {e}"))
             })
             .collect::<Result<_, _>>()?;
+        let cluster_etcd = if flags.cluster_etcd.is_empty() { host.cluster_etcd } else { Some(flags.cluster_etcd) };
+        let cluster = match cluster_etcd.filter(|urls| !urls.is_empty()) {
+            None => None,
+            Some(etcd) => Some(ClusterSettings {
+                etcd,
+                name: flags.cluster_name.or(host.cluster_name).unwrap_or_else(|| "tatsu".to_owned()),
+                node_id: flags
+                    .node_id
+                    .or(host.node_id)
+                    .ok_or("a cluster host needs a node id (--node-id or node_id), unique in the cluster")?,
+                lease_ttl: flags.cluster_lease_ttl.or(host.cluster_lease_ttl).unwrap_or(5),
+                etcd_timeout: Duration::from_secs(2),
+            }),
+        };
+        if let Some(cluster) = &cluster {
+            cluster.check()?;
+        }
         let settings = Settings {
+            cluster,
             apps: AppSettings {
                 plugins_dir: flags.plugins_dir.or(host.plugins_dir).unwrap_or_else(default_plugins_dir),
                 selected: if flags.apps.is_empty() { host.apps.unwrap_or_default() } else { flags.apps },
@@ -355,5 +393,20 @@ mod tests {
         let file: ConfigFile = toml::from_str("[tatsu]\nworkers = 0\n").expect("parses");
         let error = Settings::resolve(file, Overrides::default()).expect_err("0 workers must fail");
         assert!(error.contains("workers"), "{error}");
+    }
+
+    #[test]
+    fn a_cluster_needs_a_node_id_and_valid_names() {
+        let cluster = |flags: Overrides| Settings::resolve(ConfigFile::default(), flags);
+        let etcd = vec!["http://127.0.0.1:2379".to_owned()];
+        let plain = cluster(Overrides::default()).expect("valid");
+        assert!(plain.cluster.is_none());
+        let error = cluster(Overrides { cluster_etcd: etcd.clone(), ..Overrides::default() }).expect_err("no id");
+        assert!(error.contains("node id"), "{error}");
+        let flags = Overrides { cluster_etcd: etcd.clone(), node_id: Some("c1".to_owned()), ..Overrides::default() };
+        let resolved = cluster(flags).expect("valid").cluster.expect("a cluster");
+        assert_eq!((resolved.name.as_str(), resolved.node_id.as_str(), resolved.lease_ttl), ("tatsu", "c1", 5));
+        let bad = Overrides { cluster_etcd: etcd, node_id: Some("a/b".to_owned()), ..Overrides::default() };
+        assert!(cluster(bad).is_err());
     }
 }

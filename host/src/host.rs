@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::apps::{AppManager, HostParts, Problems};
 use crate::bus::Bus;
+use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
 use crate::green::Runners;
 use crate::switch::Switches;
@@ -34,6 +35,8 @@ pub struct Host {
     pub(crate) restarting: AtomicBool,
     /// This host has handed everything over to a successor and is exiting.
     restarted: AtomicBool,
+    /// This host's part in a cluster, if it runs as one of several (`--cluster-etcd`) and etcd answered.
+    pub cluster: Option<Cluster>,
 }
 
 impl Host {
@@ -43,6 +46,7 @@ impl Host {
     pub fn start(settings: Settings) -> Result<(Arc<Host>, Problems), String> {
         let bus = Arc::new(Bus::default());
         let runners = Runners::new(settings.stack_size_kib * 1024);
+        let cluster = join_cluster(&settings, &runners)?;
         let parts = HostParts {
             switches: Switches::new(Arc::clone(&bus)),
             web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
@@ -50,6 +54,9 @@ impl Host {
             bus,
             runners,
         };
+        if let Some(cluster) = &cluster {
+            parts.switches.set_mastership(&cluster.mastership);
+        }
         let (apps, problems) = AppManager::start(settings.apps.clone(), parts.clone())?;
         let mut arguments = std::env::args_os();
         let program = arguments.next().map(PathBuf::from);
@@ -63,6 +70,7 @@ impl Host {
             control_fd: OnceLock::new(),
             restarting: AtomicBool::new(false),
             restarted: AtomicBool::new(false),
+            cluster,
         };
         Ok((Arc::new(host), problems))
     }
@@ -90,5 +98,36 @@ impl Host {
     /// Whether this host handed over to a successor.
     pub fn has_restarted(&self) -> bool {
         self.restarted.load(Ordering::Acquire)
+    }
+
+    /// On a planned stop (not after a hot restart): leaves the cluster at once, so that other hosts take over this
+    /// host's switches without waiting for its lease to expire.
+    pub fn leave_cluster(&self) {
+        if let (Some(cluster), false) = (&self.cluster, self.has_restarted()) {
+            cluster.leave();
+        }
+    }
+}
+
+/// Joins the cluster the settings name, if any. etcd unreachable: an error with `--strict`, else logged and the host
+/// runs as a single controller. A node id another running host holds is always an error.
+fn join_cluster(settings: &Settings, runners: &Arc<Runners>) -> Result<Option<Cluster>, String> {
+    let Some(cluster) = &settings.cluster else { return Ok(None) };
+    match Cluster::start(cluster, runners) {
+        Ok(joined) => Ok(Some(joined)),
+        Err(JoinError::DuplicateNode(why)) => Err(why),
+        Err(JoinError::Etcd(e)) if settings.strict => {
+            Err(format!("cannot join cluster `{}` through etcd {}: {e}", cluster.name, cluster.etcd.join(",")))
+        }
+        Err(JoinError::Etcd(e)) => {
+            log::error!(
+                target: "tatsu::cluster",
+                "cannot join cluster `{}` through etcd {}: {e}; running as a single controller (--strict makes this \
+                 fatal)",
+                cluster.name,
+                cluster.etcd.join(",")
+            );
+            Ok(None)
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod apps;
 mod bus;
+mod cluster;
 mod config;
 mod control;
 mod green;
@@ -165,6 +166,19 @@ struct RunArgs {
     /// Retry-After before it is read [default: 67108864, 64 MiB].
     #[arg(long, value_name = "BYTES")]
     wsapi_body_budget_bytes: Option<usize>,
+    /// Run as one host of a cluster coordinated by this etcd: URL[,URL...] of its members (http://HOST:PORT).
+    /// Every switch connects to every host; per switch one host is master, the others slaves.
+    #[arg(long, value_name = "URLS", value_delimiter = ',')]
+    cluster_etcd: Vec<String>,
+    /// The cluster's name: the prefix of its keys in etcd [default: tatsu].
+    #[arg(long, value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// This host's id in the cluster; a second host with the same id is refused (required with --cluster-etcd).
+    #[arg(long, value_name = "ID")]
+    node_id: Option<String>,
+    /// Seconds a host that vanished (crash, pause, partition) stays master of its switches [default: 5].
+    #[arg(long, value_name = "SECONDS")]
+    cluster_lease_ttl: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -231,6 +245,10 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         wsapi_body_budget_bytes: args.wsapi_body_budget_bytes,
         control_socket: args.control_socket,
         watchdog_ms: args.watchdog_ms,
+        cluster_etcd: args.cluster_etcd,
+        cluster_name: args.cluster_name,
+        node_id: args.node_id,
+        cluster_lease_ttl: args.cluster_lease_ttl,
     };
     let mut settings = Settings::resolve(file, flags)?;
     fit_switch_connections(&mut settings);
@@ -284,6 +302,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         }
     }
     host.apps().stop_all();
+    host.leave_cluster();
     log::info!(target: "tatsu", "stopped");
     Ok(())
 }

@@ -221,6 +221,8 @@ impl Host {
         Command::new(&self.executable)
             .args(&self.arguments)
             .env(HANDOVER_FD, fd.to_string())
+            // The successor keeps this host's cluster lease: its mastership goes on without an election.
+            .envs(self.cluster.as_ref().and_then(crate::cluster::Cluster::successor_env))
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.executable.display()))

@@ -21,6 +21,7 @@ pub mod description;
 mod handshake;
 mod keepalive;
 mod negotiation;
+mod roles;
 mod settings;
 mod shared;
 pub mod wire;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use super::settings::{LogLimits, SwitchSettings};
 use crate::bus::Bus;
+use crate::cluster::Mastership;
 
 /// What the tables need to know of a connection.
 pub trait Keyed {
@@ -27,6 +28,8 @@ pub struct Shared<C> {
     connections: Mutex<HashMap<u64, Arc<C>>>,
     datapaths: RwLock<HashMap<u64, Arc<C>>>,
     next_connection_id: AtomicU64,
+    /// Mastership of the datapaths, in a cluster (`--cluster-etcd`).
+    mastership: OnceLock<Arc<Mastership>>,
 }
 
 impl<C: Keyed> Shared<C> {
@@ -39,6 +42,7 @@ impl<C: Keyed> Shared<C> {
             connections: Mutex::new(HashMap::new()),
             datapaths: RwLock::new(HashMap::new()),
             next_connection_id: AtomicU64::new(0),
+            mastership: OnceLock::new(),
         }
     }
 
@@ -50,6 +54,16 @@ impl<C: Keyed> Shared<C> {
     /// Sets the settings, once; later calls keep the first.
     pub fn set_settings(&self, settings: SwitchSettings) {
         let _ = self.settings.set(settings);
+    }
+
+    /// Sets mastership, once (in a cluster).
+    pub fn set_mastership(&self, mastership: Arc<Mastership>) {
+        let _ = self.mastership.set(mastership);
+    }
+
+    /// Mastership, in a cluster.
+    pub fn mastership(&self) -> Option<&Arc<Mastership>> {
+        self.mastership.get()
     }
 
     /// A fresh connection number.

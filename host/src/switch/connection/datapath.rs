@@ -86,5 +86,6 @@ impl Connection {
         self.set_state(DatapathStates::MAIN);
         log::info!(target: "tatsu::switch", "{} is ready", self.describe_short());
         self.shared.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, false));
+        self.mastership_joined();
     }
 }

@@ -133,6 +133,7 @@ impl Connection {
     /// Tells apps about a connection taken over from the predecessor: an `enter` event marked `resumed`.
     pub fn announce_resumed(&self) {
         self.shared.bus.deliver_datapath(DatapathChange::Enter, self.describe().to_desc(None, true));
+        self.mastership_joined();
     }
 
     /// Asks the reader to stop at the next message boundary (for a handover).

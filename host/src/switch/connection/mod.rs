@@ -7,6 +7,7 @@ mod datapath;
 mod handover;
 mod reader;
 mod requests;
+mod roles;
 mod writer;
 
 use std::collections::HashMap;
@@ -240,6 +241,7 @@ impl Connection {
         );
         if previous == DatapathStates::MAIN.0 {
             self.shared.bus.deliver_datapath(DatapathChange::Leave, self.describe().to_desc(Some(reason), false));
+            self.mastership_left();
         }
         self.publish_state(DatapathStates::DEAD.0, Some(reason));
     }

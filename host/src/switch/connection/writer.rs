@@ -83,6 +83,7 @@ impl Connection {
                 detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()).into(),
             });
         }
+        self.check_role(message)?;
         let limit = self.shared.settings().send_queue_bytes;
         let wake = {
             let mut outbox = lock(&self.outbox);
