@@ -53,6 +53,8 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-http-probe",
             "tatsu-fixture-ws-probe",
             "ofctl-rest",
+            "topology",
+            "forwarding",
         ] {
             command.args(["-p", package]);
         }
