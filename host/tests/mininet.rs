@@ -8,7 +8,8 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{install, lib_path, temp_dir, workspace, Host};
 
@@ -51,22 +52,56 @@ fn start_default_apps(name: &str) -> Host {
     host
 }
 
-/// Runs `scripts/mininet-check` against a fresh tatsu; panics with both sides' output if a check failed.
+/// How long one `scripts/mininet-check` run may take (the torus with its link failure takes about 30 s).
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+
+/// Runs `scripts/mininet-check` against a fresh tatsu; panics with both sides' output if a check failed. A run
+/// that hangs (Mininet very rarely stalls starting a node's shell) is terminated and tried once more.
 fn check(topo: &str, protocols: &str, link_down: Option<&str>) {
-    let host = start_default_apps(&format!("mininet-{}", topo.replace([',', '='], "-")));
-    let rest = format!("http://127.0.0.1:{}", host.rest_port());
-    let mut command = Command::new(workspace().join("scripts/mininet-check"));
-    command.args(["--topo", topo, "--protocols", protocols, "--controller"]);
-    command.arg(format!("127.0.0.1:{PORT}")).args(["--rest", &rest, "--timeout", "60"]);
-    if let Some(link) = link_down {
-        command.args(["--link-down", link]);
+    for attempt in 1..=2 {
+        let host = start_default_apps(&format!("mininet-{}", topo.replace([',', '='], "-")));
+        let rest = format!("http://127.0.0.1:{}", host.rest_port());
+        let mut command = Command::new(workspace().join("scripts/mininet-check"));
+        command.args(["--topo", topo, "--protocols", protocols, "--controller"]);
+        command.arg(format!("127.0.0.1:{PORT}")).args(["--rest", &rest, "--timeout", "60"]);
+        if let Some(link) = link_down {
+            command.args(["--link-down", link]);
+        }
+        let (finished, network) = run_with_limit(command, RUN_LIMIT);
+        let log = host.stop().join("\n");
+        println!("{topo} {protocols} (attempt {attempt}):\n{network}");
+        let Some(success) = finished else {
+            assert!(attempt < 2, "{topo} on {protocols} hung twice:\n{network}\n--- tatsu log ---\n{log}");
+            continue;
+        };
+        assert!(success, "{topo} on {protocols}:\n{network}\n--- tatsu log ---\n{log}");
+        assert!(!log.contains("panicked"), "{topo} on {protocols}: a panic in the log:\n{log}");
+        return;
     }
-    let output = command.output().expect("scripts/mininet-check runs");
-    let network = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    let log = host.stop().join("\n");
-    println!("{topo} {protocols}:\n{network}");
-    assert!(output.status.success(), "{topo} on {protocols}:\n{network}\n--- tatsu log ---\n{log}");
-    assert!(!log.contains("panicked"), "{topo} on {protocols}: a panic in the log:\n{log}");
+}
+
+/// Runs `command` with its output in a file; `None` if it had to be terminated after `limit`.
+fn run_with_limit(mut command: Command, limit: Duration) -> (Option<bool>, String) {
+    let out = temp_dir("mininet-output").join("out");
+    let file = std::fs::File::create(&out).expect("output file");
+    let errors = file.try_clone().expect("output file");
+    let mut child = command.stdout(file).stderr(errors).stdin(Stdio::null()).spawn().expect("mininet-check runs");
+    let deadline = Instant::now() + limit;
+    let finished = loop {
+        if let Some(status) = child.try_wait().expect("wait for mininet-check") {
+            break Some(status.success());
+        }
+        if Instant::now() >= deadline {
+            // SIGTERM lets the script stop its network; then make sure it is gone.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    (finished, std::fs::read_to_string(&out).unwrap_or_default())
 }
 
 #[test]
