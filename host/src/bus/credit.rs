@@ -42,6 +42,12 @@ impl Credit {
         if self.in_flight.load(Ordering::Acquire) <= Self::LIMIT {
             return;
         }
+        // Most often the app that holds the messages is in the run queue already (the reader's push woke it): step
+        // behind it once before waiting on a timer, whose registration costs the timer thread a wake-up.
+        may::coroutine::yield_now();
+        if self.in_flight.load(Ordering::Acquire) <= Self::LIMIT {
+            return;
+        }
         self.reader_waiting.store(true, Ordering::Release);
         // Checked again after announcing the wait, so a token dropped in between still wakes us.
         if self.in_flight.load(Ordering::Acquire) > Self::LIMIT {

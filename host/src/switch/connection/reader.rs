@@ -16,7 +16,7 @@ use crate::switch::handshake::{Action, Handshake};
 use crate::switch::wire::{self, xid_of, Features};
 
 /// Most bytes read from the socket at a time (more when a message is larger).
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
 const FIRST_CHUNK: usize = 2 * 1024;
@@ -30,6 +30,7 @@ impl Connection {
         self.wait_until_released();
         self.credit.set_reader();
         let mut reads_in_a_row = 0u32;
+        let mut drained = false;
         let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
         let mut chunk = FIRST_CHUNK;
         buffer.extend_from_slice(&unparsed);
@@ -62,6 +63,17 @@ impl Connection {
             if self.is_closed() {
                 return;
             }
+            // A read that did not fill the buffer took all the socket had: wait for more (or a pause request) at
+            // once rather than spend a system call to hear EAGAIN. Any byte that comes after that read raises an
+            // edge in may's selector, which `wait_io` sees even if it came before the wait began. Once woken, go
+            // back to the message boundary (a pause may have been asked for) before reading.
+            if drained {
+                drained = false;
+                reads_in_a_row = 0;
+                green::release_unused_stack();
+                stream.wait_io();
+                continue;
+            }
             // Read what the socket has without blocking; wait for more (or a pause request) when it has none.
             if buffer.capacity() - buffer.len() < 512 {
                 buffer.reserve(chunk);
@@ -72,18 +84,24 @@ impl Connection {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
                     // A read that fills the buffer means the switch is busy: read more at a time.
-                    if filled + n == buffer.len() {
+                    let full = filled + n == buffer.len();
+                    if full {
                         chunk = (chunk * 2).min(READ_CHUNK);
                     }
                     buffer.truncate(filled + n);
                     self.touch();
                     // Let apps catch up with what this switch sent (see `bus::credit`). And now and then step out
                     // of the run queue for a moment: may polls its I/O selector only when the run queue is empty,
-                    // so readers that always have data would otherwise starve every reader waiting for some.
+                    // so readers that always have data would otherwise starve every reader waiting for some. A
+                    // reader whose read drained the socket waits on the selector next anyway.
                     self.credit.wait();
-                    reads_in_a_row += 1;
-                    if reads_in_a_row.is_multiple_of(8) {
-                        green::park(Some(Duration::from_micros(50)));
+                    if full {
+                        reads_in_a_row += 1;
+                        if reads_in_a_row.is_multiple_of(8) {
+                            green::park(Some(Duration::from_micros(50)));
+                        }
+                    } else {
+                        drained = true;
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
