@@ -2,7 +2,7 @@
 //!
 //! A switch reader whose socket always has data would otherwise never give the scheduler back: it would read
 //! and dispatch forever, the app and writer green threads would starve, and may would never poll its I/O
-//! selector. So every message handed to an app carries a [`CreditToken`]; when a connection has more than
+//! selector. So every message handed to an app is counted, with a [`CreditToken`] per batch; when a connection has more than
 //! [`Credit::LIMIT`] messages in flight its reader parks until apps have handled enough of them (or a short
 //! timeout passes, so that one stuck app never stalls a switch: its queue's overflow policy applies then).
 
@@ -31,10 +31,12 @@ impl Credit {
         let _ = self.reader.set(may::coroutine::current());
     }
 
-    /// A token for one message handed to an app; dropping it returns the credit.
-    pub fn token(self: &Arc<Self>) -> CreditToken {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        CreditToken(Arc::clone(self))
+    /// A token for `count` messages handed to an app together; dropping it returns their credit. A batch of
+    /// messages from one read shares one token, held by its last message, so the credit comes back when the app
+    /// has handled the whole batch.
+    pub fn tokens(self: &Arc<Self>, count: usize) -> CreditToken {
+        self.in_flight.fetch_add(count, Ordering::AcqRel);
+        CreditToken { credit: Arc::clone(self), count }
     }
 
     /// Parks the reader while more than [`Credit::LIMIT`] messages are in flight, at most [`Credit::MAX_WAIT`].
@@ -57,14 +59,18 @@ impl Credit {
     }
 }
 
-/// One message's share of its connection's credit.
-pub struct CreditToken(Arc<Credit>);
+/// Some messages' share of their connection's credit.
+pub struct CreditToken {
+    credit: Arc<Credit>,
+    count: usize,
+}
 
 impl Drop for CreditToken {
     fn drop(&mut self) {
-        let left = self.0.in_flight.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
-        if left <= Credit::LIMIT / 2 && self.0.reader_waiting.swap(false, Ordering::AcqRel) {
-            if let Some(reader) = self.0.reader.get() {
+        let credit = &self.credit;
+        let left = credit.in_flight.fetch_sub(self.count, Ordering::AcqRel).saturating_sub(self.count);
+        if left <= Credit::LIMIT / 2 && credit.reader_waiting.swap(false, Ordering::AcqRel) {
+            if let Some(reader) = credit.reader.get() {
                 reader.unpark();
             }
         }

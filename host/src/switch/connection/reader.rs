@@ -31,6 +31,8 @@ impl Connection {
         self.credit.set_reader();
         let mut reads_in_a_row = 0u32;
         let mut drained = false;
+        // The messages of one read that go to apps, handed to the bus together.
+        let mut batch: Vec<Bytes> = Vec::new();
         let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
         let mut chunk = FIRST_CHUNK;
         buffer.extend_from_slice(&unparsed);
@@ -53,10 +55,12 @@ impl Connection {
                     break;
                 }
                 let message = buffer.split_to(length).freeze();
-                if let Err(reason) = self.handle(message, &mut handshake) {
+                if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
+                    self.deliver(&mut batch);
                     break 'connection reason;
                 }
             }
+            self.deliver(&mut batch);
             if !self.pause_point(&buffer) {
                 return;
             }
@@ -136,10 +140,18 @@ impl Connection {
         }
     }
 
-    /// Handles one framed message; `Err` closes the connection with that reason.
+    /// Handles one framed message; what goes on to apps is added to `batch` (or, for a message the handshake
+    /// or a request needs, delivered at once after what `batch` holds). `Err` closes the connection with that
+    /// reason.
     #[inline]
-    fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
+    fn handle(
+        self: &Arc<Self>,
+        message: Bytes,
+        handshake: &mut Handshake,
+        batch: &mut Vec<Bytes>,
+    ) -> Result<(), String> {
         if handshake.awaits_hello() {
+            self.deliver(batch);
             return self.run_handshake(&message, handshake);
         }
         let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
@@ -157,6 +169,12 @@ impl Connection {
         if msg_type == wire::ECHO_REQUEST {
             self.enqueue(&wire::echo_reply(&message));
         }
+        // The handshake changes the datapath's id and state, and a reply wakes its requester: apps get what came
+        // before first, and this message with the state it leaves.
+        let at_once = !handshake.is_done() || !wire::is_asynchronous(msg_type);
+        if at_once {
+            self.deliver(batch);
+        }
         if !handshake.is_done() {
             self.run_handshake(&message, handshake)?;
         }
@@ -169,8 +187,18 @@ impl Connection {
                 Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
             }
         }
-        self.shared.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
+        batch.push(message);
+        if at_once {
+            self.deliver(batch);
+        }
         Ok(())
+    }
+
+    /// Hands `batch` to the bus (emptying it), with the datapath's id and state as they are now.
+    fn deliver(&self, batch: &mut Vec<Bytes>) {
+        if !batch.is_empty() {
+            self.shared.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), batch, &self.credit);
+        }
     }
 
     /// Feeds a message to the handshake and does what it says; `Err` closes the connection with that reason.
