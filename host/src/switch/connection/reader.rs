@@ -1,7 +1,7 @@
 //! The reader: reads the socket, frames messages, checks their version and type, runs the handshake (doing what
 //! [`Handshake`] says) and hands every message on (to a request waiting for it, or to apps).
 
-use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +16,28 @@ use crate::switch::handshake::{Action, Handshake};
 use crate::switch::wire::{self, xid_of, Features};
 
 /// Most bytes read from the socket at a time (more when a message is larger).
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Fewest bytes a read asks for, however little credit is left.
+const MIN_READ: usize = 2 * 1024;
 
 /// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
 const FIRST_CHUNK: usize = 2 * 1024;
+
+/// Reads what the socket has into `buffer`'s spare capacity (without zeroing it first), without blocking;
+/// returns how many bytes were added.
+fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: usize) -> std::io::Result<usize> {
+    let spare = buffer.spare_capacity_mut();
+    let len = most.min(spare.len());
+    let spare = &mut spare[..len];
+    // SAFETY: `recv` writes at most `spare.len()` bytes into the spare capacity, which `buffer` owns and nothing
+    // else refers to; the socket is non-blocking (may's streams are).
+    let n = unsafe { nix::libc::recv(stream.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), 0) };
+    let Ok(n) = usize::try_from(n) else { return Err(std::io::Error::last_os_error()) };
+    // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
+    unsafe { buffer.set_len(buffer.len() + n) };
+    Ok(n)
+}
 
 impl Connection {
     /// The reader's body: handles the `unparsed` bytes, then what the switch sends, with the handshake at
@@ -36,8 +54,11 @@ impl Connection {
         let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
         let mut chunk = FIRST_CHUNK;
         buffer.extend_from_slice(&unparsed);
+        // The average size of the messages of the last read, to size reads by the credit.
+        let mut message_bytes = 64usize;
         let reason = 'connection: loop {
             // Frame and handle every whole message in the buffer.
+            let (mut framed, mut framed_bytes) = (0usize, 0usize);
             while buffer.len() >= 8 {
                 let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
                 if length < 8 {
@@ -54,6 +75,8 @@ impl Connection {
                     buffer.reserve(length - buffer.len());
                     break;
                 }
+                framed += 1;
+                framed_bytes += length;
                 let message = buffer.split_to(length).freeze();
                 if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
                     self.deliver(&mut batch);
@@ -61,6 +84,9 @@ impl Connection {
                 }
             }
             self.deliver(&mut batch);
+            if framed > 0 {
+                message_bytes = framed_bytes / framed;
+            }
             if !self.pause_point(&buffer) {
                 return;
             }
@@ -79,26 +105,28 @@ impl Connection {
                 continue;
             }
             // Read what the socket has without blocking; wait for more (or a pause request) when it has none.
-            if buffer.capacity() - buffer.len() < 512 {
+            // Room for at least half a chunk: the tail of a buffer whose messages went to apps may be small, and
+            // reads into it would be many and short.
+            if buffer.capacity() - buffer.len() < chunk / 2 {
                 buffer.reserve(chunk);
             }
-            let filled = buffer.len();
-            buffer.resize(buffer.capacity(), 0);
-            match stream.inner().read(&mut buffer[filled..]) {
+            // Let apps catch up with what this switch sent (see `bus::credit`), and read no more messages than
+            // the credit has room for (by the size of the messages lately), so that a busy switch cannot fill its
+            // apps' queues past what the credit lets it have there.
+            let room = self.credit.wait();
+            let want = room.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
+            match read_into_spare(stream, &mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
-                    // A read that fills the buffer means the switch is busy: read more at a time.
-                    let full = filled + n == buffer.len();
+                    // A read that takes all it asked for means the switch is busy: read more at a time.
+                    let full = n == want;
                     if full {
                         chunk = (chunk * 2).min(READ_CHUNK);
                     }
-                    buffer.truncate(filled + n);
                     self.touch();
-                    // Let apps catch up with what this switch sent (see `bus::credit`). And now and then step out
-                    // of the run queue for a moment: may polls its I/O selector only when the run queue is empty,
-                    // so readers that always have data would otherwise starve every reader waiting for some. A
-                    // reader whose read drained the socket waits on the selector next anyway.
-                    self.credit.wait();
+                    // Now and then step out of the run queue for a moment: may polls its I/O selector only when the
+                    // run queue is empty, so readers that always have data would otherwise starve every reader
+                    // waiting for some. A reader whose read drained the socket waits on the selector next anyway.
                     if full {
                         reads_in_a_row += 1;
                         if reads_in_a_row.is_multiple_of(8) {
@@ -109,12 +137,11 @@ impl Connection {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    buffer.truncate(filled);
                     reads_in_a_row = 0;
                     green::release_unused_stack();
                     stream.wait_io();
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(filled),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => break format!("reading from the switch failed: {e}"),
             }
         };
