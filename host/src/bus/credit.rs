@@ -25,7 +25,7 @@ impl Credit {
     /// Messages in flight above which the reader waits.
     pub const LIMIT: usize = 256;
     /// How many times a reader over its credit yields to the apps before it waits with a timeout.
-    const YIELDS: usize = 8;
+    const YIELDS: usize = 1;
     /// Longest a reader waits for credit before reading on.
     pub const MAX_WAIT: Duration = Duration::from_millis(20);
 
@@ -51,9 +51,10 @@ impl Credit {
         if self.in_flight.load(Ordering::Acquire) <= low {
             return room();
         }
-        // Most often the app that holds the messages is in the run queue already (the reader's push woke it), and
-        // handles up to a batch each time it runs: step behind it a few times before waiting on a timer, whose
-        // registration costs the timer thread a wake-up.
+        // Most often the app that holds the messages is in the run queue already (the reader's push woke it): step
+        // behind it before waiting on a timer, whose registration costs the timer thread a wake-up. Only once: a
+        // reader that kept yielding would keep the run queue from ever emptying, and may polls its I/O selector
+        // only then (readers waiting for data would starve; seen with 8 yields and 16 busy switches).
         for _ in 0..Self::YIELDS {
             may::coroutine::yield_now();
             if self.in_flight.load(Ordering::Acquire) <= low {

@@ -83,6 +83,12 @@ impl<C: Keyed> Shared<C> {
         self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).cloned()
     }
 
+    /// Runs `f` on datapath `dpid`'s connection, if there is one, under the table's read lock (no reference
+    /// count taken: this is on every message an app sends). `f` must not touch the datapath table.
+    pub fn with_datapath<R>(&self, dpid: u64, f: impl FnOnce(&C) -> R) -> Option<R> {
+        self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).map(|connection| f(connection))
+    }
+
     /// Every connection that said its datapath id.
     pub fn datapaths(&self) -> Vec<Arc<C>> {
         self.datapaths.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()

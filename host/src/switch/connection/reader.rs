@@ -84,8 +84,8 @@ impl Connection {
                 }
             }
             self.deliver(&mut batch);
-            if framed > 0 {
-                message_bytes = framed_bytes / framed;
+            if let Some(size) = framed_bytes.checked_div(framed) {
+                message_bytes = size;
             }
             if !self.pause_point(&buffer) {
                 return;
