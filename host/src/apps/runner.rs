@@ -70,21 +70,24 @@ pub fn launch(
         let _ = started_tx.send(Ok(()));
 
         let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
+        // The borrowed views of a batch, in a buffer kept from one batch to the next (empty between batches).
+        let mut spare_refs: Vec<EventRef<'static>> = Vec::with_capacity(MAX_BATCH);
         while state.mailbox.queue.pop_batch(&mut batch, MAX_BATCH) {
             // HTTP parameters are the one part of an event the interface takes as a slice of its own structs; most
             // batches have no HTTP request and allocate nothing for them.
             let has_http = batch.iter().any(|event| matches!(event, Event::Http { .. }));
             let params: Vec<Vec<HttpParam<'_>>> =
                 if has_http { batch.iter().map(http_params).collect() } else { Vec::new() };
-            let refs: Vec<EventRef<'_>> = batch
-                .iter()
-                .enumerate()
-                .map(|(i, event)| event_ref(event, params.get(i).map_or(&[], Vec::as_slice)))
-                .collect();
+            let mut refs = relabel(std::mem::take(&mut spare_refs));
+            refs.extend(
+                batch.iter().enumerate().map(|(i, event)| event_ref(event, params.get(i).map_or(&[], Vec::as_slice))),
+            );
             watched.run(|| app.handle_batch(RSlice::from_slice(&refs)));
             state.count_handled(refs.len());
-            drop(refs);
+            refs.clear();
+            spare_refs = relabel(refs);
             drop(params);
+            // Dropping the events returns their credit to the connections they came from.
             batch.clear();
         }
         if save_requested.load(Ordering::Acquire) {
@@ -134,6 +137,13 @@ fn subscribe(state: &AppState, subscription: &Subscription) -> Result<(), String
         Subscription::Http { method, pattern } => state.host.web.routes().add(mailbox, &format!("{method} {pattern}")),
         Subscription::WebSocket { path, events } => state.host.web.websockets().add(mailbox, path, *events),
     }
+}
+
+/// An empty vector of views with another lifetime, in the same allocation (collecting a mapped `IntoIter` into a
+/// vector of a type of the same size reuses its buffer; the map never runs, there being nothing in it).
+fn relabel<'a, 'b>(refs: Vec<EventRef<'a>>) -> Vec<EventRef<'b>> {
+    debug_assert!(refs.is_empty());
+    refs.into_iter().map(|_| unreachable!("relabel is given empty vectors only")).collect()
 }
 
 fn http_params(event: &Event) -> Vec<HttpParam<'_>> {

@@ -237,8 +237,8 @@ fn unknown_datapath(dpid: u64) -> RequestError {
 }
 
 extern "C" fn of_send(handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
-    match app(handle).host.switches.datapath(dpid) {
-        Some(connection) => connection.send(&message).into(),
+    match app(handle).host.switches.send_to(dpid, &message) {
+        Some(sent) => sent.into(),
         None => RResult::RErr(unknown_datapath(dpid)),
     }
 }

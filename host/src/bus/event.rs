@@ -13,9 +13,9 @@ pub enum Event {
     App { name: Arc<str>, source: Arc<str>, payload: Arc<str> },
     /// A request from `source`, to be answered with [`Bus::reply`] under `id`.
     Request { id: u64, name: Arc<str>, source: Arc<str>, payload: Arc<str> },
-    /// An OpenFlow message from datapath `dpid`, received in `state`; `_credit` is held (for its `Drop`) until
-    /// the app has handled the message.
-    OpenFlow { dpid: u64, state: DatapathStates, message: Bytes, _credit: CreditToken },
+    /// An OpenFlow message from datapath `dpid`, received in `state`. The last message of a batch from one read
+    /// holds the batch's credit (for its `Drop`) until the app has handled it; the others hold `None`.
+    OpenFlow { dpid: u64, state: DatapathStates, message: Bytes, credit: Option<CreditToken> },
     /// A datapath lifecycle event.
     Datapath { change: DatapathChange, datapath: Arc<DatapathDesc> },
     /// An HTTP request to route `route`, to be answered with [`Bus::http_reply`] under `id`.

@@ -90,6 +90,36 @@ impl EventQueue {
         Ok(())
     }
 
+    /// Queues bounded `events` in order, as many as there is room for, under one lock and with one wake-up of
+    /// the consumer; the rest are refused and counted as [`EventQueue::push`] counts them. `last` is given the
+    /// last admitted event and how many were admitted (to hand it what they share). Returns how many were admitted.
+    /// Never blocks.
+    pub fn push_bounded(&self, mut events: impl Iterator<Item = Event>, last: impl FnOnce(&mut Event, usize)) -> usize {
+        let (admitted, wake) = {
+            let mut inner = self.lock();
+            if inner.closed {
+                return 0;
+            }
+            let room = self.capacity.saturating_sub(inner.events.len());
+            let before = inner.events.len();
+            inner.events.extend(events.by_ref().take(room));
+            let admitted = inner.events.len() - before;
+            if let Some(event) = inner.events.back_mut().filter(|_| admitted > 0) {
+                last(event, admitted);
+            }
+            (admitted, admitted > 0 && std::mem::take(&mut inner.consumer_waiting))
+        };
+        if wake {
+            if let Some(consumer) = self.consumer.get() {
+                consumer.unpark();
+            }
+        }
+        for refused in events {
+            self.count_drop(&refused);
+        }
+        admitted
+    }
+
     fn count_drop(&self, event: &Event) {
         let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         let mut last = self.last_drop_log.lock().unwrap_or_else(PoisonError::into_inner);

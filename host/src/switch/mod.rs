@@ -340,6 +340,11 @@ impl Switches {
         self.shared.datapath(dpid)
     }
 
+    /// Queues `message` for datapath `dpid` (see [`Connection::send`]); `None` if no connection has that id.
+    pub fn send_to(&self, dpid: u64, message: &[u8]) -> Option<Result<(), tatsu_abi::RequestError>> {
+        self.shared.with_datapath(dpid, |connection| connection.send(message))
+    }
+
     /// Forgets a connection handed over to a successor.
     fn forget(&self, connection: &Connection) {
         self.shared.forget(connection);

@@ -3,6 +3,7 @@
 //! connections only through [`Keyed`], so it depends on neither.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
@@ -26,7 +27,8 @@ pub struct Shared<C> {
     /// Rate limits of this side's log lines.
     pub log_limits: LogLimits,
     connections: Mutex<HashMap<u64, Arc<C>>>,
-    datapaths: RwLock<HashMap<u64, Arc<C>>>,
+    /// Looked up on every message an app sends: hashed by [`IdHasher`], not SipHash.
+    datapaths: RwLock<HashMap<u64, Arc<C>, IdHashing>>,
     next_connection_id: AtomicU64,
     /// Mastership of the datapaths, in a cluster (`--cluster-etcd`).
     mastership: OnceLock<Arc<Mastership>>,
@@ -40,7 +42,7 @@ impl<C: Keyed> Shared<C> {
             settings: OnceLock::new(),
             log_limits: LogLimits::default(),
             connections: Mutex::new(HashMap::new()),
-            datapaths: RwLock::new(HashMap::new()),
+            datapaths: RwLock::new(HashMap::with_hasher(IdHashing::new())),
             next_connection_id: AtomicU64::new(0),
             mastership: OnceLock::new(),
         }
@@ -95,6 +97,12 @@ impl<C: Keyed> Shared<C> {
         self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).cloned()
     }
 
+    /// Runs `f` on datapath `dpid`'s connection, if there is one, under the table's read lock (no reference
+    /// count taken: this is on every message an app sends). `f` must not touch the datapath table.
+    pub fn with_datapath<R>(&self, dpid: u64, f: impl FnOnce(&C) -> R) -> Option<R> {
+        self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).map(|connection| f(connection))
+    }
+
     /// Every connection that said its datapath id.
     pub fn datapaths(&self) -> Vec<Arc<C>> {
         self.datapaths.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
@@ -115,5 +123,50 @@ impl<C: Keyed> Shared<C> {
                 datapaths.remove(&dpid);
             }
         }
+    }
+}
+
+/// Hashes a datapath id (a `u64` the switch chose) with a seed drawn once per table: a bijective mix (murmur3's
+/// finaliser) of id and seed, a few cycles instead of SipHash's tens, and ids a switch picks cannot be aimed at
+/// one bucket without knowing the seed.
+#[derive(Clone)]
+pub struct IdHashing {
+    seed: u64,
+}
+
+impl IdHashing {
+    fn new() -> Self {
+        IdHashing { seed: RandomState::new().hash_one(0x7a75_u64) }
+    }
+}
+
+impl BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.seed)
+    }
+}
+
+/// See [`IdHashing`].
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 ^= id;
     }
 }

@@ -1,7 +1,7 @@
 //! The reader: reads the socket, frames messages, checks their version and type, runs the handshake (doing what
 //! [`Handshake`] says) and hands every message on (to a request waiting for it, or to apps).
 
-use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,26 @@ use crate::switch::wire::{self, xid_of, Features};
 /// Most bytes read from the socket at a time (more when a message is larger).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Fewest bytes a read asks for, however little credit is left.
+const MIN_READ: usize = 2 * 1024;
+
 /// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
 const FIRST_CHUNK: usize = 2 * 1024;
+
+/// Reads what the socket has into `buffer`'s spare capacity (without zeroing it first), without blocking;
+/// returns how many bytes were added.
+fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: usize) -> std::io::Result<usize> {
+    let spare = buffer.spare_capacity_mut();
+    let len = most.min(spare.len());
+    let spare = &mut spare[..len];
+    // SAFETY: `recv` writes at most `spare.len()` bytes into the spare capacity, which `buffer` owns and nothing
+    // else refers to; the socket is non-blocking (may's streams are).
+    let n = unsafe { nix::libc::recv(stream.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), 0) };
+    let Ok(n) = usize::try_from(n) else { return Err(std::io::Error::last_os_error()) };
+    // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
+    unsafe { buffer.set_len(buffer.len() + n) };
+    Ok(n)
+}
 
 impl Connection {
     /// The reader's body: handles the `unparsed` bytes, then what the switch sends, with the handshake at
@@ -30,11 +48,17 @@ impl Connection {
         self.wait_until_released();
         self.credit.set_reader();
         let mut reads_in_a_row = 0u32;
+        let mut drained = false;
+        // The messages of one read that go to apps, handed to the bus together.
+        let mut batch: Vec<Bytes> = Vec::new();
         let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
         let mut chunk = FIRST_CHUNK;
         buffer.extend_from_slice(&unparsed);
+        // The average size of the messages of the last read, to size reads by the credit.
+        let mut message_bytes = 64usize;
         let reason = 'connection: loop {
             // Frame and handle every whole message in the buffer.
+            let (mut framed, mut framed_bytes) = (0usize, 0usize);
             while buffer.len() >= 8 {
                 let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
                 if length < 8 {
@@ -51,10 +75,17 @@ impl Connection {
                     buffer.reserve(length - buffer.len());
                     break;
                 }
+                framed += 1;
+                framed_bytes += length;
                 let message = buffer.split_to(length).freeze();
-                if let Err(reason) = self.handle(message, &mut handshake) {
+                if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
+                    self.deliver(&mut batch);
                     break 'connection reason;
                 }
+            }
+            self.deliver(&mut batch);
+            if let Some(size) = framed_bytes.checked_div(framed) {
+                message_bytes = size;
             }
             if !self.pause_point(&buffer) {
                 return;
@@ -62,37 +93,55 @@ impl Connection {
             if self.is_closed() {
                 return;
             }
+            // A read that did not fill the buffer took all the socket had: wait for more (or a pause request) at
+            // once rather than spend a system call to hear EAGAIN. Any byte that comes after that read raises an
+            // edge in may's selector, which `wait_io` sees even if it came before the wait began. Once woken, go
+            // back to the message boundary (a pause may have been asked for) before reading.
+            if drained {
+                drained = false;
+                reads_in_a_row = 0;
+                green::release_unused_stack();
+                stream.wait_io();
+                continue;
+            }
             // Read what the socket has without blocking; wait for more (or a pause request) when it has none.
-            if buffer.capacity() - buffer.len() < 512 {
+            // Room for at least half a chunk: the tail of a buffer whose messages went to apps may be small, and
+            // reads into it would be many and short.
+            if buffer.capacity() - buffer.len() < chunk / 2 {
                 buffer.reserve(chunk);
             }
-            let filled = buffer.len();
-            buffer.resize(buffer.capacity(), 0);
-            match stream.inner().read(&mut buffer[filled..]) {
+            // Let apps catch up with what this switch sent (see `bus::credit`), and read no more messages than
+            // the credit has room for (by the size of the messages lately), so that a busy switch cannot fill its
+            // apps' queues past what the credit lets it have there.
+            let room = self.credit.wait();
+            let want = room.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
+            match read_into_spare(stream, &mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
-                    // A read that fills the buffer means the switch is busy: read more at a time.
-                    if filled + n == buffer.len() {
+                    // A read that takes all it asked for means the switch is busy: read more at a time.
+                    let full = n == want;
+                    if full {
                         chunk = (chunk * 2).min(READ_CHUNK);
                     }
-                    buffer.truncate(filled + n);
                     self.touch();
-                    // Let apps catch up with what this switch sent (see `bus::credit`). And now and then step out
-                    // of the run queue for a moment: may polls its I/O selector only when the run queue is empty,
-                    // so readers that always have data would otherwise starve every reader waiting for some.
-                    self.credit.wait();
-                    reads_in_a_row += 1;
-                    if reads_in_a_row.is_multiple_of(8) {
-                        green::park(Some(Duration::from_micros(50)));
+                    // Now and then step out of the run queue for a moment: may polls its I/O selector only when the
+                    // run queue is empty, so readers that always have data would otherwise starve every reader
+                    // waiting for some. A reader whose read drained the socket waits on the selector next anyway.
+                    if full {
+                        reads_in_a_row += 1;
+                        if reads_in_a_row.is_multiple_of(8) {
+                            green::park(Some(Duration::from_micros(50)));
+                        }
+                    } else {
+                        drained = true;
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    buffer.truncate(filled);
                     reads_in_a_row = 0;
                     green::release_unused_stack();
                     stream.wait_io();
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(filled),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => break format!("reading from the switch failed: {e}"),
             }
         };
@@ -118,10 +167,18 @@ impl Connection {
         }
     }
 
-    /// Handles one framed message; `Err` closes the connection with that reason.
+    /// Handles one framed message; what goes on to apps is added to `batch` (or, for a message the handshake
+    /// or a request needs, delivered at once after what `batch` holds). `Err` closes the connection with that
+    /// reason.
     #[inline]
-    fn handle(self: &Arc<Self>, message: Bytes, handshake: &mut Handshake) -> Result<(), String> {
+    fn handle(
+        self: &Arc<Self>,
+        message: Bytes,
+        handshake: &mut Handshake,
+        batch: &mut Vec<Bytes>,
+    ) -> Result<(), String> {
         if handshake.awaits_hello() {
+            self.deliver(batch);
             return self.run_handshake(&message, handshake);
         }
         let (version, msg_type, xid) = (message[0], message[1], xid_of(&message));
@@ -139,6 +196,12 @@ impl Connection {
         if msg_type == wire::ECHO_REQUEST {
             self.enqueue(&wire::echo_reply(&message));
         }
+        // The handshake changes the datapath's id and state, and a reply wakes its requester: apps get what came
+        // before first, and this message with the state it leaves.
+        let at_once = !handshake.is_done() || !wire::is_asynchronous(msg_type);
+        if at_once {
+            self.deliver(batch);
+        }
         if !handshake.is_done() {
             self.run_handshake(&message, handshake)?;
         }
@@ -151,8 +214,18 @@ impl Connection {
                 Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
             }
         }
-        self.shared.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), message, &self.credit);
+        batch.push(message);
+        if at_once {
+            self.deliver(batch);
+        }
         Ok(())
+    }
+
+    /// Hands `batch` to the bus (emptying it), with the datapath's id and state as they are now.
+    fn deliver(&self, batch: &mut Vec<Bytes>) {
+        if !batch.is_empty() {
+            self.shared.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), batch, &self.credit);
+        }
     }
 
     /// Feeds a message to the handshake and does what it says; `Err` closes the connection with that reason.
