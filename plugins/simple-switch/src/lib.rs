@@ -13,8 +13,6 @@
 //! priority = 1
 //! ```
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 use tatsu_plugin_api::ofproto::OFP_VERSION_1_0;
 use tatsu_plugin_api::packet;
@@ -40,7 +38,7 @@ impl Default for Config {
 /// The learning switch: which port each MAC address is behind, per datapath.
 pub struct SimpleSwitch {
     config: Config,
-    tables: HashMap<u64, FastMap<MacAddr, u32>>,
+    tables: FastMap<u64, FastMap<MacAddr, u32>>,
 }
 
 impl App for SimpleSwitch {
@@ -51,7 +49,7 @@ impl App for SimpleSwitch {
     type Config = Config;
 
     fn new(_ctx: &Context, config: Config) -> Result<Self, BoxError> {
-        Ok(SimpleSwitch { config, tables: HashMap::new() })
+        Ok(SimpleSwitch { config, tables: FastMap::default() })
     }
 
     fn register(&self, handlers: &mut Handlers<Self>) {
