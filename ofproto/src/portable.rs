@@ -1007,7 +1007,7 @@ mod tests {
             Err(EncodeError::NotInVersion { version: OFP_VERSION_1_3, .. })
         ));
         assert!(FlowMod::add(Match::new()).table(3).encode_for(OFP_VERSION_1_0, 1, &mut out).is_err());
-        assert!(Barrier.encode_for(0x05, 1, &mut out).is_err());
+        assert!(Barrier.encode_for(0x02, 1, &mut out).is_err(), "1.1 is not spoken");
         assert_eq!(out, [0xaa]);
     }
 
@@ -1037,5 +1037,147 @@ mod tests {
         assert_eq!((packet_in.in_port, packet_in.data, packet_in.is_buffered()), (port::LOCAL, &[1, 2, 3][..], false));
         let reply = PacketOut::reply(&packet_in, [Action::flood()]);
         assert_eq!(reply, PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(port::LOCAL));
+    }
+
+    fn flow() -> FlowMod {
+        FlowMod::add(Match::new().in_port(1).eth_dst(mac("00:00:00:00:00:02")).eth_src(mac("00:00:00:00:00:01")))
+            .priority(1)
+            .idle_timeout(30)
+            .buffer_id(7)
+            .send_flow_removed()
+            .actions([Action::output(2), Action::SetVlanVid(5)])
+    }
+
+    #[test]
+    fn a_flow_mod_for_1_2_1_4_and_1_5_is_that_version_s_own_with_1_3_s_match_and_instructions() {
+        let portable = flow();
+        let v13 = portable.to_v1_3().unwrap_or_else(|e| panic!("{e}"));
+        let v14 = v1_4::FlowMod { flow: v13.clone(), importance: 0 };
+        let expected = [
+            (OFP_VERSION_1_2, Message::V1_2(v1_2::Message::FlowMod(v13))),
+            (OFP_VERSION_1_4, Message::V1_4(v1_4::Message::FlowMod(v14.clone()))),
+            (OFP_VERSION_1_5, Message::V1_5(v1_5::Message::FlowMod(v14))),
+        ];
+        for (version, message) in expected {
+            let bytes = encode(&portable, version);
+            assert_eq!(bytes, encode(&message, version), "version {version}");
+            let (_, decoded) = crate::decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(decoded, message);
+        }
+        let mut out = Vec::new();
+        let tcp_without_proto = FlowMod::add(Match::new().eth_type(0x0800).tp_dst(80));
+        assert!(matches!(
+            tcp_without_proto.encode_for(OFP_VERSION_1_5, 1, &mut out),
+            Err(EncodeError::NotInVersion { version: OFP_VERSION_1_5, .. })
+        ));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_1_5_packet_out_names_its_in_port_in_a_match_and_1_2_and_1_4_as_1_3() {
+        let flood = PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(4);
+        let v15 = v1_5::PacketOut {
+            buffer_id: NO_BUFFER,
+            match_: v1_3::Match::new().in_port(4),
+            actions: vec![v1_3::Action::output(port::FLOOD)],
+            data: vec![1, 2, 3],
+        };
+        let bytes = encode(&flood, OFP_VERSION_1_5);
+        assert_eq!(bytes, encode(&Message::V1_5(v1_5::Message::PacketOut(v15.clone())), OFP_VERSION_1_5));
+        let (_, decoded) = crate::decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decoded, Message::V1_5(v1_5::Message::PacketOut(v15)));
+
+        let buffered = PacketOut::buffered(9, 2, [Action::output(3)]);
+        let v13 = v1_3::PacketOut::buffered(9, 2, [v1_3::Action::output(3)]);
+        for (version, message) in [
+            (OFP_VERSION_1_2, Message::V1_2(v1_2::Message::PacketOut(v13.clone()))),
+            (OFP_VERSION_1_4, Message::V1_4(v1_4::Message::PacketOut(v13))),
+        ] {
+            assert_eq!(encode(&buffered, version), encode(&message, version), "version {version}");
+        }
+    }
+
+    #[test]
+    fn barriers_of_every_version() {
+        for (version, msg_type) in
+            [(OFP_VERSION_1_2, 20), (OFP_VERSION_1_3, 20), (OFP_VERSION_1_4, 20), (OFP_VERSION_1_5, 20)]
+        {
+            let bytes = encode(&Barrier, version);
+            assert_eq!((bytes[0], bytes[1], bytes.len()), (version, msg_type, 8));
+        }
+    }
+
+    #[test]
+    fn packet_ins_of_1_2_1_4_and_1_5_are_read_in_place() {
+        let match_ = v1_3::Match::new().eth_type(0x0800).in_port(6);
+        let v13 = v1_3::PacketIn {
+            buffer_id: 33,
+            total_len: 60,
+            reason: 1,
+            table_id: 2,
+            cookie: 0xc0ffee,
+            match_: match_.clone(),
+            data: vec![9; 4],
+        };
+        let v12 = v1_2::PacketIn { buffer_id: 33, total_len: 60, reason: 1, table_id: 2, match_, data: vec![9; 4] };
+        for (message, cookie) in [
+            (Message::V1_2(v1_2::Message::PacketIn(v12)), 0),
+            (Message::V1_4(v1_4::Message::PacketIn(v13.clone())), 0xc0ffee),
+            (Message::V1_5(v1_5::Message::PacketIn(v13)), 0xc0ffee),
+        ] {
+            let bytes = message.to_vec(1).unwrap_or_default();
+            let packet_in = PacketIn::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                packet_in,
+                PacketIn { in_port: 6, buffer_id: 33, total_len: 60, reason: 1, table_id: 2, cookie, data: &[9; 4] },
+                "{message:?}"
+            );
+            // Cut anywhere, or with a match claiming more than there is, it is an error, never a panic.
+            for len in 8..bytes.len() - 4 {
+                let mut cut = bytes[..len].to_vec();
+                cut[2..4].copy_from_slice(&u16::try_from(len).unwrap_or(0).to_be_bytes());
+                assert!(PacketIn::parse(&cut).is_err(), "{len} bytes of {message:?}");
+            }
+        }
+        assert!(PacketIn::parse(&[0x02, 10, 0, 8, 0, 0, 0, 1]).is_err(), "1.1");
+    }
+
+    #[test]
+    fn ports_of_1_4_and_1_5_take_their_features_from_the_ethernet_property() {
+        let ethernet = v1_4::PortEthernet {
+            curr: 0x840,
+            advertised: 1,
+            supported: 2,
+            peer: 3,
+            curr_speed: 10_000_000,
+            max_speed: 100_000_000,
+        };
+        let mut desc = v1_4::Port::ethernet(3, mac("02:00:00:00:00:03"), "eth3", ethernet);
+        desc.state = 1;
+        let status = v1_4::PortStatus { reason: 2, desc: desc.clone() };
+        let expected = Port {
+            port_no: 3,
+            hw_addr: mac("02:00:00:00:00:03"),
+            name: "eth3".to_owned(),
+            config: 0,
+            state: 1,
+            curr: 0x840,
+            advertised: 1,
+            supported: 2,
+            peer: 3,
+            curr_speed: 10_000_000,
+            max_speed: 100_000_000,
+        };
+        for message in
+            [Message::V1_4(v1_4::Message::PortStatus(status.clone())), Message::V1_5(v1_5::Message::PortStatus(status))]
+        {
+            let parsed = PortStatus::parse(&message.to_vec(0).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(parsed, PortStatus { reason: PortReason::Modify, port: expected.clone() });
+        }
+        desc.properties.clear();
+        assert_eq!(Port::from(&desc).curr_speed, 0, "a port without an Ethernet property has no speeds");
+        let v12 = v1_3::PortStatus { reason: 0, desc: v1_3::Port { port_no: 3, ..Default::default() } };
+        let parsed = PortStatus::parse(&Message::V1_2(v1_2::Message::PortStatus(v12)).to_vec(0).unwrap_or_default());
+        assert_eq!(parsed.map(|status| (status.reason, status.port.port_no)).ok(), Some((PortReason::Add, 3)));
     }
 }
