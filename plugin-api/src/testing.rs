@@ -283,7 +283,8 @@ impl<A: App> TestKit<A> {
             }
             Some(OFP_VERSION_1_2) => {
                 let data = frame.to_vec();
-                let packet_in = v1_2::PacketIn { buffer_id: NO_BUFFER, total_len, reason: 0, table_id: 0, match_, data };
+                let packet_in =
+                    v1_2::PacketIn { buffer_id: NO_BUFFER, total_len, reason: 0, table_id: 0, match_, data };
                 Message::V1_2(v1_2::Message::PacketIn(packet_in))
             }
             Some(OFP_VERSION_1_4) => Message::V1_4(v1_4::Message::PacketIn(packet_in)),

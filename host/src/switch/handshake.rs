@@ -501,7 +501,8 @@ mod tests {
     }
 
     fn port_1_4(port_no: u32, name: &str) -> v1_4::Port {
-        let ethernet = v1_4::PortEthernet { curr: 0x840, supported: 0x2ff, curr_speed: 10_000_000, ..Default::default() };
+        let ethernet =
+            v1_4::PortEthernet { curr: 0x840, supported: 0x2ff, curr_speed: 10_000_000, ..Default::default() };
         v1_4::Port::ethernet(port_no, MacAddr([2, 0, 0, 0, 4, port_no.to_be_bytes()[3]]), name, ethernet)
     }
 
