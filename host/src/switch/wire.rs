@@ -70,9 +70,16 @@ pub fn reply_has_more(message: &[u8]) -> bool {
     message.get(10..12).is_some_and(|flags| u16::from_be_bytes([flags[0], flags[1]]) & 1 != 0)
 }
 
+/// `OFPT_ROLE_STATUS`, `OFPT_TABLE_STATUS` and `OFPT_REQUESTFORWARD` (1.4 and 1.5; no earlier version has these
+/// type numbers).
+const STATUS_1_4: [u8; 3] = [30, 31, 32];
+/// `OFPT_CONTROLLER_STATUS` (1.5).
+const CONTROLLER_STATUS: u8 = 35;
+
 /// Whether a message the switch sent unprompted may carry an xid that matches one of ours by chance.
 pub fn is_asynchronous(msg_type: u8) -> bool {
-    matches!(msg_type, PACKET_IN | FLOW_REMOVED | PORT_STATUS | ECHO_REQUEST | HELLO)
+    matches!(msg_type, PACKET_IN | FLOW_REMOVED | PORT_STATUS | ECHO_REQUEST | HELLO | CONTROLLER_STATUS)
+        || STATUS_1_4.contains(&msg_type)
 }
 
 /// Encodes one of the host's own messages. These are fixed and small (an error reply is the biggest: 12 bytes
@@ -265,6 +272,15 @@ pub fn hex_excerpt(bytes: &[u8], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_version_s_asynchronous_messages_are_never_replies() {
+        for msg_type in [PACKET_IN, FLOW_REMOVED, PORT_STATUS, 30, 31, 32, 35] {
+            assert!(is_asynchronous(msg_type), "type {msg_type}");
+        }
+        assert!(!is_asynchronous(19) && !is_asynchronous(21) && !is_asynchronous(33), "replies");
+        assert_eq!([21, 25, 29, 34, 35], VERSIONS.map(max_type));
+    }
 
     #[test]
     fn hello_failed_carries_a_bounded_reason_and_says_its_length() {
