@@ -145,6 +145,9 @@ switch_messages! {
     v1_0::PacketIn = 10 in V1_0(v1_0) = 1;
     v1_2::PacketIn = 10 in V1_2(v1_2) = 3;
     v1_3::PacketIn = 10 in V1_3(v1_3) = 4, V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_4::RoleStatus = 30 in V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_4::TableStatus = 31 in V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_5::ControllerStatus = 35 in V1_5(v1_5) = 6;
 }
 
 /// A datapath as the host describes it: in datapath events and [`Context::datapaths`].

@@ -1011,4 +1011,57 @@ mod tests {
             assert_eq!(ports, [down], "version {version}");
         }
     }
+
+    /// Records the role status messages (1.4 and 1.5) and 1.3-layout packet-ins (1.3 to 1.5) it gets.
+    #[derive(Default)]
+    struct StatusWatcher {
+        roles: Vec<(u32, u32)>,
+        packet_ins: usize,
+    }
+
+    impl App for StatusWatcher {
+        const NAME: &'static str = "status-watcher";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(StatusWatcher::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers
+                .on_message::<v1_4::RoleStatus>(
+                    |app: &mut StatusWatcher,
+                     _: &Context,
+                     _: &crate::Datapath,
+                     status: crate::openflow::Incoming<v1_4::RoleStatus>| {
+                        app.roles.push((status.xid, status.message.role));
+                    },
+                )
+                .on_message::<v1_3::PacketIn>(
+                    |app: &mut StatusWatcher,
+                     _: &Context,
+                     _: &crate::Datapath,
+                     _: crate::openflow::Incoming<v1_3::PacketIn>| {
+                        app.packet_ins += 1;
+                    },
+                );
+        }
+    }
+
+    #[test]
+    fn a_version_specific_struct_reaches_its_handler_in_every_version_that_carries_it() {
+        let mut kit = TestKit::<StatusWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+        kit.connect(4, tatsu_ofproto::OFP_VERSION_1_4, &[1]);
+        kit.connect(5, OFP_VERSION_1_5, &[1]);
+        kit.connect(2, OFP_VERSION_1_2, &[1]);
+        let status = v1_4::RoleStatus { role: 2, ..Default::default() };
+        kit.receive_bytes(4, &Message::V1_4(v1_4::Message::RoleStatus(status.clone())).to_vec(7).unwrap_or_default());
+        kit.receive_bytes(5, &Message::V1_5(v1_5::Message::RoleStatus(status)).to_vec(8).unwrap_or_default());
+        assert_eq!(kit.app().roles, [(7, 2), (8, 2)]);
+        for dpid in [4, 5, 2] {
+            kit.packet_in(dpid, 1, b"frame");
+        }
+        assert_eq!(kit.app().packet_ins, 2, "1.2's packet-in is a struct of its own");
+        assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+    }
 }
