@@ -76,7 +76,7 @@ fn print(message: &Message, xid: u32, length: usize, json: bool) -> bool {
         let value = to_json(message);
         writeln!(out, "{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()))
     } else {
-        let version = if message.version() == tatsu_ofproto::OFP_VERSION_1_0 { "1.0" } else { "1.3" };
+        let version = tatsu_ofproto::version_name(message.version());
         writeln!(out, "{} (OF{version}, xid=0x{xid:x}, {length} bytes): {message:#?}", message.type_name())
     };
     written.is_ok()

@@ -222,14 +222,14 @@ fn a_hello_offering_nothing_spoken_gets_a_short_well_framed_hello_failed() {
     let running = start("hello-amplification", "", &[]);
     let mut healthy = running.healthy_switch(1);
 
-    // The largest HELLO there is: 16,379 bitmap words with every bit set but 1.0's and 1.3's.
+    // The largest HELLO there is: 16,379 bitmap words with every bit set but those of the five versions spoken.
     let words = 16_379usize;
     let element_length = 4 + 4 * words;
     let total = 8 + element_length;
     let mut hello = vec![0x7f, 0, (total >> 8) as u8, total as u8, 0, 0, 0, 9];
     hello.extend_from_slice(&[0, 1, (element_length >> 8) as u8, element_length as u8]);
     for word in 0..words {
-        let bits = if word == 0 { !((1u32 << 1) | (1 << 4)) } else { u32::MAX };
+        let bits = if word == 0 { !((1u32 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6)) } else { u32::MAX };
         hello.extend_from_slice(&bits.to_be_bytes());
     }
     let mut switch = FakeSwitch::connect(running.ofp_port);

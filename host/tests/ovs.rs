@@ -1,16 +1,20 @@
 //! End to end through a real Open vSwitch (userspace datapath, hosts in network namespaces, see
 //! `scripts/ovs-testbed`): hosts ping each other through tatsu and `simple-switch`, on OpenFlow 1.3 and 1.0, and
-//! forwarding recovers when tatsu is killed and started again. Needs root and Open vSwitch
-//! (`scripts/ovs-testbed install`).
+//! forwarding recovers when tatsu is killed and started again; and on OpenFlow 1.4 and 1.5. Needs root and Open
+//! vSwitch (`scripts/ovs-testbed install`). The tests take turns: there is one testbed.
 
 mod common;
 
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{install, lib_path, temp_dir, testbed, Host};
 
 const PORT: &str = "26653";
+
+/// Held by each test for its whole run: the testbed (and `PORT`) are one.
+static TESTBED: Mutex<()> = Mutex::new(());
 
 /// Runs ping-all until it passes or `within` elapses; returns the last output.
 fn ping_all_within(within: Duration) -> Result<String, String> {
@@ -50,6 +54,7 @@ fn start_tatsu(plugins: &std::path::Path) -> Host {
 
 #[test]
 fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_restart() {
+    let _turn = TESTBED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     testbed::prepare();
     let plugins = temp_dir("ovs");
     install(&plugins, &[(&lib_path("simple_switch"), "libsimple_switch.so")]);
@@ -105,5 +110,33 @@ fn hosts_ping_through_tatsu_on_openflow_1_3_and_1_0_and_survive_a_controller_res
         .find_map(|part| part.strip_suffix(" received").and_then(|n| n.trim().parse().ok()))
         .unwrap_or(0);
     assert!(received > 10, "pings got through before and after the restart:\n{summary}");
+    host.stop();
+}
+
+#[test]
+fn hosts_ping_through_tatsu_on_openflow_1_4_and_1_5() {
+    let _turn = TESTBED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    testbed::prepare();
+    let plugins = temp_dir("ovs-1-4-1-5");
+    install(&plugins, &[(&lib_path("simple_switch"), "libsimple_switch.so")]);
+    let host = start_tatsu(&plugins);
+    let _testbed = testbed::Testbed;
+    testbed::ok(&["up", "--protocols", "OpenFlow14", "--controller", &format!("tcp:127.0.0.1:{PORT}")]);
+    for (protocols, version) in [("OpenFlow14", "0x05"), ("OpenFlow15", "0x06")] {
+        if protocols != "OpenFlow14" {
+            testbed::ok(&["set-protocols", protocols]);
+            testbed::ok(&["ofctl", "del-flows", "tatsu0"]);
+            testbed::ok(&["reconnect"]);
+        }
+        host.wait_for(&[&format!("speaks OpenFlow {version}")]);
+        let pings = ping_all_within(Duration::from_secs(15)).unwrap_or_else(|out| panic!("{protocols} pings:\n{out}"));
+        assert!(pings.contains("12 ok, 0 failed"), "{protocols}: {pings}");
+        let flows = testbed::ok(&["ofctl", "dump-flows", "tatsu0"]);
+        assert!(flows.contains("priority=0 actions=CONTROLLER:65535"), "{protocols} table-miss flow:\n{flows}");
+        assert!(
+            flows.contains("priority=1,in_port=1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02 actions=output:2"),
+            "{protocols} learned flows:\n{flows}"
+        );
+    }
     host.stop();
 }

@@ -22,20 +22,25 @@ fn host_with_probe(name: &str, extra: &[&str]) -> (Host, u16) {
 }
 
 #[test]
-fn negotiates_1_3_or_1_0_and_refuses_a_switch_with_neither() {
+fn negotiates_the_highest_common_version_and_refuses_a_switch_with_none() {
     let (host, port) = host_with_probe("negotiate", &[]);
 
     let mut switch = FakeSwitch::connect(port);
     let hello = switch.hello(V1_3, Some(&[V1_0, V1_3]));
-    assert_eq!(hello.version, V1_3, "the host's HELLO carries its highest version");
+    assert_eq!(hello.version, 6, "the host's HELLO carries its highest version, 1.5");
     assert_eq!(switch.expect(5).version, V1_3, "1.3 agreed");
+
+    // Open vSwitch's default range, 1.0 to 1.5 (1.1 included): 1.5.
+    let mut switch = FakeSwitch::connect(port);
+    switch.hello(6, Some(&[1, 2, 3, 4, 5, 6]));
+    assert_eq!(switch.expect(5).version, 6, "1.5 agreed");
 
     let mut switch = FakeSwitch::connect(port);
     switch.hello(V1_0, None);
     assert_eq!(switch.expect(5).version, V1_0, "a 1.0 switch without a bitmap gets 1.0");
 
     let mut switch = FakeSwitch::connect(port);
-    switch.hello(6, Some(&[5, 6]));
+    switch.hello(2, Some(&[2]));
     let error = switch.expect(1);
     assert_eq!(&error.bytes[8..12], &[0, 0, 0, 0], "HELLO_FAILED / INCOMPATIBLE");
     let reason = String::from_utf8_lossy(&error.bytes[12..]).to_string();

@@ -1,9 +1,14 @@
 //! What most apps send and receive, written once for every version: builders that encode for the datapath's
-//! negotiated version, and views that read either version's messages.
+//! negotiated version (1.0, 1.2, 1.3, 1.4 or 1.5), and views that read any version's messages.
 //!
-//! Ports are numbered as OpenFlow 1.3 numbers them ([`port`]); OpenFlow 1.0's 16-bit reserved ports
+//! 1.2, 1.4 and 1.5 share 1.3's matches (OXM), actions and instructions, so a flow-mod is the same bytes in each
+//! but the header's version (1.4 and 1.5 call the padding after the flags `importance`, 0 here); a 1.5 packet-out
+//! names its in-port in a match; a 1.2 packet-in has no cookie; 1.4 and 1.5 describe a port's features in an
+//! Ethernet property.
+//!
+//! Ports are numbered as OpenFlow 1.1 and later number them ([`port`]); OpenFlow 1.0's 16-bit reserved ports
 //! (`0xff00..`) map to 1.3's (`0xffffff00..`) and back. Anything a version cannot express (a port number above
-//! 1.0's range, a table other than 0 on 1.0, a transport port without its IP protocol on 1.3) is an
+//! 1.0's range, a table other than 0 on 1.0, a transport port without its IP protocol on the OXM versions) is an
 //! [`EncodeError::NotInVersion`], and nothing is written.
 //!
 //! ```
@@ -27,7 +32,11 @@ use crate::header::encode_message;
 use crate::types::MacAddr;
 use crate::v1_3::oxm::{Oxm, OxmField};
 use crate::wire::Put;
-use crate::{v1_0, v1_3, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use crate::wire::Reader;
+use crate::{
+    v1_0, v1_2, v1_3, v1_4, v1_5, Header, Message, OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4,
+    OFP_VERSION_1_5,
+};
 
 /// Reserved port numbers (OpenFlow 1.3's; encoded as 1.0's on a 1.0 datapath).
 pub mod port {
@@ -208,7 +217,11 @@ impl Match {
 
     /// This match in OpenFlow 1.3: OXM fields in their numbering order, with the prerequisites 1.3 asks for.
     pub fn to_v1_3(&self) -> Result<v1_3::Match, EncodeError> {
-        let v13 = OFP_VERSION_1_3;
+        self.to_oxm(OFP_VERSION_1_3)
+    }
+
+    /// This match as OXM fields, for `version` (1.2 to 1.5 match alike; errors name `version`).
+    fn to_oxm(&self, version: u8) -> Result<v1_3::Match, EncodeError> {
         let mut m = v1_3::Match::new();
         if let Some(port) = self.in_port {
             m = m.in_port(port);
@@ -233,7 +246,7 @@ impl Match {
         if (self.ip_proto.is_some() || self.ipv4_src.is_some() || self.ipv4_dst.is_some())
             && !(arp || self.eth_type == Some(0x0800))
         {
-            return Err(not_in_version("an IPv4 match without EtherType 0x0800 (or 0x0806 for ARP)", v13));
+            return Err(not_in_version("an IPv4 match without EtherType 0x0800 (or 0x0806 for ARP)", version));
         }
         if let Some(proto) = self.ip_proto {
             m = m.with(Oxm::int(OxmField::IpProto, u64::from(proto)));
@@ -255,7 +268,7 @@ impl Match {
                 Some(6) => (OxmField::TcpSrc, OxmField::TcpDst),
                 Some(17) => (OxmField::UdpSrc, OxmField::UdpDst),
                 Some(132) => (OxmField::SctpSrc, OxmField::SctpDst),
-                _ => return Err(not_in_version("a transport port without IP protocol 6, 17 or 132", v13)),
+                _ => return Err(not_in_version("a transport port without IP protocol 6, 17 or 132", version)),
             };
             if let Some(port) = self.tp_src {
                 m = m.with(Oxm::int(src, u64::from(port)));
@@ -497,8 +510,9 @@ impl FlowMod {
     }
 }
 
-/// Encodes straight to the wire (the same bytes as [`FlowMod::to_v1_0`] and [`FlowMod::to_v1_3`] encode to),
-/// without building the version's own message first: this is what apps send per packet-in.
+/// Encodes straight to the wire (the same bytes as [`FlowMod::to_v1_0`] and [`FlowMod::to_v1_3`] encode to; 1.2,
+/// 1.4 and 1.5 as 1.3 in their own header), without building the version's own message first: this is what apps
+/// send per packet-in.
 impl Encode for FlowMod {
     fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         const NAME: &str = "OFPT_FLOW_MOD";
@@ -523,8 +537,8 @@ impl Encode for FlowMod {
                     self.actions.iter().try_for_each(|action| action.to_v1_0()?.emit(out))
                 })
             }
-            OFP_VERSION_1_3 => {
-                let match_ = self.match_.to_v1_3()?;
+            OFP_VERSION_1_2 | OFP_VERSION_1_3 | OFP_VERSION_1_4 | OFP_VERSION_1_5 => {
+                let match_ = self.match_.to_oxm(version)?;
                 encode_message(out, (version, v1_3::msg_type::FLOW_MOD, xid), NAME, |out| {
                     out.put_u64(self.cookie);
                     out.put_u64(0); // cookie mask
@@ -537,7 +551,7 @@ impl Encode for FlowMod {
                     out.put_u32(self.out_port);
                     out.put_u32(v1_3::OFPG_ANY);
                     out.put_u16(flags);
-                    out.put_zeros(2);
+                    out.put_zeros(2); // padding; 1.4 and 1.5's importance
                     match_.emit(out)?;
                     if self.actions.is_empty() {
                         return Ok(());
@@ -615,12 +629,29 @@ impl Encode for PacketOut<'_> {
                 out.extend_from_slice(&self.data);
                 Ok(())
             }),
-            OFP_VERSION_1_3 => encode_message(out, (version, v1_3::msg_type::PACKET_OUT, xid), NAME, |out| {
+            OFP_VERSION_1_2 | OFP_VERSION_1_3 | OFP_VERSION_1_4 => {
+                encode_message(out, (version, v1_3::msg_type::PACKET_OUT, xid), NAME, |out| {
+                    out.put_u32(self.buffer_id);
+                    out.put_u32(self.in_port);
+                    let at = out.len();
+                    out.put_u16(0);
+                    out.put_zeros(6);
+                    let start = out.len();
+                    for action in &self.actions {
+                        action.to_v1_3().emit(out)?;
+                    }
+                    out.set_len16(at, start, "the actions of a packet-out")?;
+                    out.extend_from_slice(&self.data);
+                    Ok(())
+                })
+            }
+            // 1.5: the in-port is a field of a match, after the actions' length.
+            OFP_VERSION_1_5 => encode_message(out, (version, v1_3::msg_type::PACKET_OUT, xid), NAME, |out| {
                 out.put_u32(self.buffer_id);
-                out.put_u32(self.in_port);
                 let at = out.len();
                 out.put_u16(0);
-                out.put_zeros(6);
+                out.put_zeros(2);
+                v1_3::Match::new().in_port(self.in_port).emit(out)?;
                 let start = out.len();
                 for action in &self.actions {
                     action.to_v1_3().emit(out)?;
@@ -642,13 +673,16 @@ impl Encode for Barrier {
     fn encode_for(&self, version: u8, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match version {
             OFP_VERSION_1_0 => Message::V1_0(v1_0::Message::BarrierRequest).encode(xid, out),
+            OFP_VERSION_1_2 => Message::V1_2(v1_2::Message::BarrierRequest).encode(xid, out),
             OFP_VERSION_1_3 => Message::V1_3(v1_3::Message::BarrierRequest).encode(xid, out),
+            OFP_VERSION_1_4 => Message::V1_4(v1_4::Message::BarrierRequest).encode(xid, out),
+            OFP_VERSION_1_5 => Message::V1_5(v1_5::Message::BarrierRequest).encode(xid, out),
             other => Err(unsupported_version(other)),
         }
     }
 }
 
-/// A packet-in, the same for OpenFlow 1.0 and 1.3, read in place (no allocation).
+/// A packet-in, the same for every version, read in place (no allocation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketIn<'a> {
     /// The port the packet came in on (1.3 numbering).
@@ -659,16 +693,16 @@ pub struct PacketIn<'a> {
     pub total_len: u16,
     /// Why it was sent (`OFPR_*`).
     pub reason: u8,
-    /// The table that sent it (1.3; 0 for 1.0).
+    /// The table that sent it (0 for 1.0).
     pub table_id: u8,
-    /// The cookie of the flow that sent it (1.3; 0 for 1.0).
+    /// The cookie of the flow that sent it (0 for 1.0 and 1.2, which do not say).
     pub cookie: u64,
     /// The frame (possibly cut to `miss_send_len`).
     pub data: &'a [u8],
 }
 
 impl<'a> PacketIn<'a> {
-    /// Reads a packet-in message (header included) of either version.
+    /// Reads a packet-in message (header included) of any version.
     pub fn parse(message: &'a [u8]) -> Result<PacketIn<'a>, DecodeError> {
         match message.first() {
             Some(&OFP_VERSION_1_0) => {
@@ -683,7 +717,7 @@ impl<'a> PacketIn<'a> {
                     data: view.data(),
                 })
             }
-            _ => {
+            Some(&OFP_VERSION_1_3) => {
                 let view = v1_3::PacketInView::new(message)?;
                 Ok(PacketIn {
                     in_port: view.in_port().unwrap_or(0),
@@ -695,7 +729,58 @@ impl<'a> PacketIn<'a> {
                     data: view.data(),
                 })
             }
+            Some(&version @ (OFP_VERSION_1_2 | OFP_VERSION_1_4 | OFP_VERSION_1_5)) => {
+                PacketIn::parse_oxm(message, version != OFP_VERSION_1_2)
+            }
+            _ => Err(DecodeError::new("OFPT_PACKET_IN", 0, "not a packet-in of OpenFlow 1.0, 1.2, 1.3, 1.4 or 1.5")),
         }
+    }
+
+    /// Reads an OXM version's packet-in (1.2 has no `cookie`; 1.3 to 1.5 do): the fixed fields, the match (whose
+    /// TLVs must be well framed; `in_port` is taken from it, 0 without one), two bytes of padding, the frame.
+    fn parse_oxm(message: &'a [u8], with_cookie: bool) -> Result<PacketIn<'a>, DecodeError> {
+        const NAME: &str = "OFPT_PACKET_IN";
+        let header = Header::parse(message)?;
+        if header.msg_type != v1_3::msg_type::PACKET_IN {
+            return Err(DecodeError::new(NAME, 1, format!("message type {} is not a packet-in", header.msg_type)));
+        }
+        let message = message.get(..usize::from(header.length)).ok_or_else(|| {
+            DecodeError::new(
+                NAME,
+                message.len(),
+                format!("truncated: header length is {} but only {} bytes present", header.length, message.len()),
+            )
+        })?;
+        let mut r = Reader::new(message, 0, NAME);
+        r.skip(8)?;
+        let buffer_id = r.u32()?;
+        let total_len = r.u16()?;
+        let reason = r.u8()?;
+        let table_id = r.u8()?;
+        let cookie = if with_cookie { r.u64()? } else { 0 };
+        let match_start = r.offset();
+        let match_type = r.u16()?;
+        if match_type != v1_3::oxm::OFPMT_OXM {
+            return Err(r.err_at(match_start, format!("match type {match_type} is not OFPMT_OXM")));
+        }
+        let match_len = usize::from(r.u16()?);
+        if match_len < 4 {
+            return Err(r.err_at(match_start + 2, format!("match length {match_len} is shorter than 4")));
+        }
+        let mut fields = r.sub(match_len - 4)?;
+        let mut in_port = 0;
+        while !fields.is_empty() {
+            let oxm = fields.u32()?;
+            let value = fields.bytes((oxm & 0xff) as usize)?;
+            // OFPXMC_OPENFLOW_BASIC, OFPXMT_OFB_IN_PORT, no mask, four bytes.
+            if oxm == 0x8000_0004 {
+                if let Ok(bytes) = <[u8; 4]>::try_from(value) {
+                    in_port = u32::from_be_bytes(bytes);
+                }
+            }
+        }
+        r.skip(crate::wire::pad8(match_len) - match_len + 2)?;
+        Ok(PacketIn { in_port, buffer_id, total_len, reason, table_id, cookie, data: r.rest() })
     }
 
     /// Whether the switch kept the packet in a buffer (so a flow-mod or packet-out can name it).
@@ -704,7 +789,7 @@ impl<'a> PacketIn<'a> {
     }
 }
 
-/// A switch port, the same for OpenFlow 1.0 and 1.3.
+/// A switch port, the same for every version.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Port {
     /// Port number (1.3 numbering).
@@ -725,9 +810,9 @@ pub struct Port {
     pub supported: u32,
     /// Features the peer advertises.
     pub peer: u32,
-    /// Current speed in kb/s (1.3; 0 for 1.0).
+    /// Current speed in kb/s (0 for 1.0).
     pub curr_speed: u32,
-    /// Maximum speed in kb/s (1.3; 0 for 1.0).
+    /// Maximum speed in kb/s (0 for 1.0).
     pub max_speed: u32,
 }
 
@@ -767,6 +852,26 @@ impl From<&v1_3::Port> for Port {
     }
 }
 
+/// A 1.4/1.5 port: features and speeds from its Ethernet property (0 without one, as for an optical port).
+impl From<&v1_4::Port> for Port {
+    fn from(p: &v1_4::Port) -> Port {
+        let ethernet = p.ethernet_features().copied().unwrap_or_default();
+        Port {
+            port_no: p.port_no,
+            hw_addr: p.hw_addr,
+            name: p.name.as_str().into_owned(),
+            config: p.config,
+            state: p.state,
+            curr: ethernet.curr,
+            advertised: ethernet.advertised,
+            supported: ethernet.supported,
+            peer: ethernet.peer,
+            curr_speed: ethernet.curr_speed,
+            max_speed: ethernet.max_speed,
+        }
+    }
+}
+
 /// Why a port status message was sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortReason {
@@ -791,7 +896,7 @@ impl From<u8> for PortReason {
     }
 }
 
-/// A port status message of either version.
+/// A port status message of any version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PortStatus {
     /// What happened.
@@ -801,14 +906,17 @@ pub struct PortStatus {
 }
 
 impl PortStatus {
-    /// Decodes a port status message (header included) of either version.
+    /// Decodes a port status message (header included) of any version.
     pub fn parse(message: &[u8]) -> Result<PortStatus, DecodeError> {
         let (_, decoded) = crate::decode(message)?;
         match decoded {
             Message::V1_0(v1_0::Message::PortStatus(status)) => {
                 Ok(PortStatus { reason: status.reason.into(), port: Port::from(&status.desc) })
             }
-            Message::V1_3(v1_3::Message::PortStatus(status)) => {
+            Message::V1_2(v1_2::Message::PortStatus(status)) | Message::V1_3(v1_3::Message::PortStatus(status)) => {
+                Ok(PortStatus { reason: status.reason.into(), port: Port::from(&status.desc) })
+            }
+            Message::V1_4(v1_4::Message::PortStatus(status)) | Message::V1_5(v1_5::Message::PortStatus(status)) => {
                 Ok(PortStatus { reason: status.reason.into(), port: Port::from(&status.desc) })
             }
             _ => Err(DecodeError::new("port status", 1, "not a port status message")),
@@ -899,7 +1007,7 @@ mod tests {
             Err(EncodeError::NotInVersion { version: OFP_VERSION_1_3, .. })
         ));
         assert!(FlowMod::add(Match::new()).table(3).encode_for(OFP_VERSION_1_0, 1, &mut out).is_err());
-        assert!(Barrier.encode_for(0x05, 1, &mut out).is_err());
+        assert!(Barrier.encode_for(0x02, 1, &mut out).is_err(), "1.1 is not spoken");
         assert_eq!(out, [0xaa]);
     }
 
@@ -929,5 +1037,147 @@ mod tests {
         assert_eq!((packet_in.in_port, packet_in.data, packet_in.is_buffered()), (port::LOCAL, &[1, 2, 3][..], false));
         let reply = PacketOut::reply(&packet_in, [Action::flood()]);
         assert_eq!(reply, PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(port::LOCAL));
+    }
+
+    fn flow() -> FlowMod {
+        FlowMod::add(Match::new().in_port(1).eth_dst(mac("00:00:00:00:00:02")).eth_src(mac("00:00:00:00:00:01")))
+            .priority(1)
+            .idle_timeout(30)
+            .buffer_id(7)
+            .send_flow_removed()
+            .actions([Action::output(2), Action::SetVlanVid(5)])
+    }
+
+    #[test]
+    fn a_flow_mod_for_1_2_1_4_and_1_5_is_that_version_s_own_with_1_3_s_match_and_instructions() {
+        let portable = flow();
+        let v13 = portable.to_v1_3().unwrap_or_else(|e| panic!("{e}"));
+        let v14 = v1_4::FlowMod { flow: v13.clone(), importance: 0 };
+        let expected = [
+            (OFP_VERSION_1_2, Message::V1_2(v1_2::Message::FlowMod(v13))),
+            (OFP_VERSION_1_4, Message::V1_4(v1_4::Message::FlowMod(v14.clone()))),
+            (OFP_VERSION_1_5, Message::V1_5(v1_5::Message::FlowMod(v14))),
+        ];
+        for (version, message) in expected {
+            let bytes = encode(&portable, version);
+            assert_eq!(bytes, encode(&message, version), "version {version}");
+            let (_, decoded) = crate::decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(decoded, message);
+        }
+        let mut out = Vec::new();
+        let tcp_without_proto = FlowMod::add(Match::new().eth_type(0x0800).tp_dst(80));
+        assert!(matches!(
+            tcp_without_proto.encode_for(OFP_VERSION_1_5, 1, &mut out),
+            Err(EncodeError::NotInVersion { version: OFP_VERSION_1_5, .. })
+        ));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_1_5_packet_out_names_its_in_port_in_a_match_and_1_2_and_1_4_as_1_3() {
+        let flood = PacketOut::new(vec![1, 2, 3], [Action::flood()]).in_port(4);
+        let v15 = v1_5::PacketOut {
+            buffer_id: NO_BUFFER,
+            match_: v1_3::Match::new().in_port(4),
+            actions: vec![v1_3::Action::output(port::FLOOD)],
+            data: vec![1, 2, 3],
+        };
+        let bytes = encode(&flood, OFP_VERSION_1_5);
+        assert_eq!(bytes, encode(&Message::V1_5(v1_5::Message::PacketOut(v15.clone())), OFP_VERSION_1_5));
+        let (_, decoded) = crate::decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decoded, Message::V1_5(v1_5::Message::PacketOut(v15)));
+
+        let buffered = PacketOut::buffered(9, 2, [Action::output(3)]);
+        let v13 = v1_3::PacketOut::buffered(9, 2, [v1_3::Action::output(3)]);
+        for (version, message) in [
+            (OFP_VERSION_1_2, Message::V1_2(v1_2::Message::PacketOut(v13.clone()))),
+            (OFP_VERSION_1_4, Message::V1_4(v1_4::Message::PacketOut(v13))),
+        ] {
+            assert_eq!(encode(&buffered, version), encode(&message, version), "version {version}");
+        }
+    }
+
+    #[test]
+    fn barriers_of_every_version() {
+        for (version, msg_type) in
+            [(OFP_VERSION_1_2, 20), (OFP_VERSION_1_3, 20), (OFP_VERSION_1_4, 20), (OFP_VERSION_1_5, 20)]
+        {
+            let bytes = encode(&Barrier, version);
+            assert_eq!((bytes[0], bytes[1], bytes.len()), (version, msg_type, 8));
+        }
+    }
+
+    #[test]
+    fn packet_ins_of_1_2_1_4_and_1_5_are_read_in_place() {
+        let match_ = v1_3::Match::new().eth_type(0x0800).in_port(6);
+        let v13 = v1_3::PacketIn {
+            buffer_id: 33,
+            total_len: 60,
+            reason: 1,
+            table_id: 2,
+            cookie: 0xc0ffee,
+            match_: match_.clone(),
+            data: vec![9; 4],
+        };
+        let v12 = v1_2::PacketIn { buffer_id: 33, total_len: 60, reason: 1, table_id: 2, match_, data: vec![9; 4] };
+        for (message, cookie) in [
+            (Message::V1_2(v1_2::Message::PacketIn(v12)), 0),
+            (Message::V1_4(v1_4::Message::PacketIn(v13.clone())), 0xc0ffee),
+            (Message::V1_5(v1_5::Message::PacketIn(v13)), 0xc0ffee),
+        ] {
+            let bytes = message.to_vec(1).unwrap_or_default();
+            let packet_in = PacketIn::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                packet_in,
+                PacketIn { in_port: 6, buffer_id: 33, total_len: 60, reason: 1, table_id: 2, cookie, data: &[9; 4] },
+                "{message:?}"
+            );
+            // Cut anywhere, or with a match claiming more than there is, it is an error, never a panic.
+            for len in 8..bytes.len() - 4 {
+                let mut cut = bytes[..len].to_vec();
+                cut[2..4].copy_from_slice(&u16::try_from(len).unwrap_or(0).to_be_bytes());
+                assert!(PacketIn::parse(&cut).is_err(), "{len} bytes of {message:?}");
+            }
+        }
+        assert!(PacketIn::parse(&[0x02, 10, 0, 8, 0, 0, 0, 1]).is_err(), "1.1");
+    }
+
+    #[test]
+    fn ports_of_1_4_and_1_5_take_their_features_from_the_ethernet_property() {
+        let ethernet = v1_4::PortEthernet {
+            curr: 0x840,
+            advertised: 1,
+            supported: 2,
+            peer: 3,
+            curr_speed: 10_000_000,
+            max_speed: 100_000_000,
+        };
+        let mut desc = v1_4::Port::ethernet(3, mac("02:00:00:00:00:03"), "eth3", ethernet);
+        desc.state = 1;
+        let status = v1_4::PortStatus { reason: 2, desc: desc.clone() };
+        let expected = Port {
+            port_no: 3,
+            hw_addr: mac("02:00:00:00:00:03"),
+            name: "eth3".to_owned(),
+            config: 0,
+            state: 1,
+            curr: 0x840,
+            advertised: 1,
+            supported: 2,
+            peer: 3,
+            curr_speed: 10_000_000,
+            max_speed: 100_000_000,
+        };
+        for message in
+            [Message::V1_4(v1_4::Message::PortStatus(status.clone())), Message::V1_5(v1_5::Message::PortStatus(status))]
+        {
+            let parsed = PortStatus::parse(&message.to_vec(0).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(parsed, PortStatus { reason: PortReason::Modify, port: expected.clone() });
+        }
+        desc.properties.clear();
+        assert_eq!(Port::from(&desc).curr_speed, 0, "a port without an Ethernet property has no speeds");
+        let v12 = v1_3::PortStatus { reason: 0, desc: v1_3::Port { port_no: 3, ..Default::default() } };
+        let parsed = PortStatus::parse(&Message::V1_2(v1_2::Message::PortStatus(v12)).to_vec(0).unwrap_or_default());
+        assert_eq!(parsed.map(|status| (status.reason, status.port.port_no)).ok(), Some((PortReason::Add, 3)));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use abi_stable::std_types::{RResult, RSlice};
 use tatsu_ofproto::portable::{Encode, PacketIn, Port, PortStatus};
-use tatsu_ofproto::{v1_0, v1_3, DecodeError, EncodeError, ErrorMsg, MacAddr, Message};
+use tatsu_ofproto::{v1_0, v1_2, v1_3, v1_4, v1_5, DecodeError, EncodeError, ErrorMsg, MacAddr, Message};
 
 use crate::abi::{DatapathDesc, PortDesc, RequestFailure};
 use crate::context::Context;
@@ -77,51 +77,57 @@ pub struct Incoming<T> {
     pub message: T,
 }
 
-/// Packet-ins of both versions, read in place.
+/// Packet-ins of every version, read in place.
 impl SwitchMessage for PacketIn<'_> {
     const NAME: &'static str = "packet-in";
     type View<'a> = PacketIn<'a>;
-    const CODES: &'static [(u8, u8)] = &[(1, 10), (4, 10)];
+    const CODES: &'static [(u8, u8)] = &[(1, 10), (3, 10), (4, 10), (5, 10), (6, 10)];
     fn view<'a>(message: &OfMessage<'a>) -> Result<PacketIn<'a>, DecodeError> {
         PacketIn::parse(message.bytes)
     }
 }
 
-/// Port status messages of both versions.
+/// Port status messages of every version.
 impl SwitchMessage for PortStatus {
     const NAME: &'static str = "port status";
     type View<'a> = PortStatus;
-    const CODES: &'static [(u8, u8)] = &[(1, 12), (4, 12)];
+    const CODES: &'static [(u8, u8)] = &[(1, 12), (3, 12), (4, 12), (5, 12), (6, 12)];
     fn view<'a>(message: &OfMessage<'a>) -> Result<PortStatus, DecodeError> {
         PortStatus::parse(message.bytes)
     }
 }
 
-/// Error messages of both versions.
+/// Error messages of every version.
 impl SwitchMessage for ErrorMsg {
     const NAME: &'static str = "error";
     type View<'a> = Incoming<ErrorMsg>;
-    const CODES: &'static [(u8, u8)] = &[(1, 1), (4, 1)];
+    const CODES: &'static [(u8, u8)] = &[(1, 1), (3, 1), (4, 1), (5, 1), (6, 1)];
     fn view<'a>(message: &OfMessage<'a>) -> Result<Incoming<ErrorMsg>, DecodeError> {
         match message.decode()? {
-            Message::V1_0(v1_0::Message::Error(e)) | Message::V1_3(v1_3::Message::Error(e)) => {
-                Ok(Incoming { xid: message.xid(), message: e })
-            }
+            Message::V1_0(v1_0::Message::Error(e))
+            | Message::V1_2(v1_2::Message::Error(e))
+            | Message::V1_3(v1_3::Message::Error(e))
+            | Message::V1_4(v1_4::Message::Error(e))
+            | Message::V1_5(v1_5::Message::Error(e)) => Ok(Incoming { xid: message.xid(), message: e }),
             _ => Err(DecodeError::new("OFPT_ERROR", 1, "not an error message")),
         }
     }
 }
 
-/// Version-specific messages, decoded whole.
+/// Version-specific messages, decoded whole: `module::Type = code in V(module) = version, ...` implements
+/// [`SwitchMessage`] for the struct `module::Type`, carried as variant `Type` of message type `code` in each listed
+/// version whose `Message` holds that struct (1.4 keeps 1.3's flow-removed and packet-in, for example).
 macro_rules! switch_messages {
-    ($($module:ident :: $variant:ident in $version_variant:ident = $version:literal, $code:literal;)*) => {$(
+    ($($module:ident :: $variant:ident = $code:literal in $($version_variant:ident($version_module:ident) = $version:literal),+;)*) => {$(
         impl SwitchMessage for $module::$variant {
             const NAME: &'static str = concat!(stringify!($module), " ", stringify!($variant));
             type View<'a> = Incoming<$module::$variant>;
-            const CODES: &'static [(u8, u8)] = &[($version, $code)];
+            const CODES: &'static [(u8, u8)] = &[$(($version, $code)),+];
             fn view<'a>(message: &OfMessage<'a>) -> Result<Self::View<'a>, DecodeError> {
                 match message.decode()? {
-                    Message::$version_variant($module::Message::$variant(m)) => Ok(Incoming { xid: message.xid(), message: m }),
+                    $(Message::$version_variant($version_module::Message::$variant(m)))|+ => {
+                        Ok(Incoming { xid: message.xid(), message: m })
+                    }
                     _ => Err(DecodeError::new(stringify!($variant), 1, "not the expected message type")),
                 }
             }
@@ -130,12 +136,18 @@ macro_rules! switch_messages {
 }
 
 switch_messages! {
-    v1_0::FlowRemoved in V1_0 = 1, 11;
-    v1_3::FlowRemoved in V1_3 = 4, 11;
-    v1_0::PortStatus in V1_0 = 1, 12;
-    v1_3::PortStatus in V1_3 = 4, 12;
-    v1_0::PacketIn in V1_0 = 1, 10;
-    v1_3::PacketIn in V1_3 = 4, 10;
+    v1_0::FlowRemoved = 11 in V1_0(v1_0) = 1;
+    v1_3::FlowRemoved = 11 in V1_2(v1_2) = 3, V1_3(v1_3) = 4, V1_4(v1_4) = 5;
+    v1_5::FlowRemoved = 11 in V1_5(v1_5) = 6;
+    v1_0::PortStatus = 12 in V1_0(v1_0) = 1;
+    v1_3::PortStatus = 12 in V1_2(v1_2) = 3, V1_3(v1_3) = 4;
+    v1_4::PortStatus = 12 in V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_0::PacketIn = 10 in V1_0(v1_0) = 1;
+    v1_2::PacketIn = 10 in V1_2(v1_2) = 3;
+    v1_3::PacketIn = 10 in V1_3(v1_3) = 4, V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_4::RoleStatus = 30 in V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_4::TableStatus = 31 in V1_4(v1_4) = 5, V1_5(v1_5) = 6;
+    v1_5::ControllerStatus = 35 in V1_5(v1_5) = 6;
 }
 
 /// A datapath as the host describes it: in datapath events and [`Context::datapaths`].

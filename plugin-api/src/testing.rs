@@ -41,7 +41,9 @@ use std::time::Duration;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_ofproto::portable::{Encode, NO_BUFFER};
-use tatsu_ofproto::{v1_0, v1_3, Message, OFP_VERSION_1_0};
+use tatsu_ofproto::{
+    v1_0, v1_2, v1_3, v1_4, v1_5, Message, OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_4, OFP_VERSION_1_5,
+};
 
 use crate::abi::{
     Accepted, AppEventRef, AppHandle, DatapathChange, DatapathDesc, DatapathEventRef, DatapathStates, EventRef,
@@ -79,9 +81,18 @@ impl Sent {
         self.bytes.get(1).copied().unwrap_or_default()
     }
 
-    /// If this is a packet-out of either version: the ports its output actions name (1.3 numbering, 1.0's
+    /// If this is a packet-out of any version: the ports its output actions name (1.3 numbering, 1.0's
     /// reserved ports widened) and its data. What a test needs to play the switch and the wire behind it.
     pub fn packet_out(&self) -> Option<(Vec<u32>, &[u8])> {
+        let oxm_ports = |actions: &[v1_3::Action]| -> Vec<u32> {
+            actions
+                .iter()
+                .filter_map(|action| match action {
+                    v1_3::Action::Output { port, .. } => Some(*port),
+                    _ => None,
+                })
+                .collect()
+        };
         match self.message.as_ref()? {
             Message::V1_0(v1_0::Message::PacketOut(out)) => {
                 let ports = out.actions.iter().filter_map(|action| match action {
@@ -90,13 +101,10 @@ impl Sent {
                 });
                 Some((ports.collect(), &out.data))
             }
-            Message::V1_3(v1_3::Message::PacketOut(out)) => {
-                let ports = out.actions.iter().filter_map(|action| match action {
-                    v1_3::Action::Output { port, .. } => Some(*port),
-                    _ => None,
-                });
-                Some((ports.collect(), &out.data))
-            }
+            Message::V1_2(v1_2::Message::PacketOut(out))
+            | Message::V1_3(v1_3::Message::PacketOut(out))
+            | Message::V1_4(v1_4::Message::PacketOut(out)) => Some((oxm_ports(&out.actions), &out.data)),
+            Message::V1_5(v1_5::Message::PacketOut(out)) => Some((oxm_ports(&out.actions), &out.data)),
             _ => None,
         }
     }
@@ -256,22 +264,32 @@ impl<A: App> TestKit<A> {
     pub fn packet_in(&mut self, dpid: u64, in_port: u32, frame: &[u8]) {
         let version = self.host.lock().datapaths.get(&dpid).map(|desc| desc.version);
         let total_len = u16::try_from(frame.len()).unwrap_or(u16::MAX);
-        let message = if version == Some(OFP_VERSION_1_0) {
-            let in_port = tatsu_ofproto::portable::port_to_1_0(in_port).unwrap_or(0);
-            let packet_in =
-                v1_0::PacketIn { buffer_id: NO_BUFFER, total_len, in_port, reason: 0, data: frame.to_vec() };
-            Message::V1_0(v1_0::Message::PacketIn(packet_in))
-        } else {
-            let packet_in = v1_3::PacketIn {
-                buffer_id: NO_BUFFER,
-                total_len,
-                reason: 0,
-                table_id: 0,
-                cookie: 0,
-                match_: v1_3::Match::new().in_port(in_port),
-                data: frame.to_vec(),
-            };
-            Message::V1_3(v1_3::Message::PacketIn(packet_in))
+        let match_ = v1_3::Match::new().in_port(in_port);
+        let packet_in = v1_3::PacketIn {
+            buffer_id: NO_BUFFER,
+            total_len,
+            reason: 0,
+            table_id: 0,
+            cookie: 0,
+            match_: match_.clone(),
+            data: frame.to_vec(),
+        };
+        let message = match version {
+            Some(OFP_VERSION_1_0) => {
+                let in_port = tatsu_ofproto::portable::port_to_1_0(in_port).unwrap_or(0);
+                let packet_in =
+                    v1_0::PacketIn { buffer_id: NO_BUFFER, total_len, in_port, reason: 0, data: frame.to_vec() };
+                Message::V1_0(v1_0::Message::PacketIn(packet_in))
+            }
+            Some(OFP_VERSION_1_2) => {
+                let data = frame.to_vec();
+                let packet_in =
+                    v1_2::PacketIn { buffer_id: NO_BUFFER, total_len, reason: 0, table_id: 0, match_, data };
+                Message::V1_2(v1_2::Message::PacketIn(packet_in))
+            }
+            Some(OFP_VERSION_1_4) => Message::V1_4(v1_4::Message::PacketIn(packet_in)),
+            Some(OFP_VERSION_1_5) => Message::V1_5(v1_5::Message::PacketIn(packet_in)),
+            _ => Message::V1_3(v1_3::Message::PacketIn(packet_in)),
         };
         self.receive(dpid, message);
     }
@@ -311,6 +329,24 @@ impl<A: App> TestKit<A> {
                 peer: port.peer,
             };
             Message::V1_0(v1_0::Message::PortStatus(v1_0::PortStatus { reason, desc }))
+        } else if version == OFP_VERSION_1_4 || version == OFP_VERSION_1_5 {
+            let ethernet = v1_4::PortEthernet {
+                curr: port.curr,
+                advertised: port.advertised,
+                supported: port.supported,
+                peer: port.peer,
+                curr_speed: port.curr_speed,
+                max_speed: port.max_speed,
+            };
+            let mut desc = v1_4::Port::ethernet(port.port_no, port.hw_addr, &port.name, ethernet);
+            desc.config = port.config;
+            desc.state = port.state;
+            let status = v1_4::PortStatus { reason, desc };
+            if version == OFP_VERSION_1_4 {
+                Message::V1_4(v1_4::Message::PortStatus(status))
+            } else {
+                Message::V1_5(v1_5::Message::PortStatus(status))
+            }
         } else {
             let desc = v1_3::Port {
                 port_no: port.port_no,
@@ -325,7 +361,12 @@ impl<A: App> TestKit<A> {
                 curr_speed: port.curr_speed,
                 max_speed: port.max_speed,
             };
-            Message::V1_3(v1_3::Message::PortStatus(v1_3::PortStatus { reason, desc }))
+            let status = v1_3::PortStatus { reason, desc };
+            if version == OFP_VERSION_1_2 {
+                Message::V1_2(v1_2::Message::PortStatus(status))
+            } else {
+                Message::V1_3(v1_3::Message::PortStatus(status))
+            }
         };
         self.receive(dpid, message);
     }
@@ -919,8 +960,8 @@ mod tests {
     }
 
     #[test]
-    fn a_sent_packet_out_shows_its_output_ports_and_data_in_either_version() {
-        for version in [OFP_VERSION_1_0, tatsu_ofproto::OFP_VERSION_1_3] {
+    fn a_sent_packet_out_shows_its_output_ports_and_data_in_every_version() {
+        for version in tatsu_ofproto::SUPPORTED_VERSIONS.iter().copied() {
             let mut kit = TestKit::<Prober>::new().unwrap_or_else(|e| panic!("{e}"));
             kit.connect(1, version, &[1, 2]);
             let sent = kit.take_sent();
@@ -954,8 +995,8 @@ mod tests {
     }
 
     #[test]
-    fn port_status_reaches_the_app_in_either_version_and_the_kit_keeps_the_port_list() {
-        for version in [OFP_VERSION_1_0, tatsu_ofproto::OFP_VERSION_1_3] {
+    fn port_status_reaches_the_app_in_every_version_and_the_kit_keeps_the_port_list() {
+        for version in tatsu_ofproto::SUPPORTED_VERSIONS.iter().copied() {
             let mut kit = TestKit::<PortWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
             kit.connect(1, version, &[1, 2]);
             let mut down = port(1, 2);
@@ -969,5 +1010,58 @@ mod tests {
             let ports = kit.context().datapath(1).map(|info| info.ports).unwrap_or_default();
             assert_eq!(ports, [down], "version {version}");
         }
+    }
+
+    /// Records the role status messages (1.4 and 1.5) and 1.3-layout packet-ins (1.3 to 1.5) it gets.
+    #[derive(Default)]
+    struct StatusWatcher {
+        roles: Vec<(u32, u32)>,
+        packet_ins: usize,
+    }
+
+    impl App for StatusWatcher {
+        const NAME: &'static str = "status-watcher";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(StatusWatcher::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers
+                .on_message::<v1_4::RoleStatus>(
+                    |app: &mut StatusWatcher,
+                     _: &Context,
+                     _: &crate::Datapath,
+                     status: crate::openflow::Incoming<v1_4::RoleStatus>| {
+                        app.roles.push((status.xid, status.message.role));
+                    },
+                )
+                .on_message::<v1_3::PacketIn>(
+                    |app: &mut StatusWatcher,
+                     _: &Context,
+                     _: &crate::Datapath,
+                     _: crate::openflow::Incoming<v1_3::PacketIn>| {
+                        app.packet_ins += 1;
+                    },
+                );
+        }
+    }
+
+    #[test]
+    fn a_version_specific_struct_reaches_its_handler_in_every_version_that_carries_it() {
+        let mut kit = TestKit::<StatusWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+        kit.connect(4, tatsu_ofproto::OFP_VERSION_1_4, &[1]);
+        kit.connect(5, OFP_VERSION_1_5, &[1]);
+        kit.connect(2, OFP_VERSION_1_2, &[1]);
+        let status = v1_4::RoleStatus { role: 2, ..Default::default() };
+        kit.receive_bytes(4, &Message::V1_4(v1_4::Message::RoleStatus(status.clone())).to_vec(7).unwrap_or_default());
+        kit.receive_bytes(5, &Message::V1_5(v1_5::Message::RoleStatus(status)).to_vec(8).unwrap_or_default());
+        assert_eq!(kit.app().roles, [(7, 2), (8, 2)]);
+        for dpid in [4, 5, 2] {
+            kit.packet_in(dpid, 1, b"frame");
+        }
+        assert_eq!(kit.app().packet_ins, 2, "1.2's packet-in is a struct of its own");
+        assert!(kit.faults().is_empty(), "{:?}", kit.faults());
     }
 }

@@ -10,7 +10,7 @@ use abi_stable::std_types::RString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tatsu_abi::{DatapathDesc, DatapathStates, PortDesc};
 use tatsu_ofproto::portable::port_from_1_0;
-use tatsu_ofproto::{v1_0, v1_3, MacAddr, OFP_VERSION_1_0};
+use tatsu_ofproto::{v1_0, v1_3, v1_4, MacAddr, OFP_VERSION_1_0};
 
 /// One port of a datapath, as the switch last described it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,10 +34,10 @@ pub struct PortInfo {
     pub supported: u32,
     /// Features advertised by the peer.
     pub peer: u32,
-    /// Current bit rate in kbit/s (1.3 only).
+    /// Current bit rate in kbit/s (not in 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub curr_speed: Option<u32>,
-    /// Maximum bit rate in kbit/s (1.3 only).
+    /// Maximum bit rate in kbit/s (not in 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_speed: Option<u32>,
 }
@@ -78,6 +78,27 @@ impl From<&v1_3::Port> for PortInfo {
     }
 }
 
+/// A 1.4/1.5 port: the features and speeds come from its Ethernet property (all zero without one, as for an
+/// optical port).
+impl From<&v1_4::Port> for PortInfo {
+    fn from(port: &v1_4::Port) -> Self {
+        let ethernet = port.ethernet_features().copied().unwrap_or_default();
+        PortInfo {
+            port_no: port.port_no,
+            hw_addr: port.hw_addr.octets(),
+            name: port.name.as_str().into_owned(),
+            config: port.config,
+            state: port.state,
+            curr: ethernet.curr,
+            advertised: ethernet.advertised,
+            supported: ethernet.supported,
+            peer: ethernet.peer,
+            curr_speed: Some(ethernet.curr_speed),
+            max_speed: Some(ethernet.max_speed),
+        }
+    }
+}
+
 fn mac_to_text<S: Serializer>(mac: &[u8; 6], serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(&MacAddr(*mac))
 }
@@ -90,7 +111,7 @@ fn mac_from_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 6], 
 }
 
 impl PortInfo {
-    /// The port as apps get it, numbered as OpenFlow 1.3 numbers ports (1.0's reserved ports mapped).
+    /// The port as apps get it, numbered as OpenFlow 1.1 and later number ports (1.0's reserved ports mapped).
     pub fn to_desc(&self, version: u8) -> PortDesc {
         let port_no = match u16::try_from(self.port_no) {
             Ok(port) if version == OFP_VERSION_1_0 => port_from_1_0(port),

@@ -2,14 +2,15 @@
 //! these bytes, record the version, features and ports, enter MAIN, close), touching no socket. The connection's
 //! reader executes the actions.
 //!
-//! HELLO both ways and version negotiation (a version bitmap, or 1.0's lower header version), FEATURES_REQUEST,
-//! SET_CONFIG, and for 1.3 a PORT_DESC request whose reply may come in parts; a 1.0 FEATURES_REPLY carries the
-//! ports itself. Before the switch's HELLO only echo requests are answered; anything else closes the connection.
+//! HELLO both ways and version negotiation (a version bitmap, or 1.0's lower header version) over 1.0, 1.2, 1.3,
+//! 1.4 and 1.5, FEATURES_REQUEST, SET_CONFIG, and for 1.3, 1.4 and 1.5 a PORT_DESC request whose reply may come in
+//! parts (1.4 and 1.5 describe a port's features in properties); a 1.0 or 1.2 FEATURES_REPLY carries the ports
+//! itself. Before the switch's HELLO only echo requests are answered; anything else closes the connection.
 //! After it, the reader checks each message's version and type first (in every state), and feeds the machine only
 //! messages in the negotiated version; those go on to requests and apps as well, whatever the machine made of them.
 //! The time a switch has to finish is the keepalive's business (`handshake_timeout`).
 
-use tatsu_ofproto::{Hello, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_ofproto::{version_name, Hello, OFP_VERSION_1_0, OFP_VERSION_1_5};
 
 use super::description::PortInfo;
 use super::negotiation::VersionOffer;
@@ -22,7 +23,7 @@ enum Phase {
     AwaitHello,
     /// FEATURES_REQUEST sent under this xid.
     AwaitFeatures(u32),
-    /// 1.3 PORT_DESC request sent under this xid.
+    /// PORT_DESC request (1.3 to 1.5) sent under this xid.
     AwaitPorts(u32),
     /// Finished: the datapath is in MAIN.
     Done,
@@ -69,10 +70,11 @@ impl Handshake {
         Handshake { phase: Phase::Done, version: 0, miss_send_len: 0 }
     }
 
-    /// The host's HELLO (OpenFlow 1.3, with a bitmap of the versions it speaks), sent first under `xid`.
+    /// The host's HELLO (OpenFlow 1.5, its highest, with a bitmap of the versions it speaks), sent first under
+    /// `xid`.
     pub fn hello(xid: u32) -> Result<Vec<u8>, String> {
         let mut hello = Vec::new();
-        tatsu_ofproto::encode_hello(OFP_VERSION_1_3, &wire::VERSIONS, xid, &mut hello).map_err(|e| e.to_string())?;
+        tatsu_ofproto::encode_hello(OFP_VERSION_1_5, &wire::VERSIONS, xid, &mut hello).map_err(|e| e.to_string())?;
         Ok(hello)
     }
 
@@ -136,7 +138,9 @@ impl Handshake {
         };
         let offer = VersionOffer::of(version, &hello);
         let Some(agreed) = offer.best_of(&wire::VERSIONS) else {
-            let reason = format!("no common OpenFlow version: the switch offers {offer}, tatsu speaks 1.0 and 1.3");
+            let spoken: Vec<String> = wire::VERSIONS.iter().map(|v| version_name(*v)).collect();
+            let reason =
+                format!("no common OpenFlow version: the switch offers {offer}, tatsu speaks {}", spoken.join(", "));
             let reply_version = if wire::VERSIONS.contains(&version) { version } else { OFP_VERSION_1_0.max(version) };
             actions.push(Action::Send(wire::hello_failed(reply_version, &reason, xid_of(message))));
             actions.push(Action::Close(reason));
@@ -172,7 +176,7 @@ impl Handshake {
             None => {
                 let xid = fresh_xid();
                 self.phase = Phase::AwaitPorts(xid);
-                actions.push(Action::Send(wire::port_desc_request(xid)));
+                actions.push(Action::Send(wire::port_desc_request(self.version, xid)));
             }
         }
         actions
@@ -182,7 +186,10 @@ impl Handshake {
 #[cfg(test)]
 mod tests {
     use tatsu_ofproto::v1_3::multipart::MultipartReplyBody;
-    use tatsu_ofproto::{v1_0, v1_3, ErrorMsg, FixedStr, MacAddr, Message};
+    use tatsu_ofproto::{
+        v1_0, v1_2, v1_3, v1_4, v1_5, ErrorMsg, FixedStr, MacAddr, Message, OFP_VERSION_1_2, OFP_VERSION_1_3,
+        OFP_VERSION_1_4,
+    };
 
     use super::*;
 
@@ -309,7 +316,7 @@ mod tests {
             vec![
                 Action::Features(features(7, 0, 254, 0x4f)),
                 Action::Send(wire::set_config(OFP_VERSION_1_3, 0xffff, 2)),
-                Action::Send(wire::port_desc_request(3)),
+                Action::Send(wire::port_desc_request(OFP_VERSION_1_3, 3)),
             ]
         );
 
@@ -346,34 +353,41 @@ mod tests {
 
     #[test]
     fn the_highest_common_version_of_a_bitmap_is_taken() {
-        // A switch speaking 1.0 to 1.5 in its bitmap, with a 1.5 header: 1.3.
-        let mut handshake = Handshake::new(128);
-        let actions = handshake.on_message(&hello(6, Some(&[1, 2, 3, 4, 5, 6]), 1), &mut counter());
-        assert_eq!(actions[0], Action::Negotiated(OFP_VERSION_1_3));
+        let negotiated = |version, versions: Option<&[u8]>| {
+            Handshake::new(128).on_message(&hello(version, versions, 1), &mut counter()).first().cloned()
+        };
+        // Open vSwitch's default range, 1.0 to 1.5 (and 1.1, which tatsu does not speak), with a 1.5 header: 1.5.
+        assert_eq!(negotiated(6, Some(&[1, 2, 3, 4, 5, 6])), Some(Action::Negotiated(OFP_VERSION_1_5)));
+        // A bridge limited to 1.0, 1.3 and 1.4: 1.4.
+        assert_eq!(negotiated(5, Some(&[1, 4, 5])), Some(Action::Negotiated(OFP_VERSION_1_4)));
+        // 1.1 and 1.2: 1.2.
+        assert_eq!(negotiated(3, Some(&[2, 3])), Some(Action::Negotiated(OFP_VERSION_1_2)));
         // Only 1.0 in the bitmap, whatever the header says: 1.0.
-        let mut handshake = Handshake::new(128);
-        let actions = handshake.on_message(&hello(OFP_VERSION_1_3, Some(&[1]), 1), &mut counter());
-        assert_eq!(actions[0], Action::Negotiated(OFP_VERSION_1_0));
-        // No bitmap, a 1.5 header: the lower of the two highest, 1.3.
-        let mut handshake = Handshake::new(128);
-        let actions = handshake.on_message(&hello(6, None, 1), &mut counter());
-        assert_eq!(actions[0], Action::Negotiated(OFP_VERSION_1_3));
+        assert_eq!(negotiated(OFP_VERSION_1_3, Some(&[1])), Some(Action::Negotiated(OFP_VERSION_1_0)));
+        // No bitmap: the lower of the two highest, 1.4 for a 1.4 header, 1.5 for a 1.5 one.
+        assert_eq!(negotiated(5, None), Some(Action::Negotiated(OFP_VERSION_1_4)));
+        assert_eq!(negotiated(6, None), Some(Action::Negotiated(OFP_VERSION_1_5)));
     }
 
     #[test]
     fn no_common_version_gets_hello_failed_and_closes() {
-        // 1.1 and 1.2 only: the error goes back in the switch's header version, under its HELLO's xid.
+        // 1.1 and a version after 1.5 only: the error goes back in the switch's header version, under its HELLO's
+        // xid.
         let mut handshake = Handshake::new(128);
-        let actions = handshake.on_message(&hello(3, Some(&[2, 3]), 77), &mut counter());
+        let actions = handshake.on_message(&hello(7, Some(&[2, 7]), 77), &mut counter());
         let [Action::Send(error), Action::Close(reason)] = &actions[..] else { panic!("{actions:?}") };
-        assert!(reason.starts_with("no common OpenFlow version: the switch offers OpenFlow 1.1 (0x02)"), "{reason}");
-        assert_eq!(error, &wire::hello_failed(3, reason, 77));
-        assert_eq!((error[0], error[1], xid_of(error)), (3, wire::ERROR, 77));
+        assert_eq!(
+            reason,
+            "no common OpenFlow version: the switch offers OpenFlow 1.1 (0x02), wire version 0x07 (no OpenFlow \
+             version), tatsu speaks 1.0, 1.2, 1.3, 1.4, 1.5"
+        );
+        assert_eq!(error, &wire::hello_failed(7, reason, 77));
+        assert_eq!((error[0], error[1], xid_of(error)), (7, wire::ERROR, 77));
         assert_eq!(&error[8..12], &[0, 0, 0, 0], "OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE");
 
-        // A 1.2 header and no bitmap: 1.2 is not spoken.
+        // A 1.1 header and no bitmap: 1.1 is not spoken.
         let mut handshake = Handshake::new(128);
-        let actions = handshake.on_message(&hello(3, None, 5), &mut counter());
+        let actions = handshake.on_message(&hello(2, None, 5), &mut counter());
         assert!(matches!(&actions[..], [Action::Send(_), Action::Close(_)]), "{actions:?}");
         assert!(handshake.awaits_hello());
     }
@@ -440,11 +454,113 @@ mod tests {
     }
 
     #[test]
-    fn the_host_says_hello_in_1_3_offering_1_0_and_1_3() {
+    fn the_host_says_hello_in_1_5_offering_all_five_versions() {
         let hello = Handshake::hello(1).expect("the host's HELLO encodes");
         let (header, decoded) = tatsu_ofproto::decode_hello(&hello).expect("and decodes");
-        assert_eq!((header.version, header.xid), (OFP_VERSION_1_3, 1));
-        assert_eq!(VersionOffer::of(header.version, &decoded).best_of(&wire::VERSIONS), Some(OFP_VERSION_1_3));
-        assert_eq!(VersionOffer::of(header.version, &decoded).best_of(&[OFP_VERSION_1_0]), Some(OFP_VERSION_1_0));
+        assert_eq!((header.version, header.xid), (OFP_VERSION_1_5, 1));
+        let offer = VersionOffer::of(header.version, &decoded);
+        assert_eq!(offer.best_of(&wire::VERSIONS), Some(OFP_VERSION_1_5));
+        for version in wire::VERSIONS {
+            assert_eq!(offer.best_of(&[version]), Some(version));
+        }
+        assert_eq!(offer.best_of(&[2]), None, "1.1 is not offered");
+    }
+
+    #[test]
+    fn a_1_2_switch_gives_its_ports_in_the_features_reply() {
+        let mut handshake = Handshake::new(128);
+        let mut xids = counter();
+        let actions = handshake.on_message(&hello(OFP_VERSION_1_2, Some(&[1, 3]), 1), &mut xids);
+        assert_eq!(
+            actions,
+            vec![Action::Negotiated(OFP_VERSION_1_2), Action::Send(wire::features_request(OFP_VERSION_1_2, 1))]
+        );
+        assert_eq!(wire::features_request(OFP_VERSION_1_2, 1)[0], OFP_VERSION_1_2);
+        let ports = vec![port_1_3(1, "eth1"), port_1_3(0xffff_fffe, "br0")];
+        let reply = v1_2::SwitchFeatures {
+            datapath_id: 0x12,
+            n_buffers: 256,
+            n_tables: 255,
+            capabilities: 0x4f,
+            reserved: 0,
+            ports: ports.clone(),
+        };
+        let actions = handshake.on_message(&encode(v1_2::Message::FeaturesReply(reply), 1), &mut xids);
+        let set_config = wire::set_config(OFP_VERSION_1_2, 128, 2);
+        assert_eq!(set_config[0], OFP_VERSION_1_2);
+        assert_eq!(
+            actions,
+            vec![
+                Action::Features(features(0x12, 256, 255, 0x4f)),
+                Action::Send(set_config),
+                Action::Ports(ports.iter().map(PortInfo::from).collect()),
+                Action::EnterMain,
+            ]
+        );
+        assert!(handshake.is_done());
+    }
+
+    fn port_1_4(port_no: u32, name: &str) -> v1_4::Port {
+        let ethernet =
+            v1_4::PortEthernet { curr: 0x840, supported: 0x2ff, curr_speed: 10_000_000, ..Default::default() };
+        v1_4::Port::ethernet(port_no, MacAddr([2, 0, 0, 0, 4, port_no.to_be_bytes()[3]]), name, ethernet)
+    }
+
+    #[test]
+    fn a_1_4_or_1_5_switch_describes_its_ports_with_properties_in_parts() {
+        for version in [OFP_VERSION_1_4, OFP_VERSION_1_5] {
+            let mut handshake = Handshake::new(0xffff);
+            let mut xids = counter();
+            let actions = handshake.on_message(&hello(version, Some(&[1, 4, version]), 1), &mut xids);
+            assert_eq!(actions[0], Action::Negotiated(version));
+            let switch = v1_3::SwitchFeatures { datapath_id: 9, n_tables: 254, ..Default::default() };
+            let reply = if version == OFP_VERSION_1_4 {
+                encode(v1_4::Message::FeaturesReply(switch), 1)
+            } else {
+                encode(v1_5::Message::FeaturesReply(switch), 1)
+            };
+            let actions = handshake.on_message(&reply, &mut xids);
+            let request = wire::port_desc_request(version, 3);
+            assert_eq!(actions.last(), Some(&Action::Send(request.clone())), "version {version}");
+            assert_eq!((request[0], request[1]), (version, 18), "a multipart request in the agreed version");
+
+            let part = |ports: Vec<v1_4::Port>, more: bool| {
+                let flags = u16::from(more);
+                if version == OFP_VERSION_1_4 {
+                    let body = v1_4::MultipartReplyBody::PortDesc(ports);
+                    encode(v1_4::Message::MultipartReply(v1_4::MultipartReply { flags, body }), 3)
+                } else {
+                    let body = v1_5::MultipartReplyBody::PortDesc(ports);
+                    encode(v1_5::Message::MultipartReply(v1_5::MultipartReply { flags, body }), 3)
+                }
+            };
+            let first = handshake.on_message(&part(vec![port_1_4(1, "s1-eth1")], true), &mut xids);
+            let [Action::Ports(ports)] = &first[..] else { panic!("{first:?}") };
+            assert_eq!(
+                (ports[0].curr, ports[0].supported, ports[0].curr_speed, ports[0].max_speed),
+                (0x840, 0x2ff, Some(10_000_000), Some(0)),
+                "the features come from the Ethernet property"
+            );
+            assert_eq!(ports[0].hw_addr, [2, 0, 0, 0, 4, 1]);
+            let last = handshake.on_message(&part(vec![port_1_4(0xffff_fffe, "s1")], false), &mut xids);
+            assert!(matches!(&last[..], [Action::Ports(p), Action::EnterMain] if p[0].name == "s1"), "{last:?}");
+            assert!(handshake.is_done());
+        }
+    }
+
+    #[test]
+    fn port_status_of_every_version_gives_the_port() {
+        let status_1_4 = v1_4::PortStatus { reason: 2, desc: port_1_4(3, "eth3") };
+        let status_1_3 = v1_3::PortStatus { reason: 0, desc: port_1_3(3, "eth3") };
+        for (message, reason) in [
+            (encode(v1_4::Message::PortStatus(status_1_4.clone()), 0), 2),
+            (encode(v1_5::Message::PortStatus(status_1_4), 0), 2),
+            (encode(v1_2::Message::PortStatus(status_1_3.clone()), 0), 0),
+            (encode(v1_3::Message::PortStatus(status_1_3), 0), 0),
+        ] {
+            let (got, port) = wire::port_status(&message).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((got, port.port_no, port.name.as_str()), (reason, 3, "eth3"));
+            assert_eq!(port.curr_speed, Some(10_000_000));
+        }
     }
 }

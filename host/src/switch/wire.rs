@@ -1,12 +1,27 @@
 //! The few facts about OpenFlow messages the host itself needs, by version: message type numbers, which messages
 //! answer a request, and building the messages of the handshake and keepalive with the codec.
 
-use tatsu_ofproto::{v1_0, v1_3, ErrorMsg, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_ofproto::{
+    v1_0, v1_2, v1_3, v1_4, v1_5, ErrorMsg, Message, OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3,
+    OFP_VERSION_1_4, OFP_VERSION_1_5,
+};
 
 use super::description::PortInfo;
 
 /// The versions the host negotiates, lowest first.
-pub const VERSIONS: [u8; 2] = [OFP_VERSION_1_0, OFP_VERSION_1_3];
+pub const VERSIONS: [u8; 5] = [OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5];
+
+/// The message `$variant` (the same body in 1.2 to 1.5) in `$version`, one of the OXM versions (1.3 for any other).
+macro_rules! in_oxm_version {
+    ($version:expr, $($variant:tt)+) => {
+        match $version {
+            OFP_VERSION_1_2 => Message::V1_2(v1_2::Message::$($variant)+),
+            OFP_VERSION_1_4 => Message::V1_4(v1_4::Message::$($variant)+),
+            OFP_VERSION_1_5 => Message::V1_5(v1_5::Message::$($variant)+),
+            _ => Message::V1_3(v1_3::Message::$($variant)+),
+        }
+    };
+}
 
 /// `OFPT_HELLO` (every version).
 pub const HELLO: u8 = 0;
@@ -16,25 +31,27 @@ pub const ERROR: u8 = 1;
 pub const ECHO_REQUEST: u8 = 2;
 /// `OFPT_ECHO_REPLY` (every version).
 pub const ECHO_REPLY: u8 = 3;
-/// `OFPT_FEATURES_REPLY` (1.0 and 1.3).
+/// `OFPT_FEATURES_REPLY` (every version).
 pub const FEATURES_REPLY: u8 = 6;
-/// `OFPT_PACKET_IN` (1.0 and 1.3).
+/// `OFPT_PACKET_IN` (every version).
 pub const PACKET_IN: u8 = 10;
-/// `OFPT_FLOW_REMOVED` (1.0 and 1.3).
+/// `OFPT_FLOW_REMOVED` (every version).
 pub const FLOW_REMOVED: u8 = 11;
-/// `OFPT_PORT_STATUS` (1.0 and 1.3).
+/// `OFPT_PORT_STATUS` (every version).
 pub const PORT_STATUS: u8 = 12;
 
 /// The highest message type defined in `version`.
 pub fn max_type(version: u8) -> u8 {
-    if version == OFP_VERSION_1_0 {
-        21
-    } else {
-        29
+    match version {
+        OFP_VERSION_1_0 => 21,
+        OFP_VERSION_1_2 => 25,
+        OFP_VERSION_1_4 => 34,
+        OFP_VERSION_1_5 => 35,
+        _ => 29,
     }
 }
 
-/// The stats (1.0) or multipart (1.3) reply type.
+/// The stats (1.0, 1.2) or multipart (1.3 to 1.5) reply type.
 pub fn multipart_reply_type(version: u8) -> u8 {
     if version == OFP_VERSION_1_0 {
         17
@@ -53,9 +70,16 @@ pub fn reply_has_more(message: &[u8]) -> bool {
     message.get(10..12).is_some_and(|flags| u16::from_be_bytes([flags[0], flags[1]]) & 1 != 0)
 }
 
+/// `OFPT_ROLE_STATUS`, `OFPT_TABLE_STATUS` and `OFPT_REQUESTFORWARD` (1.4 and 1.5; no earlier version has these
+/// type numbers).
+const STATUS_1_4: [u8; 3] = [30, 31, 32];
+/// `OFPT_CONTROLLER_STATUS` (1.5).
+const CONTROLLER_STATUS: u8 = 35;
+
 /// Whether a message the switch sent unprompted may carry an xid that matches one of ours by chance.
 pub fn is_asynchronous(msg_type: u8) -> bool {
-    matches!(msg_type, PACKET_IN | FLOW_REMOVED | PORT_STATUS | ECHO_REQUEST | HELLO)
+    matches!(msg_type, PACKET_IN | FLOW_REMOVED | PORT_STATUS | ECHO_REQUEST | HELLO | CONTROLLER_STATUS)
+        || STATUS_1_4.contains(&msg_type)
 }
 
 /// Encodes one of the host's own messages. These are fixed and small (an error reply is the biggest: 12 bytes
@@ -71,7 +95,7 @@ pub fn error(version: u8, err_type: u16, code: u16, offending: &[u8], xid: u32) 
     if version == OFP_VERSION_1_0 {
         encode(v1_0::Message::Error(error).into(), xid)
     } else {
-        encode(v1_3::Message::Error(error).into(), xid)
+        encode(in_oxm_version!(version, Error(error)), xid)
     }
 }
 
@@ -85,8 +109,8 @@ pub const BAD_TYPE: u16 = 1;
 /// The most bytes of reason text [`hello_failed`] carries.
 pub const HELLO_FAILED_REASON_MAX: usize = 256;
 
-/// `OFPT_HELLO_FAILED`/`OFPHFC_INCOMPATIBLE` with a reason, sent in the switch's own version (built by hand: the
-/// codec speaks only 1.0 and 1.3). The reason is cut to at most [`HELLO_FAILED_REASON_MAX`] bytes, at a character
+/// `OFPT_HELLO_FAILED`/`OFPHFC_INCOMPATIBLE` with a reason, sent in the switch's own version (built by hand: that
+/// version may be one the codec does not speak). The reason is cut to at most [`HELLO_FAILED_REASON_MAX`] bytes, at a character
 /// boundary, so the message always fits its 16-bit length.
 pub fn hello_failed(version: u8, reason: &str, xid: u32) -> Vec<u8> {
     let reason = &reason[..reason.floor_char_boundary(HELLO_FAILED_REASON_MAX)];
@@ -122,7 +146,7 @@ pub fn features_request(version: u8, xid: u32) -> Vec<u8> {
     if version == OFP_VERSION_1_0 {
         encode(v1_0::Message::FeaturesRequest.into(), xid)
     } else {
-        encode(v1_3::Message::FeaturesRequest.into(), xid)
+        encode(in_oxm_version!(version, FeaturesRequest), xid)
     }
 }
 
@@ -131,13 +155,18 @@ pub fn set_config(version: u8, miss_send_len: u16, xid: u32) -> Vec<u8> {
     if version == OFP_VERSION_1_0 {
         encode(v1_0::Message::SetConfig(v1_0::SwitchConfig { flags: 0, miss_send_len }).into(), xid)
     } else {
-        encode(v1_3::Message::SetConfig(v1_3::SwitchConfig { flags: 0, miss_send_len }).into(), xid)
+        encode(in_oxm_version!(version, SetConfig(v1_3::SwitchConfig { flags: 0, miss_send_len })), xid)
     }
 }
 
-/// A 1.3 PORT_DESC multipart request.
-pub fn port_desc_request(xid: u32) -> Vec<u8> {
-    encode(v1_3::Message::MultipartRequest(v1_3::MultipartRequest::port_desc()).into(), xid)
+/// A PORT_DESC multipart request in `version` (1.3, 1.4 or 1.5; 1.0 and 1.2 give the ports in FEATURES_REPLY).
+pub fn port_desc_request(version: u8, xid: u32) -> Vec<u8> {
+    let request = match version {
+        OFP_VERSION_1_4 => v1_4::Message::MultipartRequest(v1_4::MultipartRequest::port_desc()).into(),
+        OFP_VERSION_1_5 => v1_5::Message::MultipartRequest(v1_5::MultipartRequest::port_desc()).into(),
+        _ => v1_3::Message::MultipartRequest(v1_3::MultipartRequest::port_desc()).into(),
+    };
+    encode(request, xid)
 }
 
 /// What the host keeps of a switch's FEATURES_REPLY.
@@ -153,7 +182,7 @@ pub struct Features {
     pub capabilities: u32,
 }
 
-/// Decodes a FEATURES_REPLY: the features and, for 1.0, the ports.
+/// Decodes a FEATURES_REPLY: the features and, for 1.0 and 1.2, the ports.
 pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<PortInfo>>), String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
         (_, Message::V1_0(v1_0::Message::FeaturesReply(f))) => Ok((
@@ -165,7 +194,18 @@ pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<PortInfo>>), Str
             },
             Some(f.ports.iter().map(PortInfo::from).collect()),
         )),
-        (_, Message::V1_3(v1_3::Message::FeaturesReply(f))) => Ok((
+        (_, Message::V1_2(v1_2::Message::FeaturesReply(f))) => Ok((
+            Features {
+                datapath_id: f.datapath_id,
+                n_buffers: f.n_buffers,
+                n_tables: f.n_tables,
+                capabilities: f.capabilities,
+            },
+            Some(f.ports.iter().map(PortInfo::from).collect()),
+        )),
+        (_, Message::V1_3(v1_3::Message::FeaturesReply(f)))
+        | (_, Message::V1_4(v1_4::Message::FeaturesReply(f)))
+        | (_, Message::V1_5(v1_5::Message::FeaturesReply(f))) => Ok((
             Features {
                 datapath_id: f.datapath_id,
                 n_buffers: f.n_buffers,
@@ -178,13 +218,27 @@ pub fn features(message: &[u8]) -> Result<(Features, Option<Vec<PortInfo>>), Str
     }
 }
 
-/// Decodes the ports of a 1.3 PORT_DESC reply part.
+/// Decodes the ports of a PORT_DESC reply part (1.3, 1.4 or 1.5).
 pub fn port_desc(message: &[u8]) -> Result<Vec<PortInfo>, String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
         (
             _,
             Message::V1_3(v1_3::Message::MultipartReply(v1_3::MultipartReply {
                 body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
+                ..
+            })),
+        ) => Ok(ports.iter().map(PortInfo::from).collect()),
+        (
+            _,
+            Message::V1_4(v1_4::Message::MultipartReply(v1_4::MultipartReply {
+                body: v1_4::MultipartReplyBody::PortDesc(ports),
+                ..
+            })),
+        )
+        | (
+            _,
+            Message::V1_5(v1_5::Message::MultipartReply(v1_5::MultipartReply {
+                body: v1_5::MultipartReplyBody::PortDesc(ports),
                 ..
             })),
         ) => Ok(ports.iter().map(PortInfo::from).collect()),
@@ -196,7 +250,12 @@ pub fn port_desc(message: &[u8]) -> Result<Vec<PortInfo>, String> {
 pub fn port_status(message: &[u8]) -> Result<(u8, PortInfo), String> {
     match tatsu_ofproto::decode(message).map_err(|e| e.to_string())? {
         (_, Message::V1_0(v1_0::Message::PortStatus(s))) => Ok((s.reason, PortInfo::from(&s.desc))),
-        (_, Message::V1_3(v1_3::Message::PortStatus(s))) => Ok((s.reason, PortInfo::from(&s.desc))),
+        (_, Message::V1_2(v1_2::Message::PortStatus(s))) | (_, Message::V1_3(v1_3::Message::PortStatus(s))) => {
+            Ok((s.reason, PortInfo::from(&s.desc)))
+        }
+        (_, Message::V1_4(v1_4::Message::PortStatus(s))) | (_, Message::V1_5(v1_5::Message::PortStatus(s))) => {
+            Ok((s.reason, PortInfo::from(&s.desc)))
+        }
         (header, _) => Err(format!("expected PORT_STATUS, got message type {}", header.msg_type)),
     }
 }
@@ -213,6 +272,15 @@ pub fn hex_excerpt(bytes: &[u8], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_version_s_asynchronous_messages_are_never_replies() {
+        for msg_type in [PACKET_IN, FLOW_REMOVED, PORT_STATUS, 30, 31, 32, 35] {
+            assert!(is_asynchronous(msg_type), "type {msg_type}");
+        }
+        assert!(!is_asynchronous(19) && !is_asynchronous(21) && !is_asynchronous(33), "replies");
+        assert_eq!([21, 25, 29, 34, 35], VERSIONS.map(max_type));
+    }
 
     #[test]
     fn hello_failed_carries_a_bounded_reason_and_says_its_length() {

@@ -4,7 +4,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use tatsu_ofproto::{v1_0, v1_3, Message, OFP_VERSION_1_0, OFP_VERSION_1_3};
+use tatsu_ofproto::{
+    v1_0, v1_2, v1_3, v1_4, v1_5, Message, OFP_VERSION_1_0, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4,
+    OFP_VERSION_1_5,
+};
 
 /// One message read from the host: version, type, xid and the whole wire bytes.
 #[derive(Debug, Clone)]
@@ -117,7 +120,8 @@ impl FakeSwitch {
         self.expect(0)
     }
 
-    /// Runs a whole handshake as datapath `dpid` in `version` with `ports` ports (1.3: port-desc in one part).
+    /// Runs a whole handshake as datapath `dpid` in `version` with `ports` ports (1.0 and 1.2: in the features
+    /// reply; 1.3 to 1.5: port-desc in one part).
     pub fn handshake(&mut self, version: u8, dpid: u64, ports: u32) {
         self.hello(version, Some(&[version]));
         let request = self.expect(5);
@@ -140,6 +144,17 @@ impl FakeSwitch {
             };
             self.send(v1_0::Message::FeaturesReply(features), request.xid);
             self.expect(9);
+        } else if version == OFP_VERSION_1_2 {
+            let features = v1_2::SwitchFeatures {
+                datapath_id: dpid,
+                n_buffers: 256,
+                n_tables: 255,
+                capabilities: 0x4f,
+                reserved: 0,
+                ports: (1..=ports).map(port_1_3).collect(),
+            };
+            self.send(v1_2::Message::FeaturesReply(features), request.xid);
+            self.expect(9);
         } else {
             let features = v1_3::SwitchFeatures {
                 datapath_id: dpid,
@@ -149,26 +164,63 @@ impl FakeSwitch {
                 capabilities: 0x4f,
                 reserved: 0,
             };
-            self.send(v1_3::Message::FeaturesReply(features), request.xid);
+            let features = match version {
+                OFP_VERSION_1_4 => Message::V1_4(v1_4::Message::FeaturesReply(features)),
+                OFP_VERSION_1_5 => Message::V1_5(v1_5::Message::FeaturesReply(features)),
+                _ => Message::V1_3(v1_3::Message::FeaturesReply(features)),
+            };
+            self.send(features, request.xid);
             self.expect(9);
             let port_desc = self.expect(18);
-            self.send(port_desc_reply(1..=ports, false), port_desc.xid);
+            assert_eq!(port_desc.version, version, "PORT_DESC request in the agreed version");
+            self.send(port_desc_reply_in(version, 1..=ports, false), port_desc.xid);
         }
     }
 }
 
+/// Port `n` as 1.2 and 1.3 describe it, named `p{n}`.
+fn port_1_3(n: u32) -> v1_3::Port {
+    v1_3::Port { port_no: n, name: format!("p{n}").as_str().into(), curr_speed: 1_000_000, ..Default::default() }
+}
+
 /// A 1.3 PORT_DESC reply part with ports `numbers`; `more` sets OFPMPF_REPLY_MORE.
 pub fn port_desc_reply(numbers: std::ops::RangeInclusive<u32>, more: bool) -> v1_3::Message {
-    let ports = numbers
-        .map(|n| v1_3::Port { port_no: n, name: format!("p{n}").as_str().into(), ..Default::default() })
-        .collect();
     v1_3::Message::MultipartReply(v1_3::MultipartReply {
         flags: u16::from(more),
-        body: v1_3::multipart::MultipartReplyBody::PortDesc(ports),
+        body: v1_3::multipart::MultipartReplyBody::PortDesc(numbers.map(port_1_3).collect()),
     })
+}
+
+/// Port `n` as 1.4 and 1.5 describe it (its features in an Ethernet property), named `p{n}`.
+pub fn port_1_4(n: u32) -> v1_4::Port {
+    let ethernet = v1_4::PortEthernet { curr: 0x820, curr_speed: 1_000_000, ..Default::default() };
+    let [.., low] = n.to_be_bytes();
+    v1_4::Port::ethernet(n, tatsu_ofproto::MacAddr([2, 0, 0, 0, 0, low]), &format!("p{n}"), ethernet)
+}
+
+/// A PORT_DESC reply part in `version` (1.3, 1.4 or 1.5) with ports `numbers`; `more` sets OFPMPF_REPLY_MORE.
+pub fn port_desc_reply_in(version: u8, numbers: std::ops::RangeInclusive<u32>, more: bool) -> Message {
+    let flags = u16::from(more);
+    match version {
+        OFP_VERSION_1_4 => {
+            let body = v1_4::MultipartReplyBody::PortDesc(numbers.map(port_1_4).collect());
+            Message::V1_4(v1_4::Message::MultipartReply(v1_4::MultipartReply { flags, body }))
+        }
+        OFP_VERSION_1_5 => {
+            let body = v1_5::MultipartReplyBody::PortDesc(numbers.map(port_1_4).collect());
+            Message::V1_5(v1_5::Message::MultipartReply(v1_5::MultipartReply { flags, body }))
+        }
+        _ => port_desc_reply(numbers, more).into(),
+    }
 }
 
 /// The version constants, re-exported for tests.
 pub const V1_0: u8 = OFP_VERSION_1_0;
 /// See [`V1_0`].
+pub const V1_2: u8 = OFP_VERSION_1_2;
+/// See [`V1_0`].
 pub const V1_3: u8 = OFP_VERSION_1_3;
+/// See [`V1_0`].
+pub const V1_4: u8 = OFP_VERSION_1_4;
+/// See [`V1_0`].
+pub const V1_5: u8 = OFP_VERSION_1_5;

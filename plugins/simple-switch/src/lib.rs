@@ -102,7 +102,10 @@ export_app!(SimpleSwitch);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tatsu_plugin_api::ofproto::{v1_0, v1_3, OFP_VERSION_1_3};
+    use tatsu_plugin_api::ofproto::{
+        v1_0, v1_3, v1_4, v1_5, Message, OFP_VERSION_1_2, OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5,
+        SUPPORTED_VERSIONS,
+    };
     use tatsu_plugin_api::packet::build::{self, EthHeader};
     use tatsu_plugin_api::testing::TestKit;
 
@@ -137,7 +140,7 @@ mod tests {
 
     #[test]
     fn unknown_destinations_are_flooded_and_known_ones_get_a_flow_and_the_packet() {
-        for version in [OFP_VERSION_1_0, OFP_VERSION_1_3] {
+        for version in SUPPORTED_VERSIONS.iter().copied() {
             let mut kit = switch(version);
             kit.take_sent();
             kit.packet_in(1, 1, &frame(1, 2));
@@ -157,6 +160,39 @@ mod tests {
             assert!(sent[1].is(PacketOut::new(frame(2, 1), [Action::output(1)]).in_port(2)), "{sent:?}");
             assert!(kit.faults().is_empty(), "{:?}", kit.faults());
         }
+    }
+
+    #[test]
+    fn a_1_4_and_a_1_5_datapath_get_their_own_version_s_messages() {
+        for version in [OFP_VERSION_1_2, OFP_VERSION_1_4, OFP_VERSION_1_5] {
+            let mut kit = switch(version);
+            let sent = kit.take_sent();
+            assert_eq!(sent.len(), 1, "{version}: {sent:?}");
+            assert_eq!(sent[0].bytes[0], version, "the table-miss flow is in the datapath's version");
+            kit.packet_in(1, 1, &frame(1, 2));
+            let sent = kit.take_sent();
+            assert_eq!(sent[0].packet_out(), Some((vec![v1_3::port::FLOOD], &frame(1, 2)[..])), "{version}");
+            kit.packet_in(1, 2, &frame(2, 1));
+            let sent = kit.take_sent();
+            assert_eq!(sent.len(), 2, "{version}: {sent:?}");
+            assert_eq!(sent[1].packet_out(), Some((vec![1], &frame(2, 1)[..])), "{version}");
+            assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+        }
+
+        // Decoded by the codec as the version's own messages: 1.4's flow-mod with importance, 1.5's packet-out
+        // with its in-port in a match.
+        let mut kit = switch(OFP_VERSION_1_4);
+        kit.packet_in(1, 1, &frame(1, 2));
+        kit.packet_in(1, 2, &frame(2, 1));
+        let sent = kit.take_sent();
+        let Some(Message::V1_4(v1_4::Message::FlowMod(flow))) = &sent[2].message else { panic!("{sent:?}") };
+        assert_eq!((flow.flow.priority, flow.flow.idle_timeout, flow.importance), (5, 10, 0));
+        assert_eq!(flow.flow.match_, v1_3::Match::new().in_port(2).eth_dst(mac(1)).eth_src(mac(2)));
+        let mut kit = switch(OFP_VERSION_1_5);
+        kit.packet_in(1, 3, &frame(3, 9));
+        let sent = kit.take_sent();
+        let Some(Message::V1_5(v1_5::Message::PacketOut(out))) = &sent[1].message else { panic!("{sent:?}") };
+        assert_eq!(out.in_port(), Some(3));
     }
 
     #[test]
