@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -93,6 +93,8 @@ struct Fabric {
     /// Each switch's writer thread drains its channel into the socket, so a reader never blocks on a write (a
     /// reader blocked writing into a neighbour whose controller is not reading could close a cycle of waits).
     senders: Vec<Mutex<mpsc::Sender<Vec<u8>>>>,
+    /// Per switch: its handshake is done, so it may send packet-ins (one that has not even sent its HELLO must not).
+    joined: Vec<AtomicBool>,
     ready: AtomicU64,
     probes: AtomicU64,
     delivered: AtomicU64,
@@ -180,6 +182,7 @@ fn run_switch(fabric: &Fabric, switch: u32, mut stream: TcpStream) -> io::Result
             if answered {
                 handshake_left -= 1;
                 if handshake_left == 0 {
+                    fabric.joined[switch as usize].store(true, Ordering::Release);
                     fabric.ready.fetch_add(1, Ordering::Relaxed);
                     *fabric.last_ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 }
@@ -292,6 +295,10 @@ fn packet_out(fabric: &Fabric, switch: u32, frame: &[u8]) -> io::Result<()> {
     fabric.probes.fetch_add(1, Ordering::Relaxed);
     for port in ports {
         let Some((peer, peer_port)) = neighbour(fabric.grid, switch, port) else { continue };
+        // A cable to a switch that is not connected yet: the probe is lost, as it would be.
+        if !fabric.joined[peer as usize].load(Ordering::Acquire) {
+            continue;
+        }
         let mut out = Vec::with_capacity(data.len() + 64);
         let total_len = data.len() as u16;
         let message = if fabric.version == 1 {
@@ -373,6 +380,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         grid: (cli.rows, cli.cols),
         version: cli.version,
         senders,
+        joined: (0..total).map(|_| AtomicBool::new(false)).collect(),
         ready: AtomicU64::new(0),
         probes: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
