@@ -2,6 +2,7 @@
 //! coroutine scheduler.
 
 mod apps;
+mod base64;
 mod bus;
 mod cluster;
 mod config;

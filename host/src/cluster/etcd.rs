@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::base64;
 use super::http;
+use crate::base64;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! host, and per datapath one host is master, the others slaves (OpenFlow roles).
 //!
 //! - [`etcd`]: the etcd v3 client, over etcd's HTTP/JSON gateway on the host's green sockets ([`http`],
-//!   [`base64`]).
+//!   `crate::base64`).
 //! - [`node`]: this host's lease and its entry in the node registry (a second host with the same node id is
 //!   refused), and the keep-alive.
 //! - [`election`]: the campaign per datapath and [`Mastership`], the narrow handle the switch side asks
@@ -17,7 +17,6 @@
 //! valid and it finds itself master of the same datapaths with the same generation ids: no election. Only a
 //! planned stop revokes the lease (the others take over at once); a crash leaves it to expire after the TTL.
 
-pub mod base64;
 pub mod election;
 pub mod etcd;
 pub mod http;

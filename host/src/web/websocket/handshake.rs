@@ -1,24 +1,24 @@
 //! The opening handshake's arithmetic (RFC 6455 section 4.2.2): `Sec-WebSocket-Accept` is the base64 of the SHA-1
-//! of the client's key and a fixed GUID. SHA-1 (FIPS 180-4) and base64 (RFC 4648) are written out here rather than
-//! taken from crates: a few dozen lines each, checked against the standards' test vectors below. SHA-1 serves only
-//! this handshake, where it protects nothing (the RFC uses it to prove the server speaks WebSocket).
+//! of the client's key and a fixed GUID. SHA-1 (FIPS 180-4) is written out here rather than taken from a crate: a
+//! few dozen lines, checked against the standard's test vectors below (base64 is `crate::base64`). SHA-1 serves
+//! only this handshake, where it protects nothing (the RFC uses it to prove the server speaks WebSocket).
+
+use crate::base64;
 
 /// The GUID of section 1.3.
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key`.
 pub fn accept_key(key: &str) -> String {
     let mut input = Vec::with_capacity(key.len() + GUID.len());
     input.extend_from_slice(key.as_bytes());
     input.extend_from_slice(GUID);
-    base64(&sha1(&input))
+    base64::encode(&sha1(&input))
 }
 
 /// Whether `key` is what section 4.1 asks of `Sec-WebSocket-Key`: the base64 of 16 bytes.
 pub fn valid_key(key: &str) -> bool {
-    decode_base64(key).is_some_and(|bytes| bytes.len() == 16)
+    base64::decode(key).is_some_and(|bytes| bytes.len() == 16)
 }
 
 /// The SHA-1 digest of `data`.
@@ -60,52 +60,6 @@ fn sha1(data: &[u8]) -> [u8; 20] {
     digest
 }
 
-/// Standard base64 with padding.
-fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let bytes = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let group = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(group >> (18 - 6 * i)) as usize & 0x3F]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard, padded base64; `None` if `text` is not that (in its canonical form).
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for (index, group) in bytes.chunks_exact(4).enumerate() {
-        let last = index == bytes.len() / 4 - 1;
-        let padding = group.iter().rev().take_while(|&&b| b == b'=').count();
-        if padding > 2 || (padding > 0 && !last) {
-            return None;
-        }
-        let mut value = 0u32;
-        for &byte in &group[..4 - padding] {
-            let digit = ALPHABET.iter().position(|&a| a == byte)?;
-            value = (value << 6) | digit as u32;
-        }
-        value <<= 6 * padding as u32;
-        let decoded = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
-        // Bits past the last byte must be zero, so that each byte string has one encoding.
-        if decoded[3 - padding..].iter().any(|&b| b != 0) {
-            return None;
-        }
-        out.extend_from_slice(&decoded[..3 - padding]);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,24 +89,5 @@ mod tests {
         );
         assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
         assert_eq!(hex(&sha1(&[b'a'; 1_000_000])), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
-    }
-
-    #[test]
-    fn base64_test_vectors_of_rfc_4648() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-            assert_eq!(decode_base64(encoded).as_deref(), Some(plain.as_bytes()));
-        }
-        assert_eq!(decode_base64("Zg=a"), None);
-        assert_eq!(decode_base64("Zg==Zg=="), None);
-        assert_eq!(decode_base64("Z==="), None);
     }
 }
