@@ -32,11 +32,11 @@ use abi_stable::{
 /// The interface version: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "4.0.0";
-/// A deliberately different interface version, used only by the host's tests to build a library that the host
-/// must refuse.
-#[cfg(feature = "simulate-foreign-interface-version")]
 pub const INTERFACE_VERSION: &str = "5.0.0";
+/// A deliberately different interface version (the previous one), used only by the host's tests to build a
+/// library that the host must refuse.
+#[cfg(feature = "simulate-foreign-interface-version")]
+pub const INTERFACE_VERSION: &str = "4.0.0";
 
 /// The root module every app library exports.
 #[repr(C)]
@@ -162,6 +162,8 @@ pub enum RequestFailure {
     SendQueueFull = 7,
     /// The datapath disconnected before it answered.
     Disconnected = 8,
+    /// This host is the datapath's slave (in a cluster): only its master may send what changes the switch.
+    NotMaster = 9,
 }
 
 /// A failed request: the kind of failure and a human-readable detail.
@@ -285,7 +287,140 @@ pub struct HostServices {
     /// a reason (at most 123 bytes). Never blocks.
     pub websocket_close:
         extern "C" fn(app: AppHandle, path: RStr<'_>, client: u64, code: u16, reason: RStr<'_>) -> RResult<(), RString>,
+    /// This host's role for datapath `dpid`, if it is in state MAIN (a single host is master of every datapath).
+    pub datapath_role: extern "C" fn(app: AppHandle, dpid: u64) -> ROption<RoleEventRef>,
+    /// This host's node id in a cluster; none for a single host.
+    pub cluster_node: extern "C" fn(app: AppHandle) -> ROption<RString>,
+    /// The value of `key` in the app's key-value store (under the app's own prefix). Parks the calling green thread
+    /// (etcd) until the answer, the call's timeout or a stop.
+    pub kv_get: extern "C" fn(app: AppHandle, key: RStr<'_>) -> RResult<ROption<KvEntry>, KvError>,
+    /// Every key of the app's store that starts with `prefix`, in key order, and the store's revision. Parks.
+    pub kv_list: extern "C" fn(app: AppHandle, prefix: RStr<'_>) -> RResult<KvListing, KvError>,
+    /// Sets `key`; `ephemeral` keys go when this host leaves or dies (its cluster lease). Returns the revision of
+    /// the change. Parks.
+    pub kv_put: extern "C" fn(
+        app: AppHandle,
+        key: RStr<'_>,
+        value: RSlice<'_, u8>,
+        ephemeral: bool,
+    ) -> RResult<i64, KvError>,
+    /// Deletes `key`; `true` if it existed. Parks.
+    pub kv_delete: extern "C" fn(app: AppHandle, key: RStr<'_>) -> RResult<bool, KvError>,
+    /// Sets `key` to `new` only if it holds `expected` now (none: only if it does not exist); `true` if it did.
+    /// Parks.
+    pub kv_compare_and_swap: extern "C" fn(
+        app: AppHandle,
+        key: RStr<'_>,
+        expected: ROption<RSlice<'_, u8>>,
+        new: RSlice<'_, u8>,
+        ephemeral: bool,
+    ) -> RResult<bool, KvError>,
+    /// Watches the keys of the app's store that start with `prefix`, for changes after revision `after` (0: from
+    /// now). Parks while it connects.
+    pub kv_watch: extern "C" fn(app: AppHandle, prefix: RStr<'_>, after: i64) -> RResult<KvWatchHandle, KvError>,
+    /// The watch's next changes, parking until some come, the timeout (an empty list) or a stop. While etcd is
+    /// lost the watch waits, and resumes where it was when etcd returns.
+    pub kv_watch_next:
+        extern "C" fn(app: AppHandle, watch: &KvWatchHandle, timeout_ns: u64) -> RResult<RVec<KvChange>, KvError>,
+    /// Ends a watch and releases its handle.
+    pub kv_watch_close: extern "C" fn(watch: &mut KvWatchHandle),
 }
+
+/// This host's role for one datapath: in role events and [`HostServices::datapath_role`].
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleEventRef {
+    /// The datapath.
+    pub dpid: u64,
+    /// The role.
+    pub role: DatapathRole,
+    /// The master's generation id (the election's; 0 for a single host).
+    pub generation: u64,
+}
+
+/// A controller's role for a datapath (OpenFlow's roles).
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatapathRole {
+    /// Not decided yet (the switch treats this host as an equal: everything goes).
+    Equal = 0,
+    /// This host is master: it makes the changes.
+    Master = 1,
+    /// Another host is master: sends that change the switch fail with [`RequestFailure::NotMaster`].
+    Slave = 2,
+}
+
+/// One key of an app's key-value store.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct KvEntry {
+    /// The key, without the app's prefix.
+    pub key: RString,
+    /// The value.
+    pub value: RVec<u8>,
+    /// The revision of its last change.
+    pub revision: i64,
+}
+
+/// The keys under a prefix and the store's revision when they were read (to watch from).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct KvListing {
+    /// The keys, in key order.
+    pub entries: RVec<KvEntry>,
+    /// The store's revision.
+    pub revision: i64,
+}
+
+/// A change a watch saw.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct KvChange {
+    /// The key, without the app's prefix.
+    pub key: RString,
+    /// The new value; none: the key was deleted (or its host's lease went).
+    pub value: ROption<RVec<u8>>,
+    /// The revision of the change.
+    pub revision: i64,
+}
+
+/// The kinds of key-value failure.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvFailure {
+    /// etcd cannot be reached or has no quorum (or this host has no lease for an ephemeral key).
+    Unavailable = 0,
+    /// The key is empty or not a valid key.
+    InvalidKey = 1,
+    /// The calling green thread must stop.
+    Stopping = 2,
+    /// The calling green thread was interrupted (a `Timeout` expired).
+    Interrupted = 3,
+    /// The watch's start revision is gone (compacted): list again and watch from there.
+    Compacted = 4,
+    /// Anything else (etcd refused the call).
+    Other = 5,
+}
+
+/// A failed key-value call.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct KvError {
+    /// What kind of failure.
+    pub failure: KvFailure,
+    /// The message.
+    pub detail: RString,
+}
+
+/// An opaque host-owned watch, released with [`HostServices::kv_watch_close`].
+#[repr(transparent)]
+#[derive(StableAbi, Debug)]
+pub struct KvWatchHandle(pub *const c_void);
+
+// SAFETY: the host's watch object is internally synchronised and may be used from any green thread.
+unsafe impl Send for KvWatchHandle {}
+// SAFETY: as above.
+unsafe impl Sync for KvWatchHandle {}
 
 /// An opaque, reference-counted host-owned TCP socket (stream or listener).
 #[repr(transparent)]
@@ -579,6 +714,8 @@ pub enum EventRef<'a> {
     Restore(RStr<'a>),
     /// A WebSocket client connected, sent a message, or left.
     WebSocket(WebSocketEventRef<'a>),
+    /// This host's role for a datapath was decided or changed.
+    Role(RoleEventRef),
 }
 
 /// What an app wants delivered to it.
@@ -615,6 +752,9 @@ pub enum Subscription {
         /// it only pushes.
         events: bool,
     },
+    /// Role events ([`EventRef::Role`]): this host's role for each datapath, when it is decided and when it
+    /// changes (a single host: master, once per datapath entering MAIN).
+    Role,
 }
 
 /// The app object the host drives: start, batches of events, stop.

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::apps::{AppManager, HostParts, Problems};
 use crate::bus::Bus;
+use crate::cluster::kv::KvService;
 use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
 use crate::green::Runners;
@@ -47,12 +48,16 @@ impl Host {
         let bus = Arc::new(Bus::default());
         let runners = Runners::new(settings.stack_size_kib * 1024);
         let cluster = join_cluster(&settings, &runners)?;
+        let kv = cluster.as_ref().map_or_else(KvService::local, KvService::cluster);
+        let node_id = cluster.as_ref().map(|cluster| Arc::from(cluster.node_id()));
         let parts = HostParts {
             switches: Switches::new(Arc::clone(&bus)),
             web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
             runners,
+            kv,
+            node_id,
         };
         if let Some(cluster) = &cluster {
             parts.switches.set_mastership(&cluster.mastership);

@@ -400,8 +400,11 @@ fn take_over_or_start(
         "takeover: state and descriptors received {received_at:?} after ready, {resumed} connections resumed after {:?}",
         asked.elapsed()
     );
-    let states = incoming.saved_states();
+    let (states, kv) = incoming.saved_states();
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
+    if !kv.is_null() {
+        host.parts.kv.restore(&kv);
+    }
     host.apps().restore(states);
     // The switches are this host's now: a REST server that cannot start must not take them down with it.
     if let Err(e) = host.web().start(settings.web.clone(), received_web) {

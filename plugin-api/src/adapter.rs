@@ -16,8 +16,9 @@ use abi_stable::{
 
 use crate::abi::{
     AppDescriptor, AppEventRef, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, DatapathEventRef,
-    EventRef, HostContext, OpenFlowRef, RequestRef, Subscription,
+    EventRef, HostContext, OpenFlowRef, RequestRef, RoleEventRef, Subscription,
 };
+use crate::cluster::RoleChange;
 use crate::app::{App, Handlers};
 use crate::context::Context;
 use crate::openflow::{Datapath, DatapathInfo, OfMessage};
@@ -129,7 +130,15 @@ impl<A: App> Adapter<A> {
                 let Adapter { app, handlers, ctx, .. } = self;
                 crate::websocket::dispatch(app, handlers, ctx, event)
             }
+            EventRef::Role(event) => self.dispatch_role(event),
         }
+    }
+
+    fn dispatch_role(&mut self, event: &RoleEventRef) -> bool {
+        let Adapter { app, handlers, ctx, .. } = self;
+        let change = RoleChange::from_abi(event);
+        let describe = || format!("role {:?} for datapath {:016x}", change.role, change.dpid);
+        handlers.roles.iter_mut().all(|handler| Self::run(ctx, describe, || handler(app, ctx, &change)))
     }
 
     /// Runs `handler`, reporting its failure or panic against `event`; `false` if the app is stopping.
@@ -267,6 +276,7 @@ impl<A: App> Adapter<A> {
             states: crate::openflow::DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),
         });
         let timers = (!handlers.timers.is_empty()).then(|| Subscription::Request(self.timer_request.as_str().into()));
+        let roles = (!handlers.roles.is_empty()).then_some(Subscription::Role);
         events
             .chain(requests)
             .chain(datapath)
@@ -274,6 +284,7 @@ impl<A: App> Adapter<A> {
             .chain(crate::http::subscriptions(handlers))
             .chain(crate::websocket::subscriptions(handlers))
             .chain(timers)
+            .chain(roles)
             .collect()
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::abi::DatapathChange;
+use crate::cluster::RoleChange;
 use crate::context::{AppEvent, AppRequest, Context};
 use crate::openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, SwitchMessage};
 
@@ -101,6 +102,7 @@ pub(crate) type DatapathHandler<A> = Box<dyn FnMut(&mut A, &Context, &DatapathIn
 /// Takes the publishing app's name and the JSON payload.
 pub(crate) type AppEventHandler<A> = Box<dyn FnMut(&mut A, &Context, &str, &str) -> Result<(), String> + Send>;
 pub(crate) type RequestHandler<A> = Box<dyn FnMut(&mut A, &Context, &str) -> Result<String, String> + Send>;
+pub(crate) type RoleHandler<A> = Box<dyn FnMut(&mut A, &Context, &RoleChange) -> Result<(), String> + Send>;
 pub(crate) type TimerHandler<A> = Box<dyn FnMut(&mut A, &Context) -> Result<(), String> + Send>;
 
 /// A periodic handler ([`Handlers::on_timer`]).
@@ -128,6 +130,8 @@ pub struct Handlers<A> {
     pub(crate) timers: Vec<Timer<A>>,
     /// By WebSocket path; `None` for a path the app only pushes to.
     pub(crate) websocket: HashMap<String, Option<WebSocketHandler<A>>>,
+    /// Role handlers, in registration order.
+    pub(crate) roles: Vec<RoleHandler<A>>,
 }
 
 impl<A: App> Handlers<A> {
@@ -141,7 +145,22 @@ impl<A: App> Handlers<A> {
             http: HashMap::new(),
             timers: Vec::new(),
             websocket: HashMap::new(),
+            roles: Vec::new(),
         }
+    }
+
+    /// Calls `handler` when this host's role for a datapath is decided, and each time it changes (master, slave;
+    /// see [`crate::cluster`]). A host without a cluster is master of every datapath: the handler runs once per
+    /// datapath, with [`crate::Role::Master`], right after its enter handlers. Apps that do not register one see
+    /// nothing of roles, except that a slave's sends that change the switch fail with
+    /// [`crate::OfErrorKind::NotMaster`].
+    pub fn on_role<R, F>(&mut self, mut handler: F) -> &mut Self
+    where
+        R: HandlerOutcome,
+        F: FnMut(&mut A, &Context, &RoleChange) -> R + Send + 'static,
+    {
+        self.roles.push(Box::new(move |app, ctx, change| handler(app, ctx, change).into_outcome()));
+        self
     }
 
     /// Calls `handler` with every message of type `M` a datapath in MAIN sends, whatever its version carries it:

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::abi::{HostContext, RequestFailure};
+use crate::cluster::{Kv, Role, RoleChange};
 use crate::green;
 use crate::openflow::{Datapath, DatapathInfo};
 
@@ -95,7 +96,8 @@ impl Context {
                     RequestFailure::Failed
                     | RequestFailure::UnknownDatapath
                     | RequestFailure::SendQueueFull
-                    | RequestFailure::Disconnected => RequestErrorKind::Failed,
+                    | RequestFailure::Disconnected
+                    | RequestFailure::NotMaster => RequestErrorKind::Failed,
                 };
                 Err(RequestError::new(kind, err.detail.into_string()))
             }
@@ -114,6 +116,27 @@ impl Context {
             ROption::RSome(desc) => Some(DatapathInfo::from_desc(*self, &desc)),
             ROption::RNone => None,
         }
+    }
+
+    /// This host's role for datapath `dpid`, if it is connected (in MAIN). A host without a cluster is master of
+    /// every datapath; in a cluster the role is [`Role::Equal`] until the election decided (see [`crate::cluster`]).
+    pub fn role(&self, dpid: u64) -> Option<RoleChange> {
+        (self.host.services.datapath_role())(self.host.app, dpid).into_option().map(|role| RoleChange::from_abi(&role))
+    }
+
+    /// Whether this host is the master of datapath `dpid` (connected, and elected or alone).
+    pub fn is_master(&self, dpid: u64) -> bool {
+        self.role(dpid).is_some_and(|role| role.role == Role::Master)
+    }
+
+    /// This host's node id in a cluster (`--node-id`); `None` for a host on its own.
+    pub fn cluster_node(&self) -> Option<String> {
+        (self.host.services.cluster_node())(self.host.app).into_option().map(|node| node.into_string())
+    }
+
+    /// The app's key-value store: replicated through etcd in a cluster, in the host's process otherwise.
+    pub fn kv(&self) -> Kv {
+        Kv::new(self.host)
     }
 
     /// A handle to send to datapath `dpid`, which speaks wire `version` (from a [`DatapathInfo`] or a message).

@@ -41,6 +41,9 @@
 //! in [`ofproto::portable`], which encode for each datapath's negotiated version. Apps are unit-tested without a
 //! host with the test kit (`testing`, the `test-kit` feature).
 //!
+//! Several hosts as one controller: [`Handlers::on_role`] (this host's role for each datapath) and the replicated
+//! key-value store [`Context::kv`]; see [`cluster`].
+//!
 //! Periodic work: [`Handlers::on_timer`], a handler that runs every period on the app's event loop like any other
 //! (the test kit fires it from a virtual clock, `TestKit::advance`).
 //!
@@ -54,6 +57,7 @@ pub use tatsu_abi as abi;
 
 mod adapter;
 mod app;
+pub mod cluster;
 mod context;
 mod fast_map;
 pub mod green;
@@ -67,6 +71,7 @@ pub mod testing;
 pub mod websocket;
 
 pub use app::{App, BoxError, HandlerOutcome, Handlers, MessageHandler};
+pub use cluster::{Kv, KvChange, KvEntry, KvError, KvErrorKind, KvListing, KvWatch, Role, RoleChange};
 pub use context::{AppEvent, AppRequest, Context, RequestError, RequestErrorKind};
 pub use fast_map::{FastHasher, FastMap};
 pub use http::{HttpRequest, HttpResponse};

@@ -235,6 +235,9 @@ pub enum OfErrorKind {
     SendQueueFull,
     /// It disconnected before answering.
     Disconnected,
+    /// This host is the datapath's slave (in a cluster): only its master may send what changes the switch
+    /// (flow-mods, packet-outs, group, meter, port and table mods). Reads still work.
+    NotMaster,
     /// No answer in time.
     TimedOut,
     /// The reply could not be decoded.
@@ -270,6 +273,7 @@ fn of_error(failure: RequestFailure, detail: String) -> OfError {
         RequestFailure::UnknownDatapath => OfErrorKind::UnknownDatapath,
         RequestFailure::SendQueueFull => OfErrorKind::SendQueueFull,
         RequestFailure::Disconnected => OfErrorKind::Disconnected,
+        RequestFailure::NotMaster => OfErrorKind::NotMaster,
         RequestFailure::TimedOut => OfErrorKind::TimedOut,
         RequestFailure::Stopping => green::exit_thread(),
         RequestFailure::Interrupted => green::interrupt_unwind(),

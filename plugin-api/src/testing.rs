@@ -46,10 +46,10 @@ use tatsu_ofproto::{
 };
 
 use crate::abi::{
-    Accepted, AppEventRef, AppHandle, DatapathChange, DatapathDesc, DatapathEventRef, DatapathStates, EventRef,
-    GreenTask, HostContext, HostServices, HostServicesRef, HttpParam, HttpRequestRef, IoFailure, IoFailureKind,
-    OpenFlowRef, PortDesc, RequestError, RequestFailure, RequestRef, SocketHandle, Subscription, ThreadHandle,
-    WaitStatus,
+    Accepted, AppEventRef, AppHandle, DatapathChange, DatapathDesc, DatapathEventRef, DatapathRole, DatapathStates,
+    EventRef, GreenTask, HostContext, HostServices, HostServicesRef, HttpParam, HttpRequestRef, IoFailure,
+    IoFailureKind, KvChange, KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, OpenFlowRef, PortDesc,
+    RequestError, RequestFailure, RequestRef, RoleEventRef, SocketHandle, Subscription, ThreadHandle, WaitStatus,
 };
 use crate::adapter::Adapter;
 use crate::context::{AppEvent, AppRequest, Context};
@@ -128,6 +128,51 @@ struct Recorded {
     next_connection: u64,
     /// What the app pushed to WebSocket clients, and the clients connected (by path and number).
     websocket: crate::websocket::KitRecord,
+    /// The node id when the kit plays a host in a cluster ([`TestKit::in_cluster`]).
+    node: Option<String>,
+    /// This host's role for each connected datapath.
+    roles: BTreeMap<u64, RoleEventRef>,
+    /// The app's key-value store.
+    kv: KitStore,
+}
+
+/// The kit's key-value store: what the host's local store does, without waiting.
+#[derive(Default)]
+struct KitStore {
+    revision: i64,
+    keys: BTreeMap<String, (Vec<u8>, i64)>,
+    /// Every change: revision, key, new value (`None`: deleted).
+    history: Vec<(i64, String, Option<Vec<u8>>)>,
+    /// Why calls fail now ([`TestKit::set_kv_unavailable`]).
+    unavailable: Option<String>,
+}
+
+impl KitStore {
+    fn change(&mut self, key: &str, value: Option<&[u8]>) -> i64 {
+        self.revision += 1;
+        match value {
+            Some(value) => self.keys.insert(key.to_owned(), (value.to_vec(), self.revision)),
+            None => self.keys.remove(key),
+        };
+        self.history.push((self.revision, key.to_owned(), value.map(<[u8]>::to_vec)));
+        self.revision
+    }
+
+    fn check(&self, key: &str, allow_empty: bool) -> Result<(), KvError> {
+        if let Some(why) = &self.unavailable {
+            return Err(KvError { failure: KvFailure::Unavailable, detail: why.as_str().into() });
+        }
+        if (key.is_empty() && !allow_empty) || key.len() > 1024 || key.contains('\0') {
+            return Err(KvError { failure: KvFailure::InvalidKey, detail: format!("invalid key {key:?}").into() });
+        }
+        Ok(())
+    }
+}
+
+/// A watch of the kit's store: its prefix and the last revision it delivered.
+struct KitWatch {
+    prefix: String,
+    after: i64,
 }
 
 /// The host side of a kit: what an [`AppHandle`] of the kit's services points at.
@@ -224,14 +269,60 @@ impl<A: App> TestKit<A> {
                 resumed: false,
             };
             recorded.datapaths.insert(dpid, desc.clone());
+            let role = if recorded.node.is_some() { DatapathRole::Equal } else { DatapathRole::Master };
+            recorded.roles.insert(dpid, RoleEventRef { dpid, role, generation: 0 });
             desc
         };
         self.deliver(EventRef::Datapath(DatapathEventRef { change: DatapathChange::Enter, datapath: &desc }));
+        // A host without a cluster is master of every datapath, and says so once, after the enter event.
+        if self.host.lock().node.is_none() {
+            let role = RoleEventRef { dpid, role: DatapathRole::Master, generation: 0 };
+            self.deliver(EventRef::Role(role));
+        }
+    }
+
+    /// From now on the kit plays host `node` of a cluster: datapaths that [`TestKit::connect`] connects have no
+    /// role ([`crate::Role::Equal`]) until [`TestKit::set_role`] gives them one, and [`Context::cluster_node`] says
+    /// `node`.
+    pub fn in_cluster(&mut self, node: &str) {
+        self.host.lock().node = Some(node.to_owned());
+    }
+
+    /// This host's role for connected datapath `dpid` becomes `role` with `generation` (the app's role handlers
+    /// run). As a slave, the app's sends that change the switch fail with [`crate::OfErrorKind::NotMaster`], as
+    /// the host's do.
+    ///
+    /// # Panics
+    /// If the datapath is not connected.
+    pub fn set_role(&mut self, dpid: u64, role: crate::Role, generation: u64) {
+        let role = match role {
+            crate::Role::Equal => DatapathRole::Equal,
+            crate::Role::Master => DatapathRole::Master,
+            crate::Role::Slave => DatapathRole::Slave,
+        };
+        let event = RoleEventRef { dpid, role, generation };
+        {
+            let mut recorded = self.host.lock();
+            assert!(recorded.datapaths.contains_key(&dpid), "datapath {dpid:016x} is not connected in this test kit");
+            recorded.roles.insert(dpid, event);
+        }
+        self.deliver(EventRef::Role(event));
+    }
+
+    /// Makes every key-value call fail as when etcd is lost (`Some(why)`), or work again (`None`); watches keep
+    /// their place and see what changed meanwhile once it works again.
+    pub fn set_kv_unavailable(&mut self, why: Option<&str>) {
+        self.host.lock().kv.unavailable = why.map(str::to_owned);
     }
 
     /// Datapath `dpid` disconnects for `reason` (the app's leave handlers run).
     pub fn disconnect(&mut self, dpid: u64, reason: &str) {
-        let Some(mut desc) = self.host.lock().datapaths.remove(&dpid) else { return };
+        let removed = {
+            let mut recorded = self.host.lock();
+            recorded.roles.remove(&dpid);
+            recorded.datapaths.remove(&dpid)
+        };
+        let Some(mut desc) = removed else { return };
         desc.state = DatapathStates::DEAD;
         desc.reason = ROption::RSome(reason.into());
         self.deliver(EventRef::Datapath(DatapathEventRef { change: DatapathChange::Leave, datapath: &desc }));
@@ -631,6 +722,16 @@ fn services() -> HostServicesRef {
             websocket_broadcast,
             websocket_send,
             websocket_close,
+            datapath_role,
+            cluster_node,
+            kv_get,
+            kv_list,
+            kv_put,
+            kv_delete,
+            kv_compare_and_swap,
+            kv_watch,
+            kv_watch_next,
+            kv_watch_close,
         }
         .leak_into_prefix()
     })
@@ -741,6 +842,14 @@ extern "C" fn of_send(app: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RRe
         let detail = format!("no datapath {dpid:016x} is connected");
         return RResult::RErr(request_error(RequestFailure::UnknownDatapath, detail));
     }
+    let slave = host.lock().roles.get(&dpid).is_some_and(|role| role.role == DatapathRole::Slave);
+    if let (true, [version, msg_type, ..]) = (slave, &message[..]) {
+        let changes = if *version == 1 { matches!(msg_type, 13..=15) } else { matches!(msg_type, 13..=17 | 29) };
+        if changes {
+            let detail = format!("datapath {dpid:016x}: this host is its slave, the master makes changes");
+            return RResult::RErr(request_error(RequestFailure::NotMaster, detail));
+        }
+    }
     let bytes = with_fresh_xid(host, &message);
     let message = tatsu_ofproto::decode(&bytes).ok().map(|(_, message)| message);
     host.lock().sent.push(Sent { dpid, bytes, message });
@@ -824,6 +933,125 @@ extern "C" fn websocket_close(
     reason: RStr<'_>,
 ) -> RResult<(), RString> {
     test_host(app).lock().websocket.close(path.as_str(), client, code, reason.as_str()).map_err(RString::from).into()
+}
+
+extern "C" fn datapath_role(app: AppHandle, dpid: u64) -> ROption<RoleEventRef> {
+    test_host(app).lock().roles.get(&dpid).copied().into()
+}
+
+extern "C" fn cluster_node(app: AppHandle) -> ROption<RString> {
+    test_host(app).lock().node.as_deref().map(RString::from).into()
+}
+
+extern "C" fn kv_get(app: AppHandle, key: RStr<'_>) -> RResult<ROption<KvEntry>, KvError> {
+    let recorded = test_host(app).lock();
+    if let Err(e) = recorded.kv.check(key.as_str(), false) {
+        return RResult::RErr(e);
+    }
+    let found = recorded.kv.keys.get(key.as_str()).map(|(value, revision)| KvEntry {
+        key: key.as_str().into(),
+        value: value.clone().into(),
+        revision: *revision,
+    });
+    RResult::ROk(found.into())
+}
+
+extern "C" fn kv_list(app: AppHandle, prefix: RStr<'_>) -> RResult<KvListing, KvError> {
+    let recorded = test_host(app).lock();
+    if let Err(e) = recorded.kv.check(prefix.as_str(), true) {
+        return RResult::RErr(e);
+    }
+    let entries = recorded
+        .kv
+        .keys
+        .iter()
+        .filter(|(key, _)| key.starts_with(prefix.as_str()))
+        .map(|(key, (value, revision))| KvEntry { key: key.as_str().into(), value: value.clone().into(), revision: *revision })
+        .collect();
+    RResult::ROk(KvListing { entries, revision: recorded.kv.revision })
+}
+
+extern "C" fn kv_put(app: AppHandle, key: RStr<'_>, value: RSlice<'_, u8>, _ephemeral: bool) -> RResult<i64, KvError> {
+    let mut recorded = test_host(app).lock();
+    if let Err(e) = recorded.kv.check(key.as_str(), false) {
+        return RResult::RErr(e);
+    }
+    RResult::ROk(recorded.kv.change(key.as_str(), Some(&value)))
+}
+
+extern "C" fn kv_delete(app: AppHandle, key: RStr<'_>) -> RResult<bool, KvError> {
+    let mut recorded = test_host(app).lock();
+    if let Err(e) = recorded.kv.check(key.as_str(), false) {
+        return RResult::RErr(e);
+    }
+    let existed = recorded.kv.keys.contains_key(key.as_str());
+    if existed {
+        recorded.kv.change(key.as_str(), None);
+    }
+    RResult::ROk(existed)
+}
+
+extern "C" fn kv_compare_and_swap(
+    app: AppHandle,
+    key: RStr<'_>,
+    expected: ROption<RSlice<'_, u8>>,
+    new: RSlice<'_, u8>,
+    _ephemeral: bool,
+) -> RResult<bool, KvError> {
+    let mut recorded = test_host(app).lock();
+    if let Err(e) = recorded.kv.check(key.as_str(), false) {
+        return RResult::RErr(e);
+    }
+    let now = recorded.kv.keys.get(key.as_str()).map(|(value, _)| value.as_slice());
+    let holds = now == expected.into_option().as_deref();
+    if holds {
+        recorded.kv.change(key.as_str(), Some(&new));
+    }
+    RResult::ROk(holds)
+}
+
+extern "C" fn kv_watch(app: AppHandle, prefix: RStr<'_>, after: i64) -> RResult<KvWatchHandle, KvError> {
+    let recorded = test_host(app).lock();
+    if let Err(e) = recorded.kv.check(prefix.as_str(), true) {
+        return RResult::RErr(e);
+    }
+    let after = if after > 0 { after } else { recorded.kv.revision };
+    let watch = Box::new(KitWatch { prefix: prefix.to_string(), after });
+    RResult::ROk(KvWatchHandle(Box::into_raw(watch).cast::<c_void>().cast_const()))
+}
+
+/// Never waits: what changed since the last call, or nothing.
+extern "C" fn kv_watch_next(app: AppHandle, watch: &KvWatchHandle, _timeout_ns: u64) -> RResult<RVec<KvChange>, KvError> {
+    if watch.0.is_null() {
+        return RResult::RErr(KvError { failure: KvFailure::Other, detail: "the watch is closed".into() });
+    }
+    // SAFETY: a non-null handle points at the `KitWatch` `kv_watch` boxed, freed only by `kv_watch_close`.
+    let watch = unsafe { &mut *watch.0.cast::<KitWatch>().cast_mut() };
+    let recorded = test_host(app).lock();
+    if recorded.kv.unavailable.is_some() {
+        return RResult::ROk(RVec::new());
+    }
+    let changes: RVec<KvChange> = recorded
+        .kv
+        .history
+        .iter()
+        .filter(|(revision, key, _)| *revision > watch.after && key.starts_with(&watch.prefix))
+        .map(|(revision, key, value)| KvChange {
+            key: key.as_str().into(),
+            value: value.clone().map(RVec::from).into(),
+            revision: *revision,
+        })
+        .collect();
+    watch.after = watch.after.max(recorded.kv.revision);
+    RResult::ROk(changes)
+}
+
+extern "C" fn kv_watch_close(watch: &mut KvWatchHandle) {
+    if !watch.0.is_null() {
+        // SAFETY: the handle owns the box `kv_watch` made; nulled so it cannot be freed twice.
+        drop(unsafe { Box::from_raw(watch.0.cast::<KitWatch>().cast_mut()) });
+        watch.0 = std::ptr::null();
+    }
 }
 
 fn no_network() -> IoFailure {
@@ -1063,5 +1291,82 @@ mod tests {
         }
         assert_eq!(kit.app().packet_ins, 2, "1.2's packet-in is a struct of its own");
         assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+    }
+
+    /// Records its roles, and on each role event tries a flow-mod and a statistics request.
+    #[derive(Default)]
+    struct RoleWatcher {
+        roles: Vec<(u64, crate::Role, u64)>,
+        sends: Vec<Result<(), crate::OfErrorKind>>,
+    }
+
+    impl App for RoleWatcher {
+        const NAME: &'static str = "role-watcher";
+        type Config = ();
+
+        fn new(_: &Context, _: ()) -> Result<Self, BoxError> {
+            Ok(RoleWatcher::default())
+        }
+
+        fn register(&self, handlers: &mut Handlers<Self>) {
+            handlers.on_role(|app: &mut RoleWatcher, ctx: &Context, change: &crate::RoleChange| {
+                app.roles.push((change.dpid, change.role, change.generation));
+                let datapath = ctx.datapath_handle(change.dpid, tatsu_ofproto::OFP_VERSION_1_3);
+                let sent = datapath.send(crate::FlowMod::add(crate::Match::new()).priority(0));
+                app.sends.push(sent.map_err(|e| e.kind()));
+            });
+        }
+    }
+
+    #[test]
+    fn a_single_host_is_master_once_and_a_cluster_slave_is_refused_changes() {
+        let mut kit = TestKit::<RoleWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+        kit.connect(1, tatsu_ofproto::OFP_VERSION_1_3, &[1]);
+        assert_eq!(kit.app().roles, [(1, crate::Role::Master, 0)]);
+        assert_eq!(kit.context().role(1).map(|r| r.role), Some(crate::Role::Master));
+        assert_eq!(kit.context().cluster_node(), None);
+
+        let mut kit = TestKit::<RoleWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+        kit.in_cluster("h1");
+        kit.connect(2, tatsu_ofproto::OFP_VERSION_1_3, &[1]);
+        assert!(kit.app().roles.is_empty(), "no role before the election");
+        assert_eq!(kit.context().role(2).map(|r| r.role), Some(crate::Role::Equal));
+        kit.set_role(2, crate::Role::Slave, 7);
+        kit.set_role(2, crate::Role::Master, 9);
+        assert_eq!(kit.app().roles, [(2, crate::Role::Slave, 7), (2, crate::Role::Master, 9)]);
+        assert_eq!(kit.app().sends, [Err(crate::OfErrorKind::NotMaster), Ok(())]);
+        assert_eq!(kit.take_sent().len(), 1, "only the master's flow-mod went out");
+        assert_eq!(kit.context().cluster_node().as_deref(), Some("h1"));
+        // A slave's reads work.
+        kit.set_role(2, crate::Role::Slave, 9);
+        kit.answer_switch_requests(|_, _| vec![Message::V1_3(v1_3::Message::BarrierReply)]);
+        let barrier = kit.context().datapath_handle(2, tatsu_ofproto::OFP_VERSION_1_3).request(
+            crate::ofproto::portable::Barrier,
+            Duration::from_secs(1),
+        );
+        assert!(barrier.is_ok(), "{barrier:?}");
+    }
+
+    #[test]
+    fn the_kit_store_gets_puts_swaps_and_watches_and_can_be_lost() {
+        let kit = TestKit::<RoleWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
+        let kv = kit.context().kv();
+        let listing = kv.list("").unwrap_or_else(|e| panic!("{e}"));
+        let mut watch = kv.watch("a/", listing.revision).unwrap_or_else(|e| panic!("{e}"));
+        assert!(kv.compare_and_swap("a/1", None, b"x").unwrap_or_default());
+        assert!(!kv.compare_and_swap("a/1", None, b"y").unwrap_or(true));
+        kv.put("b", b"elsewhere").unwrap_or_else(|e| panic!("{e}"));
+        kv.put_json("a/2", &[1, 2], true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kv.get_json::<Vec<u8>>("a/2").ok().flatten(), Some(vec![1, 2]));
+        let mut kit = kit;
+        kit.set_kv_unavailable(Some("etcd lost"));
+        assert_eq!(kv.delete("a/1").map_err(|e| e.kind()), Err(crate::KvErrorKind::Unavailable));
+        assert_eq!(watch.next(Duration::ZERO).map(|c| c.len()), Ok(0));
+        kit.set_kv_unavailable(None);
+        assert!(kv.delete("a/1").unwrap_or_default());
+        let keys: Vec<(String, bool)> =
+            watch.next(Duration::ZERO).unwrap_or_default().into_iter().map(|c| (c.key, c.value.is_some())).collect();
+        assert_eq!(keys, [("a/1".to_owned(), true), ("a/2".to_owned(), true), ("a/1".to_owned(), false)]);
+        assert_eq!(kv.get("").map_err(|e| e.kind()), Err(crate::KvErrorKind::InvalidKey));
     }
 }

@@ -18,7 +18,8 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
     Accepted, AppEventRef, AppHandle, AppModuleRef, DatapathDesc, EventRef, GreenTask, HostContext, HostServices,
-    IoFailure, IoFailureKind, RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
+    IoFailure, IoFailureKind, KvChange, KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, RequestError,
+    RequestFailure, RoleEventRef, SocketHandle, ThreadHandle, WaitStatus,
 };
 
 extern "C" fn log(_: AppHandle, _: u8, _: RStr<'_>, _: RStr<'_>) {}
@@ -112,6 +113,44 @@ extern "C" fn websocket_close(_: AppHandle, _: RStr<'_>, _: u64, _: u16, _: RStr
     RResult::RErr(no_websocket())
 }
 
+extern "C" fn datapath_role(_: AppHandle, _: u64) -> ROption<RoleEventRef> {
+    ROption::RNone
+}
+extern "C" fn cluster_node(_: AppHandle) -> ROption<RString> {
+    ROption::RNone
+}
+fn no_kv() -> KvError {
+    KvError { failure: KvFailure::Other, detail: "no key-value store in this benchmark".into() }
+}
+extern "C" fn kv_get(_: AppHandle, _: RStr<'_>) -> RResult<ROption<KvEntry>, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_list(_: AppHandle, _: RStr<'_>) -> RResult<KvListing, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_put(_: AppHandle, _: RStr<'_>, _: RSlice<'_, u8>, _: bool) -> RResult<i64, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_delete(_: AppHandle, _: RStr<'_>) -> RResult<bool, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_compare_and_swap(
+    _: AppHandle,
+    _: RStr<'_>,
+    _: ROption<RSlice<'_, u8>>,
+    _: RSlice<'_, u8>,
+    _: bool,
+) -> RResult<bool, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_watch(_: AppHandle, _: RStr<'_>, _: i64) -> RResult<KvWatchHandle, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_watch_next(_: AppHandle, _: &KvWatchHandle, _: u64) -> RResult<RVec<KvChange>, KvError> {
+    RResult::RErr(no_kv())
+}
+extern "C" fn kv_watch_close(_: &mut KvWatchHandle) {}
+
 fn event(name: &str) -> EventRef<'_> {
     EventRef::App(AppEventRef {
         name: RStr::from(name),
@@ -160,6 +199,16 @@ fn main() -> Result<(), String> {
         websocket_broadcast,
         websocket_send,
         websocket_close,
+        datapath_role,
+        cluster_node,
+        kv_get,
+        kv_list,
+        kv_put,
+        kv_delete,
+        kv_compare_and_swap,
+        kv_watch,
+        kv_watch_next,
+        kv_watch_close,
     }
     .leak_into_prefix();
     let host = HostContext { services, app: AppHandle(std::ptr::null()) };

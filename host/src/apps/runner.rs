@@ -136,6 +136,10 @@ fn subscribe(state: &AppState, subscription: &Subscription) -> Result<(), String
         }
         Subscription::Http { method, pattern } => state.host.web.routes().add(mailbox, &format!("{method} {pattern}")),
         Subscription::WebSocket { path, events } => state.host.web.websockets().add(mailbox, path, *events),
+        Subscription::Role => {
+            bus.subscribe_roles(mailbox);
+            Ok(())
+        }
     }
 }
 
@@ -191,6 +195,7 @@ fn event_ref<'a>(event: &'a Event, params: &'a [HttpParam<'a>]) -> EventRef<'a> 
             kind: *kind,
             data: RSlice::from_slice(data),
         }),
+        Event::Role(role) => EventRef::Role(*role),
     }
 }
 

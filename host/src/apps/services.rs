@@ -4,7 +4,7 @@
 
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use abi_stable::prefix_type::PrefixTypeTrait;
@@ -12,10 +12,12 @@ use abi_stable::std_types::ROption;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_abi::{
     Accepted, AppHandle, DatapathDesc, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind,
-    RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
+    KvChange, KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, RequestError, RequestFailure, RoleEventRef,
+    SocketHandle, ThreadHandle, WaitStatus,
 };
 
 use super::state::AppState;
+use crate::cluster::kv::AppWatch;
 use crate::green::{self, GreenSlot};
 use crate::{logging, net};
 
@@ -59,6 +61,16 @@ pub fn table() -> HostServicesRef {
             websocket_broadcast,
             websocket_send,
             websocket_close,
+            datapath_role,
+            cluster_node,
+            kv_get,
+            kv_list,
+            kv_put,
+            kv_delete,
+            kv_compare_and_swap,
+            kv_watch,
+            kv_watch_next,
+            kv_watch_close,
         }
         .leak_into_prefix()
     })
@@ -384,5 +396,81 @@ extern "C" fn tcp_close(socket: &mut SocketHandle) {
         // SAFETY: releases the count this handle held; nulled so it cannot be released twice.
         unsafe { Arc::decrement_strong_count(socket.0.cast::<net::Socket>()) };
         socket.0 = std::ptr::null();
+    }
+}
+
+extern "C" fn datapath_role(handle: AppHandle, dpid: u64) -> ROption<RoleEventRef> {
+    app(handle).host.switches.role_of(dpid).into()
+}
+
+extern "C" fn cluster_node(handle: AppHandle) -> ROption<RString> {
+    app(handle).host.node_id.as_deref().map(RString::from).into()
+}
+
+extern "C" fn kv_get(handle: AppHandle, key: RStr<'_>) -> RResult<ROption<KvEntry>, KvError> {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    state.kv.get(key.as_str()).map(ROption::from).into()
+}
+
+extern "C" fn kv_list(handle: AppHandle, prefix: RStr<'_>) -> RResult<KvListing, KvError> {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    state.kv.list(prefix.as_str()).into()
+}
+
+extern "C" fn kv_put(handle: AppHandle, key: RStr<'_>, value: RSlice<'_, u8>, ephemeral: bool) -> RResult<i64, KvError> {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    state.kv.put(key.as_str(), &value, ephemeral).into()
+}
+
+extern "C" fn kv_delete(handle: AppHandle, key: RStr<'_>) -> RResult<bool, KvError> {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    state.kv.delete(key.as_str()).into()
+}
+
+extern "C" fn kv_compare_and_swap(
+    handle: AppHandle,
+    key: RStr<'_>,
+    expected: ROption<RSlice<'_, u8>>,
+    new: RSlice<'_, u8>,
+    ephemeral: bool,
+) -> RResult<bool, KvError> {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    let expected = expected.into_option();
+    state.kv.compare_and_swap(key.as_str(), expected.as_deref(), &new, ephemeral).into()
+}
+
+extern "C" fn kv_watch(handle: AppHandle, prefix: RStr<'_>, after: i64) -> RResult<KvWatchHandle, KvError> {
+    let state = app(handle);
+    let _blocking = state.watched.blocking();
+    let watch = state.kv.watch(prefix.as_str(), after);
+    watch.map(|watch| KvWatchHandle(Box::into_raw(Box::new(Mutex::new(watch))).cast::<c_void>().cast_const())).into()
+}
+
+extern "C" fn kv_watch_next(
+    handle: AppHandle,
+    watch: &KvWatchHandle,
+    timeout_ns: u64,
+) -> RResult<RVec<KvChange>, KvError> {
+    if watch.0.is_null() {
+        return RResult::RErr(KvError { failure: KvFailure::Other, detail: "the watch is closed".into() });
+    }
+    // SAFETY: a non-null handle points at the watch `kv_watch` boxed, which only `kv_watch_close` frees (and nulls).
+    let watch = unsafe { &*watch.0.cast::<Mutex<AppWatch>>() };
+    let _blocking = app(handle).watched.blocking();
+    let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
+    let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+    watch.next(timeout).map(RVec::from).into()
+}
+
+extern "C" fn kv_watch_close(watch: &mut KvWatchHandle) {
+    if !watch.0.is_null() {
+        // SAFETY: the handle owns the box `kv_watch` made; nulled so it cannot be freed twice.
+        drop(unsafe { Box::from_raw(watch.0.cast::<Mutex<AppWatch>>().cast_mut()) });
+        watch.0 = std::ptr::null();
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bus::{Bus, Mailbox};
+use crate::cluster::kv::{AppStore, KvService};
 use crate::green::{Runners, ThreadGroup};
 use crate::switch::Switches;
 use crate::watchdog::{Watchdog, Watched};
@@ -43,6 +44,10 @@ pub struct HostParts {
     pub watchdog: Arc<Watchdog>,
     /// The coroutines apps' green threads run on.
     pub runners: Arc<Runners>,
+    /// The key-value service (etcd in a cluster, this process alone).
+    pub kv: Arc<KvService>,
+    /// This host's node id in a cluster.
+    pub node_id: Option<Arc<str>>,
 }
 
 /// Everything the host keeps about one app while it runs. Its address is the app's ABI handle: it lives as long
@@ -58,6 +63,8 @@ pub struct AppState {
     pub watched: Watched,
     /// What its service calls reach.
     pub host: HostParts,
+    /// Its keys in the key-value service.
+    pub kv: AppStore,
     pub(super) handled: AtomicU64,
     pub(super) faults: AtomicU64,
     /// Fault log rate limit: when this second began, faults logged in it, faults not logged.
@@ -75,6 +82,7 @@ impl AppState {
             group: ThreadGroup::new(&name, &host.runners),
             watched: host.watchdog.watch(&name),
             host: host.clone(),
+            kv: host.kv.store(&name),
             name,
             handled: AtomicU64::new(0),
             faults: AtomicU64::new(0),

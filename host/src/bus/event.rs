@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, WebSocketKind};
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RoleEventRef, WebSocketKind};
 
 use super::credit::CreditToken;
 
@@ -24,6 +24,8 @@ pub enum Event {
     Restore { state: Arc<str> },
     /// A client of WebSocket `path` connected, sent a message, or left.
     WebSocket { path: Arc<str>, client: u64, kind: WebSocketKind, data: Bytes },
+    /// This host's role for a datapath was decided or changed.
+    Role(RoleEventRef),
 }
 
 impl Event {
@@ -40,6 +42,7 @@ impl Event {
             Event::Restore { .. } => "saved state from the previous host".to_owned(),
             Event::Http { route, .. } => format!("HTTP request `{route}`"),
             Event::WebSocket { path, client, kind, .. } => format!("WebSocket {kind:?} of client {client} on `{path}`"),
+            Event::Role(role) => format!("role {:?} for datapath {:016x}", role.role, role.dpid),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestError, RequestFailure};
+use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestError, RequestFailure, RoleEventRef};
 
 use crate::green::oneshot::{Oneshot, Waited};
 use credit::Credit;
@@ -70,6 +70,7 @@ pub struct Bus {
     /// By `version << 8 | type`: each subscriber and the states it wants the messages in.
     openflow_routes: RwLock<HashMap<u32, Vec<OpenFlowRoute>>>,
     datapath_subscribers: RwLock<HashMap<DatapathChange, Vec<Arc<Mailbox>>>>,
+    role_subscribers: RwLock<Vec<Arc<Mailbox>>>,
 }
 
 impl Bus {
@@ -155,6 +156,18 @@ impl Bus {
         }
     }
 
+    /// Subscribes `app` to role events.
+    pub fn subscribe_roles(&self, app: &Arc<Mailbox>) {
+        self.role_subscribers.write().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(app));
+    }
+
+    /// Delivers a role event to its subscribers; these are never dropped (there is one per datapath and election).
+    pub fn deliver_role(&self, role: RoleEventRef) {
+        for subscriber in self.role_subscribers.read().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = subscriber.queue.push(Event::Role(role), Admission::Always);
+        }
+    }
+
     /// Removes every subscription and request name of `app`.
     pub fn remove(&self, app: &Arc<Mailbox>) {
         let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
@@ -176,6 +189,8 @@ impl Bus {
         for list in subscribers.values_mut() {
             list.retain(|subscriber| !Arc::ptr_eq(subscriber, app));
         }
+        drop(subscribers);
+        self.role_subscribers.write().unwrap_or_else(PoisonError::into_inner).retain(|s| !Arc::ptr_eq(s, app));
     }
 
     /// Delivers an app event to every subscriber; a full queue drops it for that subscriber only (counted there).

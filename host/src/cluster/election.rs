@@ -49,6 +49,8 @@ pub trait Switchboard: Send + Sync {
     fn request(&self, dpid: u64, connection: u64, message: &[u8], timeout: Duration) -> Result<Vec<u8>, String>;
     /// Closes the datapath's connection (a slave's OpenFlow 1.0 switch).
     fn drop_connection(&self, dpid: u64, connection: u64, reason: &str);
+    /// This host's role for the datapath's connection is now `role` (`generation`: the newest seen): tells apps.
+    fn role_changed(&self, dpid: u64, connection: u64, role: Role, generation: u64);
 }
 
 /// One connected datapath.
@@ -302,6 +304,8 @@ impl Mastership {
         if version < 4 {
             if role == Role::Slave {
                 switchboard.drop_connection(dpid, connection, "another host is master (OpenFlow 1.0 has no roles)");
+            } else {
+                switchboard.role_changed(dpid, connection, role, generation);
             }
             return true;
         }
@@ -313,6 +317,7 @@ impl Mastership {
         match answer {
             Answer::Accepted { generation, .. } => {
                 self.note_generation(dpid, generation);
+                switchboard.role_changed(dpid, connection, role, generation);
                 true
             }
             Answer::Stale => {
@@ -323,10 +328,12 @@ impl Mastership {
                 if let Some(entry) = self.datapaths().get_mut(&dpid).filter(|entry| entry.connection == connection) {
                     entry.role = Some(Role::Slave);
                 }
+                switchboard.role_changed(dpid, connection, Role::Slave, generation);
                 false
             }
             Answer::Failed(why) => {
                 log::warn!(target: "tatsu::cluster", "datapath {dpid:016x}: role request {role:?} failed: {why}");
+                switchboard.role_changed(dpid, connection, role, generation);
                 true
             }
         }

@@ -292,10 +292,15 @@ impl Etcd {
         Ok(key_values(&answer)?.into_iter().next())
     }
 
-    /// Every key that starts with `prefix`, in key order.
-    pub fn get_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, EtcdError> {
-        let body = json!({ "key": base64::encode(prefix), "range_end": base64::encode(&prefix_end(prefix)) });
-        key_values(&self.call("/v3/kv/range", &body)?)
+    /// Every key that starts with `prefix`, in key order, and the store's revision when they were read (nothing but
+    /// the revision if `count_only`).
+    pub fn list_prefix(&self, prefix: &[u8], count_only: bool) -> Result<(Vec<KeyValue>, i64), EtcdError> {
+        let mut body = json!({ "key": base64::encode(prefix), "range_end": base64::encode(&prefix_end(prefix)) });
+        if count_only {
+            body["count_only"] = json!(true);
+        }
+        let answer = self.call("/v3/kv/range", &body)?;
+        Ok((key_values(&answer)?, number(&answer["header"], "revision")))
     }
 
     /// Puts `value` under `key`, attached to `lease` if not 0; returns the new revision.
@@ -363,6 +368,16 @@ impl Etcd {
     /// Watches `key` for changes from revision `start` on (0: from now).
     pub fn watch(&self, key: &[u8], start: i64) -> Result<Watch, EtcdError> {
         let mut request = json!({ "key": base64::encode(key) });
+        if start > 0 {
+            request["start_revision"] = json!(start.to_string());
+        }
+        let response = self.open("/v3/watch", &json!({ "create_request": request }), self.timeout)?;
+        Ok(Watch { response })
+    }
+
+    /// Watches every key that starts with `prefix` for changes from revision `start` on (0: from now).
+    pub fn watch_prefix(&self, prefix: &[u8], start: i64) -> Result<Watch, EtcdError> {
+        let mut request = json!({ "key": base64::encode(prefix), "range_end": base64::encode(&prefix_end(prefix)) });
         if start > 0 {
             request["start_revision"] = json!(start.to_string());
         }

@@ -8,10 +8,12 @@
 //! - [`election`]: the campaign per datapath and [`Mastership`], the narrow handle the switch side asks
 //!   (`refusal`) and notifies (`datapath_joined`, `datapath_left`) through the [`Switchboard`] it implements.
 //! - [`role`]: ROLE_REQUEST and its answers on the wire.
-//! - [`kv`]: the host side of the key-value service for apps (each app under its own prefix).
+//! - [`kv`]: the key-value service for apps (each app under its own prefix), on etcd or, without a cluster, in
+//!   this process.
 //!
 //! Keys, under `/<cluster-name>/`: `nodes/<node-id>` (value: the node id) and `datapaths/<dpid as 16 hex
-//! digits>/master` (value: the master's node id), both attached to the host's lease.
+//! digits>/master` (value: the master's node id), both attached to the host's lease; `apps/<app>/...`, each app's
+//! own keys (those it puts as ephemeral attached to the lease too).
 //!
 //! Hot restart: the successor inherits the lease ([`LEASE_ENV`]), so its registry entry and its election keys stay
 //! valid and it finds itself master of the same datapaths with the same generation ids: no election. Only a
@@ -128,6 +130,11 @@ impl Cluster {
             return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e.to_string())));
         }
         Ok(Cluster { etcd, keys, node, mastership })
+    }
+
+    /// This host's node id.
+    pub fn node_id(&self) -> &str {
+        &self.keys.node_id
     }
 
     /// The environment a hot-restart successor needs to keep this host's lease.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::election::{Mastership, Switchboard};
 use super::etcd::{Compare, Etcd, Op, WatchEvent};
-use super::kv::AppStore;
+use super::kv::KvService;
 use super::node::{JoinError, Node};
 use super::role::Role;
 use super::{on_coroutine, Cluster, ClusterSettings, Keys};
@@ -123,7 +123,7 @@ fn keys_transactions_and_watches() {
         let kv = client.get(b"/t/a").expect("get").expect("present");
         assert_eq!((kv.value.as_slice(), kv.create_revision, kv.mod_revision), (&b"one"[..], revision, revision));
         client.put(b"/t/b", &[0, 255, 10], 0).expect("binary value");
-        let all = client.get_prefix(b"/t/").expect("prefix");
+        let (all, _) = client.list_prefix(b"/t/", false).expect("prefix");
         assert_eq!(all.iter().map(|kv| kv.key.as_slice()).collect::<Vec<_>>(), [&b"/t/a"[..], b"/t/b"]);
         assert_eq!(all[1].value, [0, 255, 10]);
 
@@ -197,24 +197,41 @@ fn the_app_store_keeps_each_app_under_its_prefix() {
     }
     let etcd = TestEtcd::start(1);
     let cluster = Cluster::start(&settings(&etcd, "kv", "n1"), &runners()).map_err(|e| e.to_string()).expect("joins");
-    let (one, two) = (AppStore::new(&cluster, "one"), AppStore::new(&cluster, "two"));
+    let service = KvService::cluster(&cluster);
+    let (one, two) = (service.store("one"), service.store("two"));
     run(move || {
-        assert!(one.compare_and_swap("k", None, b"a").expect("cas"));
-        assert!(!one.compare_and_swap("k", None, b"b").expect("cas"));
-        assert!(!one.compare_and_swap("k", Some(b"x"), b"b").expect("cas"));
-        assert!(one.compare_and_swap("k", Some(b"a"), b"b").expect("cas"));
-        assert_eq!(one.get("k").expect("get").map(|v| v.value), Some(b"b".to_vec()));
+        assert!(one.compare_and_swap("k", None, b"a", false).expect("cas"));
+        assert!(!one.compare_and_swap("k", None, b"b", false).expect("cas"));
+        assert!(!one.compare_and_swap("k", Some(b"x"), b"b", false).expect("cas"));
+        assert!(one.compare_and_swap("k", Some(b"a"), b"b", false).expect("cas"));
+        assert_eq!(one.get("k").expect("get").map(|v| v.value.to_vec()), Some(b"b".to_vec()));
         assert_eq!(two.get("k").expect("get"), None);
-        two.put("k", b"other").expect("put");
-        let listed = one.list().expect("list");
-        assert_eq!(listed.len(), 1);
-        assert_eq!((listed[0].0.as_str(), listed[0].1.value.as_slice()), ("k", &b"b"[..]));
-        let revision = one.get("k").expect("get").expect("present").revision;
-        let mut watch = one.watch("k", revision).expect("watch");
-        one.put("k", b"c").expect("put");
-        assert!(watch.next(Instant::now() + Duration::from_secs(5)).expect("watch").is_some());
+        two.put("k", b"other", false).expect("put");
+        let listed = one.list("").expect("list");
+        assert_eq!(listed.entries.len(), 1);
+        assert_eq!((listed.entries[0].key.as_str(), listed.entries[0].value.as_slice()), ("k", &b"b"[..]));
+        let mut watch = one.watch("", listed.revision).expect("watch");
+        one.put("k", b"c", false).expect("put");
+        two.put("k", b"not one's", false).expect("put");
+        one.put("eph", b"goes with the lease", true).expect("put");
         assert!(one.delete("k").expect("delete"));
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            let changes = watch.next(Duration::from_secs(5)).expect("watch");
+            assert!(!changes.is_empty(), "no change within 5 s: {seen:?}");
+            seen.extend(changes.into_iter().map(|c| (c.key.to_string(), c.value.into_option().map(|v| v.to_vec()))));
+        }
+        let expected = [("k", Some(&b"c"[..])), ("eph", Some(&b"goes with the lease"[..])), ("k", None)];
+        let expected: Vec<(String, Option<Vec<u8>>)> =
+            expected.iter().map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec))).collect();
+        assert_eq!(seen, expected);
     });
+    // A planned stop revokes the lease: the ephemeral key goes with it.
+    cluster.leave();
+    let second = Cluster::start(&settings(&etcd, "kv", "n2"), &runners()).map_err(|e| e.to_string()).expect("joins");
+    let after = KvService::cluster(&second);
+    let store = after.store("one");
+    run(move || assert_eq!(store.get("eph").expect("get"), None));
 }
 
 fn runners() -> Arc<crate::green::Runners> {
@@ -269,6 +286,8 @@ impl Switchboard for FakeSwitches {
     }
 
     fn drop_connection(&self, _dpid: u64, _connection: u64, _reason: &str) {}
+
+    fn role_changed(&self, _dpid: u64, _connection: u64, _role: Role, _generation: u64) {}
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

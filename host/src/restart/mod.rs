@@ -199,7 +199,9 @@ impl Host {
         );
         let saved = self.apps().stop_all_saving();
         let saved: serde_json::Map<String, Value> = saved.into_iter().collect();
-        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved })) {
+        // Without a cluster, the apps' key-value store lives in this process: it goes along.
+        let kv = self.parts.kv.dump().unwrap_or(Value::Null);
+        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved, "kv": kv })) {
             log::warn!(target: "tatsu::restart", "could not pass the apps' saved state: {e}");
         }
         log::info!(target: "tatsu::restart", "restart done in {:.0} ms; exiting", started.elapsed().as_secs_f64() * 1000.0);
@@ -325,16 +327,21 @@ impl Incoming {
         failpoint("after-adopted");
     }
 
-    /// Waits for the predecessor's apps' saved state (app name → JSON).
-    pub fn saved_states(self) -> Vec<(String, Value)> {
+    /// Waits for the predecessor's apps' saved state (app name → JSON) and its local key-value store (`null` in a
+    /// cluster).
+    pub fn saved_states(self) -> (Vec<(String, Value)>, Value) {
         match fdpass::receive_json(&self.socket) {
-            Ok(message) => match message.get("states") {
-                Some(Value::Object(states)) => states.clone().into_iter().collect(),
-                _ => Vec::new(),
-            },
+            Ok(mut message) => {
+                let kv = message.get_mut("kv").map(Value::take).unwrap_or(Value::Null);
+                let states = match message.get("states") {
+                    Some(Value::Object(states)) => states.clone().into_iter().collect(),
+                    _ => Vec::new(),
+                };
+                (states, kv)
+            }
             Err(e) => {
                 log::warn!(target: "tatsu::restart", "no saved app state from the predecessor: {e}");
-                Vec::new()
+                (Vec::new(), Value::Null)
             }
         }
     }

@@ -318,6 +318,7 @@ fn of_failure(e: &OfError, dpid: u64) -> HttpResponse {
         OfErrorKind::SendQueueFull => 503,
         OfErrorKind::Encode => 400,
         OfErrorKind::Disconnected | OfErrorKind::Decode => 502,
+        OfErrorKind::NotMaster => 409,
         OfErrorKind::Other => 500,
     };
     HttpResponse::error(status, &format!("datapath {dpid}: {e}"))

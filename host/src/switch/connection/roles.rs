@@ -1,16 +1,19 @@
 //! Where mastership (`--cluster-etcd`, [`crate::cluster`]) meets a connection: it is told when the datapath joins
-//! (MAIN, or adopted in a hot restart) and leaves, and a slave's sends that would change the switch are refused.
-//! Without a cluster, none of this does anything.
+//! (MAIN, or adopted in a hot restart) and leaves, and a slave's sends that would change the switch are refused
+//! with [`RequestFailure::NotMaster`]. Without a cluster the host is master of every datapath: apps get one role
+//! event (master, generation 0) after each datapath's enter event, and nothing is refused.
 
-use tatsu_abi::{RequestError, RequestFailure};
+use tatsu_abi::{DatapathRole, RequestError, RequestFailure, RoleEventRef};
 
 use super::Connection;
 
 impl Connection {
-    /// The datapath is in MAIN (or was adopted): its campaign starts.
+    /// The datapath is in MAIN (or was adopted): its campaign starts (without a cluster: it is this host's).
     pub(super) fn mastership_joined(&self) {
-        if let (Some(mastership), Some(dpid)) = (self.shared.mastership(), self.dpid()) {
-            mastership.datapath_joined(dpid, self.id);
+        let Some(dpid) = self.dpid() else { return };
+        match self.shared.mastership() {
+            Some(mastership) => mastership.datapath_joined(dpid, self.id),
+            None => self.shared.bus.deliver_role(RoleEventRef { dpid, role: DatapathRole::Master, generation: 0 }),
         }
     }
 
@@ -26,7 +29,7 @@ impl Connection {
         let (Some(mastership), Some(dpid)) = (self.shared.mastership(), self.dpid()) else { return Ok(()) };
         match mastership.refusal(dpid, self.version(), message) {
             None => Ok(()),
-            Some(detail) => Err(RequestError { failure: RequestFailure::Failed, detail: detail.into() }),
+            Some(detail) => Err(RequestError { failure: RequestFailure::NotMaster, detail: detail.into() }),
         }
     }
 }
