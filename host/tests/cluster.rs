@@ -146,9 +146,20 @@ fn post(url: &str, path: &str, body: &str) -> Option<String> {
 
 /// Starts a cluster host `node` with no apps; returns it and its switch port.
 fn cluster_host(test: &str, etcd: &str, node: &str, extra: &[&str]) -> (Host, u16) {
+    cluster_host_with(test, etcd, node, extra, &[])
+}
+
+/// Starts a cluster host `node` with the apps built as `libraries` (crate names), its REST API on a free port.
+fn cluster_host_with(test: &str, etcd: &str, node: &str, extra: &[&str], libraries: &[&str]) -> (Host, u16) {
     let dir = temp_dir(&format!("{test}-{node}"));
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).expect("plugins dir");
+    let libraries: Vec<(PathBuf, String)> =
+        libraries.iter().map(|name| (common::lib_path(name), format!("lib{name}.so"))).collect();
+    let listed: Vec<(&std::path::Path, &str)> =
+        libraries.iter().map(|(path, name)| (path.as_path(), name.as_str())).collect();
+    common::install(&plugins, &listed);
+    let rest: &[&str] = if libraries.is_empty() { &[] } else { &["--wsapi-port", "0", "--wsapi-host", "127.0.0.1"] };
     let (plugins, socket) = (plugins.display().to_string(), dir.join("control.sock").display().to_string());
     let mut args = vec![
         "run",
@@ -169,6 +180,7 @@ fn cluster_host(test: &str, etcd: &str, node: &str, extra: &[&str]) -> (Host, u1
         "--cluster-lease-ttl",
         "2",
     ];
+    args.extend_from_slice(rest);
     args.extend_from_slice(extra);
     let host = Host::start(&args, &[("RUST_LOG", "info,tatsu::cluster=debug")]);
     let port = host.switch_port();
@@ -243,6 +255,15 @@ fn serve(mut switch: FakeSwitch, index: usize, roles: &Mutex<Roles>) {
     while let Some(frame) = switch.read() {
         match frame.msg_type {
             2 => switch.echo_reply(&frame),
+            // A description request (a read, which slaves may make): an empty description.
+            18 if frame.bytes.get(8..10) == Some(&[0, 0]) => {
+                let length = 16 + 1056;
+                let mut reply = vec![V1_3, 19];
+                reply.extend_from_slice(&u16::try_from(length).expect("short").to_be_bytes());
+                reply.extend_from_slice(&frame.xid.to_be_bytes());
+                reply.resize(length, 0);
+                switch.send_raw(&reply);
+            }
             24 if frame.bytes.len() >= 24 => {
                 let role = u32::from_be_bytes(frame.bytes[8..12].try_into().expect("4 bytes"));
                 let generation = u64::from_be_bytes(frame.bytes[16..24].try_into().expect("8 bytes"));
@@ -488,4 +509,121 @@ impl Drop for Successor {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
         }
     }
+}
+
+/// The app that logs its roles and serves its key-value store over REST.
+const PROBE: &str = "tatsu_fixture_cluster_probe";
+
+#[test]
+fn apps_see_their_roles_and_a_slave_cannot_change_a_switch_but_can_read_it() {
+    if !etcd_installed() {
+        return;
+    }
+    let etcd = Etcd::start("approles", 3);
+    let hosts: Vec<(Host, u16)> =
+        ["h0", "h1"].iter().map(|node| cluster_host_with("approles", &etcd.endpoints(), node, &[], &[PROBE])).collect();
+    let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
+    let switches: Vec<ClusterSwitch> = (1..=2).map(|dpid| ClusterSwitch::connect(dpid, &ports)).collect();
+    for (index, switch) in switches.iter().enumerate() {
+        let dpid = format!("{:016x}", index + 1);
+        let master = switch.wait_master(&[0, 1], Duration::from_secs(10));
+        let generation = switch.generation().expect("a generation id");
+        // The master's app hears it is master, with the generation the switch accepted, and may change the switch.
+        let (master_host, slave_host) = (&hosts[master].0, &hosts[1 - master].0);
+        master_host.wait_for(&["cluster-probe", &format!("role {dpid} Master generation {generation}")]);
+        master_host.wait_for(&["cluster-probe", &format!("send {dpid}: ok")]);
+        master_host.wait_for(&["cluster-probe", &format!("read {dpid}: ok")]);
+        // The slave's app hears it is slave; its flow-mod fails with the typed error, its read works.
+        slave_host.wait_for(&["cluster-probe", &format!("role {dpid} Slave")]);
+        slave_host.wait_for(&["cluster-probe", &format!("send {dpid}: NotMaster", ), "is its slave"]);
+        slave_host.wait_for(&["cluster-probe", &format!("read {dpid}: ok")]);
+        assert!(!slave_host.logged(&[&format!("role {dpid} Master")]), "one master per switch");
+    }
+}
+
+/// `GET /kv/{key}` on a host's REST API: the value, or the status.
+fn kv_get(port: u16, key: &str) -> Result<String, u16> {
+    let reply = common::http::Client::connect(port).get(&format!("/kv/{key}"));
+    if reply.status == 200 {
+        Ok(reply.json()["value"].as_str().unwrap_or_default().to_owned())
+    } else {
+        Err(reply.status)
+    }
+}
+
+/// Waits until host `port`'s watch has seen `change` (`[key, value or null]`).
+fn wait_seen(port: u16, change: serde_json::Value, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = common::http::Client::connect(port).get("/kv-seen").json();
+        if seen.as_array().is_some_and(|all| all.contains(&change)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{change} not seen by the watch on port {port}: {seen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_key_value_store_is_shared_swaps_atomically_and_outlives_a_killed_host_and_a_lost_etcd() {
+    if !etcd_installed() {
+        return;
+    }
+    let mut etcd = Etcd::start("appkv", 3);
+    let hosts: Vec<(Host, u16)> =
+        ["h0", "h1"].iter().map(|node| cluster_host_with("appkv", &etcd.endpoints(), node, &[], &[PROBE])).collect();
+    let rest: Vec<u16> = hosts.iter().map(|(host, _)| host.rest_port()).collect();
+    let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
+    let switch = ClusterSwitch::connect(9, &ports);
+    let master = switch.wait_master(&[0, 1], Duration::from_secs(10));
+    let survivor = 1 - master;
+
+    // A put on the master's host is seen by the other host's watch, and read there.
+    let put = common::http::Client::connect(rest[master]).request("PUT", "/kv/config", Some("v1"));
+    assert_eq!(put.status, 200, "{}", put.text());
+    wait_seen(rest[survivor], serde_json::json!(["config", "v1"]), Duration::from_secs(10));
+    assert_eq!(kv_get(rest[survivor], "config"), Ok("v1".to_owned()));
+
+    // Compare-and-swap: one of two hosts racing from the same value wins, the other sees the conflict.
+    let cas = |port: u16, expected: &str, new: &str| {
+        let body = serde_json::json!({ "expected": expected, "new": new }).to_string();
+        let reply = common::http::Client::connect(port).request("POST", "/kv-cas/config", Some(&body));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()["swapped"].as_bool().expect("swapped")
+    };
+    assert!(cas(rest[survivor], "v1", "from-survivor"));
+    assert!(!cas(rest[master], "v1", "from-master"), "the master's swap from a stale value must fail");
+    assert_eq!(kv_get(rest[master], "config"), Ok("from-survivor".to_owned()));
+    assert!(cas(rest[master], "from-survivor", "v2"));
+
+    // kill -9 of the master's host: the values are in etcd, not in it.
+    let (mut hosts, mut left): (Vec<Option<Host>>, Vec<u16>) = (hosts.into_iter().map(|(h, _)| Some(h)).collect(), rest);
+    let mut killed = hosts[master].take().expect("the master");
+    killed.signal(nix::sys::signal::Signal::SIGKILL);
+    killed.wait_exit();
+    switch.wait_master(&[survivor], Duration::from_secs(10));
+    assert_eq!(kv_get(left[survivor], "config"), Ok("v2".to_owned()));
+    let survivor_host = hosts[survivor].as_ref().expect("the survivor");
+    wait_seen(left[survivor], serde_json::json!(["config", "v2"]), Duration::from_secs(10));
+
+    // etcd without a quorum: calls fail with the clear error (503 from the app), the host keeps serving.
+    etcd.kill(0);
+    etcd.kill(1);
+    assert_eq!(kv_get(left[survivor], "config"), Err(503));
+    // etcd back: calls work, and the watch resumes where it was.
+    etcd.restart(0);
+    etcd.restart(1);
+    etcd.wait_healthy();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let put = common::http::Client::connect(left[survivor]).request("PUT", "/kv/after", Some("etcd is back"));
+        if put.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "etcd did not come back for the app: {}", put.text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_seen(left[survivor], serde_json::json!(["after", "etcd is back"]), Duration::from_secs(15));
+    assert!(survivor_host.logged(&["cluster-probe"]));
+    left.clear();
 }
