@@ -219,7 +219,19 @@ impl<A: App> TestKit<A> {
 
     /// Creates and starts the app with `config` (as its `[app.NAME]` section would give it, in JSON).
     pub fn with_config(config: serde_json::Value) -> Result<Self, String> {
+        Self::start(config, None)
+    }
+
+    /// Creates and starts the app with `config` as host `node` of a cluster: datapaths that [`TestKit::connect`]
+    /// connects have no role ([`crate::Role::Equal`]) until [`TestKit::set_role`] gives them one, and
+    /// [`Context::cluster_node`] says `node`. The key-value store is the kit's own, as if no other host wrote.
+    pub fn in_cluster(node: &str, config: serde_json::Value) -> Result<Self, String> {
+        Self::start(config, Some(node))
+    }
+
+    fn start(config: serde_json::Value, node: Option<&str>) -> Result<Self, String> {
         let host = Box::new(TestHost::default());
+        host.lock().node = node.map(str::to_owned);
         let ctx = Context::new(
             HostContext { services: services(), app: AppHandle(std::ptr::from_ref(&*host).cast::<c_void>()) },
             A::NAME,
@@ -279,13 +291,6 @@ impl<A: App> TestKit<A> {
             let role = RoleEventRef { dpid, role: DatapathRole::Master, generation: 0 };
             self.deliver(EventRef::Role(role));
         }
-    }
-
-    /// From now on the kit plays host `node` of a cluster: datapaths that [`TestKit::connect`] connects have no
-    /// role ([`crate::Role::Equal`]) until [`TestKit::set_role`] gives them one, and [`Context::cluster_node`] says
-    /// `node`.
-    pub fn in_cluster(&mut self, node: &str) {
-        self.host.lock().node = Some(node.to_owned());
     }
 
     /// This host's role for connected datapath `dpid` becomes `role` with `generation` (the app's role handlers
@@ -1326,8 +1331,7 @@ mod tests {
         assert_eq!(kit.context().role(1).map(|r| r.role), Some(crate::Role::Master));
         assert_eq!(kit.context().cluster_node(), None);
 
-        let mut kit = TestKit::<RoleWatcher>::new().unwrap_or_else(|e| panic!("{e}"));
-        kit.in_cluster("h1");
+        let mut kit = TestKit::<RoleWatcher>::in_cluster("h1", serde_json::Value::Null).unwrap_or_else(|e| panic!("{e}"));
         kit.connect(2, tatsu_ofproto::OFP_VERSION_1_3, &[1]);
         assert!(kit.app().roles.is_empty(), "no role before the election");
         assert_eq!(kit.context().role(2).map(|r| r.role), Some(crate::Role::Equal));

@@ -161,6 +161,11 @@ impl Links {
         self.links.range(ends()).next().is_some() || self.arriving.range(ends()).next().is_some()
     }
 
+    /// The links arriving at datapath `dpid`, in order of their ends there.
+    pub fn arriving_at(&self, dpid: u64) -> Vec<Link> {
+        self.arriving.range(from_ports(dpid, None)).map(Link::reversed).collect()
+    }
+
     /// The links leaving datapath `dpid`, or all of them, in order.
     pub fn leaving(&self, dpid: Option<u64>) -> Vec<Link> {
         match dpid {

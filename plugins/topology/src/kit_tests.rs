@@ -587,3 +587,55 @@ fn a_port_whose_probes_reach_two_ports_has_a_link_to_each_and_nothing_flaps() {
     assert_eq!(net.event_names(), ["topology.link_add", "topology.link_add"]);
     net.assert_no_faults();
 }
+
+/// In a cluster: only a switch this host masters is discovered; its part goes to the store, the view (REST and
+/// events) comes from every host's parts; a slave's part is withdrawn.
+#[test]
+fn in_a_cluster_the_master_discovers_and_publishes_and_the_view_is_every_hosts_parts() {
+    let config = json!({"probe_interval": 1.0, "link_timeout": 3.0});
+    let mut kit = TestKit::<Topology>::in_cluster("h0", config).unwrap_or_else(|e| panic!("{e}"));
+    kit.connect(1, OFP_VERSION_1_3, &[1, 2]);
+    assert!(kit.take_sent().is_empty(), "no probe to a switch this host does not master");
+    kit.set_role(1, Role::Master, 5);
+    let sent = kit.take_sent();
+    assert!(sent.iter().any(|s| s.is(lldp_flow())), "the master installs the LLDP flow: {sent:?}");
+    assert_eq!(sent.iter().filter(|s| s.packet_out().is_some()).count(), 2, "and probes both ports");
+    let kv = kit.context().kv();
+    let own = kv.get_json::<shared::Part>(&shared::part_key(1, "h0")).ok().flatten();
+    assert_eq!(own.map(|part| part.switch.dpid), Some(1), "its part is published");
+    assert_eq!(kit.take_published::<SwitchEnter>().len(), 1, "the view shows it once it is back from the store");
+
+    // Another host's part of switch 2, with a link from switch 2 to switch 1 that host saw.
+    let theirs = shared::Part {
+        switch: Switch { dpid: 2, ports: vec![switches::topology_port(2, &testing::port(2, 1)).expect("a port")] },
+        links: vec![link((1, 1), (2, 1))],
+        hosts: vec![],
+    };
+    kv.put_json(&shared::part_key(2, "h1"), &theirs, true).unwrap_or_else(|e| panic!("{e}"));
+    kit.advance(Duration::from_secs(1));
+    let get = |kit: &mut TestKit<Topology>, path: &str| -> Value {
+        serde_json::from_str(&kit.http("GET", path, b"").body_text()).unwrap_or(Value::Null)
+    };
+    let switches = get(&mut kit, "/v1.0/topology/switches");
+    assert_eq!(switches.as_array().map(Vec::len), Some(2), "{switches}");
+    let links = get(&mut kit, "/v1.0/topology/links");
+    assert_eq!(links[0]["dst"]["dpid"], "0000000000000002", "{links}");
+    assert_eq!(kit.take_published::<LinkAdd>().len(), 1);
+    // A probe from switch 2's port arriving at switch 1 (mastered here) is a link: switch 2 is in the view.
+    kit.packet_in(1, 2, &discovery::probe(2, 1, testing::port(2, 1).hw_addr));
+    kit.advance(Duration::from_secs(1));
+    let own = kv.get_json::<shared::Part>(&shared::part_key(1, "h0")).ok().flatten().expect("own part");
+    assert_eq!(own.links, [link((2, 1), (1, 2))]);
+
+    // Slave now: the switch is left to its new master, and this host's part goes.
+    kit.set_role(1, Role::Slave, 6);
+    assert_eq!(kv.get(&shared::part_key(1, "h0")).ok().flatten(), None);
+    let left = kit.take_published::<SwitchLeave>();
+    assert_eq!(left.iter().map(|e| e.switch.dpid).collect::<Vec<_>>(), [1]);
+    // etcd lost: nothing breaks; said once.
+    kit.set_kv_unavailable(Some("etcd lost"));
+    kit.advance(Duration::from_secs(3));
+    kit.set_kv_unavailable(None);
+    kit.advance(Duration::from_secs(1));
+    assert!(kit.faults().is_empty(), "{:?}", kit.faults());
+}

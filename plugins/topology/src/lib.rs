@@ -28,8 +28,10 @@ mod discovery;
 mod hosts;
 mod once;
 mod rest;
+mod shared;
 mod switches;
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -37,15 +39,16 @@ use serde::{Deserialize, Serialize};
 use tatsu_plugin_api::ofproto::portable::PortReason;
 use tatsu_plugin_api::packet::{self, ether_type, Parsed};
 use tatsu_plugin_api::{export_app, Action, App, AppEvent, BoxError, Context, Datapath, DatapathInfo, FlowMod};
-use tatsu_plugin_api::{Handlers, MacAddr, Match, OfError, PacketIn, PacketOut, PortStatus};
+use tatsu_plugin_api::{Handlers, KvWatch, MacAddr, Match, OfError, PacketIn, PacketOut, PortStatus, Role, RoleChange};
 use tatsu_topology_api::{
     GetHosts, GetLinks, GetSwitches, Host, HostAdd, HostDelete, HostMove, Link, LinkAdd, LinkDelete, PortAdd,
-    PortDelete, PortModify, PortRef, SwitchEnter, SwitchLeave,
+    PortDelete, PortModify, PortRef, Switch, SwitchEnter, SwitchLeave,
 };
 
 use discovery::{probe_source, Links, NotAProbe};
 use hosts::{sender_address, Hosts, Learned};
 use once::Once;
+use shared::{Change, Part, View, PARTS};
 use switches::{topology_port, Probe, Switches};
 
 /// The priority of the flow that sends LLDP to the controller: the highest, as Ryu's.
@@ -82,6 +85,17 @@ pub struct Topology {
     links: Links,
     hosts: Hosts,
     reported: Once,
+    /// In a cluster: the parts of the network every host publishes, and this host's watch of them.
+    shared: Option<Shared>,
+}
+
+/// This host's side of the shared topology ([`shared`]).
+struct Shared {
+    /// This host's node id.
+    node: String,
+    view: View,
+    /// `None` until it could be opened (etcd lost), and after it failed.
+    watch: Option<KvWatch>,
 }
 
 /// What a predecessor hands over in a hot restart.
@@ -115,21 +129,30 @@ impl App for Topology {
             links: Links::default(),
             hosts: Hosts::new(max_hosts),
             reported: Once::default(),
+            shared: None,
         })
+    }
+
+    fn start(&mut self, ctx: &Context) -> Result<(), BoxError> {
+        if let Some(node) = ctx.cluster_node() {
+            log::info!("in a cluster as `{node}`: discovering the switches this host masters, sharing the view");
+            self.shared = Some(Shared { node, view: View::default(), watch: None });
+            self.sync(ctx);
+        }
+        Ok(())
     }
 
     fn register(&self, handlers: &mut Handlers<Self>) {
         handlers
             .on_datapath_enter(Self::enter)
             .on_datapath_leave(Self::leave)
+            .on_role(Self::role)
             .on_message::<PortStatus>(Self::port_status)
             .on_message::<PacketIn>(Self::packet_in)
             .on_timer(self.probe_interval, Self::probe_round)
-            .on_request(|app: &mut Self, _: &Context, q: GetSwitches| {
-                Ok::<_, Infallible>(app.switches.describe(q.dpid))
-            })
-            .on_request(|app: &mut Self, _: &Context, q: GetLinks| Ok::<_, Infallible>(app.links.leaving(q.dpid)))
-            .on_request(|app: &mut Self, _: &Context, q: GetHosts| Ok::<_, Infallible>(app.hosts.on(q.dpid)));
+            .on_request(|app: &mut Self, _: &Context, q: GetSwitches| Ok::<_, Infallible>(app.all_switches(q.dpid)))
+            .on_request(|app: &mut Self, _: &Context, q: GetLinks| Ok::<_, Infallible>(app.all_links(q.dpid)))
+            .on_request(|app: &mut Self, _: &Context, q: GetHosts| Ok::<_, Infallible>(app.all_hosts(q.dpid)));
         rest::register(handlers);
     }
 
@@ -167,11 +190,11 @@ impl App for Topology {
             hosts.len()
         );
         for link in links {
-            publish(ctx, &LinkAdd { link });
+            self.emit(ctx, &LinkAdd { link });
         }
-        publish_gone(ctx, "a link ends on their port", Vec::new(), not_hosts);
+        self.emit_gone(ctx, "a link ends on their port", Vec::new(), not_hosts);
         for host in hosts {
-            publish(ctx, &HostAdd { host });
+            self.emit(ctx, &HostAdd { host });
         }
     }
 }
@@ -180,17 +203,6 @@ impl App for Topology {
 fn publish<E: AppEvent>(ctx: &Context, event: &E) {
     if let Err(e) = ctx.publish(event) {
         log::error!("event `{}` not published: {e}", E::NAME);
-    }
-}
-
-/// Publishes the deletion of `links`, then of `hosts`, which went because of `why`.
-fn publish_gone(ctx: &Context, why: &str, links: Vec<Link>, hosts: Vec<Host>) {
-    for link in links {
-        log::info!("link {} -> {} deleted: {why}", link.src, link.dst);
-        publish(ctx, &LinkDelete { link });
-    }
-    for host in hosts {
-        publish(ctx, &HostDelete { host });
     }
 }
 
@@ -206,7 +218,21 @@ impl Topology {
     /// A datapath already known (a new connection replacing an old one whose leave has not come yet) is removed
     /// first, with its links and hosts: what the old connection showed may no longer hold. A port number listed
     /// twice keeps its last description.
+    /// In a cluster, only a datapath this host masters is discovered here (its master's part shows it); the others
+    /// wait for their role ([`Topology::role`]). A host on its own is master of every datapath.
     fn enter(&mut self, ctx: &Context, info: &DatapathInfo) -> Result<(), OfError> {
+        if !ctx.is_master(info.dpid) {
+            log::debug!("datapath {:016x} joined; another host masters it (or none yet): not probed here", info.dpid);
+            return Ok(());
+        }
+        let discovered = self.discover(ctx, info);
+        self.sync(ctx);
+        discovered
+    }
+
+    /// Adds datapath `info` to what this host discovers: install the LLDP flow, add it with its ports, publish it,
+    /// probe its live ports.
+    fn discover(&mut self, ctx: &Context, info: &DatapathInfo) -> Result<(), OfError> {
         let dpid = info.dpid;
         if self.switches.connection(dpid).is_some() {
             self.switch_gone(ctx, dpid);
@@ -217,7 +243,7 @@ impl Topology {
             log::warn!("datapath {dpid:016x} listed ports {twice:?} twice; their last descriptions count");
         }
         log::info!("datapath {dpid:016x} joined with {} ports", switch.ports.len());
-        publish(ctx, &SwitchEnter { switch });
+        self.emit(ctx, &SwitchEnter { switch });
         let flow = info.datapath().send(lldp_flow());
         self.send_probes(ctx, Some(dpid));
         flow
@@ -229,16 +255,41 @@ impl Topology {
         if self.switches.connection(info.dpid) == Some(info.connection) {
             log::info!("datapath {:016x} left: {}", info.dpid, info.reason.as_deref().unwrap_or("unknown reason"));
             self.switch_gone(ctx, info.dpid);
+            self.sync(ctx);
         }
+    }
+
+    /// This host's role for a datapath changed: as its master it discovers it (and publishes its part), as a slave
+    /// it leaves it to the master (and withdraws its part).
+    fn role(&mut self, ctx: &Context, change: &RoleChange) -> Result<(), OfError> {
+        let dpid = change.dpid;
+        let known = self.switches.connection(dpid).is_some();
+        let result = match change.role {
+            Role::Master if !known => match ctx.datapath(dpid) {
+                Some(info) => {
+                    log::info!("master of datapath {dpid:016x} (generation {}): discovering it", change.generation);
+                    self.discover(ctx, &info)
+                }
+                None => Ok(()),
+            },
+            Role::Slave | Role::Equal if known => {
+                log::info!("no longer master of datapath {dpid:016x}: its master discovers it");
+                self.switch_gone(ctx, dpid);
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        self.sync(ctx);
+        result
     }
 
     fn switch_gone(&mut self, ctx: &Context, dpid: u64) {
         let links = self.links.remove_at(dpid, None);
         let hosts = self.hosts.remove_at(dpid, None);
         let switch = self.switches.remove(dpid);
-        publish_gone(ctx, "their switch left", links, hosts);
+        self.emit_gone(ctx, "their switch left", links, hosts);
         if let Some(switch) = switch {
-            publish(ctx, &SwitchLeave { switch });
+            self.emit(ctx, &SwitchLeave { switch });
         }
     }
 
@@ -246,7 +297,7 @@ impl Topology {
     fn port_gone(&mut self, ctx: &Context, at: PortRef) {
         let links = self.links.remove_at(at.dpid, Some(at.port_no));
         let hosts = self.hosts.remove_at(at.dpid, Some(at.port_no));
-        publish_gone(ctx, "their port is down or deleted", links, hosts);
+        self.emit_gone(ctx, "their port is down or deleted", links, hosts);
     }
 
     /// A port was added, changed or deleted: applied at once. A port that is down or deleted loses its links and
@@ -280,8 +331,8 @@ impl Topology {
                 let was_live = old.as_ref().is_some_and(|old| old.live);
                 let live = port.live;
                 match old {
-                    None => publish(ctx, &PortAdd { port }),
-                    Some(_) => publish(ctx, &PortModify { port }),
+                    None => self.emit(ctx, &PortAdd { port }),
+                    Some(_) => self.emit(ctx, &PortModify { port }),
                 }
                 if live && !was_live {
                     self.probe(ctx, at);
@@ -290,7 +341,7 @@ impl Topology {
             PortReason::Delete => match self.switches.remove_port(at) {
                 Some(_) => {
                     self.port_gone(ctx, at);
-                    publish(ctx, &PortDelete { port });
+                    self.emit(ctx, &PortDelete { port });
                 }
                 None => {
                     if self.reported.first(format!("delete unknown {at}")) {
@@ -338,7 +389,8 @@ impl Topology {
                 return;
             }
         };
-        if self.switches.port(src).is_none() || src == dst {
+        let shared_port = self.shared.as_ref().is_some_and(|shared| shared.view.merged().port(src).is_some());
+        if (self.switches.port(src).is_none() && !shared_port) || src == dst {
             if self.reported.first(format!("probe {src} at {dst}")) {
                 log::warn!("LLDP at {dst} ignored: it names {src}, which is not another port of a switch here");
             }
@@ -351,8 +403,8 @@ impl Topology {
         let mut hosts = self.hosts.remove_at(src.dpid, Some(src.port_no));
         hosts.extend(self.hosts.remove_at(dst.dpid, Some(dst.port_no)));
         log::info!("link {src} -> {dst} added");
-        publish(ctx, &LinkAdd { link });
-        publish_gone(ctx, "a link ends on their port", Vec::new(), hosts);
+        self.emit(ctx, &LinkAdd { link });
+        self.emit_gone(ctx, "a link ends on their port", Vec::new(), hosts);
         // The other way is probably there too: probe it now rather than at the next round (its last probe was
         // lost if this switch joined after it).
         if !self.links.knows(&link.reversed()) {
@@ -363,12 +415,14 @@ impl Topology {
     /// A frame from a unicast source on an edge port of a known switch teaches (or moves) its host.
     fn learn_host(&mut self, ctx: &Context, at: PortRef, parsed: &Parsed<'_>) {
         let mac = parsed.eth_src();
-        if !mac.is_unicast() || mac.is_zero() || self.switches.port(at).is_none() || self.links.touches(at) {
+        let shared_link = self.shared.as_ref().is_some_and(|shared| shared.view.merged().touches(at));
+        if !mac.is_unicast() || mac.is_zero() || self.switches.port(at).is_none() || self.links.touches(at) || shared_link
+        {
             return;
         }
         match self.hosts.learn(mac, at, sender_address(parsed), self.round) {
-            Learned::Added(host) => publish(ctx, &HostAdd { host }),
-            Learned::Moved { host, from } => publish(ctx, &HostMove { host, from }),
+            Learned::Added(host) => self.emit(ctx, &HostAdd { host }),
+            Learned::Moved { host, from } => self.emit(ctx, &HostMove { host, from }),
             Learned::Known => {}
             Learned::Flapping { at: stays } => {
                 if self.reported.first(format!("flapping {mac}")) {
@@ -390,7 +444,7 @@ impl Topology {
     fn probe_round(&mut self, ctx: &Context) {
         self.round += 1;
         let expired = self.links.expire(self.round, self.link_timeout);
-        publish_gone(ctx, "no probe crossed it in time", expired, Vec::new());
+        self.emit_gone(ctx, "no probe crossed it in time", expired, Vec::new());
         let one_sided: Vec<Link> = self.links.one_sided(self.round, self.link_timeout).copied().collect();
         for link in one_sided {
             if self.reported.first(format!("one-sided {}", link.src)) {
@@ -398,6 +452,7 @@ impl Topology {
             }
         }
         self.send_probes(ctx, None);
+        self.sync(ctx);
     }
 
     /// Probes port `at` now, if it is live.
@@ -416,6 +471,143 @@ impl Topology {
         for (dpid, e) in failed {
             if self.reported.first(format!("probe to {dpid} {:?}", e.kind())) {
                 log::warn!("probes to datapath {dpid:016x} fail: {e}");
+            }
+        }
+    }
+}
+
+/// Events, and the view REST and requests answer from: this host's own tables alone, or in a cluster every
+/// host's parts ([`shared`]).
+impl Topology {
+    /// Publishes `event` about this host's own tables; in a cluster, events come from the shared view instead.
+    fn emit<E: AppEvent>(&self, ctx: &Context, event: &E) {
+        if self.shared.is_none() {
+            publish(ctx, event);
+        }
+    }
+
+    /// Publishes the deletion of `links`, then of `hosts`, which went because of `why`.
+    fn emit_gone(&self, ctx: &Context, why: &str, links: Vec<Link>, hosts: Vec<Host>) {
+        for link in links {
+            log::info!("link {} -> {} deleted: {why}", link.src, link.dst);
+            self.emit(ctx, &LinkDelete { link });
+        }
+        for host in hosts {
+            self.emit(ctx, &HostDelete { host });
+        }
+    }
+
+    /// The switches (one, or all).
+    fn all_switches(&self, dpid: Option<u64>) -> Vec<Switch> {
+        match &self.shared {
+            Some(shared) => shared.view.merged().switches(dpid),
+            None => self.switches.describe(dpid),
+        }
+    }
+
+    /// The links leaving one datapath, or all.
+    fn all_links(&self, dpid: Option<u64>) -> Vec<Link> {
+        match &self.shared {
+            Some(shared) => shared.view.merged().links(dpid),
+            None => self.links.leaving(dpid),
+        }
+    }
+
+    /// The hosts on one datapath, or all.
+    fn all_hosts(&self, dpid: Option<u64>) -> Vec<Host> {
+        match &self.shared {
+            Some(shared) => shared.view.merged().hosts(dpid),
+            None => self.hosts.on(dpid),
+        }
+    }
+
+    /// The port at `at`, if a switch the view holds has it.
+    fn any_port(&self, at: PortRef) -> Option<&tatsu_topology_api::Port> {
+        match &self.shared {
+            Some(shared) => shared.view.merged().port(at),
+            None => self.switches.port(at),
+        }
+    }
+
+    /// This host's part of each switch it masters.
+    fn own_parts(&self) -> BTreeMap<u64, Part> {
+        self.switches
+            .describe(None)
+            .into_iter()
+            .map(|switch| {
+                let dpid = switch.dpid;
+                (dpid, Part { switch, links: self.links.arriving_at(dpid), hosts: self.hosts.on(Some(dpid)) })
+            })
+            .collect()
+    }
+
+    /// In a cluster: publishes what changed in this host's parts, then takes in what the watch saw of every
+    /// host's and publishes the events of the view's changes. etcd lost: said once, tried again next time.
+    fn sync(&mut self, ctx: &Context) {
+        let own = if self.shared.is_some() { self.own_parts() } else { return };
+        let Some(shared) = self.shared.as_mut() else { return };
+        let kv = ctx.kv();
+        let mut failures = Vec::new();
+        let (puts, deletes) = shared.view.to_publish(&shared.node, &own);
+        for (dpid, key, json) in puts {
+            match kv.put_ephemeral(&key, json.as_bytes()) {
+                Ok(_) => shared.view.published(dpid, Some(json)),
+                Err(e) => failures.push(e),
+            }
+        }
+        for (dpid, key) in deletes {
+            match kv.delete(&key) {
+                Ok(_) => shared.view.published(dpid, None),
+                Err(e) => failures.push(e),
+            }
+        }
+        let mut events = Vec::new();
+        if shared.watch.is_none() {
+            match kv.list(PARTS).and_then(|listing| Ok((kv.watch(PARTS, listing.revision)?, listing))) {
+                Ok((watch, listing)) => {
+                    shared.watch = Some(watch);
+                    match shared.view.load(listing.entries) {
+                        Ok(changes) => events = changes,
+                        Err((changes, why)) => {
+                            events = changes;
+                            log::warn!("{why}");
+                        }
+                    }
+                }
+                Err(e) => failures.push(e),
+            }
+        } else if let Some(watch) = shared.watch.as_mut() {
+            match watch.next(Duration::ZERO) {
+                Ok(changes) => {
+                    let (changes, bad) = shared.view.apply(changes);
+                    events = changes;
+                    if !bad.is_empty() {
+                        log::warn!("parts that do not decode, left out: {}", bad.join("; "));
+                    }
+                }
+                Err(e) => {
+                    shared.watch = None;
+                    failures.push(e);
+                }
+            }
+        }
+        for e in failures {
+            if self.reported.first(shared::failure_key(&e)) {
+                log::warn!("sharing the topology: {e} (tried again every round; said once)");
+            }
+        }
+        for event in events {
+            match event {
+                Change::LinkDelete(e) => publish(ctx, &e),
+                Change::HostDelete(e) => publish(ctx, &e),
+                Change::PortDelete(e) => publish(ctx, &e),
+                Change::SwitchLeave(e) => publish(ctx, &e),
+                Change::SwitchEnter(e) => publish(ctx, &e),
+                Change::PortAdd(e) => publish(ctx, &e),
+                Change::PortModify(e) => publish(ctx, &e),
+                Change::LinkAdd(e) => publish(ctx, &e),
+                Change::HostAdd(e) => publish(ctx, &e),
+                Change::HostMove(e) => publish(ctx, &e),
             }
         }
     }

@@ -72,12 +72,12 @@ struct RyuHost {
 
 impl Topology {
     fn ryu_port(&self, at: PortRef) -> RyuPort {
-        self.switches.port(at).map_or_else(|| RyuPort::bare(at), RyuPort::new)
+        self.any_port(at).map_or_else(|| RyuPort::bare(at), RyuPort::new)
     }
 
     /// The switches (one, or all) as Ryu lists them.
     fn ryu_switches(&self, dpid: Option<u64>) -> Vec<RyuSwitch> {
-        let switches = self.switches.describe(dpid).into_iter();
+        let switches = self.all_switches(dpid).into_iter();
         switches
             .map(|switch| RyuSwitch {
                 dpid: format!("{:016x}", switch.dpid),
@@ -88,13 +88,13 @@ impl Topology {
 
     /// The links (leaving one datapath, or all) as Ryu lists them.
     fn ryu_links(&self, dpid: Option<u64>) -> Vec<RyuLink> {
-        let links = self.links.leaving(dpid).into_iter();
+        let links = self.all_links(dpid).into_iter();
         links.map(|Link { src, dst }| RyuLink { src: self.ryu_port(src), dst: self.ryu_port(dst) }).collect()
     }
 
     /// The hosts (on one datapath, or all) as Ryu lists them.
     fn ryu_hosts(&self, dpid: Option<u64>) -> Vec<RyuHost> {
-        let hosts = self.hosts.on(dpid).into_iter();
+        let hosts = self.all_hosts(dpid).into_iter();
         hosts
             .map(|Host { mac, port, ipv4, ipv6 }| RyuHost {
                 mac: mac.to_string(),
