@@ -48,7 +48,7 @@ pub mod hosts;
 pub mod paths;
 pub mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -56,7 +56,7 @@ use tatsu_plugin_api::ofproto::portable::{port, FlowModCommand, NO_BUFFER};
 use tatsu_plugin_api::ofproto::{v1_0, OFP_VERSION_1_0};
 use tatsu_plugin_api::packet::{self, ether_type};
 use tatsu_plugin_api::{export_app, Action, App, BoxError, Context, Datapath, DatapathInfo, FlowMod, Handlers};
-use tatsu_plugin_api::{FastMap, MacAddr, Match, OfError, OfErrorKind, PacketIn, PacketOut};
+use tatsu_plugin_api::{FastMap, MacAddr, Match, OfError, OfErrorKind, PacketIn, PacketOut, Role, RoleChange};
 use tatsu_topology_api::{GetHosts, GetLinks, GetSwitches, Host, HostAdd, HostDelete, HostMove, LinkAdd, LinkDelete};
 use tatsu_topology_api::{PortAdd, PortDelete, PortModify, PortRef, SwitchEnter, SwitchLeave};
 
@@ -119,6 +119,8 @@ pub struct Forwarding {
     sightings: FastMap<MacAddr, Instant>,
     /// The connected switches, to send to.
     datapaths: BTreeMap<u64, Datapath>,
+    /// Connected switches this host is not master of (in a cluster), so not configured by it yet.
+    unconfigured: BTreeSet<u64>,
 }
 
 impl App for Forwarding {
@@ -137,6 +139,7 @@ impl App for Forwarding {
             echoes,
             sightings: FastMap::default(),
             datapaths: BTreeMap::new(),
+            unconfigured: BTreeSet::new(),
         })
     }
 
@@ -144,6 +147,7 @@ impl App for Forwarding {
         handlers
             .on_datapath_enter(Self::datapath_enter)
             .on_datapath_leave(Self::datapath_leave)
+            .on_role(Self::role)
             .on_message::<PacketIn>(Self::packet_in)
             .on_event(Self::switch_enter)
             .on_event(Self::switch_leave)
@@ -227,19 +231,39 @@ impl Forwarding {
 
     // Switches.
 
-    fn datapath_enter(&mut self, _ctx: &Context, info: &DatapathInfo) -> Result<(), BoxError> {
+    fn datapath_enter(&mut self, ctx: &Context, info: &DatapathInfo) -> Result<(), BoxError> {
         self.datapaths.insert(info.dpid, *info.datapath());
         if !self.graph.has_switch(info.dpid) {
             let ports = info.ports.iter().filter(|port| port.port_no < port::MAX);
             self.graph.set_switch(info.dpid, ports.map(|port| (port.port_no, is_live(port.config, port.state))));
         }
+        if !ctx.is_master(info.dpid) {
+            // In a cluster, another host (or none yet) masters it: configured if this host becomes its master.
+            self.unconfigured.insert(info.dpid);
+            return Ok(());
+        }
+        Self::configure(&self.config, info)
+    }
+
+    /// This host became master of a datapath it has not configured: configure it now.
+    fn role(&mut self, ctx: &Context, change: &RoleChange) -> Result<(), BoxError> {
+        if change.role == Role::Master && self.unconfigured.remove(&change.dpid) {
+            if let Some(info) = ctx.datapath(change.dpid) {
+                return Self::configure(&self.config, &info);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whole frames to the controller on 1.0, the table-miss flow on later versions.
+    fn configure(config: &Config, info: &DatapathInfo) -> Result<(), BoxError> {
         if info.version == OFP_VERSION_1_0 {
             // A 1.0 switch sends table misses itself, cut to `miss_send_len` bytes (128 by default): ask for whole
             // frames, since a broadcast is delivered at other switches from the packet-in's data.
             let whole_frames = v1_0::SwitchConfig { flags: 0, miss_send_len: u16::MAX };
             info.datapath().send(v1_0::Message::SetConfig(whole_frames))?;
         } else {
-            let table_miss = FlowMod::add(Match::new()).priority(0).cookie(self.config.cookie);
+            let table_miss = FlowMod::add(Match::new()).priority(0).cookie(config.cookie);
             info.datapath().send(table_miss.actions([Action::Controller(0xffff)]))?;
         }
         Ok(())
@@ -247,6 +271,7 @@ impl Forwarding {
 
     fn datapath_leave(&mut self, ctx: &Context, info: &DatapathInfo) -> Result<(), BoxError> {
         self.datapaths.remove(&info.dpid);
+        self.unconfigured.remove(&info.dpid);
         self.switch_gone(ctx, info.dpid)
     }
 
@@ -474,7 +499,7 @@ impl Forwarding {
             return Ok(dp.send(PacketOut::reply(packet_in, actions))?);
         }
         match self.datapath(ctx, egress.dpid) {
-            Some(target) if is_whole(packet_in) => Ok(target.send(PacketOut::new(packet_in.data, actions))?),
+            Some(target) if is_whole(packet_in) => Ok(unless_gone(target.send(PacketOut::new(packet_in.data, actions)))?),
             _ => Ok(()),
         }
     }
@@ -607,10 +632,11 @@ impl Forwarding {
 }
 
 /// A send's result, where failing because the switch has just gone is no failure: its leave event is on the way,
-/// and it takes the switch's flows and paths with it.
+/// and it takes the switch's flows and paths with it. Nor is failing because another host of the cluster masters
+/// the switch: that host sets up its part of the path when the packet reaches the switch as a table miss there.
 fn unless_gone(sent: Result<(), OfError>) -> Result<(), OfError> {
     match sent {
-        Err(e) if matches!(e.kind(), OfErrorKind::UnknownDatapath | OfErrorKind::Disconnected) => {
+        Err(e) if matches!(e.kind(), OfErrorKind::UnknownDatapath | OfErrorKind::Disconnected | OfErrorKind::NotMaster) => {
             log::debug!("not sent: {e}");
             Ok(())
         }

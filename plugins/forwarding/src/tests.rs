@@ -500,3 +500,26 @@ fn sending_to_a_switch_that_has_just_gone_is_no_fault() {
         assert_no_faults(&kit);
     }
 }
+
+#[test]
+fn in_a_cluster_only_the_master_configures_a_switch_and_paths_over_other_hosts_switches_fail_quietly() {
+    let config = serde_json::json!({"idle_timeout": 10, "priority": 5, "echo_window_ms": 60_000});
+    let kit = TestKit::<Forwarding>::in_cluster("h0", config).unwrap_or_else(|e| panic!("{e}"));
+    let mut kit = ring_in(kit, OFP_VERSION_1_3);
+    // No role yet (nor as a slave): no table-miss flow.
+    kit.set_role(2, tatsu_plugin_api::Role::Slave, 3);
+    assert!(kit.take_sent().is_empty());
+    for dpid in [1, 3, 4] {
+        kit.set_role(dpid, tatsu_plugin_api::Role::Master, 3);
+    }
+    let sent = kit.take_sent();
+    assert_eq!(sent.iter().map(|s| s.dpid).collect::<Vec<_>>(), [1, 3, 4], "{sent:?}");
+    // s1 to s3 through s2, whose master is another host: its flow is that host's business, and no fault.
+    kit.packet_in(1, 3, &frame(1, 3));
+    let sent = kit.take_sent();
+    assert_eq!(sent.iter().map(|s| s.dpid).collect::<Vec<_>>(), [3, 1, 1], "{sent:?}");
+    // Mastership of s2 moves here: now it is configured.
+    kit.set_role(2, tatsu_plugin_api::Role::Master, 4);
+    assert_eq!(kit.take_sent().iter().map(|s| s.dpid).collect::<Vec<_>>(), [2]);
+    assert_no_faults(&kit);
+}
