@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::fake_switch::{FakeSwitch, V1_3};
+use common::fake_switch::{FakeSwitch, Frame, V1_3};
+use tatsu_ofproto::{v1_3, Message};
 use common::{temp_dir, Host};
 
 fn free_port() -> u16 {
@@ -218,7 +219,8 @@ impl ClusterSwitch {
             let mut switch = FakeSwitch::connect(*port);
             switch.handshake(V1_3, dpid, 2);
             let roles = Arc::clone(&roles);
-            std::thread::spawn(move || serve(switch, index, &roles));
+            let writer = Arc::new(Mutex::new(switch.try_clone()));
+            std::thread::spawn(move || serve(switch, &writer, index, &roles, |_: &Frame| {}));
         }
         ClusterSwitch { roles }
     }
@@ -250,9 +252,11 @@ impl ClusterSwitch {
     }
 }
 
-/// Serves one connection of a switch: echo replies, and roles as OpenFlow 1.3 §6.3.6 says.
-fn serve(mut switch: FakeSwitch, index: usize, roles: &Mutex<Roles>) {
-    while let Some(frame) = switch.read() {
+/// Serves one connection of a switch (read from `reader`, written through `writer`): echo replies, and roles as
+/// OpenFlow 1.3 §6.3.6 says; every other message goes to `other`.
+fn serve(mut reader: FakeSwitch, writer: &Mutex<FakeSwitch>, index: usize, roles: &Mutex<Roles>, other: impl Fn(&Frame)) {
+    while let Some(frame) = reader.read() {
+        let mut switch = writer.lock().expect("lock");
         match frame.msg_type {
             2 => switch.echo_reply(&frame),
             // A description request (a read, which slaves may make): an empty description.
@@ -298,7 +302,10 @@ fn serve(mut switch: FakeSwitch, index: usize, roles: &Mutex<Roles>) {
                 reply[1] = 25;
                 switch.send_raw(&reply);
             }
-            _ => {}
+            _ => {
+                drop(switch);
+                other(&frame);
+            }
         }
     }
 }
@@ -626,4 +633,191 @@ fn the_key_value_store_is_shared_swaps_atomically_and_outlives_a_killed_host_and
     wait_seen(left[survivor], serde_json::json!(["after", "etcd is back"]), Duration::from_secs(15));
     assert!(survivor_host.logged(&["cluster-probe"]));
     left.clear();
+}
+
+/// Scripted OpenFlow 1.3 switches 1..=n in a line (port 2 of each cabled to port 1 of the next; three ports each),
+/// each connected to every host and keeping roles as [`ClusterSwitch`] does. A packet-out through a cabled port
+/// comes out at the other end as a packet-in, sent to the connections that are not slaves, as a 1.3 switch sends
+/// its packet-ins to its master and equals: the neighbour's LLDP flow, without Open vSwitch.
+struct Fabric {
+    switches: Vec<ClusterSwitch>,
+    /// Each switch's connections (by host), written by the serving threads and by neighbours' packet-outs.
+    writers: Arc<Vec<Vec<Arc<Mutex<FakeSwitch>>>>>,
+}
+
+impl Fabric {
+    fn line(n: usize, ports: &[u16]) -> Fabric {
+        let mut wires = std::collections::HashMap::new();
+        for i in 0..n.saturating_sub(1) {
+            wires.insert((i, 2u32), (i + 1, 1u32));
+            wires.insert((i + 1, 1u32), (i, 2u32));
+        }
+        let roles: Vec<Arc<Mutex<Roles>>> = (0..n)
+            .map(|_| Arc::new(Mutex::new(Roles { of: vec![Role::Equal; ports.len()], ..Roles::default() })))
+            .collect();
+        let mut readers = Vec::new();
+        let mut writers = Vec::new();
+        for i in 0..n {
+            let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+            for port in ports {
+                let mut switch = FakeSwitch::connect(*port);
+                switch.handshake(V1_3, (i + 1) as u64, 3);
+                theirs.push(Arc::new(Mutex::new(switch.try_clone())));
+                mine.push(switch);
+            }
+            readers.push(mine);
+            writers.push(theirs);
+        }
+        let (writers, wires) = (Arc::new(writers), Arc::new(wires));
+        for (i, connections) in readers.into_iter().enumerate() {
+            for (index, reader) in connections.into_iter().enumerate() {
+                let (roles, writers, wires) = (roles.clone(), Arc::clone(&writers), Arc::clone(&wires));
+                let writer = Arc::clone(&writers[i][index]);
+                std::thread::spawn(move || {
+                    let cable = |frame: &Frame| {
+                        if frame.msg_type != 13 || roles[i].lock().expect("lock").of[index] == Role::Slave {
+                            return;
+                        }
+                        let Ok((_, Message::V1_3(v1_3::Message::PacketOut(out)))) = tatsu_ofproto::decode(&frame.bytes)
+                        else {
+                            return;
+                        };
+                        for action in &out.actions {
+                            let v1_3::Action::Output { port, .. } = action else { continue };
+                            if let Some(&(peer, peer_port)) = wires.get(&(i, *port)) {
+                                Fabric::packet_in(&roles[peer], &writers[peer], peer_port, &out.data);
+                            }
+                        }
+                    };
+                    serve(reader, &writer, index, &roles[i], cable);
+                });
+            }
+        }
+        let switches = roles.into_iter().map(|roles| ClusterSwitch { roles }).collect();
+        Fabric { switches, writers }
+    }
+
+    /// Switch `roles`' connections that are not slaves get a packet-in of `data` from `port`.
+    fn packet_in(roles: &Mutex<Roles>, connections: &[Arc<Mutex<FakeSwitch>>], port: u32, data: &[u8]) {
+        let of = roles.lock().expect("lock").of.clone();
+        let packet_in = v1_3::PacketIn {
+            buffer_id: 0xffff_ffff,
+            total_len: u16::try_from(data.len()).unwrap_or(u16::MAX),
+            reason: 1,
+            table_id: 0,
+            cookie: 0,
+            match_: v1_3::Match::new().in_port(port),
+            data: data.to_vec(),
+        };
+        let bytes = Message::V1_3(v1_3::Message::PacketIn(packet_in)).to_vec(0).expect("a packet-in encodes");
+        for (connection, role) in connections.iter().zip(of) {
+            // A connection to a killed host is gone: the packet-in is lost there, as on a real switch.
+            if role != Role::Slave {
+                connection.lock().expect("lock").try_send_raw(&bytes);
+            }
+        }
+    }
+
+    /// A host with MAC `00:00:00:00:00:NN` sends an ARP request into port `port` of switch `dpid`.
+    fn host_speaks(&self, dpid: usize, port: u32, nn: u8) {
+        let mac = [0, 0, 0, 0, 0, nn];
+        let mut frame = vec![0xff; 6];
+        frame.extend_from_slice(&mac);
+        frame.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+        frame.extend_from_slice(&mac);
+        frame.extend_from_slice(&[10, 0, 0, nn]);
+        frame.extend_from_slice(&[0; 6]);
+        frame.extend_from_slice(&[10, 0, 0, 254]);
+        Fabric::packet_in(&self.switches[dpid - 1].roles, &self.writers[dpid - 1], port, &frame);
+    }
+}
+
+/// `GET /v1.0/topology/{what}` on a host, sorted so that two hosts' answers compare.
+fn topology(port: u16, what: &str) -> serde_json::Value {
+    let reply = common::http::Client::connect(port).get(&format!("/v1.0/topology/{what}"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let mut all = reply.json().as_array().cloned().unwrap_or_default();
+    all.sort_by_key(|item| item.to_string());
+    serde_json::Value::Array(all)
+}
+
+/// Waits until every host in `rest` shows the same switches, links and hosts, with `switches` switches, `links`
+/// links and `hosts` hosts; returns the view.
+fn wait_same_view(rest: &[u16], switches: usize, links: usize, hosts: usize, within: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let views: Vec<serde_json::Value> = rest
+            .iter()
+            .map(|port| {
+                serde_json::json!({
+                    "switches": topology(*port, "switches"),
+                    "links": topology(*port, "links"),
+                    "hosts": topology(*port, "hosts"),
+                })
+            })
+            .collect();
+        let sizes = |view: &serde_json::Value, what: &str| view[what].as_array().map_or(0, Vec::len);
+        let done = views.iter().all(|view| {
+            views[0] == *view
+                && sizes(view, "switches") == switches
+                && sizes(view, "links") == links
+                && sizes(view, "hosts") == hosts
+        });
+        if done {
+            return views[0].clone();
+        }
+        assert!(Instant::now() < deadline, "the hosts' views did not converge: {views:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_topology_is_discovered_by_each_switchs_master_and_the_same_on_every_host_also_after_a_kill() {
+    if !etcd_installed() {
+        return;
+    }
+    let etcd = Etcd::start("topo", 3);
+    let config = temp_dir("topo-config").join("tatsu.toml");
+    std::fs::write(&config, "[app.topology]\nprobe_interval = 0.5\nlink_timeout = 3.0\n").expect("config");
+    let config = config.display().to_string();
+    let hosts: Vec<(Host, u16)> = ["h0", "h1", "h2"]
+        .iter()
+        .map(|node| cluster_host_with("topo", &etcd.endpoints(), node, &["--config", &config], &["topology"]))
+        .collect();
+    let rest: Vec<u16> = hosts.iter().map(|(host, _)| host.rest_port()).collect();
+    let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
+    let fabric = Fabric::line(3, &ports);
+    let masters: Vec<usize> =
+        fabric.switches.iter().map(|switch| switch.wait_master(&[0, 1, 2], Duration::from_secs(10))).collect();
+
+    // Three switches, two cables (four links) and, once it speaks, one host: the same on every host.
+    wait_same_view(&rest, 3, 4, 0, Duration::from_secs(20));
+    fabric.host_speaks(1, 1, 0x0a);
+    let view = wait_same_view(&rest, 3, 4, 1, Duration::from_secs(20));
+    assert_eq!(view["hosts"][0]["mac"], "00:00:00:00:00:0a", "{view}");
+    // Each host discovered only the switches it masters: nobody probed a switch it is slave of.
+    for (index, (host, _)) in hosts.iter().enumerate() {
+        for (switch, master) in masters.iter().enumerate() {
+            let joined = format!("datapath {:016x} joined with", switch + 1);
+            assert_eq!(host.logged(&["topology", &joined]), *master == index, "host {index}, switch {}", switch + 1);
+        }
+    }
+
+    // kill -9 of switch 2's master: its parts age out with its lease, the new masters discover what it did.
+    let victim = masters[1];
+    let mut hosts: Vec<Option<Host>> = hosts.into_iter().map(|(host, _)| Some(host)).collect();
+    let mut killed = hosts[victim].take().expect("the master");
+    killed.signal(nix::sys::signal::Signal::SIGKILL);
+    killed.wait_exit();
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != victim).collect();
+    for switch in &fabric.switches {
+        switch.wait_master(&survivors, Duration::from_secs(10));
+    }
+    let rest: Vec<u16> = survivors.iter().map(|i| rest[*i]).collect();
+    // The host was learned by switch 1's master: gone with it if that was the victim, kept otherwise.
+    let hosts_left = usize::from(masters[0] != victim);
+    wait_same_view(&rest, 3, 4, hosts_left, Duration::from_secs(20));
+    fabric.host_speaks(1, 1, 0x0b);
+    let view = wait_same_view(&rest, 3, 4, hosts_left + 1, Duration::from_secs(20));
+    eprintln!("after the kill: {view}");
 }

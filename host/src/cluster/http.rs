@@ -95,11 +95,12 @@ pub fn post(address: &str, path: &str, body: &[u8], deadline: Instant) -> Result
     }
 }
 
-/// Reads what the socket has into `raw`; 0 when the peer closed.
+/// Reads what the socket has into `raw`, waiting until `deadline` for some (a deadline already past still takes
+/// what is there: a watch polled without waiting); 0 when the peer closed.
 fn read_some(socket: &Socket, raw: &mut Vec<u8>, deadline: Instant) -> Result<usize, String> {
     let start = raw.len();
     raw.resize(start + 8192, 0);
-    let read = socket.read(&mut raw[start..], Some(remaining(deadline)?));
+    let read = socket.read(&mut raw[start..], Some(deadline.saturating_duration_since(Instant::now())));
     let n = *read.as_ref().unwrap_or(&0);
     raw.truncate(start + n);
     read.map_err(|e| format!("receive: {}", e.message))
