@@ -821,3 +821,39 @@ fn the_topology_is_discovered_by_each_switchs_master_and_the_same_on_every_host_
     let view = wait_same_view(&rest, 3, 4, hosts_left + 1, Duration::from_secs(20));
     eprintln!("after the kill: {view}");
 }
+
+#[test]
+fn without_a_cluster_the_same_key_value_calls_work_and_the_keys_survive_a_hot_restart() {
+    let dir = temp_dir("kv-local");
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("plugins dir");
+    common::install(&plugins, &[(&common::lib_path(PROBE), "libprobe.so")]);
+    let (plugins, pid_file) = (plugins.display().to_string(), dir.join("tatsu.pid"));
+    let (socket, pid_arg) = (dir.join("control.sock").display().to_string(), pid_file.display().to_string());
+    let mut args = vec!["run", "--plugins-dir", &plugins, "--control-socket", &socket, "--pid-file", &pid_arg];
+    args.extend_from_slice(&common::LOOPBACK_PORTS);
+    args.extend_from_slice(&["--wsapi-host", "127.0.0.1"]);
+    let mut host = Host::start(&args, &[]);
+    let (rest, port) = (host.rest_port(), host.switch_port());
+    // A single host is master of its switch, once.
+    let _switch = ClusterSwitch::connect(6, &[port]);
+    host.wait_for(&["cluster-probe", "role 0000000000000006 Master generation 0"]);
+    host.wait_for(&["cluster-probe", "send 0000000000000006: ok"]);
+
+    let put = common::http::Client::connect(rest).request("PUT", "/kv/kept", Some("across the restart"));
+    assert_eq!(put.status, 200, "{}", put.text());
+    wait_seen(rest, serde_json::json!(["kept", "across the restart"]), Duration::from_secs(5));
+    let cas = common::http::Client::connect(rest).request("POST", "/kv-cas/kept", Some(r#"{"expected":"no","new":"x"}"#));
+    assert_eq!(cas.json()["swapped"], false);
+
+    host.signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(host.wait_exit().success(), "the old host exits after the handover");
+    let successor = Successor(std::fs::read_to_string(&pid_file).expect("pid file"));
+    // The successor's store holds the key, and its app's watch saw it arrive.
+    assert_eq!(kv_get(rest, "kept"), Ok("across the restart".to_owned()));
+    wait_seen(rest, serde_json::json!(["kept", "across the restart"]), Duration::from_secs(5));
+    let put = common::http::Client::connect(rest).request("PUT", "/kv/after", Some("1"));
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(kv_get(rest, "after"), Ok("1".to_owned()));
+    drop(successor);
+}

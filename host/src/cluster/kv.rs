@@ -373,6 +373,8 @@ struct Local {
     keys: BTreeMap<String, (Vec<u8>, i64)>,
     /// The last [`LOCAL_HISTORY`] changes: revision, full key, new value (`None`: deleted).
     history: VecDeque<(i64, String, Option<Vec<u8>>)>,
+    /// The revision of the newest change dropped from `history` (0: none was).
+    forgotten: i64,
     /// Watchers parked for the next change.
     waiting: Vec<Arc<GreenSlot>>,
 }
@@ -391,7 +393,9 @@ impl Local {
         }
         self.history.push_back((revision, key.to_owned(), value.map(<[u8]>::to_vec)));
         if self.history.len() > LOCAL_HISTORY {
-            self.history.pop_front();
+            if let Some((dropped, _, _)) = self.history.pop_front() {
+                self.forgotten = dropped;
+            }
         }
         for waiter in self.waiting.drain(..) {
             waiter.unpark();
@@ -456,7 +460,7 @@ impl LocalStore {
         me: Option<&Arc<GreenSlot>>,
     ) -> Result<Vec<KvChange>, KvError> {
         let mut local = self.lock();
-        if local.history.front().is_some_and(|(oldest, _, _)| *oldest > after + 1) && after < local.revision {
+        if after < local.forgotten {
             return Err(failure(
                 KvFailure::Compacted,
                 format!("revision {after} is older than the {LOCAL_HISTORY} changes kept: list again"),
