@@ -298,12 +298,8 @@ pub struct HostServices {
     pub kv_list: extern "C" fn(app: AppHandle, prefix: RStr<'_>) -> RResult<KvListing, KvError>,
     /// Sets `key`; `ephemeral` keys go when this host leaves or dies (its cluster lease). Returns the revision of
     /// the change. Parks.
-    pub kv_put: extern "C" fn(
-        app: AppHandle,
-        key: RStr<'_>,
-        value: RSlice<'_, u8>,
-        ephemeral: bool,
-    ) -> RResult<i64, KvError>,
+    pub kv_put:
+        extern "C" fn(app: AppHandle, key: RStr<'_>, value: RSlice<'_, u8>, ephemeral: bool) -> RResult<i64, KvError>,
     /// Deletes `key`; `true` if it existed. Parks.
     pub kv_delete: extern "C" fn(app: AppHandle, key: RStr<'_>) -> RResult<bool, KvError>,
     /// Sets `key` to `new` only if it holds `expected` now (none: only if it does not exist); `true` if it did.

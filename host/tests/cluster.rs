@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::fake_switch::{FakeSwitch, Frame, V1_3};
-use tatsu_ofproto::{v1_3, Message};
 use common::{temp_dir, Host};
+use tatsu_ofproto::{v1_3, Message};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -254,7 +254,13 @@ impl ClusterSwitch {
 
 /// Serves one connection of a switch (read from `reader`, written through `writer`): echo replies, and roles as
 /// OpenFlow 1.3 §6.3.6 says; every other message goes to `other`.
-fn serve(mut reader: FakeSwitch, writer: &Mutex<FakeSwitch>, index: usize, roles: &Mutex<Roles>, other: impl Fn(&Frame)) {
+fn serve(
+    mut reader: FakeSwitch,
+    writer: &Mutex<FakeSwitch>,
+    index: usize,
+    roles: &Mutex<Roles>,
+    other: impl Fn(&Frame),
+) {
     while let Some(frame) = reader.read() {
         let mut switch = writer.lock().expect("lock");
         match frame.msg_type {
@@ -542,7 +548,7 @@ fn apps_see_their_roles_and_a_slave_cannot_change_a_switch_but_can_read_it() {
         master_host.wait_for(&["cluster-probe", &format!("read {dpid}: ok")]);
         // The slave's app hears it is slave; its flow-mod fails with the typed error, its read works.
         slave_host.wait_for(&["cluster-probe", &format!("role {dpid} Slave")]);
-        slave_host.wait_for(&["cluster-probe", &format!("send {dpid}: NotMaster", ), "is its slave"]);
+        slave_host.wait_for(&["cluster-probe", &format!("send {dpid}: NotMaster",), "is its slave"]);
         slave_host.wait_for(&["cluster-probe", &format!("read {dpid}: ok")]);
         assert!(!slave_host.logged(&[&format!("role {dpid} Master")]), "one master per switch");
     }
@@ -604,7 +610,8 @@ fn the_key_value_store_is_shared_swaps_atomically_and_outlives_a_killed_host_and
     assert!(cas(rest[master], "from-survivor", "v2"));
 
     // kill -9 of the master's host: the values are in etcd, not in it.
-    let (mut hosts, mut left): (Vec<Option<Host>>, Vec<u16>) = (hosts.into_iter().map(|(h, _)| Some(h)).collect(), rest);
+    let (mut hosts, mut left): (Vec<Option<Host>>, Vec<u16>) =
+        (hosts.into_iter().map(|(h, _)| Some(h)).collect(), rest);
     let mut killed = hosts[master].take().expect("the master");
     killed.signal(nix::sys::signal::Signal::SIGKILL);
     killed.wait_exit();
@@ -843,7 +850,8 @@ fn without_a_cluster_the_same_key_value_calls_work_and_the_keys_survive_a_hot_re
     let put = common::http::Client::connect(rest).request("PUT", "/kv/kept", Some("across the restart"));
     assert_eq!(put.status, 200, "{}", put.text());
     wait_seen(rest, serde_json::json!(["kept", "across the restart"]), Duration::from_secs(5));
-    let cas = common::http::Client::connect(rest).request("POST", "/kv-cas/kept", Some(r#"{"expected":"no","new":"x"}"#));
+    let cas =
+        common::http::Client::connect(rest).request("POST", "/kv-cas/kept", Some(r#"{"expected":"no","new":"x"}"#));
     assert_eq!(cas.json()["swapped"], false);
 
     host.signal(nix::sys::signal::Signal::SIGHUP);

@@ -18,8 +18,8 @@ use crate::abi::{
     AppDescriptor, AppEventRef, AppModule, AppModuleRef, AppObject, AppObjectBox, AppObject_TO, DatapathEventRef,
     EventRef, HostContext, OpenFlowRef, RequestRef, RoleEventRef, Subscription,
 };
-use crate::cluster::RoleChange;
 use crate::app::{App, Handlers};
+use crate::cluster::RoleChange;
 use crate::context::Context;
 use crate::openflow::{Datapath, DatapathInfo, OfMessage};
 use crate::panic::{self, Caught};

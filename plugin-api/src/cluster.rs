@@ -213,7 +213,8 @@ impl Kv {
     }
 
     fn put_with(&self, key: &str, value: &[u8], ephemeral: bool) -> Result<i64, KvError> {
-        let answer = (self.host.services.kv_put())(self.host.app, RStr::from(key), RSlice::from_slice(value), ephemeral);
+        let answer =
+            (self.host.services.kv_put())(self.host.app, RStr::from(key), RSlice::from_slice(value), ephemeral);
         result(answer, |revision| revision)
     }
 

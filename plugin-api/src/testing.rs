@@ -971,7 +971,11 @@ extern "C" fn kv_list(app: AppHandle, prefix: RStr<'_>) -> RResult<KvListing, Kv
         .keys
         .iter()
         .filter(|(key, _)| key.starts_with(prefix.as_str()))
-        .map(|(key, (value, revision))| KvEntry { key: key.as_str().into(), value: value.clone().into(), revision: *revision })
+        .map(|(key, (value, revision))| KvEntry {
+            key: key.as_str().into(),
+            value: value.clone().into(),
+            revision: *revision,
+        })
         .collect();
     RResult::ROk(KvListing { entries, revision: recorded.kv.revision })
 }
@@ -1026,7 +1030,11 @@ extern "C" fn kv_watch(app: AppHandle, prefix: RStr<'_>, after: i64) -> RResult<
 }
 
 /// Never waits: what changed since the last call, or nothing.
-extern "C" fn kv_watch_next(app: AppHandle, watch: &KvWatchHandle, _timeout_ns: u64) -> RResult<RVec<KvChange>, KvError> {
+extern "C" fn kv_watch_next(
+    app: AppHandle,
+    watch: &KvWatchHandle,
+    _timeout_ns: u64,
+) -> RResult<RVec<KvChange>, KvError> {
     if watch.0.is_null() {
         return RResult::RErr(KvError { failure: KvFailure::Other, detail: "the watch is closed".into() });
     }
@@ -1331,7 +1339,8 @@ mod tests {
         assert_eq!(kit.context().role(1).map(|r| r.role), Some(crate::Role::Master));
         assert_eq!(kit.context().cluster_node(), None);
 
-        let mut kit = TestKit::<RoleWatcher>::in_cluster("h1", serde_json::Value::Null).unwrap_or_else(|e| panic!("{e}"));
+        let mut kit =
+            TestKit::<RoleWatcher>::in_cluster("h1", serde_json::Value::Null).unwrap_or_else(|e| panic!("{e}"));
         kit.connect(2, tatsu_ofproto::OFP_VERSION_1_3, &[1]);
         assert!(kit.app().roles.is_empty(), "no role before the election");
         assert_eq!(kit.context().role(2).map(|r| r.role), Some(crate::Role::Equal));
@@ -1344,10 +1353,10 @@ mod tests {
         // A slave's reads work.
         kit.set_role(2, crate::Role::Slave, 9);
         kit.answer_switch_requests(|_, _| vec![Message::V1_3(v1_3::Message::BarrierReply)]);
-        let barrier = kit.context().datapath_handle(2, tatsu_ofproto::OFP_VERSION_1_3).request(
-            crate::ofproto::portable::Barrier,
-            Duration::from_secs(1),
-        );
+        let barrier = kit
+            .context()
+            .datapath_handle(2, tatsu_ofproto::OFP_VERSION_1_3)
+            .request(crate::ofproto::portable::Barrier, Duration::from_secs(1));
         assert!(barrier.is_ok(), "{barrier:?}");
     }
 

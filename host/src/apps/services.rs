@@ -11,9 +11,9 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::ROption;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_abi::{
-    Accepted, AppHandle, DatapathDesc, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind,
-    KvChange, KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, RequestError, RequestFailure, RoleEventRef,
-    SocketHandle, ThreadHandle, WaitStatus,
+    Accepted, AppHandle, DatapathDesc, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind, KvChange,
+    KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, RequestError, RequestFailure, RoleEventRef, SocketHandle,
+    ThreadHandle, WaitStatus,
 };
 
 use super::state::AppState;
@@ -419,7 +419,12 @@ extern "C" fn kv_list(handle: AppHandle, prefix: RStr<'_>) -> RResult<KvListing,
     state.kv.list(prefix.as_str()).into()
 }
 
-extern "C" fn kv_put(handle: AppHandle, key: RStr<'_>, value: RSlice<'_, u8>, ephemeral: bool) -> RResult<i64, KvError> {
+extern "C" fn kv_put(
+    handle: AppHandle,
+    key: RStr<'_>,
+    value: RSlice<'_, u8>,
+    ephemeral: bool,
+) -> RResult<i64, KvError> {
     let state = app(handle);
     let _blocking = state.watched.blocking();
     state.kv.put(key.as_str(), &value, ephemeral).into()

@@ -60,7 +60,10 @@ fn check_key(key: &str, allow_empty: bool) -> Result<(), KvError> {
 
 fn check_value(value: &[u8]) -> Result<(), KvError> {
     if value.len() > MAX_VALUE_BYTES {
-        return Err(failure(KvFailure::Other, format!("a value is at most {MAX_VALUE_BYTES} bytes, not {}", value.len())));
+        return Err(failure(
+            KvFailure::Other,
+            format!("a value is at most {MAX_VALUE_BYTES} bytes, not {}", value.len()),
+        ));
     }
     Ok(())
 }
@@ -171,7 +174,11 @@ impl AppStore {
                 let (found, revision) = store.list(&full);
                 let entries = found
                     .into_iter()
-                    .map(|(key, value, revision)| KvEntry { key: self.strip(&key).into(), value: value.into(), revision })
+                    .map(|(key, value, revision)| KvEntry {
+                        key: self.strip(&key).into(),
+                        value: value.into(),
+                        revision,
+                    })
                     .collect();
                 Ok(KvListing { entries, revision })
             }
@@ -204,9 +211,7 @@ impl AppStore {
     pub fn delete(&self, key: &str) -> Result<bool, KvError> {
         check_key(key, false)?;
         match &*self.backend {
-            Backend::Etcd { etcd, .. } => {
-                Ok(etcd.delete(self.full(key).as_bytes()).map_err(|e| etcd_failure(&e))? > 0)
-            }
+            Backend::Etcd { etcd, .. } => Ok(etcd.delete(self.full(key).as_bytes()).map_err(|e| etcd_failure(&e))? > 0),
             Backend::Local(store) => Ok(store.delete(&self.full(key))),
         }
     }
@@ -271,7 +276,8 @@ pub enum AppWatch {
 impl AppWatch {
     /// The next changes, waiting until `timeout` passes (an empty list) or a stop.
     pub fn next(&mut self, timeout: Duration) -> Result<Vec<KvChange>, KvError> {
-        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        let deadline =
+            Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         match self {
             AppWatch::Etcd { etcd, prefix, strip, after, stream } => loop {
                 if stream.is_none() {
@@ -298,7 +304,8 @@ impl AppWatch {
                         return Ok(Vec::new());
                     }
                     Ok(Some(events)) => {
-                        let changes: Vec<KvChange> = events.into_iter().map(|event| etcd_change(event, *strip)).collect();
+                        let changes: Vec<KvChange> =
+                            events.into_iter().map(|event| etcd_change(event, *strip)).collect();
                         *after = changes.iter().map(|change| change.revision).max().unwrap_or(*after).max(*after);
                         return Ok(changes);
                     }

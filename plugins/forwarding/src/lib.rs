@@ -499,7 +499,9 @@ impl Forwarding {
             return Ok(dp.send(PacketOut::reply(packet_in, actions))?);
         }
         match self.datapath(ctx, egress.dpid) {
-            Some(target) if is_whole(packet_in) => Ok(unless_gone(target.send(PacketOut::new(packet_in.data, actions)))?),
+            Some(target) if is_whole(packet_in) => {
+                Ok(unless_gone(target.send(PacketOut::new(packet_in.data, actions)))?)
+            }
             _ => Ok(()),
         }
     }
@@ -636,7 +638,12 @@ impl Forwarding {
 /// the switch: that host sets up its part of the path when the packet reaches the switch as a table miss there.
 fn unless_gone(sent: Result<(), OfError>) -> Result<(), OfError> {
     match sent {
-        Err(e) if matches!(e.kind(), OfErrorKind::UnknownDatapath | OfErrorKind::Disconnected | OfErrorKind::NotMaster) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                OfErrorKind::UnknownDatapath | OfErrorKind::Disconnected | OfErrorKind::NotMaster
+            ) =>
+        {
             log::debug!("not sent: {e}");
             Ok(())
         }

@@ -416,7 +416,11 @@ impl Topology {
     fn learn_host(&mut self, ctx: &Context, at: PortRef, parsed: &Parsed<'_>) {
         let mac = parsed.eth_src();
         let shared_link = self.shared.as_ref().is_some_and(|shared| shared.view.merged().touches(at));
-        if !mac.is_unicast() || mac.is_zero() || self.switches.port(at).is_none() || self.links.touches(at) || shared_link
+        if !mac.is_unicast()
+            || mac.is_zero()
+            || self.switches.port(at).is_none()
+            || self.links.touches(at)
+            || shared_link
         {
             return;
         }

@@ -31,6 +31,11 @@ pub struct Part {
     pub hosts: Vec<Host>,
 }
 
+/// A part to put: its datapath, its key and its JSON.
+pub type Put = (u64, String, String);
+/// A part to delete: its datapath and its key.
+pub type Withdrawal = (u64, String);
+
 /// The key prefix of every part.
 pub const PARTS: &str = "parts/";
 
@@ -167,9 +172,9 @@ impl View {
         (self.remerge(), bad)
     }
 
-    /// What this host should publish now, given its own `parts` by datapath: the puts (key, JSON) and the
-    /// deletions (keys) that differ from what it last published.
-    pub fn to_publish(&self, node: &str, parts: &BTreeMap<u64, Part>) -> (Vec<(u64, String, String)>, Vec<(u64, String)>) {
+    /// What this host should publish now, given its own `parts` by datapath: the puts and the deletions that
+    /// differ from what it last published.
+    pub fn to_publish(&self, node: &str, parts: &BTreeMap<u64, Part>) -> (Vec<Put>, Vec<Withdrawal>) {
         let mut puts = Vec::new();
         for (dpid, part) in parts {
             let Ok(json) = serde_json::to_string(part) else { continue };
@@ -283,11 +288,21 @@ mod tests {
     use super::*;
 
     fn port(dpid: u64, port_no: u32) -> Port {
-        Port { dpid, port_no, hw_addr: MacAddr::new(2, 0, 0, 0, dpid as u8, port_no as u8), name: String::new(), live: true }
+        Port {
+            dpid,
+            port_no,
+            hw_addr: MacAddr::new(2, 0, 0, 0, dpid as u8, port_no as u8),
+            name: String::new(),
+            live: true,
+        }
     }
 
     fn part(dpid: u64, links: &[Link]) -> Part {
-        Part { switch: Switch { dpid, ports: vec![port(dpid, 1), port(dpid, 2)] }, links: links.to_vec(), hosts: vec![] }
+        Part {
+            switch: Switch { dpid, ports: vec![port(dpid, 1), port(dpid, 2)] },
+            links: links.to_vec(),
+            hosts: vec![],
+        }
     }
 
     fn change(key: &str, value: Option<&Part>, revision: i64) -> KvChange {
