@@ -789,7 +789,7 @@ fn the_topology_is_discovered_by_each_switchs_master_and_the_same_on_every_host_
     let config = config.display().to_string();
     let hosts: Vec<(Host, u16)> = ["h0", "h1", "h2"]
         .iter()
-        .map(|node| cluster_host_with("topo", &etcd.endpoints(), node, &["--config", &config], &["topology"]))
+        .map(|node| cluster_host_with("topo", &etcd.endpoints(), node, &["--config", &config], &["topology", PROBE]))
         .collect();
     let rest: Vec<u16> = hosts.iter().map(|(host, _)| host.rest_port()).collect();
     let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
@@ -802,6 +802,20 @@ fn the_topology_is_discovered_by_each_switchs_master_and_the_same_on_every_host_
     fabric.host_speaks(1, 1, 0x0a);
     let view = wait_same_view(&rest, 3, 4, 1, Duration::from_secs(20));
     assert_eq!(view["hosts"][0]["mac"], "00:00:00:00:00:0a", "{view}");
+    // And every host's apps got the same topology events (in the order each host merged the parts in).
+    let events: Vec<Vec<String>> = rest
+        .iter()
+        .map(|port| {
+            let all = common::http::Client::connect(*port).get("/topology-events").json();
+            let mut all: Vec<String> = serde_json::from_value(all).expect("a list of events");
+            all.sort();
+            all
+        })
+        .collect();
+    assert!(events.iter().all(|mine| *mine == events[0]), "{events:#?}");
+    assert_eq!(events[0].iter().filter(|e| e.starts_with("switch-enter")).count(), 3, "{:?}", events[0]);
+    assert_eq!(events[0].iter().filter(|e| e.starts_with("link-add")).count(), 4, "{:?}", events[0]);
+    assert!(events[0].contains(&"host-add 00:00:00:00:00:0a".to_owned()), "{:?}", events[0]);
     // Each host discovered only the switches it masters: nobody probed a switch it is slave of.
     for (index, (host, _)) in hosts.iter().enumerate() {
         for (switch, master) in masters.iter().enumerate() {
