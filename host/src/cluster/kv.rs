@@ -483,8 +483,9 @@ impl LocalStore {
                 revision: *revision,
             })
             .collect();
-        if changes.is_empty() {
-            if let Some(me) = me {
+        if let (true, Some(me)) = (changes.is_empty(), me) {
+            // Once per thread: a watcher that times out again and again must not pile up.
+            if !local.waiting.iter().any(|waiting| Arc::ptr_eq(waiting, me)) {
                 local.waiting.push(Arc::clone(me));
             }
         }

@@ -226,7 +226,7 @@ impl Topology {
             return Ok(());
         }
         let discovered = self.discover(ctx, info);
-        self.sync(ctx);
+        self.sync_parts(ctx, Some(info.dpid));
         discovered
     }
 
@@ -255,7 +255,7 @@ impl Topology {
         if self.switches.connection(info.dpid) == Some(info.connection) {
             log::info!("datapath {:016x} left: {}", info.dpid, info.reason.as_deref().unwrap_or("unknown reason"));
             self.switch_gone(ctx, info.dpid);
-            self.sync(ctx);
+            self.sync_parts(ctx, Some(info.dpid));
         }
     }
 
@@ -279,7 +279,7 @@ impl Topology {
             }
             _ => Ok(()),
         };
-        self.sync(ctx);
+        self.sync_parts(ctx, Some(dpid));
         result
     }
 
@@ -533,10 +533,10 @@ impl Topology {
         }
     }
 
-    /// This host's part of each switch it masters.
-    fn own_parts(&self) -> BTreeMap<u64, Part> {
+    /// This host's part of each switch it masters (of switch `dpid` only, if given).
+    fn own_parts(&self, dpid: Option<u64>) -> BTreeMap<u64, Part> {
         self.switches
-            .describe(None)
+            .describe(dpid)
             .into_iter()
             .map(|switch| {
                 let dpid = switch.dpid;
@@ -548,11 +548,20 @@ impl Topology {
     /// In a cluster: publishes what changed in this host's parts, then takes in what the watch saw of every
     /// host's and publishes the events of the view's changes. etcd lost: said once, tried again next time.
     fn sync(&mut self, ctx: &Context) {
-        let own = if self.shared.is_some() { self.own_parts() } else { return };
+        self.sync_parts(ctx, None);
+    }
+
+    /// [`Topology::sync`] for the part of switch `dpid` only (or all, for `None`): what one switch's change needs,
+    /// without serialising every other part again.
+    fn sync_parts(&mut self, ctx: &Context, dpid: Option<u64>) {
+        let own = if self.shared.is_some() { self.own_parts(dpid) } else { return };
         let Some(shared) = self.shared.as_mut() else { return };
         let kv = ctx.kv();
         let mut failures = Vec::new();
-        let (puts, deletes) = shared.view.to_publish(&shared.node, &own);
+        let (puts, mut deletes) = shared.view.to_publish(&shared.node, &own);
+        if let Some(only) = dpid {
+            deletes.retain(|(withdrawn, _)| *withdrawn == only);
+        }
         for (dpid, key, json) in puts {
             match kv.put_ephemeral(&key, json.as_bytes()) {
                 Ok(_) => shared.view.published(dpid, Some(json)),

@@ -60,6 +60,8 @@ pub struct Merged {
     pub links: BTreeSet<Link>,
     /// By MAC address.
     pub hosts: BTreeMap<MacAddr, Host>,
+    /// Every port that is an end of a link (so not an edge port).
+    ends: BTreeSet<PortRef>,
 }
 
 impl Merged {
@@ -70,7 +72,7 @@ impl Merged {
 
     /// Whether `at` is an end of any link.
     pub fn touches(&self, at: PortRef) -> bool {
-        self.links.iter().any(|link| link.src == at || link.dst == at)
+        self.ends.contains(&at)
     }
 
     /// The switch `dpid`, or all of them.
@@ -218,6 +220,7 @@ impl View {
                 }
             }
         }
+        merged.ends = merged.links.iter().flat_map(|link| [link.src, link.dst]).collect();
         let changes = diff(&self.merged, &merged);
         self.merged = merged;
         changes
