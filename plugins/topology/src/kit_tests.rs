@@ -632,10 +632,15 @@ fn in_a_cluster_the_master_discovers_and_publishes_and_the_view_is_every_hosts_p
     assert_eq!(kv.get(&shared::part_key(1, "h0")).ok().flatten(), None);
     let left = kit.take_published::<SwitchLeave>();
     assert_eq!(left.iter().map(|e| e.switch.dpid).collect::<Vec<_>>(), [1]);
-    // etcd lost: nothing breaks; said once.
+    // etcd lost: nothing breaks, and once it is back (after the back-off) the view catches up.
+    kit.take_published::<SwitchEnter>();
     kit.set_kv_unavailable(Some("etcd lost"));
+    kit.set_role(1, Role::Master, 7);
     kit.advance(Duration::from_secs(3));
+    assert_eq!(kv.get(&shared::part_key(1, "h0")).map_err(|e| e.kind()), Err(KvErrorKind::Unavailable));
     kit.set_kv_unavailable(None);
-    kit.advance(Duration::from_secs(1));
+    kit.advance(Duration::from_secs(6));
+    assert!(kv.get(&shared::part_key(1, "h0")).ok().flatten().is_some(), "published once etcd is back");
+    assert_eq!(kit.take_published::<SwitchEnter>().iter().map(|e| e.switch.dpid).collect::<Vec<_>>(), [1]);
     assert!(kit.faults().is_empty(), "{:?}", kit.faults());
 }

@@ -39,7 +39,9 @@ use serde::{Deserialize, Serialize};
 use tatsu_plugin_api::ofproto::portable::PortReason;
 use tatsu_plugin_api::packet::{self, ether_type, Parsed};
 use tatsu_plugin_api::{export_app, Action, App, AppEvent, BoxError, Context, Datapath, DatapathInfo, FlowMod};
-use tatsu_plugin_api::{Handlers, KvWatch, MacAddr, Match, OfError, PacketIn, PacketOut, PortStatus, Role, RoleChange};
+use tatsu_plugin_api::{
+    Handlers, KvErrorKind, KvWatch, MacAddr, Match, OfError, PacketIn, PacketOut, PortStatus, Role, RoleChange,
+};
 use tatsu_topology_api::{
     GetHosts, GetLinks, GetSwitches, Host, HostAdd, HostDelete, HostMove, Link, LinkAdd, LinkDelete, PortAdd,
     PortDelete, PortModify, PortRef, Switch, SwitchEnter, SwitchLeave,
@@ -96,7 +98,13 @@ struct Shared {
     view: View,
     /// `None` until it could be opened (etcd lost), and after it failed.
     watch: Option<KvWatch>,
+    /// etcd was unreachable: no call before this probe round, so that an outage (each call waits for the host's
+    /// etcd timeout) costs the event loop one round in [`ETCD_BACKOFF_ROUNDS`].
+    quiet_until: u64,
 }
+
+/// Probe rounds without etcd calls after one failed for want of etcd.
+const ETCD_BACKOFF_ROUNDS: u64 = 5;
 
 /// What a predecessor hands over in a hot restart.
 #[derive(Serialize, Deserialize)]
@@ -136,7 +144,7 @@ impl App for Topology {
     fn start(&mut self, ctx: &Context) -> Result<(), BoxError> {
         if let Some(node) = ctx.cluster_node() {
             log::info!("in a cluster as `{node}`: discovering the switches this host masters, sharing the view");
-            self.shared = Some(Shared { node, view: View::default(), watch: None });
+            self.shared = Some(Shared { node, view: View::default(), watch: None, quiet_until: 0 });
             self.sync(ctx);
         }
         Ok(())
@@ -556,6 +564,9 @@ impl Topology {
     fn sync_parts(&mut self, ctx: &Context, dpid: Option<u64>) {
         let own = if self.shared.is_some() { self.own_parts(dpid) } else { return };
         let Some(shared) = self.shared.as_mut() else { return };
+        if self.round < shared.quiet_until {
+            return;
+        }
         let kv = ctx.kv();
         let mut failures = Vec::new();
         let (puts, mut deletes) = shared.view.to_publish(&shared.node, &own);
@@ -604,9 +615,12 @@ impl Topology {
                 }
             }
         }
+        if failures.iter().any(|e| e.kind() == KvErrorKind::Unavailable) {
+            shared.quiet_until = self.round + ETCD_BACKOFF_ROUNDS;
+        }
         for e in failures {
             if self.reported.first(shared::failure_key(&e)) {
-                log::warn!("sharing the topology: {e} (tried again every round; said once)");
+                log::warn!("sharing the topology: {e} (tried again every {ETCD_BACKOFF_ROUNDS} rounds; said once)");
             }
         }
         for event in events {
