@@ -299,6 +299,7 @@ fn one_master_per_switch_and_a_new_one_with_a_higher_generation_when_it_is_kille
         switches.iter().map(|switch| switch.wait_master(&[0, 1, 2], Duration::from_secs(10))).collect();
     let generation = switches[0].generation().expect("a generation id");
     let first = masters[0];
+    assert_eq!(masters[1], first, "mastership affinity: one host masters every switch");
     assert!(hosts[first].0.logged(&["datapath 0000000000000001: master (generation"]));
 
     // kill -9 of switch 1's master: another host becomes master once the lease (2 s) expires, with a higher
@@ -317,9 +318,31 @@ fn one_master_per_switch_and_a_new_one_with_a_higher_generation_when_it_is_kille
     eprintln!(
         "takeover {took:?} after kill -9 (lease 2 s), generation {generation} → {newer}, host {first} → {second}"
     );
-    // Switch 2 has exactly one master among the survivors too.
-    switches[1].wait_master(&others, Duration::from_secs(10));
+    // Switch 2 moves with switch 1: the whole network has one master again.
+    assert_eq!(switches[1].wait_master(&others, Duration::from_secs(10)), second, "the network moves whole");
     assert!(switches.iter().all(|s| s.requests().iter().all(|(_, _, _, accepted)| *accepted)));
+}
+
+#[test]
+fn a_switch_the_preferred_master_does_not_reach_is_mastered_by_another_host_after_the_grace() {
+    if !etcd_installed() {
+        return;
+    }
+    let etcd = Etcd::start("grace", 1);
+    let hosts: Vec<(Host, u16)> =
+        ["h0", "h1"].iter().map(|node| cluster_host("grace", &etcd.endpoints(), node, &[])).collect();
+    let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
+    let both = ClusterSwitch::connect(8, &ports);
+    let preferred = both.wait_master(&[0, 1], Duration::from_secs(10));
+    hosts[preferred].0.wait_for(&["this host is the preferred master"]);
+    // A switch connected to the other host only: nobody masters it during the grace (the lease TTL, 2 s), then
+    // the host it reaches does.
+    let other = 1 - preferred;
+    let lonely = ClusterSwitch::connect(9, &[ports[other]]);
+    let connected = Instant::now();
+    assert_eq!(lonely.wait_master(&[0], Duration::from_secs(10)), 0);
+    assert!(connected.elapsed() >= Duration::from_millis(1500), "no grace: {:?}", connected.elapsed());
+    assert!(!hosts[other].0.logged(&["this host is the preferred master"]));
 }
 
 #[test]

@@ -298,6 +298,14 @@ impl Etcd {
         key_values(&self.call("/v3/kv/range", &body)?)
     }
 
+    /// Every key that starts with `prefix`, in key order, and the store's revision they were read at (what a watch
+    /// that follows them starts after).
+    pub fn get_prefix_at(&self, prefix: &[u8]) -> Result<(Vec<KeyValue>, i64), EtcdError> {
+        let body = json!({ "key": base64::encode(prefix), "range_end": base64::encode(&prefix_end(prefix)) });
+        let answer = self.call("/v3/kv/range", &body)?;
+        Ok((key_values(&answer)?, number(&answer["header"], "revision")))
+    }
+
     /// Puts `value` under `key`, attached to `lease` if not 0; returns the new revision.
     pub fn put(&self, key: &[u8], value: &[u8], lease: i64) -> Result<i64, EtcdError> {
         let body = op_json(&Op::Put { key: key.to_vec(), value: value.to_vec(), lease })["request_put"].clone();
@@ -363,6 +371,17 @@ impl Etcd {
     /// Watches `key` for changes from revision `start` on (0: from now).
     pub fn watch(&self, key: &[u8], start: i64) -> Result<Watch, EtcdError> {
         let mut request = json!({ "key": base64::encode(key) });
+        if start > 0 {
+            request["start_revision"] = json!(start.to_string());
+        }
+        let response = self.open("/v3/watch", &json!({ "create_request": request }), self.timeout)?;
+        Ok(Watch { response })
+    }
+
+    /// Watches every key that starts with `prefix`, from revision `start` on (0: from now): one stream for any
+    /// number of keys.
+    pub fn watch_prefix(&self, prefix: &[u8], start: i64) -> Result<Watch, EtcdError> {
+        let mut request = json!({ "key": base64::encode(prefix), "range_end": base64::encode(&prefix_end(prefix)) });
         if start > 0 {
             request["start_revision"] = json!(start.to_string());
         }

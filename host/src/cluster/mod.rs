@@ -88,9 +88,30 @@ impl Keys {
         format!("/{}/nodes/{}", self.cluster, self.node_id).into_bytes()
     }
 
+    /// The prefix of every election key: what each host watches, with one watch.
+    pub fn datapaths(&self) -> Vec<u8> {
+        format!("/{}/datapaths/", self.cluster).into_bytes()
+    }
+
     /// The election key of `dpid`.
     pub fn master(&self, dpid: u64) -> Vec<u8> {
         format!("/{}/datapaths/{dpid:016x}/master", self.cluster).into_bytes()
+    }
+
+    /// The key of the preferred master, the one host that campaigns for a datapath at once (see
+    /// [`election`]'s mastership affinity).
+    pub fn preferred(&self) -> Vec<u8> {
+        format!("/{}/datapaths/preferred", self.cluster).into_bytes()
+    }
+
+    /// The datapath whose election key `key` is, if it is one.
+    pub fn dpid_of(&self, key: &[u8]) -> Option<u64> {
+        let rest = key.strip_prefix(self.datapaths().as_slice())?;
+        let hex = rest.strip_suffix(b"/master")?;
+        if hex.len() != 16 {
+            return None;
+        }
+        u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
     }
 }
 
@@ -122,7 +143,13 @@ impl Cluster {
         // The keep-alive and the campaigns are green threads of one group: they wait for switches' replies (stepping
         // down sends ROLE_REQUESTs), and a planned stop ends them all.
         let threads = ThreadGroup::new("cluster", runners);
-        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), Arc::clone(&threads));
+        // Mastership affinity (see `election`): a host that is not the preferred master waits one lease time.
+        let grace = Duration::from_secs(settings.lease_ttl);
+        let mastership =
+            Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), Arc::clone(&threads), grace);
+        if let Err(e) = mastership.start() {
+            return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e.to_string())));
+        }
         let (alive, stepping) = (Arc::clone(&node), Arc::clone(&mastership));
         if let Err(e) = threads.spawn("cluster-keepalive", move || alive.keep_alive(|| stepping.step_down_all())) {
             return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e.to_string())));
