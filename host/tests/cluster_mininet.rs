@@ -237,7 +237,8 @@ impl Drop for Network {
 fn single_master(roles: &BTreeMap<String, BTreeMap<usize, String>>, among: &[usize]) -> Option<usize> {
     let mut master = None;
     for of_switch in roles.values() {
-        let masters: Vec<usize> = among.iter().copied().filter(|i| of_switch.get(i).is_some_and(|r| r == "master")).collect();
+        let masters: Vec<usize> =
+            among.iter().copied().filter(|i| of_switch.get(i).is_some_and(|r| r == "master")).collect();
         let [this] = masters[..] else { return None };
         if master.is_some_and(|m| m != this) {
             return None;
@@ -276,7 +277,8 @@ fn a_cluster_keeps_a_mininet_network_through_restarts_crashes_pauses_and_etcd_ou
     }
     prepare();
     let mut etcd = Etcd::start("mininet", 3);
-    let mut nodes: Vec<Option<Node>> = ["n0", "n1", "n2"].iter().map(|name| Some(Node::start(&etcd, name, 0))).collect();
+    let mut nodes: Vec<Option<Node>> =
+        ["n0", "n1", "n2"].iter().map(|name| Some(Node::start(&etcd, name, 0))).collect();
     let ports: Vec<u16> = (0..3).map(|i| node(&nodes, i).switch_port).collect();
     let mut net = Network::start("linear,4", &ports);
     let switches: Vec<String> = (1..=4).map(|i| format!("s{i}")).collect();

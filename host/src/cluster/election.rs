@@ -397,7 +397,8 @@ impl Mastership {
         let key = self.keys.preferred();
         let node_id = self.keys.node_id.as_bytes().to_vec();
         let put = Op::Put { key: key.clone(), value: node_id.clone(), lease };
-        let txn = self.etcd.txn(&[Compare::CreateRevision(key.clone(), 0)], &[put, Op::Get(key.clone())], &[Op::Get(key)]);
+        let txn =
+            self.etcd.txn(&[Compare::CreateRevision(key.clone(), 0)], &[put, Op::Get(key.clone())], &[Op::Get(key)]);
         let holder = match txn {
             Ok(result) => result.got.into_iter().flatten().last(),
             Err(e) => {
