@@ -597,3 +597,52 @@ impl Mastership {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys { cluster: "c".to_owned(), node_id: "n1".to_owned() }
+    }
+
+    fn kv(key: Vec<u8>, value: &str, create_revision: i64, mod_revision: i64, lease: i64) -> KeyValue {
+        KeyValue { key, value: value.as_bytes().to_vec(), create_revision, mod_revision, lease }
+    }
+
+    #[test]
+    fn election_keys_are_told_apart_from_the_preferred_key() {
+        let keys = keys();
+        assert_eq!(keys.dpid_of(&keys.master(0xab)), Some(0xab));
+        assert_eq!(keys.dpid_of(&keys.preferred()), None);
+        assert_eq!(keys.dpid_of(b"/c/datapaths/12/master"), None);
+        assert_eq!(keys.dpid_of(b"/other/datapaths/00000000000000ab/master"), None);
+    }
+
+    #[test]
+    fn the_view_takes_only_changes_newer_than_what_it_holds() {
+        let keys = keys();
+        let mut view = View::default();
+        view.replace(&keys, vec![kv(keys.master(1), "n2", 5, 5, 20), kv(keys.preferred(), "n2", 4, 4, 20)], 6);
+        assert!(view.synced && !view.is_preferred(b"n1", 10) && view.is_preferred(b"n2", 20));
+        let held = view.masters[&1].clone();
+        assert!(!view.replaced(1, &held));
+
+        // n2's lease expires: its keys go in one revision; n1 takes the preferred key and the datapath, and a
+        // transaction's answer reaches the view before the watch's older delete of the preferred key.
+        let mut changed = Changed::default();
+        view.take(&keys, kv(keys.preferred(), "n1", 9, 9, 10), false, &mut changed);
+        view.take(&keys, kv(keys.preferred(), "", 0, 8, 0), true, &mut changed);
+        assert!(view.is_preferred(b"n1", 10), "an older delete must not undo a newer put");
+        view.take(&keys, kv(keys.master(1), "", 0, 8, 0), true, &mut changed);
+        assert!(view.replaced(1, &held), "deleted");
+        let mine = kv(keys.master(1), "n1", 10, 10, 10);
+        assert!(!view.replaced(1, &mine), "not seen yet is not replaced");
+        view.take(&keys, mine.clone(), false, &mut changed);
+        assert!(!view.replaced(1, &mine));
+        assert_eq!(changed.datapaths, vec![1, 1]);
+        assert!(changed.preferred);
+        view.take(&keys, kv(keys.master(1), "n3", 12, 12, 30), false, &mut changed);
+        assert!(view.replaced(1, &mine));
+    }
+}
