@@ -124,10 +124,16 @@ impl View {
         self.synced = true;
     }
 
-    /// Takes one change (a put, or a delete with only `key` and `mod_revision`), unless the view already holds a
-    /// newer state of that key (a transaction's answer can reach the view before the watch's older events).
-    fn take(&mut self, keys: &Keys, kv: KeyValue, deleted: bool, changed: &mut Changed) {
+    /// Takes one change the watch reported (in revision order): the view now reflects every change up to it.
+    fn watched(&mut self, keys: &Keys, kv: KeyValue, deleted: bool, changed: &mut Changed) {
         self.revision = self.revision.max(kv.mod_revision);
+        self.take(keys, kv, deleted, changed);
+    }
+
+    /// Takes one change (a put, or a delete with only `key` and `mod_revision`), unless the view already holds a
+    /// newer state of that key (a transaction's answer can reach the view before the watch's older events). Only
+    /// the watch moves `revision`: a transaction's answer says nothing of the other keys.
+    fn take(&mut self, keys: &Keys, kv: KeyValue, deleted: bool, changed: &mut Changed) {
         let slot = if kv.key == keys.preferred() {
             changed.preferred = true;
             &mut self.preferred
@@ -366,8 +372,8 @@ impl Mastership {
                         let mut view = self.view();
                         for event in events {
                             match event {
-                                WatchEvent::Put(kv) => view.take(&self.keys, kv, false, &mut changed),
-                                WatchEvent::Delete(kv) => view.take(&self.keys, kv, true, &mut changed),
+                                WatchEvent::Put(kv) => view.watched(&self.keys, kv, false, &mut changed),
+                                WatchEvent::Delete(kv) => view.watched(&self.keys, kv, true, &mut changed),
                             }
                         }
                     }
@@ -632,17 +638,19 @@ mod tests {
         // transaction's answer reaches the view before the watch's older delete of the preferred key.
         let mut changed = Changed::default();
         view.take(&keys, kv(keys.preferred(), "n1", 9, 9, 10), false, &mut changed);
-        view.take(&keys, kv(keys.preferred(), "", 0, 8, 0), true, &mut changed);
+        view.watched(&keys, kv(keys.preferred(), "", 0, 8, 0), true, &mut changed);
         assert!(view.is_preferred(b"n1", 10), "an older delete must not undo a newer put");
-        view.take(&keys, kv(keys.master(1), "", 0, 8, 0), true, &mut changed);
+        view.watched(&keys, kv(keys.master(1), "", 0, 8, 0), true, &mut changed);
         assert!(view.replaced(1, &held), "deleted");
+        // A campaign's own transaction created the key at revision 10; the watch has reached 9 only.
         let mine = kv(keys.master(1), "n1", 10, 10, 10);
+        view.watched(&keys, kv(keys.preferred(), "n1", 9, 9, 10), false, &mut changed);
         assert!(!view.replaced(1, &mine), "not seen yet is not replaced");
-        view.take(&keys, mine.clone(), false, &mut changed);
+        view.watched(&keys, mine.clone(), false, &mut changed);
         assert!(!view.replaced(1, &mine));
         assert_eq!(changed.datapaths, vec![1, 1]);
         assert!(changed.preferred);
-        view.take(&keys, kv(keys.master(1), "n3", 12, 12, 30), false, &mut changed);
+        view.watched(&keys, kv(keys.master(1), "n3", 12, 12, 30), false, &mut changed);
         assert!(view.replaced(1, &mine));
     }
 }
