@@ -5,13 +5,16 @@
 //!   `crate::base64`).
 //! - [`node`]: this host's lease and its entry in the node registry (a second host with the same node id is
 //!   refused), and the keep-alive.
-//! - [`election`]: the campaign per datapath and [`Mastership`], the narrow handle the switch side asks
-//!   (`refusal`) and notifies (`datapath_joined`, `datapath_left`) through the [`Switchboard`] it implements.
+//! - [`election`]: the campaign per datapath, the host's one watch of the election keys, the preferred master
+//!   (mastership affinity: one host masters the whole network), and [`Mastership`], the narrow handle the switch
+//!   side asks (`refusal`) and notifies (`datapath_joined`, `datapath_left`) through the [`Switchboard`] it
+//!   implements.
 //! - [`role`]: ROLE_REQUEST and its answers on the wire.
 //! - [`kv`]: the host side of the key-value service for apps (each app under its own prefix).
 //!
-//! Keys, under `/<cluster-name>/`: `nodes/<node-id>` (value: the node id) and `datapaths/<dpid as 16 hex
-//! digits>/master` (value: the master's node id), both attached to the host's lease.
+//! Keys, under `/<cluster-name>/`: `nodes/<node-id>` (value: the node id), `datapaths/<dpid as 16 hex
+//! digits>/master` (value: the master's node id) and `datapaths/preferred` (value: the preferred master's node id),
+//! all attached to the host's lease.
 //!
 //! Hot restart: the successor inherits the lease ([`LEASE_ENV`]), so its registry entry and its election keys stay
 //! valid and it finds itself master of the same datapaths with the same generation ids: no election. Only a
