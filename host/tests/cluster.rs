@@ -5,145 +5,14 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::etcd::{etcd_installed, free_port, Etcd};
 use common::fake_switch::{FakeSwitch, Frame, V1_3};
 use common::{temp_dir, Host};
 use tatsu_ofproto::{v1_3, Message};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn etcd_installed() -> bool {
-    let found = Command::new("etcd").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("etcd is not installed (apt-get install etcd-server): skipping");
-    }
-    found
-}
-
-/// An etcd cluster on loopback.
-struct Etcd {
-    members: Vec<Option<Child>>,
-    args: Vec<Vec<String>>,
-    urls: Vec<String>,
-    dirs: Vec<PathBuf>,
-}
-
-impl Etcd {
-    fn start(name: &str, n: usize) -> Etcd {
-        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
-        let initial: Vec<String> =
-            ports.iter().enumerate().map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}")).collect();
-        let mut etcd = Etcd { members: Vec::new(), args: Vec::new(), urls: Vec::new(), dirs: Vec::new() };
-        for (i, (client, peer)) in ports.iter().enumerate() {
-            let dir = temp_dir(&format!("etcd-{name}-m{i}"));
-            let url = format!("http://127.0.0.1:{client}");
-            let peer = format!("http://127.0.0.1:{peer}");
-            let args: Vec<String> = [
-                "--name",
-                &format!("m{i}"),
-                "--data-dir",
-                &dir.display().to_string(),
-                "--listen-client-urls",
-                &url,
-                "--advertise-client-urls",
-                &url,
-                "--listen-peer-urls",
-                &peer,
-                "--initial-advertise-peer-urls",
-                &peer,
-                "--initial-cluster",
-                &initial.join(","),
-                "--initial-cluster-token",
-                &format!("tatsu-{name}-{}", std::process::id()),
-                "--heartbeat-interval",
-                "50",
-                "--election-timeout",
-                "500",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            etcd.args.push(args);
-            etcd.members.push(None);
-            etcd.urls.push(url);
-            etcd.dirs.push(dir);
-            etcd.restart(i);
-        }
-        etcd.wait_healthy();
-        etcd
-    }
-
-    /// Starts member `i` (again, with its data).
-    fn restart(&mut self, i: usize) {
-        let child = Command::new("etcd")
-            .args(&self.args[i])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("etcd starts");
-        self.members[i] = Some(child);
-    }
-
-    /// Waits until every running member answers a read (which needs a quorum).
-    fn wait_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let running = self.urls.iter().zip(&self.members).filter(|(_, m)| m.is_some());
-            let healthy = running.map(|(url, _)| post(url, "/v3/kv/range", r#"{"key":"eA=="}"#)).all(|a| a.is_some());
-            if healthy {
-                return;
-            }
-            assert!(Instant::now() < deadline, "etcd at {:?} did not become healthy", self.urls);
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn kill(&mut self, i: usize) {
-        if let Some(mut child) = self.members[i].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn endpoints(&self) -> String {
-        self.urls.join(",")
-    }
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        for i in 0..self.members.len() {
-            self.kill(i);
-        }
-        for dir in &self.dirs {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// POSTs `body` to etcd's JSON gateway at `url`; the response body if the status is 200.
-fn post(url: &str, path: &str, body: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let address = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
-}
 
 /// Starts a cluster host `node` with no apps; returns it and its switch port.
 fn cluster_host(test: &str, etcd: &str, node: &str, extra: &[&str]) -> (Host, u16) {
@@ -333,6 +202,7 @@ fn one_master_per_switch_and_a_new_one_with_a_higher_generation_when_it_is_kille
         switches.iter().map(|switch| switch.wait_master(&[0, 1, 2], Duration::from_secs(10))).collect();
     let generation = switches[0].generation().expect("a generation id");
     let first = masters[0];
+    assert_eq!(masters[1], first, "mastership affinity: one host masters every switch");
     assert!(hosts[first].0.logged(&["datapath 0000000000000001: master (generation"]));
 
     // kill -9 of switch 1's master: another host becomes master once the lease (2 s) expires, with a higher
@@ -351,9 +221,31 @@ fn one_master_per_switch_and_a_new_one_with_a_higher_generation_when_it_is_kille
     eprintln!(
         "takeover {took:?} after kill -9 (lease 2 s), generation {generation} → {newer}, host {first} → {second}"
     );
-    // Switch 2 has exactly one master among the survivors too.
-    switches[1].wait_master(&others, Duration::from_secs(10));
+    // Switch 2 moves with switch 1: the whole network has one master again.
+    assert_eq!(switches[1].wait_master(&others, Duration::from_secs(10)), second, "the network moves whole");
     assert!(switches.iter().all(|s| s.requests().iter().all(|(_, _, _, accepted)| *accepted)));
+}
+
+#[test]
+fn a_switch_the_preferred_master_does_not_reach_is_mastered_by_another_host_after_the_grace() {
+    if !etcd_installed() {
+        return;
+    }
+    let etcd = Etcd::start("grace", 1);
+    let hosts: Vec<(Host, u16)> =
+        ["h0", "h1"].iter().map(|node| cluster_host("grace", &etcd.endpoints(), node, &[])).collect();
+    let ports: Vec<u16> = hosts.iter().map(|(_, port)| *port).collect();
+    let both = ClusterSwitch::connect(8, &ports);
+    let preferred = both.wait_master(&[0, 1], Duration::from_secs(10));
+    hosts[preferred].0.wait_for(&["this host is the preferred master"]);
+    // A switch connected to the other host only: nobody masters it during the grace (the lease TTL, 2 s), then
+    // the host it reaches does.
+    let other = 1 - preferred;
+    let lonely = ClusterSwitch::connect(9, &[ports[other]]);
+    let connected = Instant::now();
+    assert_eq!(lonely.wait_master(&[0], Duration::from_secs(10)), 0);
+    assert!(connected.elapsed() >= Duration::from_millis(1500), "no grace: {:?}", connected.elapsed());
+    assert!(!hosts[other].0.logged(&["this host is the preferred master"]));
 }
 
 #[test]

@@ -365,17 +365,8 @@ impl Etcd {
         self.call("/v3/lease/revoke", &json!({ "ID": lease.to_string() })).map(drop)
     }
 
-    /// Watches `key` for changes from revision `start` on (0: from now).
-    pub fn watch(&self, key: &[u8], start: i64) -> Result<Watch, EtcdError> {
-        let mut request = json!({ "key": base64::encode(key) });
-        if start > 0 {
-            request["start_revision"] = json!(start.to_string());
-        }
-        let response = self.open("/v3/watch", &json!({ "create_request": request }), self.timeout)?;
-        Ok(Watch { response })
-    }
-
-    /// Watches every key that starts with `prefix` for changes from revision `start` on (0: from now).
+    /// Watches every key that starts with `prefix`, from revision `start` on (0: from now): one stream for any
+    /// number of keys.
     pub fn watch_prefix(&self, prefix: &[u8], start: i64) -> Result<Watch, EtcdError> {
         let mut request = json!({ "key": base64::encode(prefix), "range_end": base64::encode(&prefix_end(prefix)) });
         if start > 0 {

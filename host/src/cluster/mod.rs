@@ -5,15 +5,18 @@
 //!   `crate::base64`).
 //! - [`node`]: this host's lease and its entry in the node registry (a second host with the same node id is
 //!   refused), and the keep-alive.
-//! - [`election`]: the campaign per datapath and [`Mastership`], the narrow handle the switch side asks
-//!   (`refusal`) and notifies (`datapath_joined`, `datapath_left`) through the [`Switchboard`] it implements.
+//! - [`election`]: the campaign per datapath, the host's one watch of the election keys, the preferred master
+//!   (mastership affinity: one host masters the whole network), and [`Mastership`], the narrow handle the switch
+//!   side asks (`refusal`) and notifies (`datapath_joined`, `datapath_left`) through the [`Switchboard`] it
+//!   implements.
 //! - [`role`]: ROLE_REQUEST and its answers on the wire.
 //! - [`kv`]: the key-value service for apps (each app under its own prefix), on etcd or, without a cluster, in
 //!   this process.
 //!
-//! Keys, under `/<cluster-name>/`: `nodes/<node-id>` (value: the node id) and `datapaths/<dpid as 16 hex
-//! digits>/master` (value: the master's node id), both attached to the host's lease; `apps/<app>/...`, each app's
-//! own keys (those it puts as ephemeral attached to the lease too).
+//! Keys, under `/<cluster-name>/`: `nodes/<node-id>` (value: the node id), `datapaths/<dpid as 16 hex
+//! digits>/master` (value: the master's node id) and `datapaths/preferred` (value: the preferred master's node id),
+//! all attached to the host's lease; `apps/<app>/...`, each app's own keys (those it puts as ephemeral attached to
+//! the lease too).
 //!
 //! Hot restart: the successor inherits the lease ([`LEASE_ENV`]), so its registry entry and its election keys stay
 //! valid and it finds itself master of the same datapaths with the same generation ids: no election. Only a
@@ -90,9 +93,30 @@ impl Keys {
         format!("/{}/nodes/{}", self.cluster, self.node_id).into_bytes()
     }
 
+    /// The prefix of every election key: what each host watches, with one watch.
+    pub fn datapaths(&self) -> Vec<u8> {
+        format!("/{}/datapaths/", self.cluster).into_bytes()
+    }
+
     /// The election key of `dpid`.
     pub fn master(&self, dpid: u64) -> Vec<u8> {
         format!("/{}/datapaths/{dpid:016x}/master", self.cluster).into_bytes()
+    }
+
+    /// The key of the preferred master, the one host that campaigns for a datapath at once (see
+    /// [`election`]'s mastership affinity).
+    pub fn preferred(&self) -> Vec<u8> {
+        format!("/{}/datapaths/preferred", self.cluster).into_bytes()
+    }
+
+    /// The datapath whose election key `key` is, if it is one.
+    pub fn dpid_of(&self, key: &[u8]) -> Option<u64> {
+        let rest = key.strip_prefix(self.datapaths().as_slice())?;
+        let hex = rest.strip_suffix(b"/master")?;
+        if hex.len() != 16 {
+            return None;
+        }
+        u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
     }
 }
 
@@ -124,7 +148,13 @@ impl Cluster {
         // The keep-alive and the campaigns are green threads of one group: they wait for switches' replies (stepping
         // down sends ROLE_REQUESTs), and a planned stop ends them all.
         let threads = ThreadGroup::new("cluster", runners);
-        let mastership = Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), Arc::clone(&threads));
+        // Mastership affinity (see `election`): a host that is not the preferred master waits one lease time.
+        let grace = Duration::from_secs(settings.lease_ttl);
+        let mastership =
+            Mastership::new(Arc::clone(&etcd), keys.clone(), Arc::clone(&node), Arc::clone(&threads), grace);
+        if let Err(e) = mastership.start() {
+            return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e.to_string())));
+        }
         let (alive, stepping) = (Arc::clone(&node), Arc::clone(&mastership));
         if let Err(e) = threads.spawn("cluster-keepalive", move || alive.keep_alive(|| stepping.step_down_all())) {
             return Err(JoinError::Etcd(etcd::EtcdError::Unavailable(e.to_string())));

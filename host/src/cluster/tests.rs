@@ -138,7 +138,7 @@ fn keys_transactions_and_watches() {
         assert_eq!(second.got[0][0].value, b"first");
         assert_eq!(second.got[0][0].create_revision, first.revision);
 
-        let mut watch = client.watch(b"/t/a", 0).expect("watch");
+        let mut watch = client.watch_prefix(b"/t/a", 0).expect("watch");
         assert_eq!(watch.next(Instant::now() + Duration::from_millis(200)), Ok(None));
         client.put(b"/t/a", b"two", 0).expect("put");
         let events = watch.next(Instant::now() + Duration::from_secs(5)).expect("watch").expect("an event");
@@ -339,6 +339,8 @@ fn one_master_per_datapath_and_a_takeover_with_a_higher_generation() {
     };
     wait_for("one master of each datapath", || master_of(1, None).is_some() && master_of(2, None).is_some());
     let (first, generation) = master_of(1, None).expect("a master");
+    // Mastership affinity: the preferred master has both datapaths.
+    assert_eq!(master_of(2, None).map(|(host, _)| host), Some(first), "one host masters the whole network");
     // A slave refuses what would change the switch (a flow-mod), not reads (a multipart request); the master
     // refuses nothing.
     let flow_mod = [4, 14, 0, 8, 0, 0, 0, 0];
@@ -355,6 +357,8 @@ fn one_master_per_datapath_and_a_takeover_with_a_higher_generation() {
     wait_for("a new master", || master_of(1, Some(first)).is_some());
     let (second, newer) = master_of(1, Some(first)).expect("a master");
     assert!(newer > generation, "generation {newer} after {generation}");
+    wait_for("a new master of datapath 2", || master_of(2, Some(first)).is_some());
+    assert_eq!(master_of(2, Some(first)).map(|(host, _)| host), Some(second), "the network moves whole");
     eprintln!("takeover {:?} after the keep-alive stopped (TTL 2 s)", started.elapsed());
     let expected = super::role::request(4, Role::Master { generation: newer }, 0);
     let asked = hosts[second].1.asked.lock().expect("lock").clone();

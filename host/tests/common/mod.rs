@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod etcd;
 pub mod fake_switch;
 pub mod http;
 pub mod testbed;
