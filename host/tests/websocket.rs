@@ -12,6 +12,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::browser::{chromium, python_websocket_client, PYTHON};
 use common::http::Client;
 use common::{install, lib_path, temp_dir, Host, LOOPBACK_PORTS};
 
@@ -464,25 +465,6 @@ fn a_client_that_never_reads_is_dropped_while_the_others_and_the_rest_api_go_on(
     drop(host);
 }
 
-/// Debian's Python, which Debian's `python3-websocket` is installed for (a `python3` earlier in `PATH` may be
-/// another).
-const PYTHON: &str = "/usr/bin/python3";
-
-/// Makes sure Debian's websocket-client is there (installing it with apt if it is not and this runs as root).
-fn python_websocket_client() {
-    let importable = || Command::new(PYTHON).args(["-c", "import websocket"]).status().is_ok_and(|s| s.success());
-    if !importable() {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "python3-websocket"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()) && importable(),
-            "needs python3-websocket (apt-get install python3-websocket)"
-        );
-    }
-}
-
 #[test]
 fn an_independent_client_python_websocket_client() {
     python_websocket_client();
@@ -544,19 +526,6 @@ fn clients_are_told_the_server_is_going_away_when_the_app_stops() {
     for client in &mut clients {
         assert_eq!(client.read_close(), Some(Some(1001)), "{}", log.join("\n"));
     }
-}
-
-/// Debian's Chromium (`apt-get install chromium`), installed here if it is missing and this runs as root.
-fn chromium() -> &'static str {
-    let present = || Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !present() {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
-        assert!(status.is_ok_and(|s| s.success()) && present(), "needs chromium (apt-get install chromium)");
-    }
-    "chromium"
 }
 
 #[test]

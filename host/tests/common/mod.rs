@@ -2,8 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod browser;
 pub mod fake_switch;
 pub mod http;
+pub mod mininet;
 pub mod testbed;
 
 use std::io::{BufRead, BufReader};
@@ -55,6 +57,7 @@ pub fn apps() -> &'static Path {
             "ofctl-rest",
             "topology",
             "forwarding",
+            "topology-view",
         ] {
             command.args(["-p", package]);
         }

@@ -200,7 +200,8 @@
       element("text", { x: 7, y: 4 }, entry.el);
       element("title", {}, entry.el);
     }
-    entry.el.querySelector("text").textContent = entry.host.ipv4[0] || entry.host.mac;
+    // Its IPv4 address if the topology app had seen one, else the MAC address without its leading zero bytes.
+    entry.el.querySelector("text").textContent = entry.host.ipv4[0] || entry.host.mac.replace(/^(00:)+(?=..)/, "");
     entry.el.querySelector("title").textContent = `host ${entry.host.mac}`;
     positionHost(entry);
   }
@@ -776,12 +777,25 @@
     selected.timer = setInterval(poll, 1000);
   }
 
-  function showHost(host) {
-    details.innerHTML = `<h2>Host ${escape(host.mac)}</h2>` + table(["", ""], [
-      ["attached to", `<code>${escape(host.port)}</code>`],
-      ["IPv4", escape(host.ipv4.join(", ") || "none seen")],
-      ["IPv6", escape(host.ipv6.join(", ") || "none seen")],
-    ]);
+  // A host, with the addresses the topology app has seen it use by now (the events carry those of its first
+  // sighting only).
+  async function showHost(host) {
+    const render = (shown) => {
+      details.innerHTML = `<h2>Host ${escape(shown.mac)}</h2>` + table(["", ""], [
+        ["attached to", `<code>${escape(host.port)}</code>`],
+        ["IPv4", escape(shown.ipv4.join(", ") || "none seen")],
+        ["IPv6", escape(shown.ipv6.join(", ") || "none seen")],
+      ]);
+    };
+    render(host);
+    try {
+      const response = await fetch(`/v1.0/topology/hosts/${host.at.dpid}`,
+        { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+      const fresh = (await response.json()).find?.((other) => other.mac === host.mac);
+      if (fresh && selected?.kind === "host" && selected.id === host.mac) render(fresh);
+    } catch (e) {
+      console.warn("topology view: host details", e);
+    }
   }
 
   // ---------------------------------------------------------------------------------------- the socket
