@@ -405,6 +405,28 @@ fn handshakes_that_are_not_right_are_refused() {
 }
 
 #[test]
+fn a_browser_brings_the_token_in_the_url_for_pages_and_websockets_but_not_for_changes() {
+    let (host, port) = probe_host("ws-url-token", "", &["--wsapi-token", "se same"]);
+    let upgrade = |target: &str| Ws::handshake(port, &upgrade_request(port, target, "")).map(|_| 101).unwrap_or_else(|e| e.0);
+    assert_eq!(upgrade("/probe/ws?access_token=se%20same"), 101, "RFC 6750's query parameter opens the WebSocket");
+    assert_eq!(upgrade("/probe/ws?access_token=se+same&x=1"), 101, "among other parameters, form-encoded");
+    assert_eq!(upgrade("/probe/ws?access_token=wrong"), 401);
+    assert_eq!(upgrade("/probe/ws?token=se%20same"), 401, "only that parameter");
+    let mut plain = Client::connect(port);
+    assert_eq!(plain.get("/probe/received?access_token=se%20same").status, 200, "a GET: what a browser opens");
+    assert_eq!(plain.get("/probe/received").status, 401);
+    let post = plain.post("/probe/broadcast?access_token=se%20same", "x");
+    assert_eq!(post.status, 401, "a change needs the header: {}", post.text());
+    // With the header, the header decides (a stale token left in a URL does not matter).
+    let mut with_header = Client::connect(port);
+    with_header.extra.push("Authorization: Bearer se same".to_owned());
+    let pushed = with_header.post("/probe/broadcast?access_token=x&path=/probe/ws", "hello");
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+    assert!(!host.logged(&["access_token"]), "the token never reaches the log");
+    drop(host);
+}
+
+#[test]
 fn idle_clients_are_pinged_and_the_silent_ones_dropped() {
     let (host, port) = probe_host("ws-ping", "[tatsu]\nwsapi_websocket_ping_interval = 0.5\n", &[]);
     let mut alive = Ws::connect(port, "/probe/ws");

@@ -29,7 +29,9 @@
   const adjacent = new Map(); // dpid -> Map(peer dpid -> links either way between them)
 
   // What the benchmark and the browser test read.
-  const stats = { messages: 0, snapshots: 0, lastMessageAt: 0, lastRenderAt: 0, layouts: 0, lastLayoutMs: 0 };
+  // Times are performance.now() values (milliseconds since the page's navigation started).
+  const stats = { messages: 0, snapshots: 0, lastMessageAt: 0, lastRenderAt: 0, snapshotAt: 0, snapshotApplyMs: 0,
+    layouts: 0, lastLayoutMs: 0, firstLayoutAt: 0 };
   window.topologyView = { stats, switches, links, hosts };
 
   // ------------------------------------------------------------------------------------------------ model
@@ -316,6 +318,7 @@
     positionAll();
     stats.layouts += 1;
     stats.lastLayoutMs = performance.now() - started;
+    if (stats.layouts === 1) stats.firstLayoutAt = performance.now();
   }
 
   function undirectedEdges() {
@@ -825,9 +828,14 @@
       } catch (e) {
         return console.warn("topology view: a message that is not JSON", e);
       }
+      const started = performance.now();
       apply(message);
       stats.messages += 1;
       stats.lastMessageAt = performance.now();
+      if (message.type === "snapshot") {
+        stats.snapshotAt = stats.lastMessageAt;
+        stats.snapshotApplyMs = stats.lastMessageAt - started;
+      }
       scheduleRender();
     };
     socket.onclose = () => {
