@@ -407,7 +407,8 @@ fn handshakes_that_are_not_right_are_refused() {
 #[test]
 fn a_browser_brings_the_token_in_the_url_for_pages_and_websockets_but_not_for_changes() {
     let (host, port) = probe_host("ws-url-token", "", &["--wsapi-token", "se same"]);
-    let upgrade = |target: &str| Ws::handshake(port, &upgrade_request(port, target, "")).map(|_| 101).unwrap_or_else(|e| e.0);
+    let upgrade =
+        |target: &str| Ws::handshake(port, &upgrade_request(port, target, "")).map(|_| 101).unwrap_or_else(|e| e.0);
     assert_eq!(upgrade("/probe/ws?access_token=se%20same"), 101, "RFC 6750's query parameter opens the WebSocket");
     assert_eq!(upgrade("/probe/ws?access_token=se+same&x=1"), 101, "among other parameters, form-encoded");
     assert_eq!(upgrade("/probe/ws?access_token=wrong"), 401);

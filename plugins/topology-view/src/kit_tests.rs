@@ -154,7 +154,8 @@ fn changes_while_no_page_is_open_show_in_the_next_snapshot() {
     assert_eq!(pushed(&mut kit), [], "nothing is pushed without a page");
 
     let snapshot = open(&mut kit, 2);
-    let dpids: Vec<&str> = snapshot["switches"].as_array().unwrap().iter().map(|s| s["dpid"].as_str().unwrap()).collect();
+    let dpids: Vec<&str> =
+        snapshot["switches"].as_array().unwrap().iter().map(|s| s["dpid"].as_str().unwrap()).collect();
     assert_eq!(dpids, ["0000000000000001", "0000000000000002", "0000000000000004"]);
     assert_eq!(snapshot["links"], json!(["0000000000000002:1-0000000000000001:2"]));
     assert_eq!(snapshot["hosts"][0]["port"], "0000000000000004:1");
