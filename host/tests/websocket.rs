@@ -413,10 +413,11 @@ fn a_browser_brings_the_token_in_the_url_for_pages_and_websockets_but_not_for_ch
     assert_eq!(upgrade("/probe/ws?access_token=se+same&x=1"), 101, "among other parameters, form-encoded");
     assert_eq!(upgrade("/probe/ws?access_token=wrong"), 401);
     assert_eq!(upgrade("/probe/ws?token=se%20same"), 401, "only that parameter");
-    let mut plain = Client::connect(port);
-    assert_eq!(plain.get("/probe/received?access_token=se%20same").status, 200, "a GET: what a browser opens");
-    assert_eq!(plain.get("/probe/received").status, 401);
-    let post = plain.post("/probe/broadcast?access_token=se%20same", "x");
+    // A refusal closes the connection: a client each.
+    let get = |target: &str| Client::connect(port).get(target).status;
+    assert_eq!(get("/probe/received?access_token=se%20same"), 200, "a GET: what a browser opens");
+    assert_eq!(get("/probe/received"), 401);
+    let post = Client::connect(port).post("/probe/broadcast?access_token=se%20same", "x");
     assert_eq!(post.status, 401, "a change needs the header: {}", post.text());
     // With the header, the header decides (a stale token left in a URL does not matter).
     let mut with_header = Client::connect(port);
