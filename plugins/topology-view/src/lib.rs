@@ -13,6 +13,10 @@
 //! With a bearer token (`--wsapi-token`), open the page as `/?access_token=TOKEN`: the host takes the token from
 //! that query parameter on `GET`s (RFC 6750, section 2.3), and the page sends it on as `Authorization` on its
 //! fetches and in the WebSocket's URL.
+//!
+//! The snapshot is one message, about 370 bytes a switch with four links (372 KB for a 1,000-switch grid). A
+//! client's send queue (`wsapi_websocket_queue_bytes`, 1 MiB) must hold it: past about 2,500 such switches, raise
+//! that setting, or pages are refused the snapshot (logged).
 
 mod mirror;
 
@@ -26,7 +30,7 @@ use tatsu_topology_api::{
     PortModify, SwitchEnter, SwitchLeave,
 };
 
-pub use mirror::{Change, Mirror};
+use mirror::{Change, Mirror};
 
 /// The WebSocket path the page follows the topology on.
 pub const WS_PATH: &str = "/topology-view/ws";
