@@ -1,5 +1,6 @@
-//! The topology view in a real browser against a real network: headless Chromium (Debian's `chromium`, driven
-//! through the DevTools protocol by `scripts/cdp.py`) opens the page of the `topology-view` app, run with the
+//! The topology view in real browsers against a real network: headless Chromium (Debian's `chromium`, driven
+//! through the DevTools protocol by `scripts/cdp.py`), then headless Firefox (Debian's `firefox-esr`, through
+//! WebDriver BiDi by `scripts/bidi.py`), each opens the page of the `topology-view` app, run with the
 //! default apps and a bearer token, while Mininet (Open vSwitch, userspace datapath) runs a torus. The drawn
 //! `data-dpid`/`data-link`/`data-mac` elements must equal the REST topology; clicks show a switch's ports and flows
 //! and a link's load; a link taken down in Mininet leaves the page without a reload and comes back
@@ -12,7 +13,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::browser::{chromium, python_websocket_client, PYTHON};
+use common::browser::{chromium, firefox, python_websocket_client, PYTHON};
 use common::mininet::{prepare, run_with_limit};
 use common::{artifact_dir, install, lib_path, temp_dir, workspace, Host};
 
@@ -53,10 +54,18 @@ fn start_apps() -> Host {
 }
 
 #[test]
-fn the_page_draws_the_mininet_network_and_follows_a_link_going_down_and_up() {
+fn the_page_draws_the_mininet_network_and_follows_a_link_going_down_and_up_in_chromium_and_firefox() {
     prepare();
     chromium();
+    firefox();
     python_websocket_client();
+    check_in("chromium");
+    check_in("firefox");
+}
+
+/// Runs `scripts/topology-view-check` with `browser` against a fresh tatsu; a run that hangs (Mininet very rarely
+/// stalls starting a node's shell) is terminated and tried once more.
+fn check_in(browser: &str) {
     let screenshots = artifact_dir().join("test-artefacts/topology-view");
     for attempt in 1..=2 {
         let host = start_apps();
@@ -66,16 +75,17 @@ fn the_page_draws_the_mininet_network_and_follows_a_link_going_down_and_up() {
         command.arg(workspace().join("scripts/topology-view-check"));
         command.args(["--topo", "torus,3,3", "--protocols", "OpenFlow13", "--controller", &controller]);
         command.args(["--rest", &rest, "--token", TOKEN, "--link-down", "s1x1,s1x2", "--timeout", "60"]);
+        command.args(["--browser", browser]);
         command.arg("--screenshot").arg(&screenshots);
         let (finished, output) = run_with_limit(command, Duration::from_secs(240));
         let log = host.stop().join("\n");
-        println!("attempt {attempt}:\n{output}");
+        println!("{browser}, attempt {attempt}:\n{output}");
         let Some(success) = finished else {
-            assert!(attempt < 2, "the check hung twice:\n{output}\n--- tatsu log ---\n{log}");
+            assert!(attempt < 2, "{browser}: the check hung twice:\n{output}\n--- tatsu log ---\n{log}");
             continue;
         };
-        assert!(success, "{output}\n--- tatsu log ---\n{log}");
-        assert!(!log.contains("panicked"), "a panic in the log:\n{log}");
+        assert!(success, "{browser}:\n{output}\n--- tatsu log ---\n{log}");
+        assert!(!log.contains("panicked"), "{browser}: a panic in the log:\n{log}");
         return;
     }
 }

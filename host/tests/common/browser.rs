@@ -1,5 +1,6 @@
-//! What the browser tests need from Debian: Chromium, and Python's websocket-client (for clients written in
-//! Python, and for `scripts/cdp.py`, which drives Chromium). Installed with apt when missing and this runs as root.
+//! What the browser tests need from Debian: Chromium, Firefox, and Python's websocket-client (for clients written
+//! in Python, and for `scripts/cdp.py` and `scripts/bidi.py`, which drive the browsers). Installed with apt when
+//! missing and this runs as root.
 
 use std::process::Command;
 
@@ -33,4 +34,13 @@ pub fn chromium() -> &'static str {
         assert!(apt_install("chromium") && present(), "needs chromium (apt-get install chromium)");
     }
     "chromium"
+}
+
+/// Debian's Firefox (`apt-get install firefox-esr`); its command.
+pub fn firefox() -> &'static str {
+    let present = || Command::new("firefox-esr").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !present() {
+        assert!(apt_install("firefox-esr") && present(), "needs firefox-esr (apt-get install firefox-esr)");
+    }
+    "firefox-esr"
 }
