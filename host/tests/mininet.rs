@@ -8,17 +8,13 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::mininet::{prepare, run_with_limit};
 use common::{install, lib_path, temp_dir, workspace, Host};
 
 const PORT: &str = "26670";
-
-fn prepare() {
-    let status = Command::new(workspace().join("scripts/mininet-prepare")).status().expect("mininet-prepare runs");
-    assert!(status.success(), "scripts/mininet-prepare failed (the Mininet tests need root)");
-}
 
 /// Starts tatsu with the default apps on loopback, a fixed switch port and any free REST port.
 fn start_default_apps(name: &str) -> Host {
@@ -78,30 +74,6 @@ fn check(topo: &str, protocols: &str, link_down: Option<&str>) {
         assert!(!log.contains("panicked"), "{topo} on {protocols}: a panic in the log:\n{log}");
         return;
     }
-}
-
-/// Runs `command` with its output in a file; `None` if it had to be terminated after `limit`.
-fn run_with_limit(mut command: Command, limit: Duration) -> (Option<bool>, String) {
-    let out = temp_dir("mininet-output").join("out");
-    let file = std::fs::File::create(&out).expect("output file");
-    let errors = file.try_clone().expect("output file");
-    let mut child = command.stdout(file).stderr(errors).stdin(Stdio::null()).spawn().expect("mininet-check runs");
-    let deadline = Instant::now() + limit;
-    let finished = loop {
-        if let Some(status) = child.try_wait().expect("wait for mininet-check") {
-            break Some(status.success());
-        }
-        if Instant::now() >= deadline {
-            // SIGTERM lets the script stop its network; then make sure it is gone.
-            let _ = Command::new("kill").arg(child.id().to_string()).status();
-            std::thread::sleep(Duration::from_secs(10));
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    (finished, std::fs::read_to_string(&out).unwrap_or_default())
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::browser::{chromium, python_websocket_client, PYTHON};
 use common::http::Client;
 use common::{install, lib_path, temp_dir, Host, LOOPBACK_PORTS};
 
@@ -404,6 +405,30 @@ fn handshakes_that_are_not_right_are_refused() {
 }
 
 #[test]
+fn a_browser_brings_the_token_in_the_url_for_pages_and_websockets_but_not_for_changes() {
+    let (host, port) = probe_host("ws-url-token", "", &["--wsapi-token", "se same"]);
+    let upgrade =
+        |target: &str| Ws::handshake(port, &upgrade_request(port, target, "")).map(|_| 101).unwrap_or_else(|e| e.0);
+    assert_eq!(upgrade("/probe/ws?access_token=se%20same"), 101, "RFC 6750's query parameter opens the WebSocket");
+    assert_eq!(upgrade("/probe/ws?access_token=se+same&x=1"), 101, "among other parameters, form-encoded");
+    assert_eq!(upgrade("/probe/ws?access_token=wrong"), 401);
+    assert_eq!(upgrade("/probe/ws?token=se%20same"), 401, "only that parameter");
+    // A refusal closes the connection: a client each.
+    let get = |target: &str| Client::connect(port).get(target).status;
+    assert_eq!(get("/probe/received?access_token=se%20same"), 200, "a GET: what a browser opens");
+    assert_eq!(get("/probe/received"), 401);
+    let post = Client::connect(port).post("/probe/broadcast?access_token=se%20same", "x");
+    assert_eq!(post.status, 401, "a change needs the header: {}", post.text());
+    // With the header, the header decides (a stale token left in a URL does not matter).
+    let mut with_header = Client::connect(port);
+    with_header.extra.push("Authorization: Bearer se same".to_owned());
+    let pushed = with_header.post("/probe/broadcast?access_token=x&path=/probe/ws", "hello");
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+    assert!(!host.logged(&["access_token"]), "the token never reaches the log");
+    drop(host);
+}
+
+#[test]
 fn idle_clients_are_pinged_and_the_silent_ones_dropped() {
     let (host, port) = probe_host("ws-ping", "[tatsu]\nwsapi_websocket_ping_interval = 0.5\n", &[]);
     let mut alive = Ws::connect(port, "/probe/ws");
@@ -462,25 +487,6 @@ fn a_client_that_never_reads_is_dropped_while_the_others_and_the_rest_api_go_on(
     assert_eq!(lines, 1, "logged once");
     drop(stalled);
     drop(host);
-}
-
-/// Debian's Python, which Debian's `python3-websocket` is installed for (a `python3` earlier in `PATH` may be
-/// another).
-const PYTHON: &str = "/usr/bin/python3";
-
-/// Makes sure Debian's websocket-client is there (installing it with apt if it is not and this runs as root).
-fn python_websocket_client() {
-    let importable = || Command::new(PYTHON).args(["-c", "import websocket"]).status().is_ok_and(|s| s.success());
-    if !importable() {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "python3-websocket"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()) && importable(),
-            "needs python3-websocket (apt-get install python3-websocket)"
-        );
-    }
 }
 
 #[test]
@@ -544,19 +550,6 @@ fn clients_are_told_the_server_is_going_away_when_the_app_stops() {
     for client in &mut clients {
         assert_eq!(client.read_close(), Some(Some(1001)), "{}", log.join("\n"));
     }
-}
-
-/// Debian's Chromium (`apt-get install chromium`), installed here if it is missing and this runs as root.
-fn chromium() -> &'static str {
-    let present = || Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !present() {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
-        assert!(status.is_ok_and(|s| s.success()) && present(), "needs chromium (apt-get install chromium)");
-    }
-    "chromium"
 }
 
 #[test]

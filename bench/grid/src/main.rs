@@ -13,6 +13,12 @@
 //!
 //! It measures a controller's discovery, not its forwarding: other packet-outs and flow-mods are counted and
 //! dropped. Run it against tatsu and against Ryu/os-ken's `switches.py` in the same session (`scripts/bench-topology`).
+//!
+//! With `--hold`, the switches stay connected after the result line, and cables can be cut and mended from standard
+//! input, one command a line: `down DPID PORT` or `up DPID PORT` (the cable at that port: both of its ends report a
+//! port status with the link down or up, and no probe crosses it while it is down). Each command is answered by a
+//! line `ok ...` once its port statuses are queued, or `error ...`. End of input ends the run
+//! (`scripts/bench-topology-view` uses this).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -43,7 +49,7 @@ struct Cli {
     #[arg(long, default_value_t = 10)]
     cols: u32,
     /// OpenFlow version the switches speak: 1.0 or 1.3.
-    #[arg(long = "of", default_value = "1.3", value_parser = parse_version)]
+    #[arg(long = "of", id = "of", default_value = "1.3", value_parser = parse_version)]
     version: u8,
     /// Seconds to wait for the full topology.
     #[arg(long, default_value_t = 120.0)]
@@ -54,6 +60,9 @@ struct Cli {
     /// A name for the run, printed in the result line.
     #[arg(long, default_value = "run")]
     label: String,
+    /// Stay connected after the result, taking `down DPID PORT` / `up DPID PORT` commands on standard input.
+    #[arg(long)]
+    hold: bool,
 }
 
 fn parse_version(text: &str) -> Result<u8, String> {
@@ -95,6 +104,8 @@ struct Fabric {
     senders: Vec<Mutex<mpsc::Sender<Vec<u8>>>>,
     /// Per switch: its handshake is done, so it may send packet-ins (one that has not even sent its HELLO must not).
     joined: Vec<AtomicBool>,
+    /// Per switch, per port (index `port - 1`): the cable there is cut (`--hold`'s `down`).
+    cut: Vec<[AtomicBool; PORTS as usize]>,
     ready: AtomicU64,
     probes: AtomicU64,
     delivered: AtomicU64,
@@ -107,6 +118,63 @@ impl Fabric {
         if let Some(sender) = self.senders.get(switch as usize) {
             let _ = sender.lock().unwrap_or_else(|e| e.into_inner()).send(bytes.to_vec());
         }
+    }
+}
+
+impl Fabric {
+    fn is_cut(&self, switch: u32, port: u32) -> bool {
+        let index = port.wrapping_sub(1) as usize;
+        self.cut.get(switch as usize).and_then(|ports| ports.get(index)).is_some_and(|cut| cut.load(Ordering::Acquire))
+    }
+
+    /// Cuts (`down`) or mends the cable at `switch`'s `port`: both ends send a port status saying so.
+    fn set_cable(&self, switch: u32, port: u32, down: bool) -> Result<(u32, u32), String> {
+        let (peer, peer_port) =
+            neighbour(self.grid, switch, port).ok_or_else(|| format!("no cable at switch {switch} port {port}"))?;
+        for (end, end_port) in [(switch, port), (peer, peer_port)] {
+            self.cut[end as usize][end_port as usize - 1].store(down, Ordering::Release);
+            let mut out = Vec::new();
+            // OFPPR_MODIFY; state OFPPS_LINK_DOWN (1) or live (0).
+            let state = u32::from(down);
+            let message = if self.version == 1 {
+                let mut desc = ports_1_0(end).swap_remove(end_port as usize - 1);
+                desc.state = state;
+                Message::V1_0(v1_0::Message::PortStatus(v1_0::PortStatus { reason: 2, desc }))
+            } else {
+                let mut desc = ports_1_3(end).swap_remove(end_port as usize - 1);
+                desc.state = state;
+                Message::V1_3(v1_3::Message::PortStatus(v1_3::PortStatus { reason: 2, desc }))
+            };
+            message.encode(0, &mut out).map_err(|e| e.to_string())?;
+            self.send(end, &out);
+        }
+        Ok((peer, peer_port))
+    }
+}
+
+/// `--hold`: takes `down DPID PORT` / `up DPID PORT` lines until the end of standard input.
+fn hold(fabric: &Fabric) {
+    for line in io::stdin().lines() {
+        let Ok(line) = line else { return };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let parsed = match words.as_slice() {
+            [command @ ("down" | "up"), dpid, port] => dpid
+                .parse::<u64>()
+                .ok()
+                .and_then(|dpid| u32::try_from(dpid.checked_sub(1)?).ok())
+                .zip(port.parse::<u32>().ok())
+                .map(|(switch, port)| (*command == "down", switch, port)),
+            [] => continue,
+            _ => None,
+        };
+        let answer = match parsed {
+            Some((down, switch, port)) => match fabric.set_cable(switch, port, down) {
+                Ok((peer, peer_port)) => format!("ok {line} (and {} {peer_port})", dpid(peer)),
+                Err(e) => format!("error {e}"),
+            },
+            None => format!("error {line:?}: expected `down DPID PORT` or `up DPID PORT`"),
+        };
+        println!("{answer}");
     }
 }
 
@@ -295,6 +363,9 @@ fn packet_out(fabric: &Fabric, switch: u32, frame: &[u8]) -> io::Result<()> {
     fabric.probes.fetch_add(1, Ordering::Relaxed);
     for port in ports {
         let Some((peer, peer_port)) = neighbour(fabric.grid, switch, port) else { continue };
+        if fabric.is_cut(switch, port) {
+            continue;
+        }
         // A cable to a switch that is not connected yet: the probe is lost, as it would be.
         if !fabric.joined[peer as usize].load(Ordering::Acquire) {
             continue;
@@ -381,6 +452,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         version: cli.version,
         senders,
         joined: (0..total).map(|_| AtomicBool::new(false)).collect(),
+        cut: (0..total).map(|_| std::array::from_fn(|_| AtomicBool::new(false))).collect(),
         ready: AtomicU64::new(0),
         probes: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
@@ -446,6 +518,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         fabric.delivered.load(Ordering::Relaxed),
         fabric.other.load(Ordering::Relaxed),
     );
+    if cli.hold {
+        hold(&fabric);
+    }
     Ok(())
 }
 

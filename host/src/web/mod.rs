@@ -17,6 +17,10 @@
 //! A `GET` with `Upgrade: websocket` to a path an app serves as a WebSocket is upgraded instead ([`websocket`]): the
 //! bearer token is checked the same way first, and the connection keeps its place under the connection cap.
 //!
+//! A browser can set no header when it opens a page or a WebSocket, so a `GET` may carry the token as the
+//! `access_token` query parameter instead (RFC 6750, section 2.3). The parameter is taken out of the request target
+//! as the head is parsed: no log line and no app ever sees it.
+//!
 //! It is hand-written on `may::net` rather than on `may_minihttp` (0.1.11), which has no request size limits (a
 //! client can grow its buffer without bound), answers a malformed request or a 17th header by dropping the
 //! connection, takes only `&'static str` headers, has no `Expect: 100-continue`, no `Connection: close`, and no way
@@ -533,6 +537,8 @@ struct Head {
     chunked: bool,
     expect_continue: bool,
     authorization: Option<String>,
+    /// The `access_token` query parameter, percent-decoded (taken out of `target`).
+    access_token: Option<String>,
     content_type: Option<String>,
     /// What a WebSocket upgrade needs.
     upgrade: websocket::UpgradeHead,
@@ -555,9 +561,11 @@ fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
         Err(e) => return Err(HeadError::Reject(400, format!("malformed HTTP request: {e}"))),
     };
     let version = request.version.unwrap_or(1);
+    let (target, access_token) = take_access_token(request.path.unwrap_or("/"));
     let mut head = Head {
         method: request.method.unwrap_or("").to_owned(),
-        target: request.path.unwrap_or("/").to_owned(),
+        target,
+        access_token,
         keep_alive: version == 1,
         content_length: None,
         chunked: false,
@@ -597,6 +605,27 @@ fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
         }
     }
     Ok(Some((head, consumed)))
+}
+
+/// Splits the `access_token` query parameter (RFC 6750's) off a request target: the target without it, and its
+/// percent-decoded value (the last, if it is given more than once).
+fn take_access_token(target: &str) -> (String, Option<String>) {
+    let Some((path, query)) = target.split_once('?') else { return (target.to_owned(), None) };
+    let mut token = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("access_token=") {
+            Some(value) => {
+                token = Some(tatsu_abi::percent_decode(value, true));
+                false
+            }
+            None => *pair != "access_token",
+        })
+        .collect();
+    match kept.is_empty() {
+        true => (path.to_owned(), token),
+        false => (format!("{path}?{}", kept.join("&")), token),
+    }
 }
 
 /// Compares without stopping at the first difference.
@@ -813,10 +842,13 @@ impl Connection<'_> {
             return self.reject(Response::error(413, &message));
         }
         if let Some(token) = &settings.token {
-            let given = head.authorization.as_deref().and_then(|value| {
+            let header = head.authorization.as_deref().and_then(|value| {
                 let (scheme, credentials) = value.split_once(' ')?;
                 scheme.eq_ignore_ascii_case("bearer").then_some(credentials.trim())
             });
+            // Only what a browser opens (pages, WebSockets) may carry it in the URL; changes need the header.
+            let query = head.access_token.as_deref().filter(|_| head.method == "GET");
+            let given = header.or(query);
             if !given.is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes())) {
                 let response = Response::error(401, "missing or wrong bearer token")
                     .with_header("WWW-Authenticate", "Bearer realm=\"tatsu\"".to_owned());
@@ -979,6 +1011,18 @@ mod tests {
         assert!(head.contains("\r\nRetry-After: 1") && head.ends_with("\r\nConnection: close"), "{head}");
         assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
         assert!(body.contains("at most 3"), "{body}");
+    }
+
+    #[test]
+    fn the_access_token_parameter_is_taken_out_of_the_target() {
+        let take = |target: &str| take_access_token(target);
+        assert_eq!(take("/"), ("/".to_owned(), None));
+        assert_eq!(take("/?access_token=se%2Bsa+me"), ("/".to_owned(), Some("se+sa me".to_owned())));
+        assert_eq!(take("/a?x=1&access_token=t&y=2"), ("/a?x=1&y=2".to_owned(), Some("t".to_owned())));
+        assert_eq!(take("/a?access_token"), ("/a".to_owned(), None));
+        assert_eq!(take("/a?my_access_token=t"), ("/a?my_access_token=t".to_owned(), None));
+        let Ok(Some((parsed, _))) = head("GET /ws?access_token=abc&v=1 HTTP/1.1\r\n\r\n") else { panic!("complete") };
+        assert_eq!((parsed.target.as_str(), parsed.access_token.as_deref()), ("/ws?v=1", Some("abc")));
     }
 
     #[test]

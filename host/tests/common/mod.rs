@@ -2,9 +2,11 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod browser;
 pub mod etcd;
 pub mod fake_switch;
 pub mod http;
+pub mod mininet;
 pub mod testbed;
 
 use std::io::{BufRead, BufReader};
@@ -57,6 +59,7 @@ pub fn apps() -> &'static Path {
             "ofctl-rest",
             "topology",
             "forwarding",
+            "topology-view",
         ] {
             command.args(["-p", package]);
         }

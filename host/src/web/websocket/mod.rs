@@ -17,9 +17,10 @@
 //! a message's frame headers count toward its limit, so endless empty fragments end too).
 //!
 //! The handshake agrees no subprotocol and no extension (a client that insists on either, as browsers do when a page
-//! names protocols, fails the connection itself). The bearer token, when one is set, is the REST server's
-//! `Authorization` header, which browser scripts cannot set on a WebSocket; a browser `Origin` must be this host's
-//! own (`Host`), since WebSocket connections escape CORS.
+//! names protocols, fails the connection itself). The bearer token, when one is set, is checked as for any request:
+//! the `Authorization` header, or, since browser scripts cannot set headers on a WebSocket, the `access_token`
+//! query parameter of the upgrade's URL; a browser `Origin` must be this host's own (`Host`), since WebSocket
+//! connections escape CORS.
 
 pub mod frame;
 pub mod handshake;
