@@ -32,11 +32,11 @@ use abi_stable::{
 /// The interface version: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "4.0.0";
-/// A deliberately different interface version, used only by the host's tests to build a library that the host
-/// must refuse.
-#[cfg(feature = "simulate-foreign-interface-version")]
 pub const INTERFACE_VERSION: &str = "5.0.0";
+/// A deliberately different interface version (the previous one), used only by the host's tests to build a
+/// library that the host must refuse.
+#[cfg(feature = "simulate-foreign-interface-version")]
+pub const INTERFACE_VERSION: &str = "4.0.0";
 
 /// The root module every app library exports.
 #[repr(C)]
@@ -285,6 +285,29 @@ pub struct HostServices {
     /// a reason (at most 123 bytes). Never blocks.
     pub websocket_close:
         extern "C" fn(app: AppHandle, path: RStr<'_>, client: u64, code: u16, reason: RStr<'_>) -> RResult<(), RString>,
+    /// Sends `messages` (whole OpenFlow messages, back to back) to datapath `dpid` in order and together, each under
+    /// a fresh xid (a bundle add's carried message under its add's), and parks until the last one is answered (its
+    /// whole reply, or the switch's error), the timeout or a stop. Until then it gathers every message the switch
+    /// sends under any of their xids, or under `also_gather` (xids an earlier transaction on this datapath
+    /// returned: a bundle commit's errors name the added messages). Nothing is sent if any message is malformed
+    /// or the send queue cannot take them all.
+    pub of_transaction: extern "C" fn(
+        app: AppHandle,
+        dpid: u64,
+        messages: RSlice<'_, u8>,
+        also_gather: RSlice<'_, u32>,
+        timeout_ns: u64,
+    ) -> RResult<OfTransaction, RequestError>,
+}
+
+/// What [`HostServices::of_transaction`] gathered.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Default)]
+pub struct OfTransaction {
+    /// The xid each message was sent under, in message order.
+    pub xids: RVec<u32>,
+    /// Every message the switch sent under those xids (or `also_gather`), back to back, in arrival order.
+    pub replies: RVec<u8>,
 }
 
 /// An opaque, reference-counted host-owned TCP socket (stream or listener).

@@ -54,6 +54,7 @@ pub use tatsu_abi as abi;
 
 mod adapter;
 mod app;
+pub mod bundle;
 mod context;
 mod fast_map;
 pub mod green;
@@ -67,6 +68,7 @@ pub mod testing;
 pub mod websocket;
 
 pub use app::{App, BoxError, HandlerOutcome, Handlers, MessageHandler};
+pub use bundle::{Bundle, BundleError};
 pub use context::{AppEvent, AppRequest, Context, RequestError, RequestErrorKind};
 pub use fast_map::{FastHasher, FastMap};
 pub use http::{HttpRequest, HttpResponse};

@@ -247,6 +247,10 @@ pub enum OfErrorKind {
 }
 
 impl OfError {
+    pub(crate) fn new(kind: OfErrorKind, message: impl Into<String>) -> OfError {
+        OfError { kind, message: message.into() }
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> OfErrorKind {
         self.kind
@@ -265,7 +269,7 @@ fn encode_error(e: &EncodeError) -> OfError {
     OfError { kind: OfErrorKind::Encode, message: e.to_string() }
 }
 
-fn of_error(failure: RequestFailure, detail: String) -> OfError {
+pub(crate) fn of_error(failure: RequestFailure, detail: String) -> OfError {
     let kind = match failure {
         RequestFailure::UnknownDatapath => OfErrorKind::UnknownDatapath,
         RequestFailure::SendQueueFull => OfErrorKind::SendQueueFull,
@@ -302,6 +306,11 @@ impl Eq for Datapath {}
 impl Datapath {
     pub(crate) fn new(ctx: Context, dpid: u64, version: u8) -> Self {
         Datapath { ctx, dpid, version }
+    }
+
+    /// The app context this handle sends through.
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// The datapath id.
