@@ -52,6 +52,7 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-flow-marker",
             "tatsu-fixture-http-probe",
             "tatsu-fixture-ws-probe",
+            "tatsu-fixture-bundler",
             "ofctl-rest",
             "topology",
             "forwarding",
