@@ -44,12 +44,15 @@ pub enum BundleFate {
 /// The bundles the kit's switches hold.
 #[derive(Default)]
 pub(super) struct KitBundles {
-    /// Open bundles by datapath and id: flags and the added messages with their xids.
-    open: HashMap<(u64, u32), (u16, Vec<(u32, Message)>)>,
+    /// Open bundles by datapath and id.
+    open: HashMap<(u64, u32), OpenBundle>,
     /// Bundles that were committed, discarded or failed, oldest first.
     pub(super) records: Vec<BundleRecord>,
     pub(super) refusal: Option<Refusal>,
 }
+
+/// An open bundle: its flags and the added messages with their xids.
+type OpenBundle = (u16, Vec<(u32, Message)>);
 
 /// A bundle message of any version, as the kit switch reads it.
 enum BundleMessage {
