@@ -18,7 +18,7 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
     Accepted, AppEventRef, AppHandle, AppModuleRef, DatapathDesc, EventRef, GreenTask, HostContext, HostServices,
-    IoFailure, IoFailureKind, RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
+    IoFailure, IoFailureKind, OfTransaction, RequestError, RequestFailure, SocketHandle, ThreadHandle, WaitStatus,
 };
 
 extern "C" fn log(_: AppHandle, _: u8, _: RStr<'_>, _: RStr<'_>) {}
@@ -62,6 +62,15 @@ extern "C" fn of_send(_: AppHandle, _: u64, _: RSlice<'_, u8>) -> RResult<(), Re
     RResult::RErr(no_datapath())
 }
 extern "C" fn of_request(_: AppHandle, _: u64, _: RSlice<'_, u8>, _: u64) -> RResult<RVec<u8>, RequestError> {
+    RResult::RErr(no_datapath())
+}
+extern "C" fn of_transaction(
+    _: AppHandle,
+    _: u64,
+    _: RSlice<'_, u8>,
+    _: RSlice<'_, u32>,
+    _: u64,
+) -> RResult<OfTransaction, RequestError> {
     RResult::RErr(no_datapath())
 }
 extern "C" fn datapaths(_: AppHandle) -> RVec<DatapathDesc> {
@@ -160,6 +169,7 @@ fn main() -> Result<(), String> {
         websocket_broadcast,
         websocket_send,
         websocket_close,
+        of_transaction,
     }
     .leak_into_prefix();
     let host = HostContext { services, app: AppHandle(std::ptr::null()) };
