@@ -289,8 +289,8 @@ pub struct HostServices {
     /// a fresh xid (a bundle add's carried message under its add's), and parks until the last one is answered (its
     /// whole reply, or the switch's error), the timeout or a stop. Until then it gathers every message the switch
     /// sends under any of their xids, or under `also_gather` (xids an earlier transaction on this datapath
-    /// returned: a bundle commit's errors name the added messages). Nothing is sent if any message is malformed
-    /// or the send queue cannot take them all.
+    /// returned, which no other request waits under: a bundle commit's errors name the added messages). Nothing is
+    /// sent if any message is malformed or the send queue cannot take them all.
     pub of_transaction: extern "C" fn(
         app: AppHandle,
         dpid: u64,

@@ -79,7 +79,8 @@ impl Connection {
     /// Sends `messages` (back to back) in order and together, each under a fresh xid (a bundle add's carried
     /// message keeps its add's), and parks the calling green thread until the last one is answered, `timeout` or
     /// a stop. Returns the xids, in message order, and every message that came under them or under
-    /// `also_gather` (xids of an earlier transaction) until then, back to back in arrival order.
+    /// `also_gather` (xids of an earlier transaction that no request waits under now) until then, back to back in
+    /// arrival order.
     pub fn transaction(
         &self,
         messages: &[u8],
@@ -116,8 +117,12 @@ impl Connection {
         let pending = Arc::new(PendingReply::waited(last, gathered.clone(), deadline));
         {
             let mut table = lock(&self.pending);
-            for xid in &gathered {
+            for xid in &xids {
                 table.insert(*xid, Arc::clone(&pending));
+            }
+            // An earlier transaction's xids, unless another request waits under one now (never taken from it).
+            for xid in also_gather {
+                table.entry(*xid).or_insert_with(|| Arc::clone(&pending));
             }
         }
         if let Err(failed) = self.send_all(&framed) {
