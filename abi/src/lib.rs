@@ -320,6 +320,29 @@ pub struct HostServices {
         extern "C" fn(app: AppHandle, watch: &KvWatchHandle, timeout_ns: u64) -> RResult<RVec<KvChange>, KvError>,
     /// Ends a watch and releases its handle.
     pub kv_watch_close: extern "C" fn(watch: &mut KvWatchHandle),
+    /// Sends `messages` (whole OpenFlow messages, back to back) to datapath `dpid` in order and together, each under
+    /// a fresh xid (a bundle add's carried message under its add's), and parks until the last one is answered (its
+    /// whole reply, or the switch's error), the timeout or a stop. Until then it gathers every message the switch
+    /// sends under any of their xids, or under `also_gather` (xids an earlier transaction on this datapath
+    /// returned, which no other request waits under: a bundle commit's errors name the added messages). Nothing is
+    /// sent if any message is malformed or the send queue cannot take them all.
+    pub of_transaction: extern "C" fn(
+        app: AppHandle,
+        dpid: u64,
+        messages: RSlice<'_, u8>,
+        also_gather: RSlice<'_, u32>,
+        timeout_ns: u64,
+    ) -> RResult<OfTransaction, RequestError>,
+}
+
+/// What [`HostServices::of_transaction`] gathered.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Default)]
+pub struct OfTransaction {
+    /// The xid each message was sent under, in message order.
+    pub xids: RVec<u32>,
+    /// Every message the switch sent under those xids (or `also_gather`), back to back, in arrival order.
+    pub replies: RVec<u8>,
 }
 
 /// This host's role for one datapath: in role events and [`HostServices::datapath_role`].

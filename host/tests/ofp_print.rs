@@ -117,3 +117,25 @@ fn several_messages_in_hex_on_stdin_and_truncated_input() {
     assert!(!ok);
     assert!(stderr.contains("offset 2: OFP_HEADER: length 4 is shorter than the 8-byte header"), "{stderr}");
 }
+
+#[test]
+fn bundle_messages_of_every_version_are_labelled() {
+    use tatsu_ofproto::bundle::bundle_ctrl_type;
+    use tatsu_ofproto::portable::{Barrier, BundleAdd, BundleControl, Encode};
+    for (version, control, add) in [
+        (4u8, "ONFT_BUNDLE_CONTROL (OF1.3", "ONFT_BUNDLE_ADD_MESSAGE (OF1.3"),
+        (5, "OFPT_BUNDLE_CONTROL (OF1.4", "OFPT_BUNDLE_ADD_MESSAGE (OF1.4"),
+        (6, "OFPT_BUNDLE_CONTROL (OF1.5", "OFPT_BUNDLE_ADD_MESSAGE (OF1.5"),
+    ] {
+        let mut bytes = Vec::new();
+        BundleControl::new(9, bundle_ctrl_type::COMMIT_REQUEST, 3).encode_for(version, 1, &mut bytes).expect("ok");
+        BundleAdd { bundle_id: 9, flags: 3, message: Barrier }.encode_for(version, 2, &mut bytes).expect("ok");
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let (ok, stdout, stderr) = ofp_print(&["--check"], Some(hex.as_bytes()));
+        assert!(ok, "version {version}: {stderr}");
+        assert!(stdout.contains(control) && stdout.contains(add), "version {version}: {stdout}");
+        let (ok, json, stderr) = ofp_print(&["--json"], Some(hex.as_bytes()));
+        let class = if version == 4 { "ONFBundleCtrlMsg" } else { "OFPBundleCtrlMsg" };
+        assert!(ok && json.contains(class) && json.contains("OFPBarrierRequest"), "{json}{stderr}");
+    }
+}

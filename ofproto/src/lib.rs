@@ -30,6 +30,7 @@
 //! | `error.rs` | [`DecodeError`], [`EncodeError`] |
 //! | `json.rs` | (`json` feature) `to_json`/`from_json`, the helpers the per-file JSON shares |
 //! | `props.rs` | the TLV property lists of 1.4 and 1.5 ([`props::Prop`]) |
+//! | `bundle.rs` | bundle control and add messages (1.4, 1.5 and Open vSwitch's 1.3 extension), embedded messages |
 //! | `v1_0/mod.rs` ... `v1_5/mod.rs` | each version's `Message` enum and the dispatch by type (codec and JSON) |
 //! | `v1_0/*.rs`, `v1_3/*.rs` | the messages, a small group of related ones per file (see [`v1_0`], [`v1_3`]) |
 //! | `v1_2/*.rs`, `v1_4/*.rs`, `v1_5/*.rs` | what 1.2, 1.4 and 1.5 change; the rest is 1.3's ([`v1_2`], [`v1_4`], [`v1_5`]) |
@@ -55,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod common;
 pub mod error;
 pub mod header;
@@ -138,12 +140,12 @@ impl Message {
             Message::V1_5(m) => m.msg_type(),
         }
     }
-    /// `OFPT_*` name of the message type.
+    /// `OFPT_*` name of the message type (`ONFT_*` for Open vSwitch's 1.3 bundle messages).
     pub fn type_name(&self) -> &'static str {
         match self {
             Message::V1_0(m) => v1_0::type_name(m.msg_type()),
             Message::V1_2(m) => v1_2::type_name(m.msg_type()),
-            Message::V1_3(m) => v1_3::type_name(m.msg_type()),
+            Message::V1_3(m) => m.name(),
             Message::V1_4(m) => v1_4::type_name(m.msg_type()),
             Message::V1_5(m) => v1_5::type_name(m.msg_type()),
         }

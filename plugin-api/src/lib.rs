@@ -57,6 +57,7 @@ pub use tatsu_abi as abi;
 
 mod adapter;
 mod app;
+pub mod bundle;
 pub mod cluster;
 mod context;
 mod fast_map;
@@ -71,6 +72,7 @@ pub mod testing;
 pub mod websocket;
 
 pub use app::{App, BoxError, HandlerOutcome, Handlers, MessageHandler};
+pub use bundle::{Bundle, BundleError};
 pub use cluster::{Kv, KvChange, KvEntry, KvError, KvErrorKind, KvListing, KvWatch, Role, RoleChange};
 pub use context::{AppEvent, AppRequest, Context, RequestError, RequestErrorKind};
 pub use fast_map::{FastHasher, FastMap};

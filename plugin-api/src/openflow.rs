@@ -250,6 +250,10 @@ pub enum OfErrorKind {
 }
 
 impl OfError {
+    pub(crate) fn new(kind: OfErrorKind, message: impl Into<String>) -> OfError {
+        OfError { kind, message: message.into() }
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> OfErrorKind {
         self.kind
@@ -268,7 +272,7 @@ fn encode_error(e: &EncodeError) -> OfError {
     OfError { kind: OfErrorKind::Encode, message: e.to_string() }
 }
 
-fn of_error(failure: RequestFailure, detail: String) -> OfError {
+pub(crate) fn of_error(failure: RequestFailure, detail: String) -> OfError {
     let kind = match failure {
         RequestFailure::UnknownDatapath => OfErrorKind::UnknownDatapath,
         RequestFailure::SendQueueFull => OfErrorKind::SendQueueFull,
@@ -306,6 +310,11 @@ impl Eq for Datapath {}
 impl Datapath {
     pub(crate) fn new(ctx: Context, dpid: u64, version: u8) -> Self {
         Datapath { ctx, dpid, version }
+    }
+
+    /// The app context this handle sends through.
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// The datapath id.

@@ -52,9 +52,12 @@ use crate::abi::{
     RequestError, RequestFailure, RequestRef, RoleEventRef, SocketHandle, Subscription, ThreadHandle, WaitStatus,
 };
 use crate::adapter::Adapter;
+
+mod bundles;
 use crate::context::{AppEvent, AppRequest, Context};
 use crate::http::HttpResponse;
 use crate::App;
+pub use bundles::{BundleFate, BundleRecord};
 
 /// A message the app sent to a datapath.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +137,8 @@ struct Recorded {
     roles: BTreeMap<u64, RoleEventRef>,
     /// The app's key-value store.
     kv: KitStore,
+    /// The bundles the kit's switches hold and held.
+    bundles: bundles::KitBundles,
 }
 
 /// The kit's key-value store: what the host's local store does, without waiting.
@@ -626,6 +631,22 @@ impl<A: App> TestKit<A> {
         self.host.lock().switch_responder = Some(Box::new(answer));
     }
 
+    /// Makes the kit's switches fail a bundle's commit ([`crate::Bundle::commit`]) at the first of its messages
+    /// `refuse(dpid, message)` gives an error for, as Open vSwitch does: that error under the message's xid, then
+    /// `OFPBFC_MSG_FAILED` for the commit, and nothing of the bundle applied. Without it every commit succeeds.
+    pub fn refuse_in_bundles(
+        &mut self,
+        refuse: impl FnMut(u64, &Message) -> Option<tatsu_ofproto::ErrorMsg> + Send + 'static,
+    ) {
+        self.host.lock().bundles.refusal = Some(Box::new(refuse));
+    }
+
+    /// The bundles the app committed, discarded or failed to commit since the last call, oldest first (their
+    /// messages also appear in [`TestKit::take_sent`], as the bundle messages they went in).
+    pub fn take_bundles(&mut self) -> Vec<BundleRecord> {
+        std::mem::take(&mut self.host.lock().bundles.records)
+    }
+
     /// Serves requests of type `Q` the app sends to other apps.
     pub fn serve<Q: AppRequest>(&mut self, mut serve: impl FnMut(Q) -> Result<Q::Reply, String> + Send + 'static) {
         let server: AppServer = Box::new(move |json| {
@@ -737,6 +758,7 @@ fn services() -> HostServicesRef {
             kv_watch,
             kv_watch_next,
             kv_watch_close,
+            of_transaction: bundles::of_transaction,
         }
         .leak_into_prefix()
     })

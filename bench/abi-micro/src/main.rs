@@ -18,8 +18,8 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_plugin_api::abi::{
     Accepted, AppEventRef, AppHandle, AppModuleRef, DatapathDesc, EventRef, GreenTask, HostContext, HostServices,
-    IoFailure, IoFailureKind, KvChange, KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, RequestError,
-    RequestFailure, RoleEventRef, SocketHandle, ThreadHandle, WaitStatus,
+    IoFailure, IoFailureKind, KvChange, KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, OfTransaction,
+    RequestError, RequestFailure, RoleEventRef, SocketHandle, ThreadHandle, WaitStatus,
 };
 
 extern "C" fn log(_: AppHandle, _: u8, _: RStr<'_>, _: RStr<'_>) {}
@@ -63,6 +63,15 @@ extern "C" fn of_send(_: AppHandle, _: u64, _: RSlice<'_, u8>) -> RResult<(), Re
     RResult::RErr(no_datapath())
 }
 extern "C" fn of_request(_: AppHandle, _: u64, _: RSlice<'_, u8>, _: u64) -> RResult<RVec<u8>, RequestError> {
+    RResult::RErr(no_datapath())
+}
+extern "C" fn of_transaction(
+    _: AppHandle,
+    _: u64,
+    _: RSlice<'_, u8>,
+    _: RSlice<'_, u32>,
+    _: u64,
+) -> RResult<OfTransaction, RequestError> {
     RResult::RErr(no_datapath())
 }
 extern "C" fn datapaths(_: AppHandle) -> RVec<DatapathDesc> {
@@ -209,6 +218,7 @@ fn main() -> Result<(), String> {
         kv_watch,
         kv_watch_next,
         kv_watch_close,
+        of_transaction,
     }
     .leak_into_prefix();
     let host = HostContext { services, app: AppHandle(std::ptr::null()) };

@@ -12,8 +12,8 @@ use abi_stable::std_types::ROption;
 use abi_stable::std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec};
 use tatsu_abi::{
     Accepted, AppHandle, DatapathDesc, GreenTask, HostServices, HostServicesRef, IoFailure, IoFailureKind, KvChange,
-    KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, RequestError, RequestFailure, RoleEventRef, SocketHandle,
-    ThreadHandle, WaitStatus,
+    KvEntry, KvError, KvFailure, KvListing, KvWatchHandle, OfTransaction, RequestError, RequestFailure, RoleEventRef,
+    SocketHandle, ThreadHandle, WaitStatus,
 };
 
 use super::state::AppState;
@@ -71,6 +71,7 @@ pub fn table() -> HostServicesRef {
             kv_watch,
             kv_watch_next,
             kv_watch_close,
+            of_transaction,
         }
         .leak_into_prefix()
     })
@@ -267,6 +268,22 @@ extern "C" fn of_request(
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
     let _blocking = app(handle).watched.blocking();
     connection.request(&message, timeout).map(RVec::from).into()
+}
+
+extern "C" fn of_transaction(
+    handle: AppHandle,
+    dpid: u64,
+    messages: RSlice<'_, u8>,
+    also_gather: RSlice<'_, u32>,
+    timeout_ns: u64,
+) -> RResult<OfTransaction, RequestError> {
+    let Some(connection) = app(handle).host.switches.datapath(dpid) else {
+        return RResult::RErr(unknown_datapath(dpid));
+    };
+    let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
+    let _blocking = app(handle).watched.blocking();
+    let done = connection.transaction(&messages, &also_gather, timeout);
+    done.map(|(xids, replies)| OfTransaction { xids: xids.into(), replies: replies.into() }).into()
 }
 
 extern "C" fn datapaths(handle: AppHandle) -> RVec<DatapathDesc> {

@@ -65,6 +65,23 @@ pub fn xid_of(message: &[u8]) -> u32 {
     message.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// Where the xid of the message a bundle add carries sits in `message` (1.4 and 1.5's `OFPT_BUNDLE_ADD_MESSAGE`,
+/// Open vSwitch's 1.3 `ONFT_BUNDLE_ADD_MESSAGE`), if it is one: the carried message must have its add's xid.
+pub fn embedded_xid_offset(message: &[u8]) -> Option<usize> {
+    use tatsu_ofproto::bundle::{ONF_ET_BUNDLE_ADD_MESSAGE, ONF_EXPERIMENTER_ID};
+    let word = |at: usize| message.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let offset = match (message.first().copied()?, message.get(1).copied()?) {
+        (OFP_VERSION_1_4 | OFP_VERSION_1_5, v1_4::msg_type::BUNDLE_ADD_MESSAGE) => 16 + 4,
+        (OFP_VERSION_1_3, v1_3::msg_type::EXPERIMENTER)
+            if word(8) == Some(ONF_EXPERIMENTER_ID) && word(12) == Some(ONF_ET_BUNDLE_ADD_MESSAGE) =>
+        {
+            24 + 4
+        }
+        _ => return None,
+    };
+    word(offset).map(|_| offset)
+}
+
 /// Whether a multipart/stats reply says more parts follow (`OFPMPF_REPLY_MORE` / `OFPSF_REPLY_MORE`).
 pub fn reply_has_more(message: &[u8]) -> bool {
     message.get(10..12).is_some_and(|flags| u16::from_be_bytes([flags[0], flags[1]]) & 1 != 0)
@@ -280,6 +297,22 @@ mod tests {
         }
         assert!(!is_asynchronous(19) && !is_asynchronous(21) && !is_asynchronous(33), "replies");
         assert_eq!([21, 25, 29, 34, 35], VERSIONS.map(max_type));
+    }
+
+    #[test]
+    fn the_xid_a_bundle_add_carries_is_found_in_each_version() {
+        let mut out = Vec::new();
+        let add =
+            tatsu_ofproto::portable::BundleAdd { bundle_id: 1, flags: 0, message: tatsu_ofproto::portable::Barrier };
+        for (version, offset) in [(OFP_VERSION_1_3, 28), (OFP_VERSION_1_4, 20), (OFP_VERSION_1_5, 20)] {
+            out.clear();
+            tatsu_ofproto::portable::Encode::encode_for(&add, version, 0x0a0b_0c0d, &mut out).expect("encodes");
+            assert_eq!(embedded_xid_offset(&out), Some(offset), "version {version}");
+            assert_eq!(out[offset..offset + 4], 0x0a0b_0c0du32.to_be_bytes());
+            assert_eq!(embedded_xid_offset(&out[..offset + 2]), None, "cut short");
+        }
+        assert_eq!(embedded_xid_offset(&echo_request(OFP_VERSION_1_4, 3)), None);
+        assert_eq!(embedded_xid_offset(&[OFP_VERSION_1_3, 4, 0, 8, 0, 0, 0, 1]), None, "an experimenter of nobody");
     }
 
     #[test]

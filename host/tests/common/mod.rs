@@ -56,6 +56,7 @@ pub fn apps() -> &'static Path {
             "tatsu-fixture-http-probe",
             "tatsu-fixture-ws-probe",
             "tatsu-fixture-cluster-probe",
+            "tatsu-fixture-bundler",
             "ofctl-rest",
             "topology",
             "forwarding",

@@ -16,6 +16,7 @@
 //! | `queue.rs` | [`QueueGetConfigReply`], [`PacketQueue`], [`QueueProp`] |
 //! | `controller.rs` | [`Role`], [`AsyncConfig`] |
 //! | `experimenter.rs` | [`Experimenter`] |
+//! | `crate::bundle` | Open vSwitch's bundle extension ([`BundleCtrl`], [`BundleAdd`]): ONF experimenter messages |
 //! | [`multipart`] | multipart (stats) requests and replies |
 //! | [`table_features`] | table features |
 //! | [`oxm`], [`action`], [`instruction`] | matches and OXM TLVs, actions, instructions |
@@ -37,6 +38,7 @@ pub(crate) mod queue;
 pub(crate) mod switch_config;
 pub mod table_features;
 
+pub use crate::bundle::{bundle_ctrl_type, bundle_flags, BundleAdd, BundleCtrl, Embedded};
 pub use action::{port, Action};
 pub use controller::{AsyncConfig, Role};
 pub use experimenter::Experimenter;
@@ -51,6 +53,7 @@ pub use ports::{Port, PortMod, PortStatus};
 pub use queue::{PacketQueue, QueueGetConfigReply, QueueProp};
 pub use switch_config::{SwitchConfig, SwitchFeatures, TableMod};
 
+use crate::bundle::{ONF_ET_BUNDLE_ADD_MESSAGE, ONF_ET_BUNDLE_CONTROL, ONF_EXPERIMENTER_ID};
 use crate::common::{ErrorMsg, Hello};
 use crate::error::{DecodeError, EncodeError};
 use crate::header::{encode_message, Header, HEADER_LEN};
@@ -205,6 +208,12 @@ pub enum Message {
     SetAsync(AsyncConfig),
     /// `OFPT_METER_MOD`.
     MeterMod(MeterMod),
+    /// `ONFT_BUNDLE_CONTROL`: Open vSwitch's bundle extension for 1.3, an `OFPT_EXPERIMENTER` message of the ONF
+    /// ([`ONF_EXPERIMENTER_ID`], type [`ONF_ET_BUNDLE_CONTROL`]) with 1.4's bundle control body.
+    BundleControl(BundleCtrl),
+    /// `ONFT_BUNDLE_ADD_MESSAGE`: a message added to an open bundle ([`ONF_ET_BUNDLE_ADD_MESSAGE`]), with 1.4's
+    /// bundle add body.
+    BundleAdd(BundleAdd<Message>),
 }
 
 impl Message {
@@ -242,6 +251,17 @@ impl Message {
             Message::GetAsyncReply(_) => GET_ASYNC_REPLY,
             Message::SetAsync(_) => SET_ASYNC,
             Message::MeterMod(_) => METER_MOD,
+            Message::BundleControl(_) | Message::BundleAdd(_) => EXPERIMENTER,
+        }
+    }
+
+    /// The message's name: [`type_name`] of its type, or the extension's for Open vSwitch's bundle messages
+    /// (`ONFT_BUNDLE_CONTROL`, `ONFT_BUNDLE_ADD_MESSAGE`), which are experimenter messages on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::BundleControl(_) => "ONFT_BUNDLE_CONTROL",
+            Message::BundleAdd(_) => "ONFT_BUNDLE_ADD_MESSAGE",
+            other => type_name(other.msg_type()),
         }
     }
 
@@ -275,7 +295,7 @@ impl Message {
             ERROR => Message::Error(ErrorMsg::parse(r, true)?),
             ECHO_REQUEST => Message::EchoRequest(r.rest().to_vec()),
             ECHO_REPLY => Message::EchoReply(r.rest().to_vec()),
-            EXPERIMENTER => Message::Experimenter(Experimenter::parse(r)?),
+            EXPERIMENTER => Self::parse_experimenter(r)?,
             FEATURES_REQUEST => Message::FeaturesRequest,
             FEATURES_REPLY => Message::FeaturesReply(SwitchFeatures::parse(r)?),
             GET_CONFIG_REQUEST => Message::GetConfigRequest,
@@ -306,6 +326,17 @@ impl Message {
             SET_ASYNC => Message::SetAsync(AsyncConfig::parse(r)?),
             METER_MOD => Message::MeterMod(MeterMod::parse(r)?),
             _ => return Err(r.err_at(1, format!("unknown message type {}", t))),
+        })
+    }
+
+    /// An experimenter message: Open vSwitch's bundle messages by their ONF experimenter id and type, any other
+    /// as opaque data.
+    fn parse_experimenter(r: &mut Reader<'_>) -> Result<Message, DecodeError> {
+        let (experimenter, exp_type) = (r.u32()?, r.u32()?);
+        Ok(match (experimenter, exp_type) {
+            (ONF_EXPERIMENTER_ID, ONF_ET_BUNDLE_CONTROL) => Message::BundleControl(BundleCtrl::parse(r)?),
+            (ONF_EXPERIMENTER_ID, ONF_ET_BUNDLE_ADD_MESSAGE) => Message::BundleAdd(BundleAdd::parse(r)?),
+            _ => Message::Experimenter(Experimenter { experimenter, exp_type, data: r.rest().to_vec() }),
         })
     }
 
@@ -354,8 +385,47 @@ impl Message {
             Message::RoleRequest(r) | Message::RoleReply(r) => r.emit(out),
             Message::GetAsyncReply(a) | Message::SetAsync(a) => a.emit(out),
             Message::MeterMod(m) => m.emit(out)?,
+            Message::BundleControl(b) => {
+                out.put_u32(ONF_EXPERIMENTER_ID);
+                out.put_u32(ONF_ET_BUNDLE_CONTROL);
+                b.emit(out)?;
+            }
+            Message::BundleAdd(b) => {
+                out.put_u32(ONF_EXPERIMENTER_ID);
+                out.put_u32(ONF_ET_BUNDLE_ADD_MESSAGE);
+                b.emit(out)?;
+            }
         }
         Ok(())
+    }
+}
+
+/// Whether a whole 1.3 message is one of Open vSwitch's bundle messages (control or add).
+fn is_bundle_message(buf: &[u8]) -> bool {
+    let word = |at: usize| buf.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    buf.get(1) == Some(&msg_type::EXPERIMENTER)
+        && word(8) == Some(ONF_EXPERIMENTER_ID)
+        && matches!(word(12), Some(ONF_ET_BUNDLE_CONTROL | ONF_ET_BUNDLE_ADD_MESSAGE))
+}
+
+/// A 1.3 message a bundle add carries: anything but another bundle message (which bounds the nesting).
+impl Embedded for Message {
+    fn decode_embedded(buf: &[u8]) -> Result<(Header, Self), DecodeError> {
+        if is_bundle_message(buf) {
+            return Err(DecodeError::new("OFPT_EXPERIMENTER", 8, "a bundle message cannot carry a bundle message"));
+        }
+        Message::decode(buf)
+    }
+    fn encode_embedded(&self, xid: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode(xid, out)
+    }
+    #[cfg(feature = "json")]
+    fn to_json_embedded(&self) -> serde_json::Value {
+        json::v1_3_to_json(self)
+    }
+    #[cfg(feature = "json")]
+    fn from_json_embedded(v: &serde_json::Value) -> crate::json::R<Self> {
+        json::v1_3_from_json(v)
     }
 }
 
@@ -431,6 +501,8 @@ pub(crate) mod json {
             M::GetAsyncReply(a) => a.to_json("OFPGetAsyncReply"),
             M::SetAsync(a) => a.to_json("OFPSetAsync"),
             M::MeterMod(m) => m.to_json(),
+            M::BundleControl(b) => b.to_json("ONFBundleCtrlMsg"),
+            M::BundleAdd(b) => b.to_json("ONFBundleAddMsg"),
         }
     }
 
@@ -473,6 +545,8 @@ pub(crate) mod json {
             "OFPGetAsyncReply" => M::GetAsyncReply(AsyncConfig::from_json(&o)?),
             "OFPSetAsync" => M::SetAsync(AsyncConfig::from_json(&o)?),
             "OFPMeterMod" => M::MeterMod(MeterMod::from_json(&o)?),
+            "ONFBundleCtrlMsg" => M::BundleControl(BundleCtrl::from_json(&o)?),
+            "ONFBundleAddMsg" => M::BundleAdd(BundleAdd::from_json(&o)?),
             n => return bad(format!("unknown OpenFlow 1.3 message class {}", n)),
         })
     }

@@ -10,7 +10,7 @@
 //! | `ports.rs` | [`Port`] with properties, [`PortStatus`], [`PortMod`] |
 //! | `flow.rs` | [`FlowMod`] with importance |
 //! | `table.rs` | [`TableMod`], [`TableDesc`], [`TableStatus`] with table properties |
-//! | `controller.rs` | [`AsyncConfig`] as properties, [`RoleStatus`], [`RequestForward`], bundles ([`BundleCtrl`], [`BundleAdd`]) |
+//! | `controller.rs` | [`AsyncConfig`] as properties, [`RoleStatus`], [`RequestForward`] (bundles, [`BundleCtrl`] and [`BundleAdd`], are `crate::bundle`'s) |
 //! | [`multipart`] | multipart requests and replies (1.3's bodies where unchanged) |
 //!
 //! Property lists are [`crate::props::Prop`]s. OpenFlow 1.5 reuses most of this module.
@@ -21,10 +21,8 @@ pub mod multipart;
 pub(crate) mod ports;
 pub(crate) mod table;
 
-pub use controller::{
-    bundle_ctrl_type, AsyncConfig, AsyncConfigProp, BundleAdd, BundleCtrl, BundleProp, Embedded, RequestForward,
-    RoleStatus, Time,
-};
+pub use crate::bundle::{bundle_ctrl_type, bundle_flags, BundleAdd, BundleCtrl, BundleProp, Embedded, Time};
+pub use controller::{AsyncConfig, AsyncConfigProp, RequestForward, RoleStatus};
 pub use flow::FlowMod;
 pub use multipart::{MultipartReply, MultipartReplyBody, MultipartRequest, MultipartRequestBody};
 pub use ports::{Port, PortDescProp, PortEthernet, PortMod, PortModOptical, PortModProp, PortOptical, PortStatus};
@@ -404,8 +402,8 @@ pub(crate) mod json {
             M::RoleStatus(r) => r.to_json(),
             M::TableStatus(t) => t.to_json(),
             M::RequestForward(r) => r.to_json(),
-            M::BundleControl(b) => b.to_json(),
-            M::BundleAdd(b) => b.to_json(),
+            M::BundleControl(b) => b.to_json("OFPBundleCtrlMsg"),
+            M::BundleAdd(b) => b.to_json("OFPBundleAddMsg"),
         })
     }
 

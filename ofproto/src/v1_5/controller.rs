@@ -167,7 +167,7 @@ impl PropKind for BundleFeaturesProp {
 #[cfg(feature = "json")]
 impl crate::props::json::PropJson for BundleFeaturesProp {
     fn to_json(&self) -> (&'static str, serde_json::Value) {
-        use crate::v1_4::controller::json::time_json;
+        use crate::bundle::json::time_json;
         let BundleFeaturesProp::Time(t) = self;
         (
             "OFPBundleFeaturesPropTime",
@@ -176,7 +176,7 @@ impl crate::props::json::PropJson for BundleFeaturesProp {
         )
     }
     fn from_json(o: &crate::json::Obj<'_>) -> crate::json::R<Option<Self>> {
-        use crate::v1_4::controller::json::time_from_json;
+        use crate::bundle::json::time_from_json;
         Ok(match o.name {
             "OFPBundleFeaturesPropTime" => Some(BundleFeaturesProp::Time(BundleTimeFeatures {
                 sched_accuracy: time_from_json(o.v("sched_accuracy")?)?,

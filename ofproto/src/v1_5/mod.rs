@@ -342,8 +342,8 @@ pub(crate) mod json {
             M::RoleStatus(r) => r.to_json(),
             M::TableStatus(t) => t.to_json(),
             M::RequestForward(r) => r.to_json(),
-            M::BundleControl(b) => b.to_json(),
-            M::BundleAdd(b) => b.to_json(),
+            M::BundleControl(b) => b.to_json("OFPBundleCtrlMsg"),
+            M::BundleAdd(b) => b.to_json("OFPBundleAddMsg"),
             M::ControllerStatus(c) => cls("OFPControllerStatus", json!({ "status": c.to_json() })),
         })
     }

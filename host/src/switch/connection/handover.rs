@@ -94,7 +94,10 @@ impl Connection {
         lock(&connection.pending).extend(state.pending_xids.iter().zip(remaining).map(|(xid, left)| {
             (
                 *xid,
-                Arc::new(PendingReply::abandoned(now.checked_add(left).or(now.checked_add(INHERITED_REPLY_TIMEOUT)))),
+                Arc::new(PendingReply::abandoned(
+                    *xid,
+                    now.checked_add(left).or(now.checked_add(INHERITED_REPLY_TIMEOUT)),
+                )),
             )
         }));
         lock(&connection.outbox).bytes = hex_decode(&state.unsent);

@@ -1,5 +1,6 @@
 //! Requests awaiting replies: the reply parts gathered per xid (all parts of a multipart reply), a bound on their
-//! size, and expiry of requests nobody answers.
+//! size, and expiry of requests nobody answers. A transaction is a request of several messages: one entry shared
+//! by all their xids, complete when the last message is answered.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,6 +20,10 @@ const REPLY_GRACE: Duration = Duration::from_secs(5);
 pub(super) struct PendingReply {
     /// Where the whole reply (or why there is none) goes; closed once nobody waits for it.
     reply: Oneshot<Result<Vec<u8>, RequestError>>,
+    /// The xid whose whole reply completes the request (a transaction's last message).
+    last: u32,
+    /// Every xid the request gathers replies under (one for a plain request), forgotten together once it completes.
+    xids: Vec<u32>,
     pub(super) state: Mutex<PendingState>,
 }
 
@@ -32,15 +37,24 @@ pub(super) struct PendingState {
 }
 
 impl PendingReply {
-    /// A request a green thread waits for until `deadline`.
-    fn waited(deadline: Option<Instant>) -> Self {
-        PendingReply { reply: Oneshot::new(), state: Mutex::new(PendingState { parts: Vec::new(), expires: deadline }) }
+    /// A request a green thread waits for until `deadline`: replies under any of `xids` are gathered, the whole
+    /// reply to `last` completes it.
+    fn waited(last: u32, xids: Vec<u32>, deadline: Option<Instant>) -> Self {
+        let state = Mutex::new(PendingState { parts: Vec::new(), expires: deadline });
+        PendingReply { reply: Oneshot::new(), last, xids, state }
     }
 
-    /// A request of the predecessor host, whose reply is dropped when it comes (or forgotten at `expires`).
-    pub(super) fn abandoned(expires: Option<Instant>) -> Self {
-        PendingReply { reply: Oneshot::closed(), state: Mutex::new(PendingState { parts: Vec::new(), expires }) }
+    /// A request of the predecessor host under `xid`, whose reply is dropped when it comes (or forgotten at
+    /// `expires`).
+    pub(super) fn abandoned(xid: u32, expires: Option<Instant>) -> Self {
+        let state = Mutex::new(PendingState { parts: Vec::new(), expires });
+        PendingReply { reply: Oneshot::closed(), last: xid, xids: vec![xid], state }
     }
+}
+
+/// Why a transaction's messages cannot be sent (nothing was).
+fn malformed(detail: String) -> RequestError {
+    RequestError { failure: RequestFailure::Failed, detail: detail.into() }
 }
 
 impl Connection {
@@ -53,12 +67,79 @@ impl Connection {
             field.copy_from_slice(&xid.to_be_bytes());
         }
         let deadline = Instant::now().checked_add(timeout);
-        let pending = Arc::new(PendingReply::waited(deadline));
+        let pending = Arc::new(PendingReply::waited(xid, vec![xid], deadline));
         lock(&self.pending).insert(xid, Arc::clone(&pending));
         if let Err(failed) = self.send(&message) {
             lock(&self.pending).remove(&xid);
             return Err(failed);
         }
+        self.wait_reply(&pending, deadline, timeout)
+    }
+
+    /// Sends `messages` (back to back) in order and together, each under a fresh xid (a bundle add's carried
+    /// message keeps its add's), and parks the calling green thread until the last one is answered, `timeout` or
+    /// a stop. Returns the xids, in message order, and every message that came under them or under
+    /// `also_gather` (xids of an earlier transaction that no request waits under now) until then, back to back in
+    /// arrival order.
+    pub fn transaction(
+        &self,
+        messages: &[u8],
+        also_gather: &[u32],
+        timeout: Duration,
+    ) -> Result<(Vec<u32>, Vec<u8>), RequestError> {
+        let mut framed = Vec::new();
+        let mut rest = messages;
+        while !rest.is_empty() {
+            match tatsu_ofproto::split_frame(rest) {
+                Ok(Some((message, tail))) => {
+                    framed.push(message.to_vec());
+                    rest = tail;
+                }
+                Ok(None) | Err(_) => {
+                    let offset = messages.len() - rest.len();
+                    return Err(malformed(format!("the transaction's messages are not whole at byte {offset}")));
+                }
+            }
+        }
+        let xids: Vec<u32> = framed.iter().map(|_| self.fresh_xid()).collect();
+        let Some(&last) = xids.last() else {
+            return Err(malformed("a transaction needs at least one message".to_owned()));
+        };
+        for (message, xid) in framed.iter_mut().zip(&xids) {
+            let own = message[4..8].to_vec();
+            message[4..8].copy_from_slice(&xid.to_be_bytes());
+            if let Some(at) = wire::embedded_xid_offset(message).filter(|&at| message[at..at + 4] == own[..]) {
+                message[at..at + 4].copy_from_slice(&xid.to_be_bytes());
+            }
+        }
+        let gathered: Vec<u32> = xids.iter().chain(also_gather).copied().collect();
+        let deadline = Instant::now().checked_add(timeout);
+        let pending = Arc::new(PendingReply::waited(last, gathered.clone(), deadline));
+        {
+            let mut table = lock(&self.pending);
+            for xid in &xids {
+                table.insert(*xid, Arc::clone(&pending));
+            }
+            // An earlier transaction's xids, unless another request waits under one now (never taken from it).
+            for xid in also_gather {
+                table.entry(*xid).or_insert_with(|| Arc::clone(&pending));
+            }
+        }
+        if let Err(failed) = self.send_all(&framed) {
+            self.forget(&pending);
+            return Err(failed);
+        }
+        self.wait_reply(&pending, deadline, timeout).map(|replies| (xids, replies))
+    }
+
+    /// Parks until `pending` completes, its deadline or a stop; a request given up keeps dropping its late parts
+    /// for a while.
+    fn wait_reply(
+        &self,
+        pending: &PendingReply,
+        deadline: Option<Instant>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, RequestError> {
         let failure = match pending.reply.wait(deadline) {
             Waited::Completed(reply) => return reply,
             Waited::TimedOut => RequestFailure::TimedOut,
@@ -71,10 +152,21 @@ impl Connection {
             state.parts = Vec::new();
             state.expires = Instant::now().checked_add(REPLY_GRACE);
         }
+        let xid = pending.last;
         Err(RequestError {
             failure,
             detail: format!("{}: no reply to xid {xid} within {timeout:?}", self.describe_short()).into(),
         })
+    }
+
+    /// Removes `pending`'s xids from the table (those a newer request has not taken over since).
+    fn forget(&self, pending: &Arc<PendingReply>) {
+        let mut table = lock(&self.pending);
+        for xid in &pending.xids {
+            if table.get(xid).is_some_and(|entry| Arc::ptr_eq(entry, pending)) {
+                table.remove(xid);
+            }
+        }
     }
 
     /// Adds a reply part to the request waiting under `xid`; `true` if there was one (the message is then taken).
@@ -102,15 +194,15 @@ impl Connection {
                     state.expires = Instant::now().checked_add(REPLY_GRACE);
                 } else {
                     state.parts.extend_from_slice(message);
-                    if !more {
+                    if !more && xid == pending.last {
                         // Refused (and dropped) if the requester gave up just now.
                         let _ = pending.reply.complete(Ok(std::mem::take(&mut state.parts)));
                     }
                 }
             }
         }
-        if !more {
-            lock(&self.pending).remove(&xid);
+        if !more && xid == pending.last {
+            self.forget(&pending);
         }
         true
     }

@@ -122,6 +122,38 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues messages an app sends as one run (nothing else comes between them), all or none: each is checked
+    /// first (the role), then they go in together if the send queue has room for all. Their xids are kept.
+    pub fn send_all(&self, messages: &[Vec<u8>]) -> Result<(), RequestError> {
+        for message in messages {
+            self.check_role(message)?;
+        }
+        let total: usize = messages.iter().map(Vec::len).sum();
+        let limit = self.shared.settings().send_queue_bytes;
+        let wake = {
+            let mut outbox = lock(&self.outbox);
+            if outbox.closed {
+                return Err(RequestError {
+                    failure: RequestFailure::Disconnected,
+                    detail: self.describe_short().into(),
+                });
+            }
+            if outbox.bytes.len() + total > limit {
+                drop(outbox);
+                self.sends_refused.fetch_add(1, Ordering::Relaxed);
+                let detail =
+                    format!("{}: send queue full ({limit} bytes unsent; {total} to send)", self.describe_short());
+                return Err(RequestError { failure: RequestFailure::SendQueueFull, detail: detail.into() });
+            }
+            messages.iter().for_each(|message| outbox.bytes.extend_from_slice(message));
+            std::mem::take(&mut outbox.writer_waiting)
+        };
+        if wake {
+            self.wake_writer();
+        }
+        Ok(())
+    }
+
     /// Writes what apps queue, in as few system calls as possible. The socket is the reader's too, and may lets
     /// only one green thread wait for a socket's readiness, so a writer whose switch is not reading retries every
     /// millisecond (and gives up a second after the connection closed).
