@@ -237,7 +237,7 @@ impl Mastership {
     /// as an equal).
     pub fn refusal(&self, dpid: u64, version: u8, message: &[u8]) -> Option<String> {
         let msg_type = *message.get(1)?;
-        if !role::changes_switch(version, msg_type) || self.role_for(dpid) != Some(Role::Slave) {
+        if !role::changes_switch(version, message) || self.role_for(dpid) != Some(Role::Slave) {
             return None;
         }
         Some(format!(

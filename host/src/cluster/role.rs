@@ -77,14 +77,28 @@ pub fn answer(reply: &[u8]) -> Answer {
     }
 }
 
-/// Whether a message of `msg_type` in `version` changes the switch, so that a slave must not send it: packet-out,
-/// flow-mod, group-mod, port-mod, table-mod, meter-mod (1.3); packet-out, flow-mod, port-mod (1.0).
-pub fn changes_switch(version: u8, msg_type: u8) -> bool {
-    if version == 1 {
-        matches!(msg_type, 13..=15)
-    } else {
-        matches!(msg_type, 13..=17 | 29)
+/// Whether `message` (in `version`) changes the switch, so that a slave must not send it: packet-out, flow-mod,
+/// port-mod (1.0); packet-out, flow-mod, group-mod, port-mod, table-mod, meter-mod (1.2 and later); bundle control
+/// and bundle add (1.4 and later, and Open vSwitch's ONF bundle experimenter messages on 1.3): a bundle carries
+/// changes and a slave may not open one.
+pub fn changes_switch(version: u8, message: &[u8]) -> bool {
+    let Some(&msg_type) = message.get(1) else { return false };
+    match version {
+        1 => matches!(msg_type, 13..=15),
+        4 if msg_type == EXPERIMENTER => is_onf_bundle(message),
+        _ => matches!(msg_type, 13..=17 | 29) || (version >= 5 && matches!(msg_type, 33 | 34)),
     }
+}
+
+/// OFPT_EXPERIMENTER.
+const EXPERIMENTER: u8 = 4;
+
+/// Whether a 1.3 experimenter message is one of Open vSwitch's ONF bundle messages (experimenter `ONF`, types
+/// 2300 bundle control and 2301 bundle add).
+fn is_onf_bundle(message: &[u8]) -> bool {
+    const ONF: u32 = 0x4f4e_4600;
+    let word = |at: usize| message.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    word(8) == Some(ONF) && matches!(word(12), Some(2300 | 2301))
 }
 
 #[cfg(test)]
@@ -115,8 +129,19 @@ mod tests {
 
     #[test]
     fn only_changes_are_refused_to_a_slave() {
-        assert!(changes_switch(4, 14) && changes_switch(4, 13) && changes_switch(4, 29));
-        assert!(!changes_switch(4, 18) && !changes_switch(4, 24) && !changes_switch(4, 20));
-        assert!(changes_switch(1, 15) && !changes_switch(1, 16));
+        let of = |version: u8, msg_type: u8| [version, msg_type, 0, 8, 0, 0, 0, 0];
+        let changes = |version: u8, msg_type: u8| changes_switch(version, &of(version, msg_type));
+        assert!(changes(4, 14) && changes(4, 13) && changes(4, 29));
+        assert!(!changes(4, 18) && !changes(4, 24) && !changes(4, 20));
+        assert!(changes(1, 15) && !changes(1, 16));
+        assert!(changes(5, 33) && changes(6, 34) && !changes(4, 33) && !changes(5, 32));
+        let onf = |exp_type: u32| {
+            let mut message = vec![4, EXPERIMENTER, 0, 16, 0, 0, 0, 0];
+            message.extend_from_slice(&0x4f4e_4600u32.to_be_bytes());
+            message.extend_from_slice(&exp_type.to_be_bytes());
+            message
+        };
+        assert!(changes_switch(4, &onf(2300)) && changes_switch(4, &onf(2301)) && !changes_switch(4, &onf(2302)));
+        assert!(!changes_switch(4, &onf(2300)[..12]));
     }
 }
