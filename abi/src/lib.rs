@@ -32,11 +32,11 @@ use abi_stable::{
 /// The interface version: a library loads only into a host that speaks a compatible version
 /// (same major version; abi_stable's rules). Bump the major version on any change that is not an appended field.
 #[cfg(not(feature = "simulate-foreign-interface-version"))]
-pub const INTERFACE_VERSION: &str = "4.0.0";
+pub const INTERFACE_VERSION: &str = "5.0.0";
 /// A deliberately different interface version, used only by the host's tests to build a library that the host
 /// must refuse.
 #[cfg(feature = "simulate-foreign-interface-version")]
-pub const INTERFACE_VERSION: &str = "5.0.0";
+pub const INTERFACE_VERSION: &str = "6.0.0";
 
 /// The root module every app library exports.
 #[repr(C)]
@@ -448,6 +448,9 @@ pub struct DatapathDesc {
     /// In an enter event: the datapath was inherited from the previous host in a hot restart (its connection,
     /// flows and state carried on), rather than newly connected.
     pub resumed: bool,
+    /// On a TLS connection, the subject of the switch's certificate (verified against the host's CA), as
+    /// "C=US, O=Open vSwitch, CN=..."; `RNone` on plain TCP.
+    pub tls_subject: ROption<RString>,
 }
 
 /// An app event: published by `source` under `name`.

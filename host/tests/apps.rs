@@ -77,7 +77,7 @@ fn bad_files_are_reported_one_line_each_and_the_rest_runs() {
     let host = Host::start(&["run", "--plugins-dir", &dir_arg(&dir), "--config", &config.display().to_string()], &[]);
     host.wait_for(&["garbage.so", "not a loadable library"]);
     host.wait_for(&["libnot_a_plugin.so", "not a tatsu app"]);
-    host.wait_for(&["libforeign.so", "interface version 5.0.0", "this host speaks 4.0.0"]);
+    host.wait_for(&["libforeign.so", "interface version 6.0.0", "this host speaks 5.0.0"]);
     host.wait_for(&["libhello-copy.so", "app `hello` is already loaded from", "libhello.so"]);
     host.wait_for(&["libfaulty.so", "app `faulty` failed to start", "faulty refuses to start"]);
     host.wait_for(&["running 1 app(s): hello"]);
