@@ -163,9 +163,11 @@ impl Switches {
     }
 
     fn start_common(self: &Arc<Self>) -> Result<(), String> {
+        // A dialler runs its switches' TLS handshakes itself.
+        let stack = if self.settings().tls.is_some() { tls::HANDSHAKE_STACK_BYTES } else { green::HOST_STACK_BYTES };
         for address in self.settings().switch_addresses.clone() {
             let switches = Arc::clone(self);
-            crate::green::spawn_host("dialler", move || switches.dial_loop(&address))?;
+            crate::green::spawn_host_with_stack("dialler", stack, move || switches.dial_loop(&address))?;
         }
         let switches = Arc::clone(self);
         crate::green::spawn_host("keepalive", move || keepalive::run(&switches))
@@ -367,7 +369,7 @@ impl Switches {
         let Some(tls) = self.settings().tls.clone() else { return };
         self.tls_handshakes.fetch_add(1, Ordering::Relaxed);
         let switches = Arc::clone(self);
-        let spawned = green::spawn_host("tls-handshake", move || {
+        let spawned = green::spawn_host_with_stack("tls-handshake", tls::HANDSHAKE_STACK_BYTES, move || {
             let _ = stream.set_nodelay(true);
             let timeout = switches.settings().handshake_timeout;
             let result = tls::handshake(&tls, &mut stream, &Side::Accepted, timeout);

@@ -35,6 +35,11 @@ use rustls::{ServerConfig, SignatureScheme};
 
 use record::{Opener, Sealer, Secrets, Suite};
 
+/// The stack of a coroutine that runs a TLS handshake: rustls's certificate checks want far more than a switch
+/// reader's 64 KiB (they overflowed it in a debug build). The coroutine ends with the handshake; its untouched
+/// pages never cost memory.
+pub const HANDSHAKE_STACK_BYTES: usize = 512 * 1024;
+
 /// The TLS settings of the switch side, with the certificates read and checked.
 pub struct TlsSettings {
     /// The port TLS switches connect to (Ryu's `--ofp-ssl-listen-port`).
@@ -342,7 +347,10 @@ fn run_handshake(
     let (tx_seq, tx) = secrets.tx;
     let (rx_seq, rx) = secrets.rx;
     let sealer = Sealer::new(secrets_of(tx, tx_seq)?)?;
-    let opener = Opener::new(secrets_of(rx, rx_seq)?, received, Vec::new())?;
+    let mut opener = Opener::new(secrets_of(rx, rx_seq)?, received, Vec::new())?;
+    // Records that came right behind the handshake's last one (a switch's HELLO, say) are opened now: the reader
+    // opens received bytes only when more arrive.
+    opener.open_received(&mut plaintext).map_err(|e| e.to_string())?;
     Ok(Established { link: TlsLink { subject, sealer: Mutex::new(sealer), opener: Mutex::new(opener) }, plaintext })
 }
 
