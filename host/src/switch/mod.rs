@@ -55,6 +55,15 @@ pub struct Switches {
     tls_handshakes: AtomicUsize,
 }
 
+/// A listening socket handed over in a hot restart: its descriptor, and whether TLS switches connect to it.
+#[derive(Debug, Clone, Copy)]
+pub struct HandedListener {
+    /// The descriptor.
+    pub fd: RawFd,
+    /// Switches connecting to it speak TLS.
+    pub tls: bool,
+}
+
 /// A listening socket and the controls its accept loop obeys during a handover.
 struct Listening {
     fd: RawFd,
@@ -115,7 +124,7 @@ impl Switches {
     pub fn adopt_inherited(
         self: &Arc<Self>,
         settings: SwitchSettings,
-        listeners: Vec<RawFd>,
+        listeners: Vec<HandedListener>,
         connections: Vec<(RawFd, connection::Inherited)>,
     ) -> Adopted {
         self.shared.set_settings(settings);
@@ -124,12 +133,16 @@ impl Switches {
 
     /// Takes on handed-over listening sockets and connections (from a predecessor, or taken back after a failed
     /// handover), to serve with [`Adopted::start`].
-    pub fn adopt(self: &Arc<Self>, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) -> Adopted {
+    pub fn adopt(
+        self: &Arc<Self>,
+        listeners: Vec<HandedListener>,
+        connections: Vec<(RawFd, connection::Inherited)>,
+    ) -> Adopted {
         let mut adopted = Adopted { switches: Arc::clone(self), listeners: Vec::new(), connections: Vec::new() };
-        for fd in listeners {
+        for HandedListener { fd, tls } in listeners {
             // SAFETY: the fd was handed over for this purpose and is owned by nothing else here.
             match std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) }) {
-                Ok(listener) => adopted.listeners.push(listener),
+                Ok(listener) => adopted.listeners.push((listener, tls)),
                 Err(_) => log::error!(target: "tatsu::switch", "cannot adopt an inherited listening socket (fd {fd})"),
             }
         }
@@ -303,8 +316,8 @@ impl Switches {
 
     /// Gives up every listening socket and paused connection: returns duplicates of their descriptors (owned by
     /// the caller, to pass on) and the connections' state, for the successor.
-    pub fn hand_over(&self) -> (Vec<RawFd>, Vec<(RawFd, connection::Inherited)>) {
-        let listeners: Vec<RawFd> = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
+    pub fn hand_over(&self) -> (Vec<HandedListener>, Vec<(RawFd, connection::Inherited)>) {
+        let listeners: Vec<HandedListener> = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
             .iter()
             .filter_map(|listening| {
                 listening.pause_state().2 = true;
@@ -312,7 +325,7 @@ impl Switches {
                 if let Some(accept_loop) = listening.accept_loop.get() {
                     accept_loop.unpark();
                 }
-                fd
+                fd.map(|fd| HandedListener { fd, tls: listening.tls })
             })
             .collect();
         let mut handed = Vec::new();
@@ -481,7 +494,7 @@ fn dup(fd: RawFd) -> Option<RawFd> {
 #[must_use = "nothing is served until `start`"]
 pub struct Adopted {
     switches: Arc<Switches>,
-    listeners: Vec<may::net::TcpListener>,
+    listeners: Vec<(may::net::TcpListener, bool)>,
     connections: Vec<Arc<Connection>>,
 }
 
@@ -495,10 +508,15 @@ impl Adopted {
     /// stopped, then tells apps about each datapath (after every reader runs, so that their work does not delay a
     /// switch's messages).
     pub fn start(self) {
-        let tls_port = self.switches.settings().tls.as_ref().map(|tls| tls.listen_port);
-        for listener in self.listeners {
-            // The successor's settings say which inherited socket is the TLS one, by its port.
-            let tls = tls_port.is_some() && listener.local_addr().ok().map(|addr| addr.port()) == tls_port;
+        for (listener, tls) in self.listeners {
+            if tls && self.switches.settings().tls.is_none() {
+                log::error!(
+                    target: "tatsu::switch",
+                    "the inherited TLS listening socket {} is closed: this host has no TLS settings",
+                    display_addr(&listener)
+                );
+                continue;
+            }
             if let Err(e) = self.switches.listen(listener, tls) {
                 log::error!(target: "tatsu::switch", "{e}");
             }

@@ -4,6 +4,7 @@
 
 pub mod fake_switch;
 pub mod http;
+pub mod pki;
 pub mod testbed;
 
 use std::io::{BufRead, BufReader};
