@@ -269,10 +269,11 @@ fn tls_settings(
             TlsSettings::load(port.unwrap_or(6653), &key, &certificate, &ca).map(|tls| Some(Arc::new(tls)))
         }
         (key, certificate, ca) => {
-            let missing: Vec<&str> = [(key.is_none(), "--ctl-privkey"), (certificate.is_none(), "--ctl-cert"), (ca.is_none(), "--ca-certs")]
-                .into_iter()
-                .filter_map(|(missing, flag)| missing.then_some(flag))
-                .collect();
+            let missing: Vec<&str> =
+                [(key.is_none(), "--ctl-privkey"), (certificate.is_none(), "--ctl-cert"), (ca.is_none(), "--ca-certs")]
+                    .into_iter()
+                    .filter_map(|(missing, flag)| missing.then_some(flag))
+                    .collect();
             Err(format!("TLS needs --ctl-privkey, --ctl-cert and --ca-certs together (or ctl_privkey, ctl_cert, ca_certs); missing: {}", missing.join(", ")))
         }
     }

@@ -82,7 +82,8 @@ fn bad_tls_settings_are_fatal_with_one_line_naming_the_file() {
     ]);
     assert!(log.contains(&format!("{} expired on 2021-01-01 00:00:00 UTC", pki.expired_cert.display())), "{log}");
     // A key that is not the certificate's.
-    let log = refused(&["--ctl-privkey", &pki.switch_key.display().to_string(), "--ctl-cert", &cert, "--ca-certs", &ca]);
+    let log =
+        refused(&["--ctl-privkey", &pki.switch_key.display().to_string(), "--ctl-cert", &cert, "--ca-certs", &ca]);
     assert!(log.contains("do not go together"), "{log}");
     // A file that holds no certificate.
     let log = refused(&["--ctl-privkey", &key, "--ctl-cert", &key, "--ca-certs", &ca]);

@@ -320,7 +320,10 @@ fn idle(load: &Load) -> Result<(), String> {
                     })
                 })
                 .collect();
-            lanes.into_iter().map(|lane| lane.join().unwrap_or_else(|_| Err("a connect thread panicked".to_owned()))).collect()
+            lanes
+                .into_iter()
+                .map(|lane| lane.join().unwrap_or_else(|_| Err("a connect thread panicked".to_owned())))
+                .collect()
         });
         for lane in connected {
             for mut switch in lane? {

@@ -114,8 +114,9 @@ pub fn spawn_host_with_stack(
         let _coroutine = HostCoroutine::enter(stack_bytes);
         body();
     };
-    let builder =
-        may::coroutine::Builder::new().name(format!("tatsu-{name}")).stack_size(stack_bytes / std::mem::size_of::<usize>());
+    let builder = may::coroutine::Builder::new()
+        .name(format!("tatsu-{name}"))
+        .stack_size(stack_bytes / std::mem::size_of::<usize>());
     // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
     let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { builder.spawn(body) }));
     match spawned {

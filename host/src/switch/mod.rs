@@ -317,17 +317,18 @@ impl Switches {
     /// Gives up every listening socket and paused connection: returns duplicates of their descriptors (owned by
     /// the caller, to pass on) and the connections' state, for the successor.
     pub fn hand_over(&self) -> (Vec<HandedListener>, Vec<(RawFd, connection::Inherited)>) {
-        let listeners: Vec<HandedListener> = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
-            .iter()
-            .filter_map(|listening| {
-                listening.pause_state().2 = true;
-                let fd = dup(listening.fd);
-                if let Some(accept_loop) = listening.accept_loop.get() {
-                    accept_loop.unpark();
-                }
-                fd.map(|fd| HandedListener { fd, tls: listening.tls })
-            })
-            .collect();
+        let listeners: Vec<HandedListener> =
+            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
+                .iter()
+                .filter_map(|listening| {
+                    listening.pause_state().2 = true;
+                    let fd = dup(listening.fd);
+                    if let Some(accept_loop) = listening.accept_loop.get() {
+                        accept_loop.unpark();
+                    }
+                    fd.map(|fd| HandedListener { fd, tls: listening.tls })
+                })
+                .collect();
         let mut handed = Vec::new();
         for connection in self.all() {
             if let Some((state, fd)) = connection.hand_over() {
@@ -349,8 +350,12 @@ impl Switches {
                     let established = match &self.settings().tls {
                         None => None,
                         Some(tls) => {
-                            match tls::handshake(tls, &mut stream, &Side::Dialled(&peer), self.settings().handshake_timeout)
-                            {
+                            match tls::handshake(
+                                tls,
+                                &mut stream,
+                                &Side::Dialled(&peer),
+                                self.settings().handshake_timeout,
+                            ) {
                                 Ok(established) => Some(established),
                                 Err(e) => {
                                     self.tls_failed(&peer, &e);

@@ -49,7 +49,12 @@ pub struct LogLimits {
 
 impl Default for LogLimits {
     fn default() -> Self {
-        LogLimits { malformed: LogLimit::new(10), oversized_reply: LogLimit::new(5), refused: LogLimit::new(1), tls_failed: LogLimit::new(10) }
+        LogLimits {
+            malformed: LogLimit::new(10),
+            oversized_reply: LogLimit::new(5),
+            refused: LogLimit::new(1),
+            tls_failed: LogLimit::new(10),
+        }
     }
 }
 

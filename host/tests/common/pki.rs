@@ -37,14 +37,19 @@ fn run(command: &mut Command) {
 }
 
 fn ovs_pki(dir: &Path, args: &[&str]) {
-    run(Command::new("ovs-pki").arg(format!("--dir={}", dir.display())).args(args).current_dir(dir.parent().expect("a parent")));
+    run(Command::new("ovs-pki")
+        .arg(format!("--dir={}", dir.display()))
+        .args(args)
+        .current_dir(dir.parent().expect("a parent")));
 }
 
 impl Pki {
     /// Makes every file in `dir` (with `ovs-pki`, installed when missing, and `openssl`).
     pub fn make(dir: &Path) -> Pki {
         if Command::new("ovs-pki").arg("--version").output().is_err() {
-            run(Command::new("apt-get").args(["install", "-y", "-q", "openvswitch-pki"]).env("DEBIAN_FRONTEND", "noninteractive"));
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-q", "openvswitch-pki"])
+                .env("DEBIAN_FRONTEND", "noninteractive"));
         }
         std::fs::create_dir_all(dir).expect("pki dir");
         let (pki, other) = (dir.join("pki"), dir.join("other-pki"));
@@ -56,7 +61,16 @@ impl Pki {
         ovs_pki(&other, &["req+sign", "stranger", "switch", "--force"]);
         let at = |name: &str| dir.join(name);
         run(Command::new("openssl")
-            .args(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/C=US/O=Open vSwitch/CN=expired", "-keyout"])
+            .args([
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/C=US/O=Open vSwitch/CN=expired",
+                "-keyout",
+            ])
             .arg(at("expired-privkey.pem"))
             .arg("-out")
             .arg(at("expired-req.pem")));
@@ -93,7 +107,8 @@ impl Pki {
     /// A switch's TLS client configuration with `key` and `cert`, checking the controller's certificate against
     /// the controller CA (not its name, as Open vSwitch does).
     pub fn switch_config(&self, key: &Path, cert: &Path) -> Arc<rustls::ClientConfig> {
-        let chain = CertificateDer::pem_file_iter(cert).expect("cert file").collect::<Result<Vec<_>, _>>().expect("certs");
+        let chain =
+            CertificateDer::pem_file_iter(cert).expect("cert file").collect::<Result<Vec<_>, _>>().expect("certs");
         let key = PrivateKeyDer::from_pem_file(key).expect("key file");
         Arc::new(self.client_builder().with_client_auth_cert(chain, key).expect("a client certificate"))
     }

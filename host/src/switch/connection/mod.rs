@@ -148,7 +148,8 @@ impl Connection {
         peer: SocketAddr,
         tls: Option<Established>,
     ) -> Result<Arc<Connection>, String> {
-        let (tls, unparsed) = tls.map_or((None, Vec::new()), |established| (Some(established.link), established.plaintext));
+        let (tls, unparsed) =
+            tls.map_or((None, Vec::new()), |established| (Some(established.link), established.plaintext));
         match &tls {
             Some(link) => log::info!(
                 target: "tatsu::switch",

@@ -55,7 +55,9 @@ impl Connection {
         let Ok(n) = usize::try_from(n) else { return Err(std::io::Error::last_os_error()) };
         // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
         unsafe { received.set_len(received.len() + n) };
-        opener.open_received(buffer).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        opener
+            .open_received(buffer)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         Ok(n)
     }
 

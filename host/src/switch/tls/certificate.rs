@@ -143,7 +143,8 @@ fn time(element: &Element<'_>) -> Option<i64> {
         _ => return None,
     };
     let (month, day) = (number(rest..rest + 2)?, number(rest + 2..rest + 4)?);
-    let (hour, minute, second) = (number(rest + 4..rest + 6)?, number(rest + 6..rest + 8)?, number(rest + 8..rest + 10)?);
+    let (hour, minute, second) =
+        (number(rest + 4..rest + 6)?, number(rest + 6..rest + 8)?, number(rest + 8..rest + 10)?);
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 

@@ -96,8 +96,9 @@ impl TlsSettings {
             format!("cannot read the controller's private key {}: {}", private_key.display(), pem_error(&e))
         })?;
         let chain = read_certificates(certificate, "the controller's certificate")?;
-        let facts = certificate::read(&chain[0])
-            .ok_or_else(|| format!("the controller's certificate {} is not an X.509 certificate", certificate.display()))?;
+        let facts = certificate::read(&chain[0]).ok_or_else(|| {
+            format!("the controller's certificate {} is not an X.509 certificate", certificate.display())
+        })?;
         let now = UnixTime::now().as_secs();
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         if now > facts.not_after {
@@ -387,7 +388,9 @@ fn explain(settings: &TlsSettings, error: &rustls::Error) -> String {
         rustls::Error::AlertReceived(
             alert @ (Alert::UnknownCA | Alert::BadCertificate | Alert::CertificateExpired | Alert::CertificateUnknown),
         ) => {
-            format!("it refused the controller's certificate {own} (alert {alert:?}): does it trust the CA that signed it?")
+            format!(
+                "it refused the controller's certificate {own} (alert {alert:?}): does it trust the CA that signed it?"
+            )
         }
         rustls::Error::AlertReceived(alert) => format!("it ended the handshake with alert {alert:?}"),
         other => format!("TLS handshake failed: {other}"),

@@ -145,10 +145,9 @@ impl std::fmt::Display for RecordError {
         match self {
             RecordError::CloseNotify => write!(f, "the switch ended the TLS session (close_notify)"),
             RecordError::Alert(description) => write!(f, "the switch sent TLS alert {description}"),
-            RecordError::KeyUpdate => write!(
-                f,
-                "the switch asked for a TLS key update, which the host does not follow; it will reconnect"
-            ),
+            RecordError::KeyUpdate => {
+                write!(f, "the switch asked for a TLS key update, which the host does not follow; it will reconnect")
+            }
             RecordError::BadRecord => write!(f, "a TLS record did not authenticate (tampered or out of sequence)"),
             RecordError::Protocol(what) => write!(f, "TLS protocol violation: {what}"),
         }
@@ -436,7 +435,10 @@ mod tests {
     #[test]
     fn impossible_records_are_refused_before_any_decryption() {
         let (_, mut opener) = pair(Suite::Aes128Gcm);
-        assert!(matches!(opener.open(&[22, 3, 3, 0, 5, 0, 0, 0, 0, 0], &mut Vec::new()), Err(RecordError::Protocol(_))));
+        assert!(matches!(
+            opener.open(&[22, 3, 3, 0, 5, 0, 0, 0, 0, 0], &mut Vec::new()),
+            Err(RecordError::Protocol(_))
+        ));
         let (_, mut opener) = pair(Suite::Aes128Gcm);
         assert!(matches!(opener.open(&[23, 3, 3, 0xff, 0xff], &mut Vec::new()), Err(RecordError::Protocol(_))));
     }
