@@ -242,7 +242,7 @@ impl Opener {
             if header[0] != APPLICATION_DATA {
                 break Err(RecordError::Protocol("an unprotected record after the handshake"));
             }
-            if body_len > MAX_CIPHERTEXT || body_len < TAG_LEN + 1 {
+            if !(TAG_LEN + 1..=MAX_CIPHERTEXT).contains(&body_len) {
                 break Err(RecordError::Protocol("a record of impossible length"));
             }
             if rest.len() < HEADER_LEN + body_len {
