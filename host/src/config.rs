@@ -457,6 +457,26 @@ mod tests {
     }
 
     #[test]
+    fn tls_needs_all_three_files_and_its_port_needs_tls() {
+        let resolve = |flags: Overrides| Settings::resolve(ConfigFile::default(), flags);
+        let plain = resolve(Overrides::default()).expect("valid");
+        assert!(plain.switches.tls.is_none());
+        assert_eq!(plain.switches.listen_ports, [6653, 6633]);
+        let only_cert = Overrides { ctl_cert: Some(PathBuf::from("/x/cert.pem")), ..Overrides::default() };
+        let error = resolve(only_cert).expect_err("a certificate alone is not TLS");
+        assert!(error.contains("missing: --ctl-privkey, --ca-certs"), "{error}");
+        let port_only = Overrides { ofp_ssl_listen_port: Some(6653), ..Overrides::default() };
+        let error = resolve(port_only).expect_err("a TLS port without TLS");
+        assert!(error.contains("ofp_ssl_listen_port needs TLS"), "{error}");
+        let file: ConfigFile = toml::from_str(
+            "[tatsu]\nctl_privkey = \"/nonexistent/k.pem\"\nctl_cert = \"/nonexistent/c.pem\"\nca_certs = \"/x\"\n",
+        )
+        .expect("TLS keys parse");
+        let error = Settings::resolve(file, Overrides::default()).expect_err("the key file is missing");
+        assert!(error.contains("/nonexistent/k.pem"), "{error}");
+    }
+
+    #[test]
     fn a_cluster_needs_a_node_id_and_valid_names() {
         let cluster = |flags: Overrides| Settings::resolve(ConfigFile::default(), flags);
         let etcd = vec!["http://127.0.0.1:2379".to_owned()];
