@@ -357,6 +357,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tls_session_survives_its_handover_record() {
+        let secrets = |seq| Secrets { suite: Suite::Chacha20Poly1305, key: vec![7; 32], iv: [3; 12], seq };
+        // The predecessor's link: it has sealed two records and opened one, and holds half of the next.
+        let predecessor = TlsLink {
+            subject: "CN=br0".to_owned(),
+            sealer: Mutex::new(Sealer::new(secrets(0)).expect("valid")),
+            opener: Mutex::new(Opener::new(secrets(0), Vec::new(), Vec::new()).expect("valid")),
+        };
+        let mut peer = Sealer::new(secrets(0)).expect("valid");
+        let mut from_peer = Vec::new();
+        peer.seal(crate::switch::tls::record::APPLICATION_DATA, b"first", &mut from_peer).expect("seals");
+        let first_len = from_peer.len();
+        peer.seal(crate::switch::tls::record::APPLICATION_DATA, b"second", &mut from_peer).expect("seals");
+        let mut plain = Vec::new();
+        {
+            let mut opener = lock(&predecessor.opener);
+            opener.receive_buffer().extend_from_slice(&from_peer[..first_len + 7]);
+            opener.open_received(&mut plain).expect("opens");
+        }
+        assert_eq!(plain, b"first");
+        let mut sealed = Vec::new();
+        lock(&predecessor.sealer)
+            .seal(crate::switch::tls::record::APPLICATION_DATA, b"to the switch", &mut sealed)
+            .expect("seals");
+        // The hand-over record, as JSON, as it crosses to the successor (with the sealed record still unwritten).
+        let record = serde_json::to_string(&TlsHandover::of(&predecessor, &sealed)).expect("writes");
+        assert!(!format!("{:?}", TlsHandover::of(&predecessor, &sealed)).contains("0707"), "Debug shows no keys");
+        let (successor, unwritten) =
+            serde_json::from_str::<TlsHandover>(&record).expect("reads").link().expect("a link");
+        assert_eq!((successor.subject.as_str(), unwritten), ("CN=br0", sealed));
+        let mut plain = Vec::new();
+        {
+            let mut opener = lock(&successor.opener);
+            opener.receive_buffer().extend_from_slice(&from_peer[first_len + 7..]);
+            opener.open_received(&mut plain).expect("the successor opens the rest of the record");
+        }
+        assert_eq!(plain, b"second");
+        assert_eq!(lock(&successor.sealer).secrets().seq, 1, "the next record sent is the second");
+    }
+
+    #[test]
     fn a_handover_record_of_an_older_host_reads_and_writes_back_the_same() {
         // What a host that kept ports as JSON values wrote (without the fields later hosts added).
         let older = json!({
