@@ -602,6 +602,9 @@ pub struct DatapathDesc {
     /// In an enter event: the datapath was inherited from the previous host in a hot restart (its connection,
     /// flows and state carried on), rather than newly connected.
     pub resumed: bool,
+    /// On a TLS connection, the subject of the switch's certificate (verified against the host's CA), as
+    /// "C=US, O=Open vSwitch, CN=..."; `RNone` on plain TCP.
+    pub tls_subject: ROption<RString>,
 }
 
 /// An app event: published by `source` under `name`.

@@ -7,7 +7,11 @@
 //! strict = false
 //! queue_capacity = 4096         # events per app queue
 //!
-//! ofp_tcp_listen_ports = [6653, 6633]
+//! ofp_tcp_listen_ports = [6653, 6633]   # plain TCP; with TLS on, only the ports named here (none by default)
+//! ctl_privkey = "/etc/tatsu/ctl-privkey.pem"   # TLS to switches: all three, or none
+//! ctl_cert = "/etc/tatsu/ctl-cert.pem"
+//! ca_certs = "/etc/tatsu/switchca/cacert.pem"  # switches' certificates must be signed by this CA
+//! ofp_ssl_listen_port = 6653    # the TLS port (6653 by default when TLS is on)
 //! echo_request_interval = 5.0   # seconds of silence before an echo request
 //! max_switch_connections = 100000  # capped by what the process can hold (open files, vm.max_map_count)
 //! max_reply_bytes = 67108864    # the reply to one request (all its parts); a longer one fails the request
@@ -43,12 +47,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::apps::AppSettings;
 use crate::cluster::ClusterSettings;
+use crate::switch::tls::TlsSettings;
 use crate::switch::SwitchSettings;
 use crate::web::websocket::WebSocketSettings;
 use crate::web::WebSettings;
@@ -96,6 +102,10 @@ pub struct HostSection {
     ofp_listen_host: Option<String>,
     ofp_tcp_listen_ports: Option<Vec<u16>>,
     ofp_switch_address_list: Option<Vec<String>>,
+    ctl_privkey: Option<PathBuf>,
+    ctl_cert: Option<PathBuf>,
+    ca_certs: Option<PathBuf>,
+    ofp_ssl_listen_port: Option<u16>,
     echo_request_interval: Option<f64>,
     maximum_unreplied_echo_requests: Option<u32>,
     handshake_timeout: Option<f64>,
@@ -176,6 +186,14 @@ pub struct Overrides {
     pub ofp_tcp_listen_ports: Vec<u16>,
     /// `--ofp-switch-address-list`.
     pub ofp_switch_address_list: Vec<String>,
+    /// `--ctl-privkey`.
+    pub ctl_privkey: Option<PathBuf>,
+    /// `--ctl-cert`.
+    pub ctl_cert: Option<PathBuf>,
+    /// `--ca-certs`.
+    pub ca_certs: Option<PathBuf>,
+    /// `--ofp-ssl-listen-port`.
+    pub ofp_ssl_listen_port: Option<u16>,
     /// `--echo-request-interval` (seconds).
     pub echo_request_interval: Option<f64>,
     /// `--maximum-unreplied-echo-requests`.
@@ -235,6 +253,32 @@ pub fn default_plugins_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("plugins"))
 }
 
+/// The TLS settings, if the key, certificate and CA certificates are all given; each file read and checked.
+fn tls_settings(
+    private_key: Option<PathBuf>,
+    certificate: Option<PathBuf>,
+    ca_certificates: Option<PathBuf>,
+    port: Option<u16>,
+) -> Result<Option<Arc<TlsSettings>>, String> {
+    match (private_key, certificate, ca_certificates) {
+        (None, None, None) if port.is_some() => {
+            Err("ofp_ssl_listen_port needs TLS: --ctl-privkey, --ctl-cert and --ca-certs".to_owned())
+        }
+        (None, None, None) => Ok(None),
+        (Some(key), Some(certificate), Some(ca)) => {
+            TlsSettings::load(port.unwrap_or(6653), &key, &certificate, &ca).map(|tls| Some(Arc::new(tls)))
+        }
+        (key, certificate, ca) => {
+            let missing: Vec<&str> =
+                [(key.is_none(), "--ctl-privkey"), (certificate.is_none(), "--ctl-cert"), (ca.is_none(), "--ca-certs")]
+                    .into_iter()
+                    .filter_map(|(missing, flag)| missing.then_some(flag))
+                    .collect();
+            Err(format!("TLS needs --ctl-privkey, --ctl-cert and --ca-certs together (or ctl_privkey, ctl_cert, ca_certs); missing: {}", missing.join(", ")))
+        }
+    }
+}
+
 impl Settings {
     /// Resolves the settings from the file (if any) and the flags; rejects values that cannot work.
     pub fn resolve(file: ConfigFile, flags: Overrides) -> Result<Settings, String> {
@@ -263,6 +307,26 @@ impl Settings {
         if let Some(cluster) = &cluster {
             cluster.check()?;
         }
+        let tls = tls_settings(
+            flags.ctl_privkey.or(host.ctl_privkey),
+            flags.ctl_cert.or(host.ctl_cert),
+            flags.ca_certs.or(host.ca_certs),
+            flags.ofp_ssl_listen_port.or(host.ofp_ssl_listen_port),
+        )?;
+        // With TLS on, plain TCP is served only on ports named (Ryu listens on its TLS port only).
+        let listen_ports = if flags.ofp_tcp_listen_ports.is_empty() {
+            host.ofp_tcp_listen_ports.unwrap_or_else(|| if tls.is_some() { Vec::new() } else { vec![6653, 6633] })
+        } else {
+            flags.ofp_tcp_listen_ports
+        };
+        if let Some(tls) = &tls {
+            if listen_ports.contains(&tls.listen_port) {
+                return Err(format!(
+                    "port {} cannot be both the TLS port (ofp_ssl_listen_port) and a plain one (ofp_tcp_listen_port)",
+                    tls.listen_port
+                ));
+            }
+        }
         let settings = Settings {
             cluster,
             apps: AppSettings {
@@ -279,11 +343,7 @@ impl Settings {
             stack_size_kib: flags.stack_size_kib.or(host.stack_size_kib).unwrap_or(128),
             switches: SwitchSettings {
                 listen_host: flags.ofp_listen_host.or(host.ofp_listen_host).unwrap_or_else(|| "::".to_owned()),
-                listen_ports: if flags.ofp_tcp_listen_ports.is_empty() {
-                    host.ofp_tcp_listen_ports.unwrap_or_else(|| vec![6653, 6633])
-                } else {
-                    flags.ofp_tcp_listen_ports
-                },
+                listen_ports,
                 switch_addresses: if flags.ofp_switch_address_list.is_empty() {
                     host.ofp_switch_address_list.unwrap_or_default()
                 } else {
@@ -309,6 +369,7 @@ impl Settings {
                     .or(host.max_switch_connections)
                     .unwrap_or(DEFAULT_MAX_SWITCH_CONNECTIONS),
                 max_reply_bytes: host.max_reply_bytes.unwrap_or(64 << 20),
+                tls,
             },
             control_socket: flags.control_socket.or(host.control_socket).unwrap_or_else(crate::control::default_path),
             restart_timeout: seconds("restart_timeout", host.restart_timeout.unwrap_or(60.0))?,
@@ -393,6 +454,26 @@ mod tests {
         let file: ConfigFile = toml::from_str("[tatsu]\nworkers = 0\n").expect("parses");
         let error = Settings::resolve(file, Overrides::default()).expect_err("0 workers must fail");
         assert!(error.contains("workers"), "{error}");
+    }
+
+    #[test]
+    fn tls_needs_all_three_files_and_its_port_needs_tls() {
+        let resolve = |flags: Overrides| Settings::resolve(ConfigFile::default(), flags);
+        let plain = resolve(Overrides::default()).expect("valid");
+        assert!(plain.switches.tls.is_none());
+        assert_eq!(plain.switches.listen_ports, [6653, 6633]);
+        let only_cert = Overrides { ctl_cert: Some(PathBuf::from("/x/cert.pem")), ..Overrides::default() };
+        let error = resolve(only_cert).expect_err("a certificate alone is not TLS");
+        assert!(error.contains("missing: --ctl-privkey, --ca-certs"), "{error}");
+        let port_only = Overrides { ofp_ssl_listen_port: Some(6653), ..Overrides::default() };
+        let error = resolve(port_only).expect_err("a TLS port without TLS");
+        assert!(error.contains("ofp_ssl_listen_port needs TLS"), "{error}");
+        let file: ConfigFile = toml::from_str(
+            "[tatsu]\nctl_privkey = \"/nonexistent/k.pem\"\nctl_cert = \"/nonexistent/c.pem\"\nca_certs = \"/x\"\n",
+        )
+        .expect("TLS keys parse");
+        let error = Settings::resolve(file, Overrides::default()).expect_err("the key file is missing");
+        assert!(error.contains("/nonexistent/k.pem"), "{error}");
     }
 
     #[test]

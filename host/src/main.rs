@@ -124,6 +124,18 @@ struct RunArgs {
     /// Switches to connect to, as HOST:PORT[,HOST:PORT...], retried until they answer.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     ofp_switch_address_list: Vec<String>,
+    /// The controller's private key (PEM), for TLS to switches (Ryu's flag; with --ctl-cert and --ca-certs).
+    #[arg(long, value_name = "FILE")]
+    ctl_privkey: Option<PathBuf>,
+    /// The controller's certificate (PEM), for TLS to switches.
+    #[arg(long, value_name = "FILE")]
+    ctl_cert: Option<PathBuf>,
+    /// The CA certificates (PEM) switches' certificates must be signed by; TLS switches must present one.
+    #[arg(long, value_name = "FILE")]
+    ca_certs: Option<PathBuf>,
+    /// Port to listen on for TLS switches [default: 6653 when TLS is on; plain ports are then only those named].
+    #[arg(long, value_name = "PORT")]
+    ofp_ssl_listen_port: Option<u16>,
     /// Seconds of silence from a switch before it is sent an echo request [default: 5].
     #[arg(long, value_name = "SECONDS")]
     echo_request_interval: Option<f64>,
@@ -232,6 +244,10 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         ofp_listen_host: args.ofp_listen_host,
         ofp_tcp_listen_ports: args.ofp_tcp_listen_ports,
         ofp_switch_address_list: args.ofp_switch_address_list,
+        ctl_privkey: args.ctl_privkey,
+        ctl_cert: args.ctl_cert,
+        ca_certs: args.ca_certs,
+        ofp_ssl_listen_port: args.ofp_ssl_listen_port,
         echo_request_interval: args.echo_request_interval,
         maximum_unreplied_echo_requests: args.maximum_unreplied_echo_requests,
         handshake_timeout: args.handshake_timeout,

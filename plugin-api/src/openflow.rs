@@ -177,6 +177,8 @@ pub struct DatapathInfo {
     /// In an enter event: the datapath was inherited from the previous host in a hot restart (its connection,
     /// flows and state carried on), rather than newly connected.
     pub resumed: bool,
+    /// On a TLS connection, the subject of the switch's certificate, which the host verified against its CA.
+    pub tls_subject: Option<String>,
 }
 
 impl DatapathInfo {
@@ -194,6 +196,7 @@ impl DatapathInfo {
             ports: desc.ports.iter().map(port_from_desc).collect(),
             reason: desc.reason.as_ref().map(|reason| reason.to_string()).into_option(),
             resumed: desc.resumed,
+            tls_subject: desc.tls_subject.as_ref().map(|subject| subject.to_string()).into_option(),
         }
     }
 

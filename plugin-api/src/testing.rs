@@ -284,6 +284,7 @@ impl<A: App> TestKit<A> {
                 ports: ports.iter().map(|&port_no| port_desc(&port(dpid, port_no))).collect(),
                 reason: ROption::RNone,
                 resumed: false,
+                tls_subject: ROption::RNone,
             };
             recorded.datapaths.insert(dpid, desc.clone());
             let role = if recorded.node.is_some() { DatapathRole::Equal } else { DatapathRole::Master };

@@ -5,7 +5,10 @@
 //! that comes back counts as a response. `--mode throughput` keeps the pipe full, `--mode latency` keeps one
 //! packet-in outstanding per switch and reports percentiles, `--mode idle` connects many switches and reports the
 //! controller's resident memory per switch. `tatsu-loadgen respond` is a controller that only frames messages.
+//! With `--tls-key`, `--tls-cert` and `--tls-ca` the switches speak TLS 1.3 (mutual, like Open vSwitch's `ssl:`);
+//! idle mode then reports how many TLS switches a second the controller took on.
 
+mod link;
 mod proto;
 mod respond;
 mod switch;
@@ -74,6 +77,15 @@ struct Load {
     /// Idle mode: switches connected per batch before waiting for their handshakes.
     #[arg(long, default_value_t = 250)]
     batch: u32,
+    /// TLS: the switches' private key (PEM); with --tls-cert and --tls-ca.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_cert", "tls_ca"])]
+    tls_key: Option<std::path::PathBuf>,
+    /// TLS: the switches' certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// TLS: the CA certificate the controller's must be signed by (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_ca: Option<std::path::PathBuf>,
     /// A name for the run, printed in the result line.
     #[arg(long, default_value = "run")]
     label: String,
@@ -122,8 +134,19 @@ fn settings(load: &Load) -> Settings {
     }
 }
 
-fn connect(index: u32, load: &Load) -> Result<Switch, String> {
-    Switch::connect(index, load.controller, load.version).map_err(|e| {
+/// The TLS configuration of a run, if it is a TLS run.
+fn tls_config(load: &Load) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+    match (&load.tls_key, &load.tls_cert, &load.tls_ca) {
+        (Some(key), Some(cert), Some(ca)) => {
+            let files = link::TlsFiles { key: key.clone(), cert: cert.clone(), ca: ca.clone() };
+            link::client_config(&files).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn connect(index: u32, load: &Load, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Switch, String> {
+    Switch::connect(index, load.controller, load.version, tls).map_err(|e| {
         let hint = if e.raw_os_error() == Some(24) { " (raise the open-file limit: ulimit -n)" } else { "" };
         format!("switch {index}: connecting to {} failed: {e}{hint}", load.controller)
     })
@@ -141,10 +164,11 @@ fn load(load: &Load) -> Result<(), String> {
         return Err("--switches, --threads and --duration must be positive".to_owned());
     }
     let settings = settings(load);
+    let tls = tls_config(load)?;
     let threads = load.threads.min(load.switches);
     let mut groups: Vec<Vec<Switch>> = (0..threads).map(|_| Vec::new()).collect();
     for index in 0..load.switches {
-        groups[(index % threads) as usize].push(connect(index, load)?);
+        groups[(index % threads) as usize].push(connect(index, load, tls.as_ref())?);
     }
     let start = Instant::now();
     let gate = Gate::new(load.switches, start + Duration::from_secs(5));
@@ -277,6 +301,7 @@ fn vm_rss_kib(pid: u32) -> Result<u64, String> {
 /// Connects `--switches` idle switches in batches, lets them settle, and reports the controller's VmRSS growth.
 fn idle(load: &Load) -> Result<(), String> {
     let before = load.controller_pid.map(vm_rss_kib).transpose()?;
+    let tls = tls_config(load)?;
     let mut driver = Driver::new(settings(load), None).map_err(|e| format!("epoll: {e}"))?;
     let mut switches: Vec<Switch> = Vec::with_capacity(load.switches as usize);
     let started = Instant::now();
@@ -284,16 +309,51 @@ fn idle(load: &Load) -> Result<(), String> {
     let mut index = 0;
     while index < load.switches {
         let end = (index + batch).min(load.switches);
-        for i in index..end {
-            let mut switch = connect(i, load)?;
-            driver.register(&mut switch, switches.len()).map_err(|e| format!("epoll_ctl: {e}"))?;
-            switches.push(switch);
+        // `--threads` connections (and TLS handshakes) at a time.
+        let lanes = load.threads.max(1);
+        let connected: Vec<Result<Vec<Switch>, String>> = thread::scope(|scope| {
+            let lanes: Vec<_> = (0..lanes)
+                .map(|lane| {
+                    let tls = tls.as_ref();
+                    scope.spawn(move || {
+                        (index + lane..end).step_by(lanes as usize).map(|i| connect(i, load, tls)).collect()
+                    })
+                })
+                .collect();
+            lanes
+                .into_iter()
+                .map(|lane| lane.join().unwrap_or_else(|_| Err("a connect thread panicked".to_owned())))
+                .collect()
+        });
+        for lane in connected {
+            for mut switch in lane? {
+                driver.register(&mut switch, switches.len()).map_err(|e| format!("epoll_ctl: {e}"))?;
+                switches.push(switch);
+            }
         }
         index = end;
         let deadline = Instant::now() + Duration::from_secs(30);
         driver.run(&mut switches, deadline, |_, switches, _| switches.iter().any(|s| !s.running() && s.dead.is_none()));
     }
     let connected_in = started.elapsed();
+    let ready_now = switches.iter().filter(|s| s.running()).count();
+    println!(
+        "{label}: {kind} OF{of}: {ready_now} switches through the handshake{tls_note} in {:.2} s: {:.0} switches/s",
+        connected_in.as_secs_f64(),
+        ready_now as f64 / connected_in.as_secs_f64().max(1e-9),
+        label = load.label,
+        kind = if tls.is_some() { "TLS" } else { "plain TCP" },
+        tls_note = if tls.is_some() { " (TLS and OpenFlow)" } else { " (OpenFlow)" },
+        of = version_name(load.version),
+    );
+    println!(
+        "RESULT label={} mode=connect tls={} of={} switches={ready_now} seconds={:.3} switches_per_s={:.0}",
+        load.label,
+        tls.is_some(),
+        version_name(load.version),
+        connected_in.as_secs_f64(),
+        ready_now as f64 / connected_in.as_secs_f64().max(1e-9),
+    );
     let settle_until = Instant::now() + Duration::from_secs_f64(load.duration);
     driver.run(&mut switches, settle_until, |_, _, _| true);
     let ready = switches.iter().filter(|s| s.running()).count();

@@ -1,15 +1,15 @@
 //! Emulated switches: one epoll loop per thread drives many non-blocking connections through the handshake, then
 //! sends packet-ins and counts the flow-mods and packet-outs that come back.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsFd;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
+use crate::link::Link;
 use crate::proto::{self, PacketIn, Response, BUFFER_SPAN, LEARN_BUFFER, V1_0, V1_3};
 
 /// What the switches do once connected.
@@ -67,7 +67,7 @@ enum Phase {
 pub struct Switch {
     /// 0-based switch number; the datapath id is this plus one.
     pub index: u32,
-    stream: TcpStream,
+    stream: Link,
     phase: Phase,
     partial: Vec<u8>,
     out: Vec<u8>,
@@ -125,13 +125,16 @@ const OUT_TARGET: usize = 64 * 1024;
 impl Switch {
     /// Connects switch `index` and sends its HELLO at once (blocking), then makes the socket non-blocking.
     /// (ovs-testcontroller times out a connection whose HELLO comes a few milliseconds late while it accepts others.)
-    pub fn connect(index: u32, controller: SocketAddr, version: u8) -> io::Result<Switch> {
-        let mut stream = TcpStream::connect(controller)?;
-        stream.set_nodelay(true)?;
+    /// With `tls`, the TLS handshake comes first (blocking too).
+    pub fn connect(
+        index: u32,
+        controller: SocketAddr,
+        version: u8,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> io::Result<Switch> {
         let mut hello = Vec::new();
         proto::hello(version, &mut hello);
-        stream.write_all(&hello)?;
-        stream.set_nonblocking(true)?;
+        let stream = Link::connect(controller, tls, &hello)?;
         let s = index.to_be_bytes();
         let switch = Switch {
             index,
@@ -413,7 +416,7 @@ impl Switch {
         if self.out.capacity() > 4 * OUT_TARGET {
             self.out.shrink_to(OUT_TARGET);
         }
-        Ok(true)
+        self.stream.flush_pending()
     }
 }
 
@@ -577,7 +580,7 @@ impl Driver {
                 }
             }
         }
-        let want_out = switch.out.len() > switch.out_pos || streaming(switch);
+        let want_out = switch.out.len() > switch.out_pos || switch.stream.has_pending() || streaming(switch);
         if want_out != switch.polling_out {
             let mut flags = EpollFlags::EPOLLIN;
             if want_out {

@@ -100,12 +100,23 @@ pub const HOST_STACK_BYTES: usize = 64 * 1024;
 /// on a [`HOST_STACK_BYTES`] stack. Fails, instead of panicking, when no stack can be mapped (out of memory or of
 /// `vm.max_map_count`).
 pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
-    let stack_bytes = default_stack_bytes();
+    spawn_host_with_stack(name, default_stack_bytes(), body)
+}
+
+/// Like [`spawn_host`], on a stack of `stack_bytes` instead (mapped afresh, not from may's pool): for the few host
+/// coroutines that need more than [`HOST_STACK_BYTES`], such as a TLS handshake.
+pub fn spawn_host_with_stack(
+    name: &str,
+    stack_bytes: usize,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<(), String> {
     let body = move || {
         let _coroutine = HostCoroutine::enter(stack_bytes);
         body();
     };
-    let builder = may::coroutine::Builder::new().name(format!("tatsu-{name}"));
+    let builder = may::coroutine::Builder::new()
+        .name(format!("tatsu-{name}"))
+        .stack_size(stack_bytes / std::mem::size_of::<usize>());
     // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
     let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { builder.spawn(body) }));
     match spawned {

@@ -42,6 +42,7 @@ use serde_json::{json, Value};
 
 use crate::host::Host;
 use crate::switch::connection::Inherited;
+use crate::switch::HandedListener;
 
 /// The environment variable carrying the handover socket's descriptor to a successor.
 const HANDOVER_FD: &str = "TATSU_HANDOVER_FD";
@@ -139,9 +140,15 @@ impl Host {
         // From here until the successor says `adopted`, nothing here touches the handed-over descriptors: if it dies,
         // they are taken back as they are.
         let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
-        let header =
-            json!({ "listeners": listeners.len(), "control": control.len(), "web": web.len(), "connections": states });
-        let mut fds = listeners.clone();
+        let tls_listeners: Vec<bool> = listeners.iter().map(|listener| listener.tls).collect();
+        let header = json!({
+            "listeners": listeners.len(),
+            "tls_listeners": tls_listeners,
+            "control": control.len(),
+            "web": web.len(),
+            "connections": states
+        });
+        let mut fds: Vec<RawFd> = listeners.iter().map(|listener| listener.fd).collect();
         fds.extend(&control);
         fds.extend(&web);
         fds.extend(connections.iter().map(|(fd, _)| *fd));
@@ -186,7 +193,7 @@ impl Host {
              {writes_flushed:?}, adopted {blackout:?}"
         );
         // The successor holds the sockets now; our duplicates can go.
-        for fd in listeners.iter().chain(connections.iter().map(|(fd, _)| fd)) {
+        for fd in listeners.iter().map(|listener| &listener.fd).chain(connections.iter().map(|(fd, _)| fd)) {
             // SAFETY: these duplicates were made for the handover and are owned by nothing else here.
             drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(*fd) });
         }
@@ -258,7 +265,7 @@ pub struct Incoming {
 /// What the predecessor handed over.
 pub struct Received {
     /// Listening sockets.
-    pub listeners: Vec<RawFd>,
+    pub listeners: Vec<HandedListener>,
     /// The control socket, if the predecessor had one.
     pub control: Option<RawFd>,
     /// The REST server's listening socket, if the predecessor served HTTP.
@@ -299,6 +306,8 @@ impl Incoming {
             return Err(format!("the predecessor abandoned the handover: {reason}"));
         }
         let listeners = header["listeners"].as_u64().unwrap_or(0) as usize;
+        // Absent from hosts before TLS, whose listeners were all plain.
+        let tls_listeners: Vec<bool> = serde_json::from_value(header["tls_listeners"].clone()).unwrap_or_default();
         let control = header["control"].as_u64().unwrap_or(0) as usize;
         let states: Vec<Inherited> =
             serde_json::from_value(header["connections"].clone()).map_err(|e| format!("handover state: {e}"))?;
@@ -309,7 +318,11 @@ impl Incoming {
         let (control_fds, rest) = rest.split_at(control.min(rest.len()));
         let (web_fds, connection_fds) = rest.split_at(web.min(rest.len()));
         Ok(Received {
-            listeners: listener_fds.to_vec(),
+            listeners: listener_fds
+                .iter()
+                .enumerate()
+                .map(|(i, &fd)| HandedListener { fd, tls: tls_listeners.get(i).copied().unwrap_or(false) })
+                .collect(),
             control: control_fds.first().copied(),
             web: web_fds.first().copied(),
             connections: connection_fds.iter().copied().zip(states).collect(),

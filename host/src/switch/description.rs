@@ -154,6 +154,8 @@ pub struct DatapathSummary {
     pub capabilities: u32,
     /// Ports, by number.
     pub ports: Vec<PortInfo>,
+    /// The subject of the switch's TLS certificate.
+    pub tls_subject: Option<String>,
 }
 
 impl DatapathSummary {
@@ -171,6 +173,7 @@ impl DatapathSummary {
             ports: self.ports.iter().map(|port| port.to_desc(self.version)).collect(),
             reason: reason.map(RString::from).into(),
             resumed,
+            tls_subject: self.tls_subject.as_deref().map(RString::from).into(),
         }
     }
 }
@@ -238,6 +241,7 @@ mod tests {
             n_tables: 1,
             capabilities: 0xc7,
             ports: vec![port_1_3(), local],
+            tls_subject: None,
         };
         let desc = summary.to_desc(Some("gone"), false);
         assert_eq!(desc.ports.iter().map(|p| p.port_no).collect::<Vec<_>>(), [7, 0xffff_fffe]);

@@ -24,9 +24,11 @@ mod negotiation;
 mod roles;
 mod settings;
 mod shared;
+pub mod tls;
 pub mod wire;
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -43,11 +45,23 @@ use crate::logging::held_back_note;
 use connection::Connection;
 pub use settings::SwitchSettings;
 use shared::Shared;
+use tls::Side;
 
 /// The connected switches: the listeners and diallers that find them, and what their connections share.
 pub struct Switches {
     shared: Arc<Shared<Connection>>,
     listeners: Mutex<Vec<Arc<Listening>>>,
+    /// TLS handshakes under way (they count against `max_connections` too).
+    tls_handshakes: AtomicUsize,
+}
+
+/// A listening socket handed over in a hot restart: its descriptor, and whether TLS switches connect to it.
+#[derive(Debug, Clone, Copy)]
+pub struct HandedListener {
+    /// The descriptor.
+    pub fd: RawFd,
+    /// Switches connecting to it speak TLS.
+    pub tls: bool,
 }
 
 /// A listening socket and the controls its accept loop obeys during a handover.
@@ -56,6 +70,8 @@ struct Listening {
     waker: WaitIoWaker,
     accept_loop: OnceLock<Coroutine>,
     pause: Mutex<(bool, bool, bool)>,
+    /// Switches connecting here speak TLS.
+    tls: bool,
 }
 
 impl Listening {
@@ -67,7 +83,11 @@ impl Listening {
 impl Switches {
     /// No switches yet; their messages will go to `bus`.
     pub fn new(bus: Arc<Bus>) -> Arc<Switches> {
-        Arc::new(Switches { shared: Arc::new(Shared::new(bus)), listeners: Mutex::new(Vec::new()) })
+        Arc::new(Switches {
+            shared: Arc::new(Shared::new(bus)),
+            listeners: Mutex::new(Vec::new()),
+            tls_handshakes: AtomicUsize::new(0),
+        })
     }
 
     /// The settings (defaults until [`Switches::start`]).
@@ -81,7 +101,19 @@ impl Switches {
         let settings = self.settings();
         for port in &settings.listen_ports {
             let listener = bind(&settings.listen_host, *port)?;
-            self.listen(listener)?;
+            self.listen(listener, false)?;
+        }
+        if let Some(tls) = &settings.tls {
+            let listener = bind(&settings.listen_host, tls.listen_port)?;
+            log::info!(
+                target: "tatsu::switch",
+                "TLS: the controller's certificate is \"{}\" ({}); switches' certificates must be signed by the CA \
+                 in {}",
+                tls.subject,
+                tls.certificate.display(),
+                tls.ca_certificates.display()
+            );
+            self.listen(listener, true)?;
         }
         self.start_common()
     }
@@ -92,7 +124,7 @@ impl Switches {
     pub fn adopt_inherited(
         self: &Arc<Self>,
         settings: SwitchSettings,
-        listeners: Vec<RawFd>,
+        listeners: Vec<HandedListener>,
         connections: Vec<(RawFd, connection::Inherited)>,
     ) -> Adopted {
         self.shared.set_settings(settings);
@@ -101,12 +133,16 @@ impl Switches {
 
     /// Takes on handed-over listening sockets and connections (from a predecessor, or taken back after a failed
     /// handover), to serve with [`Adopted::start`].
-    pub fn adopt(self: &Arc<Self>, listeners: Vec<RawFd>, connections: Vec<(RawFd, connection::Inherited)>) -> Adopted {
+    pub fn adopt(
+        self: &Arc<Self>,
+        listeners: Vec<HandedListener>,
+        connections: Vec<(RawFd, connection::Inherited)>,
+    ) -> Adopted {
         let mut adopted = Adopted { switches: Arc::clone(self), listeners: Vec::new(), connections: Vec::new() };
-        for fd in listeners {
+        for HandedListener { fd, tls } in listeners {
             // SAFETY: the fd was handed over for this purpose and is owned by nothing else here.
             match std::panic::catch_unwind(|| unsafe { may::net::TcpListener::from_raw_fd(fd) }) {
-                Ok(listener) => adopted.listeners.push(listener),
+                Ok(listener) => adopted.listeners.push((listener, tls)),
                 Err(_) => log::error!(target: "tatsu::switch", "cannot adopt an inherited listening socket (fd {fd})"),
             }
         }
@@ -118,7 +154,13 @@ impl Switches {
                 log::error!(target: "tatsu::switch", "cannot adopt the connection of datapath {:016x}", state.dpid);
                 continue;
             };
-            let connection = Connection::adopt(&self.shared, id, stream, &state);
+            let connection = match Connection::adopt(&self.shared, id, stream, &state) {
+                Ok(connection) => connection,
+                Err(e) => {
+                    log::error!(target: "tatsu::switch", "cannot adopt the connection of datapath {:016x}: {e}", state.dpid);
+                    continue;
+                }
+            };
             self.shared.insert(id, &connection);
             match connection.prepare_inherited(&state.unparsed) {
                 Ok(()) => adopted.connections.push(connection),
@@ -134,21 +176,25 @@ impl Switches {
     }
 
     fn start_common(self: &Arc<Self>) -> Result<(), String> {
+        // A dialler runs its switches' TLS handshakes itself.
+        let stack = if self.settings().tls.is_some() { tls::HANDSHAKE_STACK_BYTES } else { green::HOST_STACK_BYTES };
         for address in self.settings().switch_addresses.clone() {
             let switches = Arc::clone(self);
-            crate::green::spawn_host("dialler", move || switches.dial_loop(&address))?;
+            crate::green::spawn_host_with_stack("dialler", stack, move || switches.dial_loop(&address))?;
         }
         let switches = Arc::clone(self);
         crate::green::spawn_host("keepalive", move || keepalive::run(&switches))
     }
 
-    fn listen(self: &Arc<Self>, listener: may::net::TcpListener) -> Result<(), String> {
-        log::info!(target: "tatsu::switch", "listening for switches on {}", display_addr(&listener));
+    fn listen(self: &Arc<Self>, listener: may::net::TcpListener, tls: bool) -> Result<(), String> {
+        let kind = if tls { "TLS switches" } else { "switches" };
+        log::info!(target: "tatsu::switch", "listening for {kind} on {}", display_addr(&listener));
         let listening = Arc::new(Listening {
             fd: listener.as_raw_fd(),
             waker: listener.waker(),
             accept_loop: OnceLock::new(),
             pause: Mutex::new((false, false, false)),
+            tls,
         });
         self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&listening));
         let switches = Arc::clone(self);
@@ -174,7 +220,9 @@ impl Switches {
                 may::coroutine::park();
             }
             match listener.inner().accept() {
-                Ok((stream, peer)) if self.shared.len() >= max_connections => {
+                Ok((stream, peer))
+                    if self.shared.len() + self.tls_handshakes.load(Ordering::Relaxed) >= max_connections =>
+                {
                     drop(stream);
                     if let Some(held_back) = self.shared.log_limits.refused.check() {
                         log::warn!(
@@ -190,6 +238,7 @@ impl Switches {
                     let adopted =
                         std::panic::catch_unwind(|| unsafe { may::net::TcpStream::from_raw_fd(stream.into_raw_fd()) });
                     match adopted {
+                        Ok(stream) if listening.tls => self.serve_tls_accepted(stream, peer),
                         Ok(stream) => self.serve_accepted(stream, peer),
                         Err(_) => log::error!(target: "tatsu::switch", "cannot register the connection from {peer}"),
                     }
@@ -267,18 +316,19 @@ impl Switches {
 
     /// Gives up every listening socket and paused connection: returns duplicates of their descriptors (owned by
     /// the caller, to pass on) and the connections' state, for the successor.
-    pub fn hand_over(&self) -> (Vec<RawFd>, Vec<(RawFd, connection::Inherited)>) {
-        let listeners: Vec<RawFd> = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
-            .iter()
-            .filter_map(|listening| {
-                listening.pause_state().2 = true;
-                let fd = dup(listening.fd);
-                if let Some(accept_loop) = listening.accept_loop.get() {
-                    accept_loop.unpark();
-                }
-                fd
-            })
-            .collect();
+    pub fn hand_over(&self) -> (Vec<HandedListener>, Vec<(RawFd, connection::Inherited)>) {
+        let listeners: Vec<HandedListener> =
+            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(PoisonError::into_inner))
+                .iter()
+                .filter_map(|listening| {
+                    listening.pause_state().2 = true;
+                    let fd = dup(listening.fd);
+                    if let Some(accept_loop) = listening.accept_loop.get() {
+                        accept_loop.unpark();
+                    }
+                    fd.map(|fd| HandedListener { fd, tls: listening.tls })
+                })
+                .collect();
         let mut handed = Vec::new();
         for connection in self.all() {
             if let Some((state, fd)) = connection.hand_over() {
@@ -295,9 +345,27 @@ impl Switches {
         loop {
             let target = address.to_socket_addrs().ok().and_then(|mut addrs| addrs.next());
             match target.map(may::net::TcpStream::connect) {
-                Some(Ok(stream)) => {
+                Some(Ok(mut stream)) => {
                     let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-                    let connection = self.adopt_and_get(stream, peer);
+                    let established = match &self.settings().tls {
+                        None => None,
+                        Some(tls) => {
+                            match tls::handshake(
+                                tls,
+                                &mut stream,
+                                &Side::Dialled(&peer),
+                                self.settings().handshake_timeout,
+                            ) {
+                                Ok(established) => Some(established),
+                                Err(e) => {
+                                    self.tls_failed(&peer, &e);
+                                    green::sleep(self.settings().connect_retry);
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    let connection = self.adopt_and_get(stream, peer, established);
                     if let Some(connection) = connection {
                         connection.wait_closed();
                     }
@@ -310,13 +378,53 @@ impl Switches {
     }
 
     fn serve_accepted(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) {
-        let _ = self.adopt_and_get(stream, peer);
+        let _ = self.adopt_and_get(stream, peer, None);
     }
 
-    fn adopt_and_get(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) -> Option<Arc<Connection>> {
+    /// Runs the TLS handshake of an accepted switch on a green thread of its own (so that it never holds up the
+    /// accept loop or another switch), then serves it; a failed handshake is one log line naming the peer.
+    fn serve_tls_accepted(self: &Arc<Self>, mut stream: may::net::TcpStream, peer: SocketAddr) {
+        let Some(tls) = self.settings().tls.clone() else { return };
+        self.tls_handshakes.fetch_add(1, Ordering::Relaxed);
+        let switches = Arc::clone(self);
+        let spawned = green::spawn_host_with_stack("tls-handshake", tls::HANDSHAKE_STACK_BYTES, move || {
+            let _ = stream.set_nodelay(true);
+            let timeout = switches.settings().handshake_timeout;
+            let result = tls::handshake(&tls, &mut stream, &Side::Accepted, timeout);
+            switches.tls_handshakes.fetch_sub(1, Ordering::Relaxed);
+            match result {
+                Ok(established) => {
+                    let _ = switches.adopt_and_get(stream, peer, Some(established));
+                }
+                Err(e) => switches.tls_failed(&peer, &e),
+            }
+        });
+        if let Err(e) = spawned {
+            self.tls_handshakes.fetch_sub(1, Ordering::Relaxed);
+            log::error!(target: "tatsu::switch", "cannot serve switch {peer}: {e}");
+        }
+    }
+
+    /// Logs a failed TLS handshake (a few lines a second at most).
+    fn tls_failed(&self, peer: &SocketAddr, reason: &str) {
+        if let Some(held_back) = self.shared.log_limits.tls_failed.check() {
+            log::warn!(
+                target: "tatsu::switch",
+                "switch {peer} refused: TLS handshake failed: {reason}{}",
+                held_back_note(held_back)
+            );
+        }
+    }
+
+    fn adopt_and_get(
+        self: &Arc<Self>,
+        stream: may::net::TcpStream,
+        peer: SocketAddr,
+        tls: Option<tls::Established>,
+    ) -> Option<Arc<Connection>> {
         let id = self.shared.next_id();
         let _ = stream.set_nodelay(true);
-        match Connection::start(&self.shared, id, stream, peer) {
+        match Connection::start(&self.shared, id, stream, peer, tls) {
             Ok(connection) => {
                 self.shared.insert(id, &connection);
                 Some(connection)
@@ -391,7 +499,7 @@ fn dup(fd: RawFd) -> Option<RawFd> {
 #[must_use = "nothing is served until `start`"]
 pub struct Adopted {
     switches: Arc<Switches>,
-    listeners: Vec<may::net::TcpListener>,
+    listeners: Vec<(may::net::TcpListener, bool)>,
     connections: Vec<Arc<Connection>>,
 }
 
@@ -405,8 +513,16 @@ impl Adopted {
     /// stopped, then tells apps about each datapath (after every reader runs, so that their work does not delay a
     /// switch's messages).
     pub fn start(self) {
-        for listener in self.listeners {
-            if let Err(e) = self.switches.listen(listener) {
+        for (listener, tls) in self.listeners {
+            if tls && self.switches.settings().tls.is_none() {
+                log::error!(
+                    target: "tatsu::switch",
+                    "the inherited TLS listening socket {} is closed: this host has no TLS settings",
+                    display_addr(&listener)
+                );
+                continue;
+            }
+            if let Err(e) = self.switches.listen(listener, tls) {
                 log::error!(target: "tatsu::switch", "{e}");
             }
         }

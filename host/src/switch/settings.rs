@@ -1,7 +1,9 @@
 //! The switch side's settings and log limits.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::tls::TlsSettings;
 use crate::logging::LogLimit;
 
 /// Settings of the switch side.
@@ -29,6 +31,8 @@ pub struct SwitchSettings {
     pub max_connections: usize,
     /// Bytes the reply to one request (all parts of a multipart reply) may hold; a longer one fails the request.
     pub max_reply_bytes: usize,
+    /// TLS: the port TLS switches connect to, the certificates, and TLS for dialled switches too.
+    pub tls: Option<Arc<TlsSettings>>,
 }
 
 /// The rate limits of the switch side's log lines, one per cause.
@@ -39,11 +43,18 @@ pub struct LogLimits {
     pub oversized_reply: LogLimit,
     /// Connections refused at `max_connections`, or because their green threads could not start.
     pub refused: LogLimit,
+    /// TLS handshakes that failed (a bad certificate, a peer that does not speak TLS).
+    pub tls_failed: LogLimit,
 }
 
 impl Default for LogLimits {
     fn default() -> Self {
-        LogLimits { malformed: LogLimit::new(10), oversized_reply: LogLimit::new(5), refused: LogLimit::new(1) }
+        LogLimits {
+            malformed: LogLimit::new(10),
+            oversized_reply: LogLimit::new(5),
+            refused: LogLimit::new(1),
+            tls_failed: LogLimit::new(10),
+        }
     }
 }
 
@@ -61,6 +72,7 @@ impl Default for SwitchSettings {
             miss_send_len: 128,
             max_connections: 10_000,
             max_reply_bytes: 64 << 20,
+            tls: None,
         }
     }
 }

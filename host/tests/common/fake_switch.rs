@@ -18,9 +18,62 @@ pub struct Frame {
     pub bytes: Vec<u8>,
 }
 
+/// What a test switch speaks over: plain TCP, or TLS (rustls, blocking).
+pub enum Transport {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Transport {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Transport::Tcp(stream) => stream,
+            Transport::Tls(tls) => &tls.sock,
+        }
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        self.socket().set_read_timeout(timeout)
+    }
+
+    fn try_clone(&self) -> std::io::Result<Transport> {
+        match self {
+            Transport::Tcp(stream) => stream.try_clone().map(Transport::Tcp),
+            Transport::Tls(_) => Err(std::io::Error::other("a TLS session cannot be shared between handles")),
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Transport::Tcp(stream) => stream.read(buf),
+            Transport::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Transport::Tcp(stream) => stream.write(buf),
+            Transport::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Transport::Tcp(stream) => stream.flush(),
+            Transport::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
 /// A test switch.
 pub struct FakeSwitch {
-    stream: TcpStream,
+    stream: Transport,
     /// The version agreed in [`FakeSwitch::handshake`].
     pub version: u8,
 }
@@ -31,7 +84,22 @@ impl FakeSwitch {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to tatsu");
         stream.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
         stream.set_nodelay(true).expect("nodelay");
-        FakeSwitch { stream, version: 0 }
+        FakeSwitch { stream: Transport::Tcp(stream), version: 0 }
+    }
+
+    /// Connects to the host's TLS port and runs the TLS handshake with `config`; the error is rustls's.
+    pub fn connect_tls(port: u16, config: std::sync::Arc<rustls::ClientConfig>) -> Result<FakeSwitch, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to tatsu");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+        let mut connection = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+        while connection.is_handshaking() {
+            connection.complete_io(&mut stream).map_err(|e| e.to_string())?;
+        }
+        // In TLS 1.3 the host judges the switch's certificate after the switch's side of the handshake is done: a
+        // refusal shows on the first read.
+        Ok(FakeSwitch { stream: Transport::Tls(Box::new(rustls::StreamOwned::new(connection, stream))), version: 0 })
     }
 
     /// A second handle on the same connection (for reading on another thread).

@@ -7,6 +7,7 @@ pub mod etcd;
 pub mod fake_switch;
 pub mod http;
 pub mod mininet;
+pub mod pki;
 pub mod testbed;
 
 use std::io::{BufRead, BufReader};

@@ -35,6 +35,7 @@ impl Connection {
             n_tables: features.n_tables,
             capabilities: features.capabilities,
             ports: info.ports.values().cloned().collect(),
+            tls_subject: self.tls_subject().map(str::to_owned),
         }
     }
 
@@ -50,6 +51,7 @@ impl Connection {
             n_tables: 0,
             capabilities: 0,
             ports: Vec::new(),
+            tls_subject: self.tls_subject().map(str::to_owned),
         };
         self.shared.bus.deliver_datapath(DatapathChange::State, change.to_desc(reason, false));
     }

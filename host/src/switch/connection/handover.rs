@@ -2,7 +2,7 @@
 //! host ([`Inherited`]), and adopting one handed over by a predecessor (held until the takeover is committed).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use std::net::SocketAddr;
@@ -14,6 +14,8 @@ use super::{lock, Connection, PendingReply};
 use crate::switch::description::PortInfo;
 use crate::switch::handshake::Handshake;
 use crate::switch::shared::Shared;
+use crate::switch::tls::record::{Opener, Sealer, Secrets, Suite};
+use crate::switch::tls::TlsLink;
 use crate::switch::wire::Features;
 
 /// How long a successor waits for the reply to a request its predecessor sent, when the predecessor did not say.
@@ -59,6 +61,83 @@ pub struct Inherited {
     /// Bytes apps and the host queued for the switch but not yet written, hex (absent from older hosts).
     #[serde(default)]
     pub unsent: String,
+    /// On a TLS connection, the record layer's state (absent from older hosts and on plain connections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsHandover>,
+}
+
+/// A TLS connection's record layer, handed to the successor: both directions' keys, IVs and next sequence
+/// numbers, the received bytes of a record not yet whole, a post-handshake message begun, and records sealed but
+/// not yet written. Byte strings are hex.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct TlsHandover {
+    /// The cipher suite ([`Suite::name`]).
+    pub suite: String,
+    /// The subject of the switch's certificate.
+    pub subject: String,
+    /// Sending: key, IV, next sequence number.
+    pub tx_key: String,
+    /// The sending IV.
+    pub tx_iv: String,
+    /// The next sequence number sent.
+    pub tx_seq: u64,
+    /// Receiving: key.
+    pub rx_key: String,
+    /// The receiving IV.
+    pub rx_iv: String,
+    /// The next sequence number expected.
+    pub rx_seq: u64,
+    /// Received bytes of a record not yet whole.
+    pub rx_partial: String,
+    /// Bytes of a post-handshake handshake message not yet whole.
+    pub rx_handshake: String,
+    /// Sealed records not yet written; they go out before anything else.
+    pub unsent_records: String,
+}
+
+impl std::fmt::Debug for TlsHandover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        write!(f, "TlsHandover({}, tx {}, rx {})", self.suite, self.tx_seq, self.rx_seq)
+    }
+}
+
+impl TlsHandover {
+    /// The state of `link`, whose reader and writer have stopped, with the records `sealed` but not yet written.
+    fn of(link: &TlsLink, sealed: &[u8]) -> TlsHandover {
+        let sealer = lock(&link.sealer);
+        let opener = lock(&link.opener);
+        let (tx, (rx, partial, handshake)) = (sealer.secrets(), opener.state());
+        TlsHandover {
+            suite: tx.suite.name().to_owned(),
+            subject: link.subject.clone(),
+            tx_key: hex_encode(&tx.key),
+            tx_iv: hex_encode(&tx.iv),
+            tx_seq: tx.seq,
+            rx_key: hex_encode(&rx.key),
+            rx_iv: hex_encode(&rx.iv),
+            rx_seq: rx.seq,
+            rx_partial: hex_encode(partial),
+            rx_handshake: hex_encode(handshake),
+            unsent_records: hex_encode(sealed),
+        }
+    }
+
+    /// The record layer again, and the records still to write.
+    fn link(&self) -> Result<(TlsLink, Vec<u8>), String> {
+        let suite = Suite::from_name(&self.suite).ok_or_else(|| format!("unknown TLS cipher suite {}", self.suite))?;
+        let iv = |text: &str| -> Result<[u8; 12], String> {
+            hex_decode(text).try_into().map_err(|_| "a TLS IV that is not 12 bytes".to_owned())
+        };
+        let tx = Secrets { suite, key: hex_decode(&self.tx_key), iv: iv(&self.tx_iv)?, seq: self.tx_seq };
+        let rx = Secrets { suite, key: hex_decode(&self.rx_key), iv: iv(&self.rx_iv)?, seq: self.rx_seq };
+        let link = TlsLink {
+            subject: self.subject.clone(),
+            sealer: Mutex::new(Sealer::new(tx)?),
+            opener: Mutex::new(Opener::new(rx, hex_decode(&self.rx_partial), hex_decode(&self.rx_handshake))?),
+        };
+        Ok((link, hex_decode(&self.unsent_records)))
+    }
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
@@ -77,8 +156,17 @@ impl Connection {
     /// in MAIN, with its features, ports, next xid, requests in flight and unsent bytes. Nothing touches the socket
     /// until [`Connection::prepare_inherited`] has started its reader and writer and [`Connection::release`] lets
     /// them go; apps are told with [`Connection::announce_resumed`].
-    pub fn adopt(shared: &Arc<Shared<Connection>>, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
-        let connection = Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN);
+    pub fn adopt(
+        shared: &Arc<Shared<Connection>>,
+        id: u64,
+        stream: TcpStream,
+        state: &Inherited,
+    ) -> Result<Arc<Connection>, String> {
+        let (tls, sealed) = match &state.tls {
+            Some(handover) => handover.link().map(|(link, sealed)| (Some(link), sealed))?,
+            None => (None, Vec::new()),
+        };
+        let connection = Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, tls);
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -100,14 +188,18 @@ impl Connection {
                 )),
             )
         }));
-        lock(&connection.outbox).bytes = hex_decode(&state.unsent);
+        {
+            let mut outbox = lock(&connection.outbox);
+            outbox.bytes = hex_decode(&state.unsent);
+            outbox.sealed = sealed;
+        }
         let _ = connection.dpid.set(state.dpid);
         connection.add_ports(state.ports.clone());
         let connection = Arc::new(connection);
         if let Some(old) = shared.register_datapath(state.dpid, &connection) {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }
-        connection
+        Ok(connection)
     }
 
     /// Starts the reader and writer of an adopted connection, held until [`Connection::release`]: the reader then
@@ -188,11 +280,11 @@ impl Connection {
         // in the outbox then is exactly what the switch has not been sent, and goes to the successor.
         self.wake_writer();
         let deadline = Instant::now() + Duration::from_secs(1);
-        let unsent = loop {
+        let (unsent, sealed) = loop {
             let mut outbox = lock(&self.outbox);
             if !outbox.writer_busy {
                 outbox.closed = true;
-                break std::mem::take(&mut outbox.bytes);
+                break (std::mem::take(&mut outbox.bytes), std::mem::take(&mut outbox.sealed));
             }
             drop(outbox);
             if Instant::now() >= deadline {
@@ -227,6 +319,7 @@ impl Connection {
             pending_xids,
             pending_remaining_ms,
             unsent: hex_encode(&unsent),
+            tls: self.tls.as_ref().map(|link| TlsHandover::of(link, &sealed)),
         };
         drop(info);
         let _ = self.closed.set("handed over to the successor host".to_owned());
@@ -265,6 +358,47 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_tls_session_survives_its_handover_record() {
+        let secrets = |seq| Secrets { suite: Suite::Chacha20Poly1305, key: vec![7; 32], iv: [3; 12], seq };
+        // The predecessor's link: it has sealed two records and opened one, and holds half of the next.
+        let predecessor = TlsLink {
+            subject: "CN=br0".to_owned(),
+            sealer: Mutex::new(Sealer::new(secrets(0)).expect("valid")),
+            opener: Mutex::new(Opener::new(secrets(0), Vec::new(), Vec::new()).expect("valid")),
+        };
+        let mut peer = Sealer::new(secrets(0)).expect("valid");
+        let mut from_peer = Vec::new();
+        peer.seal(crate::switch::tls::record::APPLICATION_DATA, b"first", &mut from_peer).expect("seals");
+        let first_len = from_peer.len();
+        peer.seal(crate::switch::tls::record::APPLICATION_DATA, b"second", &mut from_peer).expect("seals");
+        let mut plain = Vec::new();
+        {
+            let mut opener = lock(&predecessor.opener);
+            opener.receive_buffer().extend_from_slice(&from_peer[..first_len + 7]);
+            opener.open_received(&mut plain).expect("opens");
+        }
+        assert_eq!(plain, b"first");
+        let mut sealed = Vec::new();
+        lock(&predecessor.sealer)
+            .seal(crate::switch::tls::record::APPLICATION_DATA, b"to the switch", &mut sealed)
+            .expect("seals");
+        // The hand-over record, as JSON, as it crosses to the successor (with the sealed record still unwritten).
+        let record = serde_json::to_string(&TlsHandover::of(&predecessor, &sealed)).expect("writes");
+        assert!(!format!("{:?}", TlsHandover::of(&predecessor, &sealed)).contains("0707"), "Debug shows no keys");
+        let (successor, unwritten) =
+            serde_json::from_str::<TlsHandover>(&record).expect("reads").link().expect("a link");
+        assert_eq!((successor.subject.as_str(), unwritten), ("CN=br0", sealed));
+        let mut plain = Vec::new();
+        {
+            let mut opener = lock(&successor.opener);
+            opener.receive_buffer().extend_from_slice(&from_peer[first_len + 7..]);
+            opener.open_received(&mut plain).expect("the successor opens the rest of the record");
+        }
+        assert_eq!(plain, b"second");
+        assert_eq!(lock(&successor.sealer).secrets().seq, 1, "the next record sent is the second");
+    }
 
     #[test]
     fn a_handover_record_of_an_older_host_reads_and_writes_back_the_same() {

@@ -27,6 +27,7 @@ use super::wire;
 use crate::bus::credit::Credit;
 use crate::green;
 use crate::switch::shared::{Keyed, Shared};
+use crate::switch::tls::{Established, TlsLink};
 use datapath::Info;
 pub use handover::Inherited;
 use handover::Pause;
@@ -63,6 +64,8 @@ pub struct Connection {
     /// [`Connection::release`] (the takeover is committed).
     held: AtomicBool,
     credit: Arc<Credit>,
+    /// The TLS record layer, on a TLS connection.
+    tls: Option<TlsLink>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,6 +90,7 @@ impl Connection {
         stream: TcpStream,
         peer: SocketAddr,
         state: DatapathStates,
+        tls: Option<TlsLink>,
     ) -> Connection {
         Connection {
             id,
@@ -97,7 +101,13 @@ impl Connection {
             version: AtomicU8::new(0),
             info: Mutex::new(Info::default()),
             dpid: OnceLock::new(),
-            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false, writer_busy: false }),
+            outbox: Mutex::new(Outbox {
+                bytes: Vec::new(),
+                closed: false,
+                writer_waiting: false,
+                writer_busy: false,
+                sealed: Vec::new(),
+            }),
             writer: OnceLock::new(),
             next_xid: AtomicU32::new(1),
             pending: Mutex::new(HashMap::new()),
@@ -112,6 +122,7 @@ impl Connection {
             handed_over: AtomicBool::new(false),
             held: AtomicBool::new(false),
             credit: Arc::default(),
+            tls,
         }
     }
 
@@ -128,20 +139,37 @@ impl Connection {
         started
     }
 
-    /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
+    /// Starts serving a freshly connected switch (over TLS when `tls` holds its finished handshake): sends HELLO
+    /// and starts its reader and writer.
     pub fn start(
         shared: &Arc<Shared<Connection>>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
+        tls: Option<Established>,
     ) -> Result<Arc<Connection>, String> {
-        let connection = Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE));
-        log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
+        let (tls, unparsed) =
+            tls.map_or((None, Vec::new()), |established| (Some(established.link), established.plaintext));
+        match &tls {
+            Some(link) => log::info!(
+                target: "tatsu::switch",
+                "switch connected from {peer} over TLS, certificate subject \"{}\" (connection {id})",
+                link.subject
+            ),
+            None => log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})"),
+        }
+        let connection =
+            Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls));
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
-        connection.serve(Vec::new(), Handshake::new(shared.settings().miss_send_len))?;
+        connection.serve(unparsed, Handshake::new(shared.settings().miss_send_len))?;
         Ok(connection)
+    }
+
+    /// The subject of the switch's certificate, on a TLS connection.
+    pub fn tls_subject(&self) -> Option<&str> {
+        self.tls.as_ref().map(|link| link.subject.as_str())
     }
 
     /// The datapath id, once the switch said it.

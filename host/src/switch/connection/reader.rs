@@ -40,6 +40,27 @@ fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: us
 }
 
 impl Connection {
+    /// Reads at most `most` bytes the socket has, without blocking, and adds what they carry to `buffer`: the bytes
+    /// themselves, or on TLS the plaintext of the whole records they complete. Returns how many bytes came from the
+    /// socket (0: it was closed).
+    #[inline]
+    fn read_some(&self, buffer: &mut BytesMut, most: usize) -> std::io::Result<usize> {
+        let Some(link) = &self.tls else { return read_into_spare(&self.stream, buffer, most) };
+        let mut opener = lock(&link.opener);
+        let received = opener.receive_buffer();
+        received.reserve(most);
+        let spare = &mut received.spare_capacity_mut()[..most];
+        // SAFETY: as in `read_into_spare`: `recv` writes at most `spare.len()` bytes into capacity `received` owns.
+        let n = unsafe { nix::libc::recv(self.stream.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), 0) };
+        let Ok(n) = usize::try_from(n) else { return Err(std::io::Error::last_os_error()) };
+        // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
+        unsafe { received.set_len(received.len() + n) };
+        opener
+            .open_received(buffer)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        Ok(n)
+    }
+
     /// The reader's body: handles the `unparsed` bytes, then what the switch sends, with the handshake at
     /// `handshake`, until the connection closes or is handed over.
     pub(super) fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
@@ -115,7 +136,7 @@ impl Connection {
             // apps' queues past what the credit lets it have there.
             let room = self.credit.wait();
             let want = room.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
-            match read_into_spare(stream, &mut buffer, want) {
+            match self.read_some(&mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
                     // A read that takes all it asked for means the switch is busy: read more at a time.
@@ -142,6 +163,8 @@ impl Connection {
                     stream.wait_io();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // The TLS record layer's verdict (close_notify, an alert, a bad record) says it all.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => break e.to_string(),
                 Err(e) => break format!("reading from the switch failed: {e}"),
             }
         };

@@ -11,6 +11,7 @@ use tatsu_abi::RequestFailure;
 
 use super::{lock, Connection};
 use crate::green;
+use crate::switch::tls::record;
 use crate::switch::wire::xid_of;
 use tatsu_abi::RequestError;
 
@@ -26,6 +27,9 @@ pub(super) struct Outbox {
     pub(super) writer_waiting: bool,
     /// The writer holds a batch taken from `bytes` and is writing it.
     pub(super) writer_busy: bool,
+    /// TLS records already sealed (their sequence numbers spent) but not yet written: the tail of a batch a
+    /// hand-over interrupted. They go out before anything in `bytes`.
+    pub(super) sealed: Vec<u8>,
 }
 
 /// Why the writer stopped before writing a whole batch.
@@ -40,7 +44,7 @@ impl Connection {
     /// Whether everything apps sent has been written to the socket.
     pub fn is_flushed(&self) -> bool {
         let outbox = lock(&self.outbox);
-        outbox.bytes.is_empty() && (outbox.writer_waiting || outbox.closed)
+        outbox.bytes.is_empty() && outbox.sealed.is_empty() && (outbox.writer_waiting || outbox.closed)
     }
 
     /// Appends a host-made message (an echo reply, an error, a keepalive) to the outbox. These may use
@@ -161,6 +165,8 @@ impl Connection {
         let _ = self.writer.set(may::coroutine::current());
         self.wait_until_released();
         let mut batch = Vec::new();
+        // TLS records sealed from `batch`.
+        let mut records = Vec::new();
         loop {
             {
                 let mut outbox = lock(&self.outbox);
@@ -168,8 +174,10 @@ impl Connection {
                 if self.handed_over() {
                     return;
                 }
-                if outbox.bytes.is_empty() {
+                if outbox.bytes.is_empty() && outbox.sealed.is_empty() {
                     if outbox.closed {
+                        drop(outbox);
+                        self.send_close_notify();
                         let _ = self.stream.shutdown(Shutdown::Both);
                         return;
                     }
@@ -180,11 +188,26 @@ impl Connection {
                     continue;
                 }
                 std::mem::swap(&mut outbox.bytes, &mut batch);
+                std::mem::swap(&mut outbox.sealed, &mut records);
                 outbox.writer_busy = true;
             }
-            match self.write_all(&batch) {
-                Ok(()) => batch.clear(),
-                Err(WriteStopped::HandedOver(written)) => {
+            let written = match &self.tls {
+                None => self.write_all(&batch).map_err(|stopped| (stopped, false)),
+                Some(link) => {
+                    let sealed = lock(&link.sealer).seal(record::APPLICATION_DATA, &batch, &mut records);
+                    batch.clear();
+                    match sealed {
+                        Ok(()) => self.write_all(&records).map_err(|stopped| (stopped, true)),
+                        Err(e) => Err((WriteStopped::Failed(e.to_string()), true)),
+                    }
+                }
+            };
+            match written {
+                Ok(()) => {
+                    batch.clear();
+                    records.clear();
+                }
+                Err((WriteStopped::HandedOver(written), false)) => {
                     // Put back what the switch has not been sent, ahead of anything queued since.
                     let mut outbox = lock(&self.outbox);
                     batch.drain(..written);
@@ -193,13 +216,30 @@ impl Connection {
                     outbox.writer_busy = false;
                     return;
                 }
-                Err(WriteStopped::Failed(reason)) => {
+                Err((WriteStopped::HandedOver(written), true)) => {
+                    // The records' sequence numbers are spent: what is left of them goes to the successor as it is.
+                    let mut outbox = lock(&self.outbox);
+                    records.drain(..written);
+                    outbox.sealed = std::mem::take(&mut records);
+                    outbox.writer_busy = false;
+                    return;
+                }
+                Err((WriteStopped::Failed(reason), _)) => {
                     lock(&self.outbox).writer_busy = false;
                     self.close(&reason);
                     let _ = self.stream.shutdown(Shutdown::Both);
                     return;
                 }
             }
+        }
+    }
+
+    /// Ends a TLS session the polite way (a close_notify alert) before the socket is shut; best effort.
+    fn send_close_notify(&self) {
+        let Some(link) = &self.tls else { return };
+        let mut alert = Vec::new();
+        if lock(&link.sealer).seal(record::ALERT, &[1, 0], &mut alert).is_ok() {
+            let _ = self.stream.inner().write(&alert);
         }
     }
 
