@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::apps::{AppManager, HostParts, Problems};
 use crate::bus::Bus;
+use crate::capture::Captures;
 use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
 use crate::green::Runners;
@@ -47,9 +48,16 @@ impl Host {
         let bus = Arc::new(Bus::default());
         let runners = Runners::new(settings.stack_size_kib * 1024);
         let cluster = join_cluster(&settings, &runners)?;
+        let captures = Captures::new(settings.capture.clone());
+        if let Err(e) = captures.prepare() {
+            if settings.strict {
+                return Err(e);
+            }
+            log::error!(target: "tatsu::capture", "{e}");
+        }
         let parts = HostParts {
-            switches: Switches::new(Arc::clone(&bus)),
-            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
+            switches: Switches::new(Arc::clone(&bus), Arc::clone(&captures)),
+            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners), captures)),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
             runners,

@@ -38,6 +38,7 @@ use may::coroutine::Coroutine;
 use may::io::{WaitIo, WaitIoWaker};
 
 use crate::bus::Bus;
+use crate::capture::Captures;
 use crate::green;
 use crate::logging::held_back_note;
 use connection::Connection;
@@ -65,9 +66,14 @@ impl Listening {
 }
 
 impl Switches {
-    /// No switches yet; their messages will go to `bus`.
-    pub fn new(bus: Arc<Bus>) -> Arc<Switches> {
-        Arc::new(Switches { shared: Arc::new(Shared::new(bus)), listeners: Mutex::new(Vec::new()) })
+    /// No switches yet; their messages will go to `bus`, their captures to `captures`.
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>) -> Arc<Switches> {
+        Arc::new(Switches { shared: Arc::new(Shared::new(bus, captures)), listeners: Mutex::new(Vec::new()) })
+    }
+
+    /// The OpenFlow captures.
+    pub fn captures(&self) -> &Arc<Captures> {
+        &self.shared.captures
     }
 
     /// The settings (defaults until [`Switches::start`]).
@@ -297,7 +303,7 @@ impl Switches {
             match target.map(may::net::TcpStream::connect) {
                 Some(Ok(stream)) => {
                     let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-                    let connection = self.adopt_and_get(stream, peer);
+                    let connection = self.adopt_and_get(stream, peer, true);
                     if let Some(connection) = connection {
                         connection.wait_closed();
                     }
@@ -310,13 +316,18 @@ impl Switches {
     }
 
     fn serve_accepted(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) {
-        let _ = self.adopt_and_get(stream, peer);
+        let _ = self.adopt_and_get(stream, peer, false);
     }
 
-    fn adopt_and_get(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) -> Option<Arc<Connection>> {
+    fn adopt_and_get(
+        self: &Arc<Self>,
+        stream: may::net::TcpStream,
+        peer: SocketAddr,
+        dialled: bool,
+    ) -> Option<Arc<Connection>> {
         let id = self.shared.next_id();
         let _ = stream.set_nodelay(true);
-        match Connection::start(&self.shared, id, stream, peer) {
+        match Connection::start(&self.shared, id, stream, peer, dialled) {
             Ok(connection) => {
                 self.shared.insert(id, &connection);
                 Some(connection)

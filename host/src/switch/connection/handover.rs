@@ -59,6 +59,12 @@ pub struct Inherited {
     /// Bytes apps and the host queued for the switch but not yet written, hex (absent from older hosts).
     #[serde(default)]
     pub unsent: String,
+    /// The connection's capture, to continue (absent: not captured, or an older host).
+    #[serde(default)]
+    pub capture: Option<crate::capture::Continued>,
+    /// The datapath's capture was turned off by id (`tatsu capture off DPID`).
+    #[serde(default)]
+    pub capture_off: bool,
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
@@ -78,7 +84,10 @@ impl Connection {
     /// until [`Connection::prepare_inherited`] has started its reader and writer and [`Connection::release`] lets
     /// them go; apps are told with [`Connection::announce_resumed`].
     pub fn adopt(shared: &Arc<Shared<Connection>>, id: u64, stream: TcpStream, state: &Inherited) -> Arc<Connection> {
-        let connection = Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN);
+        let local = super::local_addr(&stream);
+        let capture =
+            shared.captures.adopted_tap(id, state.dpid, (state.peer, local), state.capture.as_ref(), state.capture_off);
+        let connection = Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, capture);
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -201,6 +210,8 @@ impl Connection {
             std::thread::sleep(Duration::from_micros(200));
         };
         self.wake_writer();
+        // Nothing more is read or written here: the capture's file is closed for the successor to append to.
+        let capture = self.capture.hand_over();
         let now = Instant::now();
         let (pending_xids, pending_remaining_ms) = lock(&self.pending)
             .iter()
@@ -224,6 +235,8 @@ impl Connection {
             pending_xids,
             pending_remaining_ms,
             unsent: hex_encode(&unsent),
+            capture,
+            capture_off: self.capture.turned_off(dpid),
         };
         drop(info);
         let _ = self.closed.set("handed over to the successor host".to_owned());

@@ -25,6 +25,7 @@ use tatsu_ofproto::OFP_VERSION_1_3;
 use super::handshake::Handshake;
 use super::wire;
 use crate::bus::credit::Credit;
+use crate::capture::Tap;
 use crate::green;
 use crate::switch::shared::{Keyed, Shared};
 use datapath::Info;
@@ -32,6 +33,11 @@ pub use handover::Inherited;
 use handover::Pause;
 use requests::PendingReply;
 use writer::Outbox;
+
+/// The host's end of a connection (unspecified if the socket cannot say).
+fn local_addr(stream: &TcpStream) -> SocketAddr {
+    stream.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
 
 /// A connected switch.
 pub struct Connection {
@@ -63,6 +69,8 @@ pub struct Connection {
     /// [`Connection::release`] (the takeover is committed).
     held: AtomicBool,
     credit: Arc<Credit>,
+    /// The OpenFlow capture of this connection (off unless `--capture` or `tatsu capture on`).
+    capture: Arc<Tap>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,6 +95,7 @@ impl Connection {
         stream: TcpStream,
         peer: SocketAddr,
         state: DatapathStates,
+        capture: Arc<Tap>,
     ) -> Connection {
         Connection {
             id,
@@ -112,6 +121,7 @@ impl Connection {
             handed_over: AtomicBool::new(false),
             held: AtomicBool::new(false),
             credit: Arc::default(),
+            capture,
         }
     }
 
@@ -128,14 +138,18 @@ impl Connection {
         started
     }
 
-    /// Starts serving a freshly connected switch: sends HELLO and starts its reader and writer.
+    /// Starts serving a freshly connected switch (`dialled`: the host connected to it): sends HELLO and starts its
+    /// reader and writer.
     pub fn start(
         shared: &Arc<Shared<Connection>>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
+        dialled: bool,
     ) -> Result<Arc<Connection>, String> {
-        let connection = Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE));
+        let capture = shared.captures.tap(id, peer, local_addr(&stream), !dialled);
+        let connection =
+            Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, capture));
         log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})");
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);

@@ -118,6 +118,7 @@ impl Connection {
             match read_into_spare(stream, &mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
+                    self.capture.from_switch(&buffer[buffer.len() - n..]);
                     // A read that takes all it asked for means the switch is busy: read more at a time.
                     let full = n == want;
                     if full {
@@ -253,6 +254,7 @@ impl Connection {
     fn record_features(self: &Arc<Self>, features: Features) {
         let dpid = features.datapath_id;
         let _ = self.dpid.set(dpid);
+        self.capture.datapath_known(dpid);
         lock(&self.info).features = Some(features);
         if let Some(old) = self.shared.register_datapath(dpid, self) {
             old.close(&format!("replaced by a new connection from {}", self.peer));

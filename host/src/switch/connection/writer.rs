@@ -181,7 +181,10 @@ impl Connection {
             }
             match self.stream.inner().write(bytes) {
                 Ok(0) => return Err(WriteStopped::Failed("the switch stopped taking data".to_owned())),
-                Ok(n) => bytes = &bytes[n..],
+                Ok(n) => {
+                    self.capture.to_switch(&bytes[..n]);
+                    bytes = &bytes[n..];
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1)
