@@ -623,17 +623,17 @@ const SYN: u8 = tatsu_packet::build::tcp_flags::SYN;
 const ACK: u8 = tatsu_packet::build::tcp_flags::ACK;
 const PSH_ACK: u8 = tatsu_packet::build::tcp_flags::PSH | ACK;
 
-/// `0000000000000001_127.0.0.1_40000_20261201T175255.123Z.pcap` (`unknown` before the datapath id is known; an
+/// `0000000000000001_127.0.0.1_40000_20261201T175255.123456Z.pcap` (`unknown` before the datapath id is known; an
 /// IPv6 address with `-` for `:`).
 fn file_name(dpid: Option<u64>, peer: SocketAddr, started: Duration) -> String {
     let peer = tatsu_packet::pcap::unmapped(peer);
     let dpid = dpid.map_or_else(|| "unknown".to_owned(), |dpid| format!("{dpid:016x}"));
     let ip = peer.ip().to_string().replace(':', "-");
-    format!("{dpid}_{ip}_{}_{}.pcap", peer.port(), utc(started))
+    format!("{dpid}_{ip}_{}_{}.pcap", peer.port(), utc(started).replace(['-', ':'], ""))
 }
 
-/// `YYYYMMDDTHHMMSS.mmmZ` for a time since the Unix epoch.
-fn utc(time: Duration) -> String {
+/// `YYYY-MM-DDTHH:MM:SS.uuuuuuZ` for a time since the Unix epoch.
+pub fn utc(time: Duration) -> String {
     let seconds = time.as_secs();
     let (days, of_day) = (seconds / 86_400, seconds % 86_400);
     // Howard Hinnant's civil-from-days.
@@ -647,11 +647,11 @@ fn utc(time: Duration) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
         of_day / 3600,
         of_day / 60 % 60,
         of_day % 60,
-        time.subsec_millis()
+        time.subsec_micros()
     )
 }
 
