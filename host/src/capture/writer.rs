@@ -91,7 +91,7 @@ impl Queue {
     }
 
     /// Everything queued, waiting up to `wait` for something.
-    fn take(&self, wait: Duration) -> VecDeque<Job> {
+    pub(super) fn take(&self, wait: Duration) -> VecDeque<Job> {
         let mut state = lock(&self.state);
         if state.jobs.is_empty() {
             state.writer_waiting = true;
