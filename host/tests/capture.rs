@@ -189,6 +189,15 @@ fn tshark(file: &Path, version: u8, controller_port: u16) -> BTreeMap<u16, Seen>
     seen
 }
 
+/// The frames Wireshark's TCP analysis finds wrong in `file` (lost or retransmitted segments, segments out of
+/// order, acknowledgments of what was never sent): sequence numbers that do not follow the bytes.
+fn tcp_problems(file: &Path) -> Vec<String> {
+    let filter = "tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.retransmission || \
+                  tcp.analysis.out_of_order || tcp.analysis.duplicate_ack";
+    let output = Command::new("tshark").arg("-r").arg(file).args(["-Y", filter]).output().expect("tshark runs");
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+}
+
 /// `tatsu ofp-print FILE`: success, and (direction, xid) of each message line.
 fn ofp_print(file: &Path) -> (bool, Vec<(bool, u32)>, String) {
     let output =
@@ -245,6 +254,7 @@ fn session(version: u8, dpid: u64) {
         assert_eq!(seen.get(&switch_port), Some(&switch.sent), "what the switch sent, as Wireshark reads it");
         assert_eq!(seen.get(&port), Some(&switch.received), "what the switch was sent, as Wireshark reads it");
         assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(tcp_problems(&file), Vec::<String>::new(), "sequence numbers follow the bytes");
     }
     host.stop();
 }
@@ -373,6 +383,7 @@ fn a_hot_restart_continues_the_same_file() {
         let from_switch = &seen[&switch_port];
         assert!(from_switch.ends_with(&[(10, 0x30), (10, 0x31)]), "{seen:?}");
         assert_eq!(from_switch.len(), switch.sent.len(), "{seen:?}");
+        assert_eq!(tcp_problems(&file), Vec::<String>::new(), "the successor continues the sequence numbers");
     }
     let (ok, text) = capture_command(&socket, &["status"]);
     assert!(ok && text.contains(&prefix), "the successor captures the datapath: {text}");
