@@ -84,7 +84,8 @@ fn print_capture(bytes: &[u8], options: &Options) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     for session in &sessions {
         let (switch, controller) = (session.switch, session.controller);
-        let mut head = format!("# connection: switch {switch}, controller {controller}, {} messages", session.messages.len());
+        let mut head =
+            format!("# connection: switch {switch}, controller {controller}, {} messages", session.messages.len());
         if session.missing_bytes > 0 || session.skipped_bytes > 0 {
             head += &format!(
                 " ({} bytes not captured, {} bytes skipped as unframeable)",
@@ -103,7 +104,8 @@ fn print_capture(bytes: &[u8], options: &Options) -> Result<(), String> {
                         failed += 1;
                         format!("{time} {direction} {} does not re-encode byte for byte", message.type_name())
                     } else if options.json {
-                        let value = serde_json::json!({"time": time, "direction": direction, "message": to_json(&message)});
+                        let value =
+                            serde_json::json!({"time": time, "direction": direction, "message": to_json(&message)});
                         value.to_string()
                     } else {
                         let version = tatsu_ofproto::version_name(message.version());

@@ -71,8 +71,14 @@ impl Recorder {
         let request = self.expect(5);
         if version == V1_0 {
             let ports = (1..=3u16).map(|n| v1_0::PhyPort { port_no: n, ..Default::default() }).collect();
-            let features =
-                v1_0::SwitchFeatures { datapath_id: dpid, n_buffers: 0, n_tables: 1, capabilities: 0, actions: 0, ports };
+            let features = v1_0::SwitchFeatures {
+                datapath_id: dpid,
+                n_buffers: 0,
+                n_tables: 1,
+                capabilities: 0,
+                actions: 0,
+                ports,
+            };
             self.send(v1_0::Message::FeaturesReply(features), request);
             self.expect(9);
         } else {
@@ -128,9 +134,8 @@ fn host(extra: &[&str]) -> Host {
 
 /// The capture files in `dir` whose names start with `prefix`.
 fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|entries| entries.flatten().map(|entry| entry.path()).collect()).unwrap_or_default();
     files.retain(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with(prefix)));
     files.sort();
     files
@@ -200,8 +205,7 @@ fn tcp_problems(file: &Path) -> Vec<String> {
 
 /// `tatsu ofp-print FILE`: success, and (direction, xid) of each message line.
 fn ofp_print(file: &Path) -> (bool, Vec<(bool, u32)>, String) {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_tatsu")).arg("ofp-print").arg(file).output().expect("ofp-print runs");
+    let output = Command::new(env!("CARGO_BIN_EXE_tatsu")).arg("ofp-print").arg(file).output().expect("ofp-print runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     let lines = text
         .lines()
@@ -244,10 +248,14 @@ fn session(version: u8, dpid: u64) {
     let file = wait_for_file(&captures, &prefix, |file| ofp_print(file).1.len() == expected.len());
     let (ok, lines, text) = ofp_print(&file);
     assert!(ok, "ofp-print: {text}");
-    let direction = |from_switch: bool| lines.iter().filter(|(f, _)| *f == from_switch).map(|(_, x)| *x).collect::<Vec<_>>();
+    let direction =
+        |from_switch: bool| lines.iter().filter(|(f, _)| *f == from_switch).map(|(_, x)| *x).collect::<Vec<_>>();
     assert_eq!(direction(true), switch.sent.iter().map(|(_, xid)| *xid).collect::<Vec<_>>(), "{text}");
     assert_eq!(direction(false), switch.received.iter().map(|(_, xid)| *xid).collect::<Vec<_>>(), "{text}");
-    assert!(text.contains(&format!("# connection: switch 127.0.0.1:{switch_port}, controller 127.0.0.1:{port}")), "{text}");
+    assert!(
+        text.contains(&format!("# connection: switch 127.0.0.1:{switch_port}, controller 127.0.0.1:{port}")),
+        "{text}"
+    );
 
     if tshark_installed() {
         let seen = tshark(&file, version, port);
@@ -298,12 +306,8 @@ fn capture_is_turned_on_for_one_datapath_at_run_time_through_rest_and_the_cli() 
     let dir = temp_dir("capture-switch");
     let captures = dir.join("captures");
     let socket = dir.join("control.sock");
-    let host = host(&[
-        "--capture-dir",
-        &captures.display().to_string(),
-        "--control-socket",
-        &socket.display().to_string(),
-    ]);
+    let host =
+        host(&["--capture-dir", &captures.display().to_string(), "--control-socket", &socket.display().to_string()]);
     let port = host.switch_port();
     let mut rest = Client::connect(host.rest_port());
     let (mut one, mut two) = (Recorder::connect(port), Recorder::connect(port));

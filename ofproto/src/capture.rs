@@ -122,8 +122,16 @@ fn session(conversation: &Conversation) -> Option<Session> {
     let [first, second] = framed;
     let (from_first, from_second) = (first.messages.len(), second.messages.len());
     let mut messages = Vec::with_capacity(from_first + from_second);
-    messages.extend(first.messages.into_iter().map(|(time, bytes)| Captured { time, from_switch: switch_is_first, bytes }));
-    messages.extend(second.messages.into_iter().map(|(time, bytes)| Captured { time, from_switch: !switch_is_first, bytes }));
+    messages.extend(first.messages.into_iter().map(|(time, bytes)| Captured {
+        time,
+        from_switch: switch_is_first,
+        bytes,
+    }));
+    messages.extend(second.messages.into_iter().map(|(time, bytes)| Captured {
+        time,
+        from_switch: !switch_is_first,
+        bytes,
+    }));
     // Stable: within one direction, and at equal times, capture order is kept.
     messages.sort_by_key(|message| message.time);
     let (switch, controller) = if switch_is_first { (ends[0], ends[1]) } else { (ends[1], ends[0]) };
@@ -147,7 +155,8 @@ mod tests {
         FileHeader::raw_ip().emit(&mut out);
         for (i, (src, dst, seq, payload)) in segments.iter().enumerate() {
             let tcp = TcpSegment { seq: *seq, ack: 0, flags: tcp_flags::ACK, window: 100 };
-            let segment = Segment { src: src.parse().expect("address"), dst: dst.parse().expect("address"), tcp, payload };
+            let segment =
+                Segment { src: src.parse().expect("address"), dst: dst.parse().expect("address"), tcp, payload };
             let mut packet = Vec::new();
             segment.emit(&mut packet).expect("emits");
             emit_record(Duration::from_secs(i as u64 + 1), &packet, &mut out);

@@ -474,8 +474,7 @@ impl<A: App> TestKit<A> {
             .collect();
         events.sort_by_key(|(time, _, _)| *time);
         for session in &sessions {
-            let controller_sent =
-                session.messages.iter().filter(|m| !m.from_switch).map(|m| m.bytes.clone()).collect();
+            let controller_sent = session.messages.iter().filter(|m| !m.from_switch).map(|m| m.bytes.clone()).collect();
             replayed.push(Replayed { dpid: 0, version: 0, fed: 0, controller_sent });
         }
         for (_, index, message) in events {

@@ -305,8 +305,8 @@ impl Captures {
 pub fn command(captures: &Captures, arguments: &str) -> Result<String, String> {
     let mut words = arguments.split_whitespace();
     let (action, dpid, extra) = (words.next(), words.next(), words.next());
-    if extra.is_some() {
-        return Err(format!("capture: unexpected `{}` (capture on|off|status [DPID])", extra.unwrap_or_default()));
+    if let Some(extra) = extra {
+        return Err(format!("capture: unexpected `{extra}` (capture on|off|status [DPID])"));
     }
     let dpid = dpid.map(parse_dpid).transpose()?;
     match (action, dpid) {
@@ -388,13 +388,19 @@ impl Tap {
             active: AtomicBool::new(false),
             id,
             inner: Arc::clone(inner),
-            state: Mutex::new(TapState { ends, started, dpid: None, seq: [isn, isn.rotate_left(13) ^ 0x5bd1_e995], mode }),
+            state: Mutex::new(TapState {
+                ends,
+                started,
+                dpid: None,
+                seq: [isn, isn.rotate_left(13) ^ 0x5bd1_e995],
+                mode,
+            }),
         }
     }
 
-    /// Bytes the switch sent (one read).
+    /// Bytes received from the switch (one read).
     #[inline]
-    pub fn from_switch(&self, bytes: &[u8]) {
+    pub fn received(&self, bytes: &[u8]) {
         if self.active.load(Ordering::Relaxed) {
             self.record(true, bytes);
         }
@@ -402,7 +408,7 @@ impl Tap {
 
     /// Bytes sent to the switch (one write).
     #[inline]
-    pub fn to_switch(&self, bytes: &[u8]) {
+    pub fn sent(&self, bytes: &[u8]) {
         if self.active.load(Ordering::Relaxed) {
             self.record(false, bytes);
         }
@@ -429,7 +435,8 @@ impl Tap {
                 }
             }
             Mode::Recording { file, .. } => {
-                let job = Job::Segment { file: *file, time, from_switch, seq, ack, flags: PSH_ACK, payload: bytes.to_vec() };
+                let job =
+                    Job::Segment { file: *file, time, from_switch, seq, ack, flags: PSH_ACK, payload: bytes.to_vec() };
                 if !self.inner.queue.push_bounded(job, bytes.len()) {
                     self.inner.dropped(bytes.len());
                 }
@@ -507,20 +514,22 @@ impl Tap {
     fn push_handshake(&self, state: &TapState, file: u64, seq: [u32; 2]) {
         let (switch_isn, host_isn) = (seq[0].wrapping_sub(1), seq[1].wrapping_sub(1));
         // (from the switch, seq, ack, flags), in the order the opener and the other end send them.
-        let opened_by_switch = [
-            (true, switch_isn, 0, SYN),
-            (false, host_isn, seq[0], SYN | ACK),
-            (true, seq[0], seq[1], ACK),
-        ];
-        let opened_by_host = [
-            (false, host_isn, 0, SYN),
-            (true, switch_isn, seq[1], SYN | ACK),
-            (false, seq[1], seq[0], ACK),
-        ];
+        let opened_by_switch =
+            [(true, switch_isn, 0, SYN), (false, host_isn, seq[0], SYN | ACK), (true, seq[0], seq[1], ACK)];
+        let opened_by_host =
+            [(false, host_isn, 0, SYN), (true, switch_isn, seq[1], SYN | ACK), (false, seq[1], seq[0], ACK)];
         let segments = if state.ends.switch_opened { opened_by_switch } else { opened_by_host };
         for (from_switch, seq, ack, flags) in segments {
             let time = state.started;
-            self.inner.queue.push_always(Job::Segment { file, time, from_switch, seq, ack, flags, payload: Vec::new() });
+            self.inner.queue.push_always(Job::Segment {
+                file,
+                time,
+                from_switch,
+                seq,
+                ack,
+                flags,
+                payload: Vec::new(),
+            });
         }
     }
 

@@ -184,8 +184,11 @@ impl Writer {
                 }
                 Job::Segment { file, time, from_switch, seq, ack, flags, payload } => {
                     let Some(capture) = self.files.get_mut(&file) else { continue };
-                    let (src, dst) =
-                        if from_switch { (capture.ends[0], capture.ends[1]) } else { (capture.ends[1], capture.ends[0]) };
+                    let (src, dst) = if from_switch {
+                        (capture.ends[0], capture.ends[1])
+                    } else {
+                        (capture.ends[1], capture.ends[0])
+                    };
                     let mut seq = seq;
                     let pieces: Vec<&[u8]> =
                         if payload.is_empty() { vec![&[]] } else { payload.chunks(MAX_SEGMENT_PAYLOAD).collect() };
@@ -243,7 +246,8 @@ impl Writer {
             self.open += 1;
             if let Some(dir) = capture.path.parent() {
                 if !self.dirs.contains_key(dir) {
-                    let identity = identity(dir).map_err(|e| format!("the capture directory {}: {e}", dir.display()))?;
+                    let identity =
+                        identity(dir).map_err(|e| format!("the capture directory {}: {e}", dir.display()))?;
                     self.dirs.insert(dir.to_owned(), identity);
                 }
             }

@@ -995,8 +995,15 @@ mod tests {
 
     #[test]
     fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
-        let server =
-            Server::new(WebSettings::default(), 3, Arc::default(), Arc::default(), Arc::default(), Captures::new(None), &Runners::new(0));
+        let server = Server::new(
+            WebSettings::default(),
+            3,
+            Arc::default(),
+            Arc::default(),
+            Arc::default(),
+            Captures::new(None),
+            &Runners::new(0),
+        );
         let text = String::from_utf8(server.full.clone()).expect("ASCII");
         let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");

@@ -182,7 +182,7 @@ impl Connection {
             match self.stream.inner().write(bytes) {
                 Ok(0) => return Err(WriteStopped::Failed("the switch stopped taking data".to_owned())),
                 Ok(n) => {
-                    self.capture.to_switch(&bytes[..n]);
+                    self.capture.sent(&bytes[..n]);
                     bytes = &bytes[n..];
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
