@@ -541,6 +541,26 @@ mod tests {
     }
 
     #[test]
+    fn segments_of_ethernet_linux_cooked_and_loopback_captures_read_too() {
+        let (src, dst) = (addr("10.0.0.1:40000"), addr("10.0.0.2:6653"));
+        let tcp = TcpSegment { seq: 5, ack: 9, flags: tcp_flags::ACK | tcp_flags::PSH, window: 512 };
+        let eth = crate::build::EthHeader::new(crate::MacAddr([2, 0, 0, 0, 0, 1]), crate::MacAddr([2, 0, 0, 0, 0, 2]));
+        let frame = crate::build::tcp(&eth, src, dst, &tcp, b"of").expect("a frame");
+        let mut ip = Vec::new();
+        Segment { src, dst, tcp, payload: b"of" }.emit(&mut ip).expect("emits");
+        let mut cooked = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
+        cooked.extend_from_slice(&ip);
+        let mut loopback = 2u32.to_le_bytes().to_vec();
+        loopback.extend_from_slice(&ip);
+        for (linktype, data) in [(LINKTYPE_ETHERNET, &frame), (LINKTYPE_LINUX_SLL, &cooked), (LINKTYPE_NULL, &loopback)] {
+            let segment = Segment::parse(linktype, data).unwrap_or_else(|| panic!("link type {linktype}"));
+            assert_eq!((segment.src, segment.dst, segment.tcp, segment.payload), (src, dst, tcp, &b"of"[..]));
+        }
+        assert_eq!(Segment::parse(LINKTYPE_RAW, &frame), None, "an Ethernet frame is not raw IP");
+        assert_eq!(Segment::parse(999, &ip), None, "unknown link types are skipped");
+    }
+
+    #[test]
     fn ipv6_and_big_endian_nanosecond_files_read_too() {
         let segment = data("[2001:db8::1]:1", "[2001:db8::2]:2", 0, b"x");
         let mut packet = Vec::new();
