@@ -28,6 +28,14 @@ const MAX_OPEN_FILES: usize = 256;
 /// How often the directories of open files are checked.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// How long records may wait for the writer: it takes the queue this often, and is woken sooner only by a full
+/// batch ([`WAKE_BYTES`]) or someone waiting for it (a close for a hot restart, a flush), so that taps do not pay a
+/// wake-up (a system call) per record.
+const BATCH_WAIT: Duration = Duration::from_millis(50);
+
+/// Queued payload bytes that wake the writer before [`BATCH_WAIT`] is over.
+const WAKE_BYTES: usize = 1 << 20;
+
 /// What a tap asks the writer to do.
 pub(super) enum Job {
     /// File `file` is at `path` (appended to if `append`, else created), between `ends` (switch, controller).
@@ -51,12 +59,14 @@ struct Waiting {
     jobs: VecDeque<Job>,
     bytes: usize,
     writer_waiting: bool,
+    /// Something queued should not wait for [`BATCH_WAIT`] to end.
+    urgent: bool,
 }
 
 impl Queue {
     pub(super) fn new(limit: usize) -> Queue {
         Queue {
-            state: Mutex::new(Waiting { jobs: VecDeque::new(), bytes: 0, writer_waiting: false }),
+            state: Mutex::new(Waiting { jobs: VecDeque::new(), bytes: 0, writer_waiting: false, urgent: false }),
             ready: Condvar::new(),
             limit,
         }
@@ -69,7 +79,8 @@ impl Queue {
             return false;
         }
         state.bytes += bytes;
-        self.push_locked(state, job);
+        let wake = state.bytes >= WAKE_BYTES;
+        self.push_locked(state, job, wake);
         true
     }
 
@@ -79,26 +90,29 @@ impl Queue {
         if let Job::Segment { payload, .. } = &job {
             state.bytes += payload.len();
         }
-        self.push_locked(state, job);
+        let awaited = matches!(job, Job::Close { done: Some(_), .. } | Job::Flush { .. });
+        self.push_locked(state, job, awaited);
     }
 
-    fn push_locked(&self, mut state: std::sync::MutexGuard<'_, Waiting>, job: Job) {
+    fn push_locked(&self, mut state: std::sync::MutexGuard<'_, Waiting>, job: Job, wake: bool) {
         state.jobs.push_back(job);
-        if std::mem::take(&mut state.writer_waiting) {
+        state.urgent |= wake;
+        if wake && std::mem::take(&mut state.writer_waiting) {
             drop(state);
             self.ready.notify_one();
         }
     }
 
-    /// Everything queued, waiting up to `wait` for something.
+    /// Everything queued, after waiting up to `wait` (less if woken).
     pub(super) fn take(&self, wait: Duration) -> VecDeque<Job> {
         let mut state = lock(&self.state);
-        if state.jobs.is_empty() {
+        if !wait.is_zero() && !state.urgent {
             state.writer_waiting = true;
             state = self.ready.wait_timeout(state, wait).map_or_else(|e| e.into_inner().0, |(state, _)| state);
             state.writer_waiting = false;
         }
         state.bytes = 0;
+        state.urgent = false;
         std::mem::take(&mut state.jobs)
     }
 }
@@ -138,7 +152,7 @@ impl Writer {
     fn run(mut self) {
         let mut checked = Instant::now();
         loop {
-            let jobs = self.inner.queue.take(CHECK_EVERY);
+            let jobs = self.inner.queue.take(BATCH_WAIT);
             let stopped = lock(&self.inner.control).stopped.is_some();
             let result = if stopped { self.discard(jobs) } else { self.handle(jobs) };
             if let Err(reason) = result.and_then(|()| {
