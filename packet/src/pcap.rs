@@ -552,7 +552,8 @@ mod tests {
         cooked.extend_from_slice(&ip);
         let mut loopback = 2u32.to_le_bytes().to_vec();
         loopback.extend_from_slice(&ip);
-        for (linktype, data) in [(LINKTYPE_ETHERNET, &frame), (LINKTYPE_LINUX_SLL, &cooked), (LINKTYPE_NULL, &loopback)] {
+        for (linktype, data) in [(LINKTYPE_ETHERNET, &frame), (LINKTYPE_LINUX_SLL, &cooked), (LINKTYPE_NULL, &loopback)]
+        {
             let segment = Segment::parse(linktype, data).unwrap_or_else(|| panic!("link type {linktype}"));
             assert_eq!((segment.src, segment.dst, segment.tcp, segment.payload), (src, dst, tcp, &b"of"[..]));
         }
