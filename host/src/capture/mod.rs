@@ -398,11 +398,12 @@ impl Tap {
         }
     }
 
-    /// Bytes received from the switch (one read).
+    /// The last `read` bytes of `buffer` were received from the switch (one read): the reader's form, which
+    /// slices nothing unless the tap is on.
     #[inline]
-    pub fn received(&self, bytes: &[u8]) {
+    pub fn received_last(&self, buffer: &[u8], read: usize) {
         if self.active.load(Ordering::Relaxed) {
-            self.record(true, bytes);
+            self.record(true, buffer.get(buffer.len().saturating_sub(read)..).unwrap_or_default());
         }
     }
 

@@ -27,8 +27,8 @@ fn a_connection_captured_from_its_start_is_one_file_named_by_its_datapath_with_b
     let tap = captures.tap(1, addr("[::ffff:127.0.0.1]:40000"), addr("[::ffff:127.0.0.1]:6653"), true);
     // Before the datapath id is known, records wait in the tap.
     tap.sent(&[4, 0, 0, 8, 0, 0, 0, 1]);
-    tap.received(&[4, 0, 0, 8, 0, 0, 0, 1, 4, 6, 0, 8]);
-    tap.received(&[0, 0, 0, 2]);
+    tap.received_last(&[4, 0, 0, 8, 0, 0, 0, 1, 4, 6, 0, 8], usize::MAX);
+    tap.received_last(&[0, 0, 0, 2], usize::MAX);
     tap.datapath_known(0xab);
     tap.sent(&[4, 14, 0, 8, 0, 0, 0, 9]);
     drop(tap);
@@ -54,15 +54,15 @@ fn a_datapath_turned_on_later_starts_mid_stream_and_off_closes_its_file() {
     let dir = temp_dir("switch");
     let captures = Captures::new(Some(CaptureSettings { dir: dir.clone(), all: false }));
     let tap = captures.tap(2, addr("10.0.0.1:5000"), addr("10.0.0.2:6653"), true);
-    tap.received(&[1, 0, 0, 8, 0, 0, 0, 1]);
+    tap.received_last(&[1, 0, 0, 8, 0, 0, 0, 1], usize::MAX);
     tap.datapath_known(5);
-    tap.received(&[1, 10, 0, 8, 0, 0, 0, 2]);
+    tap.received_last(&[1, 10, 0, 8, 0, 0, 0, 2], usize::MAX);
     assert!(!tap.active.load(Ordering::Relaxed), "off: nothing is copied");
     let said = captures.set(Some(5), true).expect("a directory is set");
     assert!(said.contains("capturing datapath 0000000000000005"), "{said}");
-    tap.received(&[1, 10, 0, 8, 0, 0, 0, 3]);
+    tap.received_last(&[1, 10, 0, 8, 0, 0, 0, 3], usize::MAX);
     assert!(captures.set(Some(5), false).expect("set").contains("not capturing"));
-    tap.received(&[1, 10, 0, 8, 0, 0, 0, 4]);
+    tap.received_last(&[1, 10, 0, 8, 0, 0, 0, 4], usize::MAX);
     captures.flush(Duration::from_secs(5));
     let files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("the dir").flatten().map(|e| e.path()).collect();
     let bytes = std::fs::read(&files[0]).expect("the file");
@@ -82,7 +82,7 @@ fn a_full_disk_stops_every_capture_and_the_taps_go_quiet() {
     let continued = Continued { file: Some(PathBuf::from("/dev/full")), seq_from_switch: 1, seq_to_switch: 1 };
     let full = captures.adopted_tap(3, 7, (addr("10.0.0.1:1"), addr("10.0.0.2:2")), Some(&continued), false);
     let other = captures.tap(4, addr("10.0.0.3:3"), addr("10.0.0.2:2"), true);
-    full.received(&[4, 10, 0, 8, 0, 0, 0, 1]);
+    full.received_last(&[4, 10, 0, 8, 0, 0, 0, 1], usize::MAX);
     eventually("the capture stops", || captures.status()["stopped"].is_string());
     let reason = captures.status()["stopped"].as_str().unwrap_or_default().to_owned();
     assert!(reason.contains("/dev/full") && reason.contains("No space left"), "{reason}");

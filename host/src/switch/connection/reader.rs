@@ -118,7 +118,7 @@ impl Connection {
             match read_into_spare(stream, &mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
-                    self.capture.received(&buffer[buffer.len() - n..]);
+                    self.capture.received_last(&buffer, n);
                     // A read that takes all it asked for means the switch is busy: read more at a time.
                     let full = n == want;
                     if full {
