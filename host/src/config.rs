@@ -41,6 +41,9 @@
 //! node_id = "c1"                # unique in the cluster
 //! cluster_lease_ttl = 5         # seconds a vanished host stays master of its switches
 //!
+//! capture = "/var/log/tatsu/capture"       # a pcap file per switch connection (or capture_dir: only those
+//!                                          # turned on while running, with `tatsu capture on DPID`)
+//!
 //! [app.simple-switch]           # handed to the app `simple-switch` as its configuration
 //! idle_timeout = 30
 //! ```
@@ -53,6 +56,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::apps::AppSettings;
+use crate::capture::CaptureSettings;
 use crate::cluster::ClusterSettings;
 use crate::switch::tls::TlsSettings;
 use crate::switch::SwitchSettings;
@@ -84,6 +88,8 @@ pub struct Settings {
     pub watchdog: Duration,
     /// Several hosts as one controller (with `cluster_etcd`): etcd, names, the lease.
     pub cluster: Option<ClusterSettings>,
+    /// OpenFlow captures (with `capture` or `capture_dir`).
+    pub capture: Option<CaptureSettings>,
 }
 
 /// The `[tatsu]` section of the config file; every key is optional.
@@ -134,6 +140,8 @@ pub struct HostSection {
     cluster_name: Option<String>,
     node_id: Option<String>,
     cluster_lease_ttl: Option<u64>,
+    capture: Option<PathBuf>,
+    capture_dir: Option<PathBuf>,
 }
 
 /// The config file.
@@ -230,6 +238,10 @@ pub struct Overrides {
     pub node_id: Option<String>,
     /// `--cluster-lease-ttl` (seconds).
     pub cluster_lease_ttl: Option<u64>,
+    /// `--capture DIR`.
+    pub capture: Option<PathBuf>,
+    /// `--capture-dir DIR`.
+    pub capture_dir: Option<PathBuf>,
 }
 
 /// The default cap on switch connections; the process's own budget (see [`crate::limits`]) usually decides first.
@@ -327,7 +339,18 @@ impl Settings {
                 ));
             }
         }
+        let capture = match (flags.capture, flags.capture_dir) {
+            (Some(dir), _) => Some(CaptureSettings { dir, all: true }),
+            (None, Some(dir)) => Some(CaptureSettings { dir, all: false }),
+            (None, None) => match (host.capture, host.capture_dir) {
+                (Some(_), Some(_)) => return Err("give capture or capture_dir, not both".to_owned()),
+                (Some(dir), None) => Some(CaptureSettings { dir, all: true }),
+                (None, Some(dir)) => Some(CaptureSettings { dir, all: false }),
+                (None, None) => None,
+            },
+        };
         let settings = Settings {
+            capture,
             cluster,
             apps: AppSettings {
                 plugins_dir: flags.plugins_dir.or(host.plugins_dir).unwrap_or_else(default_plugins_dir),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::apps::{AppManager, HostParts, Problems};
 use crate::bus::Bus;
+use crate::capture::Captures;
 use crate::cluster::kv::KvService;
 use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
@@ -50,9 +51,16 @@ impl Host {
         let cluster = join_cluster(&settings, &runners)?;
         let kv = cluster.as_ref().map_or_else(KvService::local, KvService::cluster);
         let node_id = cluster.as_ref().map(|cluster| Arc::from(cluster.node_id()));
+        let captures = Captures::new(settings.capture.clone());
+        if let Err(e) = captures.prepare() {
+            if settings.strict {
+                return Err(e);
+            }
+            log::error!(target: "tatsu::capture", "{e}");
+        }
         let parts = HostParts {
-            switches: Switches::new(Arc::clone(&bus)),
-            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
+            switches: Switches::new(Arc::clone(&bus), Arc::clone(&captures)),
+            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners), captures)),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
             runners,

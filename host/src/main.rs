@@ -4,6 +4,7 @@
 mod apps;
 mod base64;
 mod bus;
+mod capture;
 mod cluster;
 mod config;
 mod control;
@@ -56,6 +57,17 @@ enum Command {
     },
     /// Shows the running host's pid and apps.
     Status(ControlArgs),
+    /// Turns OpenFlow captures on or off in the running host, for one datapath or every connection, or shows
+    /// what is captured (the host needs --capture DIR or --capture-dir DIR).
+    Capture {
+        /// `on`, `off` or `status`.
+        #[arg(value_enum)]
+        action: CaptureAction,
+        /// The datapath (16 hex digits, 0x and hex, or decimal) [default: every connection].
+        dpid: Option<String>,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
     /// Decodes OpenFlow messages from a file (several back to back) or hex on stdin, and prints each one.
     OfpPrint {
         /// A file of raw messages (without it: hex on stdin).
@@ -70,6 +82,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// What `tatsu capture` does.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CaptureAction {
+    /// Capture (from now on, and the datapath's next connections).
+    On,
+    /// Stop capturing.
+    Off,
+    /// Show the directory, what is captured and the counts (JSON).
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +202,14 @@ struct RunArgs {
     /// Retry-After before it is read [default: 67108864, 64 MiB].
     #[arg(long, value_name = "BYTES")]
     wsapi_body_budget_bytes: Option<usize>,
+    /// Capture every switch connection's OpenFlow session into DIR, one pcap file per connection (Wireshark reads
+    /// them; so does `tatsu ofp-print`).
+    #[arg(long, value_name = "DIR", conflicts_with = "capture_dir")]
+    capture: Option<PathBuf>,
+    /// Write captures into DIR, but only of datapaths turned on while running (`tatsu capture on DPID`, or PUT
+    /// /tatsu/capture/DPID on the REST API).
+    #[arg(long, value_name = "DIR")]
+    capture_dir: Option<PathBuf>,
     /// Run as one host of a cluster coordinated by this etcd: URL[,URL...] of its members (http://HOST:PORT).
     /// Every switch connects to every host; per switch one host is master, the others slaves.
     #[arg(long, value_name = "URLS", value_delimiter = ',')]
@@ -205,6 +236,15 @@ fn main() -> ExitCode {
             path.and_then(|path| control_command(&control, &format!("load {}", path.display())))
         }
         Command::Status(control) => control_command(&control, "status"),
+        Command::Capture { action, dpid, control } => {
+            let action = match action {
+                CaptureAction::On => "on",
+                CaptureAction::Off => "off",
+                CaptureAction::Status => "status",
+            };
+            let line = dpid.map_or_else(|| format!("capture {action}"), |dpid| format!("capture {action} {dpid}"));
+            control_command(&control, &line)
+        }
         Command::OfpPrint { file, hex, json, check } => ofp_print::run(&ofp_print::Options { file, hex, json, check }),
     };
     match result {
@@ -266,6 +306,8 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         cluster_name: args.cluster_name,
         node_id: args.node_id,
         cluster_lease_ttl: args.cluster_lease_ttl,
+        capture: args.capture,
+        capture_dir: args.capture_dir,
     };
     let mut settings = Settings::resolve(file, flags)?;
     fit_switch_connections(&mut settings);
@@ -320,6 +362,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     }
     host.apps().stop_all();
     host.leave_cluster();
+    host.switches().captures().flush(Duration::from_secs(1));
     log::info!(target: "tatsu", "stopped");
     Ok(())
 }

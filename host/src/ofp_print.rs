@@ -1,5 +1,10 @@
 //! `tatsu ofp-print`: decodes OpenFlow messages from a file (several back to back) or from hex on stdin, and
 //! prints each one, as text or as the JSON form of Ryu's test corpus (`--json`).
+//!
+//! A pcap file (what `tatsu run --capture` writes, or `tcpdump -w` of an OpenFlow port) is recognised by its
+//! magic number: each OpenFlow connection in it is printed in turn, each message with its time and direction,
+//! from the TCP streams put back together ([`tatsu_ofproto::capture`]). A message that does not decode is
+//! printed as an error line and the rest still are; the exit status then says so.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -23,6 +28,9 @@ pub fn run(options: &Options) -> Result<(), String> {
     let bytes = read_input(options)?;
     if bytes.is_empty() {
         return Err("no input: give a file of OpenFlow messages, or hex on stdin".to_owned());
+    }
+    if !options.hex && tatsu_packet::pcap::looks_like_pcap(&bytes) {
+        return print_capture(&bytes, options);
     }
     let mut offset = 0;
     let mut count = 0;
@@ -63,6 +71,66 @@ pub fn run(options: &Options) -> Result<(), String> {
         rest = tail;
     }
     Ok(())
+}
+
+/// Prints every OpenFlow message of a pcap capture, connection by connection.
+fn print_capture(bytes: &[u8], options: &Options) -> Result<(), String> {
+    let name = options.file.as_ref().map_or_else(|| "stdin".to_owned(), |path| path.display().to_string());
+    let sessions = tatsu_ofproto::capture::sessions(bytes).map_err(|e| format!("{name}: {e}"))?;
+    if sessions.is_empty() {
+        return Err(format!("{name}: no OpenFlow connection in this capture"));
+    }
+    let mut failed = 0usize;
+    let mut out = std::io::stdout().lock();
+    for session in &sessions {
+        let (switch, controller) = (session.switch, session.controller);
+        let mut head =
+            format!("# connection: switch {switch}, controller {controller}, {} messages", session.messages.len());
+        if session.missing_bytes > 0 || session.skipped_bytes > 0 {
+            head += &format!(
+                " ({} bytes not captured, {} bytes skipped as unframeable)",
+                session.missing_bytes, session.skipped_bytes
+            );
+        }
+        if !options.json && writeln!(out, "{head}").is_err() {
+            return Ok(());
+        }
+        for captured in &session.messages {
+            let time = crate::capture::utc(captured.time);
+            let direction = if captured.from_switch { "switch->controller" } else { "controller->switch" };
+            let line = match decode(&captured.bytes) {
+                Ok((header, message)) => {
+                    if options.check && message.to_vec(header.xid).ok().as_deref() != Some(&captured.bytes[..]) {
+                        failed += 1;
+                        format!("{time} {direction} {} does not re-encode byte for byte", message.type_name())
+                    } else if options.json {
+                        let value =
+                            serde_json::json!({"time": time, "direction": direction, "message": to_json(&message)});
+                        value.to_string()
+                    } else {
+                        let version = tatsu_ofproto::version_name(message.version());
+                        format!(
+                            "{time} {direction} {} (OF{version}, xid=0x{:x}, {} bytes): {message:#?}",
+                            message.type_name(),
+                            header.xid,
+                            captured.bytes.len()
+                        )
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    format!("{time} {direction} undecodable {} at byte {}: {}", e.msg_type, e.offset, e.what)
+                }
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Ok(()); // the reader went away (e.g. `| head`)
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{name}: {n} message(s) did not decode{}", if options.check { " or re-encode" } else { "" })),
+    }
 }
 
 fn declared_length(bytes: &[u8]) -> Option<usize> {

@@ -11,6 +11,7 @@
 //!   [`EncodeError`] and nothing is written.
 //! * [`header::frame_len`] / [`header::split_frame`] split a TCP stream into messages.
 //! * [`common::Hello`] and [`common::negotiate`] implement version negotiation.
+//! * [`capture::sessions`] reads the OpenFlow messages of a pcap capture, both directions, with their times.
 //! * With the `json` cargo feature (off by default; it brings in `serde_json`), `to_json` renders a message in
 //!   the JSON form used by Ryu's test corpus and `from_json` reads it back (see the `json` module).
 //!
@@ -57,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod capture;
 pub mod common;
 pub mod error;
 pub mod header;

@@ -14,6 +14,8 @@
 //! * [`MacAddr`]: a `Copy + Hash` MAC address for MAC tables.
 //! * [`lldp`]: LLDP views and owned PDUs.
 //! * [`ether_type`] and [`ip_proto`]: the protocol numbers used above.
+//! * [`pcap`]: classic pcap files, the TCP/IP headers around a captured byte stream, and the streams put back
+//!   together from a file (what `tatsu run --capture` writes and `tatsu ofp-print` reads).
 //!
 //! # Truncated and malformed input
 //!
@@ -79,6 +81,7 @@ pub mod build;
 pub mod lldp;
 mod mac;
 mod parse;
+pub mod pcap;
 
 pub use etherparse;
 pub use lldp::{LldpSlice, Lldpdu};

@@ -59,6 +59,91 @@ use crate::http::HttpResponse;
 use crate::App;
 pub use bundles::{BundleFate, BundleRecord};
 
+/// What [`TestKit::replay_capture`] did with one OpenFlow connection of a capture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replayed {
+    /// The datapath it connected as (0 if the capture has no features reply).
+    pub dpid: u64,
+    /// Its version (that of its first message fed).
+    pub version: u8,
+    /// How many of the switch's messages were fed to the app.
+    pub fed: usize,
+    /// Every message the controller sent the switch in the capture (the host's and the apps'), in order.
+    pub controller_sent: Vec<Vec<u8>>,
+}
+
+/// `OFPT_PORT_STATUS` (the same in every version).
+const PORT_STATUS: u8 = 12;
+
+/// Whether a replayed switch message goes to the app: what switches send on their own (error, experimenter,
+/// packet-in, flow-removed, port status; 1.4's role, table and request-forward status, 1.5's controller status).
+fn is_fed(version: u8, msg_type: u8) -> bool {
+    matches!(msg_type, 1 | 4 | 10..=12) || (version >= OFP_VERSION_1_4 && matches!(msg_type, 30..=32 | 35))
+}
+
+/// What a handshake reply says: the datapath id and version (features reply), port numbers (in the features
+/// reply of 1.0 and 1.2, in port descriptions from 1.3). Returns whether the handshake is done with it (the
+/// features reply of 1.0 and 1.2, the last part of the port descriptions from 1.3).
+fn handshake_facts(message: &Message, dpid: &mut Option<u64>, version: &mut u8, ports: &mut Vec<u32>) -> bool {
+    use tatsu_ofproto::portable::port_from_1_0;
+    const MORE: u16 = 1;
+    match message {
+        Message::V1_0(v1_0::Message::FeaturesReply(features)) => {
+            (*dpid, *version) = (Some(features.datapath_id), OFP_VERSION_1_0);
+            *ports = features.ports.iter().map(|port| port_from_1_0(port.port_no)).collect();
+            return true;
+        }
+        Message::V1_2(v1_2::Message::FeaturesReply(features)) => {
+            (*dpid, *version) = (Some(features.datapath_id), OFP_VERSION_1_2);
+            *ports = features.ports.iter().map(|port| port.port_no).collect();
+            return true;
+        }
+        Message::V1_3(v1_3::Message::FeaturesReply(features)) => {
+            (*dpid, *version) = (Some(features.datapath_id), tatsu_ofproto::OFP_VERSION_1_3);
+        }
+        Message::V1_4(v1_4::Message::FeaturesReply(features)) => {
+            (*dpid, *version) = (Some(features.datapath_id), OFP_VERSION_1_4);
+        }
+        Message::V1_5(v1_5::Message::FeaturesReply(features)) => {
+            (*dpid, *version) = (Some(features.datapath_id), OFP_VERSION_1_5);
+        }
+        Message::V1_3(v1_3::Message::MultipartReply(v1_3::MultipartReply {
+            flags,
+            body: v1_3::multipart::MultipartReplyBody::PortDesc(described),
+        })) => {
+            ports.extend(described.iter().map(|port| port.port_no));
+            return flags & MORE == 0;
+        }
+        Message::V1_4(v1_4::Message::MultipartReply(v1_4::MultipartReply {
+            flags,
+            body: v1_4::MultipartReplyBody::PortDesc(described),
+        })) => {
+            ports.extend(described.iter().map(|port| port.port_no));
+            return flags & MORE == 0;
+        }
+        Message::V1_5(v1_5::Message::MultipartReply(v1_5::MultipartReply {
+            flags,
+            body: v1_5::MultipartReplyBody::PortDesc(described),
+        })) => {
+            ports.extend(described.iter().map(|port| port.port_no));
+            return flags & MORE == 0;
+        }
+        _ => {}
+    }
+    false
+}
+
+/// The `OFPPR_*` code of a port status reason.
+fn port_reason_code(reason: tatsu_ofproto::portable::PortReason) -> u8 {
+    use tatsu_ofproto::portable::PortReason;
+    match reason {
+        PortReason::Add => 0,
+        PortReason::Delete => 1,
+        PortReason::Modify => 2,
+        PortReason::Other(code) => code,
+    }
+}
+
 /// A message the app sent to a datapath.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent {
@@ -403,19 +488,7 @@ impl<A: App> TestKit<A> {
     /// # Panics
     /// If the datapath is not connected, or the port number does not fit its version.
     pub fn port_status(&mut self, dpid: u64, reason: u8, port: &crate::Port) {
-        let version = {
-            let mut recorded = self.host.lock();
-            let Some(desc) = recorded.datapaths.get_mut(&dpid) else {
-                panic!("datapath {dpid:016x} is not connected in this test kit")
-            };
-            let mut ports: Vec<PortDesc> = desc.ports.iter().filter(|p| p.port_no != port.port_no).cloned().collect();
-            if reason != v1_3::consts::port_reason::DELETE {
-                ports.push(port_desc(port));
-                ports.sort_by_key(|p| p.port_no);
-            }
-            desc.ports = ports.into();
-            desc.version
-        };
+        let version = self.note_port_status(dpid, reason, port);
         let message = if version == OFP_VERSION_1_0 {
             let port_no = tatsu_ofproto::portable::port_to_1_0(port.port_no)
                 .unwrap_or_else(|e| panic!("port {} on a 1.0 datapath: {e}", port.port_no));
@@ -471,6 +544,96 @@ impl<A: App> TestKit<A> {
             }
         };
         self.receive(dpid, message);
+    }
+
+    /// Replays a pcap capture (what `tatsu run --capture` writes, or `tcpdump -w` of an OpenFlow port) into the
+    /// app, so that what a switch did in the field becomes a unit test. For each OpenFlow connection in the file,
+    /// in the order things were captured: the datapath connects as the capture's handshake describes it (its id
+    /// from the features reply, its version, its port numbers from the features reply or the port descriptions)
+    /// when its handshake is done, as the host's datapaths enter MAIN; then the switch's messages are fed to the
+    /// app as that datapath's. What the switch sent before its handshake was done is not fed (the host gives it
+    /// only to handlers of the handshake's states).
+    ///
+    /// Fed are the messages a switch sends on its own: packet-ins, port status (the kit's description of the
+    /// datapath's ports follows them, as the host's does), flow-removed, errors, experimenter messages, and 1.4
+    /// and 1.5's status messages. Not fed: HELLO, echoes, the handshake's replies, and replies to requests
+    /// (the app's requests are answered by [`TestKit::answer_switch_requests`] here, not by the capture).
+    ///
+    /// Returns, per connection, the datapath, how many messages were fed and what the controller sent the switch
+    /// in the capture, to compare with what the app sends now ([`TestKit::take_sent`]).
+    pub fn replay_capture(&mut self, pcap: &[u8]) -> Result<Vec<Replayed>, String> {
+        let sessions = tatsu_ofproto::capture::sessions(pcap).map_err(|e| format!("the capture: {e}"))?;
+        if sessions.is_empty() {
+            return Err("the capture holds no OpenFlow connection".to_owned());
+        }
+        let mut replayed: Vec<Replayed> = Vec::new();
+        // What each connection's handshake said so far: datapath id, version, ports; and whether it connected.
+        let mut handshakes: Vec<(Option<u64>, u8, Vec<u32>, bool)> = vec![(None, 0, Vec::new(), false); sessions.len()];
+        let mut events: Vec<(std::time::Duration, usize, &tatsu_ofproto::capture::Captured)> = sessions
+            .iter()
+            .enumerate()
+            .flat_map(|(index, session)| session.messages.iter().map(move |message| (message.time, index, message)))
+            .collect();
+        events.sort_by_key(|(time, _, _)| *time);
+        for session in &sessions {
+            let controller_sent = session.messages.iter().filter(|m| !m.from_switch).map(|m| m.bytes.clone()).collect();
+            replayed.push(Replayed { dpid: 0, version: 0, fed: 0, controller_sent });
+        }
+        for (_, index, message) in events {
+            if !message.from_switch {
+                continue;
+            }
+            let (dpid, version, ports, connected) = &mut handshakes[index];
+            let bytes = &message.bytes;
+            let (message_version, msg_type) = (bytes[0], bytes[1]);
+            if msg_type == 0 || msg_type == 2 || msg_type == 3 {
+                continue; // hello, echoes
+            }
+            if !is_fed(message_version, msg_type) {
+                let done = tatsu_ofproto::decode(bytes)
+                    .is_ok_and(|(_, decoded)| handshake_facts(&decoded, dpid, version, ports));
+                if let (true, false, Some(id)) = (done, *connected, *dpid) {
+                    *connected = true;
+                    self.connect(id, *version, ports);
+                    (replayed[index].dpid, replayed[index].version) = (id, *version);
+                }
+                continue;
+            }
+            let (true, Some(id)) = (*connected, *dpid) else { continue };
+            if msg_type == PORT_STATUS {
+                if let Ok(status) = crate::PortStatus::parse(bytes) {
+                    self.note_port_status(id, port_reason_code(status.reason), &status.port);
+                }
+            }
+            self.receive_bytes(id, bytes);
+            replayed[index].fed += 1;
+        }
+        // A connection that sent nothing after its handshake still connects.
+        for ((dpid, version, ports, connected), replayed) in handshakes.iter().zip(&mut replayed) {
+            if let (Some(id), false) = (dpid, connected) {
+                self.connect(*id, *version, ports);
+                (replayed.dpid, replayed.version) = (*id, *version);
+            }
+        }
+        Ok(replayed)
+    }
+
+    /// Updates the kit's description of datapath `dpid`'s ports after a port status; returns its version.
+    ///
+    /// # Panics
+    /// If the datapath is not connected.
+    fn note_port_status(&mut self, dpid: u64, reason: u8, port: &crate::Port) -> u8 {
+        let mut recorded = self.host.lock();
+        let Some(desc) = recorded.datapaths.get_mut(&dpid) else {
+            panic!("datapath {dpid:016x} is not connected in this test kit")
+        };
+        let mut ports: Vec<PortDesc> = desc.ports.iter().filter(|p| p.port_no != port.port_no).cloned().collect();
+        if reason != v1_3::consts::port_reason::DELETE {
+            ports.push(port_desc(port));
+            ports.sort_by_key(|p| p.port_no);
+        }
+        desc.ports = ports.into();
+        desc.version
     }
 
     /// Another app (`test`) publishes `event` (the app's handlers for it run).

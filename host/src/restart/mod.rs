@@ -78,7 +78,16 @@ impl Host {
                 let apps = self.apps().names().iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
                 (format!("ok pid={} apps={apps}", std::process::id()), false)
             }
-            _ => (format!("error unknown command {line:?} (commands: restart, load PATH, status)"), false),
+            (Some("capture"), arguments) => {
+                match crate::capture::command(self.switches().captures(), arguments.unwrap_or("")) {
+                    Ok(reply) => (format!("ok {reply}"), false),
+                    Err(reason) => (format!("error {reason}"), false),
+                }
+            }
+            _ => (
+                format!("error unknown command {line:?} (commands: restart, load PATH, status, capture on|off|status [DPID])"),
+                false,
+            ),
         }
     }
 

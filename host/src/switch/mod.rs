@@ -40,6 +40,7 @@ use may::coroutine::Coroutine;
 use may::io::{WaitIo, WaitIoWaker};
 
 use crate::bus::Bus;
+use crate::capture::Captures;
 use crate::green;
 use crate::logging::held_back_note;
 use connection::Connection;
@@ -81,13 +82,18 @@ impl Listening {
 }
 
 impl Switches {
-    /// No switches yet; their messages will go to `bus`.
-    pub fn new(bus: Arc<Bus>) -> Arc<Switches> {
+    /// No switches yet; their messages will go to `bus`, their captures to `captures`.
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>) -> Arc<Switches> {
         Arc::new(Switches {
-            shared: Arc::new(Shared::new(bus)),
+            shared: Arc::new(Shared::new(bus, captures)),
             listeners: Mutex::new(Vec::new()),
             tls_handshakes: AtomicUsize::new(0),
         })
+    }
+
+    /// The OpenFlow captures.
+    pub fn captures(&self) -> &Arc<Captures> {
+        &self.shared.captures
     }
 
     /// The settings (defaults until [`Switches::start`]).
@@ -365,7 +371,7 @@ impl Switches {
                             }
                         }
                     };
-                    let connection = self.adopt_and_get(stream, peer, established);
+                    let connection = self.adopt_and_get(stream, peer, established, true);
                     if let Some(connection) = connection {
                         connection.wait_closed();
                     }
@@ -378,7 +384,7 @@ impl Switches {
     }
 
     fn serve_accepted(self: &Arc<Self>, stream: may::net::TcpStream, peer: SocketAddr) {
-        let _ = self.adopt_and_get(stream, peer, None);
+        let _ = self.adopt_and_get(stream, peer, None, false);
     }
 
     /// Runs the TLS handshake of an accepted switch on a green thread of its own (so that it never holds up the
@@ -394,7 +400,7 @@ impl Switches {
             switches.tls_handshakes.fetch_sub(1, Ordering::Relaxed);
             match result {
                 Ok(established) => {
-                    let _ = switches.adopt_and_get(stream, peer, Some(established));
+                    let _ = switches.adopt_and_get(stream, peer, Some(established), false);
                 }
                 Err(e) => switches.tls_failed(&peer, &e),
             }
@@ -421,10 +427,11 @@ impl Switches {
         stream: may::net::TcpStream,
         peer: SocketAddr,
         tls: Option<tls::Established>,
+        dialled: bool,
     ) -> Option<Arc<Connection>> {
         let id = self.shared.next_id();
         let _ = stream.set_nodelay(true);
-        match Connection::start(&self.shared, id, stream, peer, tls) {
+        match Connection::start(&self.shared, id, stream, peer, tls, dialled) {
             Ok(connection) => {
                 self.shared.insert(id, &connection);
                 Some(connection)

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use super::settings::{LogLimits, SwitchSettings};
 use crate::bus::Bus;
+use crate::capture::Captures;
 use crate::cluster::Mastership;
 
 /// What the tables need to know of a connection.
@@ -32,11 +33,13 @@ pub struct Shared<C> {
     next_connection_id: AtomicU64,
     /// Mastership of the datapaths, in a cluster (`--cluster-etcd`).
     mastership: OnceLock<Arc<Mastership>>,
+    /// OpenFlow captures: each connection's tap comes from here.
+    pub captures: Arc<Captures>,
 }
 
 impl<C: Keyed> Shared<C> {
-    /// No connections yet; their messages will go to `bus`.
-    pub fn new(bus: Arc<Bus>) -> Self {
+    /// No connections yet; their messages will go to `bus`, their captures to `captures`.
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>) -> Self {
         Shared {
             bus,
             settings: OnceLock::new(),
@@ -45,6 +48,7 @@ impl<C: Keyed> Shared<C> {
             datapaths: RwLock::new(HashMap::with_hasher(IdHashing::new())),
             next_connection_id: AtomicU64::new(0),
             mastership: OnceLock::new(),
+            captures,
         }
     }
 

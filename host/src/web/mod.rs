@@ -26,6 +26,7 @@
 //! connection, takes only `&'static str` headers, has no `Expect: 100-continue`, no `Connection: close`, and no way
 //! to take over the socket for a WebSocket upgrade, which the topology view will need. Parsing is `httparse`'s.
 
+mod capture;
 pub mod limits;
 pub mod routes;
 pub mod websocket;
@@ -40,6 +41,7 @@ use bytes::Bytes;
 use tatsu_abi::{RequestFailure, WaitStatus};
 
 use crate::bus::{Bus, HttpReply, HttpRequest};
+use crate::capture::Captures;
 use crate::green::{GreenSlot, Runners, ThreadGroup};
 use crate::logging::LogLimit;
 use limits::Counter;
@@ -140,6 +142,8 @@ struct Server {
     bus: Arc<Bus>,
     routes: Arc<Routes>,
     websockets: Arc<WebSockets>,
+    /// The host's own capture routes ([`capture`]).
+    captures: Arc<Captures>,
     group: Arc<ThreadGroup>,
     /// Open connections, against the cap.
     connections: Arc<Counter>,
@@ -161,6 +165,7 @@ impl Server {
         bus: Arc<Bus>,
         routes: Arc<Routes>,
         websockets: Arc<WebSockets>,
+        captures: Arc<Captures>,
         runners: &Arc<Runners>,
     ) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
@@ -173,6 +178,7 @@ impl Server {
             bus,
             routes,
             websockets,
+            captures,
             full,
             refused_connections: LogLimit::new(1),
             slow_heads: LogLimit::new(1),
@@ -252,19 +258,21 @@ pub struct Web {
     runners: Arc<Runners>,
     routes: Arc<Routes>,
     websockets: Arc<WebSockets>,
+    captures: Arc<Captures>,
     /// The listener, for [`Web::hand_over`], [`Web::take_back`] and [`Web::finish_handover`].
     listening: Mutex<Option<Listening>>,
 }
 
 impl Web {
     /// A server (not yet listening) that hands requests to apps through `bus`, its connections on green threads
-    /// run by `runners`.
-    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>) -> Web {
+    /// run by `runners`, and serves the capture switch of `captures` itself.
+    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>, captures: Arc<Captures>) -> Web {
         Web {
             bus,
             runners,
             routes: Arc::new(Routes::default()),
             websockets: Arc::default(),
+            captures,
             listening: Mutex::new(None),
         }
     }
@@ -283,9 +291,10 @@ impl Web {
         self.listening.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts the server if any app serves a route or a WebSocket path; returns the address it listens on.
+    /// Starts the server if any app serves a route or a WebSocket path, or captures can be switched (a capture
+    /// directory is set); returns the address it listens on.
     pub fn start(&self, settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
-        if self.routes.is_empty() && self.websockets.is_empty() {
+        if self.routes.is_empty() && self.websockets.is_empty() && self.captures.dir().is_none() {
             if let Some(fd) = inherited {
                 // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
                 drop(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -340,6 +349,7 @@ impl Web {
             Arc::clone(&self.bus),
             Arc::clone(&self.routes),
             Arc::clone(&self.websockets),
+            Arc::clone(&self.captures),
             &self.runners,
         ));
         let listener = Arc::new(listener);
@@ -455,6 +465,15 @@ struct Response {
 }
 
 impl Response {
+    fn json(status: u16, value: &serde_json::Value) -> Response {
+        Response {
+            status,
+            content_type: "application/json".to_owned(),
+            body: value.to_string().into_bytes(),
+            extra_headers: Vec::new(),
+        }
+    }
+
     fn error(status: u16, message: &str) -> Response {
         Response {
             status,
@@ -928,6 +947,11 @@ impl Connection<'_> {
         if !path.starts_with('/') {
             return Response::error(400, "the request target must be a path");
         }
+        if path.starts_with(capture::PREFIX) {
+            if let Some(response) = capture::answer(&self.server.captures, &head.method, path, &body) {
+                return response;
+            }
+        }
         let matched = match self.server.routes.find(&head.method, path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) if self.server.websockets.find(path).is_some() => {
@@ -1003,8 +1027,15 @@ mod tests {
 
     #[test]
     fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
-        let server =
-            Server::new(WebSettings::default(), 3, Arc::default(), Arc::default(), Arc::default(), &Runners::new(0));
+        let server = Server::new(
+            WebSettings::default(),
+            3,
+            Arc::default(),
+            Arc::default(),
+            Arc::default(),
+            Captures::new(None),
+            &Runners::new(0),
+        );
         let text = String::from_utf8(server.full.clone()).expect("ASCII");
         let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");

@@ -107,6 +107,16 @@ impl FakeSwitch {
         FakeSwitch { stream: self.stream.try_clone().expect("clone the connection"), version: self.version }
     }
 
+    /// The switch's end of the connection.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.stream.socket().local_addr().expect("a connected socket")
+    }
+
+    /// How long [`FakeSwitch::read`] waits (10 s unless set).
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        self.stream.set_read_timeout(Some(timeout)).expect("read timeout");
+    }
+
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to tatsu");

@@ -64,6 +64,12 @@ pub struct Inherited {
     /// On a TLS connection, the record layer's state (absent from older hosts and on plain connections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsHandover>,
+    /// The connection's capture, to continue (absent: not captured, or an older host).
+    #[serde(default)]
+    pub capture: Option<crate::capture::Continued>,
+    /// The datapath's capture was turned off by id (`tatsu capture off DPID`).
+    #[serde(default)]
+    pub capture_off: bool,
 }
 
 /// A TLS connection's record layer, handed to the successor: both directions' keys, IVs and next sequence
@@ -166,7 +172,11 @@ impl Connection {
             Some(handover) => handover.link().map(|(link, sealed)| (Some(link), sealed))?,
             None => (None, Vec::new()),
         };
-        let connection = Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, tls);
+        let local = super::local_addr(&stream);
+        let capture =
+            shared.captures.adopted_tap(id, state.dpid, (state.peer, local), state.capture.as_ref(), state.capture_off);
+        let connection =
+            Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, tls, capture);
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -296,6 +306,8 @@ impl Connection {
             std::thread::sleep(Duration::from_micros(200));
         };
         self.wake_writer();
+        // Nothing more is read or written here: the capture's file is closed for the successor to append to.
+        let capture = self.capture.hand_over();
         let now = Instant::now();
         let (pending_xids, pending_remaining_ms) = lock(&self.pending)
             .iter()
@@ -320,6 +332,8 @@ impl Connection {
             pending_remaining_ms,
             unsent: hex_encode(&unsent),
             tls: self.tls.as_ref().map(|link| TlsHandover::of(link, &sealed)),
+            capture,
+            capture_off: self.capture.turned_off(dpid),
         };
         drop(info);
         let _ = self.closed.set("handed over to the successor host".to_owned());

@@ -25,6 +25,7 @@ use tatsu_ofproto::OFP_VERSION_1_3;
 use super::handshake::Handshake;
 use super::wire;
 use crate::bus::credit::Credit;
+use crate::capture::Tap;
 use crate::green;
 use crate::switch::shared::{Keyed, Shared};
 use crate::switch::tls::{Established, TlsLink};
@@ -33,6 +34,11 @@ pub use handover::Inherited;
 use handover::Pause;
 use requests::PendingReply;
 use writer::Outbox;
+
+/// The host's end of a connection (unspecified if the socket cannot say).
+fn local_addr(stream: &TcpStream) -> SocketAddr {
+    stream.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
 
 /// A connected switch.
 pub struct Connection {
@@ -66,6 +72,8 @@ pub struct Connection {
     credit: Arc<Credit>,
     /// The TLS record layer, on a TLS connection.
     tls: Option<TlsLink>,
+    /// The OpenFlow capture of this connection (off unless `--capture` or `tatsu capture on`).
+    capture: Arc<Tap>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,6 +99,7 @@ impl Connection {
         peer: SocketAddr,
         state: DatapathStates,
         tls: Option<TlsLink>,
+        capture: Arc<Tap>,
     ) -> Connection {
         Connection {
             id,
@@ -123,6 +132,7 @@ impl Connection {
             held: AtomicBool::new(false),
             credit: Arc::default(),
             tls,
+            capture,
         }
     }
 
@@ -139,14 +149,15 @@ impl Connection {
         started
     }
 
-    /// Starts serving a freshly connected switch (over TLS when `tls` holds its finished handshake): sends HELLO
-    /// and starts its reader and writer.
+    /// Starts serving a freshly connected switch (over TLS when `tls` holds its finished handshake; `dialled`: the
+    /// host connected to it): sends HELLO and starts its reader and writer.
     pub fn start(
         shared: &Arc<Shared<Connection>>,
         id: u64,
         stream: TcpStream,
         peer: SocketAddr,
         tls: Option<Established>,
+        dialled: bool,
     ) -> Result<Arc<Connection>, String> {
         let (tls, unparsed) =
             tls.map_or((None, Vec::new()), |established| (Some(established.link), established.plaintext));
@@ -158,8 +169,9 @@ impl Connection {
             ),
             None => log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})"),
         }
+        let capture = shared.captures.tap(id, peer, local_addr(&stream), !dialled);
         let connection =
-            Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls));
+            Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls, capture));
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);

@@ -136,9 +136,12 @@ impl Connection {
             // apps' queues past what the credit lets it have there.
             let room = self.credit.wait();
             let want = room.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
+            let before = buffer.len();
             match self.read_some(&mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
+                    // What the switch sent in OpenFlow terms: on TLS, the plaintext the read's records opened to.
+                    self.capture.received_last(&buffer, buffer.len() - before);
                     // A read that takes all it asked for means the switch is busy: read more at a time.
                     let full = n == want;
                     if full {
@@ -276,6 +279,7 @@ impl Connection {
     fn record_features(self: &Arc<Self>, features: Features) {
         let dpid = features.datapath_id;
         let _ = self.dpid.set(dpid);
+        self.capture.datapath_known(dpid);
         lock(&self.info).features = Some(features);
         if let Some(old) = self.shared.register_datapath(dpid, self) {
             old.close(&format!("replaced by a new connection from {}", self.peer));

@@ -195,6 +195,10 @@ impl Connection {
                 None => self.write_all(&batch).map_err(|stopped| (stopped, false)),
                 Some(link) => {
                     let sealed = lock(&link.sealer).seal(record::APPLICATION_DATA, &batch, &mut records);
+                    // A capture holds the OpenFlow messages, not the records they are sealed in.
+                    if sealed.is_ok() {
+                        self.capture.sent(&batch);
+                    }
                     batch.clear();
                     match sealed {
                         Ok(()) => self.write_all(&records).map_err(|stopped| (stopped, true)),
@@ -253,7 +257,12 @@ impl Connection {
             }
             match self.stream.inner().write(bytes) {
                 Ok(0) => return Err(WriteStopped::Failed("the switch stopped taking data".to_owned())),
-                Ok(n) => bytes = &bytes[n..],
+                Ok(n) => {
+                    if self.tls.is_none() {
+                        self.capture.sent(&bytes[..n]);
+                    }
+                    bytes = &bytes[n..];
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if self.is_closed() && closed_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(1)
