@@ -13,6 +13,7 @@ use crate::bus::Bus;
 use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
 use crate::green::Runners;
+use crate::metrics::Metrics;
 use crate::switch::Switches;
 use crate::watchdog::Watchdog;
 use crate::web::Web;
@@ -46,13 +47,15 @@ impl Host {
     pub fn start(settings: Settings) -> Result<(Arc<Host>, Problems), String> {
         let bus = Arc::new(Bus::default());
         let runners = Runners::new(settings.stack_size_kib * 1024);
+        let metrics = Arc::new(Metrics::default());
         let cluster = join_cluster(&settings, &runners)?;
         let parts = HostParts {
-            switches: Switches::new(Arc::clone(&bus)),
-            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners))),
+            switches: Switches::new(Arc::clone(&bus), &metrics),
+            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners), Arc::clone(&metrics))),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
             runners,
+            metrics,
         };
         if let Some(cluster) = &cluster {
             parts.switches.set_mastership(&cluster.mastership);

@@ -11,6 +11,7 @@ mod green;
 mod host;
 mod limits;
 mod logging;
+mod metrics;
 mod net;
 mod ofp_print;
 mod restart;
@@ -387,6 +388,9 @@ fn take_over_or_start(
     let received = incoming.take_over()?;
     let received_at = asked.elapsed();
     let received_web = received.web;
+    if let Some(metrics) = &received.metrics {
+        host.parts.metrics.restore(metrics);
+    }
     // Take everything on without touching it, commit, and only then serve it (see `restart`).
     let adopted = switches.adopt_inherited(settings.switches.clone(), received.listeners, received.connections);
     let resumed = adopted.connections();

@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::host::Host;
+use crate::metrics::MetricsState;
 use crate::switch::connection::Inherited;
 
 /// The environment variable carrying the handover socket's descriptor to a successor.
@@ -139,8 +140,16 @@ impl Host {
         // From here until the successor says `adopted`, nothing here touches the handed-over descriptors: if it dies,
         // they are taken back as they are.
         let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
-        let header =
-            json!({ "listeners": listeners.len(), "control": control.len(), "web": web.len(), "connections": states });
+        // The counters as they stand now that readers are paused and writers flushed: the successor adds them to its
+        // own, so that every counter goes on growing.
+        let metrics = self.parts.metrics.state();
+        let header = json!({
+            "listeners": listeners.len(),
+            "control": control.len(),
+            "web": web.len(),
+            "connections": states,
+            "metrics": metrics,
+        });
         let mut fds = listeners.clone();
         fds.extend(&control);
         fds.extend(&web);
@@ -263,6 +272,8 @@ pub struct Received {
     pub web: Option<RawFd>,
     /// Switch connections with their state.
     pub connections: Vec<(RawFd, Inherited)>,
+    /// The predecessor's counters (absent from older hosts).
+    pub metrics: Option<MetricsState>,
 }
 
 impl Incoming {
@@ -301,6 +312,14 @@ impl Incoming {
         let states: Vec<Inherited> =
             serde_json::from_value(header["connections"].clone()).map_err(|e| format!("handover state: {e}"))?;
         let web = header["web"].as_u64().unwrap_or(0) as usize;
+        let metrics = match header.get("metrics").map(|metrics| serde_json::from_value(metrics.clone())) {
+            Some(Ok(metrics)) => Some(metrics),
+            Some(Err(e)) => {
+                log::warn!(target: "tatsu::restart", "the predecessor's counters are unreadable, counting from zero: {e}");
+                None
+            }
+            None => None,
+        };
         let fds = fdpass::receive_fds(&self.socket, listeners + control + web + states.len())
             .map_err(|e| format!("handover: {e}"))?;
         let (listener_fds, rest) = fds.split_at(listeners.min(fds.len()));
@@ -311,6 +330,7 @@ impl Incoming {
             control: control_fds.first().copied(),
             web: web_fds.first().copied(),
             connections: connection_fds.iter().copied().zip(states).collect(),
+            metrics,
         })
     }
 

@@ -27,7 +27,7 @@ mod shared;
 pub mod wire;
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use tatsu_abi::DatapathDesc;
@@ -40,6 +40,7 @@ use may::io::{WaitIo, WaitIoWaker};
 use crate::bus::Bus;
 use crate::green;
 use crate::logging::held_back_note;
+use crate::metrics::{LiveSwitch, Metrics, SwitchesView};
 use connection::Connection;
 pub use settings::SwitchSettings;
 use shared::Shared;
@@ -65,9 +66,14 @@ impl Listening {
 }
 
 impl Switches {
-    /// No switches yet; their messages will go to `bus`.
-    pub fn new(bus: Arc<Bus>) -> Arc<Switches> {
-        Arc::new(Switches { shared: Arc::new(Shared::new(bus)), listeners: Mutex::new(Vec::new()) })
+    /// No switches yet; their messages will go to `bus`, their counts to `metrics` (which asks them for their
+    /// state at each scrape).
+    pub fn new(bus: Arc<Bus>, metrics: &Arc<Metrics>) -> Arc<Switches> {
+        let shared = Arc::new(Shared::new(bus, Arc::clone(metrics)));
+        let switches = Arc::new(Switches { shared, listeners: Mutex::new(Vec::new()) });
+        let view: Weak<dyn SwitchesView> = Arc::downgrade(&switches) as Weak<Switches>;
+        metrics.set_switches(view);
+        switches
     }
 
     /// The settings (defaults until [`Switches::start`]).
@@ -355,6 +361,12 @@ impl Switches {
         let mut connections = self.shared.datapaths();
         connections.sort_by_key(|connection| connection.dpid());
         connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_desc(None, false)).collect()
+    }
+}
+
+impl SwitchesView for Switches {
+    fn live(&self) -> Vec<LiveSwitch> {
+        self.shared.all().iter().map(|connection| connection.live()).collect()
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use super::settings::{LogLimits, SwitchSettings};
 use crate::bus::Bus;
 use crate::cluster::Mastership;
+use crate::metrics::Metrics;
 
 /// What the tables need to know of a connection.
 pub trait Keyed {
@@ -23,6 +24,8 @@ pub trait Keyed {
 pub struct Shared<C> {
     /// Where switches' messages and datapath events go.
     pub bus: Arc<Bus>,
+    /// Where datapaths' counters live (they outlive connections).
+    pub metrics: Arc<Metrics>,
     settings: OnceLock<SwitchSettings>,
     /// Rate limits of this side's log lines.
     pub log_limits: LogLimits,
@@ -35,10 +38,11 @@ pub struct Shared<C> {
 }
 
 impl<C: Keyed> Shared<C> {
-    /// No connections yet; their messages will go to `bus`.
-    pub fn new(bus: Arc<Bus>) -> Self {
+    /// No connections yet; their messages will go to `bus`, their counts to `metrics`.
+    pub fn new(bus: Arc<Bus>, metrics: Arc<Metrics>) -> Self {
         Shared {
             bus,
+            metrics,
             settings: OnceLock::new(),
             log_limits: LogLimits::default(),
             connections: Mutex::new(HashMap::new()),

@@ -14,6 +14,9 @@
 //! request body bytes all connections hold at once (a body that does not fit gets a 503 before it is read). Each
 //! kind of refusal is logged at most once a second, with the count since the last line.
 //!
+//! `GET /metrics` is the host's own: the Prometheus text from [`crate::metrics::Metrics::render`] (behind the bearer
+//! token like everything else; Prometheus sends it as `Authorization: Bearer`), whatever routes apps serve.
+//!
 //! A `GET` with `Upgrade: websocket` to a path an app serves as a WebSocket is upgraded instead ([`websocket`]): the
 //! bearer token is checked the same way first, and the connection keeps its place under the connection cap.
 //!
@@ -38,6 +41,7 @@ use tatsu_abi::{RequestFailure, WaitStatus};
 use crate::bus::{Bus, HttpReply, HttpRequest};
 use crate::green::{GreenSlot, Runners, ThreadGroup};
 use crate::logging::LogLimit;
+use crate::metrics::{text, Metrics};
 use limits::Counter;
 use routes::{NoMatch, Routes};
 use websocket::{Endpoint, WebSocketSettings, WebSockets};
@@ -136,6 +140,7 @@ struct Server {
     bus: Arc<Bus>,
     routes: Arc<Routes>,
     websockets: Arc<WebSockets>,
+    metrics: Arc<Metrics>,
     group: Arc<ThreadGroup>,
     /// Open connections, against the cap.
     connections: Arc<Counter>,
@@ -157,12 +162,16 @@ impl Server {
         bus: Arc<Bus>,
         routes: Arc<Routes>,
         websockets: Arc<WebSockets>,
+        metrics: Arc<Metrics>,
         runners: &Arc<Runners>,
     ) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
         let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
+        let group = ThreadGroup::new("tatsu-web", runners);
+        metrics.watch_group(&group);
         Server {
-            group: ThreadGroup::new("tatsu-web", runners),
+            group,
+            metrics,
             connections: Arc::new(Counter::new(max_connections)),
             bodies: Arc::new(Counter::new(settings.body_budget_bytes)),
             settings,
@@ -246,6 +255,7 @@ enum State {
 pub struct Web {
     bus: Arc<Bus>,
     runners: Arc<Runners>,
+    metrics: Arc<Metrics>,
     routes: Arc<Routes>,
     websockets: Arc<WebSockets>,
     /// The listener, for [`Web::hand_over`], [`Web::take_back`] and [`Web::finish_handover`].
@@ -254,11 +264,12 @@ pub struct Web {
 
 impl Web {
     /// A server (not yet listening) that hands requests to apps through `bus`, its connections on green threads
-    /// run by `runners`.
-    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>) -> Web {
+    /// run by `runners`, and serves `metrics` at `GET /metrics`.
+    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>, metrics: Arc<Metrics>) -> Web {
         Web {
             bus,
             runners,
+            metrics,
             routes: Arc::new(Routes::default()),
             websockets: Arc::default(),
             listening: Mutex::new(None),
@@ -336,6 +347,7 @@ impl Web {
             Arc::clone(&self.bus),
             Arc::clone(&self.routes),
             Arc::clone(&self.websockets),
+            Arc::clone(&self.metrics),
             &self.runners,
         ));
         let listener = Arc::new(listener);
@@ -896,6 +908,15 @@ impl Connection<'_> {
         if !path.starts_with('/') {
             return Response::error(400, "the request target must be a path");
         }
+        if path == "/metrics" && head.method == "GET" {
+            let body = self.server.metrics.render().into_bytes();
+            return Response {
+                status: 200,
+                content_type: text::CONTENT_TYPE.to_owned(),
+                body,
+                extra_headers: Vec::new(),
+            };
+        }
         let matched = match self.server.routes.find(&head.method, path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) if self.server.websockets.find(path).is_some() => {
@@ -971,8 +992,15 @@ mod tests {
 
     #[test]
     fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
-        let server =
-            Server::new(WebSettings::default(), 3, Arc::default(), Arc::default(), Arc::default(), &Runners::new(0));
+        let server = Server::new(
+            WebSettings::default(),
+            3,
+            Arc::default(),
+            Arc::default(),
+            Arc::default(),
+            Arc::default(),
+            &Runners::new(0),
+        );
         let text = String::from_utf8(server.full.clone()).expect("ASCII");
         let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");
