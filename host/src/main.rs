@@ -149,6 +149,9 @@ struct RunArgs {
     /// else none].
     #[arg(long, value_name = "TOKEN")]
     wsapi_token: Option<String>,
+    /// Start the REST server for `GET /metrics` (Prometheus) even when no app serves a route.
+    #[arg(long)]
+    wsapi_metrics: bool,
     /// REST connections open at once; past it a new one gets a 503 and is closed [default: 1024, and at most half
     /// the open-file limit, so that switches can still connect].
     #[arg(long, value_name = "N")]
@@ -240,6 +243,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         wsapi_host: args.wsapi_host,
         wsapi_port: args.wsapi_port,
         wsapi_token: args.wsapi_token,
+        wsapi_metrics: args.wsapi_metrics,
         wsapi_max_connections: args.wsapi_max_connections,
         wsapi_header_timeout: args.wsapi_header_timeout,
         wsapi_body_timeout: args.wsapi_body_timeout,

@@ -325,3 +325,21 @@ fn a_hot_restart_keeps_every_counter_growing() {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
     }
 }
+
+#[test]
+fn wsapi_metrics_starts_the_rest_server_for_metrics_alone() {
+    // `of-probe` serves no route: without the flag there is no REST server at all.
+    let dir = temp_dir("metrics-alone");
+    let probe = lib_path("tatsu_fixture_of_probe");
+    install(&dir, &[(probe.as_path(), "libof_probe.so")]);
+    let dir = dir.display().to_string();
+    let mut args = vec!["run", "--plugins-dir", &dir, "--wsapi-metrics"];
+    args.extend_from_slice(&LOOPBACK_PORTS);
+    let host = Host::start(&args, &[]);
+    let mut client = Client::connect(host.rest_port());
+    let reply = client.get("/metrics");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().contains("tatsu_app_events_handled_total{app=\"of-probe\"}"), "{}", reply.text());
+    assert_eq!(client.get("/other").status, 404);
+    host.stop();
+}

@@ -1,9 +1,10 @@
-//! The counters themselves: a datapath's OpenFlow traffic ([`SwitchCounters`]) and an app's events
-//! ([`AppCounters`], with a [`Histogram`] of handler time). They are relaxed atomics that the code they count bumps
-//! (a connection's reader and writer, an app's event loop and queue) and a scrape only reads; each has a plain
-//! serde form for a hot restart, which the successor adds to its own.
+//! The counters themselves: a connection's OpenFlow traffic ([`SwitchCounters`], summed per datapath by
+//! [`DatapathCounters`]) and an app's events ([`AppCounters`], with a [`Histogram`] of handler time). They are
+//! relaxed atomics that the code they count bumps (a connection's reader and writer, an app's event loop and queue)
+//! and a scrape only reads; each has a plain serde form for a hot restart, which the successor adds to its own.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,13 @@ pub const TYPE_SLOTS: usize = 37;
 #[inline]
 fn slot(msg_type: u8) -> usize {
     usize::from(msg_type).min(TYPE_SLOTS - 1)
+}
+
+/// Adds `by` to a counter that only one thread of control writes (a connection's reader, or whoever holds its
+/// outbox lock): a plain load and store, no locked instruction; readers (a scrape) see whole values.
+#[inline]
+fn bump(cell: &AtomicU64, by: u64) {
+    cell.store(cell.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
 }
 
 /// Messages and bytes of one direction, by message type.
@@ -36,57 +44,29 @@ impl Traffic {
     #[inline]
     fn count(&self, msg_type: u8, bytes: usize) {
         let slot = slot(msg_type);
-        self.messages[slot].fetch_add(1, Ordering::Relaxed);
-        self.bytes[slot].fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    /// `(type slot, messages, bytes)` of every type seen.
-    pub fn seen(&self) -> impl Iterator<Item = (u8, u64, u64)> + '_ {
-        (0..TYPE_SLOTS).filter_map(|slot| {
-            let messages = self.messages[slot].load(Ordering::Relaxed);
-            let bytes = self.bytes[slot].load(Ordering::Relaxed);
-            (messages > 0).then_some((slot as u8, messages, bytes))
-        })
-    }
-
-    fn add(&self, seen: impl Iterator<Item = (u8, u64, u64)>) {
-        for (msg_type, messages, bytes) in seen {
-            let slot = slot(msg_type);
-            self.messages[slot].fetch_add(messages, Ordering::Relaxed);
-            self.bytes[slot].fetch_add(bytes, Ordering::Relaxed);
-        }
-    }
-
-    /// Messages of type `msg_type`.
-    pub fn messages(&self, msg_type: u8) -> u64 {
-        self.messages[slot(msg_type)].load(Ordering::Relaxed)
+        bump(&self.messages[slot], 1);
+        bump(&self.bytes[slot], bytes as u64);
     }
 }
 
-/// One datapath's OpenFlow traffic and connection history. A connection counts into its own block until the
-/// switch says its datapath id, then into the datapath's, which outlives connections (so a datapath's counters
-/// only grow, across reconnects and hot restarts).
+/// One connection's OpenFlow traffic. Each half has one writer: the connection's reader counts what it reads, and
+/// what is queued for the switch is counted under the outbox lock. The connection's [`DatapathCounters`] holds it
+/// while it lives and keeps its counts when it closes.
 #[derive(Default)]
 pub struct SwitchCounters {
-    /// The last negotiated version (0: none yet), which names the message types.
-    version: AtomicU8,
-    /// Messages and bytes read from the switch.
-    pub received: Traffic,
-    /// Messages and bytes queued for the switch (its writer then writes them, unless the connection closes first).
-    pub sent: Traffic,
+    received: Traffic,
+    sent: Traffic,
     decode_errors: AtomicU64,
-    connects: AtomicU64,
-    disconnects: AtomicU64,
 }
 
 impl SwitchCounters {
-    /// Counts a message read from the switch.
+    /// Counts a message read from the switch (the reader only).
     #[inline]
     pub fn received(&self, msg_type: u8, bytes: usize) {
         self.received.count(msg_type, bytes);
     }
 
-    /// Counts a message queued for the switch.
+    /// Counts a message queued for the switch (under the outbox lock only).
     #[inline]
     pub fn sent(&self, msg_type: u8, bytes: usize) {
         self.sent.count(msg_type, bytes);
@@ -96,76 +76,171 @@ impl SwitchCounters {
     pub fn decode_error(&self) {
         self.decode_errors.fetch_add(1, Ordering::Relaxed);
     }
+}
 
-    /// Counts a connection that reached the datapath id, speaking `version`.
-    pub fn connected(&self, version: u8) {
-        self.set_version(version);
-        self.connects.fetch_add(1, Ordering::Relaxed);
+/// Counts as plain numbers: a sum of connections' counters, or what a predecessor host handed over.
+#[derive(Clone)]
+pub struct Totals {
+    received: [(u64, u64); TYPE_SLOTS],
+    sent: [(u64, u64); TYPE_SLOTS],
+    decode_errors: u64,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Totals { received: [(0, 0); TYPE_SLOTS], sent: [(0, 0); TYPE_SLOTS], decode_errors: 0 }
+    }
+}
+
+fn seen(side: &[(u64, u64); TYPE_SLOTS]) -> impl Iterator<Item = (u8, u64, u64)> + '_ {
+    side.iter().enumerate().filter(|(_, (messages, _))| *messages > 0).map(|(slot, (m, b))| (slot as u8, *m, *b))
+}
+
+impl Totals {
+    fn add(&mut self, counters: &SwitchCounters) {
+        for (side, traffic) in [(&mut self.received, &counters.received), (&mut self.sent, &counters.sent)] {
+            for (slot, total) in side.iter_mut().enumerate() {
+                total.0 += traffic.messages[slot].load(Ordering::Relaxed);
+                total.1 += traffic.bytes[slot].load(Ordering::Relaxed);
+            }
+        }
+        self.decode_errors += counters.decode_errors.load(Ordering::Relaxed);
     }
 
-    /// Records the version a connection of this datapath speaks.
-    pub fn set_version(&self, version: u8) {
-        self.version.store(version, Ordering::Relaxed);
+    fn add_totals(&mut self, other: &Totals) {
+        for (mine, theirs) in [(&mut self.received, &other.received), (&mut self.sent, &other.sent)] {
+            for (total, add) in mine.iter_mut().zip(theirs) {
+                total.0 += add.0;
+                total.1 += add.1;
+            }
+        }
+        self.decode_errors += other.decode_errors;
     }
 
-    /// Counts a connection of the datapath that closed.
-    pub fn disconnected(&self) {
-        self.disconnects.fetch_add(1, Ordering::Relaxed);
+    fn add_seen(side: &mut [(u64, u64); TYPE_SLOTS], seen: &[(u8, u64, u64)]) {
+        for (msg_type, messages, bytes) in seen {
+            let total = &mut side[slot(*msg_type)];
+            total.0 += messages;
+            total.1 += bytes;
+        }
     }
 
-    /// The version that names this datapath's message types (0: none negotiated).
-    pub fn version(&self) -> u8 {
-        self.version.load(Ordering::Relaxed)
+    /// `(type slot, messages, bytes)` of every type received.
+    pub fn received(&self) -> impl Iterator<Item = (u8, u64, u64)> + '_ {
+        seen(&self.received)
+    }
+
+    /// `(type slot, messages, bytes)` of every type sent.
+    pub fn sent(&self) -> impl Iterator<Item = (u8, u64, u64)> + '_ {
+        seen(&self.sent)
+    }
+
+    /// Messages of type `msg_type` received.
+    pub fn received_messages(&self, msg_type: u8) -> u64 {
+        self.received[slot(msg_type)].0
     }
 
     /// Messages that could not be framed or decoded.
     pub fn decode_errors(&self) -> u64 {
-        self.decode_errors.load(Ordering::Relaxed)
+        self.decode_errors
     }
+}
 
+/// One datapath's counters, which outlive its connections (so they only grow, across reconnects and hot restarts):
+/// the live connections' [`SwitchCounters`], what closed connections and predecessor hosts counted, and how many
+/// connections came and went. The lock is taken when a connection comes or goes and for a moment per scrape.
+#[derive(Default)]
+pub struct DatapathCounters {
+    inner: Mutex<DatapathInner>,
+}
+
+#[derive(Default)]
+struct DatapathInner {
+    /// The last negotiated version (0: none yet), which names the message types.
+    version: u8,
+    live: Vec<Arc<SwitchCounters>>,
+    retired: Totals,
+    connects: u64,
+    disconnects: u64,
+}
+
+/// What a scrape reads of one datapath.
+pub struct DatapathSnapshot {
+    /// The version that names its message types.
+    pub version: u8,
+    /// Its traffic, summed over its connections.
+    pub totals: Totals,
     /// Connections that reached the datapath id.
-    pub fn connects(&self) -> u64 {
-        self.connects.load(Ordering::Relaxed)
-    }
-
+    pub connects: u64,
     /// Connections that closed.
-    pub fn disconnects(&self) -> u64 {
-        self.disconnects.load(Ordering::Relaxed)
+    pub disconnects: u64,
+}
+
+impl DatapathCounters {
+    fn lock(&self) -> MutexGuard<'_, DatapathInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds what `other` counted (a connection's counts from before its datapath id was known).
-    pub fn absorb(&self, other: &SwitchCounters) {
-        self.received.add(other.received.seen());
-        self.sent.add(other.sent.seen());
-        self.decode_errors.fetch_add(other.decode_errors(), Ordering::Relaxed);
+    /// Counts `connection`'s traffic as this datapath's from now on (all of it, from its first message), speaking
+    /// `version`; `connected` counts a new connection (not one a predecessor host handed over).
+    pub fn attach(&self, connection: &Arc<SwitchCounters>, version: u8, connected: bool) {
+        let mut inner = self.lock();
+        inner.version = version;
+        inner.live.push(Arc::clone(connection));
+        if connected {
+            inner.connects += 1;
+        }
+    }
+
+    /// Keeps what closed `connection` counted and counts a disconnection.
+    pub fn detach(&self, connection: &Arc<SwitchCounters>) {
+        let mut inner = self.lock();
+        if let Some(at) = inner.live.iter().position(|live| Arc::ptr_eq(live, connection)) {
+            let closed = inner.live.swap_remove(at);
+            inner.retired.add(&closed);
+        }
+        inner.disconnects += 1;
+    }
+
+    /// The counts now.
+    pub fn snapshot(&self) -> DatapathSnapshot {
+        let inner = self.lock();
+        let mut totals = inner.retired.clone();
+        for live in &inner.live {
+            totals.add(live);
+        }
+        DatapathSnapshot { version: inner.version, totals, connects: inner.connects, disconnects: inner.disconnects }
     }
 
     /// The counts as a successor host takes them.
     pub fn state(&self) -> SwitchState {
+        let DatapathSnapshot { version, totals, connects, disconnects } = self.snapshot();
         SwitchState {
-            version: self.version(),
-            received: self.received.seen().collect(),
-            sent: self.sent.seen().collect(),
-            decode_errors: self.decode_errors(),
-            connects: self.connects(),
-            disconnects: self.disconnects(),
+            version,
+            received: totals.received().collect(),
+            sent: totals.sent().collect(),
+            decode_errors: totals.decode_errors,
+            connects,
+            disconnects,
         }
     }
 
     /// Adds a predecessor's counts.
     pub fn restore(&self, state: &SwitchState) {
-        if self.version() == 0 {
-            self.set_version(state.version);
+        let mut inner = self.lock();
+        if inner.version == 0 {
+            inner.version = state.version;
         }
-        self.received.add(state.received.iter().copied());
-        self.sent.add(state.sent.iter().copied());
-        self.decode_errors.fetch_add(state.decode_errors, Ordering::Relaxed);
-        self.connects.fetch_add(state.connects, Ordering::Relaxed);
-        self.disconnects.fetch_add(state.disconnects, Ordering::Relaxed);
+        let mut handed = Totals { decode_errors: state.decode_errors, ..Totals::default() };
+        Totals::add_seen(&mut handed.received, &state.received);
+        Totals::add_seen(&mut handed.sent, &state.sent);
+        inner.retired.add_totals(&handed);
+        inner.connects += state.connects;
+        inner.disconnects += state.disconnects;
     }
 }
 
-/// [`SwitchCounters`] as handed to a successor: `(type, messages, bytes)` of the types seen.
+/// [`DatapathCounters`] as handed to a successor: `(type, messages, bytes)` of the types seen.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SwitchState {
     version: u8,
@@ -345,18 +420,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn types_past_the_last_share_one_slot_and_states_add_up() {
-        let counters = SwitchCounters::default();
-        counters.received(10, 100);
-        counters.received(10, 60);
-        counters.received(200, 8);
-        counters.sent(14, 80);
-        assert_eq!(counters.received.seen().collect::<Vec<_>>(), vec![(10, 2, 160), (36, 1, 8)]);
-        let successor = SwitchCounters::default();
-        successor.received(10, 40);
-        successor.restore(&serde_json::from_value(serde_json::to_value(counters.state()).unwrap()).unwrap());
-        assert_eq!(successor.received.seen().collect::<Vec<_>>(), vec![(10, 3, 200), (36, 1, 8)]);
-        assert_eq!(successor.sent.messages(14), 1);
+    fn a_datapath_keeps_what_closed_connections_and_predecessors_counted() {
+        let datapath = DatapathCounters::default();
+        let first = Arc::new(SwitchCounters::default());
+        first.received(10, 100);
+        first.received(10, 60);
+        first.received(200, 8);
+        datapath.attach(&first, 4, true);
+        datapath.detach(&first);
+        let second = Arc::new(SwitchCounters::default());
+        second.sent(14, 80);
+        datapath.attach(&second, 4, true);
+        let snapshot = datapath.snapshot();
+        assert_eq!(snapshot.totals.received().collect::<Vec<_>>(), vec![(10, 2, 160), (36, 1, 8)]);
+        assert_eq!((snapshot.connects, snapshot.disconnects), (2, 1));
+        let successor = DatapathCounters::default();
+        let adopted = Arc::new(SwitchCounters::default());
+        adopted.received(10, 40);
+        successor.attach(&adopted, 4, false);
+        successor.restore(&serde_json::from_value(serde_json::to_value(datapath.state()).unwrap()).unwrap());
+        let snapshot = successor.snapshot();
+        assert_eq!(snapshot.totals.received().collect::<Vec<_>>(), vec![(10, 3, 200), (36, 1, 8)]);
+        assert_eq!(snapshot.totals.sent().collect::<Vec<_>>(), vec![(14, 1, 80)]);
+        assert_eq!((snapshot.connects, snapshot.disconnects), (2, 1));
     }
 
     #[test]

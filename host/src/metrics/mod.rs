@@ -1,11 +1,12 @@
 //! Prometheus metrics, served at `GET /metrics` on the REST port (the web server calls [`Metrics::render`]).
 //!
 //! [`Metrics`] is the registry: the host's facts (build, start, hot restarts), every datapath's
-//! [`SwitchCounters`] and every app's [`AppCounters`] by name (so that they outlive connections and app
-//! instances, and only grow), the thread groups to count green threads in, and a [`SwitchesView`] for what only
+//! [`DatapathCounters`] (which sum its connections' [`SwitchCounters`] and keep what closed ones counted) and every
+//! app's [`AppCounters`] by name (so that they outlive connections and app instances, and only grow), the thread groups to count green threads in, and a [`SwitchesView`] for what only
 //! live connections know (state, send queue, echo round trip). The code being counted owns the atomics and bumps
-//! them with relaxed operations, no lock and no allocation per message; a scrape copies the list of blocks under
-//! a short lock, then reads and writes the body without holding any ([`text`]), so it never stalls a switch.
+//! them with relaxed operations (a connection's traffic with plain loads and stores: each counter has one writer),
+//! no lock and no allocation per message; a scrape copies the list of datapaths under a short lock, sums each under
+//! its own lock for a moment, then writes the body holding none ([`text`]), so it never stalls a switch.
 //!
 //! Labels follow Faucet: `dp_id` as Faucet writes it (`0x` and lower-case hex, Python's `hex()`), `app`, and
 //! `type`, an OpenFlow message type by its `OFPT_*` name in the datapath's version.
@@ -25,8 +26,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::green::ThreadGroup;
-pub use counters::{AppCounters, SwitchCounters};
-use counters::{AppState, SwitchState, HANDLER_BUCKETS, TYPE_SLOTS};
+pub use counters::{AppCounters, DatapathCounters, SwitchCounters};
+use counters::{AppState, DatapathSnapshot, SwitchState, HANDLER_BUCKETS, TYPE_SLOTS};
 use text::{Exposition, Kind};
 
 /// What live switch connections report at a scrape (the switch side implements it).
@@ -52,7 +53,7 @@ pub struct Metrics {
     /// When the first host of this chain of hot restarts started, in milliseconds since the epoch.
     started_unix_ms: AtomicU64,
     restarts: AtomicU64,
-    datapaths: Mutex<HashMap<u64, Arc<SwitchCounters>>>,
+    datapaths: Mutex<HashMap<u64, Arc<DatapathCounters>>>,
     apps: Mutex<BTreeMap<String, Arc<AppCounters>>>,
     groups: Mutex<Vec<Weak<ThreadGroup>>>,
     switches: OnceLock<Weak<dyn SwitchesView>>,
@@ -90,7 +91,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Datapath `dpid`'s counters (made on first use; kept for the life of the process).
-    pub fn datapath(&self, dpid: u64) -> Arc<SwitchCounters> {
+    pub fn datapath(&self, dpid: u64) -> Arc<DatapathCounters> {
         Arc::clone(lock(&self.datapaths).entry(dpid).or_default())
     }
 
@@ -117,10 +118,7 @@ impl Metrics {
 
     /// Everything counted, for a successor host.
     pub fn state(&self) -> MetricsState {
-        let datapaths = lock(&self.datapaths).iter().map(|(dpid, counters)| (*dpid, Arc::clone(counters))).collect();
-        let datapaths: Vec<(u64, Arc<SwitchCounters>)> = datapaths;
-        let apps: Vec<(String, Arc<AppCounters>)> =
-            lock(&self.apps).iter().map(|(name, counters)| (name.clone(), Arc::clone(counters))).collect();
+        let (datapaths, apps) = self.snapshot();
         MetricsState {
             started_unix_ms: self.started_unix_ms.load(Ordering::Relaxed),
             restarts: self.restarts.load(Ordering::Relaxed),
@@ -143,11 +141,10 @@ impl Metrics {
 
     /// The body of `GET /metrics`.
     pub fn render(&self) -> String {
-        let mut datapaths: Vec<(u64, Arc<SwitchCounters>)> =
-            lock(&self.datapaths).iter().map(|(dpid, counters)| (*dpid, Arc::clone(counters))).collect();
-        datapaths.sort_unstable_by_key(|(dpid, _)| *dpid);
-        let apps: Vec<(String, Arc<AppCounters>)> =
-            lock(&self.apps).iter().map(|(name, counters)| (name.clone(), Arc::clone(counters))).collect();
+        let (datapaths, apps) = self.snapshot();
+        // Each datapath's lock is taken for a moment, one after the other; none is held while the body is written.
+        let datapaths: Vec<(u64, DatapathSnapshot)> =
+            datapaths.iter().map(|(dpid, counters)| (*dpid, counters.snapshot())).collect();
         let live = self.switches.get().and_then(Weak::upgrade).map(|switches| switches.live()).unwrap_or_default();
         let mut out = Exposition::with_capacity(4096 + datapaths.len() * 1536);
         self.render_host(&mut out);
@@ -156,6 +153,16 @@ impl Metrics {
         render_apps(&mut out, &apps);
         self.render_threads(&mut out, live.len());
         out.finish()
+    }
+
+    /// Every datapath's counters (by id) and every app's (by name), copied under the registry's locks, which are
+    /// not held while the counters are read.
+    fn snapshot(&self) -> (Vec<(u64, Arc<DatapathCounters>)>, Vec<(String, Arc<AppCounters>)>) {
+        let mut datapaths: Vec<(u64, Arc<DatapathCounters>)> =
+            lock(&self.datapaths).iter().map(|(dpid, counters)| (*dpid, Arc::clone(counters))).collect();
+        datapaths.sort_unstable_by_key(|(dpid, _)| *dpid);
+        let apps = lock(&self.apps).iter().map(|(name, counters)| (name.clone(), Arc::clone(counters))).collect();
+        (datapaths, apps)
     }
 
     fn render_host(&self, out: &mut Exposition) {
@@ -223,46 +230,35 @@ fn type_label(version: u8, slot: u8) -> Cow<'static, str> {
     }
 }
 
-fn render_traffic(out: &mut Exposition, datapaths: &[(u64, Arc<SwitchCounters>)]) {
+fn render_traffic(out: &mut Exposition, datapaths: &[(u64, DatapathSnapshot)]) {
     let labels: Vec<String> = datapaths.iter().map(|(dpid, _)| dp_label(*dpid)).collect();
-    type Side = fn(&SwitchCounters) -> &counters::Traffic;
-    let families: [(&str, &str, Side, bool); 4] = [
-        (
-            "tatsu_of_messages_received_total",
-            "OpenFlow messages received from the datapath, by type.",
-            |c| &c.received,
-            false,
-        ),
-        (
-            "tatsu_of_bytes_received_total",
-            "OpenFlow bytes received from the datapath, by message type.",
-            |c| &c.received,
-            true,
-        ),
-        ("tatsu_of_messages_sent_total", "OpenFlow messages queued for the datapath, by type.", |c| &c.sent, false),
-        ("tatsu_of_bytes_sent_total", "OpenFlow bytes queued for the datapath, by message type.", |c| &c.sent, true),
+    // (name, help, received or sent, bytes or messages)
+    let families = [
+        ("tatsu_of_messages_received_total", "OpenFlow messages received from the datapath, by type.", true, false),
+        ("tatsu_of_bytes_received_total", "OpenFlow bytes received from the datapath, by message type.", true, true),
+        ("tatsu_of_messages_sent_total", "OpenFlow messages queued for the datapath, by type.", false, false),
+        ("tatsu_of_bytes_sent_total", "OpenFlow bytes queued for the datapath, by message type.", false, true),
     ];
-    for (name, help, side, bytes) in families {
+    for (name, help, received, bytes) in families {
         out.family(name, Kind::Counter, help);
         for ((_, counters), dp_id) in datapaths.iter().zip(&labels) {
-            let version = counters.version();
-            for (slot, messages, byte_count) in side(counters).seen() {
-                let msg_type = type_label(version, slot);
+            let seen: Vec<(u8, u64, u64)> =
+                if received { counters.totals.received().collect() } else { counters.totals.sent().collect() };
+            for (slot, messages, byte_count) in seen {
+                let msg_type = type_label(counters.version, slot);
                 out.sample(name, &[("dp_id", dp_id), ("type", &msg_type)], if bytes { byte_count } else { messages });
             }
         }
     }
-    let per_datapath: [(&str, &str, fn(&SwitchCounters) -> u64); 4] = [
+    let per_datapath: [(&str, &str, fn(&DatapathSnapshot) -> u64); 4] = [
         ("tatsu_of_errors_received_total", "OFPT_ERROR messages received from the datapath.", |c| {
-            c.received.messages(tatsu_ofproto::v1_3::msg_type::ERROR)
+            c.totals.received_messages(tatsu_ofproto::v1_3::msg_type::ERROR)
         }),
         ("tatsu_of_decode_errors_total", "Messages from the datapath that could not be framed or decoded.", |c| {
-            c.decode_errors()
+            c.totals.decode_errors()
         }),
-        ("tatsu_of_dp_connections_total", "Connections of the datapath that reached its datapath id.", |c| {
-            c.connects()
-        }),
-        ("tatsu_of_dp_disconnections_total", "Connections of the datapath that closed.", |c| c.disconnects()),
+        ("tatsu_of_dp_connections_total", "Connections of the datapath that reached its datapath id.", |c| c.connects),
+        ("tatsu_of_dp_disconnections_total", "Connections of the datapath that closed.", |c| c.disconnects),
     ];
     for (name, help, value) in per_datapath {
         out.family(name, Kind::Counter, help);
@@ -272,7 +268,7 @@ fn render_traffic(out: &mut Exposition, datapaths: &[(u64, Arc<SwitchCounters>)]
     }
 }
 
-fn render_live(out: &mut Exposition, datapaths: &[(u64, Arc<SwitchCounters>)], live: &[LiveSwitch]) {
+fn render_live(out: &mut Exposition, datapaths: &[(u64, DatapathSnapshot)], live: &[LiveSwitch]) {
     // The newest connection of each datapath speaks for it (a replaced one may linger for a moment).
     let mut current: HashMap<u64, &LiveSwitch> = HashMap::with_capacity(live.len());
     for switch in live {
@@ -351,14 +347,16 @@ mod tests {
     #[test]
     fn a_successor_adds_its_predecessors_counts_and_one_restart() {
         let old = Metrics::default();
-        old.datapath(1).received(10, 100);
+        let connection = Arc::new(SwitchCounters::default());
+        connection.received(10, 100);
+        old.datapath(1).attach(&connection, 4, true);
         old.app("ping").batch_handled(3, Duration::from_micros(20));
         let new = Metrics::default();
         new.app("ping").batch_handled(1, Duration::from_micros(20));
         let state: MetricsState = serde_json::from_str(&serde_json::to_string(&old.state()).unwrap()).unwrap();
         new.restore(&state);
         assert_eq!(new.app("ping").handled(), 4);
-        assert_eq!(new.datapath(1).received.messages(10), 1);
+        assert_eq!(new.datapath(1).snapshot().totals.received_messages(10), 1);
         assert_eq!(new.restarts.load(Ordering::Relaxed), 1);
         let body = new.render();
         assert!(body.contains("tatsu_of_messages_received_total{dp_id=\"0x1\",type=\"OFPT_PACKET_IN\"} 1\n"), "{body}");

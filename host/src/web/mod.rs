@@ -55,6 +55,8 @@ pub struct WebSettings {
     pub port: u16,
     /// If set, every request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// Start for `GET /metrics` even when no app serves a route or a WebSocket path.
+    pub metrics_without_routes: bool,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
     /// Largest request line plus headers accepted (431 beyond).
@@ -85,6 +87,7 @@ impl Default for WebSettings {
             host: "127.0.0.1".to_owned(),
             port: 8080,
             token: None,
+            metrics_without_routes: false,
             max_body_bytes: 1 << 20,
             max_head_bytes: 16 << 10,
             request_timeout: Duration::from_secs(30),
@@ -292,7 +295,7 @@ impl Web {
 
     /// Starts the server if any app serves a route or a WebSocket path; returns the address it listens on.
     pub fn start(&self, settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
-        if self.routes.is_empty() && self.websockets.is_empty() {
+        if self.routes.is_empty() && self.websockets.is_empty() && !settings.metrics_without_routes {
             if let Some(fd) = inherited {
                 // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
                 drop(unsafe { OwnedFd::from_raw_fd(fd) });

@@ -26,7 +26,7 @@ use super::handshake::Handshake;
 use super::wire;
 use crate::bus::credit::Credit;
 use crate::green;
-use crate::metrics::{LiveSwitch, SwitchCounters};
+use crate::metrics::{DatapathCounters, LiveSwitch, SwitchCounters};
 use crate::switch::shared::{Keyed, Shared};
 use datapath::Info;
 pub use handover::Inherited;
@@ -64,10 +64,10 @@ pub struct Connection {
     /// [`Connection::release`] (the takeover is committed).
     held: AtomicBool,
     credit: Arc<Credit>,
-    /// What this connection counts before its datapath id is known (then added to the datapath's).
-    early_counters: SwitchCounters,
-    /// The datapath's counters, once its id is known (see [`Connection::counters`]).
-    datapath_counters: OnceLock<Arc<SwitchCounters>>,
+    /// This connection's traffic (the reader counts what it reads; what is queued is counted under the outbox lock).
+    counters: Arc<SwitchCounters>,
+    /// The datapath's counters, once its id is known: they hold `counters` while the connection lives.
+    datapath_counters: OnceLock<Arc<DatapathCounters>>,
     /// The last echo request sent: its xid, and when (microseconds since `connected_at`).
     echo_sent: (AtomicU32, AtomicU64),
     /// The round trip of the last echo request answered, in microseconds; `u64::MAX` before any.
@@ -121,7 +121,7 @@ impl Connection {
             handed_over: AtomicBool::new(false),
             held: AtomicBool::new(false),
             credit: Arc::default(),
-            early_counters: SwitchCounters::default(),
+            counters: Arc::default(),
             datapath_counters: OnceLock::new(),
             echo_sent: (AtomicU32::new(0), AtomicU64::new(0)),
             echo_rtt_us: AtomicU64::new(u64::MAX),
@@ -231,24 +231,18 @@ impl Connection {
         u64::try_from(self.connected_at.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
-    /// Where this connection's traffic is counted: the datapath's counters once its id is known, before that its
-    /// own (added to the datapath's by [`Connection::count_as_datapath`]).
+    /// Where this connection's traffic is counted.
     #[inline]
     fn counters(&self) -> &SwitchCounters {
-        self.datapath_counters.get().map_or(&self.early_counters, |counters| counters)
+        &self.counters
     }
 
-    /// Counts from now on into datapath `dpid`'s counters, adding what was counted before; `connected` counts a
-    /// new connection of the datapath (not one a predecessor host handed over).
+    /// Counts this connection's traffic (all of it, from its first message) as datapath `dpid`'s; `connected`
+    /// counts a new connection of the datapath (not one a predecessor host handed over).
     fn count_as_datapath(&self, dpid: u64, connected: bool) {
-        let counters = self.shared.metrics.datapath(dpid);
-        if self.datapath_counters.set(Arc::clone(&counters)).is_ok() {
-            counters.absorb(&self.early_counters);
-            if connected {
-                counters.connected(self.version());
-            } else {
-                counters.set_version(self.version());
-            }
+        let datapath = self.shared.metrics.datapath(dpid);
+        if self.datapath_counters.set(Arc::clone(&datapath)).is_ok() {
+            datapath.attach(&self.counters, self.version(), connected);
         }
     }
 
@@ -299,8 +293,8 @@ impl Connection {
         self.wake_writer();
         self.fail_pending(reason);
         self.shared.forget(self);
-        if let Some(counters) = self.datapath_counters.get() {
-            counters.disconnected();
+        if let Some(datapath) = self.datapath_counters.get() {
+            datapath.detach(&self.counters);
         }
         log::info!(
             target: "tatsu::switch",
