@@ -134,16 +134,6 @@ impl Totals {
     pub fn sent(&self) -> impl Iterator<Item = (u8, u64, u64)> + '_ {
         seen(&self.sent)
     }
-
-    /// Messages of type `msg_type` received.
-    pub fn received_messages(&self, msg_type: u8) -> u64 {
-        self.received[slot(msg_type)].0
-    }
-
-    /// Messages that could not be framed or decoded.
-    pub fn decode_errors(&self) -> u64 {
-        self.decode_errors
-    }
 }
 
 /// One datapath's counters, which outlive its connections (so they only grow, across reconnects and hot restarts):
@@ -168,12 +158,24 @@ struct DatapathInner {
 pub struct DatapathSnapshot {
     /// The version that names its message types.
     pub version: u8,
-    /// Its traffic, summed over its connections.
-    pub totals: Totals,
+    /// `(type slot, messages, bytes)` received, of every type seen, summed over its connections.
+    pub received: Vec<(u8, u64, u64)>,
+    /// The same, sent.
+    pub sent: Vec<(u8, u64, u64)>,
+    /// Messages that could not be framed or decoded.
+    pub decode_errors: u64,
     /// Connections that reached the datapath id.
     pub connects: u64,
     /// Connections that closed.
     pub disconnects: u64,
+}
+
+impl DatapathSnapshot {
+    /// Messages of type `msg_type` received.
+    pub fn received_messages(&self, msg_type: u8) -> u64 {
+        let slot = slot(msg_type) as u8;
+        self.received.iter().find(|(seen, _, _)| *seen == slot).map_or(0, |(_, messages, _)| *messages)
+    }
 }
 
 impl DatapathCounters {
@@ -209,20 +211,20 @@ impl DatapathCounters {
         for live in &inner.live {
             totals.add(live);
         }
-        DatapathSnapshot { version: inner.version, totals, connects: inner.connects, disconnects: inner.disconnects }
+        DatapathSnapshot {
+            version: inner.version,
+            received: totals.received().collect(),
+            sent: totals.sent().collect(),
+            decode_errors: totals.decode_errors,
+            connects: inner.connects,
+            disconnects: inner.disconnects,
+        }
     }
 
     /// The counts as a successor host takes them.
     pub fn state(&self) -> SwitchState {
-        let DatapathSnapshot { version, totals, connects, disconnects } = self.snapshot();
-        SwitchState {
-            version,
-            received: totals.received().collect(),
-            sent: totals.sent().collect(),
-            decode_errors: totals.decode_errors,
-            connects,
-            disconnects,
-        }
+        let DatapathSnapshot { version, received, sent, decode_errors, connects, disconnects } = self.snapshot();
+        SwitchState { version, received, sent, decode_errors, connects, disconnects }
     }
 
     /// Adds a predecessor's counts.
@@ -432,7 +434,7 @@ mod tests {
         second.sent(14, 80);
         datapath.attach(&second, 4, true);
         let snapshot = datapath.snapshot();
-        assert_eq!(snapshot.totals.received().collect::<Vec<_>>(), vec![(10, 2, 160), (36, 1, 8)]);
+        assert_eq!(snapshot.received, vec![(10, 2, 160), (36, 1, 8)]);
         assert_eq!((snapshot.connects, snapshot.disconnects), (2, 1));
         let successor = DatapathCounters::default();
         let adopted = Arc::new(SwitchCounters::default());
@@ -440,8 +442,8 @@ mod tests {
         successor.attach(&adopted, 4, false);
         successor.restore(&serde_json::from_value(serde_json::to_value(datapath.state()).unwrap()).unwrap());
         let snapshot = successor.snapshot();
-        assert_eq!(snapshot.totals.received().collect::<Vec<_>>(), vec![(10, 3, 200), (36, 1, 8)]);
-        assert_eq!(snapshot.totals.sent().collect::<Vec<_>>(), vec![(14, 1, 80)]);
+        assert_eq!(snapshot.received, vec![(10, 3, 200), (36, 1, 8)]);
+        assert_eq!(snapshot.sent, vec![(14, 1, 80)]);
         assert_eq!((snapshot.connects, snapshot.disconnects), (2, 1));
     }
 

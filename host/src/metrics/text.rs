@@ -66,6 +66,10 @@ impl Exposition {
 }
 
 fn escape_into(out: &mut String, text: &str) {
+    if !text.contains(['\\', '"', '\n']) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
