@@ -49,6 +49,15 @@ pub struct LiveSwitch {
     pub echo_rtt: Option<Duration>,
 }
 
+/// An app's name and counters, as a scrape copies them.
+type AppEntry = (String, Arc<AppCounters>);
+
+/// A family of one sample per datapath: name, help, value.
+type DatapathFamily = (&'static str, &'static str, fn(&DatapathSnapshot) -> u64);
+
+/// A family of one sample per app: name, kind, help, value.
+type AppFamily = (&'static str, Kind, &'static str, fn(&AppCounters) -> u64);
+
 /// The registry of the host's metrics.
 pub struct Metrics {
     /// When the first host of this chain of hot restarts started, in milliseconds since the epoch.
@@ -164,7 +173,7 @@ impl Metrics {
 
     /// Every datapath's counters (by id) and every app's (by name), copied under the registry's locks, which are
     /// not held while the counters are read.
-    fn snapshot(&self) -> (Vec<(u64, Arc<DatapathCounters>)>, Vec<(String, Arc<AppCounters>)>) {
+    fn snapshot(&self) -> (Vec<(u64, Arc<DatapathCounters>)>, Vec<AppEntry>) {
         let mut datapaths: Vec<(u64, Arc<DatapathCounters>)> =
             lock(&self.datapaths).iter().map(|(dpid, counters)| (*dpid, Arc::clone(counters))).collect();
         datapaths.sort_unstable_by_key(|(dpid, _)| *dpid);
@@ -268,7 +277,7 @@ fn render_traffic(out: &mut Exposition, datapaths: &[(u64, DatapathSnapshot)]) {
             }
         }
     }
-    let per_datapath: [(&str, &str, fn(&DatapathSnapshot) -> u64); 4] = [
+    let per_datapath: [DatapathFamily; 4] = [
         ("tatsu_of_errors_received_total", "OFPT_ERROR messages received from the datapath.", |c| {
             c.received_messages(tatsu_ofproto::v1_3::msg_type::ERROR)
         }),
@@ -331,8 +340,8 @@ fn render_live(out: &mut Exposition, datapaths: &[(u64, DatapathSnapshot)], live
     }
 }
 
-fn render_apps(out: &mut Exposition, apps: &[(String, Arc<AppCounters>)]) {
-    let simple: [(&str, Kind, &str, fn(&AppCounters) -> u64); 4] = [
+fn render_apps(out: &mut Exposition, apps: &[AppEntry]) {
+    let simple: [AppFamily; 4] = [
         ("tatsu_app_events_handled_total", Kind::Counter, "Events the app handled.", |c| c.handled()),
         ("tatsu_app_queue_events", Kind::Gauge, "Events waiting in the app's queue.", |c| c.queued()),
         ("tatsu_app_events_dropped_total", Kind::Counter, "Events refused because the app's queue was full.", |c| {
