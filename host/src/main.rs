@@ -392,9 +392,6 @@ fn take_over_or_start(
     let received = incoming.take_over()?;
     let received_at = asked.elapsed();
     let received_web = received.web;
-    if let Some(metrics) = &received.metrics {
-        host.parts.metrics.restore(metrics);
-    }
     // Take everything on without touching it, commit, and only then serve it (see `restart`).
     let adopted = switches.adopt_inherited(settings.switches.clone(), received.listeners, received.connections);
     let resumed = adopted.connections();
@@ -408,9 +405,13 @@ fn take_over_or_start(
         "takeover: state and descriptors received {received_at:?} after ready, {resumed} connections resumed after {:?}",
         asked.elapsed()
     );
-    let states = incoming.saved_states();
+    let saved = incoming.saved();
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
-    host.apps().restore(states);
+    host.apps().restore(saved.states);
+    // Before the REST server starts: no scrape may see the counters before the predecessor's are added.
+    if let Some(metrics) = &saved.metrics {
+        host.parts.metrics.restore(metrics);
+    }
     // The switches are this host's now: a REST server that cannot start must not take them down with it.
     if let Err(e) = host.web().start(settings.web.clone(), received_web) {
         log::error!(target: "tatsu::web", "{e}; running without the REST API");

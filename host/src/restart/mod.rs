@@ -140,16 +140,8 @@ impl Host {
         // From here until the successor says `adopted`, nothing here touches the handed-over descriptors: if it dies,
         // they are taken back as they are.
         let states: Vec<&Inherited> = connections.iter().map(|(_, state)| state).collect();
-        // The counters as they stand now that readers are paused and writers flushed: the successor adds them to its
-        // own, so that every counter goes on growing.
-        let metrics = self.parts.metrics.state();
-        let header = json!({
-            "listeners": listeners.len(),
-            "control": control.len(),
-            "web": web.len(),
-            "connections": states,
-            "metrics": metrics,
-        });
+        let header =
+            json!({ "listeners": listeners.len(), "control": control.len(), "web": web.len(), "connections": states });
         let mut fds = listeners.clone();
         fds.extend(&control);
         fds.extend(&web);
@@ -208,7 +200,11 @@ impl Host {
         );
         let saved = self.apps().stop_all_saving();
         let saved: serde_json::Map<String, Value> = saved.into_iter().collect();
-        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved })) {
+        // The counters, final now that the apps have stopped, go with the saved states: after the switches' blackout,
+        // and before the successor serves its first scrape (it starts its REST server once it has them), so that no
+        // scrape sees a counter go down.
+        let metrics = self.parts.metrics.state();
+        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved, "metrics": metrics })) {
             log::warn!(target: "tatsu::restart", "could not pass the apps' saved state: {e}");
         }
         log::info!(target: "tatsu::restart", "restart done in {:.0} ms; exiting", started.elapsed().as_secs_f64() * 1000.0);
@@ -272,6 +268,13 @@ pub struct Received {
     pub web: Option<RawFd>,
     /// Switch connections with their state.
     pub connections: Vec<(RawFd, Inherited)>,
+}
+
+/// What the predecessor passes after its apps stopped.
+#[derive(Default)]
+pub struct Saved {
+    /// Each app's saved state (app name → JSON).
+    pub states: Vec<(String, Value)>,
     /// The predecessor's counters (absent from older hosts).
     pub metrics: Option<MetricsState>,
 }
@@ -312,14 +315,6 @@ impl Incoming {
         let states: Vec<Inherited> =
             serde_json::from_value(header["connections"].clone()).map_err(|e| format!("handover state: {e}"))?;
         let web = header["web"].as_u64().unwrap_or(0) as usize;
-        let metrics = match header.get("metrics").map(|metrics| serde_json::from_value(metrics.clone())) {
-            Some(Ok(metrics)) => Some(metrics),
-            Some(Err(e)) => {
-                log::warn!(target: "tatsu::restart", "the predecessor's counters are unreadable, counting from zero: {e}");
-                None
-            }
-            None => None,
-        };
         let fds = fdpass::receive_fds(&self.socket, listeners + control + web + states.len())
             .map_err(|e| format!("handover: {e}"))?;
         let (listener_fds, rest) = fds.split_at(listeners.min(fds.len()));
@@ -330,7 +325,6 @@ impl Incoming {
             control: control_fds.first().copied(),
             web: web_fds.first().copied(),
             connections: connection_fds.iter().copied().zip(states).collect(),
-            metrics,
         })
     }
 
@@ -345,17 +339,27 @@ impl Incoming {
         failpoint("after-adopted");
     }
 
-    /// Waits for the predecessor's apps' saved state (app name → JSON).
-    pub fn saved_states(self) -> Vec<(String, Value)> {
-        match fdpass::receive_json(&self.socket) {
-            Ok(message) => match message.get("states") {
-                Some(Value::Object(states)) => states.clone().into_iter().collect(),
-                _ => Vec::new(),
-            },
+    /// Waits for the predecessor's apps' saved state and its counters.
+    pub fn saved(self) -> Saved {
+        let mut message = match fdpass::receive_json(&self.socket) {
+            Ok(message) => message,
             Err(e) => {
-                log::warn!(target: "tatsu::restart", "no saved app state from the predecessor: {e}");
-                Vec::new()
+                log::warn!(target: "tatsu::restart", "no saved app state or counters from the predecessor: {e}");
+                return Saved::default();
             }
-        }
+        };
+        let states = match message.get_mut("states").map(Value::take) {
+            Some(Value::Object(states)) => states.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let metrics = match message.get_mut("metrics").map(|metrics| serde_json::from_value(metrics.take())) {
+            Some(Ok(metrics)) => Some(metrics),
+            Some(Err(e)) => {
+                log::warn!(target: "tatsu::restart", "the predecessor's counters are unreadable, counting from zero: {e}");
+                None
+            }
+            None => None,
+        };
+        Saved { states, metrics }
     }
 }
