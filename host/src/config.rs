@@ -20,6 +20,7 @@
 //! wsapi_host = "127.0.0.1"      # the REST API (started when an app serves routes)
 //! wsapi_port = 8080
 //! wsapi_token = "secret"        # requests need `Authorization: Bearer secret`
+//! wsapi_metrics = false         # start it for `GET /metrics` even when no app serves routes
 //! wsapi_max_body_bytes = 1048576
 //! wsapi_request_timeout = 30.0  # seconds an app has to answer (504 beyond)
 //! wsapi_max_connections = 1024  # open at once (503 beyond); at most half the open-file limit
@@ -122,6 +123,7 @@ pub struct HostSection {
     wsapi_host: Option<String>,
     wsapi_port: Option<u16>,
     wsapi_token: Option<String>,
+    wsapi_metrics: Option<bool>,
     wsapi_max_body_bytes: Option<usize>,
     wsapi_request_timeout: Option<f64>,
     wsapi_max_connections: Option<usize>,
@@ -216,6 +218,8 @@ pub struct Overrides {
     pub wsapi_port: Option<u16>,
     /// `--wsapi-token`.
     pub wsapi_token: Option<String>,
+    /// `--wsapi-metrics`.
+    pub wsapi_metrics: bool,
     /// `--wsapi-max-connections`.
     pub wsapi_max_connections: Option<usize>,
     /// `--wsapi-header-timeout` (seconds).
@@ -405,6 +409,7 @@ impl Settings {
                     .or(host.wsapi_token)
                     .or_else(|| std::env::var("TATSU_WSAPI_TOKEN").ok())
                     .filter(|token| !token.is_empty()),
+                metrics_without_routes: flags.wsapi_metrics || host.wsapi_metrics.unwrap_or(false),
                 max_body_bytes: host.wsapi_max_body_bytes.unwrap_or(1 << 20),
                 request_timeout: seconds("wsapi_request_timeout", host.wsapi_request_timeout.unwrap_or(30.0))?,
                 max_connections: flags.wsapi_max_connections.or(host.wsapi_max_connections).unwrap_or(1024),

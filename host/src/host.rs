@@ -15,6 +15,7 @@ use crate::cluster::kv::KvService;
 use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
 use crate::green::Runners;
+use crate::metrics::Metrics;
 use crate::switch::Switches;
 use crate::watchdog::Watchdog;
 use crate::web::Web;
@@ -48,6 +49,7 @@ impl Host {
     pub fn start(settings: Settings) -> Result<(Arc<Host>, Problems), String> {
         let bus = Arc::new(Bus::default());
         let runners = Runners::new(settings.stack_size_kib * 1024);
+        let metrics = Arc::new(Metrics::default());
         let cluster = join_cluster(&settings, &runners)?;
         let kv = cluster.as_ref().map_or_else(KvService::local, KvService::cluster);
         let node_id = cluster.as_ref().map(|cluster| Arc::from(cluster.node_id()));
@@ -59,13 +61,14 @@ impl Host {
             log::error!(target: "tatsu::capture", "{e}");
         }
         let parts = HostParts {
-            switches: Switches::new(Arc::clone(&bus), Arc::clone(&captures)),
-            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners), captures)),
+            switches: Switches::new(Arc::clone(&bus), Arc::clone(&captures), &metrics),
+            web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners), captures, Arc::clone(&metrics))),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
             runners,
             kv,
             node_id,
+            metrics,
         };
         if let Some(cluster) = &cluster {
             parts.switches.set_mastership(&cluster.mastership);

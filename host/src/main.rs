@@ -12,6 +12,7 @@ mod green;
 mod host;
 mod limits;
 mod logging;
+mod metrics;
 mod net;
 mod ofp_print;
 mod restart;
@@ -183,6 +184,9 @@ struct RunArgs {
     /// else none].
     #[arg(long, value_name = "TOKEN")]
     wsapi_token: Option<String>,
+    /// Start the REST server for `GET /metrics` (Prometheus) even when no app serves a route.
+    #[arg(long)]
+    wsapi_metrics: bool,
     /// REST connections open at once; past it a new one gets a 503 and is closed [default: 1024, and at most half
     /// the open-file limit, so that switches can still connect].
     #[arg(long, value_name = "N")]
@@ -295,6 +299,7 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
         wsapi_host: args.wsapi_host,
         wsapi_port: args.wsapi_port,
         wsapi_token: args.wsapi_token,
+        wsapi_metrics: args.wsapi_metrics,
         wsapi_max_connections: args.wsapi_max_connections,
         wsapi_header_timeout: args.wsapi_header_timeout,
         wsapi_body_timeout: args.wsapi_body_timeout,
@@ -459,12 +464,16 @@ fn take_over_or_start(
         "takeover: state and descriptors received {received_at:?} after ready, {resumed} connections resumed after {:?}",
         asked.elapsed()
     );
-    let (states, kv) = incoming.saved_states();
+    let saved = incoming.saved();
     log::info!(target: "tatsu::restart", "took over {resumed} datapath(s) from the previous host");
-    if !kv.is_null() {
-        host.parts.kv.restore(&kv);
+    if !saved.kv.is_null() {
+        host.parts.kv.restore(&saved.kv);
     }
-    host.apps().restore(states);
+    host.apps().restore(saved.states);
+    // Before the REST server starts: no scrape may see the counters before the predecessor's are added.
+    if let Some(metrics) = &saved.metrics {
+        host.parts.metrics.restore(metrics);
+    }
     // The switches are this host's now: a REST server that cannot start must not take them down with it.
     if let Err(e) = host.web().start(settings.web.clone(), received_web) {
         log::error!(target: "tatsu::web", "{e}; running without the REST API");

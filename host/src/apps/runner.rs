@@ -82,8 +82,9 @@ pub fn launch(
             refs.extend(
                 batch.iter().enumerate().map(|(i, event)| event_ref(event, params.get(i).map_or(&[], Vec::as_slice))),
             );
+            let began = Instant::now();
             watched.run(|| app.handle_batch(RSlice::from_slice(&refs)));
-            state.count_handled(refs.len());
+            state.counters.batch_handled(refs.len(), began.elapsed());
             refs.clear();
             spare_refs = relabel(refs);
             drop(params);
@@ -223,11 +224,11 @@ impl RunningApp {
         self.stop_threads(deadline);
         log::info!(
             target: "tatsu::apps",
-            "stopped app `{}`: {} events handled, {} dropped (queue full), {} faults",
+            "stopped app `{}`: {} events handled, {} dropped (queue full), {} faults (in this host and its predecessors)",
             state.name,
-            state.handled.load(std::sync::atomic::Ordering::Relaxed),
-            state.mailbox.queue.dropped(),
-            state.faults.load(std::sync::atomic::Ordering::Relaxed)
+            state.counters.handled(),
+            state.counters.dropped(),
+            state.counters.faults()
         );
         saved
     }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bus::{Bus, Mailbox};
 use crate::cluster::kv::{AppStore, KvService};
 use crate::green::{Runners, ThreadGroup};
+use crate::metrics::{AppCounters, Metrics};
 use crate::switch::Switches;
 use crate::watchdog::{Watchdog, Watched};
 use crate::web::Web;
@@ -48,6 +48,8 @@ pub struct HostParts {
     pub kv: Arc<KvService>,
     /// This host's node id in a cluster.
     pub node_id: Option<Arc<str>>,
+    /// The metrics registry (apps' counters, `GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Everything the host keeps about one app while it runs. Its address is the app's ABI handle: it lives as long
@@ -65,8 +67,8 @@ pub struct AppState {
     pub host: HostParts,
     /// Its keys in the key-value service.
     pub kv: AppStore,
-    pub(super) handled: AtomicU64,
-    pub(super) faults: AtomicU64,
+    /// Its events, drops, faults and handler time (by name: they outlive this instance).
+    pub counters: Arc<AppCounters>,
     /// Fault log rate limit: when this second began, faults logged in it, faults not logged.
     fault_log: std::sync::Mutex<(Instant, u64, u64)>,
 }
@@ -77,15 +79,17 @@ const FAULT_LOGS_PER_SECOND: u64 = 10;
 impl AppState {
     pub(super) fn new(name: &str, queue_capacity: usize, host: &HostParts) -> Arc<Self> {
         let name: Arc<str> = Arc::from(name);
+        let counters = host.metrics.app(&name);
+        let group = ThreadGroup::new(&name, &host.runners);
+        host.metrics.watch_group(&group);
         Arc::new(AppState {
-            mailbox: Mailbox::new(&name, queue_capacity),
-            group: ThreadGroup::new(&name, &host.runners),
+            mailbox: Mailbox::counted(&name, queue_capacity, Arc::clone(&counters)),
+            group,
             watched: host.watchdog.watch(&name),
             host: host.clone(),
             kv: host.kv.store(&name),
             name,
-            handled: AtomicU64::new(0),
-            faults: AtomicU64::new(0),
+            counters,
             fault_log: std::sync::Mutex::new((Instant::now(), 0, 0)),
         })
     }
@@ -93,7 +97,7 @@ impl AppState {
     /// Counts a handler panic or failure; says whether to log it: at most [`FAULT_LOGS_PER_SECOND`] a second
     /// are, the first of each second also saying how many the previous second did not show.
     pub fn count_fault(&self) -> Option<u64> {
-        self.faults.fetch_add(1, Ordering::Relaxed);
+        self.counters.fault();
         let mut window = self.fault_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (started, logged, suppressed) = &mut *window;
         if started.elapsed() >= std::time::Duration::from_secs(1) {
@@ -108,10 +112,6 @@ impl AppState {
             *suppressed += 1;
             None
         }
-    }
-
-    pub(super) fn count_handled(&self, n: usize) {
-        self.handled.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Removes every subscription, request name and route of the app.

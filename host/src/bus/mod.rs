@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestError, RequestFailure, RoleEventRef};
 
 use crate::green::oneshot::{Oneshot, Waited};
+use crate::metrics::AppCounters;
 use credit::Credit;
 pub use event::{Event, HttpRequest};
 use queue::{Admission, EventQueue};
@@ -31,9 +32,15 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// The mailbox of app `name`, holding at most `capacity` bounded events.
+    /// The mailbox of app `name`, holding at most `capacity` bounded events, counted on its own.
+    #[cfg(test)]
     pub fn new(name: &str, capacity: usize) -> Arc<Mailbox> {
-        Arc::new(Mailbox { name: Arc::from(name), queue: EventQueue::new(name, capacity) })
+        Mailbox::counted(name, capacity, Arc::default())
+    }
+
+    /// As [`Mailbox::new`], its queue's drops and depth recorded in `counters`.
+    pub fn counted(name: &str, capacity: usize, counters: Arc<AppCounters>) -> Arc<Mailbox> {
+        Arc::new(Mailbox { name: Arc::from(name), queue: EventQueue::new(name, capacity, counters) })
     }
 }
 

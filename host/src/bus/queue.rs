@@ -7,7 +7,6 @@
 //! are few of them (a handful per switch connection).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,7 @@ use tatsu_abi::WaitStatus;
 
 use super::event::Event;
 use crate::green::{self, GreenSlot};
+use crate::metrics::AppCounters;
 
 /// Whether an event may be refused when the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,19 +41,20 @@ pub struct EventQueue {
     capacity: usize,
     inner: Mutex<Inner>,
     consumer: OnceLock<Arc<GreenSlot>>,
-    dropped: AtomicU64,
+    /// Where drops and the queue's depth are recorded.
+    counters: Arc<AppCounters>,
     last_drop_log: Mutex<Option<Instant>>,
 }
 
 impl EventQueue {
-    /// An empty queue for `app` holding at most `capacity` bounded events.
-    pub fn new(app: &str, capacity: usize) -> Self {
+    /// An empty queue for `app` holding at most `capacity` bounded events, counting into `counters`.
+    pub fn new(app: &str, capacity: usize, counters: Arc<AppCounters>) -> Self {
         EventQueue {
             app: app.to_owned(),
             capacity,
             inner: Mutex::new(Inner { events: VecDeque::new(), consumer_waiting: false, closed: false }),
             consumer: OnceLock::new(),
-            dropped: AtomicU64::new(0),
+            counters,
             last_drop_log: Mutex::new(None),
         }
     }
@@ -80,6 +81,7 @@ impl EventQueue {
                 return Err(QueueFull);
             }
             inner.events.push_back(event);
+            self.counters.set_queued(inner.events.len());
             std::mem::take(&mut inner.consumer_waiting)
         };
         if wake {
@@ -104,6 +106,7 @@ impl EventQueue {
             let before = inner.events.len();
             inner.events.extend(events.by_ref().take(room));
             let admitted = inner.events.len() - before;
+            self.counters.set_queued(inner.events.len());
             if let Some(event) = inner.events.back_mut().filter(|_| admitted > 0) {
                 last(event, admitted);
             }
@@ -121,7 +124,7 @@ impl EventQueue {
     }
 
     fn count_drop(&self, event: &Event) {
-        let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.counters.dropped_one();
         let mut last = self.last_drop_log.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
@@ -143,11 +146,6 @@ impl EventQueue {
         inner.closed || (inner.events.is_empty() && inner.consumer_waiting)
     }
 
-    /// Events refused because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     /// Closes the queue: producers are refused, and the consumer's next [`EventQueue::pop_batch`] returns
     /// `None`. Returns how many queued events are discarded.
     pub fn close(&self) -> usize {
@@ -156,6 +154,7 @@ impl EventQueue {
             inner.closed = true;
             let discarded = inner.events.len();
             inner.events.clear();
+            self.counters.set_queued(0);
             discarded
         };
         if let Some(consumer) = self.consumer.get() {
@@ -176,6 +175,7 @@ impl EventQueue {
                 if !inner.events.is_empty() {
                     let n = inner.events.len().min(max);
                     out.extend(inner.events.drain(..n));
+                    self.counters.set_queued(inner.events.len());
                     return true;
                 }
                 inner.consumer_waiting = true;

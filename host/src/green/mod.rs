@@ -247,6 +247,16 @@ impl ThreadGroup {
         self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The app (or part of the host) the group belongs to.
+    pub fn name(&self) -> &str {
+        &self.app
+    }
+
+    /// How many of the group's green threads are running.
+    pub fn running(&self) -> usize {
+        self.threads().len()
+    }
+
     /// Whether the group is being stopped.
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)

@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::host::Host;
+use crate::metrics::MetricsState;
 use crate::switch::connection::Inherited;
 use crate::switch::HandedListener;
 
@@ -215,9 +216,13 @@ impl Host {
         );
         let saved = self.apps().stop_all_saving();
         let saved: serde_json::Map<String, Value> = saved.into_iter().collect();
-        // Without a cluster, the apps' key-value store lives in this process: it goes along.
+        // Without a cluster, the apps' key-value store lives in this process: it goes along. The counters, final now
+        // that the apps have stopped, go with the saved states: after the switches' blackout, and before the successor
+        // serves its first scrape (it starts its REST server once it has them), so that no scrape sees a counter go
+        // down.
         let kv = self.parts.kv.dump().unwrap_or(Value::Null);
-        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved, "kv": kv })) {
+        let metrics = self.parts.metrics.state();
+        if let Err(e) = fdpass::send_json(&ours, &json!({ "states": saved, "kv": kv, "metrics": metrics })) {
             log::warn!(target: "tatsu::restart", "could not pass the apps' saved state: {e}");
         }
         log::info!(target: "tatsu::restart", "restart done in {:.0} ms; exiting", started.elapsed().as_secs_f64() * 1000.0);
@@ -281,6 +286,17 @@ pub struct Received {
     pub web: Option<RawFd>,
     /// Switch connections with their state.
     pub connections: Vec<(RawFd, Inherited)>,
+}
+
+/// What the predecessor passes after its apps stopped.
+#[derive(Default)]
+pub struct Saved {
+    /// Each app's saved state (app name → JSON).
+    pub states: Vec<(String, Value)>,
+    /// The predecessor's counters (absent from older hosts).
+    pub metrics: Option<MetricsState>,
+    /// The predecessor's local key-value store (`null` in a cluster, or from older hosts).
+    pub kv: Value,
 }
 
 impl Incoming {
@@ -349,22 +365,28 @@ impl Incoming {
         failpoint("after-adopted");
     }
 
-    /// Waits for the predecessor's apps' saved state (app name → JSON) and its local key-value store (`null` in a
-    /// cluster).
-    pub fn saved_states(self) -> (Vec<(String, Value)>, Value) {
-        match fdpass::receive_json(&self.socket) {
-            Ok(mut message) => {
-                let kv = message.get_mut("kv").map(Value::take).unwrap_or(Value::Null);
-                let states = match message.get("states") {
-                    Some(Value::Object(states)) => states.clone().into_iter().collect(),
-                    _ => Vec::new(),
-                };
-                (states, kv)
-            }
+    /// Waits for the predecessor's apps' saved state, its local key-value store and its counters.
+    pub fn saved(self) -> Saved {
+        let mut message = match fdpass::receive_json(&self.socket) {
+            Ok(message) => message,
             Err(e) => {
-                log::warn!(target: "tatsu::restart", "no saved app state from the predecessor: {e}");
-                (Vec::new(), Value::Null)
+                log::warn!(target: "tatsu::restart", "no saved app state or counters from the predecessor: {e}");
+                return Saved::default();
             }
-        }
+        };
+        let states = match message.get_mut("states").map(Value::take) {
+            Some(Value::Object(states)) => states.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let metrics = match message.get_mut("metrics").map(|metrics| serde_json::from_value(metrics.take())) {
+            Some(Ok(metrics)) => Some(metrics),
+            Some(Err(e)) => {
+                log::warn!(target: "tatsu::restart", "the predecessor's counters are unreadable, counting from zero: {e}");
+                None
+            }
+            None => None,
+        };
+        let kv = message.get_mut("kv").map(Value::take).unwrap_or(Value::Null);
+        Saved { states, metrics, kv }
     }
 }

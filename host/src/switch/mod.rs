@@ -29,7 +29,7 @@ pub mod wire;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use tatsu_abi::DatapathDesc;
@@ -43,6 +43,7 @@ use crate::bus::Bus;
 use crate::capture::Captures;
 use crate::green;
 use crate::logging::held_back_note;
+use crate::metrics::{LiveSwitch, Metrics, SwitchesView};
 use connection::Connection;
 pub use settings::SwitchSettings;
 use shared::Shared;
@@ -82,13 +83,15 @@ impl Listening {
 }
 
 impl Switches {
-    /// No switches yet; their messages will go to `bus`, their captures to `captures`.
-    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>) -> Arc<Switches> {
-        Arc::new(Switches {
-            shared: Arc::new(Shared::new(bus, captures)),
-            listeners: Mutex::new(Vec::new()),
-            tls_handshakes: AtomicUsize::new(0),
-        })
+    /// No switches yet; their messages will go to `bus`, their captures to `captures`, their counts to `metrics`
+    /// (which asks them for their state at each scrape).
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>, metrics: &Arc<Metrics>) -> Arc<Switches> {
+        let shared = Arc::new(Shared::new(bus, captures, Arc::clone(metrics)));
+        let switches =
+            Arc::new(Switches { shared, listeners: Mutex::new(Vec::new()), tls_handshakes: AtomicUsize::new(0) });
+        let view: Weak<dyn SwitchesView> = Arc::downgrade(&switches) as Weak<Switches>;
+        metrics.set_switches(view);
+        switches
     }
 
     /// The OpenFlow captures.
@@ -470,6 +473,12 @@ impl Switches {
         let mut connections = self.shared.datapaths();
         connections.sort_by_key(|connection| connection.dpid());
         connections.iter().filter(|c| c.is_main()).map(|c| c.describe().to_desc(None, false)).collect()
+    }
+}
+
+impl SwitchesView for Switches {
+    fn live(&self) -> Vec<LiveSwitch> {
+        self.shared.all().iter().map(|connection| connection.live()).collect()
     }
 }
 

@@ -11,6 +11,7 @@ use super::settings::{LogLimits, SwitchSettings};
 use crate::bus::Bus;
 use crate::capture::Captures;
 use crate::cluster::Mastership;
+use crate::metrics::Metrics;
 
 /// What the tables need to know of a connection.
 pub trait Keyed {
@@ -24,6 +25,8 @@ pub trait Keyed {
 pub struct Shared<C> {
     /// Where switches' messages and datapath events go.
     pub bus: Arc<Bus>,
+    /// Where datapaths' counters live (they outlive connections).
+    pub metrics: Arc<Metrics>,
     settings: OnceLock<SwitchSettings>,
     /// Rate limits of this side's log lines.
     pub log_limits: LogLimits,
@@ -38,10 +41,11 @@ pub struct Shared<C> {
 }
 
 impl<C: Keyed> Shared<C> {
-    /// No connections yet; their messages will go to `bus`, their captures to `captures`.
-    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>) -> Self {
+    /// No connections yet; their messages will go to `bus`, their captures to `captures`, their counts to `metrics`.
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>, metrics: Arc<Metrics>) -> Self {
         Shared {
             bus,
+            metrics,
             settings: OnceLock::new(),
             log_limits: LogLimits::default(),
             connections: Mutex::new(HashMap::new()),

@@ -14,6 +14,9 @@
 //! request body bytes all connections hold at once (a body that does not fit gets a 503 before it is read). Each
 //! kind of refusal is logged at most once a second, with the count since the last line.
 //!
+//! `GET /metrics` is the host's own: the Prometheus text from [`crate::metrics::Metrics::render`] (behind the bearer
+//! token like everything else; Prometheus sends it as `Authorization: Bearer`), whatever routes apps serve.
+//!
 //! A `GET` with `Upgrade: websocket` to a path an app serves as a WebSocket is upgraded instead ([`websocket`]): the
 //! bearer token is checked the same way first, and the connection keeps its place under the connection cap.
 //!
@@ -44,6 +47,7 @@ use crate::bus::{Bus, HttpReply, HttpRequest};
 use crate::capture::Captures;
 use crate::green::{GreenSlot, Runners, ThreadGroup};
 use crate::logging::LogLimit;
+use crate::metrics::{text, Metrics};
 use limits::Counter;
 use routes::{NoMatch, Routes};
 use websocket::{Endpoint, WebSocketSettings, WebSockets};
@@ -57,6 +61,8 @@ pub struct WebSettings {
     pub port: u16,
     /// If set, every request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// Start for `GET /metrics` even when no app serves a route or a WebSocket path.
+    pub metrics_without_routes: bool,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
     /// Largest request line plus headers accepted (431 beyond).
@@ -87,6 +93,7 @@ impl Default for WebSettings {
             host: "127.0.0.1".to_owned(),
             port: 8080,
             token: None,
+            metrics_without_routes: false,
             max_body_bytes: 1 << 20,
             max_head_bytes: 16 << 10,
             request_timeout: Duration::from_secs(30),
@@ -144,6 +151,8 @@ struct Server {
     websockets: Arc<WebSockets>,
     /// The host's own capture routes ([`capture`]).
     captures: Arc<Captures>,
+    /// The host's metrics ([`Metrics::render`] at `GET /metrics`).
+    metrics: Arc<Metrics>,
     group: Arc<ThreadGroup>,
     /// Open connections, against the cap.
     connections: Arc<Counter>,
@@ -166,12 +175,16 @@ impl Server {
         routes: Arc<Routes>,
         websockets: Arc<WebSockets>,
         captures: Arc<Captures>,
+        metrics: Arc<Metrics>,
         runners: &Arc<Runners>,
     ) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
         let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
+        let group = ThreadGroup::new("tatsu-web", runners);
+        metrics.watch_group(&group);
         Server {
-            group: ThreadGroup::new("tatsu-web", runners),
+            group,
+            metrics,
             connections: Arc::new(Counter::new(max_connections)),
             bodies: Arc::new(Counter::new(settings.body_budget_bytes)),
             settings,
@@ -256,6 +269,7 @@ enum State {
 pub struct Web {
     bus: Arc<Bus>,
     runners: Arc<Runners>,
+    metrics: Arc<Metrics>,
     routes: Arc<Routes>,
     websockets: Arc<WebSockets>,
     captures: Arc<Captures>,
@@ -265,11 +279,12 @@ pub struct Web {
 
 impl Web {
     /// A server (not yet listening) that hands requests to apps through `bus`, its connections on green threads
-    /// run by `runners`, and serves the capture switch of `captures` itself.
-    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>, captures: Arc<Captures>) -> Web {
+    /// run by `runners`, serves the capture switch of `captures` itself, and `metrics` at `GET /metrics`.
+    pub fn new(bus: Arc<Bus>, runners: Arc<Runners>, captures: Arc<Captures>, metrics: Arc<Metrics>) -> Web {
         Web {
             bus,
             runners,
+            metrics,
             routes: Arc::new(Routes::default()),
             websockets: Arc::default(),
             captures,
@@ -294,7 +309,11 @@ impl Web {
     /// Starts the server if any app serves a route or a WebSocket path, or captures can be switched (a capture
     /// directory is set); returns the address it listens on.
     pub fn start(&self, settings: WebSettings, inherited: Option<RawFd>) -> Result<Option<SocketAddr>, String> {
-        if self.routes.is_empty() && self.websockets.is_empty() && self.captures.dir().is_none() {
+        if self.routes.is_empty()
+            && self.websockets.is_empty()
+            && self.captures.dir().is_none()
+            && !settings.metrics_without_routes
+        {
             if let Some(fd) = inherited {
                 // SAFETY: the predecessor handed this socket over; nothing else here owns it. No app serves HTTP now.
                 drop(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -350,6 +369,7 @@ impl Web {
             Arc::clone(&self.routes),
             Arc::clone(&self.websockets),
             Arc::clone(&self.captures),
+            Arc::clone(&self.metrics),
             &self.runners,
         ));
         let listener = Arc::new(listener);
@@ -952,6 +972,15 @@ impl Connection<'_> {
                 return response;
             }
         }
+        if path == "/metrics" && head.method == "GET" {
+            let body = self.server.metrics.render().into_bytes();
+            return Response {
+                status: 200,
+                content_type: text::CONTENT_TYPE.to_owned(),
+                body,
+                extra_headers: Vec::new(),
+            };
+        }
         let matched = match self.server.routes.find(&head.method, path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) if self.server.websockets.find(path).is_some() => {
@@ -1034,6 +1063,7 @@ mod tests {
             Arc::default(),
             Arc::default(),
             Captures::new(None),
+            Arc::default(),
             &Runners::new(0),
         );
         let text = String::from_utf8(server.full.clone()).expect("ASCII");

@@ -204,6 +204,7 @@ impl Connection {
             outbox.sealed = sealed;
         }
         let _ = connection.dpid.set(state.dpid);
+        connection.count_as_datapath(state.dpid, false);
         connection.add_ports(state.ports.clone());
         let connection = Arc::new(connection);
         if let Some(old) = shared.register_datapath(state.dpid, &connection) {

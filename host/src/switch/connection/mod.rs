@@ -27,6 +27,7 @@ use super::wire;
 use crate::bus::credit::Credit;
 use crate::capture::Tap;
 use crate::green;
+use crate::metrics::{DatapathCounters, LiveSwitch, SwitchCounters};
 use crate::switch::shared::{Keyed, Shared};
 use crate::switch::tls::{Established, TlsLink};
 use datapath::Info;
@@ -74,6 +75,14 @@ pub struct Connection {
     tls: Option<TlsLink>,
     /// The OpenFlow capture of this connection (off unless `--capture` or `tatsu capture on`).
     capture: Arc<Tap>,
+    /// This connection's traffic (the reader counts what it reads; what is queued is counted under the outbox lock).
+    counters: Arc<SwitchCounters>,
+    /// The datapath's counters, once its id is known: they hold `counters` while the connection lives.
+    datapath_counters: OnceLock<Arc<DatapathCounters>>,
+    /// The last echo request sent: its xid, and when (microseconds since `connected_at`).
+    echo_sent: (AtomicU32, AtomicU64),
+    /// The round trip of the last echo request answered, in microseconds; `u64::MAX` before any.
+    echo_rtt_us: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,6 +142,10 @@ impl Connection {
             credit: Arc::default(),
             tls,
             capture,
+            counters: Arc::default(),
+            datapath_counters: OnceLock::new(),
+            echo_sent: (AtomicU32::new(0), AtomicU64::new(0)),
+            echo_rtt_us: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -238,8 +251,56 @@ impl Connection {
     pub(super) fn send_echo(&self) -> u32 {
         let version = self.version();
         let version = if version == 0 { OFP_VERSION_1_3 } else { version };
-        self.enqueue(&wire::echo_request(version, self.fresh_xid()));
+        let xid = self.fresh_xid();
+        self.echo_sent.0.store(xid, Ordering::Relaxed);
+        self.echo_sent.1.store(self.micros_since_connected(), Ordering::Relaxed);
+        self.enqueue(&wire::echo_request(version, xid));
         self.echoes_unanswered.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Records the round trip of the last echo request, if `xid` is the reply to it.
+    #[cold]
+    fn echo_replied(&self, xid: u32) {
+        if xid != 0 && self.echo_sent.0.swap(0, Ordering::Relaxed) == xid {
+            let rtt = self.micros_since_connected().saturating_sub(self.echo_sent.1.load(Ordering::Relaxed));
+            self.echo_rtt_us.store(rtt, Ordering::Relaxed);
+        }
+    }
+
+    fn micros_since_connected(&self) -> u64 {
+        u64::try_from(self.connected_at.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Where this connection's traffic is counted.
+    #[inline]
+    fn counters(&self) -> &SwitchCounters {
+        &self.counters
+    }
+
+    /// Counts this connection's traffic (all of it, from its first message) as datapath `dpid`'s; `connected`
+    /// counts a new connection of the datapath (not one a predecessor host handed over).
+    fn count_as_datapath(&self, dpid: u64, connected: bool) {
+        let datapath = self.shared.metrics.datapath(dpid);
+        if self.datapath_counters.set(Arc::clone(&datapath)).is_ok() {
+            datapath.attach(&self.counters, self.version(), connected);
+        }
+    }
+
+    /// What a scrape shows of this connection.
+    pub fn live(&self) -> LiveSwitch {
+        let state = match DatapathStates(self.state()) {
+            DatapathStates::HANDSHAKE => "handshake",
+            DatapathStates::CONFIG => "config",
+            DatapathStates::MAIN => "main",
+            _ => "dead",
+        };
+        let rtt = self.echo_rtt_us.load(Ordering::Relaxed);
+        LiveSwitch {
+            dpid: self.dpid(),
+            state,
+            send_queue_bytes: lock(&self.outbox).bytes.len() as u64,
+            echo_rtt: (rtt != u64::MAX).then(|| Duration::from_micros(rtt)),
+        }
     }
 
     /// Echo requests sent since anything arrived.
@@ -272,6 +333,9 @@ impl Connection {
         self.wake_writer();
         self.fail_pending(reason);
         self.shared.forget(self);
+        if let Some(datapath) = self.datapath_counters.get() {
+            datapath.detach(&self.counters);
+        }
         log::info!(
             target: "tatsu::switch",
             "{} disconnected: {reason} ({} malformed messages, {} sends refused)",

@@ -84,6 +84,7 @@ impl Connection {
                 let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
                 if length < 8 {
                     self.malformed.fetch_add(1, Ordering::Relaxed);
+                    self.counters().decode_error();
                     log::error!(
                         target: "tatsu::switch",
                         "{}: message header claims length {length}, the stream cannot be framed: {}",
@@ -99,6 +100,7 @@ impl Connection {
                 framed += 1;
                 framed_bytes += length;
                 let message = buffer.split_to(length).freeze();
+                self.counters().received(message[1], length);
                 if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
                     self.deliver(&mut batch);
                     break 'connection reason;
@@ -181,6 +183,7 @@ impl Connection {
     #[cold]
     pub(super) fn malformed(&self, message: &[u8], what: impl FnOnce() -> String) {
         self.malformed.fetch_add(1, Ordering::Relaxed);
+        self.counters().decode_error();
         if let Some(suppressed) = self.shared.log_limits.malformed.check() {
             log::warn!(
                 target: "tatsu::switch",
@@ -227,6 +230,9 @@ impl Connection {
         let at_once = !handshake.is_done() || !wire::is_asynchronous(msg_type);
         if at_once {
             self.deliver(batch);
+            if msg_type == wire::ECHO_REPLY {
+                self.echo_replied(xid);
+            }
         }
         if !handshake.is_done() {
             self.run_handshake(&message, handshake)?;
@@ -280,6 +286,7 @@ impl Connection {
         let dpid = features.datapath_id;
         let _ = self.dpid.set(dpid);
         self.capture.datapath_known(dpid);
+        self.count_as_datapath(dpid, true);
         lock(&self.info).features = Some(features);
         if let Some(old) = self.shared.register_datapath(dpid, self) {
             old.close(&format!("replaced by a new connection from {}", self.peer));

@@ -61,6 +61,7 @@ impl Connection {
                 (false, Some(outbox.bytes.len()))
             } else {
                 outbox.bytes.extend_from_slice(message);
+                self.counters().sent(message.get(1).map_or(u8::MAX, |t| *t), message.len());
                 (std::mem::take(&mut outbox.writer_waiting), None)
             }
         };
@@ -114,6 +115,7 @@ impl Connection {
             }
             let start = outbox.bytes.len();
             outbox.bytes.extend_from_slice(message);
+            self.counters().sent(message[1], message.len());
             if xid_of(message) == 0 {
                 let xid = self.fresh_xid().to_be_bytes();
                 outbox.bytes[start + 4..start + 8].copy_from_slice(&xid);
