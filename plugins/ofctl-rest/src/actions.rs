@@ -13,11 +13,11 @@ use tatsu_plugin_api::ofproto::MacAddr;
 
 use crate::match_json::oxm_to_user;
 use crate::util::{
-    array, bad, base64_decode, base64_encode, check_fields, get_int, get_str, int, join, object, ApiResult, CML,
-    GROUPS, METERS, PORTS_10, PORTS_13, QUEUES, TABLES,
+    array, bad, base64_decode, base64_encode, get_int, get_str, ignore_unknown_fields, int, join, object, ApiResult,
+    CML, GROUPS, METERS, PORTS_10, PORTS_13, QUEUES, TABLES,
 };
 
-fn required<'a>(map: &'a Map<String, Value>, key: &str, parent: &str) -> ApiResult<&'a Value> {
+pub(crate) fn required<'a>(map: &'a Map<String, Value>, key: &str, parent: &str) -> ApiResult<&'a Value> {
     map.get(key).ok_or_else(|| bad(format!("`{}` is required", join(parent, key))))
 }
 
@@ -63,7 +63,7 @@ fn experimenter_data(map: &Map<String, Value>, parent: &str) -> ApiResult<Vec<u8
 }
 
 /// One 1.3 action (`None` for the types that are instructions).
-fn action_13(map: &Map<String, Value>, kind: &str, path: &str) -> ApiResult<Option<Action>> {
+pub(crate) fn action_13(map: &Map<String, Value>, kind: &str, path: &str) -> ApiResult<Option<Action>> {
     let ethertype =
         || -> ApiResult<u16> { crate::util::int_as(required(map, "ethertype", path)?, &join(path, "ethertype")) };
     let fields: &[&str] = match kind {
@@ -111,11 +111,11 @@ fn action_13(map: &Map<String, Value>, kind: &str, path: &str) -> ApiResult<Opti
         },
         _ => return Ok(None),
     };
-    check_fields(map, fields, path)?;
+    ignore_unknown_fields(map, fields, path);
     Ok(Some(action))
 }
 
-fn action_type<'a>(map: &'a Map<String, Value>, path: &str) -> ApiResult<&'a str> {
+pub(crate) fn action_type<'a>(map: &'a Map<String, Value>, path: &str) -> ApiResult<&'a str> {
     get_str(map, "type", path)?.ok_or_else(|| bad(format!("`{}` is required", join(path, "type"))))
 }
 
@@ -134,7 +134,7 @@ pub fn to_instructions_13(value: &Value, parent: &str) -> ApiResult<Vec<Instruct
         }
         let instruction = match kind {
             "WRITE_ACTIONS" => {
-                check_fields(map, &["type", "actions"], &path)?;
+                ignore_unknown_fields(map, &["type", "actions"], &path);
                 let nested = array(required(map, "actions", &path)?, &join(&path, "actions"))?;
                 let mut actions = Vec::new();
                 for (j, item) in nested.iter().enumerate() {
@@ -152,22 +152,22 @@ pub fn to_instructions_13(value: &Value, parent: &str) -> ApiResult<Vec<Instruct
                 Instruction::WriteActions(actions)
             }
             "CLEAR_ACTIONS" => {
-                check_fields(map, &["type"], &path)?;
+                ignore_unknown_fields(map, &["type"], &path);
                 Instruction::ClearActions
             }
             "GOTO_TABLE" => {
-                check_fields(map, &["type", "table_id"], &path)?;
+                ignore_unknown_fields(map, &["type", "table_id"], &path);
                 Instruction::GotoTable(TABLES.from_user(required(map, "table_id", &path)?, &join(&path, "table_id"))?)
             }
             "WRITE_METADATA" => {
-                check_fields(map, &["type", "metadata", "metadata_mask"], &path)?;
+                ignore_unknown_fields(map, &["type", "metadata", "metadata_mask"], &path);
                 Instruction::WriteMetadata {
                     metadata: int(required(map, "metadata", &path)?, &join(&path, "metadata"))?,
                     mask: get_int(map, "metadata_mask", &path, u64::MAX)?,
                 }
             }
             "METER" => {
-                check_fields(map, &["type", "meter_id"], &path)?;
+                ignore_unknown_fields(map, &["type", "meter_id"], &path);
                 Instruction::Meter(METERS.from_user(required(map, "meter_id", &path)?, &join(&path, "meter_id"))?)
             }
             other => return Err(bad(format!("`{}`: unknown action type {other:?}", join(&path, "type")))),
@@ -338,7 +338,7 @@ pub fn to_actions_10(value: &Value, parent: &str) -> ApiResult<Vec<v1_0::Action>
                 return Err(bad(format!("`{}`: unknown action type {other:?} (OpenFlow 1.0)", join(&path, "type"))))
             }
         };
-        check_fields(map, fields, &path)?;
+        ignore_unknown_fields(map, fields, &path);
         actions.push(action);
     }
     Ok(actions)
@@ -412,8 +412,12 @@ mod tests {
 
     #[test]
     fn bad_actions_are_named() {
-        let e = to_instructions_13(&json!([{"type": "OUTPUT", "prot": 1}]), "actions").expect_err("field");
-        assert!(e.body_text().contains("unknown field `actions[0].prot`"), "{}", e.body_text());
+        // An unknown key is ignored, as Ryu does (`port` then defaults to ANY); a wrong value is an error.
+        let ignored = to_instructions_13(&json!([{"type": "OUTPUT", "prot": 1, "len": 16}]), "actions").expect("ok");
+        assert_eq!(
+            ignored,
+            vec![Instruction::ApplyActions(vec![Action::Output { port: 0xffff_ffff, max_len: 0xffe5 }])]
+        );
         let e = to_instructions_13(&json!([{"type": "FLY"}]), "actions").expect_err("type");
         assert!(e.body_text().contains("actions[0].type"), "{}", e.body_text());
         let e = to_instructions_13(&json!([{"type": "SET_FIELD", "field": "eth_dst", "value": "nope"}]), "actions")

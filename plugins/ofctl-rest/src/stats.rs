@@ -126,6 +126,90 @@ pub fn tables_10(tables: &[v1_0::TableStats]) -> Vec<Value> {
         .collect()
 }
 
+/// OXM field names of Ryu's 1.2 table statistics, by field number.
+const OXM_NAMES_12: [&str; 36] = [
+    "IN_PORT",
+    "IN_PHY_PORT",
+    "METADATA",
+    "ETH_DST",
+    "ETH_SRC",
+    "ETH_TYPE",
+    "VLAN_VID",
+    "VLAN_PCP",
+    "IP_DSCP",
+    "IP_ECN",
+    "IP_PROTO",
+    "IPV4_SRC",
+    "IPV4_DST",
+    "TCP_SRC",
+    "TCP_DST",
+    "UDP_SRC",
+    "UDP_DST",
+    "SCTP_SRC",
+    "SCTP_DST",
+    "ICMPV4_TYPE",
+    "ICMPV4_CODE",
+    "ARP_OP",
+    "ARP_SPA",
+    "ARP_TPA",
+    "ARP_SHA",
+    "ARP_THA",
+    "IPV6_SRC",
+    "IPV6_DST",
+    "IPV6_FLABEL",
+    "ICMPV6_TYPE",
+    "ICMPV6_CODE",
+    "IPV6_ND_TARGET",
+    "IPV6_ND_SLL",
+    "IPV6_ND_TLL",
+    "MPLS_LABEL",
+    "MPLS_TC",
+];
+
+/// 1.2 table stats, with Ryu's 1.2 names for the bitmaps.
+pub fn tables_12(tables: &[tatsu_plugin_api::ofproto::v1_2::TableStats]) -> Vec<Value> {
+    let oxms = |bits: u64| -> Vec<&str> {
+        OXM_NAMES_12.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, n)| *n).collect()
+    };
+    let actions = |bits: u32| -> Vec<&str> {
+        group_feature_actions(tatsu_plugin_api::ofproto::OFP_VERSION_1_2)
+            .into_iter()
+            .filter(|(bit, _)| bits & (1 << bit) != 0)
+            .map(|(_, n)| n)
+            .collect()
+    };
+    const INSTRUCTIONS: [(u32, &str); 5] =
+        [(1, "GOTO_TABLE"), (2, "WRITE_METADATA"), (3, "WRITE_ACTIONS"), (4, "APPLY_ACTIONS"), (5, "CLEAR_ACTIONS")];
+    const CONFIG: [(u32, &str); 4] =
+        [(0, "TABLE_MISS_CONTROLLER"), (1, "TABLE_MISS_CONTINUE"), (2, "TABLE_MISS_DROP"), (3, "TABLE_MISS_MASK")];
+    let names = |table: &[(u32, &'static str)], bits: u32| -> Vec<&'static str> {
+        table.iter().filter(|(bit, _)| bits & (1 << bit) != 0).map(|(_, n)| *n).collect()
+    };
+    tables
+        .iter()
+        .map(|t| {
+            json!({
+                "table_id": TABLES.to_user(u64::from(t.table_id)),
+                "name": t.name.as_str(),
+                "match": oxms(t.match_),
+                "wildcards": oxms(t.wildcards),
+                "write_actions": actions(t.write_actions),
+                "apply_actions": actions(t.apply_actions),
+                "write_setfields": oxms(t.write_setfields),
+                "apply_setfields": oxms(t.apply_setfields),
+                "metadata_match": t.metadata_match,
+                "metadata_write": t.metadata_write,
+                "instructions": names(&INSTRUCTIONS, t.instructions),
+                "config": names(&CONFIG, t.config),
+                "max_entries": t.max_entries,
+                "active_count": t.active_count,
+                "lookup_count": t.lookup_count,
+                "matched_count": t.matched_count,
+            })
+        })
+        .collect()
+}
+
 /// 1.3 port stats.
 pub fn ports_13(ports: &[PortStats]) -> Vec<Value> {
     ports
@@ -261,15 +345,16 @@ fn group_type(t: u8) -> Value {
     GROUP_TYPES.get(usize::from(t)).map_or_else(|| Value::from(t), |name| Value::from(*name))
 }
 
-/// 1.3 group stats.
-pub fn groups_13(groups: &[GroupStats]) -> Vec<Value> {
+/// 1.2 and 1.3 group stats (1.2's entries are 8 bytes shorter: no durations).
+pub fn groups_13(groups: &[GroupStats], version: u8) -> Vec<Value> {
+    let base = if version == tatsu_plugin_api::ofproto::OFP_VERSION_1_2 { 32 } else { 40 };
     groups
         .iter()
         .map(|g| {
             let buckets: Vec<Value> =
                 g.bucket_stats.iter().map(|(p, b)| json!({"packet_count": p, "byte_count": b})).collect();
             json!({
-                "length": 40 + 16 * g.bucket_stats.len(),
+                "length": base + 16 * g.bucket_stats.len(),
                 "ref_count": g.ref_count, "packet_count": g.packet_count, "byte_count": g.byte_count,
                 "duration_sec": g.duration_sec, "duration_nsec": g.duration_nsec,
                 "bucket_stats": buckets,
@@ -319,8 +404,22 @@ const ACTION_NAMES_13: &[(u32, &str)] = &[
     (27, "POP_PBB"),
 ];
 
-/// 1.3 group features.
-pub fn group_features_13(f: &GroupFeatures) -> Value {
+/// The action types Ryu lists in group features beyond 1.3's: 1.2 has no PBB, 1.4 adds EXPERIMENTER (bit 65535,
+/// which no 32-bit bitmap has), 1.5 COPY_FIELD and METER.
+fn group_feature_actions(version: u8) -> Vec<(u32, &'static str)> {
+    use tatsu_plugin_api::ofproto::{OFP_VERSION_1_2, OFP_VERSION_1_5};
+    let mut names: Vec<(u32, &str)> = ACTION_NAMES_13.to_vec();
+    match version {
+        OFP_VERSION_1_2 => names.retain(|(bit, _)| *bit < 26),
+        OFP_VERSION_1_5 => names.extend([(28, "COPY_FIELD"), (29, "METER")]),
+        _ => {}
+    }
+    names
+}
+
+/// Group features (1.2 to 1.5: one layout, the action names of the `version`).
+pub fn group_features_13(f: &GroupFeatures, version: u8) -> Value {
+    let action_names = group_feature_actions(version);
     let types: Vec<&str> = (0..4).filter(|i| f.types & (1 << i) != 0).map(|i| GROUP_TYPES[i]).collect();
     let capabilities: Vec<&str> =
         [(1, "SELECT_WEIGHT"), (2, "SELECT_LIVENESS"), (4, "CHAINING"), (8, "CHAINING_CHECKS")]
@@ -334,7 +433,7 @@ pub fn group_features_13(f: &GroupFeatures) -> Value {
         .zip(f.actions)
         .map(|(name, bits)| {
             let names: Vec<&str> =
-                ACTION_NAMES_13.iter().filter(|(bit, _)| bits & (1 << bit) != 0).map(|(_, n)| *n).collect();
+                action_names.iter().filter(|(bit, _)| bits & (1 << bit) != 0).map(|(_, n)| *n).collect();
             json!({ *name: names })
         })
         .collect();
@@ -512,7 +611,7 @@ mod tests {
         let table = TableStats { table_id: 0, active_count: 4, ..Default::default() };
         assert_eq!(json!(tables_13(&[table]))[0], recorded("of13/table_1.json")["1"][0]);
         let group = GroupStats { group_id: 1, ref_count: 1, bucket_stats: vec![(0, 0), (0, 0)], ..Default::default() };
-        let ours = json!(groups_13(&[group]));
+        let ours = json!(groups_13(&[group], 4));
         assert_eq!(shape(&ours), shape(&recorded("of13/group_1.json")["1"]));
         assert_eq!(ours[0]["length"], 72, "as OVS reported for two buckets");
         let meter = MeterStats { meter_id: 1, flow_count: 1, band_stats: vec![(0, 0)], ..Default::default() };
@@ -530,7 +629,7 @@ mod tests {
             max_groups: [4_294_967_040; 4],
             actions: [all_actions & !(1 << 11 | 1 << 12); 4],
         };
-        assert_eq!(group_features_13(&group_features), recorded("of13/groupfeatures_1.json")["1"][0]);
+        assert_eq!(group_features_13(&group_features, 4), recorded("of13/groupfeatures_1.json")["1"][0]);
         let role_reply = Role { role: 1, generation_id: u64::MAX };
         assert_eq!(role(&role_reply), recorded("of13/role_1.json")["1"][0]);
         let d = Desc {
