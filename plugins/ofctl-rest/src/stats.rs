@@ -328,8 +328,11 @@ pub fn queue_config_13(port: u32, queues: &[PacketQueue]) -> Value {
                 .map(|p| match p {
                     QueueProp::MinRate(rate) => json!({"property": "MIN_RATE", "rate": rate}),
                     QueueProp::MaxRate(rate) => json!({"property": "MAX_RATE", "rate": rate}),
-                    #[allow(unreachable_patterns)]
-                    _ => json!({"property": "UNKNOWN"}),
+                    // Ryu puts the raw bytes here (which its json.dumps then cannot write); base64, as Ryu's JSON
+                    // shows bytes everywhere else.
+                    QueueProp::Experimenter { experimenter, data } => json!({"property": "EXPERIMENTER",
+                        "experimenter": experimenter, "data": crate::util::base64_encode(data)}),
+                    QueueProp::Unknown { .. } => json!({"property": "UNKNOWN"}),
                 })
                 .collect();
             json!({"port": PORTS_13.to_user(u64::from(q.port)), "properties": properties,
@@ -641,6 +644,19 @@ mod tests {
         };
         assert_eq!(desc(&d), recorded("of13/desc_1.json")["1"]);
         assert_eq!(queue_config_13(1, &[]), recorded("of13/queueconfig_1_1.json")["1"][0]);
+        let queue = PacketQueue {
+            queue_id: 1,
+            port: 2,
+            properties: vec![
+                QueueProp::MinRate(10),
+                QueueProp::Experimenter { experimenter: 0x2320, data: vec![1, 2, 3] },
+            ],
+        };
+        assert_eq!(
+            queue_config_13(2, &[queue])["queues"][0]["properties"],
+            json!([{"property": "MIN_RATE", "rate": 10},
+                   {"property": "EXPERIMENTER", "experimenter": 0x2320, "data": "AQID"}])
+        );
         assert_eq!(queue_config_13(0xffff_ffff, &[]), recorded("of13/queueconfig_1.json")["1"][0]);
     }
 
