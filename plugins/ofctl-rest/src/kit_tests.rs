@@ -390,7 +390,7 @@ fn flow_stats_on_1_4_are_ryus_ofctl_v1_4_json() {
                "instructions": [{"type": "APPLY_ACTIONS", "len": 24,
                                  "actions": [{"type": "OUTPUT", "len": 16, "max_len": 0, "port": 4294967290u32}]}]})
     );
-    // /stats/flowdesc is the same handler, as in Ryu 4.34.
+    // Before 1.5, /stats/flowdesc is /stats/flow, as in Ryu 4.34.
     assert_eq!(json_of(&kit.http("GET", "/stats/flowdesc/1", b""))["1"], *flows);
 }
 
@@ -572,4 +572,42 @@ fn a_1_5_group_entry_has_buckets_with_properties() {
         }
         other => panic!("not a 1.5 group mod: {other:?}"),
     }
+}
+
+#[test]
+fn flow_descriptions_on_1_5_have_instructions_and_statistics() {
+    let mut kit = kit_on(OFP_VERSION_1_5);
+    kit.answer_switch_requests(|_, request| match request {
+        Message::V1_5(v1_5::Message::MultipartRequest(v1_5::MultipartRequest {
+            body: v1_5::MultipartRequestBody::FlowDesc(filter),
+            ..
+        })) => {
+            assert_eq!(filter.table_id, 0xff);
+            let entry = v1_5::FlowDesc {
+                table_id: 0,
+                priority: 9,
+                idle_timeout: 0,
+                hard_timeout: 0,
+                flags: 0,
+                importance: 2,
+                cookie: 77,
+                match_: v1_3::Match::new().in_port(1),
+                stats: Stats::default().with(Oxs::new(OxsField::PacketCount, 5)),
+                instructions: vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::output(2)])],
+            };
+            let body = v1_5::MultipartReplyBody::FlowDesc(vec![entry]);
+            vec![Message::V1_5(v1_5::Message::MultipartReply(v1_5::MultipartReply { flags: 0, body }))]
+        }
+        other => panic!("not a 1.5 flow desc request: {other:?}"),
+    });
+    let response = kit.http("GET", "/stats/flowdesc/1", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let flow = &json_of(&response)["1"][0];
+    assert_eq!((flow["cookie"].clone(), flow["importance"].clone()), (json!(77), json!(2)));
+    assert_eq!(flow["stats"], json!({"packet_count": 5}));
+    assert_eq!(flow["instructions"][0]["type"], "APPLY_ACTIONS");
+    assert_eq!(
+        flow["instructions"][0]["actions"][0],
+        json!({"type": "OUTPUT", "port": 2, "max_len": 65535, "len": 16})
+    );
 }

@@ -256,9 +256,8 @@ impl App for OfctlRest {
         get(handlers, "/stats/desc/{dpid}", desc);
         get(handlers, "/stats/flow/{dpid}", flow);
         post(handlers, "/stats/flow/{dpid}", flow);
-        // Ryu 4.34 routes flowdesc to its flow statistics handler.
-        get(handlers, "/stats/flowdesc/{dpid}", flow);
-        post(handlers, "/stats/flowdesc/{dpid}", flow);
+        get(handlers, "/stats/flowdesc/{dpid}", flow_desc);
+        post(handlers, "/stats/flowdesc/{dpid}", flow_desc);
         get(handlers, "/stats/aggregateflow/{dpid}", aggregate);
         post(handlers, "/stats/aggregateflow/{dpid}", aggregate);
         get(handlers, "/stats/table/{dpid}", table);
@@ -571,7 +570,23 @@ fn flow_request_10(map: &Map<String, Value>) -> ApiResult<v1_0::FlowStatsRequest
     })
 }
 
-/// `/stats/flow` (and `/stats/flowdesc`, which Ryu 4.34 routes to the same handler).
+/// `/stats/flowdesc`: on 1.5, flow descriptions (`OFPMP_FLOW_DESC`: instructions, timeouts and cookie with the
+/// OXS statistics, as Ryu's `ofctl_v1_5.get_flow_desc_stats` renders them); before 1.5 there are none, and this
+/// is `/stats/flow`, where Ryu 4.34 routes this path on every version.
+fn flow_desc(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
+    let (dpid, dp) = param_dpid(api, request)?;
+    if dp.version() != OFP_VERSION_1_5 {
+        return flow(api, request);
+    }
+    let filter = body(request)?;
+    let priority: Option<u16> = filter.get("priority").map(|v| util::int_as(v, "priority")).transpose()?;
+    let body = v1_5::MultipartRequestBody::FlowDesc(flow_request_13(&filter)?);
+    let parts = stats_json(&dp, v1_5::Message::MultipartRequest(v1_5::MultipartRequest::new(body)).into())?;
+    by_dpid(dpid, Value::Array(of14::flows(parts, dp.version(), priority)))
+}
+
+/// `/stats/flow`: flow statistics (on 1.5 `OFPMP_FLOW_STATS`, the match and OXS statistics; Open vSwitch 3.1
+/// answers that with `OFPBRC_BAD_MULTIPART`, which is reported, while Ryu waits a second and shows no flows).
 fn flow(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpResponse> {
     let (dpid, dp) = param_dpid(api, request)?;
     let filter = body(request)?;
