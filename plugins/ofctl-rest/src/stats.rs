@@ -537,6 +537,18 @@ fn prop_name(prop_type: u16) -> &'static str {
     }
 }
 
+/// An OXM id's name as Ryu gives it: the field's name, else `field_<class << 7 | field>` (Ryu's `field_%d` of
+/// the header's top 23 bits; for an experimenter class, of the experimenter id and those bits).
+fn oxm_id_name(header: u32, experimenter: Option<u32>) -> String {
+    if let Some(name) = oxm::header_name(header) {
+        return name.to_owned();
+    }
+    match experimenter {
+        Some(id) if header >> 16 == 0xffff => format!("field_({id}, {})", header >> 9),
+        _ => format!("field_{}", header >> 9),
+    }
+}
+
 /// 1.3 table features.
 pub fn table_features_13(tables: &[TableFeatures]) -> Vec<Value> {
     tables
@@ -559,9 +571,8 @@ pub fn table_features_13(tables: &[TableFeatures]) -> Vec<Value> {
                     }),
                     TableFeatureProp::Oxm { prop_type, ids } => json!({
                         "type": prop_name(*prop_type),
-                        "oxm_ids": ids.iter().filter_map(|words| words.first()).map(|header| {
-                            let name = oxm::header_name(*header).map_or_else(|| format!("field_{:#010x}", header), str::to_owned);
-                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": name})
+                        "oxm_ids": ids.iter().filter_map(|words| Some((words.first()?, words.get(1)))).map(|(header, experimenter)| {
+                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": oxm_id_name(*header, experimenter.copied())})
                         }).collect::<Vec<_>>(),
                     }),
                     TableFeatureProp::Experimenter { prop_type, .. } => json!({"type": prop_name(*prop_type)}),
@@ -658,6 +669,14 @@ mod tests {
                    {"property": "EXPERIMENTER", "experimenter": 0x2320, "data": "AQID"}])
         );
         assert_eq!(queue_config_13(0xffff_ffff, &[]), recorded("of13/queueconfig_1.json")["1"][0]);
+    }
+
+    #[test]
+    fn unknown_oxm_ids_are_named_as_ryu_names_them() {
+        // Names Ryu 4.34 gave Open vSwitch 3.1's table features (scripts/compare-ryu-ofctl).
+        assert_eq!(oxm_id_name(0x0001_ee01, None), "field_247");
+        assert_eq!(oxm_id_name(0x1000_0401, None), "field_524290");
+        assert_eq!(oxm_id_name(0x8000_0004, None), "in_port");
     }
 
     #[test]
