@@ -2,7 +2,9 @@
 //! `scripts/ovs-testbed`) with the bridge on OpenFlow 1.0, 1.2, 1.3, 1.4 and 1.5 in turn: the handshake, hosts
 //! pinging each other through forwarding, a flow added through ofctl-rest (with a key Ryu ignores), dumped through
 //! REST and checked against `ovs-ofctl -O OpenFlowXY dump-flows`, deleted; port statistics and descriptions in
-//! each version's JSON, checked against `ovs-ofctl dump-ports` / `dump-ports-desc`. Needs root and Open vSwitch.
+//! each version's JSON, checked against `ovs-ofctl dump-ports` / `dump-ports-desc`; a group (1.2 on) and a meter
+//! (1.3 on) added, seen by `ovs-ofctl dump-groups` / `dump-meters` and in REST, deleted. Needs root and Open
+//! vSwitch.
 
 mod common;
 
@@ -165,6 +167,56 @@ fn check_port_desc(protocols: &str, port: u16) {
     }
 }
 
+/// A select group through ofctl-rest (1.5: buckets with ids and a weight property), seen by ovs-ofctl and in
+/// `/stats/groupdesc`, then deleted.
+fn check_group(protocols: &str, client: &mut Client) {
+    let buckets = if protocols == "OpenFlow15" {
+        json!([{"bucket_id": 1, "actions": [{"type": "OUTPUT", "port": 2}], "properties": [{"type": "WEIGHT", "weight": 3}]}])
+    } else {
+        json!([{"weight": 3, "actions": [{"type": "OUTPUT", "port": 2}], "len": 32}])
+    };
+    let group = json!({"dpid": 1, "type": "SELECT", "group_id": 5, "buckets": buckets});
+    let reply = client.post("/stats/groupentry/add", &group.to_string());
+    assert_eq!(reply.status, 200, "{protocols}: {}", reply.text());
+    let dump = ofctl(&["-O", protocols, "dump-groups", "tatsu0"]);
+    assert!(
+        dump.contains("group_id=5,type=select,") && dump.contains("weight:3") && dump.contains("output:2"),
+        "{protocols}: {dump}"
+    );
+    let desc = client.get("/stats/groupdesc/1").json();
+    let entry = desc["1"].as_array().and_then(|l| l.iter().find(|g| g["group_id"] == 5)).cloned().unwrap_or_default();
+    assert_eq!(entry["type"], "SELECT", "{protocols}: {desc}");
+    match protocols {
+        "OpenFlow15" => {
+            assert_eq!(entry["buckets"][0]["properties"][0]["type"], "WEIGHT", "{desc}");
+            assert_eq!(entry["buckets"][0]["actions"][0]["type"], "OUTPUT", "{desc}");
+        }
+        "OpenFlow14" => assert_eq!(entry["buckets"][0]["actions"][0]["port"], 2, "{desc}"),
+        _ => assert_eq!(entry["buckets"][0]["actions"], json!(["OUTPUT:2"]), "{protocols}: {desc}"),
+    }
+    let reply = client.post("/stats/groupentry/delete", &json!({"dpid": 1, "group_id": 5}).to_string());
+    assert_eq!(reply.status, 200, "{protocols}: {}", reply.text());
+    assert!(!ofctl(&["-O", protocols, "dump-groups", "tatsu0"]).contains("group_id=5"), "{protocols}");
+}
+
+/// A meter through ofctl-rest (with a band `len` Ryu ignores), seen by ovs-ofctl and in the version's meter
+/// configuration or description endpoint, then deleted.
+fn check_meter(protocols: &str, client: &mut Client) {
+    let meter =
+        json!({"dpid": 1, "flags": "KBPS", "meter_id": 3, "bands": [{"type": "DROP", "rate": 1000, "len": 16}]});
+    let reply = client.post("/stats/meterentry/add", &meter.to_string());
+    assert_eq!(reply.status, 200, "{protocols}: {}", reply.text());
+    let dump = ofctl(&["-O", protocols, "dump-meters", "tatsu0"]);
+    assert!(dump.contains("meter=3 kbps") && dump.contains("type=drop rate=1000"), "{protocols}: {dump}");
+    let path = if protocols == "OpenFlow15" { "/stats/meterdesc/1/3" } else { "/stats/meterconfig/1/3" };
+    let config = client.get(path).json();
+    assert_eq!(config["1"][0]["bands"][0]["rate"], 1000, "{protocols}: {config}");
+    assert_eq!(config["1"][0]["bands"][0]["type"], "DROP", "{protocols}: {config}");
+    assert_eq!(config["1"][0]["flags"], json!(["KBPS"]), "{protocols}: {config}");
+    let reply = client.post("/stats/meterentry/delete", &json!({"dpid": 1, "meter_id": 3}).to_string());
+    assert_eq!(reply.status, 200, "{protocols}: {}", reply.text());
+}
+
 #[test]
 fn the_default_apps_and_ofctl_rest_on_every_openflow_version_of_a_real_open_vswitch() {
     testbed::prepare();
@@ -276,7 +328,10 @@ fn the_default_apps_and_ofctl_rest_on_every_openflow_version_of_a_real_open_vswi
         assert_eq!(table.status, 200, "{protocols}: {}", table.text());
         if protocols != "OpenFlow10" {
             assert_eq!(client.get("/stats/role/1").json()["1"][0]["role"], "EQUAL", "{protocols}");
-            assert_eq!(client.get("/stats/groupdesc/1").status, 200, "{protocols}");
+            check_group(protocols, &mut client);
+        }
+        if protocols >= "OpenFlow13" {
+            check_meter(protocols, &mut client);
         }
     }
     host.stop();

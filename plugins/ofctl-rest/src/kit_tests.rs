@@ -16,10 +16,16 @@ use super::{ErrorQuery, OfctlRest, SwitchError, XID_MARK};
 /// The kit with datapath 1 on OpenFlow 1.3, a short switch timeout, and the app's request to itself (which the
 /// kit routes to the test, not back to the app) served from the app's own error records.
 fn kit() -> TestKit<OfctlRest> {
-    let mut kit = TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap();
+    let mut kit = without_pauses(TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap());
     let shared = Arc::clone(&kit.app().shared);
     kit.serve::<ErrorQuery>(move |query| Ok(shared.take_error(query.dpid, query.xid)));
     kit.connect(1, OFP_VERSION_1_3, &[1, 2]);
+    kit
+}
+
+/// The kit has no scheduler to yield to: the app's pauses between long renderings do nothing.
+fn without_pauses(kit: TestKit<OfctlRest>) -> TestKit<OfctlRest> {
+    kit.app().shared.yields.store(false, std::sync::atomic::Ordering::Relaxed);
     kit
 }
 
@@ -349,7 +355,7 @@ fn corpus(name: &str) -> Message {
 
 /// The kit with datapath 1 on `version`, answering barriers of every version.
 fn kit_on(version: u8) -> TestKit<OfctlRest> {
-    let mut kit = TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap();
+    let mut kit = without_pauses(TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap());
     let shared = Arc::clone(&kit.app().shared);
     kit.serve::<ErrorQuery>(move |query| Ok(shared.take_error(query.dpid, query.xid)));
     kit.connect(1, version, &[1, 2]);
@@ -565,6 +571,7 @@ fn a_1_5_group_entry_has_buckets_with_properties() {
         Some(Message::V1_5(v1_5::Message::GroupMod(group))) => {
             assert_eq!((group.group_type, group.group_id, group.buckets.len()), (1, 4, 1));
             assert_eq!(group.buckets[0].bucket_id, 1);
+            assert_eq!(group.command_bucket_id, 0xffff_ffff, "OFPG_BUCKET_ALL when the body has none");
             assert_eq!(
                 group.buckets[0].properties,
                 vec![tatsu_plugin_api::ofproto::props::Prop::Known(v1_5::BucketProp::Weight(5))]

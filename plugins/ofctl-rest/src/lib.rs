@@ -23,7 +23,7 @@ pub mod stats;
 pub mod util;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ use tatsu_plugin_api::ofproto::{
     OFP_VERSION_1_3, OFP_VERSION_1_4, OFP_VERSION_1_5,
 };
 use tatsu_plugin_api::openflow::{OfError, OfErrorKind};
-use tatsu_plugin_api::{export_app, App, AppRequest, BoxError, Context, Datapath, Handlers, Incoming};
+use tatsu_plugin_api::{export_app, green, App, AppRequest, BoxError, Context, Datapath, Handlers, Incoming};
 
 use util::{
     array, bad, get_int, get_str, ignore_unknown_fields, object, parse_int_text, ApiResult, GROUPS, METERS, PORTS_10,
@@ -68,6 +68,8 @@ struct Shared {
     next_xid: AtomicU32,
     /// Errors switches sent for this app's messages, by (dpid, xid), with when they came.
     errors: Mutex<HashMap<(u64, u32), (Instant, SwitchError)>>,
+    /// Whether [`Shared::pause`] yields: the test kit, which has no scheduler, turns it off.
+    yields: AtomicBool,
 }
 
 impl Shared {
@@ -76,11 +78,20 @@ impl Shared {
             timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
             next_xid: AtomicU32::new(1),
             errors: Mutex::new(HashMap::new()),
+            yields: AtomicBool::new(true),
         }
     }
 
     fn errors(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u32), (Instant, SwitchError)>> {
         self.errors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Lets the other green threads (and the host's switch connections, on the same scheduler) run between the
+    /// parts of a long rendering.
+    fn pause(&self) {
+        if self.yields.load(Ordering::Relaxed) {
+            green::yield_now();
+        }
     }
 
     /// Takes out the error datapath `dpid` sent for this app's message `xid`, if one came.
@@ -447,8 +458,19 @@ fn stats_13(dp: &Switch<'_>, body: Q13) -> ApiResult<Vec<R13>> {
 }
 
 /// A 1.4 or 1.5 statistics request `message`: every part of the reply, in the codec's (Ryu's) JSON.
+/// Each reply message is rendered in turn, letting the other green threads (and the host's switch connections, on
+/// the same scheduler) run in between: a table features reply is hundreds of messages.
 fn stats_json(dp: &Switch<'_>, message: Message) -> ApiResult<Vec<Map<String, Value>>> {
-    Ok(of14::reply_parts(&ask(dp, message)?))
+    let started = Instant::now();
+    let replies = ask(dp, message)?;
+    let asked = started.elapsed();
+    let mut parts = Vec::new();
+    for reply in &replies {
+        parts.extend(of14::reply_parts(std::slice::from_ref(reply)));
+        dp.shared.pause();
+    }
+    log::debug!("{} reply messages in {asked:?}, their JSON in {:?}", replies.len(), started.elapsed() - asked);
+    Ok(parts)
 }
 
 /// A 1.4 or 1.5 statistics request for 1.3's request `body` (see [`multipart`]).
@@ -694,11 +716,19 @@ fn table_features(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpRes
             for part in stats_13(&dp, Q13::TableFeatures(Vec::new()))? {
                 if let R13::TableFeatures(list) = part {
                     out.extend(stats::table_features_13(&list));
+                    dp.shared.pause();
                 }
             }
             out
         }
-        OFP_VERSION_1_4 | OFP_VERSION_1_5 => of14::table_features(stats_14(&dp, Q13::TableFeatures(Vec::new()))?),
+        OFP_VERSION_1_4 | OFP_VERSION_1_5 => {
+            let mut out = Vec::new();
+            for part in stats_14(&dp, Q13::TableFeatures(Vec::new()))? {
+                out.extend(of14::table_features(vec![part]));
+                dp.shared.pause();
+            }
+            out
+        }
         _ => return Err(dp.not_here("table features")),
     };
     by_dpid(dpid, Value::Array(out))

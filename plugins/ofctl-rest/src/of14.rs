@@ -495,7 +495,8 @@ pub fn table_features(parts: Vec<Map<String, Value>>) -> Vec<Value> {
                             p.insert("action_ids".to_owned(), Value::Array(ids));
                         }
                         8 | 10 | 12..=15 | 18..=21 => {
-                            let ids: Vec<Value> = list(&body, "oxm_ids").map(|i| Value::Object(unwrap(i))).collect();
+                            let ids: Vec<Value> =
+                                list(&body, "oxm_ids").map(|i| Value::Object(ryu_oxm_id(unwrap(i)))).collect();
                             p.insert("oxm_ids".to_owned(), Value::Array(ids));
                         }
                         22 => {
@@ -511,6 +512,16 @@ pub fn table_features(parts: Vec<Map<String, Value>>) -> Vec<Value> {
             Value::Object(s)
         })
         .collect()
+}
+
+/// An `OFPOxmId` as Ryu names it: a field the codec has no name for (`field_0x<header>`) gets Ryu's name for it
+/// (a Nicira field), else `field_<header >> 9>`.
+fn ryu_oxm_id(mut id: Map<String, Value>) -> Map<String, Value> {
+    let header = id.get("type").and_then(Value::as_str).and_then(|t| t.strip_prefix("field_0x"));
+    if let Some(header) = header.and_then(|h| u32::from_str_radix(h, 16).ok()) {
+        id.insert("type".to_owned(), Value::from(crate::util::ryu_oxm_name(header)));
+    }
+    id
 }
 
 fn list<'a>(body: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = &'a Value> {
@@ -642,7 +653,9 @@ pub fn group_mod_15(map: &Map<String, Value>, command: u16, group_type: u8) -> A
         command,
         group_type,
         group_id: GROUPS.get(map, "group_id", "", 0)?,
-        command_bucket_id: get_int(map, "command_bucket_id", "", 0)?,
+        // Ryu's ofctl_v1_5 sends 0 when the body has none, which Open vSwitch refuses for every command but the
+        // bucket ones (OFPGMFC_BAD_BUCKET); OFPG_BUCKET_ALL is what the specification means by "none".
+        command_bucket_id: get_int(map, "command_bucket_id", "", 0xffff_ffff)?,
         buckets,
         properties: Vec::new(),
     })
@@ -758,6 +771,14 @@ mod tests {
             match_to_user(&m, 5),
             json!({"vlan_vid": "5", "ipv4_src": "10.0.0.0/255.255.255.0", "in_port": "LOCAL"})
         );
+    }
+
+    #[test]
+    fn unnamed_oxm_ids_get_ryus_numbers() {
+        let id = |t: &str| ryu_oxm_id(unwrap(&json!({"OFPOxmId": {"hasmask": false, "length": 0, "type": t}})));
+        // Names Ryu 4.34 gave Open vSwitch 3.1's 1.4 table features (scripts/compare-ryu-ofctl).
+        assert_eq!(id("field_0xffff5400")["type"], "field_8388522");
+        assert_eq!(id("eth_dst")["type"], "eth_dst");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tatsu_plugin_api::ofproto::v1_3::multipart::{
     QueueStats, TableStats,
 };
 use tatsu_plugin_api::ofproto::v1_3::table_features::{TableFeatureProp, TableFeatures};
-use tatsu_plugin_api::ofproto::v1_3::{oxm, MeterBand, PacketQueue, Port, QueueProp, Role};
+use tatsu_plugin_api::ofproto::v1_3::{MeterBand, PacketQueue, Port, QueueProp, Role};
 
 use crate::actions::{action_to_str_10, action_to_str_13, instructions_to_user_13};
 use crate::match_json::{match_to_user_10, match_to_user_13};
@@ -537,18 +537,6 @@ fn prop_name(prop_type: u16) -> &'static str {
     }
 }
 
-/// An OXM id's name as Ryu gives it: the field's name, else `field_<class << 7 | field>` (Ryu's `field_%d` of
-/// the header's top 23 bits; for an experimenter class, of the experimenter id and those bits).
-fn oxm_id_name(header: u32, experimenter: Option<u32>) -> String {
-    if let Some(name) = oxm::header_name(header) {
-        return name.to_owned();
-    }
-    match experimenter {
-        Some(id) if header >> 16 == 0xffff => format!("field_({id}, {})", header >> 9),
-        _ => format!("field_{}", header >> 9),
-    }
-}
-
 /// 1.3 table features.
 pub fn table_features_13(tables: &[TableFeatures]) -> Vec<Value> {
     tables
@@ -571,8 +559,8 @@ pub fn table_features_13(tables: &[TableFeatures]) -> Vec<Value> {
                     }),
                     TableFeatureProp::Oxm { prop_type, ids } => json!({
                         "type": prop_name(*prop_type),
-                        "oxm_ids": ids.iter().filter_map(|words| Some((words.first()?, words.get(1)))).map(|(header, experimenter)| {
-                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": oxm_id_name(*header, experimenter.copied())})
+                        "oxm_ids": ids.iter().filter_map(|words| words.first()).map(|header| {
+                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": crate::util::ryu_oxm_name(*header)})
                         }).collect::<Vec<_>>(),
                     }),
                     TableFeatureProp::Experimenter { prop_type, .. } => json!({"type": prop_name(*prop_type)}),
@@ -674,9 +662,12 @@ mod tests {
     #[test]
     fn unknown_oxm_ids_are_named_as_ryu_names_them() {
         // Names Ryu 4.34 gave Open vSwitch 3.1's table features (scripts/compare-ryu-ofctl).
-        assert_eq!(oxm_id_name(0x0001_ee01, None), "field_247");
-        assert_eq!(oxm_id_name(0x1000_0401, None), "field_524290");
-        assert_eq!(oxm_id_name(0x8000_0004, None), "in_port");
+        use crate::util::ryu_oxm_name;
+        assert_eq!(ryu_oxm_name(0x0001_ee01), "field_247");
+        assert_eq!(ryu_oxm_name(0x1000_0401), "field_524290");
+        assert_eq!(ryu_oxm_name(0x8000_0004), "in_port");
+        assert_eq!(ryu_oxm_name(0x0001_d004), "tun_flags");
+        assert_eq!(ryu_oxm_name(0x0001_1004), "reg8");
     }
 
     #[test]
