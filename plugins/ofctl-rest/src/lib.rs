@@ -724,7 +724,7 @@ fn table_features(api: &Api<'_>, request: &HttpRequest<'_>) -> ApiResult<HttpRes
         OFP_VERSION_1_4 | OFP_VERSION_1_5 => {
             let mut out = Vec::new();
             for part in stats_14(&dp, Q13::TableFeatures(Vec::new()))? {
-                out.extend(of14::table_features(vec![part]));
+                out.extend(of14::table_features(vec![part], dp.version()));
                 dp.shared.pause();
             }
             out

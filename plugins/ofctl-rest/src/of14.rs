@@ -123,6 +123,20 @@ pub fn unwrap(value: &Value) -> Map<String, Value> {
     }
 }
 
+/// [`unwrap`], taking the value (no copy).
+fn into_body(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(outer) if outer.len() == 1 && outer.values().all(Value::is_object) => {
+            match outer.into_iter().next() {
+                Some((_, Value::Object(body))) => body,
+                _ => Map::new(),
+            }
+        }
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 /// Every part of the multipart replies in `replies`, each as its class body: a list body gives each entry, an
 /// object body (description, aggregate, features) gives itself.
 pub fn reply_parts(replies: &[Message]) -> Vec<Map<String, Value>> {
@@ -134,9 +148,9 @@ pub fn reply_parts(replies: &[Message]) -> Vec<Map<String, Value>> {
         ) {
             continue;
         }
-        match unwrap(&to_json(reply)).get("body") {
-            Some(Value::Array(list)) => parts.extend(list.iter().map(unwrap)),
-            Some(body @ Value::Object(_)) => parts.push(unwrap(body)),
+        match into_body(to_json(reply)).remove("body") {
+            Some(Value::Array(list)) => parts.extend(list.into_iter().map(into_body)),
+            Some(body @ Value::Object(_)) => parts.push(into_body(body)),
             _ => {}
         }
     }
@@ -460,53 +474,50 @@ pub fn group_desc(parts: Vec<Map<String, Value>>, version: u8) -> Vec<Value> {
 }
 
 /// Table features: properties with type names and their ids as Ryu lists them.
-pub fn table_features(parts: Vec<Map<String, Value>>) -> Vec<Value> {
+pub fn table_features(parts: Vec<Map<String, Value>>, version: u8) -> Vec<Value> {
     parts
         .into_iter()
         .map(|mut s| {
-            let properties: Vec<Value> = s
-                .get("properties")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|prop| {
-                    let body = unwrap(prop);
-                    let mut p = Map::new();
-                    p.insert(
-                        "type".to_owned(),
-                        type_name(TABLE_FEATURE_PROPS, body.get("type").unwrap_or(&Value::Null)),
-                    );
-                    let prop_type = body.get("type").and_then(Value::as_u64).unwrap_or(u64::MAX);
-                    match prop_type {
-                        0 | 1 => {
-                            let ids: Vec<Value> = list(&body, "instruction_ids")
-                                .map(|i| {
-                                    let i = unwrap(i);
-                                    json!({"len": i.get("len"), "type": i.get("type")})
-                                })
-                                .collect();
-                            p.insert("instruction_ids".to_owned(), Value::Array(ids));
-                        }
-                        2 | 3 | 16 => {
-                            p.insert("table_ids".to_owned(), body.get("table_ids").cloned().unwrap_or(json!([])));
-                        }
-                        4..=7 => {
-                            let ids: Vec<Value> = list(&body, "action_ids").map(|i| Value::Object(unwrap(i))).collect();
-                            p.insert("action_ids".to_owned(), Value::Array(ids));
-                        }
-                        8 | 10 | 12..=15 | 18..=21 => {
-                            let ids: Vec<Value> =
-                                list(&body, "oxm_ids").map(|i| Value::Object(ryu_oxm_id(unwrap(i)))).collect();
-                            p.insert("oxm_ids".to_owned(), Value::Array(ids));
-                        }
-                        22 => {
-                            p.insert("oxm_values".to_owned(), body.get("oxm_values").cloned().unwrap_or(json!([])));
-                        }
-                        _ => {}
+            let properties: Vec<Value> = match s.remove("properties") {
+                Some(Value::Array(list)) => list,
+                _ => Vec::new(),
+            }
+            .into_iter()
+            .map(|prop| {
+                let body = into_body(prop);
+                let mut p = Map::new();
+                p.insert("type".to_owned(), type_name(TABLE_FEATURE_PROPS, body.get("type").unwrap_or(&Value::Null)));
+                let prop_type = body.get("type").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                match prop_type {
+                    0 | 1 => {
+                        let ids: Vec<Value> = list(&body, "instruction_ids")
+                            .map(|i| {
+                                let i = unwrap(i);
+                                json!({"len": i.get("len"), "type": i.get("type")})
+                            })
+                            .collect();
+                        p.insert("instruction_ids".to_owned(), Value::Array(ids));
                     }
-                    Value::Object(p)
-                })
-                .collect();
+                    2 | 3 | 16 => {
+                        p.insert("table_ids".to_owned(), body.get("table_ids").cloned().unwrap_or(json!([])));
+                    }
+                    4..=7 => {
+                        let ids: Vec<Value> = list(&body, "action_ids").map(|i| Value::Object(unwrap(i))).collect();
+                        p.insert("action_ids".to_owned(), Value::Array(ids));
+                    }
+                    8 | 10 | 12..=15 | 18..=21 => {
+                        let ids: Vec<Value> =
+                            list(&body, "oxm_ids").map(|i| Value::Object(ryu_oxm_id(unwrap(i), version))).collect();
+                        p.insert("oxm_ids".to_owned(), Value::Array(ids));
+                    }
+                    22 => {
+                        p.insert("oxm_values".to_owned(), body.get("oxm_values").cloned().unwrap_or(json!([])));
+                    }
+                    _ => {}
+                }
+                Value::Object(p)
+            })
+            .collect();
             s.insert("properties".to_owned(), Value::Array(properties));
             reserved_to_user(&mut s, "table_id", &TABLES);
             Value::Object(s)
@@ -514,12 +525,20 @@ pub fn table_features(parts: Vec<Map<String, Value>>) -> Vec<Value> {
         .collect()
 }
 
-/// An `OFPOxmId` as Ryu names it: a field the codec has no name for (`field_0x<header>`) gets Ryu's name for it
-/// (a Nicira field), else `field_<header >> 9>`.
-fn ryu_oxm_id(mut id: Map<String, Value>) -> Map<String, Value> {
-    let header = id.get("type").and_then(Value::as_str).and_then(|t| t.strip_prefix("field_0x"));
-    if let Some(header) = header.and_then(|h| u32::from_str_radix(h, 16).ok()) {
-        id.insert("type".to_owned(), Value::from(crate::util::ryu_oxm_name(header)));
+/// An `OFPOxmId` as Ryu's module for `version` names it: a field the codec has no name for (`field_0x<header>`)
+/// gets Ryu's name (a Nicira field), else `field_<header >> 9>`; so does a field that version of Ryu does not know
+/// (1.5's `packet_type` on 1.4).
+fn ryu_oxm_id(mut id: Map<String, Value>, version: u8) -> Map<String, Value> {
+    let Some(name) = id.get("type").and_then(Value::as_str) else { return id };
+    let renamed = match name.strip_prefix("field_0x").and_then(|h| u32::from_str_radix(h, 16).ok()) {
+        Some(header) => Some(crate::util::ryu_oxm_name(header, version)),
+        None => crate::util::ryu_oxm_number(name).and_then(|number| {
+            let shown = crate::util::ryu_oxm_name(number << 9, version);
+            (shown != name).then_some(shown)
+        }),
+    };
+    if let Some(renamed) = renamed {
+        id.insert("type".to_owned(), Value::from(renamed));
     }
     id
 }
@@ -775,10 +794,13 @@ mod tests {
 
     #[test]
     fn unnamed_oxm_ids_get_ryus_numbers() {
-        let id = |t: &str| ryu_oxm_id(unwrap(&json!({"OFPOxmId": {"hasmask": false, "length": 0, "type": t}})));
+        let id =
+            |t: &str, v: u8| ryu_oxm_id(unwrap(&json!({"OFPOxmId": {"hasmask": false, "length": 0, "type": t}})), v);
         // Names Ryu 4.34 gave Open vSwitch 3.1's 1.4 table features (scripts/compare-ryu-ofctl).
-        assert_eq!(id("field_0xffff5400")["type"], "field_8388522");
-        assert_eq!(id("eth_dst")["type"], "eth_dst");
+        assert_eq!(id("field_0xffff5400", 5)["type"], "field_8388522");
+        assert_eq!(id("eth_dst", 5)["type"], "eth_dst");
+        assert_eq!(id("packet_type", 5)["type"], "field_4194348");
+        assert_eq!(id("packet_type", 6)["type"], "packet_type");
     }
 
     #[test]

@@ -560,7 +560,7 @@ pub fn table_features_13(tables: &[TableFeatures]) -> Vec<Value> {
                     TableFeatureProp::Oxm { prop_type, ids } => json!({
                         "type": prop_name(*prop_type),
                         "oxm_ids": ids.iter().filter_map(|words| words.first()).map(|header| {
-                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": crate::util::ryu_oxm_name(*header)})
+                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": crate::util::ryu_oxm_name(*header, tatsu_plugin_api::ofproto::OFP_VERSION_1_3)})
                         }).collect::<Vec<_>>(),
                     }),
                     TableFeatureProp::Experimenter { prop_type, .. } => json!({"type": prop_name(*prop_type)}),
@@ -663,11 +663,13 @@ mod tests {
     fn unknown_oxm_ids_are_named_as_ryu_names_them() {
         // Names Ryu 4.34 gave Open vSwitch 3.1's table features (scripts/compare-ryu-ofctl).
         use crate::util::ryu_oxm_name;
-        assert_eq!(ryu_oxm_name(0x0001_ee01), "field_247");
-        assert_eq!(ryu_oxm_name(0x1000_0401), "field_524290");
-        assert_eq!(ryu_oxm_name(0x8000_0004), "in_port");
-        assert_eq!(ryu_oxm_name(0x0001_d004), "tun_flags");
-        assert_eq!(ryu_oxm_name(0x0001_1004), "reg8");
+        assert_eq!(ryu_oxm_name(0x0001_ee01, 4), "field_247");
+        assert_eq!(ryu_oxm_name(0x1000_0401, 4), "field_524290");
+        assert_eq!(ryu_oxm_name(0x8000_0004, 4), "in_port");
+        assert_eq!(ryu_oxm_name(0x0001_d004, 4), "tun_flags");
+        assert_eq!(ryu_oxm_name(0x0001_1004, 4), "reg8");
+        assert_eq!(ryu_oxm_name(0x8000_5804, 4), "field_4194348", "packet_type is 1.5's");
+        assert_eq!(ryu_oxm_name(0x8000_5804, 6), "packet_type");
     }
 
     #[test]

@@ -304,13 +304,24 @@ const RYU_OXM_NAMES: &[(u32, &str)] = &[
     (4194348, "packet_type"),
 ];
 
-/// An OXM id's name as Ryu gives it in table features: its name in Ryu's table, else `field_<header >> 9>`.
-pub fn ryu_oxm_name(header: u32) -> String {
+/// The fields of [`RYU_OXM_NAMES`] Ryu knows only from a later version: `pbb_uca` from 1.4, `tcp_flags`,
+/// `actset_output` and `packet_type` from 1.5 (wire versions).
+const RYU_OXM_SINCE: &[(u32, u8)] = &[(4194345, 0x05), (4194346, 0x06), (4194347, 0x06), (4194348, 0x06)];
+
+/// An OXM id's name as Ryu's module for wire `version` gives it in table features: its name in Ryu's table, else
+/// `field_<header >> 9>`.
+pub fn ryu_oxm_name(header: u32, version: u8) -> String {
     let number = header >> 9;
-    RYU_OXM_NAMES
-        .iter()
-        .find(|(n, _)| *n == number)
-        .map_or_else(|| format!("field_{number}"), |(_, name)| (*name).to_owned())
+    let known = RYU_OXM_SINCE.iter().find(|(n, _)| *n == number).is_none_or(|(_, since)| version >= *since);
+    match RYU_OXM_NAMES.iter().find(|(n, _)| *n == number) {
+        Some((_, name)) if known => (*name).to_owned(),
+        _ => format!("field_{number}"),
+    }
+}
+
+/// The number (`class << 7 | field`) of a field Ryu names `name`.
+pub fn ryu_oxm_number(name: &str) -> Option<u32> {
+    RYU_OXM_NAMES.iter().find(|(_, n)| *n == name).map(|(number, _)| *number)
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
