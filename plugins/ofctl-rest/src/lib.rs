@@ -142,7 +142,7 @@ impl Switch<'_> {
             OFP_VERSION_1_4 => "1.4",
             _ => "1.5",
         };
-        HttpResponse::error(501, &format!("{what} is not supported on OpenFlow {name} (as in Ryu's ofctl_rest)"))
+        HttpResponse::error(501, &format!("{what}: not served on OpenFlow {name}, as in Ryu's ofctl_rest"))
     }
 }
 
