@@ -178,16 +178,17 @@ fn ofctl_rest_error_cases_against_a_scripted_switch() {
     use tatsu_ofproto::v1_3;
     let (host, port, mut switch) = ofctl_host("ofctl-errors");
     let mut client = Client::connect(port);
-    // Unknown datapath, bad datapath id, malformed JSON, unknown field, unknown command.
+    // Unknown datapath, bad datapath id, malformed JSON, a wrong value, unknown command (unknown fields are
+    // ignored, as Ryu does: see the flow entry with a `command` below).
     let reply = client.get("/stats/desc/99");
     assert_eq!(reply.status, 404, "{}", reply.text());
     assert_eq!(client.get("/stats/desc/abc").status, 400);
     let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "match": {"in_port": 1}"#);
     assert_eq!(reply.status, 400);
     assert!(reply.text().contains("not valid JSON"), "{}", reply.text());
-    let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "priorty": 5}"#);
+    let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "priority": "high"}"#);
     assert_eq!(reply.status, 400);
-    assert!(reply.text().contains("unknown field `priorty`"), "{}", reply.text());
+    assert!(reply.text().contains("`priority` must be a non-negative integer"), "{}", reply.text());
     let reply = client.post("/stats/flowentry/add", r#"{"dpid": 1, "match": {"dl_dst": "not-a-mac"}}"#);
     assert_eq!(reply.status, 400);
     assert!(reply.text().contains("match.dl_dst"), "{}", reply.text());
@@ -222,7 +223,8 @@ fn ofctl_rest_error_cases_against_a_scripted_switch() {
     assert_eq!(flows["1"][0]["actions"], serde_json::json!(["OUTPUT:2"]));
 
     // An error from the switch: its type and code in the body.
-    let body = r#"{"dpid": 1, "priority": 1, "match": {"in_port": 1}, "actions": [{"type": "OUTPUT", "port": 2}]}"#;
+    let body = r#"{"dpid": 1, "priority": 1, "command": "add", "match": {"in_port": 1},
+                   "actions": [{"type": "OUTPUT", "port": 2}]}"#;
     let adder = std::thread::spawn(move || Client::connect(port).post("/stats/flowentry/add", body));
     let flow_mod = switch.expect(14);
     assert!(flow_mod.xid & 0x8000_0000 != 0, "ofctl-rest's own xid");

@@ -16,10 +16,16 @@ use super::{ErrorQuery, OfctlRest, SwitchError, XID_MARK};
 /// The kit with datapath 1 on OpenFlow 1.3, a short switch timeout, and the app's request to itself (which the
 /// kit routes to the test, not back to the app) served from the app's own error records.
 fn kit() -> TestKit<OfctlRest> {
-    let mut kit = TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap();
+    let mut kit = without_pauses(TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap());
     let shared = Arc::clone(&kit.app().shared);
     kit.serve::<ErrorQuery>(move |query| Ok(shared.take_error(query.dpid, query.xid)));
     kit.connect(1, OFP_VERSION_1_3, &[1, 2]);
+    kit
+}
+
+/// The kit has no scheduler to yield to: the app's pauses between long renderings do nothing.
+fn without_pauses(kit: TestKit<OfctlRest>) -> TestKit<OfctlRest> {
+    kit.app().shared.yields.store(false, std::sync::atomic::Ordering::Relaxed);
     kit
 }
 
@@ -213,7 +219,8 @@ fn a_bad_body_is_400_and_sends_nothing() {
     answer_barriers(&mut kit);
     for (body, says) in [
         (&br#"{"dpid": 1, "match": {"in_port": 1}"#[..], "not valid JSON"),
-        (br#"{"dpid": 1, "priorty": 5}"#, "unknown field `priorty`"),
+        (br#"{"dpid": 1, "priority": "high"}"#, "`priority` must be a non-negative integer"),
+        (br#"{"dpid": 1, "actions": [{"type": "OUTPUT", "port": "NOWHERE"}]}"#, "actions[0].port"),
         (br#"{"dpid": 1, "match": {"dl_dst": "not-a-mac"}}"#, "match.dl_dst"),
         (br#"[1]"#, "must be a JSON object"),
         (br#"{"priority": 1}"#, "`dpid` is required"),
@@ -331,4 +338,283 @@ fn every_route_is_registered() {
         assert_eq!(kit.http("GET", path, b"").status, 504, "GET {path}");
     }
     assert_eq!(*shared.lock().unwrap(), 25);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// OpenFlow 1.2, 1.4 and 1.5 datapaths
+
+use tatsu_plugin_api::ofproto::v1_5::{Oxs, OxsField, Stats};
+use tatsu_plugin_api::ofproto::{v1_2, v1_4, v1_5, OFP_VERSION_1_2, OFP_VERSION_1_4, OFP_VERSION_1_5};
+
+/// A message of Ryu's corpus (`ofproto/tests/corpus/NAME`), as a switch would send it.
+fn corpus(name: &str) -> Message {
+    let path = format!("{}/../../ofproto/tests/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    tatsu_plugin_api::ofproto::decode(&bytes).unwrap_or_else(|e| panic!("{path}: {e}")).1
+}
+
+/// The kit with datapath 1 on `version`, answering barriers of every version.
+fn kit_on(version: u8) -> TestKit<OfctlRest> {
+    let mut kit = without_pauses(TestKit::<OfctlRest>::with_config(json!({"request_timeout_ms": 50})).unwrap());
+    let shared = Arc::clone(&kit.app().shared);
+    kit.serve::<ErrorQuery>(move |query| Ok(shared.take_error(query.dpid, query.xid)));
+    kit.connect(1, version, &[1, 2]);
+    kit
+}
+
+fn barrier_reply(request: &Message) -> Option<Message> {
+    Some(match request {
+        Message::V1_2(v1_2::Message::BarrierRequest) => Message::V1_2(v1_2::Message::BarrierReply),
+        Message::V1_4(v1_4::Message::BarrierRequest) => Message::V1_4(v1_4::Message::BarrierReply),
+        Message::V1_5(v1_5::Message::BarrierRequest) => Message::V1_5(v1_5::Message::BarrierReply),
+        _ => return None,
+    })
+}
+
+#[test]
+fn flow_stats_on_1_4_are_ryus_ofctl_v1_4_json() {
+    let mut kit = kit_on(OFP_VERSION_1_4);
+    kit.answer_switch_requests(|_, request| match request {
+        Message::V1_4(v1_4::Message::MultipartRequest(v1_4::MultipartRequest {
+            body: v1_4::MultipartRequestBody::Common(MultipartRequestBody::Flow(filter)),
+            ..
+        })) => {
+            assert_eq!((filter.table_id, filter.out_port), (0xff, 0xffff_ffff));
+            vec![corpus("of14/5-12-ofp_flow_stats_reply.packet")]
+        }
+        other => panic!("not a 1.4 flow stats request: {other:?}"),
+    });
+    let response = kit.http("GET", "/stats/flow/1", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let flows = &json_of(&response)["1"];
+    // The second entry of the capture: priority 65534, eth_type ARP, output to NORMAL.
+    assert_eq!(
+        flows[1],
+        json!({"byte_count": 0, "cookie": 0, "duration_nsec": 115055000, "duration_sec": 358, "flags": 0,
+               "hard_timeout": 0, "idle_timeout": 0, "importance": 0, "length": 88, "packet_count": 0,
+               "priority": 65534, "table_id": 0, "match": {"eth_type": 2054},
+               "instructions": [{"type": "APPLY_ACTIONS", "len": 24,
+                                 "actions": [{"type": "OUTPUT", "len": 16, "max_len": 0, "port": 4294967290u32}]}]})
+    );
+    // Before 1.5, /stats/flowdesc is /stats/flow, as in Ryu 4.34.
+    assert_eq!(json_of(&kit.http("GET", "/stats/flowdesc/1", b""))["1"], *flows);
+}
+
+#[test]
+fn flow_stats_on_1_5_carry_oxs_statistics() {
+    let mut kit = kit_on(OFP_VERSION_1_5);
+    kit.answer_switch_requests(|_, request| match request {
+        Message::V1_5(v1_5::Message::MultipartRequest(v1_5::MultipartRequest {
+            body: v1_5::MultipartRequestBody::FlowStats(_),
+            ..
+        })) => {
+            let entry = v1_5::FlowStats {
+                table_id: 0,
+                reason: 0,
+                priority: 7,
+                match_: v1_3::Match::new().in_port(1),
+                stats: Stats::default()
+                    .with(Oxs::time(OxsField::Duration, 3, 500))
+                    .with(Oxs::new(OxsField::PacketCount, 11)),
+            };
+            let body = v1_5::MultipartReplyBody::FlowStats(vec![entry]);
+            vec![Message::V1_5(v1_5::Message::MultipartReply(v1_5::MultipartReply { flags: 0, body }))]
+        }
+        other => panic!("not a 1.5 flow stats request: {other:?}"),
+    });
+    let response = kit.http("POST", "/stats/flow/1", br#"{"priority": 7, "table_id": "ALL"}"#);
+    assert_eq!(response.status, 200, "{response}");
+    let flow = &json_of(&response)["1"][0];
+    assert_eq!(flow["match"], json!({"in_port": 1}));
+    assert_eq!(flow["stats"], json!({"duration": {"duration_sec": 3, "duration_nsec": 500}, "packet_count": 11}));
+    assert_eq!(flow["priority"], 7);
+}
+
+#[test]
+fn a_flow_entry_on_1_4_and_1_5_takes_ryus_instructions_and_ignores_unknown_keys() {
+    for version in [OFP_VERSION_1_4, OFP_VERSION_1_5] {
+        let mut kit = kit_on(version);
+        kit.answer_switch_requests(|_, request| barrier_reply(request).into_iter().collect());
+        // `command`, `len` and `hello` are keys Ryu's ofctl does not read.
+        let body = br#"{"dpid": 1, "priority": 5, "importance": 3, "command": "add", "hello": 1,
+                        "match": {"in_port": 1, "eth_type": 2048},
+                        "instructions": [{"type": "APPLY_ACTIONS", "actions": [{"type": "OUTPUT", "port": 2, "len": 16}]}]}"#;
+        let response = kit.http("POST", "/stats/flowentry/add", body);
+        assert_eq!(response.status, 200, "{response}");
+        let sent = kit.take_sent();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        let flow = v1_3::FlowMod {
+            priority: 5,
+            match_: v1_3::Match::new().in_port(1).eth_type(0x0800),
+            instructions: vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::Output {
+                port: 2,
+                max_len: 0xffe5,
+            }])],
+            ..Default::default()
+        };
+        let expected: Message = if version == OFP_VERSION_1_4 {
+            v1_4::Message::FlowMod(v1_4::FlowMod { flow, importance: 3 }).into()
+        } else {
+            v1_5::Message::FlowMod(v1_4::FlowMod { flow, importance: 3 }).into()
+        };
+        assert_eq!(sent[0].message, Some(expected), "version {version}");
+        // A wrong value is still a 400, and nothing goes to the switch.
+        let bad = br#"{"dpid": 1, "instructions": [{"type": "APPLY_ACTIONS", "actions": [{"type": "OUTPUT", "port": "x"}]}]}"#;
+        let response = kit.http("POST", "/stats/flowentry/add", bad);
+        assert_eq!(response.status, 400, "{response}");
+        assert!(response.body_text().contains("instructions[0].actions[0].port"), "{response}");
+        assert!(kit.take_sent().is_empty());
+    }
+}
+
+#[test]
+fn port_stats_and_desc_on_1_4_and_1_5_show_properties_by_name() {
+    let mut kit = kit_on(OFP_VERSION_1_4);
+    kit.answer_switch_requests(|_, _| vec![corpus("of14/5-30-ofp_port_stats_reply.packet")]);
+    let response = kit.http("GET", "/stats/port/1/7", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let port = &json_of(&response)["1"][0];
+    assert_eq!(port["port_no"], 7);
+    assert_eq!(port["properties"][0]["type"], "ETHERNET");
+    assert_eq!(port["properties"][1]["type"], "OPTICAL");
+    assert_eq!(port["properties"][1]["bias_current"], 300);
+    match &kit.take_sent()[0].message {
+        Some(Message::V1_4(v1_4::Message::MultipartRequest(v1_4::MultipartRequest {
+            body: v1_4::MultipartRequestBody::Common(MultipartRequestBody::PortStats { port_no }),
+            ..
+        }))) => assert_eq!(*port_no, 7),
+        other => panic!("not a 1.4 port stats request: {other:?}"),
+    }
+
+    let mut kit = kit_on(OFP_VERSION_1_5);
+    kit.answer_switch_requests(|_, _| vec![corpus("of15/libofproto-OFP15-port_desc_reply.packet")]);
+    let response = kit.http("GET", "/stats/portdesc/1/LOCAL", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let ports = json_of(&response)["1"].clone();
+    assert!(ports[0]["properties"][0]["type"].is_string(), "{ports}");
+    assert!(ports[0]["name"].is_string(), "{ports}");
+    match &kit.take_sent()[0].message {
+        Some(Message::V1_5(v1_5::Message::MultipartRequest(v1_5::MultipartRequest {
+            body: v1_5::MultipartRequestBody::PortDesc { port_no },
+            ..
+        }))) => assert_eq!(*port_no, 0xffff_fffe, "1.5 asks for the one port"),
+        other => panic!("not a 1.5 port desc request: {other:?}"),
+    }
+}
+
+#[test]
+fn a_1_2_datapath_gets_1_2_requests_and_ryus_1_2_json() {
+    let mut kit = kit_on(OFP_VERSION_1_2);
+    kit.answer_switch_requests(|_, request| match request {
+        Message::V1_2(v1_2::Message::StatsRequest(v1_2::StatsRequest {
+            body: MultipartRequestBody::PortStats { .. },
+            ..
+        })) => {
+            let port = v1_3::multipart::PortStats { port_no: 1, rx_packets: 4, ..Default::default() };
+            let body = v1_2::StatsReplyBody::PortStats(vec![port]);
+            vec![Message::V1_2(v1_2::Message::StatsReply(v1_2::StatsReply { flags: 0, body }))]
+        }
+        Message::V1_2(v1_2::Message::StatsRequest(v1_2::StatsRequest {
+            body: MultipartRequestBody::Flow(_), ..
+        })) => {
+            let flow = FlowStats { priority: 3, match_: v1_3::Match::new().in_port(2), ..Default::default() };
+            let body = v1_2::StatsReplyBody::Common(MultipartReplyBody::Flow(vec![flow]));
+            vec![Message::V1_2(v1_2::Message::StatsReply(v1_2::StatsReply { flags: 0, body }))]
+        }
+        other => barrier_reply(other).into_iter().collect(),
+    });
+    let port = &json_of(&kit.http("GET", "/stats/port/1", b""))["1"][0];
+    assert_eq!(port["rx_packets"], 4);
+    assert!(port.get("duration_sec").is_none(), "1.2 port stats have no durations: {port}");
+    let flow = &json_of(&kit.http("GET", "/stats/flow/1", b""))["1"][0];
+    assert_eq!(flow["match"], json!({"in_port": 2}));
+    assert!(flow.get("flags").is_none(), "1.2 flow stats have no flags: {flow}");
+    kit.take_sent();
+    let response =
+        kit.http("POST", "/stats/flowentry/add", br#"{"dpid": 1, "actions": [{"type": "OUTPUT", "port": 1}]}"#);
+    assert_eq!(response.status, 200, "{response}");
+    assert!(matches!(kit.take_sent()[0].message, Some(Message::V1_2(v1_2::Message::FlowMod(_)))));
+    // 1.2 has no meters, as in Ryu.
+    assert_eq!(kit.http("GET", "/stats/meter/1", b"").status, 501);
+}
+
+#[test]
+fn endpoints_follow_ryus_module_for_each_version() {
+    // Ryu's ofctl_v1_5 has meter descriptions and no meter configuration; ofctl_v1_4 the other way round; queue
+    // descriptions only from 1.4 on, queue configuration only before.
+    let mut kit = kit_on(OFP_VERSION_1_5);
+    kit.connect(2, OFP_VERSION_1_4, &[1]);
+    kit.connect(3, OFP_VERSION_1_3, &[1]);
+    for (path, status) in [
+        ("/stats/meterconfig/1", 501),
+        ("/stats/meterdesc/1", 504),
+        ("/stats/meterconfig/2", 504),
+        ("/stats/meterdesc/2", 501),
+        ("/stats/queueconfig/2", 501),
+        ("/stats/queuedesc/2/ALL/1", 504),
+        ("/stats/queuedesc/3", 501),
+        ("/stats/queueconfig/3", 504),
+    ] {
+        assert_eq!(kit.http("GET", path, b"").status, status, "GET {path}");
+    }
+}
+
+#[test]
+fn a_1_5_group_entry_has_buckets_with_properties() {
+    let mut kit = kit_on(OFP_VERSION_1_5);
+    kit.answer_switch_requests(|_, request| barrier_reply(request).into_iter().collect());
+    let body = br#"{"dpid": 1, "type": "SELECT", "group_id": 4, "buckets": [{"bucket_id": 1,
+                    "actions": [{"type": "OUTPUT", "port": 2}], "properties": [{"type": "WEIGHT", "weight": 5}]}]}"#;
+    let response = kit.http("POST", "/stats/groupentry/add", body);
+    assert_eq!(response.status, 200, "{response}");
+    match &kit.take_sent()[0].message {
+        Some(Message::V1_5(v1_5::Message::GroupMod(group))) => {
+            assert_eq!((group.group_type, group.group_id, group.buckets.len()), (1, 4, 1));
+            assert_eq!(group.buckets[0].bucket_id, 1);
+            assert_eq!(group.command_bucket_id, 0xffff_ffff, "OFPG_BUCKET_ALL when the body has none");
+            assert_eq!(
+                group.buckets[0].properties,
+                vec![tatsu_plugin_api::ofproto::props::Prop::Known(v1_5::BucketProp::Weight(5))]
+            );
+        }
+        other => panic!("not a 1.5 group mod: {other:?}"),
+    }
+}
+
+#[test]
+fn flow_descriptions_on_1_5_have_instructions_and_statistics() {
+    let mut kit = kit_on(OFP_VERSION_1_5);
+    kit.answer_switch_requests(|_, request| match request {
+        Message::V1_5(v1_5::Message::MultipartRequest(v1_5::MultipartRequest {
+            body: v1_5::MultipartRequestBody::FlowDesc(filter),
+            ..
+        })) => {
+            assert_eq!(filter.table_id, 0xff);
+            let entry = v1_5::FlowDesc {
+                table_id: 0,
+                priority: 9,
+                idle_timeout: 0,
+                hard_timeout: 0,
+                flags: 0,
+                importance: 2,
+                cookie: 77,
+                match_: v1_3::Match::new().in_port(1),
+                stats: Stats::default().with(Oxs::new(OxsField::PacketCount, 5)),
+                instructions: vec![v1_3::Instruction::ApplyActions(vec![v1_3::Action::output(2)])],
+            };
+            let body = v1_5::MultipartReplyBody::FlowDesc(vec![entry]);
+            vec![Message::V1_5(v1_5::Message::MultipartReply(v1_5::MultipartReply { flags: 0, body }))]
+        }
+        other => panic!("not a 1.5 flow desc request: {other:?}"),
+    });
+    let response = kit.http("GET", "/stats/flowdesc/1", b"");
+    assert_eq!(response.status, 200, "{response}");
+    let flow = &json_of(&response)["1"][0];
+    assert_eq!((flow["cookie"].clone(), flow["importance"].clone()), (json!(77), json!(2)));
+    assert_eq!(flow["stats"], json!({"packet_count": 5}));
+    assert_eq!(flow["instructions"][0]["type"], "APPLY_ACTIONS");
+    assert_eq!(
+        flow["instructions"][0]["actions"][0],
+        json!({"type": "OUTPUT", "port": 2, "max_len": 65535, "len": 16})
+    );
 }

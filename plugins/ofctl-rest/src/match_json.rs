@@ -164,7 +164,10 @@ pub fn to_match_13(value: &Value, parent: &str) -> ApiResult<Match> {
             other => other,
         };
         let Some(field) = OxmField::from_name(name).filter(|f| f.info().class == 0x8000) else {
-            return Err(bad(format!("unknown match field `{path}`")));
+            // Ryu logs an unknown match field (at error) and leaves it out of the match; so does this, louder
+            // than other unknown keys because the flow then matches more than the client may think.
+            log::warn!("ignored unknown match field `{path}`");
+            continue;
         };
         let oxm = oxm_from_user(field, value, &path)?;
         let order = ALL_FIELDS.iter().position(|f| *f == field).unwrap_or(usize::MAX);
@@ -298,7 +301,10 @@ pub fn to_match_10(value: &Value, parent: &str) -> ApiResult<v1_0::Match> {
                 }
                 "tp_src" => m.tp_src(int_as(value, &path)?),
                 "tp_dst" => m.tp_dst(int_as(value, &path)?),
-                _ => return Err(bad(format!("unknown match field `{path}` (OpenFlow 1.0)"))),
+                _ => {
+                    log::warn!("ignored unknown match field `{path}` (OpenFlow 1.0)");
+                    m
+                }
             };
     }
     Ok(m)
@@ -399,16 +405,19 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let e = to_match_13(&json!({"in_prot": 1}), "match").expect_err("unknown");
-        assert!(e.body_text().contains("unknown match field `match.in_prot`"), "{}", e.body_text());
+        // Unknown fields are left out, as Ryu does; wrong values are still errors.
+        let m = to_match_13(&json!({"in_prot": 1, "in_port": 2}), "match").expect("unknown field ignored");
+        assert_eq!(match_to_user_13(&m), json!({"in_port": 2}));
         let e = to_match_13(&json!({"dl_dst": "zz"}), "match").expect_err("bad mac");
         assert!(e.body_text().contains("match.dl_dst"), "{}", e.body_text());
         let e = to_match_13(&json!({"tp_dst": 80}), "match").expect_err("no proto");
         assert!(e.body_text().contains("nw_proto"), "{}", e.body_text());
         let e = to_match_13(&json!({"ip_proto": 300}), "match").expect_err("range");
         assert!(e.body_text().contains("out of range"), "{}", e.body_text());
-        let e = to_match_10(&json!({"eth_dst": "00:00:00:00:00:01"}), "match").expect_err("1.3 name on 1.0");
-        assert!(e.body_text().contains("match.eth_dst"), "{}", e.body_text());
+        let m = to_match_10(&json!({"eth_dst": "00:00:00:00:00:01"}), "match").expect("1.3 name ignored on 1.0");
+        assert_eq!(match_to_user_10(&m), json!({}));
+        let e = to_match_10(&json!({"dl_dst": "zz"}), "match").expect_err("bad mac");
+        assert!(e.body_text().contains("match.dl_dst"), "{}", e.body_text());
     }
 
     #[test]

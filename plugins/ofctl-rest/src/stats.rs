@@ -8,7 +8,7 @@ use tatsu_plugin_api::ofproto::v1_3::multipart::{
     QueueStats, TableStats,
 };
 use tatsu_plugin_api::ofproto::v1_3::table_features::{TableFeatureProp, TableFeatures};
-use tatsu_plugin_api::ofproto::v1_3::{oxm, MeterBand, PacketQueue, Port, QueueProp, Role};
+use tatsu_plugin_api::ofproto::v1_3::{MeterBand, PacketQueue, Port, QueueProp, Role};
 
 use crate::actions::{action_to_str_10, action_to_str_13, instructions_to_user_13};
 use crate::match_json::{match_to_user_10, match_to_user_13};
@@ -117,6 +117,90 @@ pub fn tables_10(tables: &[v1_0::TableStats]) -> Vec<Value> {
                 "table_id": TABLES.to_user(u64::from(t.table_id)),
                 "name": t.name.as_str(),
                 "wildcards": wildcards,
+                "max_entries": t.max_entries,
+                "active_count": t.active_count,
+                "lookup_count": t.lookup_count,
+                "matched_count": t.matched_count,
+            })
+        })
+        .collect()
+}
+
+/// OXM field names of Ryu's 1.2 table statistics, by field number.
+const OXM_NAMES_12: [&str; 36] = [
+    "IN_PORT",
+    "IN_PHY_PORT",
+    "METADATA",
+    "ETH_DST",
+    "ETH_SRC",
+    "ETH_TYPE",
+    "VLAN_VID",
+    "VLAN_PCP",
+    "IP_DSCP",
+    "IP_ECN",
+    "IP_PROTO",
+    "IPV4_SRC",
+    "IPV4_DST",
+    "TCP_SRC",
+    "TCP_DST",
+    "UDP_SRC",
+    "UDP_DST",
+    "SCTP_SRC",
+    "SCTP_DST",
+    "ICMPV4_TYPE",
+    "ICMPV4_CODE",
+    "ARP_OP",
+    "ARP_SPA",
+    "ARP_TPA",
+    "ARP_SHA",
+    "ARP_THA",
+    "IPV6_SRC",
+    "IPV6_DST",
+    "IPV6_FLABEL",
+    "ICMPV6_TYPE",
+    "ICMPV6_CODE",
+    "IPV6_ND_TARGET",
+    "IPV6_ND_SLL",
+    "IPV6_ND_TLL",
+    "MPLS_LABEL",
+    "MPLS_TC",
+];
+
+/// 1.2 table stats, with Ryu's 1.2 names for the bitmaps.
+pub fn tables_12(tables: &[tatsu_plugin_api::ofproto::v1_2::TableStats]) -> Vec<Value> {
+    let oxms = |bits: u64| -> Vec<&str> {
+        OXM_NAMES_12.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, n)| *n).collect()
+    };
+    let actions = |bits: u32| -> Vec<&str> {
+        group_feature_actions(tatsu_plugin_api::ofproto::OFP_VERSION_1_2)
+            .into_iter()
+            .filter(|(bit, _)| bits & (1 << bit) != 0)
+            .map(|(_, n)| n)
+            .collect()
+    };
+    const INSTRUCTIONS: [(u32, &str); 5] =
+        [(1, "GOTO_TABLE"), (2, "WRITE_METADATA"), (3, "WRITE_ACTIONS"), (4, "APPLY_ACTIONS"), (5, "CLEAR_ACTIONS")];
+    const CONFIG: [(u32, &str); 4] =
+        [(0, "TABLE_MISS_CONTROLLER"), (1, "TABLE_MISS_CONTINUE"), (2, "TABLE_MISS_DROP"), (3, "TABLE_MISS_MASK")];
+    let names = |table: &[(u32, &'static str)], bits: u32| -> Vec<&'static str> {
+        table.iter().filter(|(bit, _)| bits & (1 << bit) != 0).map(|(_, n)| *n).collect()
+    };
+    tables
+        .iter()
+        .map(|t| {
+            json!({
+                "table_id": TABLES.to_user(u64::from(t.table_id)),
+                "name": t.name.as_str(),
+                "match": oxms(t.match_),
+                "wildcards": oxms(t.wildcards),
+                "write_actions": actions(t.write_actions),
+                "apply_actions": actions(t.apply_actions),
+                "write_setfields": oxms(t.write_setfields),
+                "apply_setfields": oxms(t.apply_setfields),
+                "metadata_match": t.metadata_match,
+                "metadata_write": t.metadata_write,
+                "instructions": names(&INSTRUCTIONS, t.instructions),
+                "config": names(&CONFIG, t.config),
                 "max_entries": t.max_entries,
                 "active_count": t.active_count,
                 "lookup_count": t.lookup_count,
@@ -244,8 +328,11 @@ pub fn queue_config_13(port: u32, queues: &[PacketQueue]) -> Value {
                 .map(|p| match p {
                     QueueProp::MinRate(rate) => json!({"property": "MIN_RATE", "rate": rate}),
                     QueueProp::MaxRate(rate) => json!({"property": "MAX_RATE", "rate": rate}),
-                    #[allow(unreachable_patterns)]
-                    _ => json!({"property": "UNKNOWN"}),
+                    // Ryu puts the raw bytes here (which its json.dumps then cannot write); base64, as Ryu's JSON
+                    // shows bytes everywhere else.
+                    QueueProp::Experimenter { experimenter, data } => json!({"property": "EXPERIMENTER",
+                        "experimenter": experimenter, "data": crate::util::base64_encode(data)}),
+                    QueueProp::Unknown { .. } => json!({"property": "UNKNOWN"}),
                 })
                 .collect();
             json!({"port": PORTS_13.to_user(u64::from(q.port)), "properties": properties,
@@ -261,15 +348,16 @@ fn group_type(t: u8) -> Value {
     GROUP_TYPES.get(usize::from(t)).map_or_else(|| Value::from(t), |name| Value::from(*name))
 }
 
-/// 1.3 group stats.
-pub fn groups_13(groups: &[GroupStats]) -> Vec<Value> {
+/// 1.2 and 1.3 group stats (1.2's entries are 8 bytes shorter: no durations).
+pub fn groups_13(groups: &[GroupStats], version: u8) -> Vec<Value> {
+    let base = if version == tatsu_plugin_api::ofproto::OFP_VERSION_1_2 { 32 } else { 40 };
     groups
         .iter()
         .map(|g| {
             let buckets: Vec<Value> =
                 g.bucket_stats.iter().map(|(p, b)| json!({"packet_count": p, "byte_count": b})).collect();
             json!({
-                "length": 40 + 16 * g.bucket_stats.len(),
+                "length": base + 16 * g.bucket_stats.len(),
                 "ref_count": g.ref_count, "packet_count": g.packet_count, "byte_count": g.byte_count,
                 "duration_sec": g.duration_sec, "duration_nsec": g.duration_nsec,
                 "bucket_stats": buckets,
@@ -319,8 +407,22 @@ const ACTION_NAMES_13: &[(u32, &str)] = &[
     (27, "POP_PBB"),
 ];
 
-/// 1.3 group features.
-pub fn group_features_13(f: &GroupFeatures) -> Value {
+/// The action types Ryu lists in group features beyond 1.3's: 1.2 has no PBB, 1.4 adds EXPERIMENTER (bit 65535,
+/// which no 32-bit bitmap has), 1.5 COPY_FIELD and METER.
+fn group_feature_actions(version: u8) -> Vec<(u32, &'static str)> {
+    use tatsu_plugin_api::ofproto::{OFP_VERSION_1_2, OFP_VERSION_1_5};
+    let mut names: Vec<(u32, &str)> = ACTION_NAMES_13.to_vec();
+    match version {
+        OFP_VERSION_1_2 => names.retain(|(bit, _)| *bit < 26),
+        OFP_VERSION_1_5 => names.extend([(28, "COPY_FIELD"), (29, "METER")]),
+        _ => {}
+    }
+    names
+}
+
+/// Group features (1.2 to 1.5: one layout, the action names of the `version`).
+pub fn group_features_13(f: &GroupFeatures, version: u8) -> Value {
+    let action_names = group_feature_actions(version);
     let types: Vec<&str> = (0..4).filter(|i| f.types & (1 << i) != 0).map(|i| GROUP_TYPES[i]).collect();
     let capabilities: Vec<&str> =
         [(1, "SELECT_WEIGHT"), (2, "SELECT_LIVENESS"), (4, "CHAINING"), (8, "CHAINING_CHECKS")]
@@ -334,7 +436,7 @@ pub fn group_features_13(f: &GroupFeatures) -> Value {
         .zip(f.actions)
         .map(|(name, bits)| {
             let names: Vec<&str> =
-                ACTION_NAMES_13.iter().filter(|(bit, _)| bits & (1 << bit) != 0).map(|(_, n)| *n).collect();
+                action_names.iter().filter(|(bit, _)| bits & (1 << bit) != 0).map(|(_, n)| *n).collect();
             json!({ *name: names })
         })
         .collect();
@@ -458,8 +560,7 @@ pub fn table_features_13(tables: &[TableFeatures]) -> Vec<Value> {
                     TableFeatureProp::Oxm { prop_type, ids } => json!({
                         "type": prop_name(*prop_type),
                         "oxm_ids": ids.iter().filter_map(|words| words.first()).map(|header| {
-                            let name = oxm::header_name(*header).map_or_else(|| format!("field_{:#010x}", header), str::to_owned);
-                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": name})
+                            json!({"hasmask": (header >> 8) & 1, "length": header & 0xff, "type": crate::util::ryu_oxm_name(*header, tatsu_plugin_api::ofproto::OFP_VERSION_1_3)})
                         }).collect::<Vec<_>>(),
                     }),
                     TableFeatureProp::Experimenter { prop_type, .. } => json!({"type": prop_name(*prop_type)}),
@@ -512,7 +613,7 @@ mod tests {
         let table = TableStats { table_id: 0, active_count: 4, ..Default::default() };
         assert_eq!(json!(tables_13(&[table]))[0], recorded("of13/table_1.json")["1"][0]);
         let group = GroupStats { group_id: 1, ref_count: 1, bucket_stats: vec![(0, 0), (0, 0)], ..Default::default() };
-        let ours = json!(groups_13(&[group]));
+        let ours = json!(groups_13(&[group], 4));
         assert_eq!(shape(&ours), shape(&recorded("of13/group_1.json")["1"]));
         assert_eq!(ours[0]["length"], 72, "as OVS reported for two buckets");
         let meter = MeterStats { meter_id: 1, flow_count: 1, band_stats: vec![(0, 0)], ..Default::default() };
@@ -530,7 +631,7 @@ mod tests {
             max_groups: [4_294_967_040; 4],
             actions: [all_actions & !(1 << 11 | 1 << 12); 4],
         };
-        assert_eq!(group_features_13(&group_features), recorded("of13/groupfeatures_1.json")["1"][0]);
+        assert_eq!(group_features_13(&group_features, 4), recorded("of13/groupfeatures_1.json")["1"][0]);
         let role_reply = Role { role: 1, generation_id: u64::MAX };
         assert_eq!(role(&role_reply), recorded("of13/role_1.json")["1"][0]);
         let d = Desc {
@@ -542,7 +643,33 @@ mod tests {
         };
         assert_eq!(desc(&d), recorded("of13/desc_1.json")["1"]);
         assert_eq!(queue_config_13(1, &[]), recorded("of13/queueconfig_1_1.json")["1"][0]);
+        let queue = PacketQueue {
+            queue_id: 1,
+            port: 2,
+            properties: vec![
+                QueueProp::MinRate(10),
+                QueueProp::Experimenter { experimenter: 0x2320, data: vec![1, 2, 3] },
+            ],
+        };
+        assert_eq!(
+            queue_config_13(2, &[queue])["queues"][0]["properties"],
+            json!([{"property": "MIN_RATE", "rate": 10},
+                   {"property": "EXPERIMENTER", "experimenter": 0x2320, "data": "AQID"}])
+        );
         assert_eq!(queue_config_13(0xffff_ffff, &[]), recorded("of13/queueconfig_1.json")["1"][0]);
+    }
+
+    #[test]
+    fn unknown_oxm_ids_are_named_as_ryu_names_them() {
+        // Names Ryu 4.34 gave Open vSwitch 3.1's table features (scripts/compare-ryu-ofctl).
+        use crate::util::ryu_oxm_name;
+        assert_eq!(ryu_oxm_name(0x0001_ee01, 4), "field_247");
+        assert_eq!(ryu_oxm_name(0x1000_0401, 4), "field_524290");
+        assert_eq!(ryu_oxm_name(0x8000_0004, 4), "in_port");
+        assert_eq!(ryu_oxm_name(0x0001_d004, 4), "tun_flags");
+        assert_eq!(ryu_oxm_name(0x0001_1004, 4), "reg8");
+        assert_eq!(ryu_oxm_name(0x8000_5804, 4), "field_4194348", "packet_type is 1.5's");
+        assert_eq!(ryu_oxm_name(0x8000_5804, 6), "packet_type");
     }
 
     #[test]
