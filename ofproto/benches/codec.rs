@@ -2,11 +2,15 @@
 //!
 //! A small self-contained harness (no external bench framework): each case
 //! runs for about one second and reports messages/s and MB/s. A counting
-//! global allocator reports allocations per decoded packet-in.
+//! global allocator reports allocations per decoded packet-in. Then, per
+//! version (1.0, 1.2, 1.3, 1.4, 1.5): the whole corpus of that version
+//! (`tests/corpus/ofXY`) decoded and encoded again, the version-neutral
+//! packet-in view, and the version-neutral flow-mod builder.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tatsu_ofproto::v1_3::multipart::{FlowStats, MultipartReplyBody};
@@ -33,7 +37,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn run(name: &str, bytes_per_op: usize, mut f: impl FnMut()) {
+fn run(name: &str, bytes_per_op: usize, f: impl FnMut()) {
+    run_many(name, 1, bytes_per_op, f);
+}
+
+/// Like [`run`] for a call that handles `messages` messages of `bytes` bytes in all.
+fn run_many(name: &str, messages: u64, bytes: usize, mut f: impl FnMut()) {
     // Warm up, then time batches for ~1 s.
     for _ in 0..1000 {
         f();
@@ -47,14 +56,9 @@ fn run(name: &str, bytes_per_op: usize, mut f: impl FnMut()) {
         n += 1000;
     }
     let s = start.elapsed().as_secs_f64();
-    let rate = n as f64 / s;
-    println!(
-        "{:<40} {:>12.0} msg/s {:>10.1} MB/s {:>8.1} ns/msg",
-        name,
-        rate,
-        rate * bytes_per_op as f64 / 1e6,
-        1e9 / rate
-    );
+    let calls = n as f64 / s;
+    let rate = calls * messages as f64;
+    println!("{:<48} {:>12.0} msg/s {:>10.1} MB/s {:>8.1} ns/msg", name, rate, calls * bytes as f64 / 1e6, 1e9 / rate);
 }
 
 fn allocs_during(f: impl FnOnce()) -> u64 {
@@ -152,4 +156,69 @@ fn main() {
         black_box(v.map(|v| (v.in_port(), v.data().len())));
     });
     println!("allocations per decoded packet-in: owned Message {}, PacketInView {}", a_owned, a_view);
+
+    per_version(&mut out);
+}
+
+/// The corpus captures of one version (`tests/corpus/ofXY/*.packet`) that decode and encode again (a few are
+/// kept in the corpus to be refused).
+fn corpus(version_dir: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus").join(version_dir);
+    let mut captures: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the corpus at {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "packet"))
+        .filter_map(|path| Some((path.file_name()?.to_string_lossy().into_owned(), std::fs::read(&path).ok()?)))
+        .filter(|(_, bytes)| tatsu_ofproto::decode(bytes).is_ok_and(|(_, m)| m.to_vec(1).is_ok()))
+        .collect();
+    captures.sort();
+    captures
+}
+
+/// Decode and encode rates per version, over its corpus and over the version-neutral packet-in and flow-mod.
+fn per_version(out: &mut Vec<u8>) {
+    use tatsu_ofproto::portable::{self, Encode};
+    let versions = [
+        ("of10", tatsu_ofproto::OFP_VERSION_1_0),
+        ("of12", tatsu_ofproto::OFP_VERSION_1_2),
+        ("of13", tatsu_ofproto::OFP_VERSION_1_3),
+        ("of14", tatsu_ofproto::OFP_VERSION_1_4),
+        ("of15", tatsu_ofproto::OFP_VERSION_1_5),
+    ];
+    let flow_mod = portable::FlowMod::add(portable::Match::new().in_port(1).eth_dst([0, 0, 0, 0, 0, 2].into()))
+        .priority(100)
+        .actions([portable::Action::output(2)]);
+    for (dir, version) in versions {
+        let captures = corpus(dir);
+        let bytes: usize = captures.iter().map(|(_, c)| c.len()).sum();
+        let n = captures.len() as u64;
+        let decoded: Vec<tatsu_ofproto::Message> =
+            captures.iter().filter_map(|(_, c)| tatsu_ofproto::decode(c).ok()).map(|(_, m)| m).collect();
+        run_many(&format!("{dir}: decode the corpus ({n} messages)"), n, bytes, || {
+            for (_, capture) in &captures {
+                black_box(tatsu_ofproto::decode(black_box(capture)).ok());
+            }
+        });
+        run_many(&format!("{dir}: encode the corpus ({n} messages)"), n, bytes, || {
+            out.clear();
+            for message in &decoded {
+                black_box(message.encode(1, out).ok());
+            }
+            black_box(&out);
+        });
+        if let Some((name, packet_in)) = captures.iter().find(|(name, _)| name.contains("packet_in")) {
+            run(&format!("{dir}: portable PacketIn::parse ({name})"), packet_in.len(), || {
+                black_box(portable::PacketIn::parse(black_box(packet_in)).ok().map(|p| (p.in_port, p.data.len())));
+            });
+        }
+        out.clear();
+        flow_mod.encode_for(version, 1, out).expect("the portable flow-mod encodes in every version");
+        let flow_mod_len = out.len();
+        run(&format!("{dir}: portable FlowMod::encode_for"), flow_mod_len, || {
+            out.clear();
+            black_box(black_box(&flow_mod).encode_for(version, 1, out).ok());
+            black_box(&out);
+        });
+    }
 }

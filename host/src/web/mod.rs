@@ -168,30 +168,22 @@ struct Server {
 }
 
 impl Server {
-    fn new(
-        settings: WebSettings,
-        max_connections: usize,
-        bus: Arc<Bus>,
-        routes: Arc<Routes>,
-        websockets: Arc<WebSockets>,
-        captures: Arc<Captures>,
-        metrics: Arc<Metrics>,
-        runners: &Arc<Runners>,
-    ) -> Server {
+    /// A server for `web`'s routes, WebSockets, captures and metrics, with `settings`.
+    fn new(settings: WebSettings, max_connections: usize, web: &Web) -> Server {
         let message = format!("too many REST connections (at most {max_connections}); retry later");
         let full = Response::error(503, &message).with_header("Retry-After", "1".to_owned()).encode(false);
-        let group = ThreadGroup::new("tatsu-web", runners);
-        metrics.watch_group(&group);
+        let group = ThreadGroup::new("tatsu-web", &web.runners);
+        web.metrics.watch_group(&group);
         Server {
             group,
-            metrics,
+            metrics: Arc::clone(&web.metrics),
             connections: Arc::new(Counter::new(max_connections)),
             bodies: Arc::new(Counter::new(settings.body_budget_bytes)),
             settings,
-            bus,
-            routes,
-            websockets,
-            captures,
+            bus: Arc::clone(&web.bus),
+            routes: Arc::clone(&web.routes),
+            websockets: Arc::clone(&web.websockets),
+            captures: Arc::clone(&web.captures),
             full,
             refused_connections: LogLimit::new(1),
             slow_heads: LogLimit::new(1),
@@ -362,16 +354,7 @@ impl Web {
             settings.body_budget_bytes
         );
         self.websockets.configure(settings.websocket.clone());
-        let server = Arc::new(Server::new(
-            settings,
-            max_connections,
-            Arc::clone(&self.bus),
-            Arc::clone(&self.routes),
-            Arc::clone(&self.websockets),
-            Arc::clone(&self.captures),
-            Arc::clone(&self.metrics),
-            &self.runners,
-        ));
+        let server = Arc::new(Server::new(settings, max_connections, self));
         let listener = Arc::new(listener);
         let acceptor = start_accepting(&server, &listener).map_err(|e| format!("cannot start the REST server: {e}"))?;
         *self.listening() = Some(Listening { server, listener, state: State::Accepting(acceptor) });
@@ -1056,16 +1039,8 @@ mod tests {
 
     #[test]
     fn the_refusal_past_the_cap_is_a_whole_503_that_closes() {
-        let server = Server::new(
-            WebSettings::default(),
-            3,
-            Arc::default(),
-            Arc::default(),
-            Arc::default(),
-            Captures::new(None),
-            Arc::default(),
-            &Runners::new(0),
-        );
+        let web = Web::new(Arc::default(), Runners::new(0), Captures::new(None), Arc::default());
+        let server = Server::new(WebSettings::default(), 3, &web);
         let text = String::from_utf8(server.full.clone()).expect("ASCII");
         let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");
