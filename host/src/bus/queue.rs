@@ -143,6 +143,11 @@ impl EventQueue {
         inner.closed || (inner.events.is_empty() && inner.consumer_waiting)
     }
 
+    /// Whether no event waits in the queue.
+    pub fn is_empty(&self) -> bool {
+        self.lock().events.is_empty()
+    }
+
     /// Events refused because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -32,6 +32,7 @@ pub use handover::Inherited;
 use handover::Pause;
 use requests::PendingReply;
 use writer::Outbox;
+pub use writer::Queued;
 
 /// A connected switch.
 pub struct Connection {
@@ -97,7 +98,13 @@ impl Connection {
             version: AtomicU8::new(0),
             info: Mutex::new(Info::default()),
             dpid: OnceLock::new(),
-            outbox: Mutex::new(Outbox { bytes: Vec::new(), closed: false, writer_waiting: false, writer_busy: false }),
+            outbox: Mutex::new(Outbox {
+                bytes: Vec::new(),
+                closed: false,
+                writer_waiting: false,
+                writer_busy: false,
+                flush_owed: false,
+            }),
             writer: OnceLock::new(),
             next_xid: AtomicU32::new(1),
             pending: Mutex::new(HashMap::new()),

@@ -19,6 +19,11 @@ use tatsu_abi::RequestError;
 /// not read what it is sent, and is dropped.
 const HOST_HEADROOM: usize = 64 * 1024;
 
+/// Most bytes [`Connection::flush_deferred`] writes from the app's thread: a few responses, the latency case, where
+/// the writer's wake-up would cost more than the write. More goes to the writer, which writes what several batches
+/// queued in one system call (cbench's throughput mode lost a tenth with every batch written by the app).
+const DIRECT_WRITE_MOST: usize = 2 * 1024;
+
 /// Messages waiting to be written.
 pub(super) struct Outbox {
     pub(super) bytes: Vec<u8>,
@@ -26,6 +31,18 @@ pub(super) struct Outbox {
     pub(super) writer_waiting: bool,
     /// The writer holds a batch taken from `bytes` and is writing it.
     pub(super) writer_busy: bool,
+    /// An app's event loop queued bytes here without waking the waiting writer, and will call
+    /// [`Connection::flush_deferred`] when its batch ends.
+    pub(super) flush_owed: bool,
+}
+
+/// What became of a message an app's event loop queued with [`Connection::send_deferred`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Queued {
+    /// Queued; the writer is running, was woken, or a flush is already owed.
+    Queued,
+    /// Queued, the writer was left waiting: the caller owes one [`Connection::flush_deferred`].
+    FlushOwed,
 }
 
 /// Why the writer stopped before writing a whole batch.
@@ -77,6 +94,18 @@ impl Connection {
     /// Queues a message an app sends; an xid of 0 is replaced by a fresh one. Fails at once if the switch is gone
     /// or its send queue is full.
     pub fn send(&self, message: &[u8]) -> Result<(), RequestError> {
+        self.queue(message, false).map(|_| ())
+    }
+
+    /// Queues a message as [`Connection::send`] does, but leaves a waiting writer waiting: the caller (an app's
+    /// event loop in the middle of a batch) flushes with [`Connection::flush_deferred`] when
+    /// [`Queued::FlushOwed`] says so, once for all it sent in the batch, which saves a wake-up and a switch to the
+    /// writer per message.
+    pub fn send_deferred(&self, message: &[u8]) -> Result<Queued, RequestError> {
+        self.queue(message, true)
+    }
+
+    fn queue(&self, message: &[u8], defer: bool) -> Result<Queued, RequestError> {
         if message.len() < 8 {
             return Err(RequestError {
                 failure: RequestFailure::Failed,
@@ -85,7 +114,7 @@ impl Connection {
         }
         self.check_role(message)?;
         let limit = self.shared.settings().send_queue_bytes;
-        let wake = {
+        let queued = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {
                 return Err(RequestError {
@@ -114,12 +143,61 @@ impl Connection {
                 let xid = self.fresh_xid().to_be_bytes();
                 outbox.bytes[start + 4..start + 8].copy_from_slice(&xid);
             }
-            std::mem::take(&mut outbox.writer_waiting)
+            if defer && outbox.writer_waiting {
+                // The writer stays waiting, so that a host-made message or another thread's send still wakes it.
+                if std::mem::replace(&mut outbox.flush_owed, true) {
+                    (Queued::Queued, false)
+                } else {
+                    (Queued::FlushOwed, false)
+                }
+            } else {
+                (Queued::Queued, std::mem::take(&mut outbox.writer_waiting))
+            }
+        };
+        let (queued, wake) = queued;
+        if wake {
+            self.wake_writer();
+        }
+        Ok(queued)
+    }
+
+    /// Pays the flush [`Connection::send_deferred`] said is owed. With `write_here`, if the writer still waits and
+    /// the outbox holds no more than [`DIRECT_WRITE_MOST`], writes it straight to the socket from the calling green
+    /// thread, with one non-blocking `write` under the outbox's lock (so nothing is queued or taken meanwhile, and a
+    /// handover sees the outbox before or after, never during the write). Whatever that leaves, any error, and
+    /// everything else goes to the writer as usual.
+    pub fn flush_deferred(&self, write_here: bool) {
+        let wake = {
+            let mut outbox = lock(&self.outbox);
+            outbox.flush_owed = false;
+            // Only a waiting writer holds no batch: a running one writes what is queued after its batch, in order.
+            // A closed connection's writer flushes and shuts down; a handed-over one is the successor's.
+            if write_here
+                && outbox.bytes.len() <= DIRECT_WRITE_MOST
+                && outbox.writer_waiting
+                && !outbox.writer_busy
+                && !outbox.closed
+                && !self.handed_over()
+            {
+                let written = loop {
+                    match self.stream.inner().write(&outbox.bytes) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        // EAGAIN, or an error the writer meets again and closes the connection for.
+                        Err(_) => break 0,
+                    }
+                };
+                if written == outbox.bytes.len() {
+                    outbox.bytes.clear();
+                } else {
+                    outbox.bytes.drain(..written);
+                }
+            }
+            !outbox.bytes.is_empty() && std::mem::take(&mut outbox.writer_waiting)
         };
         if wake {
             self.wake_writer();
         }
-        Ok(())
     }
 
     /// Writes what apps queue, in as few system calls as possible. The socket is the reader's too, and may lets
