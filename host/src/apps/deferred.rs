@@ -4,6 +4,12 @@
 //! switch) this saves a wake-up of the writer and a switch to it per response. When more events already wait for
 //! the app, the writers are woken instead: they then write what several batches sent in one system call. Sends
 //! from the app's other green threads, and from the event loop outside a batch, wake the writer as before.
+//!
+//! The list is thread-local, like the watchdog's activity record: app code yields its scheduler thread only in host
+//! calls that wait, and each of those goes through [`waiting`], which flushes the list and leaves the batch until
+//! the call returns (on whichever thread the green thread then runs). So while a batch is active on a thread, only
+//! its event loop runs app code there. (may's coroutine-local storage, a map lookup per access, cost cbench
+//! throughput about a tenth.)
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -13,6 +19,7 @@ use tatsu_abi::RequestError;
 use crate::bus::queue::EventQueue;
 use crate::switch::connection::Connection;
 use crate::switch::Switches;
+use crate::watchdog::{Blocking, Watched};
 
 /// The calling green thread's deferred sends.
 #[derive(Default)]
@@ -38,7 +45,9 @@ impl Drop for Deferred {
     }
 }
 
-may::coroutine_local!(static DEFERRED: RefCell<Deferred> = RefCell::default());
+thread_local! {
+    static DEFERRED: RefCell<Deferred> = RefCell::default();
+}
 
 /// Ends a batch even if it unwinds.
 struct BatchGuard<'a> {
@@ -76,8 +85,28 @@ pub(super) fn send(switches: &Switches, dpid: u64, message: &[u8]) -> Option<Res
     })
 }
 
-/// Flushes the calling thread's deferred sends now: before it waits in a host call, so that nothing it sent waits
-/// with it.
-pub(super) fn flush() {
-    DEFERRED.with(|deferred| deferred.borrow_mut().flush(true));
+/// A host call that waits, made by app code (see [`waiting`]).
+pub(super) struct Waiting {
+    _blocking: Blocking,
+    /// The call was made inside a batch, which goes on when it returns.
+    in_batch: bool,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.in_batch {
+            DEFERRED.with(|deferred| deferred.borrow_mut().active = true);
+        }
+    }
+}
+
+/// Marks the calling app code as waiting in a host call (see [`Watched::blocking`]), after writing what its batch
+/// sent so far (nothing it sent waits with it), and leaves the batch until the call returns.
+pub(super) fn waiting(watched: &Watched) -> Waiting {
+    let in_batch = DEFERRED.with(|deferred| {
+        let mut deferred = deferred.borrow_mut();
+        deferred.flush(true);
+        std::mem::replace(&mut deferred.active, false)
+    });
+    Waiting { _blocking: watched.blocking(), in_batch }
 }

@@ -16,11 +16,10 @@ use tatsu_abi::{
     ThreadHandle, WaitStatus,
 };
 
-use super::deferred;
+use super::deferred::{self, waiting};
 use super::state::AppState;
 use crate::cluster::kv::AppWatch;
 use crate::green::{self, GreenSlot};
-use crate::watchdog::{Blocking, Watched};
 use crate::{logging, net};
 
 /// The services table: built once, and kept for the life of the process, since every app library holds on to it
@@ -96,13 +95,6 @@ fn shared_app(handle: AppHandle) -> Arc<AppState> {
         Arc::increment_strong_count(state);
         Arc::from_raw(state)
     }
-}
-
-/// Marks the calling app code as waiting in a host call (see [`Watched::blocking`]), after writing what it sent so
-/// far in its batch: nothing it sent waits with it.
-fn waiting(watched: &Watched) -> Blocking {
-    deferred::flush();
-    watched.blocking()
 }
 
 fn timeout_from_ns(ns: u64) -> Option<Duration> {
