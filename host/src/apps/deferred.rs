@@ -9,7 +9,7 @@
 //! calls that wait, and each of those goes through [`waiting`], which flushes the list and leaves the batch until
 //! the call returns (on whichever thread the green thread then runs). So while a batch is active on a thread, only
 //! its event loop runs app code there. (may's coroutine-local storage, a map lookup per access, cost cbench
-//! throughput about a tenth.)
+//! throughput 10–23 %: bench/README.md.)
 
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -20,8 +20,8 @@ use tatsu_abi::RequestError;
 const HOST_HEADROOM: usize = 64 * 1024;
 
 /// Most bytes [`Connection::flush_deferred`] writes from the app's thread: a few responses, the latency case, where
-/// the writer's wake-up would cost more than the write. More goes to the writer, which writes what several batches
-/// queued in one system call (cbench's throughput mode lost a tenth with every batch written by the app).
+/// the writer's wake-up costs as much as the write. More goes to the writer, which, run later, may write what
+/// several batches queued in one system call.
 const DIRECT_WRITE_MOST: usize = 2 * 1024;
 
 /// Messages waiting to be written.
