@@ -85,6 +85,63 @@ fn handshake_reaches_main_and_apps_see_enter_requests_and_packet_ins() {
 }
 
 #[test]
+fn packet_outs_and_echo_replies_reach_a_switch_that_reads_late_whole_and_in_order() {
+    // The app's packet-outs are written by its event loop at the end of each batch while the writer waits, and by
+    // the writer once the socket is full; echo replies go through the same outbox. A switch that sends a burst and
+    // reads nothing until it is done fills the socket, so both ways are taken; every message must come out whole,
+    // once, and in the order it was made.
+    let (host, port) = host_with_probe("late-reader", &[]);
+    let mut switch = FakeSwitch::connect(port);
+    switch.handshake(V1_3, 0x2b, 3);
+    host.wait_for(&["enter 000000000000002b version 4 ports 3"]);
+    const PACKETS: u32 = 2000;
+    const DATA: usize = 1000;
+    let mut sender = switch.try_clone();
+    for index in 0..PACKETS {
+        let mut data = vec![0xab; DATA];
+        data[..4].copy_from_slice(&index.to_be_bytes());
+        let packet_in = v1_3::PacketIn {
+            buffer_id: 0xffff_ffff,
+            total_len: DATA as u16,
+            match_: v1_3::Match::new().in_port(1),
+            data,
+            ..Default::default()
+        };
+        sender.send(v1_3::Message::PacketIn(packet_in), 0);
+        if index % 10 == 0 {
+            let xid = 100_000 + index;
+            let mut echo = vec![V1_3, 2, 0, 12];
+            echo.extend_from_slice(&xid.to_be_bytes());
+            echo.extend_from_slice(&[1, 2, 3, 4]);
+            sender.send_raw(&echo);
+        }
+    }
+    let (mut outs, mut echoes) = (Vec::new(), Vec::new());
+    while outs.len() < PACKETS as usize || echoes.len() < (PACKETS as usize).div_ceil(10) {
+        let frame = switch.read().expect("the host keeps the connection");
+        assert_eq!(frame.version, V1_3, "a well-framed message: {:?}", &frame.bytes[..8]);
+        match frame.msg_type {
+            13 => {
+                let data = &frame.bytes[frame.bytes.len() - DATA..];
+                outs.push(u32::from_be_bytes([data[0], data[1], data[2], data[3]]));
+            }
+            3 => {
+                assert_eq!(&frame.bytes[8..], &[1, 2, 3, 4], "the echo reply carries the request's data");
+                echoes.push(frame.xid);
+            }
+            2 => switch.echo_reply(&frame),
+            _ => {}
+        }
+    }
+    assert_eq!(outs, (0..PACKETS).collect::<Vec<_>>(), "one packet-out per packet-in, in order");
+    let expected: Vec<u32> = (0..PACKETS).step_by(10).map(|index| 100_000 + index).collect();
+    assert_eq!(echoes, expected, "every echo answered once, in order");
+    let log = host.log().join("\n");
+    assert!(!log.contains("send queue full") && !log.contains("disconnected"), "{log}");
+    host.stop();
+}
+
+#[test]
 fn a_1_0_switch_gets_its_ports_from_the_features_reply() {
     let (host, port) = host_with_probe("of10", &[]);
     let mut switch = FakeSwitch::connect(port);

@@ -1,6 +1,7 @@
 //! Apps: loading libraries from the plugins directory, choosing and ordering apps, starting and stopping them
 //! (Ryu's AppManager).
 
+mod deferred;
 pub mod loader;
 mod runner;
 pub mod services;

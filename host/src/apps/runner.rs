@@ -11,8 +11,8 @@ use tatsu_abi::{
     RequestRef, Subscription, WebSocketEventRef,
 };
 
-use super::services;
 use super::state::{AppSettings, AppState};
+use super::{deferred, services};
 use crate::bus::Event;
 
 /// Most events handed to an app in one crossing of the ABI.
@@ -83,7 +83,8 @@ pub fn launch(
                 batch.iter().enumerate().map(|(i, event)| event_ref(event, params.get(i).map_or(&[], Vec::as_slice))),
             );
             let began = Instant::now();
-            watched.run(|| app.handle_batch(RSlice::from_slice(&refs)));
+            // Sends the batch makes are written when it ends (or before it waits), one write per switch.
+            deferred::batch(&state.mailbox.queue, || watched.run(|| app.handle_batch(RSlice::from_slice(&refs))));
             state.counters.batch_handled(refs.len(), began.elapsed());
             refs.clear();
             spare_refs = relabel(refs);

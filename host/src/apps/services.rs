@@ -16,6 +16,7 @@ use tatsu_abi::{
     SocketHandle, ThreadHandle, WaitStatus,
 };
 
+use super::deferred::{self, waiting};
 use super::state::AppState;
 use crate::cluster::kv::AppWatch;
 use crate::green::{self, GreenSlot};
@@ -134,7 +135,7 @@ extern "C" fn request(
 ) -> RResult<RString, RequestError> {
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     match state.host.bus.request(&state.mailbox, name.as_str(), payload.as_str(), timeout) {
         Ok(reply) => RResult::ROk(reply.into()),
         Err(failed) => RResult::RErr(failed),
@@ -227,17 +228,17 @@ extern "C" fn thread_interrupt(thread: &ThreadHandle) {
 }
 
 extern "C" fn park(handle: AppHandle, timeout_ns: u64) -> WaitStatus {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     green::park(timeout_from_ns(timeout_ns))
 }
 
 extern "C" fn sleep(handle: AppHandle, duration_ns: u64) -> WaitStatus {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     green::sleep(Duration::from_nanos(duration_ns))
 }
 
 extern "C" fn yield_now(handle: AppHandle) -> WaitStatus {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     may::coroutine::yield_now();
     green::current().as_deref().and_then(green::interruption).unwrap_or(WaitStatus::Woken)
 }
@@ -250,7 +251,7 @@ fn unknown_datapath(dpid: u64) -> RequestError {
 }
 
 extern "C" fn of_send(handle: AppHandle, dpid: u64, message: RSlice<'_, u8>) -> RResult<(), RequestError> {
-    match app(handle).host.switches.send_to(dpid, &message) {
+    match deferred::send(&app(handle).host.switches, dpid, &message) {
         Some(sent) => sent.into(),
         None => RResult::RErr(unknown_datapath(dpid)),
     }
@@ -266,7 +267,7 @@ extern "C" fn of_request(
         return RResult::RErr(unknown_datapath(dpid));
     };
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     connection.request(&message, timeout).map(RVec::from).into()
 }
 
@@ -356,7 +357,7 @@ fn with_socket<R>(
 }
 
 extern "C" fn tcp_connect(handle: AppHandle, address: RStr<'_>, timeout_ns: u64) -> RResult<SocketHandle, IoFailure> {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     net::connect(address.as_str(), timeout_from_ns(timeout_ns)).map(into_socket_handle).into()
 }
 
@@ -365,7 +366,7 @@ extern "C" fn tcp_listen(_handle: AppHandle, address: RStr<'_>) -> RResult<Socke
 }
 
 extern "C" fn tcp_accept(handle: AppHandle, listener: &SocketHandle, timeout_ns: u64) -> RResult<Accepted, IoFailure> {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     with_socket(listener, |listener| {
         let (socket, peer) = listener.accept(timeout_from_ns(timeout_ns))?;
         Ok(Accepted { socket: into_socket_handle(socket), peer: peer.to_string().into() })
@@ -378,7 +379,7 @@ extern "C" fn tcp_read(
     mut buffer: RSliceMut<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<usize, IoFailure> {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     with_socket(socket, |socket| socket.read(&mut buffer, timeout_from_ns(timeout_ns)))
 }
 
@@ -388,7 +389,7 @@ extern "C" fn tcp_write(
     data: RSlice<'_, u8>,
     timeout_ns: u64,
 ) -> RResult<usize, IoFailure> {
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     with_socket(socket, |socket| socket.write(&data, timeout_from_ns(timeout_ns)))
 }
 
@@ -426,13 +427,13 @@ extern "C" fn cluster_node(handle: AppHandle) -> ROption<RString> {
 
 extern "C" fn kv_get(handle: AppHandle, key: RStr<'_>) -> RResult<ROption<KvEntry>, KvError> {
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     state.kv.get(key.as_str()).map(ROption::from).into()
 }
 
 extern "C" fn kv_list(handle: AppHandle, prefix: RStr<'_>) -> RResult<KvListing, KvError> {
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     state.kv.list(prefix.as_str()).into()
 }
 
@@ -443,13 +444,13 @@ extern "C" fn kv_put(
     ephemeral: bool,
 ) -> RResult<i64, KvError> {
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     state.kv.put(key.as_str(), &value, ephemeral).into()
 }
 
 extern "C" fn kv_delete(handle: AppHandle, key: RStr<'_>) -> RResult<bool, KvError> {
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     state.kv.delete(key.as_str()).into()
 }
 
@@ -461,14 +462,14 @@ extern "C" fn kv_compare_and_swap(
     ephemeral: bool,
 ) -> RResult<bool, KvError> {
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     let expected = expected.into_option();
     state.kv.compare_and_swap(key.as_str(), expected.as_deref(), &new, ephemeral).into()
 }
 
 extern "C" fn kv_watch(handle: AppHandle, prefix: RStr<'_>, after: i64) -> RResult<KvWatchHandle, KvError> {
     let state = app(handle);
-    let _blocking = state.watched.blocking();
+    let _blocking = waiting(&state.watched);
     let watch = state.kv.watch(prefix.as_str(), after);
     watch.map(|watch| KvWatchHandle(Box::into_raw(Box::new(Mutex::new(watch))).cast::<c_void>().cast_const())).into()
 }
@@ -483,7 +484,7 @@ extern "C" fn kv_watch_next(
     }
     // SAFETY: a non-null handle points at the watch `kv_watch` boxed, which only `kv_watch_close` frees (and nulls).
     let watch = unsafe { &*watch.0.cast::<Mutex<AppWatch>>() };
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
     let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
     watch.next(timeout).map(RVec::from).into()

@@ -146,6 +146,11 @@ impl EventQueue {
         inner.closed || (inner.events.is_empty() && inner.consumer_waiting)
     }
 
+    /// Whether no event waits in the queue.
+    pub fn is_empty(&self) -> bool {
+        self.lock().events.is_empty()
+    }
+
     /// Closes the queue: producers are refused, and the consumer's next [`EventQueue::pop_batch`] returns
     /// `None`. Returns how many queued events are discarded.
     pub fn close(&self) -> usize {

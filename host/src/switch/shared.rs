@@ -107,8 +107,8 @@ impl<C: Keyed> Shared<C> {
 
     /// Runs `f` on datapath `dpid`'s connection, if there is one, under the table's read lock (no reference
     /// count taken: this is on every message an app sends). `f` must not touch the datapath table.
-    pub fn with_datapath<R>(&self, dpid: u64, f: impl FnOnce(&C) -> R) -> Option<R> {
-        self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).map(|connection| f(connection))
+    pub fn with_datapath<R>(&self, dpid: u64, f: impl FnOnce(&Arc<C>) -> R) -> Option<R> {
+        self.datapaths.read().unwrap_or_else(PoisonError::into_inner).get(&dpid).map(f)
     }
 
     /// Every connection that said its datapath id.

@@ -20,6 +20,11 @@ use tatsu_abi::RequestError;
 /// not read what it is sent, and is dropped.
 const HOST_HEADROOM: usize = 64 * 1024;
 
+/// Most bytes [`Connection::flush_deferred`] writes from the app's thread: a few responses, the latency case, where
+/// the writer's wake-up costs as much as the write. More goes to the writer, which, run later, may write what
+/// several batches queued in one system call.
+const DIRECT_WRITE_MOST: usize = 2 * 1024;
+
 /// Messages waiting to be written.
 pub(super) struct Outbox {
     pub(super) bytes: Vec<u8>,
@@ -30,6 +35,18 @@ pub(super) struct Outbox {
     /// TLS records already sealed (their sequence numbers spent) but not yet written: the tail of a batch a
     /// hand-over interrupted. They go out before anything in `bytes`.
     pub(super) sealed: Vec<u8>,
+    /// An app's event loop queued bytes here without waking the waiting writer, and will call
+    /// [`Connection::flush_deferred`] when its batch ends.
+    pub(super) flush_owed: bool,
+}
+
+/// What became of a message an app's event loop queued with [`Connection::send_deferred`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Queued {
+    /// Queued; the writer is running, was woken, or a flush is already owed.
+    Queued,
+    /// Queued, the writer was left waiting: the caller owes one [`Connection::flush_deferred`].
+    FlushOwed,
 }
 
 /// Why the writer stopped before writing a whole batch.
@@ -82,6 +99,18 @@ impl Connection {
     /// Queues a message an app sends; an xid of 0 is replaced by a fresh one. Fails at once if the switch is gone
     /// or its send queue is full.
     pub fn send(&self, message: &[u8]) -> Result<(), RequestError> {
+        self.queue(message, false).map(|_| ())
+    }
+
+    /// Queues a message as [`Connection::send`] does, but leaves a waiting writer waiting: the caller (an app's
+    /// event loop in the middle of a batch) flushes with [`Connection::flush_deferred`] when
+    /// [`Queued::FlushOwed`] says so, once for all it sent in the batch, which saves a wake-up and a switch to the
+    /// writer per message.
+    pub fn send_deferred(&self, message: &[u8]) -> Result<Queued, RequestError> {
+        self.queue(message, true)
+    }
+
+    fn queue(&self, message: &[u8], defer: bool) -> Result<Queued, RequestError> {
         if message.len() < 8 {
             return Err(RequestError {
                 failure: RequestFailure::Failed,
@@ -90,7 +119,7 @@ impl Connection {
         }
         self.check_role(message)?;
         let limit = self.shared.settings().send_queue_bytes;
-        let wake = {
+        let queued = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {
                 return Err(RequestError {
@@ -120,12 +149,64 @@ impl Connection {
                 let xid = self.fresh_xid().to_be_bytes();
                 outbox.bytes[start + 4..start + 8].copy_from_slice(&xid);
             }
-            std::mem::take(&mut outbox.writer_waiting)
+            if defer && outbox.writer_waiting {
+                // The writer stays waiting, so that a host-made message or another thread's send still wakes it.
+                if std::mem::replace(&mut outbox.flush_owed, true) {
+                    (Queued::Queued, false)
+                } else {
+                    (Queued::FlushOwed, false)
+                }
+            } else {
+                (Queued::Queued, std::mem::take(&mut outbox.writer_waiting))
+            }
+        };
+        let (queued, wake) = queued;
+        if wake {
+            self.wake_writer();
+        }
+        Ok(queued)
+    }
+
+    /// Pays the flush [`Connection::send_deferred`] said is owed. With `write_here`, if the writer still waits and
+    /// the outbox holds no more than [`DIRECT_WRITE_MOST`], writes it straight to the socket from the calling green
+    /// thread, with one non-blocking `write` under the outbox's lock (so nothing is queued or taken meanwhile, and a
+    /// handover sees the outbox before or after, never during the write). Whatever that leaves, any error, and
+    /// everything else goes to the writer as usual.
+    pub fn flush_deferred(&self, write_here: bool) {
+        let wake = {
+            let mut outbox = lock(&self.outbox);
+            outbox.flush_owed = false;
+            // Only a waiting writer holds no batch: a running one writes what is queued after its batch, in order.
+            // A closed connection's writer flushes and shuts down; a handed-over one is the successor's. On TLS the
+            // writer seals the bytes first.
+            if write_here
+                && self.tls.is_none()
+                && outbox.bytes.len() <= DIRECT_WRITE_MOST
+                && outbox.writer_waiting
+                && !outbox.writer_busy
+                && !outbox.closed
+                && !self.handed_over()
+            {
+                let written = loop {
+                    match self.stream.inner().write(&outbox.bytes) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        // EAGAIN, or an error the writer meets again and closes the connection for.
+                        Err(_) => break 0,
+                    }
+                };
+                self.capture.sent(&outbox.bytes[..written]);
+                if written == outbox.bytes.len() {
+                    outbox.bytes.clear();
+                } else {
+                    outbox.bytes.drain(..written);
+                }
+            }
+            !outbox.bytes.is_empty() && std::mem::take(&mut outbox.writer_waiting)
         };
         if wake {
             self.wake_writer();
         }
-        Ok(())
     }
 
     /// Queues messages an app sends as one run (nothing else comes between them), all or none: each is checked
@@ -151,7 +232,12 @@ impl Connection {
                     format!("{}: send queue full ({limit} bytes unsent; {total} to send)", self.describe_short());
                 return Err(RequestError { failure: RequestFailure::SendQueueFull, detail: detail.into() });
             }
-            messages.iter().for_each(|message| outbox.bytes.extend_from_slice(message));
+            for message in messages {
+                outbox.bytes.extend_from_slice(message);
+                if let Some(&msg_type) = message.get(1) {
+                    self.counters().sent(msg_type, message.len());
+                }
+            }
             std::mem::take(&mut outbox.writer_waiting)
         };
         if wake {
