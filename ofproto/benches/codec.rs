@@ -220,5 +220,14 @@ fn per_version(out: &mut Vec<u8>) {
             black_box(black_box(&flow_mod).encode_for(version, 1, out).ok());
             black_box(&out);
         });
+        // What simple-switch does per packet-in to a known destination: build the learned flow and encode it.
+        let (src, dst) = ([0, 0, 0, 0, 0, 1].into(), [0, 0, 0, 0, 0, 2].into());
+        run(&format!("{dir}: portable FlowMod built and encoded (learned flow)"), flow_mod_len, || {
+            out.clear();
+            let learned = portable::Match::new().in_port(black_box(1)).eth_dst(dst).eth_src(src);
+            let flow = portable::FlowMod::add(learned).priority(1).idle_timeout(30).buffer_id(black_box(7));
+            black_box(flow.actions([portable::Action::output(black_box(2))]).encode_for(version, 0, out).ok());
+            black_box(&out);
+        });
     }
 }

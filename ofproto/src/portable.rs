@@ -27,6 +27,8 @@
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
+use smallvec::SmallVec;
+
 use crate::error::{DecodeError, EncodeError};
 use crate::header::encode_message;
 use crate::types::MacAddr;
@@ -106,77 +108,90 @@ pub struct Match {
 
 impl Match {
     /// Matches everything.
+    #[inline]
     pub fn new() -> Match {
         Match::default()
     }
 
     /// The ingress port.
+    #[inline]
     pub fn in_port(mut self, port: u32) -> Self {
         self.in_port = Some(port);
         self
     }
 
     /// The Ethernet destination.
+    #[inline]
     pub fn eth_dst(mut self, mac: MacAddr) -> Self {
         self.eth_dst = Some(mac);
         self
     }
 
     /// The Ethernet source.
+    #[inline]
     pub fn eth_src(mut self, mac: MacAddr) -> Self {
         self.eth_src = Some(mac);
         self
     }
 
     /// The EtherType.
+    #[inline]
     pub fn eth_type(mut self, ethertype: u16) -> Self {
         self.eth_type = Some(ethertype);
         self
     }
 
     /// Frames tagged with VLAN `vid` (12 bits).
+    #[inline]
     pub fn vlan_vid(mut self, vid: u16) -> Self {
         self.vlan_vid = Some(vid & 0x0fff);
         self
     }
 
     /// The VLAN priority.
+    #[inline]
     pub fn vlan_pcp(mut self, pcp: u8) -> Self {
         self.vlan_pcp = Some(pcp);
         self
     }
 
     /// The IP protocol (needs an IPv4 EtherType).
+    #[inline]
     pub fn ip_proto(mut self, proto: u8) -> Self {
         self.ip_proto = Some(proto);
         self
     }
 
     /// The IPv4 source within a prefix of `prefix` bits (IPv4: ARP's sender address with EtherType 0x0806).
+    #[inline]
     pub fn ipv4_src(mut self, address: Ipv4Addr, prefix: u8) -> Self {
         self.ipv4_src = Some((address, prefix.min(32)));
         self
     }
 
     /// The IPv4 destination within a prefix (ARP's target address with EtherType 0x0806).
+    #[inline]
     pub fn ipv4_dst(mut self, address: Ipv4Addr, prefix: u8) -> Self {
         self.ipv4_dst = Some((address, prefix.min(32)));
         self
     }
 
     /// The TCP, UDP or SCTP source port (needs the IP protocol).
+    #[inline]
     pub fn tp_src(mut self, port: u16) -> Self {
         self.tp_src = Some(port);
         self
     }
 
     /// The TCP, UDP or SCTP destination port (needs the IP protocol).
+    #[inline]
     pub fn tp_dst(mut self, port: u16) -> Self {
         self.tp_dst = Some(port);
         self
     }
 
     /// This match in OpenFlow 1.0.
+    #[inline]
     pub fn to_v1_0(&self) -> Result<v1_0::Match, EncodeError> {
         let mut m = v1_0::Match::new();
         if let Some(port) = self.in_port {
@@ -218,6 +233,77 @@ impl Match {
     /// This match in OpenFlow 1.3: OXM fields in their numbering order, with the prerequisites 1.3 asks for.
     pub fn to_v1_3(&self) -> Result<v1_3::Match, EncodeError> {
         self.to_oxm(OFP_VERSION_1_3)
+    }
+
+    /// Appends this match as `to_oxm` builds it (the same bytes), straight to the wire: the encoder's fast path,
+    /// with no TLV list in between. On error nothing is appended.
+    fn emit_oxm(&self, version: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let arp = self.eth_type == Some(0x0806);
+        if (self.ip_proto.is_some() || self.ipv4_src.is_some() || self.ipv4_dst.is_some())
+            && !(arp || self.eth_type == Some(0x0800))
+        {
+            return Err(not_in_version("an IPv4 match without EtherType 0x0800 (or 0x0806 for ARP)", version));
+        }
+        let transport = if self.tp_src.is_some() || self.tp_dst.is_some() {
+            Some(match self.ip_proto {
+                Some(6) => (OxmField::TcpSrc, OxmField::TcpDst),
+                Some(17) => (OxmField::UdpSrc, OxmField::UdpDst),
+                Some(132) => (OxmField::SctpSrc, OxmField::SctpDst),
+                _ => return Err(not_in_version("a transport port without IP protocol 6, 17 or 132", version)),
+            })
+        } else {
+            None
+        };
+        fn tlv(out: &mut Vec<u8>, field: OxmField, value: &[u8], mask: Option<&[u8]>) {
+            out.put_u32(field.header(mask.is_some()));
+            out.extend_from_slice(value);
+            out.extend_from_slice(mask.unwrap_or_default());
+        }
+        let start = out.len();
+        out.put_u16(v1_3::oxm::OFPMT_OXM);
+        out.put_u16(0);
+        if let Some(port) = self.in_port {
+            tlv(out, OxmField::InPort, &port.to_be_bytes(), None);
+        }
+        if let Some(mac) = self.eth_dst {
+            tlv(out, OxmField::EthDst, &mac.0, None);
+        }
+        if let Some(mac) = self.eth_src {
+            tlv(out, OxmField::EthSrc, &mac.0, None);
+        }
+        if let Some(ethertype) = self.eth_type {
+            tlv(out, OxmField::EthType, &ethertype.to_be_bytes(), None);
+        }
+        if let Some(vid) = self.vlan_vid {
+            // OFPVID_PRESENT: a tagged frame with this id.
+            tlv(out, OxmField::VlanVid, &(vid | 0x1000).to_be_bytes(), None);
+        }
+        if let Some(pcp) = self.vlan_pcp {
+            tlv(out, OxmField::VlanPcp, &[pcp], None);
+        }
+        if let Some(proto) = self.ip_proto {
+            tlv(out, OxmField::IpProto, &[proto], None);
+        }
+        for (value, field_ip, field_arp) in
+            [(self.ipv4_src, OxmField::Ipv4Src, OxmField::ArpSpa), (self.ipv4_dst, OxmField::Ipv4Dst, OxmField::ArpTpa)]
+        {
+            let Some((address, prefix)) = value else { continue };
+            let field = if arp { field_arp } else { field_ip };
+            let mask = (prefix < 32).then(|| u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0).to_be_bytes());
+            tlv(out, field, &address.octets(), mask.as_ref().map(|mask| &mask[..]));
+        }
+        if let Some((src, dst)) = transport {
+            if let Some(port) = self.tp_src {
+                tlv(out, src, &port.to_be_bytes(), None);
+            }
+            if let Some(port) = self.tp_dst {
+                tlv(out, dst, &port.to_be_bytes(), None);
+            }
+        }
+        // At most 11 short fields: the length fits.
+        out.set_u16(start + 2, (out.len() - start) as u16);
+        out.pad8_from(start);
+        Ok(())
     }
 
     /// This match as OXM fields, for `version` (1.2 to 1.5 match alike; errors name `version`).
@@ -281,6 +367,9 @@ impl Match {
     }
 }
 
+/// The actions of a flow-mod or packet-out: the few most carry are held inline (no allocation per message).
+type Actions = SmallVec<[Action; 4]>;
+
 /// An action both versions have. No actions at all drops the packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -300,16 +389,19 @@ pub enum Action {
 
 impl Action {
     /// Output to `port`.
+    #[inline]
     pub fn output(port: u32) -> Action {
         Action::Output(port)
     }
 
     /// Output to every port but the one the packet came in on (and ports with flooding off).
+    #[inline]
     pub fn flood() -> Action {
         Action::Output(port::FLOOD)
     }
 
     /// The action in OpenFlow 1.0.
+    #[inline]
     pub fn to_v1_0(&self) -> Result<v1_0::Action, EncodeError> {
         Ok(match self {
             Action::Output(port) => v1_0::Action::output(port_to_1_0(*port)?),
@@ -319,6 +411,15 @@ impl Action {
             Action::SetEthSrc(mac) => v1_0::Action::SetDlSrc(*mac),
             Action::SetEthDst(mac) => v1_0::Action::SetDlDst(*mac),
         })
+    }
+
+    /// Appends the action in OpenFlow 1.0 (an output, the common case, written directly).
+    fn emit_v1_0(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let Action::Output(port) = self else { return self.to_v1_0()?.emit(out) };
+        // OFPAT_OUTPUT, length 8, the port, max_len 0xffff (as `v1_0::Action::output` has it).
+        let [high, low] = port_to_1_0(*port)?.to_be_bytes();
+        out.extend_from_slice(&[0, 0, 0, 8, high, low, 0xff, 0xff]);
+        Ok(())
     }
 
     /// The action in OpenFlow 1.3.
@@ -376,7 +477,7 @@ impl FlowModCommand {
 pub struct FlowMod {
     command: FlowModCommand,
     match_: Match,
-    actions: Vec<Action>,
+    actions: Actions,
     priority: u16,
     idle_timeout: u16,
     hard_timeout: u16,
@@ -389,11 +490,12 @@ pub struct FlowMod {
 
 impl FlowMod {
     /// A flow-mod with `command` and `match_`, priority 0x8000, no timeouts, no actions.
+    #[inline]
     pub fn new(command: FlowModCommand, match_: Match) -> FlowMod {
         FlowMod {
             command,
             match_,
-            actions: Vec::new(),
+            actions: Actions::new(),
             priority: 0x8000,
             idle_timeout: 0,
             hard_timeout: 0,
@@ -406,6 +508,7 @@ impl FlowMod {
     }
 
     /// Adds a flow.
+    #[inline]
     pub fn add(match_: Match) -> FlowMod {
         FlowMod::new(FlowModCommand::Add, match_)
     }
@@ -416,54 +519,63 @@ impl FlowMod {
     }
 
     /// The actions (none: drop).
+    #[inline]
     pub fn actions(mut self, actions: impl IntoIterator<Item = Action>) -> Self {
         self.actions = actions.into_iter().collect();
         self
     }
 
     /// The priority.
+    #[inline]
     pub fn priority(mut self, priority: u16) -> Self {
         self.priority = priority;
         self
     }
 
     /// Seconds without traffic before the flow goes (0: never).
+    #[inline]
     pub fn idle_timeout(mut self, seconds: u16) -> Self {
         self.idle_timeout = seconds;
         self
     }
 
     /// Seconds before the flow goes, traffic or not (0: never).
+    #[inline]
     pub fn hard_timeout(mut self, seconds: u16) -> Self {
         self.hard_timeout = seconds;
         self
     }
 
     /// The cookie.
+    #[inline]
     pub fn cookie(mut self, cookie: u64) -> Self {
         self.cookie = cookie;
         self
     }
 
     /// Applies the new flow to the packet the switch buffered under `buffer_id` ([`NO_BUFFER`]: none).
+    #[inline]
     pub fn buffer_id(mut self, buffer_id: u32) -> Self {
         self.buffer_id = buffer_id;
         self
     }
 
     /// For deletes: only flows that output to `port`.
+    #[inline]
     pub fn out_port(mut self, port: u32) -> Self {
         self.out_port = port;
         self
     }
 
     /// The flow table (1.3; 1.0 has only table 0 here).
+    #[inline]
     pub fn table(mut self, table_id: u8) -> Self {
         self.table_id = table_id;
         self
     }
 
     /// Asks the switch for a flow-removed message when the flow goes.
+    #[inline]
     pub fn send_flow_removed(mut self) -> Self {
         self.send_flow_removed = true;
         self
@@ -526,19 +638,21 @@ impl Encode for FlowMod {
                 let out_port = port_to_1_0(self.out_port)?;
                 encode_message(out, (version, v1_0::msg_type::FLOW_MOD, xid), NAME, |out| {
                     match_.emit(out);
-                    out.put_u64(self.cookie);
-                    out.put_u16(u16::from(self.command.code()));
-                    out.put_u16(self.idle_timeout);
-                    out.put_u16(self.hard_timeout);
-                    out.put_u16(self.priority);
-                    out.put_u32(self.buffer_id);
-                    out.put_u16(out_port);
-                    out.put_u16(flags);
-                    self.actions.iter().try_for_each(|action| action.to_v1_0()?.emit(out))
+                    // The fixed fields after the match, put together on the stack and appended at once.
+                    let mut fixed = [0u8; 24];
+                    fixed[0..8].copy_from_slice(&self.cookie.to_be_bytes());
+                    fixed[8..10].copy_from_slice(&u16::from(self.command.code()).to_be_bytes());
+                    fixed[10..12].copy_from_slice(&self.idle_timeout.to_be_bytes());
+                    fixed[12..14].copy_from_slice(&self.hard_timeout.to_be_bytes());
+                    fixed[14..16].copy_from_slice(&self.priority.to_be_bytes());
+                    fixed[16..20].copy_from_slice(&self.buffer_id.to_be_bytes());
+                    fixed[20..22].copy_from_slice(&out_port.to_be_bytes());
+                    fixed[22..24].copy_from_slice(&flags.to_be_bytes());
+                    out.extend_from_slice(&fixed);
+                    self.actions.iter().try_for_each(|action| action.emit_v1_0(out))
                 })
             }
             OFP_VERSION_1_2 | OFP_VERSION_1_3 | OFP_VERSION_1_4 | OFP_VERSION_1_5 => {
-                let match_ = self.match_.to_oxm(version)?;
                 encode_message(out, (version, v1_3::msg_type::FLOW_MOD, xid), NAME, |out| {
                     out.put_u64(self.cookie);
                     out.put_u64(0); // cookie mask
@@ -552,7 +666,7 @@ impl Encode for FlowMod {
                     out.put_u32(v1_3::OFPG_ANY);
                     out.put_u16(flags);
                     out.put_zeros(2); // padding; 1.4 and 1.5's importance
-                    match_.emit(out)?;
+                    self.match_.emit_oxm(version, out)?;
                     if self.actions.is_empty() {
                         return Ok(());
                     }
@@ -577,7 +691,7 @@ impl Encode for FlowMod {
 pub struct PacketOut<'a> {
     buffer_id: u32,
     in_port: u32,
-    actions: Vec<Action>,
+    actions: Actions,
     data: Cow<'a, [u8]>,
 }
 
@@ -607,6 +721,7 @@ impl<'a> PacketOut<'a> {
     }
 
     /// The port the packet counts as having come in on.
+    #[inline]
     pub fn in_port(mut self, port: u32) -> Self {
         self.in_port = port;
         self
@@ -623,7 +738,7 @@ impl Encode for PacketOut<'_> {
                 let at = out.len();
                 out.put_u16(0);
                 for action in &self.actions {
-                    action.to_v1_0()?.emit(out)?;
+                    action.emit_v1_0(out)?;
                 }
                 out.set_len16(at, at + 2, "the actions of a packet-out")?;
                 out.extend_from_slice(&self.data);
@@ -697,6 +812,7 @@ pub struct BundleControl {
 
 impl BundleControl {
     /// A control message of `ctrl_type` for bundle `bundle_id`.
+    #[inline]
     pub fn new(bundle_id: u32, ctrl_type: u16, flags: u16) -> BundleControl {
         BundleControl { bundle_id, ctrl_type, flags }
     }
@@ -805,6 +921,7 @@ pub struct PacketIn<'a> {
 
 impl<'a> PacketIn<'a> {
     /// Reads a packet-in message (header included) of any version.
+    #[inline]
     pub fn parse(message: &'a [u8]) -> Result<PacketIn<'a>, DecodeError> {
         match message.first() {
             Some(&OFP_VERSION_1_0) => {
@@ -886,6 +1003,7 @@ impl<'a> PacketIn<'a> {
     }
 
     /// Whether the switch kept the packet in a buffer (so a flow-mod or packet-out can name it).
+    #[inline]
     pub fn is_buffered(&self) -> bool {
         self.buffer_id != NO_BUFFER
     }
@@ -1038,6 +1156,50 @@ mod tests {
         let mut out = Vec::new();
         message.encode_for(version, 9, &mut out).unwrap_or_else(|e| panic!("{e}"));
         out
+    }
+
+    /// The encoder's direct OXM writer gives the bytes of the TLV list `to_oxm` builds, for every field alone and
+    /// together, masked and not, and refuses what `to_oxm` refuses with nothing written.
+    #[test]
+    fn the_direct_oxm_writer_agrees_with_the_tlv_list() {
+        let ip = Ipv4Addr::new(10, 1, 2, 3);
+        let all = || {
+            Match::new()
+                .in_port(7)
+                .eth_dst(mac("00:00:00:00:00:02"))
+                .eth_src(mac("00:00:00:00:00:01"))
+                .vlan_vid(42)
+                .vlan_pcp(5)
+        };
+        let matches = [
+            Match::new(),
+            Match::new().in_port(0xffff_fffd),
+            all(),
+            all().eth_type(0x0800).ip_proto(6).ipv4_src(ip, 32).ipv4_dst(ip, 24).tp_src(1).tp_dst(80),
+            Match::new().eth_type(0x0800).ip_proto(17).tp_dst(53).ipv4_dst(ip, 0),
+            Match::new().eth_type(0x0800).ip_proto(132).tp_src(9),
+            Match::new().eth_type(0x0806).ipv4_src(ip, 16).ipv4_dst(ip, 32),
+            // Refused: IPv4 fields without an IP EtherType, a transport port without its protocol.
+            Match::new().ipv4_src(ip, 32),
+            Match::new().eth_type(0x0800).tp_dst(80),
+            Match::new().eth_type(0x0800).ip_proto(1).tp_dst(80),
+        ];
+        for m in matches {
+            let mut direct = vec![0xaa];
+            let written = m.emit_oxm(OFP_VERSION_1_3, &mut direct);
+            match m.to_oxm(OFP_VERSION_1_3) {
+                Ok(list) => {
+                    let mut listed = vec![0xaa];
+                    list.emit(&mut listed).unwrap_or_else(|e| panic!("{e}"));
+                    assert!(written.is_ok(), "{m:?}: {written:?}");
+                    assert_eq!(direct, listed, "{m:?}");
+                }
+                Err(e) => {
+                    assert_eq!(written.map_err(|e| e.to_string()), Err(e.to_string()), "{m:?}");
+                    assert_eq!(direct, [0xaa], "{m:?}: nothing written");
+                }
+            }
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl MacAddr {
     }
 
     /// Reads an address from the first six bytes of `bytes`; `None` if shorter.
+    #[inline]
     pub fn from_slice(bytes: &[u8]) -> Option<MacAddr> {
         bytes.get(..6).map(|b| {
             let mut a = [0u8; 6];
@@ -89,6 +90,7 @@ impl MacAddr {
 
     /// The address as the low 48 bits of a `u64` (big-endian order), the way
     /// OpenFlow datapath ids embed a MAC.
+    #[inline]
     pub const fn to_u64(self) -> u64 {
         let b = self.0;
         u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])

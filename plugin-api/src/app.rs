@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::abi::DatapathChange;
 use crate::cluster::RoleChange;
 use crate::context::{AppEvent, AppRequest, Context};
+use crate::fast_map::FastMap;
 use crate::openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, SwitchMessage};
 
 /// The error type app hooks return: anything that is an error.
@@ -122,7 +123,8 @@ pub struct Handlers<A> {
     /// The OpenFlow handlers, once each (a typed handler serves the codes of every version).
     pub(crate) openflow_handlers: Vec<OpenFlowHandler<A>>,
     /// By `(version, type)`: the states each handler wants and its index in `openflow_handlers`.
-    pub(crate) openflow: HashMap<(u8, u8), Vec<(DatapathStates, usize)>>,
+    /// Looked up on every message a datapath sends: hashed by [`FastMap`]'s hasher, not SipHash.
+    pub(crate) openflow: FastMap<(u8, u8), Vec<(DatapathStates, usize)>>,
     pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
@@ -140,7 +142,7 @@ impl<A: App> Handlers<A> {
             app_events: HashMap::new(),
             requests: HashMap::new(),
             openflow_handlers: Vec::new(),
-            openflow: HashMap::new(),
+            openflow: FastMap::default(),
             datapath: HashMap::new(),
             http: HashMap::new(),
             timers: Vec::new(),

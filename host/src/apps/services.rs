@@ -124,6 +124,8 @@ extern "C" fn report_fault(handle: AppHandle, event: RStr<'_>, message: RStr<'_>
 
 extern "C" fn publish(handle: AppHandle, name: RStr<'_>, payload: RStr<'_>) {
     let state = app(handle);
+    // What the app sent before it published goes out before anything a subscriber sends on hearing of it.
+    deferred::hand_over();
     state.host.bus.publish(&state.mailbox, name.as_str(), payload.as_str());
 }
 
@@ -147,6 +149,7 @@ extern "C" fn reply(handle: AppHandle, request_id: u64, result: RResult<RStr<'_>
         RResult::ROk(json) => Ok(json.as_str().to_owned()),
         RResult::RErr(message) => Err(message.as_str().to_owned()),
     };
+    deferred::hand_over();
     app(handle).host.bus.reply(request_id, result);
 }
 
@@ -282,7 +285,7 @@ extern "C" fn of_transaction(
         return RResult::RErr(unknown_datapath(dpid));
     };
     let timeout = timeout_from_ns(timeout_ns).unwrap_or(Duration::MAX);
-    let _blocking = app(handle).watched.blocking();
+    let _blocking = waiting(&app(handle).watched);
     let done = connection.transaction(&messages, &also_gather, timeout);
     done.map(|(xids, replies)| OfTransaction { xids: xids.into(), replies: replies.into() }).into()
 }
@@ -304,6 +307,7 @@ extern "C" fn http_reply(
     body: RSlice<'_, u8>,
 ) {
     let reply = crate::bus::HttpReply { status, content_type: content_type.as_str().to_owned(), body: body.to_vec() };
+    deferred::hand_over();
     app(handle).host.bus.http_reply(request_id, reply);
 }
 

@@ -44,7 +44,7 @@ use crate::capture::Captures;
 use crate::green;
 use crate::logging::held_back_note;
 use crate::metrics::{LiveSwitch, Metrics, SwitchesView};
-use connection::{Connection, Queued};
+use connection::Connection;
 pub use settings::SwitchSettings;
 use shared::Shared;
 use tls::Side;
@@ -461,21 +461,6 @@ impl Switches {
     /// Queues `message` for datapath `dpid` (see [`Connection::send`]); `None` if no connection has that id.
     pub fn send_to(&self, dpid: u64, message: &[u8]) -> Option<Result<(), tatsu_abi::RequestError>> {
         self.shared.with_datapath(dpid, |connection| connection.send(message))
-    }
-
-    /// Queues `message` for datapath `dpid` as an app's event loop does within a batch (see
-    /// [`Connection::send_deferred`]): the connection is returned when the caller owes it a flush; `None` if no
-    /// connection has that id.
-    pub fn send_deferred_to(
-        &self,
-        dpid: u64,
-        message: &[u8],
-    ) -> Option<Result<Option<Arc<Connection>>, tatsu_abi::RequestError>> {
-        self.shared.with_datapath(dpid, |connection| {
-            connection
-                .send_deferred(message)
-                .map(|queued| (queued == Queued::FlushOwed).then(|| Arc::clone(connection)))
-        })
     }
 
     /// Forgets a connection handed over to a successor.

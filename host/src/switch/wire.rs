@@ -277,6 +277,19 @@ pub fn port_status(message: &[u8]) -> Result<(u8, PortInfo), String> {
     }
 }
 
+/// Checks that `message` (what an app sends) is one whole OpenFlow message: a header, and exactly as many bytes as
+/// the header says (the switch frames the stream by those lengths, so one wrong length garbles all that follows).
+pub fn whole_message(message: &[u8]) -> Result<(), String> {
+    let Some(header) = message.get(..8) else {
+        return Err(format!("an OpenFlow message is at least 8 bytes, not {}", message.len()));
+    };
+    let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    if length != message.len() {
+        return Err(format!("an OpenFlow message of {} bytes whose header says {length}", message.len()));
+    }
+    Ok(())
+}
+
 /// Up to `max` bytes of `bytes` as hex, for logs.
 pub fn hex_excerpt(bytes: &[u8], max: usize) -> String {
     let mut text: String = bytes.iter().take(max).map(|b| format!("{b:02x}")).collect();
@@ -289,6 +302,16 @@ pub fn hex_excerpt(bytes: &[u8], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_app_s_message_must_be_one_whole_message() {
+        assert_eq!(whole_message(&echo_request(OFP_VERSION_1_3, 1)), Ok(()));
+        assert!(whole_message(&[4, 2, 0, 8]).is_err_and(|e| e.contains("at least 8 bytes, not 4")));
+        let mut two = echo_request(OFP_VERSION_1_3, 1);
+        two.extend(echo_request(OFP_VERSION_1_3, 2));
+        assert!(whole_message(&two).is_err_and(|e| e.contains("of 16 bytes whose header says 8")));
+        assert!(whole_message(&two[..12]).is_err_and(|e| e.contains("of 12 bytes whose header says 8")));
+    }
 
     #[test]
     fn every_version_s_asynchronous_messages_are_never_replies() {

@@ -35,7 +35,7 @@ pub use handover::Inherited;
 use handover::Pause;
 use requests::PendingReply;
 use writer::Outbox;
-pub use writer::Queued;
+pub use writer::Run;
 
 /// The host's end of a connection (unspecified if the socket cannot say).
 fn local_addr(stream: &TcpStream) -> SocketAddr {
@@ -126,7 +126,6 @@ impl Connection {
                 writer_waiting: false,
                 writer_busy: false,
                 sealed: Vec::new(),
-                flush_owed: false,
             }),
             writer: OnceLock::new(),
             next_xid: AtomicU32::new(1),

@@ -12,18 +12,13 @@ use tatsu_abi::RequestFailure;
 use super::{lock, Connection};
 use crate::green;
 use crate::switch::tls::record;
-use crate::switch::wire::xid_of;
+use crate::switch::wire::{self, xid_of};
 use tatsu_abi::RequestError;
 
 /// Room the host's own messages (echo replies, errors, keepalive) have beyond the send queue limit apps are held
 /// to, so that a full queue of app messages never stops the keepalive. A switch that lets even this fill up does
 /// not read what it is sent, and is dropped.
 const HOST_HEADROOM: usize = 64 * 1024;
-
-/// Most bytes [`Connection::flush_deferred`] writes from the app's thread: a few responses, the latency case, where
-/// the writer's wake-up costs as much as the write. More goes to the writer, which, run later, may write what
-/// several batches queued in one system call.
-const DIRECT_WRITE_MOST: usize = 2 * 1024;
 
 /// Messages waiting to be written.
 pub(super) struct Outbox {
@@ -35,18 +30,44 @@ pub(super) struct Outbox {
     /// TLS records already sealed (their sequence numbers spent) but not yet written: the tail of a batch a
     /// hand-over interrupted. They go out before anything in `bytes`.
     pub(super) sealed: Vec<u8>,
-    /// An app's event loop queued bytes here without waking the waiting writer, and will call
-    /// [`Connection::flush_deferred`] when its batch ends.
-    pub(super) flush_owed: bool,
 }
 
-/// What became of a message an app's event loop queued with [`Connection::send_deferred`].
-#[derive(Debug, PartialEq, Eq)]
-pub enum Queued {
-    /// Queued; the writer is running, was woken, or a flush is already owed.
-    Queued,
-    /// Queued, the writer was left waiting: the caller owes one [`Connection::flush_deferred`].
-    FlushOwed,
+/// Messages an app's event loop sends a connection during one batch, gathered outside the outbox (no lock, no
+/// wake-up per message) and handed over once when the batch ends ([`Connection::gather`],
+/// [`Connection::flush_run`]).
+pub struct Run {
+    /// The messages, back to back, xids filled in.
+    bytes: Vec<u8>,
+    /// Bytes the send queue had room for when the batch first sent here; the run may not grow past it.
+    room: usize,
+    /// Fresh xids taken from the connection in a block ([`XID_BLOCK`]), one atomic add per block: the next one
+    /// and how many are left.
+    xids: (u32, u32),
+}
+
+/// Fresh xids a run takes from its connection at a time.
+const XID_BLOCK: u32 = 64;
+
+impl Run {
+    /// A run for `connection`, whose send queue has room for what it lacks of its limit now; `Err` if it is
+    /// closed.
+    pub fn open(connection: &Connection, bytes: Vec<u8>) -> Result<Run, RequestError> {
+        let outbox = lock(&connection.outbox);
+        if outbox.closed {
+            return Err(RequestError {
+                failure: RequestFailure::Disconnected,
+                detail: connection.describe_short().into(),
+            });
+        }
+        let room = connection.shared.settings().send_queue_bytes.saturating_sub(outbox.bytes.len());
+        Ok(Run { bytes, room, xids: (0, 0) })
+    }
+
+    /// The run's buffer, emptied (its capacity kept for the next batch).
+    pub fn into_buffer(mut self) -> Vec<u8> {
+        self.bytes.clear();
+        self.bytes
+    }
 }
 
 /// Why the writer stopped before writing a whole batch.
@@ -55,6 +76,12 @@ pub(super) enum WriteStopped {
     HandedOver(usize),
     /// The connection is broken, for this reason.
     Failed(String),
+}
+
+/// An app's message must be one whole OpenFlow message ([`wire::whole_message`]).
+fn check_length(message: &[u8]) -> Result<(), RequestError> {
+    wire::whole_message(message)
+        .map_err(|detail| RequestError { failure: RequestFailure::Failed, detail: detail.into() })
 }
 
 impl Connection {
@@ -99,27 +126,10 @@ impl Connection {
     /// Queues a message an app sends; an xid of 0 is replaced by a fresh one. Fails at once if the switch is gone
     /// or its send queue is full.
     pub fn send(&self, message: &[u8]) -> Result<(), RequestError> {
-        self.queue(message, false).map(|_| ())
-    }
-
-    /// Queues a message as [`Connection::send`] does, but leaves a waiting writer waiting: the caller (an app's
-    /// event loop in the middle of a batch) flushes with [`Connection::flush_deferred`] when
-    /// [`Queued::FlushOwed`] says so, once for all it sent in the batch, which saves a wake-up and a switch to the
-    /// writer per message.
-    pub fn send_deferred(&self, message: &[u8]) -> Result<Queued, RequestError> {
-        self.queue(message, true)
-    }
-
-    fn queue(&self, message: &[u8], defer: bool) -> Result<Queued, RequestError> {
-        if message.len() < 8 {
-            return Err(RequestError {
-                failure: RequestFailure::Failed,
-                detail: format!("an OpenFlow message is at least 8 bytes, not {}", message.len()).into(),
-            });
-        }
+        check_length(message)?;
         self.check_role(message)?;
         let limit = self.shared.settings().send_queue_bytes;
-        let queued = {
+        let wake = {
             let mut outbox = lock(&self.outbox);
             if outbox.closed {
                 return Err(RequestError {
@@ -129,18 +139,7 @@ impl Connection {
             }
             if outbox.bytes.len() + message.len() > limit {
                 drop(outbox);
-                let refused = self.sends_refused.fetch_add(1, Ordering::Relaxed) + 1;
-                if refused == 1 || refused.is_power_of_two() {
-                    log::warn!(
-                        target: "tatsu::switch",
-                        "{}: send queue full ({limit} bytes unsent); {refused} message(s) refused so far",
-                        self.describe_short()
-                    );
-                }
-                return Err(RequestError {
-                    failure: RequestFailure::SendQueueFull,
-                    detail: format!("{}: send queue full ({limit} bytes unsent)", self.describe_short()).into(),
-                });
+                return Err(self.refuse(limit));
             }
             let start = outbox.bytes.len();
             outbox.bytes.extend_from_slice(message);
@@ -149,64 +148,111 @@ impl Connection {
                 let xid = self.fresh_xid().to_be_bytes();
                 outbox.bytes[start + 4..start + 8].copy_from_slice(&xid);
             }
-            if defer && outbox.writer_waiting {
-                // The writer stays waiting, so that a host-made message or another thread's send still wakes it.
-                if std::mem::replace(&mut outbox.flush_owed, true) {
-                    (Queued::Queued, false)
-                } else {
-                    (Queued::FlushOwed, false)
-                }
-            } else {
-                (Queued::Queued, std::mem::take(&mut outbox.writer_waiting))
-            }
+            std::mem::take(&mut outbox.writer_waiting)
         };
-        let (queued, wake) = queued;
         if wake {
             self.wake_writer();
         }
-        Ok(queued)
+        Ok(())
     }
 
-    /// Pays the flush [`Connection::send_deferred`] said is owed. With `write_here`, if the writer still waits and
-    /// the outbox holds no more than [`DIRECT_WRITE_MOST`], writes it straight to the socket from the calling green
-    /// thread, with one non-blocking `write` under the outbox's lock (so nothing is queued or taken meanwhile, and a
-    /// handover sees the outbox before or after, never during the write). Whatever that leaves, any error, and
-    /// everything else goes to the writer as usual.
-    pub fn flush_deferred(&self, write_here: bool) {
+    /// Adds a message an app's event loop sends within a batch to `run` (this connection's, see [`Run`]), checked
+    /// as [`Connection::send`] checks it: nothing is locked or woken until [`Connection::flush_run`].
+    pub fn gather(&self, run: &mut Run, message: &[u8]) -> Result<(), RequestError> {
+        check_length(message)?;
+        self.check_role(message)?;
+        if run.bytes.len() + message.len() > run.room {
+            return Err(self.refuse(self.shared.settings().send_queue_bytes));
+        }
+        let start = run.bytes.len();
+        run.bytes.extend_from_slice(message);
+        if xid_of(message) == 0 {
+            run.bytes[start + 4..start + 8].copy_from_slice(&self.fresh_xid_of(&mut run.xids).to_be_bytes());
+        }
+        Ok(())
+    }
+
+    /// A fresh xid from `block` (a run's), which takes [`XID_BLOCK`] more from the connection when it is spent.
+    fn fresh_xid_of(&self, block: &mut (u32, u32)) -> u32 {
+        loop {
+            if block.1 == 0 {
+                *block = (self.next_xid.fetch_add(XID_BLOCK, Ordering::Relaxed), XID_BLOCK);
+            }
+            let xid = block.0;
+            *block = (xid.wrapping_add(1), block.1 - 1);
+            if xid != 0 {
+                return xid;
+            }
+        }
+    }
+
+    /// Counts and logs a message refused for a full send queue (the first, then at powers of two).
+    #[cold]
+    fn refuse(&self, limit: usize) -> RequestError {
+        let refused = self.sends_refused.fetch_add(1, Ordering::Relaxed) + 1;
+        if refused == 1 || refused.is_power_of_two() {
+            log::warn!(
+                target: "tatsu::switch",
+                "{}: send queue full ({limit} bytes unsent); {refused} message(s) refused so far",
+                self.describe_short()
+            );
+        }
+        RequestError {
+            failure: RequestFailure::SendQueueFull,
+            detail: format!("{}: send queue full ({limit} bytes unsent)", self.describe_short()).into(),
+        }
+    }
+
+    /// Hands over what a batch gathered in `run`: with `write_here`, if the writer waits with nothing queued,
+    /// written straight to the socket from the calling green thread with one non-blocking `write` under the
+    /// outbox's lock (so nothing is queued or taken meanwhile, and a handover sees the outbox before or after,
+    /// never during the write); whatever that leaves, and everything otherwise, is queued for the writer, woken
+    /// once. On a closed connection the run is dropped. Returns the run's buffer, emptied.
+    pub fn flush_run(&self, run: Run, write_here: bool) -> Vec<u8> {
+        if run.bytes.is_empty() {
+            return run.into_buffer();
+        }
         let wake = {
             let mut outbox = lock(&self.outbox);
-            outbox.flush_owed = false;
+            if outbox.closed {
+                return run.into_buffer();
+            }
+            // Counted here, under the lock, as every send is (each counter has one writer). `gather` checked that
+            // each header's length is its message's.
+            let mut at = 0;
+            while let Some(header) = run.bytes.get(at..at + 4) {
+                let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+                self.counters().sent(header[1], length);
+                at += length;
+            }
+            let mut written = 0;
             // Only a waiting writer holds no batch: a running one writes what is queued after its batch, in order.
             // A closed connection's writer flushes and shuts down; a handed-over one is the successor's. On TLS the
             // writer seals the bytes first.
             if write_here
                 && self.tls.is_none()
-                && outbox.bytes.len() <= DIRECT_WRITE_MOST
+                && outbox.bytes.is_empty()
                 && outbox.writer_waiting
                 && !outbox.writer_busy
-                && !outbox.closed
                 && !self.handed_over()
             {
-                let written = loop {
-                    match self.stream.inner().write(&outbox.bytes) {
+                written = loop {
+                    match self.stream.inner().write(&run.bytes) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                         // EAGAIN, or an error the writer meets again and closes the connection for.
                         Err(_) => break 0,
                     }
                 };
-                self.capture.sent(&outbox.bytes[..written]);
-                if written == outbox.bytes.len() {
-                    outbox.bytes.clear();
-                } else {
-                    outbox.bytes.drain(..written);
-                }
+                self.capture.sent(&run.bytes[..written]);
             }
+            outbox.bytes.extend_from_slice(&run.bytes[written..]);
             !outbox.bytes.is_empty() && std::mem::take(&mut outbox.writer_waiting)
         };
         if wake {
             self.wake_writer();
         }
+        run.into_buffer()
     }
 
     /// Queues messages an app sends as one run (nothing else comes between them), all or none: each is checked
