@@ -23,6 +23,7 @@ pub struct Header {
 
 impl Header {
     /// Parses the first 8 bytes of `buf`; checks only that 8 bytes exist and length >= 8.
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<Header, DecodeError> {
         let h = buf.get(..HEADER_LEN).ok_or_else(|| {
             DecodeError::new("OFP_HEADER", buf.len(), format!("need 8 header bytes, have {}", buf.len()))

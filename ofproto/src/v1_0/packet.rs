@@ -105,6 +105,7 @@ pub struct PacketInView<'a>(&'a [u8]);
 
 impl<'a> PacketInView<'a> {
     /// Validates header and fixed fields.
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Result<Self, DecodeError> {
         let h = Header::parse(buf)?;
         if h.version != VERSION || h.msg_type != msg_type::PACKET_IN {
@@ -122,22 +123,27 @@ impl<'a> PacketInView<'a> {
         Ok(PacketInView(b))
     }
     /// Buffer id.
+    #[inline]
     pub fn buffer_id(&self) -> u32 {
         u32::from_be_bytes([self.0[8], self.0[9], self.0[10], self.0[11]])
     }
     /// Total length.
+    #[inline]
     pub fn total_len(&self) -> u16 {
         u16::from_be_bytes([self.0[12], self.0[13]])
     }
     /// Input port.
+    #[inline]
     pub fn in_port(&self) -> u16 {
         u16::from_be_bytes([self.0[14], self.0[15]])
     }
     /// Reason.
+    #[inline]
     pub fn reason(&self) -> u8 {
         self.0[16]
     }
     /// Frame.
+    #[inline]
     pub fn data(&self) -> &'a [u8] {
         &self.0[18..]
     }
