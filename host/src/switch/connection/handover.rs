@@ -175,8 +175,19 @@ impl Connection {
         let local = super::local_addr(&stream);
         let capture =
             shared.captures.adopted_tap(id, state.dpid, (state.peer, local), state.capture.as_ref(), state.capture_off);
-        let connection =
-            Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, tls, capture);
+        let tls = tls.map(Box::new);
+        let connection = Arc::new_cyclic(|this| {
+            Connection::new(
+                this.clone(),
+                Arc::clone(shared),
+                id,
+                stream,
+                state.peer,
+                DatapathStates::MAIN,
+                tls,
+                capture,
+            )
+        });
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);
@@ -206,7 +217,6 @@ impl Connection {
         let _ = connection.dpid.set(state.dpid);
         connection.count_as_datapath(state.dpid, false);
         connection.add_ports(state.ports.clone());
-        let connection = Arc::new(connection);
         if let Some(old) = shared.register_datapath(state.dpid, &connection) {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }

@@ -39,6 +39,19 @@ fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: us
     Ok(n)
 }
 
+/// Gives back the memory of an idle reader's buffers (see [`Connection::trim_idle_reader`]) if they hold nothing (a
+/// partial message stays where it is): the next read allocates a [`FIRST_CHUNK`] again.
+#[cold]
+fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<Bytes>, chunk: &mut usize) {
+    if buffer.is_empty() {
+        *buffer = BytesMut::new();
+        *chunk = FIRST_CHUNK;
+    }
+    if batch.is_empty() {
+        *batch = Vec::new();
+    }
+}
+
 impl Connection {
     /// Reads at most `most` bytes the socket has, without blocking, and adds what they carry to `buffer`: the bytes
     /// themselves, or on TLS the plaintext of the whole records they complete. Returns how many bytes came from the
@@ -123,6 +136,9 @@ impl Connection {
             if drained {
                 drained = false;
                 reads_in_a_row = 0;
+                if self.trim_requested() {
+                    release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
+                }
                 green::release_unused_stack();
                 stream.wait_io();
                 continue;
@@ -164,6 +180,9 @@ impl Connection {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     reads_in_a_row = 0;
+                    if self.trim_requested() {
+                        release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
+                    }
                     green::release_unused_stack();
                     stream.wait_io();
                 }
