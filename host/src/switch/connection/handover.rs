@@ -176,18 +176,8 @@ impl Connection {
         let capture =
             shared.captures.adopted_tap(id, state.dpid, (state.peer, local), state.capture.as_ref(), state.capture_off);
         let tls = tls.map(Box::new);
-        let connection = Arc::new_cyclic(|this| {
-            Connection::new(
-                this.clone(),
-                Arc::clone(shared),
-                id,
-                stream,
-                state.peer,
-                DatapathStates::MAIN,
-                tls,
-                capture,
-            )
-        });
+        let connection =
+            Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, tls, capture);
         connection.held.store(true, Ordering::Release);
         connection.version.store(state.version, Ordering::Release);
         connection.next_xid.store(state.next_xid.max(1), Ordering::Relaxed);

@@ -114,9 +114,8 @@ impl Keyed for Connection {
 }
 
 impl Connection {
-    /// A connection in `state`, not yet served; `this` is the `Arc` it will be in (see [`Arc::new_cyclic`]).
+    /// A connection in `state`, not yet served.
     fn new(
-        this: Weak<Connection>,
         shared: Arc<Shared<Connection>>,
         id: u64,
         stream: TcpStream,
@@ -124,8 +123,8 @@ impl Connection {
         state: DatapathStates,
         tls: Option<Box<TlsLink>>,
         capture: Arc<Tap>,
-    ) -> Connection {
-        Connection {
+    ) -> Arc<Connection> {
+        Arc::new_cyclic(|this: &Weak<Connection>| Connection {
             id,
             peer,
             shared,
@@ -145,7 +144,7 @@ impl Connection {
                 sealed: Vec::new(),
                 flush_owed: false,
             }),
-            this,
+            this: this.clone(),
             next_xid: AtomicU32::new(1),
             pending: Mutex::new(HashMap::new()),
             connected_at: Instant::now(),
@@ -166,7 +165,7 @@ impl Connection {
             datapath_counters: OnceLock::new(),
             echo_sent: (AtomicU32::new(0), AtomicU64::new(0)),
             echo_rtt_us: AtomicU64::new(u64::MAX),
-        }
+        })
     }
 
     /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`. If either
@@ -206,9 +205,7 @@ impl Connection {
             None => log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})"),
         }
         let capture = shared.captures.tap(id, peer, local_addr(&stream), !dialled);
-        let connection = Arc::new_cyclic(|this| {
-            Connection::new(this.clone(), Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls, capture)
-        });
+        let connection = Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls, capture);
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
@@ -343,11 +340,16 @@ impl Connection {
             _ => "dead",
         };
         let rtt = self.echo_rtt_us.load(Ordering::Relaxed);
+        let (send_queue_bytes, writer_running) = {
+            let outbox = lock(&self.outbox);
+            (outbox.bytes.len() as u64, outbox.writer.is_some())
+        };
         LiveSwitch {
             dpid: self.dpid(),
             state,
-            send_queue_bytes: lock(&self.outbox).bytes.len() as u64,
+            send_queue_bytes,
             echo_rtt: (rtt != u64::MAX).then(|| Duration::from_micros(rtt)),
+            writer_running,
         }
     }
 

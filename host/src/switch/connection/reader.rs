@@ -21,8 +21,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Fewest bytes a read asks for, however little credit is left.
 const MIN_READ: usize = 2 * 1024;
 
-/// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
-const FIRST_CHUNK: usize = 2 * 1024;
+/// The read buffer of a quiet switch (a handshake's messages, echoes, a packet-in at a time); it doubles up to
+/// [`READ_CHUNK`] while reads come back full, so a busy switch reads 16 KiB at a time after five reads.
+const FIRST_CHUNK: usize = 512;
 
 /// Reads what the socket has into `buffer`'s spare capacity (without zeroing it first), without blocking;
 /// returns how many bytes were added.
