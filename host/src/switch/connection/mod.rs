@@ -275,7 +275,9 @@ impl Connection {
     /// per quiet spell; called by the keepalive). The reader is woken, finds nothing to read, and frees the buffer
     /// before it waits again; the switch's next message gets a fresh one. A busy switch keeps its buffer.
     pub(super) fn trim_idle_reader(&self) {
+        // A held (adopted, not yet released) reader waits for its release, not for the socket.
         if self.idle() < IDLE_TRIM_AFTER
+            || self.held.load(Ordering::Acquire)
             || self.idle_trim.compare_exchange(TRIM_NONE, TRIM_ASKED, Ordering::Relaxed, Ordering::Relaxed).is_err()
         {
             return;
