@@ -98,8 +98,8 @@ pub const HOST_STACK_BYTES: usize = 64 * 1024;
 
 /// Starts a host-owned coroutine, not part of any app (a switch connection's reader or writer, the keepalive...),
 /// on a [`HOST_STACK_BYTES`] stack. Fails, instead of panicking, when no stack can be mapped (out of memory or of
-/// `vm.max_map_count`).
-pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
+/// `vm.max_map_count`). Returns the coroutine's handle (to unpark it with).
+pub fn spawn_host(name: &str, body: impl FnOnce() + Send + 'static) -> Result<Coroutine, String> {
     spawn_host_with_stack(name, default_stack_bytes(), body)
 }
 
@@ -109,7 +109,7 @@ pub fn spawn_host_with_stack(
     name: &str,
     stack_bytes: usize,
     body: impl FnOnce() + Send + 'static,
-) -> Result<(), String> {
+) -> Result<Coroutine, String> {
     let body = move || {
         let _coroutine = HostCoroutine::enter(stack_bytes);
         body();
@@ -120,7 +120,7 @@ pub fn spawn_host_with_stack(
     // SAFETY: host coroutines use no thread-local storage across yields and are never cancelled.
     let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { builder.spawn(body) }));
     match spawned {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(handle)) => Ok(handle.coroutine().clone()),
         Ok(Err(e)) => Err(format!("cannot start the {name} green thread: {e}")),
         // generator panics when it cannot map a stack (out of memory, or of `vm.max_map_count` mappings).
         Err(_) => Err(format!("cannot start the {name} green thread: no memory for its stack")),

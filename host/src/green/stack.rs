@@ -33,9 +33,11 @@ use crate::timer::coarse_now_ms;
 const SENTINEL_WORDS: usize = 8;
 
 /// Stack kept below the frame that releases pages. Memory below the stack pointer holds nothing live, except the
-/// frames of the `madvise` call itself while it runs (well under a page): this margin is what keeps them, so it must
-/// not shrink towards 0.
-const MARGIN: usize = 4096;
+/// frames of the `madvise` call itself while it runs (nix's wrapper and libc's system call stub: tens of bytes):
+/// this margin is what keeps them, so it must not shrink towards 0. It is well under a page so that a coroutine
+/// waiting in shallow frames (an idle switch's reader) keeps only the page those frames are on: a margin of a whole
+/// page always kept the page below too, 4 KiB more per idle switch.
+const MARGIN: usize = 512;
 
 /// A coroutine releases its pages again only if this long has passed since it last did.
 const RELEASE_AGAIN_AFTER_MS: u64 = 1000;

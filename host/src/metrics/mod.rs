@@ -47,6 +47,8 @@ pub struct LiveSwitch {
     pub send_queue_bytes: u64,
     /// The round trip of the last echo request the switch answered.
     pub echo_rtt: Option<Duration>,
+    /// Whether a writer runs for it (an idle switch has none).
+    pub writer_running: bool,
 }
 
 /// An app's name and counters, as a scrape copies them.
@@ -167,7 +169,8 @@ impl Metrics {
         render_traffic(&mut out, &datapaths);
         render_live(&mut out, &datapaths, &live);
         render_apps(&mut out, &apps);
-        self.render_threads(&mut out, live.len());
+        let switch_threads = live.len() + live.iter().filter(|switch| switch.writer_running).count();
+        self.render_threads(&mut out, switch_threads);
         out.finish()
     }
 
@@ -203,7 +206,8 @@ impl Metrics {
         out.sample("tatsu_restarts_total", &[], self.restarts.load(Ordering::Relaxed));
     }
 
-    fn render_threads(&self, out: &mut Exposition, connections: usize) {
+    /// `switch_threads`: the switches' readers and running writers.
+    fn render_threads(&self, out: &mut Exposition, switch_threads: usize) {
         let groups: Vec<Arc<ThreadGroup>> = lock(&self.groups).iter().filter_map(Weak::upgrade).collect();
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
         for group in &groups {
@@ -214,7 +218,7 @@ impl Metrics {
             Kind::Gauge,
             "Green threads running, by group: each app's, the REST server's, and the switch readers and writers.",
         );
-        out.sample("tatsu_green_threads", &[("group", "switches")], 2 * connections as u64);
+        out.sample("tatsu_green_threads", &[("group", "switches")], switch_threads as u64);
         for (group, count) in counts {
             out.sample("tatsu_green_threads", &[("group", group)], count);
         }

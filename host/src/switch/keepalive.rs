@@ -1,7 +1,9 @@
 //! The keepalive: one green thread that, for every connection, sends an echo request after `echo_interval` of
 //! silence, drops a switch that leaves `echo_max_misses` of them unanswered, and drops a switch that has not
 //! finished its handshake within `handshake_timeout`. It also forgets requests whose time is up but that no
-//! requester watches any more (see [`super::connection::Connection::expire_pending`]).
+//! requester watches any more (see [`super::connection::Connection::expire_pending`]). For idle switches it ends
+//! the writer ([`super::connection::Connection::retire_idle_writer`]) and has the reader give back its read buffer
+//! ([`super::connection::Connection::trim_idle_reader`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,11 +18,14 @@ pub fn run(switches: &Arc<Switches>) {
     loop {
         green::sleep(tick);
         let now = Instant::now();
+        let now_ms = crate::timer::coarse_now_ms();
         for connection in switches.all() {
             if connection.in_handover() {
                 continue;
             }
             connection.expire_pending(now);
+            connection.retire_idle_writer(now_ms);
+            connection.trim_idle_reader();
             if !connection.is_main() && connection.age() > settings.handshake_timeout {
                 connection.close(&format!("the handshake did not finish within {:?}", settings.handshake_timeout));
                 continue;

@@ -192,7 +192,7 @@ impl Switches {
             crate::green::spawn_host_with_stack("dialler", stack, move || switches.dial_loop(&address))?;
         }
         let switches = Arc::clone(self);
-        crate::green::spawn_host("keepalive", move || keepalive::run(&switches))
+        crate::green::spawn_host("keepalive", move || keepalive::run(&switches)).map(drop)
     }
 
     fn listen(self: &Arc<Self>, listener: may::net::TcpListener, tls: bool) -> Result<(), String> {
@@ -207,7 +207,7 @@ impl Switches {
         });
         self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&listening));
         let switches = Arc::clone(self);
-        crate::green::spawn_host("listener", move || switches.accept_loop(listener, &listening))
+        crate::green::spawn_host("listener", move || switches.accept_loop(listener, &listening)).map(drop)
     }
 
     fn accept_loop(self: &Arc<Self>, listener: may::net::TcpListener, listening: &Listening) {

@@ -175,6 +175,7 @@ impl Connection {
         let local = super::local_addr(&stream);
         let capture =
             shared.captures.adopted_tap(id, state.dpid, (state.peer, local), state.capture.as_ref(), state.capture_off);
+        let tls = tls.map(Box::new);
         let connection =
             Connection::new(Arc::clone(shared), id, stream, state.peer, DatapathStates::MAIN, tls, capture);
         connection.held.store(true, Ordering::Release);
@@ -206,7 +207,6 @@ impl Connection {
         let _ = connection.dpid.set(state.dpid);
         connection.count_as_datapath(state.dpid, false);
         connection.add_ports(state.ports.clone());
-        let connection = Arc::new(connection);
         if let Some(old) = shared.register_datapath(state.dpid, &connection) {
             old.close(&format!("replaced by the connection inherited from {}", state.peer));
         }

@@ -13,7 +13,7 @@ mod writer;
 use std::collections::HashMap;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
@@ -42,6 +42,16 @@ fn local_addr(stream: &TcpStream) -> SocketAddr {
     stream.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
+/// A switch silent for this long has its reader's buffer given back ([`Connection::trim_idle_reader`]).
+const IDLE_TRIM_AFTER: Duration = Duration::from_secs(1);
+
+/// [`Connection::idle_trim`]: the switch sent something since the last trim.
+const TRIM_NONE: u8 = 0;
+/// The keepalive asked the reader to give back its buffer.
+const TRIM_ASKED: u8 = 1;
+/// The reader did (or found nothing to give back); nothing more is asked until the switch sends again.
+const TRIM_DONE: u8 = 2;
+
 /// A connected switch.
 pub struct Connection {
     /// Host-wide connection number.
@@ -55,12 +65,15 @@ pub struct Connection {
     info: Mutex<Info>,
     dpid: OnceLock<u64>,
     outbox: Mutex<Outbox>,
-    writer: OnceLock<Coroutine>,
+    /// This connection, for the writers it starts on demand (see [`writer`]).
+    this: Weak<Connection>,
     next_xid: AtomicU32,
     pending: Mutex<HashMap<u32, Arc<PendingReply>>>,
     connected_at: Instant,
     last_received_ms: AtomicU64,
     echoes_unanswered: AtomicU32,
+    /// Where giving back an idle reader's buffer stands: [`TRIM_NONE`], [`TRIM_ASKED`] or [`TRIM_DONE`].
+    idle_trim: AtomicU8,
     closed: OnceLock<String>,
     malformed: AtomicU64,
     sends_refused: AtomicU64,
@@ -72,8 +85,8 @@ pub struct Connection {
     /// [`Connection::release`] (the takeover is committed).
     held: AtomicBool,
     credit: Arc<Credit>,
-    /// The TLS record layer, on a TLS connection.
-    tls: Option<TlsLink>,
+    /// The TLS record layer, on a TLS connection (boxed: it is large, and most connections are plain TCP).
+    tls: Option<Box<TlsLink>>,
     /// The OpenFlow capture of this connection (off unless `--capture` or `tatsu capture on`).
     capture: Arc<Tap>,
     /// This connection's traffic (the reader counts what it reads; what is queued is counted under the outbox lock).
@@ -108,10 +121,10 @@ impl Connection {
         stream: TcpStream,
         peer: SocketAddr,
         state: DatapathStates,
-        tls: Option<TlsLink>,
+        tls: Option<Box<TlsLink>>,
         capture: Arc<Tap>,
-    ) -> Connection {
-        Connection {
+    ) -> Arc<Connection> {
+        Arc::new_cyclic(|this: &Weak<Connection>| Connection {
             id,
             peer,
             shared,
@@ -124,15 +137,19 @@ impl Connection {
                 bytes: Vec::new(),
                 closed: false,
                 writer_waiting: false,
+                writer: None,
+                writer_generation: 0,
+                writer_idle_since_ms: 0,
                 writer_busy: false,
                 sealed: Vec::new(),
             }),
-            writer: OnceLock::new(),
+            this: this.clone(),
             next_xid: AtomicU32::new(1),
             pending: Mutex::new(HashMap::new()),
             connected_at: Instant::now(),
             last_received_ms: AtomicU64::new(0),
             echoes_unanswered: AtomicU32::new(0),
+            idle_trim: AtomicU8::new(TRIM_NONE),
             closed: OnceLock::new(),
             malformed: AtomicU64::new(0),
             sends_refused: AtomicU64::new(0),
@@ -147,20 +164,23 @@ impl Connection {
             datapath_counters: OnceLock::new(),
             echo_sent: (AtomicU32::new(0), AtomicU64::new(0)),
             echo_rtt_us: AtomicU64::new(u64::MAX),
-        }
+        })
     }
 
     /// Starts the connection's writer and its reader, which begins with `unparsed` bytes at `handshake`. If either
     /// cannot start (no memory for its stack, say), the connection is closed.
     fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> Result<(), String> {
-        let for_writer = Arc::clone(self);
         let for_reader = Arc::clone(self);
-        let started = green::spawn_host("switch-writer", move || for_writer.write_loop())
+        let started = self
+            .start_writer(&mut lock(&self.outbox))
             .and_then(|()| green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake)));
-        if let Err(e) = &started {
-            self.close(e);
+        match started {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.close(&e);
+                Err(e)
+            }
         }
-        started
     }
 
     /// Starts serving a freshly connected switch (over TLS when `tls` holds its finished handshake; `dialled`: the
@@ -174,7 +194,7 @@ impl Connection {
         dialled: bool,
     ) -> Result<Arc<Connection>, String> {
         let (tls, unparsed) =
-            tls.map_or((None, Vec::new()), |established| (Some(established.link), established.plaintext));
+            tls.map_or((None, Vec::new()), |established| (Some(Box::new(established.link)), established.plaintext));
         match &tls {
             Some(link) => log::info!(
                 target: "tatsu::switch",
@@ -184,8 +204,7 @@ impl Connection {
             None => log::info!(target: "tatsu::switch", "switch connected from {peer} (connection {id})"),
         }
         let capture = shared.captures.tap(id, peer, local_addr(&stream), !dialled);
-        let connection =
-            Arc::new(Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls, capture));
+        let connection = Connection::new(Arc::clone(shared), id, stream, peer, DatapathStates::HANDSHAKE, tls, capture);
         let hello = Handshake::hello(connection.fresh_xid())?;
         connection.enqueue(&hello);
         connection.publish_state(DatapathStates::HANDSHAKE.0, None);
@@ -246,6 +265,32 @@ impl Connection {
         let now = u64::try_from(self.connected_at.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_received_ms.store(now, Ordering::Relaxed);
         self.echoes_unanswered.store(0, Ordering::Relaxed);
+        if self.idle_trim.load(Ordering::Relaxed) != TRIM_NONE {
+            self.idle_trim.store(TRIM_NONE, Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the reader of a switch that has sent nothing for [`IDLE_TRIM_AFTER`] to give back its read buffer (once
+    /// per quiet spell; called by the keepalive). The reader is woken, finds nothing to read, and frees the buffer
+    /// before it waits again; the switch's next message gets a fresh one. A busy switch keeps its buffer.
+    pub(super) fn trim_idle_reader(&self) {
+        // A held (adopted, not yet released) reader waits for its release, not for the socket.
+        if self.idle() < IDLE_TRIM_AFTER
+            || self.held.load(Ordering::Acquire)
+            || self.idle_trim.compare_exchange(TRIM_NONE, TRIM_ASKED, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return;
+        }
+        if let Some((_, waker)) = self.reader.get() {
+            waker.wakeup();
+        }
+    }
+
+    /// Whether the keepalive asked the reader to give back its buffers ([`Connection::trim_idle_reader`]); the
+    /// reader does so at once, before it waits.
+    fn trim_requested(&self) -> bool {
+        self.idle_trim.load(Ordering::Relaxed) == TRIM_ASKED
+            && self.idle_trim.compare_exchange(TRIM_ASKED, TRIM_DONE, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 
     /// Sends an echo request and counts it as unanswered until anything arrives; returns how many are unanswered.
@@ -296,11 +341,16 @@ impl Connection {
             _ => "dead",
         };
         let rtt = self.echo_rtt_us.load(Ordering::Relaxed);
+        let (send_queue_bytes, writer_running) = {
+            let outbox = lock(&self.outbox);
+            (outbox.bytes.len() as u64, outbox.writer.is_some())
+        };
         LiveSwitch {
             dpid: self.dpid(),
             state,
-            send_queue_bytes: lock(&self.outbox).bytes.len() as u64,
+            send_queue_bytes,
             echo_rtt: (rtt != u64::MAX).then(|| Duration::from_micros(rtt)),
+            writer_running,
         }
     }
 

@@ -21,8 +21,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Fewest bytes a read asks for, however little credit is left.
 const MIN_READ: usize = 2 * 1024;
 
-/// The read buffer of a quiet switch; it grows to [`READ_CHUNK`] while the switch keeps it full.
-const FIRST_CHUNK: usize = 2 * 1024;
+/// The read buffer of a quiet switch (a handshake's messages, echoes, a packet-in at a time); it doubles up to
+/// [`READ_CHUNK`] while reads come back full, so a busy switch reads 16 KiB at a time after five reads.
+const FIRST_CHUNK: usize = 512;
 
 /// Reads what the socket has into `buffer`'s spare capacity (without zeroing it first), without blocking;
 /// returns how many bytes were added.
@@ -37,6 +38,19 @@ fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: us
     // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
     unsafe { buffer.set_len(buffer.len() + n) };
     Ok(n)
+}
+
+/// Gives back the memory of an idle reader's buffers (see [`Connection::trim_idle_reader`]) if they hold nothing (a
+/// partial message stays where it is): the next read allocates a [`FIRST_CHUNK`] again.
+#[cold]
+fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<Bytes>, chunk: &mut usize) {
+    if buffer.is_empty() {
+        *buffer = BytesMut::new();
+        *chunk = FIRST_CHUNK;
+    }
+    if batch.is_empty() {
+        *batch = Vec::new();
+    }
 }
 
 impl Connection {
@@ -123,6 +137,9 @@ impl Connection {
             if drained {
                 drained = false;
                 reads_in_a_row = 0;
+                if self.trim_requested() {
+                    release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
+                }
                 green::release_unused_stack();
                 stream.wait_io();
                 continue;
@@ -164,6 +181,9 @@ impl Connection {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     reads_in_a_row = 0;
+                    if self.trim_requested() {
+                        release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
+                    }
                     green::release_unused_stack();
                     stream.wait_io();
                 }

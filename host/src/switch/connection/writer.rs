@@ -7,12 +7,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use may::coroutine::Coroutine;
 use tatsu_abi::RequestFailure;
 
 use super::{lock, Connection};
 use crate::green;
 use crate::switch::tls::record;
 use crate::switch::wire::{self, xid_of};
+use crate::timer::coarse_now_ms;
 use tatsu_abi::RequestError;
 
 /// Room the host's own messages (echo replies, errors, keepalive) have beyond the send queue limit apps are held
@@ -20,11 +22,25 @@ use tatsu_abi::RequestError;
 /// not read what it is sent, and is dropped.
 const HOST_HEADROOM: usize = 64 * 1024;
 
+/// How long a writer waits with nothing to write before the keepalive retires it
+/// ([`Connection::retire_idle_writer`]): an idle switch then holds no writer and no writer stack, and the next
+/// message starts one (or is written at once, see [`Connection::enqueue`]). A busy switch keeps its writer.
+const WRITER_IDLE_MS: u64 = 1000;
+
 /// Messages waiting to be written.
 pub(super) struct Outbox {
     pub(super) bytes: Vec<u8>,
     pub(super) closed: bool,
+    /// No writer holds a batch or will look at `bytes` unless woken: whoever queues bytes while this is set takes it
+    /// and calls [`Connection::wake_writer`]. Also set while no writer runs (`writer` is `None`).
     pub(super) writer_waiting: bool,
+    /// The running writer, if one runs: started on demand, retired when idle.
+    pub(super) writer: Option<Coroutine>,
+    /// Counts the writers started; a writer whose number is no longer this one's (or that finds `writer` empty)
+    /// has been retired or replaced, and ends without touching anything.
+    pub(super) writer_generation: u32,
+    /// When the running writer last started to wait ([`coarse_now_ms`]).
+    pub(super) writer_idle_since_ms: u64,
     /// The writer holds a batch taken from `bytes` and is writing it.
     pub(super) writer_busy: bool,
     /// TLS records already sealed (their sequence numbers spent) but not yet written: the tail of a batch a
@@ -106,7 +122,12 @@ impl Connection {
             } else {
                 outbox.bytes.extend_from_slice(message);
                 self.counters().sent(message.get(1).map_or(u8::MAX, |t| *t), message.len());
-                (std::mem::take(&mut outbox.writer_waiting), None)
+                // An idle switch has no writer (see `WRITER_IDLE_MS`): write its echo or error here rather than
+                // start one for it.
+                if outbox.writer.is_none() && outbox.writer_waiting {
+                    self.write_now(&mut outbox);
+                }
+                (!outbox.bytes.is_empty() && std::mem::take(&mut outbox.writer_waiting), None)
             }
         };
         if let Some(unsent) = unsent {
@@ -116,10 +137,79 @@ impl Connection {
         }
     }
 
-    /// Wakes the writer: there is something to write, or a close or handover to notice.
+    /// Wakes the writer: there is something to write, or a close or handover to notice. With no writer running (it
+    /// was retired while the switch was idle), starts one if there is something to write or a close to carry out.
     pub(super) fn wake_writer(&self) {
-        if let Some(writer) = self.writer.get() {
+        let mut outbox = lock(&self.outbox);
+        if let Some(writer) = &outbox.writer {
             writer.unpark();
+            return;
+        }
+        let work = !outbox.bytes.is_empty() || !outbox.sealed.is_empty() || outbox.closed;
+        if !work || self.handed_over() {
+            outbox.writer_waiting = true;
+            return;
+        }
+        if let Err(e) = self.start_writer(&mut outbox) {
+            // No stack for a writer: the connection cannot be served.
+            outbox.closed = true;
+            outbox.writer_waiting = true;
+            drop(outbox);
+            let _ = self.stream.shutdown(Shutdown::Both);
+            self.close(&e);
+        }
+    }
+
+    /// Starts a writer (there is none running), registered in `outbox` before it runs.
+    pub(super) fn start_writer(&self, outbox: &mut Outbox) -> Result<(), String> {
+        // A connection being dropped has no one left to write for.
+        let Some(connection) = self.this.upgrade() else { return Ok(()) };
+        let generation = outbox.writer_generation.wrapping_add(1);
+        let writer = green::spawn_host("switch-writer", move || connection.write_loop(generation))?;
+        outbox.writer_generation = generation;
+        outbox.writer = Some(writer);
+        outbox.writer_waiting = false;
+        Ok(())
+    }
+
+    /// Ends the writer if it has waited with nothing to write for [`WRITER_IDLE_MS`] (called by the keepalive).
+    pub(in crate::switch) fn retire_idle_writer(&self, now_ms: u64) {
+        let mut outbox = lock(&self.outbox);
+        let idle = outbox.writer_waiting
+            && !outbox.writer_busy
+            && outbox.bytes.is_empty()
+            && outbox.sealed.is_empty()
+            && now_ms.saturating_sub(outbox.writer_idle_since_ms) >= WRITER_IDLE_MS;
+        if idle {
+            if let Some(writer) = outbox.writer.take() {
+                // Its batch buffer goes with it; what the outbox kept for it goes too.
+                outbox.bytes = Vec::new();
+                writer.unpark();
+            }
+        }
+    }
+
+    /// Writes what the outbox holds with one non-blocking `write` from the calling green thread, when no writer is
+    /// running (so nothing else writes meanwhile: the caller holds the outbox's lock). Not on TLS, where the writer
+    /// seals, nor after a hand-over. Whatever is left (EAGAIN, an error) stays for a writer.
+    fn write_now(&self, outbox: &mut Outbox) {
+        if self.tls.is_some() || outbox.closed || !outbox.sealed.is_empty() || self.handed_over() {
+            return;
+        }
+        let written = loop {
+            match self.stream.inner().write(&outbox.bytes) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // EAGAIN, or an error the writer meets again and closes the connection for.
+                Err(_) => break 0,
+            }
+        };
+        self.capture.sent(&outbox.bytes[..written]);
+        if written == outbox.bytes.len() {
+            // An idle switch's outbox keeps no capacity.
+            outbox.bytes = Vec::new();
+        } else {
+            outbox.bytes.drain(..written);
         }
     }
 
@@ -295,8 +385,10 @@ impl Connection {
     /// Writes what apps queue, in as few system calls as possible. The socket is the reader's too, and may lets
     /// only one green thread wait for a socket's readiness, so a writer whose switch is not reading retries every
     /// millisecond (and gives up a second after the connection closed).
-    pub(super) fn write_loop(self: Arc<Self>) {
-        let _ = self.writer.set(may::coroutine::current());
+    ///
+    /// `generation` is this writer's number in [`Outbox::writer_generation`]: a writer that was retired or replaced
+    /// ends at its next wake-up.
+    pub(super) fn write_loop(self: Arc<Self>, generation: u32) {
         self.wait_until_released();
         let mut batch = Vec::new();
         // TLS records sealed from `batch`.
@@ -304,6 +396,9 @@ impl Connection {
         loop {
             {
                 let mut outbox = lock(&self.outbox);
+                if outbox.writer.is_none() || outbox.writer_generation != generation {
+                    return;
+                }
                 outbox.writer_busy = false;
                 if self.handed_over() {
                     return;
@@ -316,6 +411,7 @@ impl Connection {
                         return;
                     }
                     outbox.writer_waiting = true;
+                    outbox.writer_idle_since_ms = coarse_now_ms();
                     drop(outbox);
                     green::release_unused_stack();
                     may::coroutine::park();
