@@ -111,6 +111,7 @@ impl Connection {
         tls: Option<TlsLink>,
         capture: Arc<Tap>,
     ) -> Connection {
+        let credit = shared.bus.new_credit();
         Connection {
             id,
             peer,
@@ -141,7 +142,7 @@ impl Connection {
             pause: Mutex::new(Pause::default()),
             handed_over: AtomicBool::new(false),
             held: AtomicBool::new(false),
-            credit: Arc::default(),
+            credit,
             tls,
             capture,
             counters: Arc::default(),
