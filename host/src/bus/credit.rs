@@ -83,11 +83,6 @@ impl CreditPool {
         (self.budget / self.busy().max(1)).clamp(1, Credit::LIMIT)
     }
 
-    /// Whether more connections are busy than get the whole [`Credit::LIMIT`] each.
-    fn crowded(&self) -> bool {
-        self.busy() > self.budget / Credit::LIMIT
-    }
-
     fn room(&self) -> usize {
         self.budget.saturating_sub(self.held())
     }
@@ -115,7 +110,8 @@ impl CreditPool {
         self.blocked_len.load(Ordering::Acquire) > 0
     }
 
-    /// Wakes waiting readers, the longest waiting first, as many as the room there is now can serve a share each.
+    /// Gives the readers waiting longest their turn and wakes them, as many as the room there is now can serve a
+    /// share each.
     fn wake_blocked(&self) {
         let room = self.room();
         if room == 0 {
@@ -127,12 +123,10 @@ impl CreditPool {
             let Some(credit) = blocked.pop_front() else { break };
             self.blocked_len.fetch_sub(1, Ordering::Release);
             credit.queued.store(false, Ordering::Release);
-            if credit.reader_waiting.load(Ordering::Acquire) {
-                credit.turn.store(true, Ordering::Release);
-                if credit.wake_reader(true) {
-                    wake -= 1;
-                }
-            }
+            // Its turn, even if it is not parked right now (it woke for its own timer, and checks again at once).
+            credit.turn.store(true, Ordering::Release);
+            credit.wake_reader();
+            wake -= 1;
         }
     }
 
@@ -264,8 +258,7 @@ impl Credit {
             // step behind it before waiting on a timer, whose registration costs the timer thread a wake-up. Only
             // once: a reader that kept yielding would keep the run queue from ever emptying, and may polls its I/O
             // selector only then (readers waiting for data would starve; seen with 8 yields and 16 busy switches).
-            // Not when crowded: the reader must leave the run queue then (see `wake_reader`).
-            if !yielded && !self.pool.crowded() {
+            if !yielded {
                 yielded = true;
                 may::coroutine::yield_now();
                 continue;
@@ -305,19 +298,11 @@ impl Credit {
         }
     }
 
-    /// Wakes the reader if it waits; whether it did. `relayed`: through the timer thread, not straight into this
-    /// scheduler thread's run queue. may polls its I/O selector only when that queue is empty, and with many busy
-    /// switches it never would be (the app, its writers and readers woken by tokens keep it full), so switches
-    /// whose readers wait for data would never be heard again. Woken from another thread, a reader runs after the
-    /// queue has emptied, with those the selector found ready.
-    fn wake_reader(&self, relayed: bool) -> bool {
+    /// Wakes the reader if it waits; whether it did.
+    fn wake_reader(&self) -> bool {
         if self.reader_waiting.swap(false, Ordering::AcqRel) {
             if let Some(reader) = self.reader.get() {
-                if relayed {
-                    crate::timer::wake_at(Instant::now(), reader.clone());
-                } else {
-                    reader.unpark();
-                }
+                reader.unpark();
             }
             true
         } else {
@@ -340,7 +325,7 @@ impl Drop for CreditToken {
         pool.held.fetch_sub(self.count, Ordering::AcqRel);
         pool.returned.fetch_add(self.count, Ordering::AcqRel);
         if left <= credit.wake_at.load(Ordering::Relaxed) {
-            credit.wake_reader(pool.crowded());
+            credit.wake_reader();
         }
         if pool.blocked_len.load(Ordering::Acquire) > 0 {
             pool.wake_blocked();
