@@ -148,6 +148,8 @@ fn busy_switches_lose_nothing_and_every_switch_is_answered() {
     let mut sending = true;
     let mut baseline: Option<Vec<u64>> = None;
     let mut spread = None;
+    // When the last answer came: once the switches stop sending, the host must keep answering until it is done.
+    let (mut last_answered, mut last_answer_at) = (0, Instant::now());
     loop {
         let mut progress = false;
         for switch in &mut switches {
@@ -169,10 +171,13 @@ fn busy_switches_lose_nothing_and_every_switch_is_answered() {
         if !sending && switches.iter().all(|switch| switch.answered == switch.sent && switch.unsent.is_empty()) {
             break;
         }
+        if answered != last_answered {
+            (last_answered, last_answer_at) = (answered, Instant::now());
+        }
         let missing: u64 = switches.iter().map(|switch| switch.sent - switch.answered).sum();
         assert!(
-            Instant::now() < deadline,
-            "not done after 120 s: {answered} packet-ins answered, {missing} unanswered (dropped?), sending {sending}"
+            Instant::now() < deadline && (sending || last_answer_at.elapsed() < Duration::from_secs(15)),
+            "{answered} packet-ins answered, {missing} never (dropped), sending {sending}"
         );
         if !progress {
             std::thread::sleep(Duration::from_micros(200));

@@ -77,10 +77,12 @@ impl CreditPool {
         self.busy.load(Ordering::Relaxed)
     }
 
-    /// A busy connection's share of the budget now: the budget split evenly among the busy connections, at most
-    /// [`Credit::LIMIT`], at least 1.
+    /// A busy connection's share of the budget now: half the budget split evenly among the busy connections, at
+    /// most [`Credit::LIMIT`], at least 1. Half, so that readers waiting for their own credit to come back (at half
+    /// their share) rarely find the pool out of room: the line is for the times the busy count grows, and for more
+    /// busy connections than the budget has messages for.
     pub fn share(&self) -> usize {
-        (self.budget / self.busy().max(1)).clamp(1, Credit::LIMIT)
+        (self.budget / 2 / self.busy().max(1)).clamp(1, Credit::LIMIT)
     }
 
     fn room(&self) -> usize {
@@ -348,12 +350,12 @@ mod tests {
             credit.set_busy(true);
         }
         assert_eq!(pool.busy(), 300);
-        assert_eq!(pool.share(), 3072 / 300);
+        assert_eq!(pool.share(), 3072 / 2 / 300);
         for credit in &credits[..200] {
             credit.leave();
         }
         assert_eq!(pool.busy(), 100);
-        assert_eq!(pool.share(), 30);
+        assert_eq!(pool.share(), 15);
     }
 
     #[test]
