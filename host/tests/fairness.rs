@@ -124,7 +124,16 @@ fn dropped_events(rest_port: u16, app: &str) -> u64 {
 #[test]
 fn busy_switches_lose_nothing_and_every_switch_is_answered() {
     let plugins = apps().display().to_string();
-    let mut args = vec!["run", "--plugins-dir", &plugins, "--app", "simple-switch", "--echo-request-interval", "600", "--wsapi-metrics"];
+    let mut args = vec![
+        "run",
+        "--plugins-dir",
+        &plugins,
+        "--app",
+        "simple-switch",
+        "--echo-request-interval",
+        "600",
+        "--wsapi-metrics",
+    ];
     args.extend_from_slice(&LOOPBACK_PORTS);
     let host = Host::start(&args, &[]);
     host.wait_for(&["running 1 app(s)"]);
@@ -188,7 +197,12 @@ fn busy_switches_lose_nothing_and_every_switch_is_answered() {
     let (min, median, max) = (counts[0], counts[counts.len() / 2], counts[counts.len() - 1]);
     eprintln!("answers per switch from {warm_up} to {target} in all: min {min}, median {median}, max {max}");
     for (n, switch) in switches.iter().enumerate() {
-        assert!(switch.answered > 0 && switch.answered == switch.sent, "switch {n}: {} of {} answered", switch.answered, switch.sent);
+        assert!(
+            switch.answered > 0 && switch.answered == switch.sent,
+            "switch {n}: {} of {} answered",
+            switch.answered,
+            switch.sent
+        );
     }
     let sent: u64 = switches.iter().map(|switch| switch.sent).sum();
     assert_eq!(dropped_events(rest_port, "simple-switch"), 0, "the app's queue dropped events ({sent} packet-ins)");

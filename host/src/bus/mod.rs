@@ -81,6 +81,14 @@ pub struct Bus {
     credit_pool: Arc<CreditPool>,
 }
 
+/// A bus for queues of the default capacity (4,096 events), for tests that need one.
+#[cfg(test)]
+impl Default for Bus {
+    fn default() -> Bus {
+        Bus::new(4096)
+    }
+}
+
 impl Bus {
     /// A bus whose apps' queues hold `queue_capacity` events each (what the credit budget is made from).
     pub fn new(queue_capacity: usize) -> Bus {

@@ -168,8 +168,7 @@ impl Connection {
             if handshake.is_done() {
                 allowance = self.credit.wait();
             }
-            let want =
-                allowance.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
+            let want = allowance.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
             let before = buffer.len();
             match self.read_some(&mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
