@@ -7,9 +7,11 @@
 //! [`CreditPool`]:
 //!
 //! - **Fair shares.** The pool's budget (three quarters of an app queue's capacity: the rest is left for app
-//!   events, requests and HTTP, and for what readers on other scheduler threads add meanwhile) is split evenly
-//!   among the *busy* connections: those whose last read took all it asked for, or that wait for credit. A
-//!   connection's share is that split, at most [`Credit::LIMIT`] and at least one message.
+//!   events, requests and HTTP, and for what readers on other scheduler threads add meanwhile) bounds what all
+//!   switches have in apps' queues together. Half of it is split evenly among the *busy* connections (those whose
+//!   last read took all it asked for, or that wait for credit): a connection's share, at most [`Credit::LIMIT`]
+//!   and at least one message. Half, so that readers mostly wait for their own credit and not for the pool; with
+//!   more busy connections than that half has messages for, the pool's line takes over.
 //! - **Back-pressure, not drops.** A reader frames no more messages than its share minus what apps still hold of
 //!   it, and never more than the pool has left; what it read beyond that stays in its buffer, and what the switch
 //!   sends beyond that stays in the switch's TCP window. Its own credit is back once apps hold no more than half
