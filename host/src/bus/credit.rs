@@ -8,10 +8,11 @@
 //!
 //! - **Fair shares.** The pool's budget (three quarters of an app queue's capacity: the rest is left for app
 //!   events, requests and HTTP, and for what readers on other scheduler threads add meanwhile) bounds what all
-//!   switches have in apps' queues together. Half of it is split evenly among the *busy* connections (those whose
-//!   last read took all it asked for, or that wait for credit): a connection's share, at most [`Credit::LIMIT`]
-//!   and at least one message. Half, so that readers mostly wait for their own credit and not for the pool; with
-//!   more busy connections than that half has messages for, the pool's line takes over.
+//!   switches have in apps' queues together. It is split evenly among the *busy* connections (those whose last
+//!   read took all it asked for, or that wait for credit) and 12 more (see [`CreditPool::share`]): a
+//!   connection's share, at most [`Credit::LIMIT`] and at least one message. The shares stay below the budget,
+//!   so readers mostly wait for their own credit and not for the pool; with more busy connections than the budget
+//!   has messages for, the pool's line takes over.
 //! - **Back-pressure, not drops.** A reader frames no more messages than its share minus what apps still hold of
 //!   it, and never more than the pool has left; what it read beyond that stays in its buffer, and what the switch
 //!   sends beyond that stays in the switch's TCP window. Its own credit is back once apps hold no more than half
@@ -79,12 +80,13 @@ impl CreditPool {
         self.busy.load(Ordering::Relaxed)
     }
 
-    /// A busy connection's share of the budget now: half the budget split evenly among the busy connections, at
-    /// most [`Credit::LIMIT`], at least 1. Half, so that readers waiting for their own credit to come back (at half
-    /// their share) rarely find the pool out of room: the line is for the times the busy count grows, and for more
-    /// busy connections than the budget has messages for.
+    /// A busy connection's share of the budget now: the budget split evenly among the busy connections and as many
+    /// more as the budget holds at the whole [`Credit::LIMIT`] (12 of 3,072), at most [`Credit::LIMIT`], at least
+    /// 1. The shares of all busy connections then stay below the budget (by a lot when few are busy, so that
+    /// readers mostly wait for their own credit and not for the pool); the line is for the times the busy count
+    /// grows, and for more busy connections than the budget has messages for.
     pub fn share(&self) -> usize {
-        (self.budget / 2 / self.busy().max(1)).clamp(1, Credit::LIMIT)
+        (self.budget / (self.busy() + self.budget / Credit::LIMIT)).clamp(1, Credit::LIMIT)
     }
 
     fn room(&self) -> usize {
@@ -352,12 +354,12 @@ mod tests {
             credit.set_busy(true);
         }
         assert_eq!(pool.busy(), 300);
-        assert_eq!(pool.share(), 3072 / 2 / 300);
+        assert_eq!(pool.share(), 3072 / (300 + 12));
         for credit in &credits[..200] {
             credit.leave();
         }
         assert_eq!(pool.busy(), 100);
-        assert_eq!(pool.share(), 15);
+        assert_eq!(pool.share(), 3072 / (100 + 12));
     }
 
     #[test]

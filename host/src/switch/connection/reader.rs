@@ -125,6 +125,10 @@ impl Connection {
                     self.deliver(&mut batch);
                     break 'connection reason;
                 }
+                // The handshake just ended: what follows it in the buffer waits for credit like any message.
+                if allowance == usize::MAX && handshake.is_done() {
+                    allowance = 0;
+                }
             }
             self.deliver(&mut batch);
             if let Some(size) = framed_bytes.checked_div(framed) {
