@@ -82,7 +82,7 @@ impl CreditPool {
 
     /// A busy connection's share of the budget now: the budget split evenly among the busy connections and as many
     /// more as the budget holds at the whole [`Credit::LIMIT`] (12 of 3,072), at most [`Credit::LIMIT`], at least
-    /// 1. The shares of all busy connections then stay below the budget (by a lot when few are busy, so that
+    /// one. The shares of all busy connections then stay below the budget (by a lot when few are busy, so that
     /// readers mostly wait for their own credit and not for the pool); the line is for the times the busy count
     /// grows, and for more busy connections than the budget has messages for.
     pub fn share(&self) -> usize {
