@@ -86,7 +86,7 @@ impl CreditPool {
     /// readers mostly wait for their own credit and not for the pool); the line is for the times the busy count
     /// grows, and for more busy connections than the budget has messages for.
     pub fn share(&self) -> usize {
-        (self.budget / (self.busy() + self.budget / Credit::LIMIT)).clamp(1, Credit::LIMIT)
+        (self.budget / (self.busy() + self.budget / Credit::LIMIT).max(1)).clamp(1, Credit::LIMIT)
     }
 
     fn room(&self) -> usize {
@@ -360,6 +360,15 @@ mod tests {
         }
         assert_eq!(pool.busy(), 100);
         assert_eq!(pool.share(), 3072 / (100 + 12));
+    }
+
+    #[test]
+    fn a_budget_smaller_than_the_limit_still_gives_shares() {
+        let pool = CreditPool::new(2);
+        assert_eq!(pool.share(), 1, "no busy connection");
+        let credit = Credit::new(&pool);
+        credit.set_busy(true);
+        assert_eq!(pool.share(), 1);
     }
 
     #[test]
