@@ -47,7 +47,7 @@ impl Host {
     /// from a predecessor). Problems with single apps are returned, each logged; an unreadable plugins directory is
     /// an error.
     pub fn start(settings: Settings) -> Result<(Arc<Host>, Problems), String> {
-        let bus = Arc::new(Bus::default());
+        let bus = Arc::new(Bus::new(settings.apps.queue_capacity));
         let runners = Runners::new(settings.stack_size_kib * 1024);
         let metrics = Arc::new(Metrics::default());
         let cluster = join_cluster(&settings, &runners)?;

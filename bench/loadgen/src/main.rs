@@ -207,7 +207,8 @@ fn load(load: &Load) -> Result<(), String> {
 fn report(load: &Load, results: Vec<ThreadResult>) {
     let measured = results.iter().map(|r| r.measured.as_secs_f64()).fold(0.0, f64::max).max(1e-9);
     let mut total = Counts::default();
-    let (mut min, mut max) = (f64::MAX, 0.0f64);
+    // Responses per second of each switch, for the spread between them.
+    let mut per_switch: Vec<f64> = Vec::new();
     let (mut dead, mut not_running) = (0, 0);
     let mut latencies = Vec::new();
     for result in results {
@@ -220,9 +221,7 @@ fn report(load: &Load, results: Vec<ThreadResult>) {
             total.packet_outs += c.packet_outs;
             total.errors += c.errors;
             total.timeouts += c.timeouts;
-            let rate = c.responses as f64 / measured;
-            min = min.min(rate);
-            max = max.max(rate);
+            per_switch.push(c.responses as f64 / measured);
             if switch.dead.is_some() {
                 dead += 1;
             } else if !switch.running() {
@@ -231,6 +230,11 @@ fn report(load: &Load, results: Vec<ThreadResult>) {
         }
     }
     let rate = total.responses as f64 / measured;
+    per_switch.sort_unstable_by(f64::total_cmp);
+    let (min, median, max) = match (per_switch.first(), per_switch.last()) {
+        (Some(&min), Some(&max)) => (min, per_switch[per_switch.len() / 2], max),
+        _ => (0.0, 0.0, 0.0),
+    };
     latencies.sort_unstable();
     let pct = |q: f64| -> f64 {
         if latencies.is_empty() {
@@ -246,7 +250,7 @@ fn report(load: &Load, results: Vec<ThreadResult>) {
     };
     println!(
         "{label}: {mode} OF{of} {n} switches x {macs} MACs, {measured:.1} s: {rate:.0} responses/s \
-         (per switch min {min:.0} max {max:.0}); {fm} flow-mods, {po} packet-outs, {sent} packet-ins sent; \
+         (per switch min {min:.0} median {median:.0} max {max:.0}); {fm} flow-mods, {po} packet-outs, {sent} packet-ins sent; \
          {errors} errors, {timeouts} timeouts, {dead} disconnected, {not_running} never ready",
         label = load.label,
         of = version_name(load.version),
@@ -272,7 +276,7 @@ fn report(load: &Load, results: Vec<ThreadResult>) {
     }
     println!(
         "RESULT label={} mode={mode} of={} switches={} macs={} seconds={measured:.2} rate={rate:.0} min={min:.0} \
-         max={max:.0} p50_us={:.1} p90_us={:.1} p99_us={:.1} p999_us={:.1} errors={} timeouts={} dead={dead} \
+         median={median:.0} max={max:.0} p50_us={:.1} p90_us={:.1} p99_us={:.1} p999_us={:.1} errors={} timeouts={} dead={dead} \
          not_ready={not_running}",
         load.label,
         version_name(load.version),

@@ -1,77 +1,323 @@
-//! Per-connection credit: how many of a switch's messages apps hold but have not handled yet.
+//! Credit: how many of the switches' messages apps hold but have not handled yet, per connection and in all.
 //!
-//! A switch reader whose socket always has data would otherwise never give the scheduler back: it would read
-//! and dispatch forever, the app and writer green threads would starve, and may would never poll its I/O
-//! selector. So every message handed to an app is counted, with a [`CreditToken`] per batch; when a connection has
-//! more than half of [`Credit::LIMIT`] messages in flight its reader parks until apps have handled enough of them
-//! (or a short timeout passes, so that one stuck app never stalls a switch: its queue's overflow policy applies
-//! then), and it reads no more at a time than its estimate of what fits up to the limit.
+//! A switch reader whose socket always has data would otherwise never give the scheduler back, and many busy
+//! switches would push more into an app's queue than it holds, so that the queue's overflow policy (drops), not
+//! the switches' turns, would decide who gets through. So every message handed to an app is counted, with a
+//! [`CreditToken`] per run of messages of one read, on its connection's [`Credit`] and on the host's one
+//! [`CreditPool`]:
+//!
+//! - **Fair shares.** The pool's budget (three quarters of an app queue's capacity: the rest is left for app
+//!   events, requests and HTTP, and for what readers on other scheduler threads add meanwhile) bounds what all
+//!   switches have in apps' queues together. It is split evenly among the *busy* connections (those whose last
+//!   read took all it asked for, or that wait for credit) and 12 more (see [`CreditPool::share`]): a
+//!   connection's share, at most [`Credit::LIMIT`] and at least one message. The shares stay below the budget,
+//!   so readers mostly wait for their own credit and not for the pool; with more busy connections than the budget
+//!   has messages for, the pool's line takes over.
+//! - **Back-pressure, not drops.** A reader frames no more messages than its share minus what apps still hold of
+//!   it, and never more than the pool has left; what it read beyond that stays in its buffer, and what the switch
+//!   sends beyond that stays in the switch's TCP window. Its own credit is back once apps hold no more than half
+//!   its share; the pool's once any room comes back (readers waiting for the pool are woken first come, first
+//!   served). So under plain overload from switches an app's queue never fills: each busy switch gets the same
+//!   number of messages through per turn of the queue, and nothing is dropped.
+//! - **A stuck app never stalls a switch for good.** A reader waits in rounds of [`Credit::MAX_WAIT`]. After a
+//!   round in which no app handed back any message of any switch, or after [`Credit::MAX_STALL`] in all, it reads
+//!   on with a small allowance ([`Credit::STUCK_ALLOWANCE`]): the stuck app's queue then fills, and its overflow
+//!   policy applies (see [`super::queue`]).
+//!
+//! Cost on the hot path: a token is one `fetch_add` on the connection and one on the pool per run and subscriber;
+//! its drop the matching `fetch_sub`s and one more `fetch_add` (what was handed back, the sign of progress). The
+//! busy count changes only when a reader starts or ends a busy spell.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
 
+/// What all connections of a host share: the budget of messages apps may hold, split among busy connections.
+pub struct CreditPool {
+    /// Events apps may hold from all switches together.
+    budget: usize,
+    /// Events apps hold from all switches.
+    held: AtomicUsize,
+    /// Connections in a busy spell (see [`Credit::set_busy`]).
+    busy: AtomicUsize,
+    /// Events handed back so far, ever: a waiting reader's sign that apps make progress.
+    returned: AtomicUsize,
+    /// Readers waiting for room in the pool, first come first served.
+    blocked: Mutex<VecDeque<Arc<Credit>>>,
+    /// How many entries `blocked` has, so that a token's drop looks at the list only when someone waits.
+    blocked_len: AtomicUsize,
+}
+
+impl CreditPool {
+    /// The pool of a host whose apps' queues hold `queue_capacity` events each.
+    pub fn new(queue_capacity: usize) -> Arc<CreditPool> {
+        Arc::new(CreditPool {
+            budget: (queue_capacity / 4 * 3).max(1),
+            held: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+            returned: AtomicUsize::new(0),
+            blocked: Mutex::new(VecDeque::new()),
+            blocked_len: AtomicUsize::new(0),
+        })
+    }
+
+    /// Events apps may hold from all switches together.
+    #[cfg(test)]
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Events apps hold now from all switches.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// Connections in a busy spell now.
+    pub fn busy(&self) -> usize {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// A busy connection's share of the budget now: the budget split evenly among the busy connections and as many
+    /// more as the budget holds at the whole [`Credit::LIMIT`] (12 of 3,072), at most [`Credit::LIMIT`], at least
+    /// one. The shares of all busy connections then stay below the budget (by a lot when few are busy, so that
+    /// readers mostly wait for their own credit and not for the pool); the line is for the times the busy count
+    /// grows, and for more busy connections than the budget has messages for.
+    pub fn share(&self) -> usize {
+        (self.budget / (self.busy() + self.budget / Credit::LIMIT).max(1)).clamp(1, Credit::LIMIT)
+    }
+
+    fn room(&self) -> usize {
+        self.budget.saturating_sub(self.held())
+    }
+
+    fn lock_blocked(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Credit>>> {
+        self.blocked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts `credit`'s reader in line for room, at the back (or, for a reader whose turn came but found the room
+    /// taken, at the front), unless it is in line already.
+    fn block(&self, credit: &Arc<Credit>, front: bool) {
+        if !credit.queued.swap(true, Ordering::AcqRel) {
+            let mut blocked = self.lock_blocked();
+            if front {
+                blocked.push_front(Arc::clone(credit));
+            } else {
+                blocked.push_back(Arc::clone(credit));
+            }
+            self.blocked_len.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Whether readers wait in line for room.
+    fn line(&self) -> bool {
+        self.blocked_len.load(Ordering::Acquire) > 0
+    }
+
+    /// Gives the readers waiting longest their turn and wakes them, as many as the room there is now can serve a
+    /// share each.
+    fn wake_blocked(&self) {
+        let room = self.room();
+        if room == 0 {
+            return;
+        }
+        let mut wake = room.div_ceil(self.share());
+        let mut blocked = self.lock_blocked();
+        while wake > 0 {
+            let Some(credit) = blocked.pop_front() else { break };
+            self.blocked_len.fetch_sub(1, Ordering::Release);
+            credit.queued.store(false, Ordering::Release);
+            // Its turn, even if it is not parked right now (it woke for its own timer, and checks again at once).
+            credit.turn.store(true, Ordering::Release);
+            credit.wake_reader();
+            wake -= 1;
+        }
+    }
+
+    /// Takes `credit` off the waiting list (its connection ends).
+    fn unblock(&self, credit: &Arc<Credit>) {
+        if credit.queued.swap(false, Ordering::AcqRel) {
+            let mut blocked = self.lock_blocked();
+            if let Some(at) = blocked.iter().position(|other| Arc::ptr_eq(other, credit)) {
+                blocked.remove(at);
+                self.blocked_len.fetch_sub(1, Ordering::Release);
+            }
+        }
+    }
+}
+
 /// The credit of one switch connection.
-#[derive(Default)]
 pub struct Credit {
+    pool: Arc<CreditPool>,
+    /// Events apps hold from this connection.
     in_flight: AtomicUsize,
+    /// The reader is parked waiting for credit.
     reader_waiting: AtomicBool,
+    /// Its own credit is back (the reader is woken) once `in_flight` is at most this.
+    wake_at: AtomicUsize,
+    /// The reader is on the pool's waiting list.
+    queued: AtomicBool,
+    /// The reader was taken off the list to go on: it may pass the readers still in line.
+    turn: AtomicBool,
+    /// The connection is in a busy spell (written by the reader only).
+    busy: AtomicBool,
+    /// Events per message in the last delivery (written by the reader only): messages to several apps take
+    /// credit for each.
+    fan_out: AtomicUsize,
     reader: OnceLock<Coroutine>,
 }
 
 impl Credit {
-    /// Messages in flight above which the reader waits.
+    /// Most events apps may hold from one connection.
     pub const LIMIT: usize = 256;
-    /// How many times a reader over its credit yields to the apps before it waits with a timeout.
-    const YIELDS: usize = 1;
-    /// Longest a reader waits for credit before reading on.
+    /// Longest a reader waits in one round before it looks whether apps make progress at all.
     pub const MAX_WAIT: Duration = Duration::from_millis(20);
+    /// Longest a reader waits for credit in all, even while apps make progress.
+    pub const MAX_STALL: Duration = Duration::from_secs(1);
+    /// Events a reader may hand on after a wait that gave up.
+    pub const STUCK_ALLOWANCE: usize = 16;
+
+    /// The credit of a new connection, counted in `pool`.
+    pub fn new(pool: &Arc<CreditPool>) -> Arc<Credit> {
+        Arc::new(Credit {
+            pool: Arc::clone(pool),
+            in_flight: AtomicUsize::new(0),
+            reader_waiting: AtomicBool::new(false),
+            wake_at: AtomicUsize::new(Self::LIMIT / 2),
+            queued: AtomicBool::new(false),
+            turn: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            fan_out: AtomicUsize::new(1),
+            reader: OnceLock::new(),
+        })
+    }
 
     /// Records the calling coroutine as the connection's reader (the one to wake when credit returns).
     pub fn set_reader(&self) {
         let _ = self.reader.set(may::coroutine::current());
     }
 
-    /// A token for `count` messages handed to an app together; dropping it returns their credit. A batch of
+    /// Events apps hold from this connection now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// A token for `count` events handed to one app together; dropping it returns their credit. A run of
     /// messages from one read shares one token, held by its last message, so the credit comes back when the app
-    /// has handled the whole batch.
+    /// has handled the whole run.
     pub fn tokens(self: &Arc<Self>, count: usize) -> CreditToken {
         self.in_flight.fetch_add(count, Ordering::AcqRel);
+        self.pool.held.fetch_add(count, Ordering::AcqRel);
         CreditToken { credit: Arc::clone(self), count }
     }
 
-    /// Parks the reader while more than half of [`Credit::LIMIT`] messages are in flight, at most
-    /// [`Credit::MAX_WAIT`]; returns how many more messages it may read before the limit (it reads at least a
-    /// little even at 0, after a wait that timed out: a stuck app must not stall its switches).
-    pub fn wait(&self) -> usize {
-        let low = Self::LIMIT / 2;
-        let room = || Self::LIMIT.saturating_sub(self.in_flight.load(Ordering::Acquire));
-        if self.in_flight.load(Ordering::Acquire) <= low {
-            return room();
+    /// Records that the last delivery of `messages` messages put `events` events in apps' queues.
+    pub fn delivered(&self, messages: usize, events: usize) {
+        if messages > 0 {
+            self.fan_out.store(events.div_ceil(messages).max(1), Ordering::Relaxed);
         }
-        // Most often the app that holds the messages is in the run queue already (the reader's push woke it): step
-        // behind it before waiting on a timer, whose registration costs the timer thread a wake-up. Only once: a
-        // reader that kept yielding would keep the run queue from ever emptying, and may polls its I/O selector
-        // only then (readers waiting for data would starve; seen with 8 yields and 16 busy switches).
-        for _ in 0..Self::YIELDS {
-            may::coroutine::yield_now();
-            if self.in_flight.load(Ordering::Acquire) <= low {
-                return room();
+    }
+
+    /// Starts (`true`) or ends a busy spell: a connection is busy while its reads take all they ask for or it
+    /// waits for credit; the budget is split among busy connections. Called by the reader only.
+    pub fn set_busy(&self, busy: bool) {
+        if self.busy.load(Ordering::Relaxed) != busy {
+            self.busy.store(busy, Ordering::Relaxed);
+            if busy {
+                self.pool.busy.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.pool.busy.fetch_sub(1, Ordering::Relaxed);
             }
         }
-        self.reader_waiting.store(true, Ordering::Release);
-        // Checked again after announcing the wait, so a token dropped in between still wakes us.
-        if self.in_flight.load(Ordering::Acquire) > low {
-            crate::green::park(Some(Self::MAX_WAIT));
+    }
+
+    /// Ends the connection's part in the pool: its busy spell and its place on the waiting list. Called by the
+    /// reader when it ends.
+    pub fn leave(self: &Arc<Self>) {
+        self.set_busy(false);
+        self.pool.unblock(self);
+    }
+
+    /// Messages the reader may hand on for `events` events of room.
+    fn messages(&self, events: usize) -> usize {
+        (events / self.fan_out.load(Ordering::Relaxed).max(1)).max(1)
+    }
+
+    /// Waits until the reader may hand apps more messages, and returns how many (at least 1). It may go on when
+    /// apps hold at most half its share, the pool has room and no reader waits in line for the pool before it; it
+    /// then may hand on up to its share less what apps hold, within the pool's room. A wait that gives up (see the
+    /// module doc) allows [`Credit::STUCK_ALLOWANCE`].
+    pub fn wait(self: &Arc<Self>) -> usize {
+        let mut yielded = false;
+        let mut began: Option<Instant> = None;
+        loop {
+            let share = self.pool.share();
+            let own = self.in_flight();
+            let room = share.saturating_sub(own).min(self.pool.room());
+            let turn = self.turn.swap(false, Ordering::AcqRel);
+            if own <= share / 2 && room > 0 && (turn || !self.pool.line()) {
+                return self.messages(room);
+            }
+            // Most often the app that holds the messages is in the run queue already (the reader's push woke it):
+            // step behind it before waiting on a timer, whose registration costs the timer thread a wake-up. Only
+            // once: a reader that kept yielding would keep the run queue from ever emptying, and may polls its I/O
+            // selector only then (readers waiting for data would starve; seen with 8 yields and 16 busy switches).
+            if !yielded {
+                yielded = true;
+                may::coroutine::yield_now();
+                continue;
+            }
+            // A reader waiting for credit is busy: it counts in the split from now on.
+            self.set_busy(true);
+            let now = Instant::now();
+            let began = *began.get_or_insert(now);
+            if now.duration_since(began) >= Self::MAX_STALL {
+                return self.messages(room.max(Self::STUCK_ALLOWANCE));
+            }
+            let returned = self.pool.returned.load(Ordering::Acquire);
+            self.wake_at.store(share / 2, Ordering::Relaxed);
+            self.reader_waiting.store(true, Ordering::Release);
+            // Its own credit is back: it waits for the pool, in line, first come first served.
+            let for_pool = own <= share / 2;
+            if for_pool {
+                self.pool.block(self, turn);
+            }
+            // Checked again after announcing the wait, so a token dropped in between still wakes us.
+            let own = self.in_flight();
+            let room = share.saturating_sub(own).min(self.pool.room());
+            if for_pool && room > 0 {
+                // Room came back with no token dropped since: the line moves on now (perhaps with this reader).
+                self.pool.wake_blocked();
+            }
+            if own > share / 2 || room == 0 || for_pool {
+                crate::green::park(Some(Self::MAX_WAIT));
+            }
+            self.reader_waiting.store(false, Ordering::Release);
+            let progress = self.pool.returned.load(Ordering::Acquire) != returned;
+            if !progress && Instant::now().duration_since(now) >= Self::MAX_WAIT {
+                // No app handed anything back for a whole round: read on, whatever the queues do with it.
+                let room = self.pool.share().saturating_sub(self.in_flight()).min(self.pool.room());
+                return self.messages(room.max(Self::STUCK_ALLOWANCE));
+            }
         }
-        self.reader_waiting.store(false, Ordering::Release);
-        room()
+    }
+
+    /// Wakes the reader if it waits; whether it did.
+    fn wake_reader(&self) -> bool {
+        if self.reader_waiting.swap(false, Ordering::AcqRel) {
+            if let Some(reader) = self.reader.get() {
+                reader.unpark();
+            }
+            true
+        } else {
+            false
+        }
     }
 }
 
-/// Some messages' share of their connection's credit.
+/// Some events' share of their connection's credit.
 pub struct CreditToken {
     credit: Arc<Credit>,
     count: usize,
@@ -80,11 +326,70 @@ pub struct CreditToken {
 impl Drop for CreditToken {
     fn drop(&mut self) {
         let credit = &self.credit;
+        let pool = &credit.pool;
         let left = credit.in_flight.fetch_sub(self.count, Ordering::AcqRel).saturating_sub(self.count);
-        if left <= Credit::LIMIT / 2 && credit.reader_waiting.swap(false, Ordering::AcqRel) {
-            if let Some(reader) = credit.reader.get() {
-                reader.unpark();
-            }
+        pool.held.fetch_sub(self.count, Ordering::AcqRel);
+        pool.returned.fetch_add(self.count, Ordering::AcqRel);
+        if left <= credit.wake_at.load(Ordering::Relaxed) {
+            credit.wake_reader();
         }
+        if pool.blocked_len.load(Ordering::Acquire) > 0 {
+            pool.wake_blocked();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_split_among_busy_connections() {
+        let pool = CreditPool::new(4096);
+        assert_eq!(pool.budget(), 3072);
+        let credits: Vec<_> = (0..300).map(|_| Credit::new(&pool)).collect();
+        assert_eq!(pool.share(), Credit::LIMIT, "no busy connection: the whole limit");
+        for credit in &credits {
+            credit.set_busy(true);
+            credit.set_busy(true);
+        }
+        assert_eq!(pool.busy(), 300);
+        assert_eq!(pool.share(), 3072 / (300 + 12));
+        for credit in &credits[..200] {
+            credit.leave();
+        }
+        assert_eq!(pool.busy(), 100);
+        assert_eq!(pool.share(), 3072 / (100 + 12));
+    }
+
+    #[test]
+    fn a_budget_smaller_than_the_limit_still_gives_shares() {
+        let pool = CreditPool::new(2);
+        assert_eq!(pool.share(), 1, "no busy connection");
+        let credit = Credit::new(&pool);
+        credit.set_busy(true);
+        assert_eq!(pool.share(), 1);
+    }
+
+    #[test]
+    fn tokens_count_on_the_connection_and_the_pool() {
+        let pool = CreditPool::new(64);
+        let (a, b) = (Credit::new(&pool), Credit::new(&pool));
+        let first = a.tokens(10);
+        let second = b.tokens(5);
+        assert_eq!((a.in_flight(), b.in_flight(), pool.held()), (10, 5, 15));
+        drop(first);
+        assert_eq!((a.in_flight(), pool.held()), (0, 5));
+        drop(second);
+        assert_eq!(pool.held(), 0);
+    }
+
+    #[test]
+    fn messages_to_several_apps_take_credit_for_each() {
+        let pool = CreditPool::new(4096);
+        let credit = Credit::new(&pool);
+        credit.delivered(10, 30);
+        assert_eq!(credit.messages(90), 30);
+        assert_eq!(credit.messages(2), 1, "at least one message");
     }
 }

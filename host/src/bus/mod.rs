@@ -19,7 +19,7 @@ use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestError, Requ
 
 use crate::green::oneshot::{Oneshot, Waited};
 use crate::metrics::AppCounters;
-use credit::Credit;
+use credit::{Credit, CreditPool};
 pub use event::{Event, HttpRequest};
 use queue::{Admission, EventQueue};
 
@@ -66,8 +66,7 @@ pub struct HttpReply {
     pub body: Vec<u8>,
 }
 
-/// Subscriptions, request servers and requests in flight.
-#[derive(Default)]
+/// Subscriptions, request servers and requests in flight, and the credit all switch connections share.
 pub struct Bus {
     subscribers: RwLock<HashMap<String, Vec<Arc<Mailbox>>>>,
     servers: RwLock<HashMap<String, Arc<Mailbox>>>,
@@ -78,9 +77,38 @@ pub struct Bus {
     openflow_routes: RwLock<HashMap<u32, Vec<OpenFlowRoute>>>,
     datapath_subscribers: RwLock<HashMap<DatapathChange, Vec<Arc<Mailbox>>>>,
     role_subscribers: RwLock<Vec<Arc<Mailbox>>>,
+    /// The budget of switch messages apps may hold, split among busy connections (see [`credit`]).
+    credit_pool: Arc<CreditPool>,
+}
+
+/// A bus for queues of the default capacity (4,096 events), for tests that need one.
+#[cfg(test)]
+impl Default for Bus {
+    fn default() -> Bus {
+        Bus::new(4096)
+    }
 }
 
 impl Bus {
+    /// A bus whose apps' queues hold `queue_capacity` events each (what the credit budget is made from).
+    pub fn new(queue_capacity: usize) -> Bus {
+        Bus {
+            subscribers: RwLock::default(),
+            servers: RwLock::default(),
+            pending: Mutex::default(),
+            next_request_id: AtomicU64::new(0),
+            openflow_routes: RwLock::default(),
+            datapath_subscribers: RwLock::default(),
+            role_subscribers: RwLock::default(),
+            credit_pool: CreditPool::new(queue_capacity),
+        }
+    }
+
+    /// The credit of a new switch connection, in the pool of this bus.
+    pub fn new_credit(&self) -> Arc<Credit> {
+        Credit::new(&self.credit_pool)
+    }
+
     /// Subscribes `app` to app events named `name`.
     pub fn subscribe(&self, app: &Arc<Mailbox>, name: &str) {
         let mut subscribers = self.subscribers.write().unwrap_or_else(PoisonError::into_inner);
@@ -118,8 +146,11 @@ impl Bus {
     /// Delivers OpenFlow messages from one connection (the messages of one read, in order) to every app
     /// subscribed to their version and type in `state`, and empties `messages`. Each run of messages with the same
     /// version and type goes into each subscriber's queue in one operation, with one wake-up and one credit token;
-    /// a full queue drops what does not fit for that app only (counted there).
+    /// a full queue drops what does not fit for that app only (counted there). The reader's credit keeps queues
+    /// from filling with switch messages (see [`credit`]); the drop is for an app that stopped handling them.
     pub fn deliver_openflow(&self, dpid: u64, state: DatapathStates, messages: &mut Vec<Bytes>, credit: &Arc<Credit>) {
+        let delivered = messages.len();
+        let mut events = 0;
         let code = |message: &Bytes| (u32::from(message[0]) << 8) | u32::from(message[1]);
         let routes = self.openflow_routes.read().unwrap_or_else(PoisonError::into_inner);
         let mut start = 0;
@@ -139,16 +170,17 @@ impl Bus {
                             *slot = Some(credit.tokens(admitted));
                         }
                     };
-                    if wanting.peek().is_some() {
-                        subscriber.queue.push_bounded(run.iter().cloned().map(event), attach);
+                    events += if wanting.peek().is_some() {
+                        subscriber.queue.push_bounded(run.iter().cloned().map(event), attach)
                     } else {
                         // The last subscriber takes the messages themselves.
-                        subscriber.queue.push_bounded(run.iter_mut().map(std::mem::take).map(event), attach);
-                    }
+                        subscriber.queue.push_bounded(run.iter_mut().map(std::mem::take).map(event), attach)
+                    };
                 }
             }
             start = end;
         }
+        credit.delivered(delivered, events);
         messages.clear();
     }
 

@@ -4,7 +4,9 @@
 //! and the refusal is counted against the consuming app and logged (the first time, then at most once a second
 //! with the running count). A refused request fails at once for its requester, instead of timing out. Datapath
 //! lifecycle events, which apps cannot do without, are admitted past the capacity ([`Admission::Always`]); there
-//! are few of them (a handful per switch connection).
+//! are few of them (a handful per switch connection). Switch messages are kept below the capacity by the credit
+//! ([`super::credit`]: three quarters of it, shared among busy switches), so the policy drops them only for an app
+//! that stopped handling its events.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};

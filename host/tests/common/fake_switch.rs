@@ -112,6 +112,14 @@ impl FakeSwitch {
         self.stream.socket().local_addr().expect("a connected socket")
     }
 
+    /// The plain TCP stream under the switch (for tests that drive many switches from one loop); `None` on TLS.
+    pub fn into_tcp(self) -> Option<TcpStream> {
+        match self.stream {
+            Transport::Tcp(stream) => Some(stream),
+            Transport::Tls(_) => None,
+        }
+    }
+
     /// How long [`FakeSwitch::read`] waits (10 s unless set).
     pub fn set_read_timeout(&mut self, timeout: Duration) {
         self.stream.set_read_timeout(Some(timeout)).expect("read timeout");

@@ -124,6 +124,7 @@ impl Connection {
         tls: Option<Box<TlsLink>>,
         capture: Arc<Tap>,
     ) -> Arc<Connection> {
+        let credit = shared.bus.new_credit();
         Arc::new_cyclic(|this: &Weak<Connection>| Connection {
             id,
             peer,
@@ -157,7 +158,7 @@ impl Connection {
             pause: Mutex::new(Pause::default()),
             handed_over: AtomicBool::new(false),
             held: AtomicBool::new(false),
-            credit: Arc::default(),
+            credit,
             tls,
             capture,
             counters: Arc::default(),

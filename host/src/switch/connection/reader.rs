@@ -11,6 +11,7 @@ use may::io::WaitIo;
 use tatsu_abi::DatapathStates;
 
 use super::{lock, Connection};
+use crate::bus::credit::Credit;
 use crate::green;
 use crate::switch::handshake::{Action, Handshake};
 use crate::switch::wire::{self, xid_of, Features};
@@ -53,6 +54,15 @@ fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<Bytes>, chunk: &m
     }
 }
 
+/// Takes the reader's connection out of the credit pool (its busy spell, its place in line) when the reader ends.
+struct LeavesPool<'a>(&'a Arc<Credit>);
+
+impl Drop for LeavesPool<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
 impl Connection {
     /// Reads at most `most` bytes the socket has, without blocking, and adds what they carry to `buffer`: the bytes
     /// themselves, or on TLS the plaintext of the whole records they complete. Returns how many bytes came from the
@@ -82,6 +92,7 @@ impl Connection {
         let _ = self.reader.set((may::coroutine::current(), stream.waker()));
         self.wait_until_released();
         self.credit.set_reader();
+        let _leaves_pool = LeavesPool(&self.credit);
         let mut reads_in_a_row = 0u32;
         let mut drained = false;
         // The messages of one read that go to apps, handed to the bus together.
@@ -91,10 +102,18 @@ impl Connection {
         buffer.extend_from_slice(&unparsed);
         // The average size of the messages of the last read, to size reads by the credit.
         let mut message_bytes = 64usize;
+        // Messages the reader may still frame before it asks the credit again (no limit during the handshake),
+        // and whether whole messages wait in the buffer for credit.
+        let mut allowance = usize::MAX;
+        let mut held_back = false;
         let reason = 'connection: loop {
-            // Frame and handle every whole message in the buffer.
+            // Frame and handle every whole message in the buffer, as many as the credit allows.
             let (mut framed, mut framed_bytes) = (0usize, 0usize);
             while buffer.len() >= 8 {
+                if allowance == 0 {
+                    held_back = true;
+                    break;
+                }
                 let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
                 if length < 8 {
                     self.malformed.fetch_add(1, Ordering::Relaxed);
@@ -112,12 +131,17 @@ impl Connection {
                     break;
                 }
                 framed += 1;
+                allowance -= 1;
                 framed_bytes += length;
                 let message = buffer.split_to(length).freeze();
                 self.counters().received(message[1], length);
                 if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
                     self.deliver(&mut batch);
                     break 'connection reason;
+                }
+                // The handshake just ended: what follows it in the buffer waits for credit like any message.
+                if allowance == usize::MAX && handshake.is_done() {
+                    allowance = 0;
                 }
             }
             self.deliver(&mut batch);
@@ -130,6 +154,14 @@ impl Connection {
             if self.is_closed() {
                 return;
             }
+            // Messages the credit held back are framed before anything more is read: what the switch sends
+            // meanwhile waits in its TCP window.
+            if held_back {
+                held_back = false;
+                self.credit.set_busy(true);
+                allowance = self.credit.wait();
+                continue;
+            }
             // A read that did not fill the buffer took all the socket had: wait for more (or a pause request) at
             // once rather than spend a system call to hear EAGAIN. Any byte that comes after that read raises an
             // edge in may's selector, which `wait_io` sees even if it came before the wait began. Once woken, go
@@ -137,6 +169,7 @@ impl Connection {
             if drained {
                 drained = false;
                 reads_in_a_row = 0;
+                self.credit.set_busy(false);
                 if self.trim_requested() {
                     release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
                 }
@@ -150,11 +183,13 @@ impl Connection {
             if buffer.capacity() - buffer.len() < chunk / 2 {
                 buffer.reserve(chunk);
             }
-            // Let apps catch up with what this switch sent (see `bus::credit`), and read no more messages than
-            // the credit has room for (by the size of the messages lately), so that a busy switch cannot fill its
-            // apps' queues past what the credit lets it have there.
-            let room = self.credit.wait();
-            let want = room.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
+            // Let apps catch up with what this switch sent (see `bus::credit`), and read about as many messages as
+            // the credit has room for (by the size of the messages lately); the framing above stops at the credit,
+            // so that busy switches share each app's queue instead of overrunning it.
+            if handshake.is_done() {
+                allowance = self.credit.wait();
+            }
+            let want = allowance.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
             let before = buffer.len();
             match self.read_some(&mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
@@ -166,6 +201,8 @@ impl Connection {
                     if full {
                         chunk = (chunk * 2).min(READ_CHUNK);
                     }
+                    // A switch that keeps the reader's reads full is busy: it counts in the credit's split.
+                    self.credit.set_busy(full);
                     self.touch();
                     // Now and then step out of the run queue for a moment: may polls its I/O selector only when the
                     // run queue is empty, so readers that always have data would otherwise starve every reader
@@ -181,6 +218,7 @@ impl Connection {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     reads_in_a_row = 0;
+                    self.credit.set_busy(false);
                     if self.trim_requested() {
                         release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
                     }
