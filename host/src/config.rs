@@ -5,7 +5,7 @@
 //! plugins_dir = "/usr/lib/tatsu/plugins"
 //! apps = ["simple-switch"]      # empty or absent: every app in the plugins directory
 //! strict = false
-//! queue_capacity = 4096         # events per app queue
+//! queue_capacity = 16384        # events per app queue
 //!
 //! ofp_tcp_listen_ports = [6653, 6633]   # plain TCP; with TLS on, only the ports named here (none by default)
 //! ctl_privkey = "/etc/tatsu/ctl-privkey.pem"   # TLS to switches: all three, or none
@@ -359,7 +359,10 @@ impl Settings {
             apps: AppSettings {
                 plugins_dir: flags.plugins_dir.or(host.plugins_dir).unwrap_or_else(default_plugins_dir),
                 selected: if flags.apps.is_empty() { host.apps.unwrap_or_default() } else { flags.apps },
-                queue_capacity: flags.queue_capacity.or(host.queue_capacity).unwrap_or(4096),
+                queue_capacity: flags
+                    .queue_capacity
+                    .or(host.queue_capacity)
+                    .unwrap_or(crate::bus::queue::DEFAULT_CAPACITY),
                 start_timeout: Duration::from_millis(host.start_timeout_ms.unwrap_or(30_000)),
                 stop_timeout: Duration::from_millis(host.stop_timeout_ms.unwrap_or(5_000)),
                 config: app_config,

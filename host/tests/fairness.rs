@@ -1,7 +1,7 @@
 //! Many busy switches against one app, on real TCP over loopback: under plain overload from switches nothing is
 //! dropped (the credit holds switches back in their TCP windows), and every switch is answered.
 //!
-//! 300 switches (more than 4,096-event queues fit at 256 messages of credit each) push OpenFlow 1.0 packet-ins as
+//! 300 switches (more than a 16,384-event queue holds at the old 256 messages of credit each) push OpenFlow 1.0 packet-ins as
 //! fast as their sockets take them, each with up to [`WINDOW`] unanswered, to simple-switch, which floods each
 //! with one packet-out. The assertions are on counts only: every packet-in of every switch is answered, and the
 //! app's queue dropped nothing. The spread between switches of the answers each got while the host answered

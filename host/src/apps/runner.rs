@@ -16,7 +16,7 @@ use super::{deferred, services};
 use crate::bus::Event;
 
 /// Most events handed to an app in one crossing of the ABI.
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 1024;
 
 /// A started app.
 pub struct RunningApp {
@@ -69,9 +69,9 @@ pub fn launch(
         }
         let _ = started_tx.send(Ok(()));
 
-        let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
+        let mut batch: Vec<Event> = Vec::new();
         // The borrowed views of a batch, in a buffer kept from one batch to the next (empty between batches).
-        let mut spare_refs: Vec<EventRef<'static>> = Vec::with_capacity(MAX_BATCH);
+        let mut spare_refs: Vec<EventRef<'static>> = Vec::new();
         while state.mailbox.queue.pop_batch(&mut batch, MAX_BATCH) {
             // HTTP parameters are the one part of an event the interface takes as a slice of its own structs; most
             // batches have no HTTP request and allocate nothing for them.

@@ -81,7 +81,7 @@ impl CreditPool {
     }
 
     /// A busy connection's share of the budget now: the budget split evenly among the busy connections and as many
-    /// more as the budget holds at the whole [`Credit::LIMIT`] (12 of 3,072), at most [`Credit::LIMIT`], at least
+    /// more as the budget holds at the whole [`Credit::LIMIT`] (12 of 12,288), at most [`Credit::LIMIT`], at least
     /// one. The shares of all busy connections then stay below the budget (by a lot when few are busy, so that
     /// readers mostly wait for their own credit and not for the pool); the line is for the times the busy count
     /// grows, and for more busy connections than the budget has messages for.
@@ -171,7 +171,7 @@ pub struct Credit {
 
 impl Credit {
     /// Most events apps may hold from one connection.
-    pub const LIMIT: usize = 256;
+    pub const LIMIT: usize = 1024;
     /// Longest a reader waits in one round before it looks whether apps make progress at all.
     pub const MAX_WAIT: Duration = Duration::from_millis(20);
     /// Longest a reader waits for credit in all, even while apps make progress.
@@ -345,8 +345,10 @@ mod tests {
 
     #[test]
     fn the_budget_is_split_among_busy_connections() {
-        let pool = CreditPool::new(4096);
-        assert_eq!(pool.budget(), 3072);
+        let pool = CreditPool::new(crate::bus::queue::DEFAULT_CAPACITY);
+        assert_eq!(pool.budget(), 12_288, "three quarters of the queue");
+        // As many more as the budget holds whole shares: 12.
+        let more = 12_288 / Credit::LIMIT;
         let credits: Vec<_> = (0..300).map(|_| Credit::new(&pool)).collect();
         assert_eq!(pool.share(), Credit::LIMIT, "no busy connection: the whole limit");
         for credit in &credits {
@@ -354,12 +356,12 @@ mod tests {
             credit.set_busy(true);
         }
         assert_eq!(pool.busy(), 300);
-        assert_eq!(pool.share(), 3072 / (300 + 12));
+        assert_eq!(pool.share(), 12_288 / (300 + more));
         for credit in &credits[..200] {
             credit.leave();
         }
         assert_eq!(pool.busy(), 100);
-        assert_eq!(pool.share(), 3072 / (100 + 12));
+        assert_eq!(pool.share(), 12_288 / (100 + more));
     }
 
     #[test]

@@ -81,11 +81,11 @@ pub struct Bus {
     credit_pool: Arc<CreditPool>,
 }
 
-/// A bus for queues of the default capacity (4,096 events), for tests that need one.
+/// A bus for queues of the default capacity ([`queue::DEFAULT_CAPACITY`]), for tests that need one.
 #[cfg(test)]
 impl Default for Bus {
     fn default() -> Bus {
-        Bus::new(4096)
+        Bus::new(queue::DEFAULT_CAPACITY)
     }
 }
 

@@ -9,6 +9,10 @@
 //! that stopped handling its events.
 
 use std::collections::VecDeque;
+
+/// Events an app's queue holds by default (`--queue-capacity`): room for 16 busy switches' full credit shares
+/// (three quarters of it is the switches' budget, see `bus::credit`), grown into only when apps fall behind.
+pub const DEFAULT_CAPACITY: usize = 16_384;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 

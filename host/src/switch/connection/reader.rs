@@ -17,13 +17,13 @@ use crate::switch::handshake::{Action, Handshake};
 use crate::switch::wire::{self, xid_of, Features};
 
 /// Most bytes read from the socket at a time (more when a message is larger).
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Fewest bytes a read asks for, however little credit is left.
 const MIN_READ: usize = 2 * 1024;
 
 /// The read buffer of a quiet switch (a handshake's messages, echoes, a packet-in at a time); it doubles up to
-/// [`READ_CHUNK`] while reads come back full, so a busy switch reads 16 KiB at a time after five reads.
+/// [`READ_CHUNK`] while reads come back full, so a busy switch reads 64 KiB at a time after seven reads.
 const FIRST_CHUNK: usize = 512;
 
 /// Reads what the socket has into `buffer`'s spare capacity (without zeroing it first), without blocking;
