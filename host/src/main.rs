@@ -319,6 +319,10 @@ fn serve(args: RunArgs, incoming: Option<restart::Incoming>) -> Result<(), Strin
     // may counts stack sizes in machine words. may's own size is the host's coroutines' (see `green`); apps' green
     // threads have the configured one.
     may::config().set_workers(settings.workers).set_stack_size(green::HOST_STACK_BYTES / std::mem::size_of::<usize>());
+    // may pins its scheduler threads to cores by default. The controller shares its cores with everything else on
+    // the machine (the switches' side of a benchmark, other services), and a pinned thread cannot move off a busy
+    // core: unpinned measured better in both cbench modes, with 1 and 2 workers (bench/README.md, issue 13).
+    may::config().set_worker_pin(false);
 
     let plugins_dir = settings.apps.plugins_dir.display();
     log::info!(target: "tatsu", "tatsu {} loading apps from {plugins_dir}", env!("CARGO_PKG_VERSION"));
