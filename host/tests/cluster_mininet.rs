@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
@@ -260,6 +260,22 @@ fn add_marked_flow(rest_port: u16, cookie: u64) -> u16 {
     common::http::Client::connect(rest_port).post("/stats/flowentry/add", &body.to_string()).status
 }
 
+/// Seconds since the Unix epoch (what `ping -D` stamps its lines with).
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Prints each unanswered echo of a continuous ping with the phase it was lost in, so that a failure says where.
+fn report_losses(counts: &Value, phases: &[(&str, f64)]) {
+    for lost in counts["lost"].as_array().into_iter().flatten() {
+        let (seq, at) = (lost[0].as_u64().unwrap_or(0), lost[1].as_f64().unwrap_or(0.0));
+        match phases.iter().rev().find(|(_, start)| *start <= at) {
+            Some((phase, start)) => println!("  lost icmp_seq={seq} in phase {phase}, {:.1} s into it", at - start),
+            None => println!("  lost icmp_seq={seq} before the phases were marked"),
+        }
+    }
+}
+
 /// Node `i`, which must be running.
 fn node(nodes: &[Option<Node>], i: usize) -> &Node {
     nodes[i].as_ref().expect("a running node")
@@ -288,7 +304,9 @@ fn a_cluster_keeps_a_mininet_network_through_restarts_crashes_pauses_and_etcd_ou
     node(&nodes, first).host.wait_for(&["this host is the preferred master"]);
     net.pings_until_clean("h1", "h3");
     let ping = net.ask(json!({ "cmd": "ping_start", "src": "h1", "dst": "h3", "interval": 0.1 }))["id"].clone();
+    let mut phases = vec![("1 pinging", unix_now())];
 
+    phases.push(("2 hot restart", unix_now()));
     // 2. A hot restart of the master: its successor keeps the lease, so nobody is elected and the switches see no
     // role change, for longer than the lease.
     let before = net.roles(&ports);
@@ -310,6 +328,7 @@ fn a_cluster_keeps_a_mininet_network_through_restarts_crashes_pauses_and_etcd_ou
         assert!(!node(&nodes, other).host.logged(&[": master (generation"]), "{}", node(&nodes, other).log());
     }
 
+    phases.push(("3 etcd outage", unix_now()));
     // 3. etcd: one member of three lost changes nothing; two lose the quorum: the roles hold (past the lease), and
     // every host says so once; etcd back: every host says so.
     etcd.kill(0);
@@ -329,6 +348,7 @@ fn a_cluster_keeps_a_mininet_network_through_restarts_crashes_pauses_and_etcd_ou
         n.wait_for_after(0, &["etcd is reachable again; elections resume"]);
     }
 
+    phases.push(("4 kill -9", unix_now()));
     // 4. kill -9 of the master: once its lease expires, one survivor masters the whole network; flows stay in the
     // switches, so the ping goes on; a new pair of hosts gets its flows from the new master.
     let killed = nodes[first].take().expect("the master");
@@ -341,15 +361,18 @@ fn a_cluster_keeps_a_mininet_network_through_restarts_crashes_pauses_and_etcd_ou
     let counts = net.ask(json!({ "cmd": "ping_stop", "id": ping }));
     let (sent, received) = (counts["sent"].as_u64().unwrap_or(0), counts["received"].as_u64().unwrap_or(0));
     println!("continuous ping h1 -> h3 through phases 1-4: {received} of {sent} answered");
+    report_losses(&counts, &phases);
     assert!(sent > 100 && sent - received <= 5, "the ping lost too much: {counts}");
     let ping = net.ask(json!({ "cmd": "ping_start", "src": "h1", "dst": "h3", "interval": 0.1 }))["id"].clone();
 
+    phases.push(("5 killed host back", unix_now()));
     // 5. The killed host comes back (its node id is free again: its lease expired): slave everywhere.
     drop(killed);
     // It listens on its old port: the switches connect to it again by themselves.
     nodes[first] = Some(Node::start(&etcd, &format!("n{first}"), ports[first]));
     assert_eq!(net.wait_single_master(&ports, &[0, 1, 2]), second, "mastership moved back");
 
+    phases.push(("6 kill -STOP", unix_now()));
     // 6. kill -STOP of the master past its lease: the third host takes the network. A flow asked of the paused host
     // waits in its socket; then kill -CONT.
     let paused = node(&nodes, second);
@@ -381,6 +404,7 @@ fn a_cluster_keeps_a_mininet_network_through_restarts_crashes_pauses_and_etcd_ou
     let counts = net.ask(json!({ "cmd": "ping_stop", "id": ping }));
     let (sent, received) = (counts["sent"].as_u64().unwrap_or(0), counts["received"].as_u64().unwrap_or(0));
     println!("continuous ping h1 -> h3 through phases 5-6: {received} of {sent} answered");
+    report_losses(&counts, &phases);
     assert!(sent > 50 && sent - received <= 5, "the ping lost too much: {counts}");
     for n in nodes.iter().flatten() {
         assert!(!n.host.logged(&["panicked"]), "{}", n.log());
