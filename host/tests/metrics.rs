@@ -78,6 +78,20 @@ fn scrape_until(port: u16, series: &str, wanted: f64) -> String {
     }
 }
 
+/// Scrapes until `series` is at most `wanted` (at most 10 s); returns the last body.
+fn scrape_until_at_most(port: u16, series: &str, wanted: f64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = scrape(port);
+        assert_eq!(status, 200, "{body}");
+        if value(&body, series) <= wanted {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{series} stayed above {wanted}:\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `count` packet-ins of 60-byte frames, in one buffer; and the size of one.
 fn packet_ins(count: usize) -> (Vec<u8>, usize) {
     let packet_in = v1_3::PacketIn {
@@ -313,10 +327,90 @@ fn a_hot_restart_keeps_every_counter_growing() {
         assert!(said.trim().is_empty(), "promtool check metrics complains:\n{said}");
     }
     drop(switch);
-    // The host running now is the second successor, not our child: stop it through its control socket's pid.
+    // The host running now is the second successor, not our child.
+    stop_successor(&socket);
+}
+
+/// The host's green threads serving switches: running readers and writers.
+const SWITCH_THREADS: &str = r#"tatsu_green_threads{group="switches"}"#;
+
+/// Sends each switch a packet-in and reads the packet-out `of-probe` answers it with.
+fn each_answered(switches: &mut [FakeSwitch]) {
+    let (one, _) = packet_ins(1);
+    for switch in switches.iter_mut() {
+        switch.send_raw(&one);
+        switch.expect(13);
+    }
+}
+
+#[test]
+fn idle_switches_have_no_reader_running_and_are_served_at_their_next_message_also_after_a_hot_restart() {
+    let dir = temp_dir("metrics-idle-socket");
+    let socket = dir.join("control.sock");
+    // Echo requests after every second of silence; the test leaves them unanswered for a few seconds at times.
+    let keepalive = ["--echo-request-interval", "1", "--maximum-unreplied-echo-requests", "20"];
+    let host = host("metrics-idle", &keepalive, Some(&socket));
+    let (port, switch_port) = (host.rest_port(), host.switch_port());
+    let mut switches: Vec<FakeSwitch> = (0..8u64)
+        .map(|i| {
+            let mut switch = FakeSwitch::connect(switch_port);
+            switch.handshake(V1_3, 0x100 + i, 2);
+            switch
+        })
+        .collect();
+    host.wait_for(&["enter 0000000000000107 version 4"]);
+    // Silent for a second, a switch's reader parks (and its writer ends): no green thread serves the switches.
+    scrape_until_at_most(port, SWITCH_THREADS, 0.0);
+    each_answered(&mut switches);
+    let (_, busy) = scrape(port);
+    assert!(value(&busy, SWITCH_THREADS) >= 1.0, "a switch that just sent a packet-in has a reader:\n{busy}");
+    scrape_until_at_most(port, SWITCH_THREADS, 0.0);
+
+    // Each echo reply wakes its parked reader, which reads it (it is counted) and parks again at once: the switch
+    // is still idle.
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut echoes = vec![0; switches.len()];
+    while Instant::now() < until {
+        for (switch, echoes) in switches.iter_mut().zip(&mut echoes) {
+            switch.set_read_timeout(Duration::from_millis(20));
+            if let Some(frame) = switch.read().filter(|frame| frame.msg_type == 2) {
+                switch.echo_reply(&frame);
+                *echoes += 1;
+            }
+        }
+    }
+    for switch in &mut switches {
+        switch.set_read_timeout(Duration::from_secs(10));
+    }
+    assert!(echoes.iter().all(|n| *n >= 2), "echo requests per switch: {echoes:?}");
+    for (i, echoes) in echoes.iter().enumerate() {
+        let replies =
+            format!(r#"tatsu_of_messages_received_total{{dp_id="0x{:x}",type="OFPT_ECHO_REPLY"}}"#, 0x100 + i);
+        scrape_until(port, &replies, f64::from(*echoes));
+    }
+    let quiet = scrape_until_at_most(port, SWITCH_THREADS, 0.0);
+    assert_eq!(value(&quiet, r#"tatsu_dp_status{dp_id="0x107"}"#), 1.0, "{quiet}");
+    each_answered(&mut switches);
+
+    // A hot restart of parked connections: the successor serves each at its next message, then parks it too.
+    scrape_until_at_most(port, SWITCH_THREADS, 0.0);
+    restart(&socket);
+    host.wait_for(&["took over 8 datapath(s)"]);
+    scrape_until(port, "tatsu_restarts_total", 1.0);
+    each_answered(&mut switches);
+    scrape_until_at_most(port, SWITCH_THREADS, 0.0);
+    // A switch that goes away while parked is noticed.
+    drop(switches.pop());
+    scrape_until_at_most(port, r#"tatsu_dp_status{dp_id="0x107"}"#, 0.0);
+    each_answered(&mut switches);
+    stop_successor(&socket);
+}
+
+/// Stops the host serving `socket` now (a successor, not the test's child) with SIGTERM.
+fn stop_successor(socket: &Path) {
     let status = Command::new(env!("CARGO_BIN_EXE_tatsu"))
         .args(["status", "--control-socket"])
-        .arg(&socket)
+        .arg(socket)
         .output()
         .expect("tatsu status runs");
     let text = String::from_utf8_lossy(&status.stdout).into_owned();

@@ -30,7 +30,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
@@ -166,7 +166,7 @@ pub struct Credit {
     /// Events per message in the last delivery (written by the reader only): messages to several apps take
     /// credit for each.
     fan_out: AtomicUsize,
-    reader: OnceLock<Coroutine>,
+    reader: Mutex<Option<Coroutine>>,
 }
 
 impl Credit {
@@ -190,13 +190,13 @@ impl Credit {
             turn: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             fan_out: AtomicUsize::new(1),
-            reader: OnceLock::new(),
+            reader: Mutex::new(None),
         })
     }
 
     /// Records the calling coroutine as the connection's reader (the one to wake when credit returns).
     pub fn set_reader(&self) {
-        let _ = self.reader.set(may::coroutine::current());
+        *self.reader.lock().unwrap_or_else(PoisonError::into_inner) = Some(may::coroutine::current());
     }
 
     /// Events apps hold from this connection now.
@@ -307,7 +307,7 @@ impl Credit {
     /// Wakes the reader if it waits; whether it did.
     fn wake_reader(&self) -> bool {
         if self.reader_waiting.swap(false, Ordering::AcqRel) {
-            if let Some(reader) = self.reader.get() {
+            if let Some(reader) = &*self.reader.lock().unwrap_or_else(PoisonError::into_inner) {
                 reader.unpark();
             }
             true

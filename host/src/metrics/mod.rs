@@ -47,6 +47,8 @@ pub struct LiveSwitch {
     pub send_queue_bytes: u64,
     /// The round trip of the last echo request the switch answered.
     pub echo_rtt: Option<Duration>,
+    /// Whether a reader runs for it (an idle switch's is parked: `switch::idle`).
+    pub reader_running: bool,
     /// Whether a writer runs for it (an idle switch has none).
     pub writer_running: bool,
 }
@@ -169,7 +171,8 @@ impl Metrics {
         render_traffic(&mut out, &datapaths);
         render_live(&mut out, &datapaths, &live);
         render_apps(&mut out, &apps);
-        let switch_threads = live.len() + live.iter().filter(|switch| switch.writer_running).count();
+        let switch_threads: usize =
+            live.iter().map(|switch| usize::from(switch.reader_running) + usize::from(switch.writer_running)).sum();
         self.render_threads(&mut out, switch_threads);
         out.finish()
     }
@@ -206,7 +209,7 @@ impl Metrics {
         out.sample("tatsu_restarts_total", &[], self.restarts.load(Ordering::Relaxed));
     }
 
-    /// `switch_threads`: the switches' readers and running writers.
+    /// `switch_threads`: the switches' running readers and writers (an idle switch has neither).
     fn render_threads(&self, out: &mut Exposition, switch_threads: usize) {
         let groups: Vec<Arc<ThreadGroup>> = lock(&self.groups).iter().filter_map(Weak::upgrade).collect();
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();

@@ -19,6 +19,7 @@
 pub mod connection;
 pub mod description;
 mod handshake;
+mod idle;
 mod keepalive;
 mod negotiation;
 mod roles;

@@ -1,12 +1,13 @@
 //! What a switch's connections share: the settings, where their messages and events go, the log limits, and the
 //! tables of connections and of datapaths (by id). `Switches` and every connection hold it; it knows
-//! connections only through [`Keyed`], so it depends on neither.
+//! connections only through [`Keyed`] (and [`Parkable`] for the idle readers), so it depends on neither.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
+use super::idle::{IdleReaders, Parkable};
 use super::settings::{LogLimits, SwitchSettings};
 use crate::bus::Bus;
 use crate::capture::Captures;
@@ -38,6 +39,21 @@ pub struct Shared<C> {
     mastership: OnceLock<Arc<Mastership>>,
     /// OpenFlow captures: each connection's tap comes from here.
     pub captures: Arc<Captures>,
+    /// Where idle connections' readers park (started on first use; `None` if it could not start).
+    idle_readers: OnceLock<Option<Arc<IdleReaders<C>>>>,
+}
+
+impl<C: Parkable> Shared<C> {
+    /// Where idle connections' readers park; `None` (said once in the log) where its thread cannot start: idle
+    /// readers then wait on their sockets.
+    pub fn idle_readers(&self) -> Option<&Arc<IdleReaders<C>>> {
+        let started = self.idle_readers.get_or_init(|| {
+            IdleReaders::start()
+                .inspect_err(|e| log::warn!(target: "tatsu::switch", "idle switches keep their readers: {e}"))
+                .ok()
+        });
+        started.as_ref()
+    }
 }
 
 impl<C: Keyed> Shared<C> {
@@ -53,6 +69,7 @@ impl<C: Keyed> Shared<C> {
             next_connection_id: AtomicU64::new(0),
             mastership: OnceLock::new(),
             captures,
+            idle_readers: OnceLock::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use may::net::TcpStream;
 use tatsu_abi::{DatapathChange, DatapathStates};
 
-use super::{lock, Connection, PendingReply};
+use super::{lock, Connection, PendingReply, Wake};
 use crate::switch::description::PortInfo;
 use crate::switch::handshake::Handshake;
 use crate::switch::shared::Shared;
@@ -223,9 +223,7 @@ impl Connection {
     /// Lets the held reader and writer of an adopted connection go.
     pub fn release(&self) {
         self.held.store(false, Ordering::Release);
-        if let Some((reader, _)) = self.reader.get() {
-            reader.unpark();
-        }
+        self.rouse_reader(Wake::Unpark);
         self.wake_writer();
     }
 
@@ -245,9 +243,7 @@ impl Connection {
     /// Asks the reader to stop at the next message boundary (for a handover).
     pub fn request_pause(&self) {
         lock(&self.pause).requested = true;
-        if let Some((_, waker)) = self.reader.get() {
-            waker.wakeup();
-        }
+        self.rouse_reader(Wake::Socket);
     }
 
     /// Whether a hot restart is pausing or has taken the connection (the keepalive leaves it alone then).
@@ -267,9 +263,7 @@ impl Connection {
             let mut pause = lock(&self.pause);
             pause.requested = false;
         }
-        if let Some((reader, _)) = self.reader.get() {
-            reader.unpark();
-        }
+        self.rouse_reader(Wake::Unpark);
     }
 
     /// Describes the paused connection for the successor and gives up the connection: from now on neither the
@@ -284,9 +278,7 @@ impl Connection {
             self.handed_over.store(true, Ordering::Release);
             unparsed
         };
-        if let Some((reader, _)) = self.reader.get() {
-            reader.unpark();
-        }
+        self.rouse_reader(Wake::Unpark);
         // The writer stops at the next byte it has not written yet and puts the rest of its batch back: what is left
         // in the outbox then is exactly what the switch has not been sent, and goes to the successor.
         self.wake_writer();

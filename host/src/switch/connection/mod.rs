@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use may::coroutine::Coroutine;
-use may::io::WaitIoWaker;
+use may::io::{WaitIo, WaitIoWaker};
 use may::net::TcpStream;
 use tatsu_abi::{DatapathChange, DatapathStates};
 use tatsu_ofproto::OFP_VERSION_1_3;
@@ -52,6 +52,23 @@ const TRIM_ASKED: u8 = 1;
 /// The reader did (or found nothing to give back); nothing more is asked until the switch sends again.
 const TRIM_DONE: u8 = 2;
 
+/// Where a connection's reader is: running (the coroutine to unpark and the socket's waker), or parked with the
+/// idle readers (see [`crate::switch::idle`]), or neither for the moment between.
+#[derive(Default)]
+struct ReaderSlot {
+    running: Option<(Coroutine, WaitIoWaker)>,
+    parked: bool,
+}
+
+/// How to wake a running reader: where it waits.
+#[derive(Clone, Copy)]
+enum Wake {
+    /// Parked in `may::coroutine::park` (held, paused, waiting for credit).
+    Unpark,
+    /// Waiting on the socket.
+    Socket,
+}
+
 /// A connected switch.
 pub struct Connection {
     /// Host-wide connection number.
@@ -77,7 +94,8 @@ pub struct Connection {
     closed: OnceLock<String>,
     malformed: AtomicU64,
     sends_refused: AtomicU64,
-    reader: OnceLock<(Coroutine, WaitIoWaker)>,
+    /// The reader's coroutine while it runs, or that it is parked with the idle readers.
+    reader: Mutex<ReaderSlot>,
     pause: Mutex<Pause>,
     /// `pause.handed_over`, readable without the lock (the writer checks it before every write).
     handed_over: AtomicBool,
@@ -154,7 +172,7 @@ impl Connection {
             closed: OnceLock::new(),
             malformed: AtomicU64::new(0),
             sends_refused: AtomicU64::new(0),
-            reader: OnceLock::new(),
+            reader: Mutex::new(ReaderSlot::default()),
             pause: Mutex::new(Pause::default()),
             handed_over: AtomicBool::new(false),
             held: AtomicBool::new(false),
@@ -172,11 +190,14 @@ impl Connection {
     /// cannot start (no memory for its stack, say), the connection is closed.
     fn serve(self: &Arc<Self>, unparsed: Vec<u8>, handshake: Handshake) -> Result<(), String> {
         let for_reader = Arc::clone(self);
-        let started = self
-            .start_writer(&mut lock(&self.outbox))
-            .and_then(|()| green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake)));
+        let started = self.start_writer(&mut lock(&self.outbox)).and_then(|()| {
+            let mut slot = lock(&self.reader);
+            let reader = green::spawn_host("switch-reader", move || for_reader.read_loop(unparsed, handshake, false))?;
+            slot.running = Some((reader, self.stream.waker()));
+            Ok(())
+        });
         match started {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(e) => {
                 self.close(&e);
                 Err(e)
@@ -282,7 +303,8 @@ impl Connection {
         {
             return;
         }
-        if let Some((_, waker)) = self.reader.get() {
+        // A parked reader has nothing to give back.
+        if let Some((_, waker)) = &lock(&self.reader).running {
             waker.wakeup();
         }
     }
@@ -351,6 +373,7 @@ impl Connection {
             state,
             send_queue_bytes,
             echo_rtt: (rtt != u64::MAX).then(|| Duration::from_micros(rtt)),
+            reader_running: !lock(&self.reader).parked,
             writer_running,
         }
     }
@@ -381,6 +404,7 @@ impl Connection {
         // Stop reading at once; the writer flushes what is queued (a last error message, say), then shuts the
         // socket down. A switch that does not read gets a second to take it.
         let _ = self.stream.shutdown(Shutdown::Read);
+        self.rouse_reader(Wake::Socket);
         lock(&self.outbox).closed = true;
         self.wake_writer();
         self.fail_pending(reason);

@@ -10,10 +10,11 @@ use bytes::{Bytes, BytesMut};
 use may::io::WaitIo;
 use tatsu_abi::DatapathStates;
 
-use super::{lock, Connection};
+use super::{lock, Connection, ReaderSlot, Wake};
 use crate::bus::credit::Credit;
 use crate::green;
 use crate::switch::handshake::{Action, Handshake};
+use crate::switch::idle::Parkable;
 use crate::switch::wire::{self, xid_of, Features};
 
 /// Most bytes read from the socket at a time (more when a message is larger).
@@ -54,12 +55,41 @@ fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<Bytes>, chunk: &m
     }
 }
 
+/// Why [`Connection::read_until_idle`] returned.
+enum Stop {
+    /// The connection closed or was handed over.
+    Ended,
+    /// The switch is idle: park the connection.
+    Idle,
+}
+
 /// Takes the reader's connection out of the credit pool (its busy spell, its place in line) when the reader ends.
 struct LeavesPool<'a>(&'a Arc<Credit>);
 
 impl Drop for LeavesPool<'_> {
     fn drop(&mut self) {
         self.0.leave();
+    }
+}
+
+impl Parkable for Connection {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn socket(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+
+    fn resume_parked_reader(&self) {
+        let mut slot = lock(&self.reader);
+        if slot.parked {
+            let restarted = self.restart_parked(&mut slot);
+            drop(slot);
+            if let Err(e) = restarted {
+                self.close(&e);
+            }
+        }
     }
 }
 
@@ -86,10 +116,75 @@ impl Connection {
     }
 
     /// The reader's body: handles the `unparsed` bytes, then what the switch sends, with the handshake at
-    /// `handshake`, until the connection closes or is handed over.
-    pub(super) fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake) {
+    /// `handshake`, until the connection closes, is handed over, or is parked with the idle readers (`resumed`: this
+    /// reader was started for a parked connection).
+    pub(super) fn read_loop(self: Arc<Self>, unparsed: Vec<u8>, handshake: Handshake, resumed: bool) {
+        let (mut unparsed, mut handshake, mut resumed) = (unparsed, handshake, resumed);
+        loop {
+            match self.read_until_idle(unparsed, handshake, resumed) {
+                Stop::Ended => return,
+                Stop::Idle if self.park_reader() => return,
+                // Not parked after all (a pause came meanwhile, or parking failed): read on here.
+                Stop::Idle => (unparsed, handshake, resumed) = (Vec::new(), Handshake::finished(), false),
+            }
+        }
+    }
+
+    /// Parks this connection with the idle readers unless something needs its reader now; whether it did (the
+    /// calling reader then ends, touching the connection no more).
+    fn park_reader(self: &Arc<Self>) -> bool {
+        let Some(idle_readers) = self.shared.idle_readers() else { return false };
+        let mut slot = lock(&self.reader);
+        {
+            let pause = lock(&self.pause);
+            if pause.requested || pause.handed_over {
+                return false;
+            }
+        }
+        if self.held.load(Ordering::Acquire) || self.is_closed() || idle_readers.park(self).is_err() {
+            return false;
+        }
+        slot.parked = true;
+        slot.running = None;
+        true
+    }
+
+    /// Wakes the reader where it waits (`how`), or starts it again if it is parked: for something it must see (a
+    /// pause, a release, a handover, a close).
+    pub(super) fn rouse_reader(&self, how: Wake) {
+        let mut slot = lock(&self.reader);
+        if slot.parked {
+            let restarted = self.restart_parked(&mut slot);
+            drop(slot);
+            if let Err(e) = restarted {
+                self.close(&e);
+            }
+        } else if let Some((reader, waker)) = &slot.running {
+            match how {
+                Wake::Unpark => reader.unpark(),
+                Wake::Socket => waker.wakeup(),
+            }
+        }
+    }
+
+    /// Starts the reader of a parked connection again (its slot's lock held).
+    fn restart_parked(&self, slot: &mut ReaderSlot) -> Result<(), String> {
+        slot.parked = false;
+        if let Some(idle_readers) = self.shared.idle_readers() {
+            idle_readers.forget(self);
+        }
+        let Some(this) = self.this.upgrade() else { return Ok(()) };
+        let reader =
+            green::spawn_host("switch-reader", move || this.read_loop(Vec::new(), Handshake::finished(), true))?;
+        slot.running = Some((reader, self.stream.waker()));
+        Ok(())
+    }
+
+    /// Reads until the connection ends ([`Stop::Ended`]), or until it is idle with nothing half read: the
+    /// keepalive found it silent for [`super::IDLE_TRIM_AFTER`], or it was `resumed` from parked and has only had
+    /// keepalives since ([`Stop::Idle`]).
+    fn read_until_idle(self: &Arc<Self>, unparsed: Vec<u8>, mut handshake: Handshake, resumed: bool) -> Stop {
         let stream = &self.stream;
-        let _ = self.reader.set((may::coroutine::current(), stream.waker()));
         self.wait_until_released();
         self.credit.set_reader();
         let _leaves_pool = LeavesPool(&self.credit);
@@ -106,6 +201,8 @@ impl Connection {
         // and whether whole messages wait in the buffer for credit.
         let mut allowance = usize::MAX;
         let mut held_back = false;
+        // Only echoes (either way) since a parked reader was started again: the switch is still idle.
+        let mut keepalives_only = true;
         let reason = 'connection: loop {
             // Frame and handle every whole message in the buffer, as many as the credit allows.
             let (mut framed, mut framed_bytes) = (0usize, 0usize);
@@ -135,6 +232,7 @@ impl Connection {
                 framed_bytes += length;
                 let message = buffer.split_to(length).freeze();
                 self.counters().received(message[1], length);
+                keepalives_only &= matches!(message[1], wire::ECHO_REQUEST | wire::ECHO_REPLY);
                 if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
                     self.deliver(&mut batch);
                     break 'connection reason;
@@ -148,11 +246,8 @@ impl Connection {
             if let Some(size) = framed_bytes.checked_div(framed) {
                 message_bytes = size;
             }
-            if !self.pause_point(&buffer) {
-                return;
-            }
-            if self.is_closed() {
-                return;
+            if !self.pause_point(&buffer) || self.is_closed() {
+                return Stop::Ended;
             }
             // Messages the credit held back are framed before anything more is read: what the switch sends
             // meanwhile waits in its TCP window.
@@ -170,8 +265,8 @@ impl Connection {
                 drained = false;
                 reads_in_a_row = 0;
                 self.credit.set_busy(false);
-                if self.trim_requested() {
-                    release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
+                if self.quiet(&mut buffer, &mut batch, &mut chunk, &handshake, resumed && keepalives_only) {
+                    return Stop::Idle;
                 }
                 green::release_unused_stack();
                 stream.wait_io();
@@ -219,8 +314,8 @@ impl Connection {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     reads_in_a_row = 0;
                     self.credit.set_busy(false);
-                    if self.trim_requested() {
-                        release_idle_buffers(&mut buffer, &mut batch, &mut chunk);
+                    if self.quiet(&mut buffer, &mut batch, &mut chunk, &handshake, resumed && keepalives_only) {
+                        return Stop::Idle;
                     }
                     green::release_unused_stack();
                     stream.wait_io();
@@ -234,6 +329,25 @@ impl Connection {
         if !self.handed_over() {
             self.close(&reason);
         }
+        Stop::Ended
+    }
+
+    /// At a wait for the socket: gives the buffers back if the keepalive asked (the switch is quiet), and says
+    /// whether the reader should park instead of waiting: the switch is quiet (or `still_idle`, see
+    /// [`Connection::read_until_idle`]), past its handshake, with nothing half read.
+    fn quiet(
+        &self,
+        buffer: &mut BytesMut,
+        batch: &mut Vec<Bytes>,
+        chunk: &mut usize,
+        handshake: &Handshake,
+        still_idle: bool,
+    ) -> bool {
+        let trim = self.trim_requested();
+        if trim {
+            release_idle_buffers(buffer, batch, chunk);
+        }
+        (trim || still_idle) && buffer.is_empty() && handshake.is_done()
     }
 
     /// Counts a malformed message and logs it (at most a few lines a second host-wide; see
