@@ -8,6 +8,7 @@
 pub mod oneshot;
 mod runner;
 mod stack;
+pub mod turns;
 
 pub use runner::Runners;
 

@@ -12,6 +12,7 @@ use super::settings::{LogLimits, SwitchSettings};
 use crate::bus::Bus;
 use crate::capture::Captures;
 use crate::cluster::Mastership;
+use crate::green::turns::Turns;
 use crate::metrics::Metrics;
 
 /// What the tables need to know of a connection.
@@ -39,6 +40,8 @@ pub struct Shared<C> {
     mastership: OnceLock<Arc<Mastership>>,
     /// OpenFlow captures: each connection's tap comes from here.
     pub captures: Arc<Captures>,
+    /// Whether the scheduler polls its selector: busy readers step out when it has not lately.
+    pub turns: Arc<Turns>,
     /// Where idle connections' readers park (started on first use; `None` if it could not start).
     idle_readers: OnceLock<Option<Arc<IdleReaders<C>>>>,
 }
@@ -69,6 +72,7 @@ impl<C: Keyed> Shared<C> {
             next_connection_id: AtomicU64::new(0),
             mastership: OnceLock::new(),
             captures,
+            turns: Turns::new(may::config().get_workers()),
             idle_readers: OnceLock::new(),
         }
     }

@@ -4,7 +4,6 @@
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use may::io::WaitIo;
@@ -188,7 +187,6 @@ impl Connection {
         self.wait_until_released();
         self.credit.set_reader();
         let _leaves_pool = LeavesPool(&self.credit);
-        let mut reads_in_a_row = 0u32;
         let mut drained = false;
         // The messages of one read that go to apps, handed to the bus together.
         let mut batch: Vec<Bytes> = Vec::new();
@@ -263,7 +261,6 @@ impl Connection {
             // back to the message boundary (a pause may have been asked for) before reading.
             if drained {
                 drained = false;
-                reads_in_a_row = 0;
                 self.credit.set_busy(false);
                 if self.quiet(&mut buffer, &mut batch, &mut chunk, &handshake, resumed && keepalives_only) {
                     return Stop::Idle;
@@ -299,20 +296,17 @@ impl Connection {
                     // A switch that keeps the reader's reads full is busy: it counts in the credit's split.
                     self.credit.set_busy(full);
                     self.touch();
-                    // Now and then step out of the run queue for a moment: may polls its I/O selector only when the
-                    // run queue is empty, so readers that always have data would otherwise starve every reader
-                    // waiting for some. A reader whose read drained the socket waits on the selector next anyway.
-                    if full {
-                        reads_in_a_row += 1;
-                        if reads_in_a_row.is_multiple_of(8) {
-                            green::park(Some(Duration::from_micros(50)));
-                        }
-                    } else {
+                    // Step out of the run queue for a moment when the scheduler has not polled its I/O selector
+                    // lately: it does only when the run queue is empty, so readers that always have data would
+                    // otherwise starve every reader waiting for some (see `green::turns`). A reader whose read
+                    // drained the socket waits on the selector next anyway.
+                    if !full {
                         drained = true;
+                    } else if self.shared.turns.starved() {
+                        self.shared.turns.step_out();
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    reads_in_a_row = 0;
                     self.credit.set_busy(false);
                     if self.quiet(&mut buffer, &mut batch, &mut chunk, &handshake, resumed && keepalives_only) {
                         return Stop::Idle;
