@@ -3,7 +3,7 @@
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use may::io::WaitIo;
@@ -81,13 +81,9 @@ impl Parkable for Connection {
     }
 
     fn resume_parked_reader(&self) {
-        let mut slot = lock(&self.reader);
+        let slot = lock(&self.reader);
         if slot.parked {
-            let restarted = self.restart_parked(&mut slot);
-            drop(slot);
-            if let Err(e) = restarted {
-                self.close(&e);
-            }
+            self.restart_parked(slot);
         }
     }
 }
@@ -151,13 +147,9 @@ impl Connection {
     /// Wakes the reader where it waits (`how`), or starts it again if it is parked: for something it must see (a
     /// pause, a release, a handover, a close).
     pub(super) fn rouse_reader(&self, how: Wake) {
-        let mut slot = lock(&self.reader);
+        let slot = lock(&self.reader);
         if slot.parked {
-            let restarted = self.restart_parked(&mut slot);
-            drop(slot);
-            if let Err(e) = restarted {
-                self.close(&e);
-            }
+            self.restart_parked(slot);
         } else if let Some((reader, waker)) = &slot.running {
             match how {
                 Wake::Unpark => reader.unpark(),
@@ -166,17 +158,21 @@ impl Connection {
         }
     }
 
-    /// Starts the reader of a parked connection again (its slot's lock held).
-    fn restart_parked(&self, slot: &mut ReaderSlot) -> Result<(), String> {
+    /// Starts the reader of a parked connection again, `slot` being its locked reader slot; closes the connection
+    /// (after letting go of the lock) if no reader can start.
+    fn restart_parked(&self, mut slot: MutexGuard<'_, ReaderSlot>) {
         slot.parked = false;
         if let Some(idle_readers) = self.shared.idle_readers() {
             idle_readers.forget(self);
         }
-        let Some(this) = self.this.upgrade() else { return Ok(()) };
-        let reader =
-            green::spawn_host("switch-reader", move || this.read_loop(Vec::new(), Handshake::finished(), true))?;
-        slot.running = Some((reader, self.stream.waker()));
-        Ok(())
+        let Some(this) = self.this.upgrade() else { return };
+        match green::spawn_host("switch-reader", move || this.read_loop(Vec::new(), Handshake::finished(), true)) {
+            Ok(reader) => slot.running = Some((reader, self.stream.waker())),
+            Err(e) => {
+                drop(slot);
+                self.close(&e);
+            }
+        }
     }
 
     /// Reads until the connection ends ([`Stop::Ended`]), or until it is idle with nothing half read: the
