@@ -14,6 +14,7 @@ use crate::capture::Captures;
 use crate::cluster::kv::KvService;
 use crate::cluster::{Cluster, JoinError};
 use crate::config::Settings;
+use crate::green::turns::Turns;
 use crate::green::Runners;
 use crate::metrics::Metrics;
 use crate::switch::Switches;
@@ -60,8 +61,9 @@ impl Host {
             }
             log::error!(target: "tatsu::capture", "{e}");
         }
+        let turns = Turns::new(may::config().get_workers());
         let parts = HostParts {
-            switches: Switches::new(Arc::clone(&bus), Arc::clone(&captures), &metrics),
+            switches: Switches::new(Arc::clone(&bus), Arc::clone(&captures), &metrics, Arc::clone(&turns)),
             web: Arc::new(Web::new(Arc::clone(&bus), Arc::clone(&runners), captures, Arc::clone(&metrics))),
             watchdog: Watchdog::start(settings.watchdog),
             bus,
@@ -69,6 +71,7 @@ impl Host {
             kv,
             node_id,
             metrics,
+            turns,
         };
         if let Some(cluster) = &cluster {
             parts.switches.set_mastership(&cluster.mastership);

@@ -91,6 +91,11 @@ pub fn launch(
             drop(params);
             // Dropping the events returns their credit to the connections they came from.
             batch.clear();
+            // An app that always has events queued would keep its scheduler thread's run queue from emptying, and
+            // may polls that thread's I/O selector only then: step out for it (see `green::turns`).
+            if !state.mailbox.queue.is_empty() && state.host.turns.starved() {
+                state.host.turns.step_out();
+            }
         }
         if save_requested.load(Ordering::Acquire) {
             let _ = saved_tx.send(watched.run(|| app.save_state()).map(|state| state.into_string()).into_option());

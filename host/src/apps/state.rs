@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::bus::{Bus, Mailbox};
 use crate::cluster::kv::{AppStore, KvService};
+use crate::green::turns::Turns;
 use crate::green::{Runners, ThreadGroup};
 use crate::metrics::{AppCounters, Metrics};
 use crate::switch::Switches;
@@ -50,6 +51,9 @@ pub struct HostParts {
     pub node_id: Option<Arc<str>>,
     /// The metrics registry (apps' counters, `GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// Whether the scheduler polls its I/O selectors: an app's event loop steps out between batches when it has
+    /// not lately, as busy switch readers do.
+    pub turns: Arc<Turns>,
 }
 
 /// Everything the host keeps about one app while it runs. Its address is the app's ABI handle: it lives as long

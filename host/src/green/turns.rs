@@ -7,7 +7,12 @@
 //! coroutine waiting on the selector (a reader for its switch's next bytes, a writer for room in its socket) then
 //! waits for as long as the load lasts: seconds, with hundreds of busy switches. So busy coroutines ask
 //! [`Turns::starved`] now and then, and when it says yes they [`Turns::step_out`]: they park until every selector
-//! has been polled again. Once all of them have, the run queues empty and the selectors are polled.
+//! has been polled again. Once all of them have, the run queues empty and the selectors are polled. The busy are
+//! switch readers whose reads come back full, and apps' event loops with events still queued after a batch: an
+//! app that always has events keeps its thread's run queue from emptying as surely as a reader does (on a loaded
+//! machine, where the app handles its queue slower, that alone starved whole runs of switches for a second).
+//!
+//! One [`Turns`] serves the host: built in [`crate::host::Host::start`], handed to the switches and to the apps.
 //!
 //! What tells is a canary per scheduler thread: a coroutine reading one end of a socket pair whose descriptor may
 //! polls on that thread's selector (may picks the selector by descriptor number), which a plain thread of ours

@@ -43,6 +43,7 @@ use may::io::{WaitIo, WaitIoWaker};
 use crate::bus::Bus;
 use crate::capture::Captures;
 use crate::green;
+use crate::green::turns::Turns;
 use crate::logging::held_back_note;
 use crate::metrics::{LiveSwitch, Metrics, SwitchesView};
 use connection::Connection;
@@ -85,9 +86,9 @@ impl Listening {
 
 impl Switches {
     /// No switches yet; their messages will go to `bus`, their captures to `captures`, their counts to `metrics`
-    /// (which asks them for their state at each scrape).
-    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>, metrics: &Arc<Metrics>) -> Arc<Switches> {
-        let shared = Arc::new(Shared::new(bus, captures, Arc::clone(metrics)));
+    /// (which asks them for their state at each scrape); busy readers step out for the selector by `turns`.
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>, metrics: &Arc<Metrics>, turns: Arc<Turns>) -> Arc<Switches> {
+        let shared = Arc::new(Shared::new(bus, captures, Arc::clone(metrics), turns));
         let switches =
             Arc::new(Switches { shared, listeners: Mutex::new(Vec::new()), tls_handshakes: AtomicUsize::new(0) });
         let view: Weak<dyn SwitchesView> = Arc::downgrade(&switches) as Weak<Switches>;

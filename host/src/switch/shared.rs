@@ -60,8 +60,9 @@ impl<C: Parkable> Shared<C> {
 }
 
 impl<C: Keyed> Shared<C> {
-    /// No connections yet; their messages will go to `bus`, their captures to `captures`, their counts to `metrics`.
-    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>, metrics: Arc<Metrics>) -> Self {
+    /// No connections yet; their messages will go to `bus`, their captures to `captures`, their counts to
+    /// `metrics`; busy readers step out by `turns`.
+    pub fn new(bus: Arc<Bus>, captures: Arc<Captures>, metrics: Arc<Metrics>, turns: Arc<Turns>) -> Self {
         Shared {
             bus,
             metrics,
@@ -72,7 +73,7 @@ impl<C: Keyed> Shared<C> {
             next_connection_id: AtomicU64::new(0),
             mastership: OnceLock::new(),
             captures,
-            turns: Turns::new(may::config().get_workers()),
+            turns,
             idle_readers: OnceLock::new(),
         }
     }
