@@ -297,8 +297,9 @@ impl Connection {
     /// written straight to the socket from the calling green thread with one non-blocking `write` under the
     /// outbox's lock (so nothing is queued or taken meanwhile, and a handover sees the outbox before or after,
     /// never during the write); whatever that leaves, and everything otherwise, is queued for the writer, woken
-    /// once. On a closed connection the run is dropped. Returns the run's buffer, emptied.
-    pub fn flush_run(&self, run: Run, write_here: bool) -> Vec<u8> {
+    /// once. On a closed connection the run is dropped. Returns a buffer for the next run, emptied: the run's own, or,
+    /// when the run's bytes became the outbox as they were (nothing was queued before them), the outbox's old one.
+    pub fn flush_run(&self, mut run: Run, write_here: bool) -> Vec<u8> {
         if run.bytes.is_empty() {
             return run.into_buffer();
         }
@@ -336,7 +337,12 @@ impl Connection {
                 };
                 self.capture.sent(&run.bytes[..written]);
             }
-            outbox.bytes.extend_from_slice(&run.bytes[written..]);
+            if written == 0 && outbox.bytes.is_empty() {
+                // Most runs of a busy switch: the writer takes the run's buffer, not a copy of it.
+                std::mem::swap(&mut outbox.bytes, &mut run.bytes);
+            } else {
+                outbox.bytes.extend_from_slice(&run.bytes[written..]);
+            }
             !outbox.bytes.is_empty() && std::mem::take(&mut outbox.writer_waiting)
         };
         if wake {
