@@ -93,7 +93,7 @@ pub fn launch(
             batch.clear();
             // An app that always has events queued would keep its scheduler thread's run queue from emptying, and
             // may polls that thread's I/O selector only then: step out for it (see `green::turns`).
-            if !state.mailbox.queue.is_empty() && state.host.turns.starved() {
+            if !state.mailbox.queue.is_empty() && state.host.turns.long_starved() {
                 state.host.turns.step_out();
             }
         }

@@ -10,7 +10,9 @@
 //! has been polled again. Once all of them have, the run queues empty and the selectors are polled. The busy are
 //! switch readers whose reads come back full, and apps' event loops with events still queued after a batch: an
 //! app that always has events keeps its thread's run queue from emptying as surely as a reader does (on a loaded
-//! machine, where the app handles its queue slower, that alone starved whole runs of switches for a second).
+//! machine, where the app handles its queue slower, that alone starved whole runs of switches for a second). Apps
+//! ask [`Turns::long_starved`], which waits longer before it says yes: an app that steps out holds up all its
+//! switches.
 //!
 //! One [`Turns`] serves the host: built in [`crate::host::Host::start`], handed to the switches and to the apps.
 //!
@@ -37,6 +39,11 @@ const BEAT: Duration = Duration::from_millis(2);
 
 /// A canary this late means its selector has not been polled in that time.
 const STARVED_AFTER_MS: u64 = 10;
+
+/// A canary this late although busy readers step out: apps' event loops step out too. Later than for readers,
+/// because an app that steps out stops every switch's traffic through it (at 4,096 busy switches, app step-outs at
+/// the readers' 10 ms cost two thirds of the throughput), and readers' step-outs alone mostly suffice.
+const LONG_STARVED_AFTER_MS: u64 = 50;
 
 /// The beating stops after this long without a question.
 const IDLE_AFTER: Duration = Duration::from_millis(100);
@@ -103,9 +110,24 @@ impl Turns {
     }
 
     /// Whether a scheduler thread has not polled its selector for [`STARVED_AFTER_MS`]: if so, the calling busy
-    /// coroutine should [`Turns::step_out`].
+    /// reader should [`Turns::step_out`].
     #[inline]
     pub fn starved(self: &Arc<Self>) -> bool {
+        let now = self.asked();
+        self.late_by(now, STARVED_AFTER_MS)
+    }
+
+    /// Whether a scheduler thread has not polled its selector for [`LONG_STARVED_AFTER_MS`], although busy readers
+    /// step out: if so, the calling busy app's event loop should [`Turns::step_out`] too.
+    #[inline]
+    pub fn long_starved(self: &Arc<Self>) -> bool {
+        let now = self.asked();
+        self.late_by(now, LONG_STARVED_AFTER_MS)
+    }
+
+    /// Notes a question (the beating goes on while they come) and returns the time.
+    #[inline]
+    fn asked(self: &Arc<Self>) -> u64 {
         let now = coarse_now_ms();
         if self.last_asked_ms.load(Ordering::Relaxed) != now {
             self.last_asked_ms.store(now, Ordering::Relaxed);
@@ -113,12 +135,12 @@ impl Turns {
         if !self.awake.load(Ordering::Acquire) {
             self.wake_beating();
         }
-        self.late(now)
+        now
     }
 
-    /// Whether any canary is late at `now`.
-    fn late(&self, now: u64) -> bool {
-        self.canaries.iter().any(|beat| now.saturating_sub(beat.load(Ordering::Relaxed)) > STARVED_AFTER_MS)
+    /// Whether any canary is more than `ms` late at `now`.
+    fn late_by(&self, now: u64, ms: u64) -> bool {
+        self.canaries.iter().any(|beat| now.saturating_sub(beat.load(Ordering::Relaxed)) > ms)
     }
 
     /// Parks the calling coroutine until every selector has been polled again (at most [`MOST_STEP_OUT`]).
@@ -176,7 +198,7 @@ impl Turns {
             }
             let now = coarse_now_ms();
             self.canaries[index].store(now, Ordering::Relaxed);
-            if self.any_stepped_out.load(Ordering::Acquire) && !self.late(now) {
+            if self.any_stepped_out.load(Ordering::Acquire) && !self.late_by(now, STARVED_AFTER_MS) {
                 let woken = std::mem::take(&mut *lock(&self.stepped_out));
                 self.any_stepped_out.store(false, Ordering::Release);
                 for coroutine in woken {
