@@ -106,6 +106,42 @@ impl Busy {
     }
 }
 
+/// Threads spinning on the cores until stopped (or dropped, should the test fail first).
+struct Spinners {
+    spinning: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Spinners {
+    fn start(count: usize) -> Spinners {
+        let spinning = Arc::new(AtomicBool::new(true));
+        let threads = (0..count)
+            .map(|_| {
+                let spinning = Arc::clone(&spinning);
+                std::thread::spawn(move || {
+                    while spinning.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Spinners { spinning, threads }
+    }
+
+    fn stop(&mut self) {
+        self.spinning.store(false, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A broadcast frame from a MAC address of switch `n`'s own (simple-switch floods it: one packet-out).
 fn packet_in(n: usize) -> Vec<u8> {
     let mut frame = vec![0xff; 6];
@@ -157,17 +193,7 @@ fn busy_switches_lose_nothing_and_every_switch_is_answered() {
         })
         .collect();
 
-    let spinning = Arc::new(AtomicBool::new(true));
-    let spinners: Vec<_> = (0..SPINNERS)
-        .map(|_| {
-            let spinning = Arc::clone(&spinning);
-            std::thread::spawn(move || {
-                while spinning.load(Ordering::Relaxed) {
-                    std::hint::spin_loop();
-                }
-            })
-        })
-        .collect();
+    let mut spinners = Spinners::start(SPINNERS);
 
     let mut chunk = vec![0u8; 64 * 1024];
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -195,7 +221,7 @@ fn busy_switches_lose_nothing_and_every_switch_is_answered() {
             counts.sort_unstable();
             spread = Some(counts);
             sending = false;
-            spinning.store(false, Ordering::Relaxed);
+            spinners.stop();
         }
         if !sending && switches.iter().all(|switch| switch.answered == switch.sent && switch.unsent.is_empty()) {
             break;
@@ -213,10 +239,6 @@ fn busy_switches_lose_nothing_and_every_switch_is_answered() {
         }
     }
 
-    spinning.store(false, Ordering::Relaxed);
-    for spinner in spinners {
-        spinner.join().expect("a spinner thread panicked");
-    }
     let counts = spread.expect("the spread was measured");
     let (min, median, max) = (counts[0], counts[counts.len() / 2], counts[counts.len() - 1]);
     eprintln!("answers per switch from {warm_up} to {target} in all: min {min}, median {median}, max {max}");
