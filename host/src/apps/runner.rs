@@ -1,6 +1,7 @@
 //! One app's life: created and started on its own green thread, which then runs its event loop (Ryu's
 //! `_event_loop`) until the app stops.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
@@ -69,19 +70,21 @@ pub fn launch(
         }
         let _ = started_tx.send(Ok(()));
 
-        let mut batch: Vec<Event> = Vec::new();
+        // The events taken from the queue, the batch being handled at their front.
+        let mut taken: VecDeque<Event> = VecDeque::new();
         // The borrowed views of a batch, in a buffer kept from one batch to the next (empty between batches).
         let mut spare_refs: Vec<EventRef<'static>> = Vec::new();
-        while state.mailbox.queue.pop_batch(&mut batch, MAX_BATCH) {
+        while let Some(n) = state.mailbox.queue.pop_batch(&mut taken, MAX_BATCH) {
             // HTTP parameters are the one part of an event the interface takes as a slice of its own structs; most
             // batches have no HTTP request and allocate nothing for them.
-            let has_http = batch.iter().any(|event| matches!(event, Event::Http { .. }));
+            let has_http = taken.range(..n).any(|event| matches!(event, Event::Http { .. }));
             let params: Vec<Vec<HttpParam<'_>>> =
-                if has_http { batch.iter().map(http_params).collect() } else { Vec::new() };
+                if has_http { taken.range(..n).map(http_params).collect() } else { Vec::new() };
             let mut refs = relabel(std::mem::take(&mut spare_refs));
-            refs.extend(
-                batch.iter().enumerate().map(|(i, event)| event_ref(event, params.get(i).map_or(&[], Vec::as_slice))),
-            );
+            refs.reserve(n);
+            for (i, event) in taken.range(..n).enumerate() {
+                push_ref(&mut refs, event, params.get(i).map_or(&[], Vec::as_slice));
+            }
             let began = Instant::now();
             // Sends the batch makes are written when it ends (or before it waits), one write per switch.
             deferred::batch(&state.mailbox.queue, || watched.run(|| app.handle_batch(RSlice::from_slice(&refs))));
@@ -90,7 +93,7 @@ pub fn launch(
             spare_refs = relabel(refs);
             drop(params);
             // Dropping the events returns their credit to the connections they came from.
-            batch.clear();
+            taken.drain(..n);
             // An app that always has events queued would keep its scheduler thread's run queue from emptying, and
             // may polls that thread's I/O selector only then: step out for it (see `green::turns`).
             if !state.mailbox.queue.is_empty() && state.host.turns.long_starved() {
@@ -165,6 +168,17 @@ fn http_params(event: &Event) -> Vec<HttpParam<'_>> {
             .map(|(name, value)| HttpParam { name: RStr::from(name.as_str()), value: RStr::from(value.as_str()) })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Adds the view of `event` to `refs`. Nearly every event is an OpenFlow message, and its view is written in place:
+/// returned by [`event_ref`], it would be copied whole, at the size of the largest view (an HTTP request's).
+#[inline]
+fn push_ref<'a>(refs: &mut Vec<EventRef<'a>>, event: &'a Event, params: &'a [HttpParam<'a>]) {
+    if let Event::OpenFlow { dpid, state, message, .. } = event {
+        refs.push(EventRef::OpenFlow(OpenFlowRef { dpid: *dpid, state: *state, message: RSlice::from_slice(message) }));
+    } else {
+        refs.push(event_ref(event, params));
     }
 }
 

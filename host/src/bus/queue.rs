@@ -37,8 +37,17 @@ pub struct QueueFull;
 
 struct Inner {
     events: VecDeque<Event>,
+    /// Events the consumer took with the last swap of buffers and has not begun to handle: they count as queued.
+    in_hand: usize,
     consumer_waiting: bool,
     closed: bool,
+}
+
+impl Inner {
+    /// Events not yet handed to the consumer: waiting here, or taken by it and not yet begun.
+    fn len(&self) -> usize {
+        self.events.len() + self.in_hand
+    }
 }
 
 /// A bounded FIFO of events for one app.
@@ -58,7 +67,7 @@ impl EventQueue {
         EventQueue {
             app: app.to_owned(),
             capacity,
-            inner: Mutex::new(Inner { events: VecDeque::new(), consumer_waiting: false, closed: false }),
+            inner: Mutex::new(Inner { events: VecDeque::new(), in_hand: 0, consumer_waiting: false, closed: false }),
             consumer: OnceLock::new(),
             counters,
             last_drop_log: Mutex::new(None),
@@ -81,13 +90,13 @@ impl EventQueue {
             if inner.closed {
                 return Err(QueueFull);
             }
-            if admission == Admission::Bounded && inner.events.len() >= self.capacity {
+            if admission == Admission::Bounded && inner.len() >= self.capacity {
                 drop(inner);
                 self.count_drop(&event);
                 return Err(QueueFull);
             }
             inner.events.push_back(event);
-            self.counters.set_queued(inner.events.len());
+            self.counters.set_queued(inner.len());
             std::mem::take(&mut inner.consumer_waiting)
         };
         if wake {
@@ -108,11 +117,11 @@ impl EventQueue {
             if inner.closed {
                 return 0;
             }
-            let room = self.capacity.saturating_sub(inner.events.len());
+            let room = self.capacity.saturating_sub(inner.len());
             let before = inner.events.len();
             inner.events.extend(events.by_ref().take(room));
             let admitted = inner.events.len() - before;
-            self.counters.set_queued(inner.events.len());
+            self.counters.set_queued(inner.len());
             if let Some(event) = inner.events.back_mut().filter(|_| admitted > 0) {
                 last(event, admitted);
             }
@@ -149,12 +158,12 @@ impl EventQueue {
     /// Whether the queue is empty and its consumer is waiting for more (it has finished everything it took).
     pub fn is_drained(&self) -> bool {
         let inner = self.lock();
-        inner.closed || (inner.events.is_empty() && inner.consumer_waiting)
+        inner.closed || (inner.len() == 0 && inner.consumer_waiting)
     }
 
     /// Whether no event waits in the queue.
     pub fn is_empty(&self) -> bool {
-        self.lock().events.is_empty()
+        self.lock().len() == 0
     }
 
     /// Closes the queue: producers are refused, and the consumer's next [`EventQueue::pop_batch`] returns
@@ -163,8 +172,9 @@ impl EventQueue {
         let discarded = {
             let mut inner = self.lock();
             inner.closed = true;
-            let discarded = inner.events.len();
+            let discarded = inner.len();
             inner.events.clear();
+            inner.in_hand = 0;
             self.counters.set_queued(0);
             discarded
         };
@@ -174,26 +184,121 @@ impl EventQueue {
         discarded
     }
 
-    /// Moves up to `max` events into `out`, parking the calling green thread while the queue is empty.
-    /// Returns `false` when the queue is closed or the consumer must stop.
-    pub fn pop_batch(&self, out: &mut Vec<Event>, max: usize) -> bool {
+    /// Readies the next batch of at most `max` events at the front of `out`, the consumer's own buffer, and
+    /// returns its length; the consumer handles them, then removes them (`out.drain(..n)`) before it asks again.
+    /// Parks the calling green thread while there is nothing to handle. Returns `None` when the queue is closed or
+    /// the consumer must stop (what `out` still holds is then dropped unhandled).
+    ///
+    /// Events are not moved out one by one: when `out` is empty, it and the queue's buffer are swapped, and the
+    /// producers go on filling the buffer the consumer emptied. The events taken that way still count as queued
+    /// (against the capacity, in [`EventQueue::is_empty`] and in the queue's depth) until their batch begins.
+    pub fn pop_batch(&self, out: &mut VecDeque<Event>, max: usize) -> Option<usize> {
         loop {
             {
                 let mut inner = self.lock();
                 if inner.closed {
-                    return false;
+                    drop(inner);
+                    out.clear();
+                    return None;
                 }
-                if !inner.events.is_empty() {
-                    let n = inner.events.len().min(max);
-                    out.extend(inner.events.drain(..n));
-                    self.counters.set_queued(inner.events.len());
-                    return true;
+                if out.is_empty() && !inner.events.is_empty() {
+                    std::mem::swap(&mut inner.events, out);
+                    inner.in_hand = out.len();
+                }
+                if !out.is_empty() {
+                    let n = out.len().min(max);
+                    inner.in_hand = inner.in_hand.saturating_sub(n);
+                    self.counters.set_queued(inner.len());
+                    return Some(n);
                 }
                 inner.consumer_waiting = true;
             }
             if green::park(None) == WaitStatus::Stopping {
-                return false;
+                return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: usize) -> Event {
+        Event::App { name: Arc::from("n"), source: Arc::from("test"), payload: Arc::from(n.to_string()) }
+    }
+
+    fn payloads(events: impl IntoIterator<Item = Event>) -> Vec<String> {
+        events
+            .into_iter()
+            .map(|event| match event {
+                Event::App { payload, .. } => payload.to_string(),
+                other => other.describe(),
+            })
+            .collect()
+    }
+
+    fn queue(capacity: usize) -> (EventQueue, Arc<AppCounters>) {
+        let counters = Arc::new(AppCounters::default());
+        (EventQueue::new("test", capacity, Arc::clone(&counters)), counters)
+    }
+
+    #[test]
+    fn batches_keep_the_order_across_swaps_of_the_buffers() {
+        let (queue, counters) = queue(100);
+        for n in 0..5 {
+            queue.push(event(n), Admission::Bounded).expect("room");
+        }
+        let mut taken = VecDeque::new();
+        assert_eq!(queue.pop_batch(&mut taken, 2), Some(2));
+        assert_eq!(counters.queued(), 3, "taken but not begun still counts as queued");
+        // Pushed while the consumer holds the first buffer: handled after everything it holds.
+        queue.push(event(5), Admission::Bounded).expect("room");
+        let mut handled = payloads(taken.drain(..2));
+        assert_eq!(queue.pop_batch(&mut taken, 2), Some(2));
+        handled.extend(payloads(taken.drain(..2)));
+        assert_eq!(queue.pop_batch(&mut taken, 2), Some(1));
+        handled.extend(payloads(taken.drain(..1)));
+        assert!(!queue.is_empty(), "the event pushed meanwhile waits");
+        assert_eq!(queue.pop_batch(&mut taken, 2), Some(1));
+        handled.extend(payloads(taken.drain(..1)));
+        assert_eq!(handled, ["0", "1", "2", "3", "4", "5"]);
+        assert!(queue.is_empty());
+        assert_eq!(counters.queued(), 0);
+    }
+
+    #[test]
+    fn events_taken_and_not_begun_count_against_the_capacity() {
+        let (queue, counters) = queue(4);
+        for n in 0..4 {
+            queue.push(event(n), Admission::Bounded).expect("room");
+        }
+        let mut taken = VecDeque::new();
+        assert_eq!(queue.pop_batch(&mut taken, 1), Some(1));
+        // Three taken and not begun plus one: full again.
+        queue.push(event(4), Admission::Bounded).expect("room for one");
+        assert!(queue.push(event(5), Admission::Bounded).is_err());
+        assert_eq!(counters.dropped(), 1);
+        queue.push(event(6), Admission::Always).expect("lifecycle events are always admitted");
+        let admitted = queue.push_bounded((7..9).map(event), |_, _| {});
+        assert_eq!(admitted, 0);
+        assert_eq!(counters.dropped(), 3);
+    }
+
+    #[test]
+    fn closing_discards_what_waits_and_what_the_consumer_has_not_begun() {
+        let (queue, _) = queue(10);
+        for n in 0..6 {
+            queue.push(event(n), Admission::Bounded).expect("room");
+        }
+        let mut taken = VecDeque::new();
+        assert_eq!(queue.pop_batch(&mut taken, 2), Some(2));
+        queue.push(event(6), Admission::Bounded).expect("room");
+        // The batch begun (2) is the consumer's; the 4 taken after it and the 1 waiting are discarded.
+        assert_eq!(queue.close(), 5);
+        assert!(queue.is_drained());
+        assert_eq!(queue.pop_batch(&mut taken, 2), None);
+        assert!(taken.is_empty(), "what the consumer held is dropped unhandled");
+        assert!(queue.push(event(7), Admission::Always).is_err());
     }
 }
