@@ -161,7 +161,7 @@ impl EventQueue {
         inner.closed || (inner.len() == 0 && inner.consumer_waiting)
     }
 
-    /// Whether no event waits in the queue.
+    /// Whether no event waits to be handled: none in the queue, none taken by the consumer and not yet begun.
     pub fn is_empty(&self) -> bool {
         self.lock().len() == 0
     }
