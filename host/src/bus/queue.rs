@@ -238,17 +238,19 @@ mod tests {
             .collect()
     }
 
-    fn queue(capacity: usize) -> (EventQueue, Arc<AppCounters>) {
+    /// A queue of `capacity` holding the events numbered `0..queued`.
+    fn filled(capacity: usize, queued: usize) -> (EventQueue, Arc<AppCounters>) {
         let counters = Arc::new(AppCounters::default());
-        (EventQueue::new("test", capacity, Arc::clone(&counters)), counters)
+        let queue = EventQueue::new("test", capacity, Arc::clone(&counters));
+        for n in 0..queued {
+            queue.push(event(n), Admission::Bounded).expect("room");
+        }
+        (queue, counters)
     }
 
     #[test]
     fn batches_keep_the_order_across_swaps_of_the_buffers() {
-        let (queue, counters) = queue(100);
-        for n in 0..5 {
-            queue.push(event(n), Admission::Bounded).expect("room");
-        }
+        let (queue, counters) = filled(100, 5);
         let mut taken = VecDeque::new();
         assert_eq!(queue.pop_batch(&mut taken, 2), Some(2));
         assert_eq!(counters.queued(), 3, "taken but not begun still counts as queued");
@@ -269,10 +271,7 @@ mod tests {
 
     #[test]
     fn events_taken_and_not_begun_count_against_the_capacity() {
-        let (queue, counters) = queue(4);
-        for n in 0..4 {
-            queue.push(event(n), Admission::Bounded).expect("room");
-        }
+        let (queue, counters) = filled(4, 4);
         let mut taken = VecDeque::new();
         assert_eq!(queue.pop_batch(&mut taken, 1), Some(1));
         // Three taken and not begun plus one: full again.
@@ -287,10 +286,7 @@ mod tests {
 
     #[test]
     fn closing_discards_what_waits_and_what_the_consumer_has_not_begun() {
-        let (queue, _) = queue(10);
-        for n in 0..6 {
-            queue.push(event(n), Admission::Bounded).expect("room");
-        }
+        let (queue, _) = filled(10, 6);
         let mut taken = VecDeque::new();
         assert_eq!(queue.pop_batch(&mut taken, 2), Some(2));
         queue.push(event(6), Admission::Bounded).expect("room");
