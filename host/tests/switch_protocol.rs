@@ -248,3 +248,51 @@ fn malformed_messages_get_error_replies_and_unframeable_streams_are_closed() {
     host.wait_for(&["cannot be framed"]);
     host.stop();
 }
+
+#[test]
+fn messages_of_one_read_reach_apps_whole_and_in_order_around_those_the_host_answers() {
+    let (host, port) = host_with_probe("one-read", &[]);
+    let mut switch = FakeSwitch::connect(port);
+    switch.handshake(V1_3, 6, 1);
+    host.wait_for(&["enter 0000000000000006"]);
+    let packet_in = |in_port: u32, len: usize| {
+        let packet_in = v1_3::PacketIn {
+            buffer_id: 0xffff_ffff,
+            total_len: len as u16,
+            match_: v1_3::Match::new().in_port(in_port),
+            data: vec![in_port as u8; len],
+            ..Default::default()
+        };
+        v1_3::Message::PacketIn(packet_in).to_vec(0).expect("the test's packet-in encodes")
+    };
+
+    // One write: packet-ins, which the host only hands on (in runs that share the read's buffer), around an echo
+    // request and a message in the wrong version, which the host answers itself.
+    let mut burst = Vec::new();
+    burst.extend(packet_in(1, 60));
+    burst.extend(packet_in(2, 61));
+    burst.extend([V1_3, 2, 0, 8, 0, 0, 0, 90]);
+    burst.extend(packet_in(3, 62));
+    burst.extend([V1_0, 10, 0, 8, 0, 0, 0, 91]);
+    burst.extend(packet_in(4, 63));
+    burst.extend(packet_in(5, 64));
+    switch.send_raw(&burst);
+    assert_eq!(switch.expect(3).xid, 90, "the echo is answered");
+    assert_eq!(switch.expect(1).xid, 91, "the message in the wrong version is refused");
+    host.wait_for(&["packet-in from 0000000000000006 in_port 5 len 64"]);
+    let seen: Vec<String> = host
+        .log()
+        .iter()
+        .filter_map(|line| line.split_once("packet-in from 0000000000000006 ").map(|(_, what)| what.to_owned()))
+        .collect();
+    let expected: Vec<String> = (1..=5).map(|n| format!("in_port {n} len {}", 59 + n)).collect();
+    assert_eq!(seen, expected);
+
+    // A packet-in just before a header that cannot be framed still reaches the app; then the connection closes.
+    let mut last = packet_in(6, 65);
+    last.extend([V1_3, 2, 0, 4, 0, 0, 0, 92]);
+    switch.send_raw(&last);
+    assert!(switch.closed_within(Duration::from_secs(5)));
+    host.wait_for(&["packet-in from 0000000000000006 in_port 6 len 65"]);
+    host.stop();
+}

@@ -16,7 +16,7 @@ use super::state::{AppSettings, AppState};
 use super::{deferred, services};
 use crate::bus::Event;
 
-/// Most events handed to an app in one crossing of the ABI.
+/// Most events (messages, for runs of them) handed to an app in one crossing of the ABI.
 const MAX_BATCH: usize = 1024;
 
 /// A started app.
@@ -74,14 +74,15 @@ pub fn launch(
         let mut taken: VecDeque<Event> = VecDeque::new();
         // The borrowed views of a batch, in a buffer kept from one batch to the next (empty between batches).
         let mut spare_refs: Vec<EventRef<'static>> = Vec::new();
-        while let Some(n) = state.mailbox.queue.pop_batch(&mut taken, MAX_BATCH) {
+        while let Some(batch) = state.mailbox.queue.pop_batch(&mut taken, MAX_BATCH) {
+            let n = batch.events;
             // HTTP parameters are the one part of an event the interface takes as a slice of its own structs; most
             // batches have no HTTP request and allocate nothing for them.
             let has_http = taken.range(..n).any(|event| matches!(event, Event::Http { .. }));
             let params: Vec<Vec<HttpParam<'_>>> =
                 if has_http { taken.range(..n).map(http_params).collect() } else { Vec::new() };
             let mut refs = relabel(std::mem::take(&mut spare_refs));
-            refs.reserve(n);
+            refs.reserve(batch.weight);
             for (i, event) in taken.range(..n).enumerate() {
                 push_ref(&mut refs, event, params.get(i).map_or(&[], Vec::as_slice));
             }
@@ -171,19 +172,19 @@ fn http_params(event: &Event) -> Vec<HttpParam<'_>> {
     }
 }
 
-/// Adds the view of `event` to `refs`. Nearly every event is an OpenFlow message, and its view is written in place:
-/// returned by [`event_ref`], it would be copied whole, at the size of the largest view (an HTTP request's).
+/// Adds the views of `event` to `refs`: one per message of a run of OpenFlow messages, one for any other event.
+/// Nearly every event is OpenFlow, and its views are written in place: returned by a function, each would be copied
+/// whole, at the size of the largest view (an HTTP request's).
 #[inline]
 fn push_ref<'a>(refs: &mut Vec<EventRef<'a>>, event: &'a Event, params: &'a [HttpParam<'a>]) {
-    if let Event::OpenFlow { dpid, state, message, .. } = event {
-        refs.push(EventRef::OpenFlow(OpenFlowRef { dpid: *dpid, state: *state, message: RSlice::from_slice(message) }));
-    } else {
-        refs.push(event_ref(event, params));
-    }
-}
-
-fn event_ref<'a>(event: &'a Event, params: &'a [HttpParam<'a>]) -> EventRef<'a> {
-    match event {
+    let view = match event {
+        Event::OpenFlow { dpid, state, messages, .. } => {
+            for message in messages.iter() {
+                let (dpid, state, message) = (*dpid, *state, RSlice::from_slice(message));
+                refs.push(EventRef::OpenFlow(OpenFlowRef { dpid, state, message }));
+            }
+            return;
+        }
         Event::App { name, source, payload } => EventRef::App(AppEventRef {
             name: RStr::from(&**name),
             source: RStr::from(&**source),
@@ -195,9 +196,6 @@ fn event_ref<'a>(event: &'a Event, params: &'a [HttpParam<'a>]) -> EventRef<'a> 
             source: RStr::from(&**source),
             payload_json: RStr::from(&**payload),
         }),
-        Event::OpenFlow { dpid, state, message, .. } => {
-            EventRef::OpenFlow(OpenFlowRef { dpid: *dpid, state: *state, message: RSlice::from_slice(message) })
-        }
         Event::Datapath { change, datapath } => EventRef::Datapath(DatapathEventRef { change: *change, datapath }),
         Event::Restore { state } => EventRef::Restore(RStr::from(&**state)),
         Event::Http { id, route, request } => EventRef::Http(HttpRequestRef {
@@ -217,7 +215,8 @@ fn event_ref<'a>(event: &'a Event, params: &'a [HttpParam<'a>]) -> EventRef<'a> 
             data: RSlice::from_slice(data),
         }),
         Event::Role(role) => EventRef::Role(*role),
-    }
+    };
+    refs.push(view);
 }
 
 impl RunningApp {

@@ -204,16 +204,17 @@ impl Credit {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    /// A token for `count` events handed to one app together; dropping it returns their credit. A run of
-    /// messages from one read shares one token, held by its last message, so the credit comes back when the app
-    /// has handled the whole run.
+    /// A token for `count` messages handed to one app together; dropping it returns their credit. The messages of
+    /// one read share one token, held by their last event, so the credit comes back when the app has handled them
+    /// all.
     pub fn tokens(self: &Arc<Self>, count: usize) -> CreditToken {
         self.in_flight.fetch_add(count, Ordering::AcqRel);
         self.pool.held.fetch_add(count, Ordering::AcqRel);
         CreditToken { credit: Arc::clone(self), count }
     }
 
-    /// Records that the last delivery of `messages` messages put `events` events in apps' queues.
+    /// Records that the last delivery of `messages` messages put `events` messages in apps' queues (one per
+    /// subscribed app).
     pub fn delivered(&self, messages: usize, events: usize) {
         if messages > 0 {
             self.fan_out.store(events.div_ceil(messages).max(1), Ordering::Relaxed);

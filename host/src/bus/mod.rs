@@ -14,13 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tatsu_abi::{DatapathChange, DatapathDesc, DatapathStates, RequestError, RequestFailure, RoleEventRef};
 
 use crate::green::oneshot::{Oneshot, Waited};
 use crate::metrics::AppCounters;
 use credit::{Credit, CreditPool};
-pub use event::{Event, HttpRequest};
+pub use event::{Event, HttpRequest, MessageRun};
 use queue::{Admission, EventQueue};
 
 /// An app as the bus knows it: its name and its event queue. Subscriptions and routes hold these.
@@ -143,45 +142,42 @@ impl Bus {
         subscribers.entry(change).or_default().push(Arc::clone(app));
     }
 
-    /// Delivers OpenFlow messages from one connection (the messages of one read, in order) to every app
-    /// subscribed to their version and type in `state`, and empties `messages`. Each run of messages with the same
-    /// version and type goes into each subscriber's queue in one operation, with one wake-up and one credit token;
-    /// a full queue drops what does not fit for that app only (counted there). The reader's credit keeps queues
-    /// from filling with switch messages (see [`credit`]); the drop is for an app that stopped handling them.
-    pub fn deliver_openflow(&self, dpid: u64, state: DatapathStates, messages: &mut Vec<Bytes>, credit: &Arc<Credit>) {
-        let delivered = messages.len();
-        let mut events = 0;
-        let code = |message: &Bytes| (u32::from(message[0]) << 8) | u32::from(message[1]);
+    /// Delivers OpenFlow messages from one connection (the runs of one read, in order) to every app subscribed to
+    /// their version and type in `state`, and empties `runs`. Consecutive runs of the same version and type go
+    /// into each subscriber's queue in one operation, with one wake-up and one credit token, as one event per run
+    /// (the run's buffer shared, not split per message); a full queue drops what does not fit for that app only
+    /// (counted there). The reader's credit keeps queues from filling with switch messages (see [`credit`]); the
+    /// drop is for an app that stopped handling them.
+    pub fn deliver_openflow(&self, dpid: u64, state: DatapathStates, runs: &mut Vec<MessageRun>, credit: &Arc<Credit>) {
+        let delivered: usize = runs.iter().map(MessageRun::count).sum();
+        let mut queued = 0;
         let routes = self.openflow_routes.read().unwrap_or_else(PoisonError::into_inner);
         let mut start = 0;
-        while start < messages.len() {
-            let run_code = code(&messages[start]);
-            let end = messages[start..]
-                .iter()
-                .position(|message| code(message) != run_code)
-                .map_or(messages.len(), |n| start + n);
-            if let Some(list) = routes.get(&run_code) {
+        while start < runs.len() {
+            let code = runs[start].code();
+            let end = runs[start..].iter().position(|run| run.code() != code).map_or(runs.len(), |n| start + n);
+            if let Some(list) = routes.get(&code) {
                 let mut wanting = list.iter().filter(|(_, states)| states.0 & state.0 != 0).peekable();
                 while let Some((subscriber, _)) = wanting.next() {
-                    let run = &mut messages[start..end];
-                    let event = |message: Bytes| Event::OpenFlow { dpid, state, message, credit: None };
+                    let group = &mut runs[start..end];
+                    let event = |messages: MessageRun| Event::OpenFlow { dpid, state, messages, credit: None };
                     let attach = |last: &mut Event, admitted: usize| {
                         if let Event::OpenFlow { credit: slot, .. } = last {
                             *slot = Some(credit.tokens(admitted));
                         }
                     };
-                    events += if wanting.peek().is_some() {
-                        subscriber.queue.push_bounded(run.iter().cloned().map(event), attach)
+                    queued += if wanting.peek().is_some() {
+                        subscriber.queue.push_bounded(group.iter().cloned().map(event), attach)
                     } else {
-                        // The last subscriber takes the messages themselves.
-                        subscriber.queue.push_bounded(run.iter_mut().map(std::mem::take).map(event), attach)
+                        // The last subscriber takes the runs themselves.
+                        subscriber.queue.push_bounded(group.iter_mut().map(std::mem::take).map(event), attach)
                     };
                 }
             }
             start = end;
         }
-        credit.delivered(delivered, events);
-        messages.clear();
+        credit.delivered(delivered, queued);
+        runs.clear();
     }
 
     /// Delivers a datapath lifecycle event to its subscribers; these are never dropped.

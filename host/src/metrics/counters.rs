@@ -354,9 +354,11 @@ impl AppCounters {
         self.handler_time.observe(took);
     }
 
-    /// Counts an event refused because the queue was full; returns the count so far.
-    pub fn dropped_one(&self) -> u64 {
-        self.dropped.fetch_add(1, Ordering::Relaxed) + 1
+    /// Counts `events` events (messages, for a run of them) refused because the queue was full; returns the count
+    /// so far.
+    pub fn count_dropped(&self, events: usize) -> u64 {
+        let events = events as u64;
+        self.dropped.fetch_add(events, Ordering::Relaxed) + events
     }
 
     /// Counts a fault (a handler's panic or failure).

@@ -11,6 +11,7 @@ use tatsu_abi::DatapathStates;
 
 use super::{lock, Connection, ReaderSlot, Wake};
 use crate::bus::credit::Credit;
+use crate::bus::MessageRun;
 use crate::green;
 use crate::switch::handshake::{Action, Handshake};
 use crate::switch::idle::Parkable;
@@ -44,7 +45,7 @@ fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: us
 /// Gives back the memory of an idle reader's buffers (see [`Connection::trim_idle_reader`]) if they hold nothing (a
 /// partial message stays where it is): the next read allocates a [`FIRST_CHUNK`] again.
 #[cold]
-fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<Bytes>, chunk: &mut usize) {
+fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<MessageRun>, chunk: &mut usize) {
     if buffer.is_empty() {
         *buffer = BytesMut::new();
         *chunk = FIRST_CHUNK;
@@ -52,6 +53,16 @@ fn release_idle_buffers(buffer: &mut BytesMut, batch: &mut Vec<Bytes>, chunk: &m
     if batch.is_empty() {
         *batch = Vec::new();
     }
+}
+
+/// Moves the run of `count` framed messages, `run` bytes at the front of `buffer`, to `batch` (if there is one),
+/// and starts a new run.
+#[inline]
+fn end_run(buffer: &mut BytesMut, run: &mut usize, count: &mut usize, batch: &mut Vec<MessageRun>) {
+    if *count > 0 {
+        batch.push(MessageRun::framed(buffer.split_to(*run).freeze(), *count));
+    }
+    (*run, *count) = (0, 0);
 }
 
 /// Why [`Connection::read_until_idle`] returned.
@@ -185,7 +196,7 @@ impl Connection {
         let _leaves_pool = LeavesPool(&self.credit);
         let mut drained = false;
         // The messages of one read that go to apps, handed to the bus together.
-        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batch: Vec<MessageRun> = Vec::new();
         let mut buffer = BytesMut::with_capacity(FIRST_CHUNK.max(unparsed.len()));
         let mut chunk = FIRST_CHUNK;
         buffer.extend_from_slice(&unparsed);
@@ -198,14 +209,19 @@ impl Connection {
         // Only echoes (either way) since a parked reader was started again: the switch is still idle.
         let mut keepalives_only = true;
         let reason = 'connection: loop {
-            // Frame and handle every whole message in the buffer, as many as the credit allows.
+            // Frame and handle every whole message in the buffer, as many as the credit allows. Messages that
+            // only go on to apps, of one version and type in a row, stay in the buffer as a run (`run` bytes of
+            // `run_count` messages at its front) and leave it together: one buffer shared by the run, not one per
+            // message.
             let (mut framed, mut framed_bytes) = (0usize, 0usize);
-            while buffer.len() >= 8 {
+            let (mut run, mut run_count, mut run_code) = (0usize, 0usize, [0u8; 2]);
+            while buffer.len() - run >= 8 {
                 if allowance == 0 {
                     held_back = true;
                     break;
                 }
-                let length = usize::from(u16::from_be_bytes([buffer[2], buffer[3]]));
+                let header = &buffer[run..run + 8];
+                let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
                 if length < 8 {
                     self.malformed.fetch_add(1, Ordering::Relaxed);
                     self.counters().decode_error();
@@ -213,20 +229,31 @@ impl Connection {
                         target: "tatsu::switch",
                         "{}: message header claims length {length}, the stream cannot be framed: {}",
                         self.describe_short(),
-                        wire::hex_excerpt(&buffer, 32)
+                        wire::hex_excerpt(&buffer[run..], 32)
                     );
+                    end_run(&mut buffer, &mut run, &mut run_count, &mut batch);
+                    self.deliver(&mut batch);
                     break 'connection format!("unframeable message (length {length})");
                 }
-                if buffer.len() < length {
-                    buffer.reserve(length - buffer.len());
+                if buffer.len() - run < length {
+                    buffer.reserve(length - (buffer.len() - run));
                     break;
                 }
                 framed += 1;
                 allowance -= 1;
                 framed_bytes += length;
+                let code = [header[0], header[1]];
+                self.counters().received(code[1], length);
+                keepalives_only &= matches!(code[1], wire::ECHO_REQUEST | wire::ECHO_REPLY);
+                if self.only_for_apps(code, &handshake) {
+                    if run_count > 0 && code != run_code {
+                        end_run(&mut buffer, &mut run, &mut run_count, &mut batch);
+                    }
+                    (run, run_count, run_code) = (run + length, run_count + 1, code);
+                    continue;
+                }
+                end_run(&mut buffer, &mut run, &mut run_count, &mut batch);
                 let message = buffer.split_to(length).freeze();
-                self.counters().received(message[1], length);
-                keepalives_only &= matches!(message[1], wire::ECHO_REQUEST | wire::ECHO_REPLY);
                 if let Err(reason) = self.handle(message, &mut handshake, &mut batch) {
                     self.deliver(&mut batch);
                     break 'connection reason;
@@ -236,6 +263,7 @@ impl Connection {
                     allowance = 0;
                 }
             }
+            end_run(&mut buffer, &mut run, &mut run_count, &mut batch);
             self.deliver(&mut batch);
             if let Some(size) = framed_bytes.checked_div(framed) {
                 message_bytes = size;
@@ -328,7 +356,7 @@ impl Connection {
     fn quiet(
         &self,
         buffer: &mut BytesMut,
-        batch: &mut Vec<Bytes>,
+        batch: &mut Vec<MessageRun>,
         chunk: &mut usize,
         handshake: &Handshake,
         still_idle: bool,
@@ -358,6 +386,18 @@ impl Connection {
         }
     }
 
+    /// Whether a message with `code` (version and type) goes on to apps and nothing else: past the handshake, in
+    /// the negotiated version, of a known asynchronous type that the host itself does nothing with. Such messages
+    /// travel in runs; [`Connection::handle`] takes every other one.
+    #[inline]
+    fn only_for_apps(&self, [version, msg_type]: [u8; 2], handshake: &Handshake) -> bool {
+        handshake.is_done()
+            && version == self.version()
+            && msg_type <= wire::max_type(version)
+            && wire::is_asynchronous(msg_type)
+            && !matches!(msg_type, wire::ECHO_REQUEST | wire::PORT_STATUS | wire::HELLO)
+    }
+
     /// Handles one framed message; what goes on to apps is added to `batch` (or, for a message the handshake
     /// or a request needs, delivered at once after what `batch` holds). `Err` closes the connection with that
     /// reason.
@@ -366,7 +406,7 @@ impl Connection {
         self: &Arc<Self>,
         message: Bytes,
         handshake: &mut Handshake,
-        batch: &mut Vec<Bytes>,
+        batch: &mut Vec<MessageRun>,
     ) -> Result<(), String> {
         if handshake.awaits_hello() {
             self.deliver(batch);
@@ -408,7 +448,7 @@ impl Connection {
                 Err(e) => self.malformed(&message, || format!("malformed PORT_STATUS ({e})")),
             }
         }
-        batch.push(message);
+        batch.push(MessageRun::one(message));
         if at_once {
             self.deliver(batch);
         }
@@ -416,7 +456,7 @@ impl Connection {
     }
 
     /// Hands `batch` to the bus (emptying it), with the datapath's id and state as they are now.
-    fn deliver(&self, batch: &mut Vec<Bytes>) {
+    fn deliver(&self, batch: &mut Vec<MessageRun>) {
         if !batch.is_empty() {
             self.shared.bus.deliver_openflow(self.dpid_or_zero(), DatapathStates(self.state()), batch, &self.credit);
         }
