@@ -1,6 +1,7 @@
 //! Each app's event queue: bounded, FIFO, one consumer (the app's event loop), many producers that never block.
 //!
-//! Overflow policy: when the queue holds `capacity` events, a new event is refused: the producer goes on at once,
+//! Overflow policy: when the queue holds `capacity` events (a run of switch messages counts as its messages, see
+//! [`Event::weight`]), a new event that does not fit is refused: the producer goes on at once,
 //! and the refusal is counted against the consuming app and logged (the first time, then at most once a second
 //! with the running count). A refused request fails at once for its requester, instead of timing out. Datapath
 //! lifecycle events, which apps cannot do without, are admitted past the capacity ([`Admission::Always`]); there
