@@ -171,7 +171,10 @@ impl<A: App> Adapter<A> {
         if bytes.len() < 8 {
             return true;
         }
-        let Some(list) = handlers.openflow.get(&(bytes[0], bytes[1])) else { return true };
+        let list = handlers.openflow.get(bytes[0], bytes[1]);
+        if list.is_empty() {
+            return true;
+        }
         let message = OfMessage { datapath: Datapath::new(*ctx, event.dpid, bytes[0]), state: event.state, bytes };
         let describe = || format!("OpenFlow message type {} from datapath {:016x}", bytes[1], event.dpid);
         let all = &mut handlers.openflow_handlers;
@@ -270,7 +273,7 @@ impl<A: App> Adapter<A> {
         let events = handlers.app_events.keys().map(|name| Subscription::AppEvent((*name).into()));
         let requests = handlers.requests.keys().map(|name| Subscription::Request((*name).into()));
         let datapath = handlers.datapath.keys().map(|change| Subscription::Datapath(*change));
-        let openflow = handlers.openflow.iter().map(|(&(version, msg_type), list)| Subscription::OpenFlow {
+        let openflow = handlers.openflow.iter().map(|((version, msg_type), list)| Subscription::OpenFlow {
             version,
             msg_type,
             states: crate::openflow::DatapathStates(list.iter().fold(0, |all, (states, _)| all | states.0)),

@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 use crate::abi::DatapathChange;
 use crate::cluster::RoleChange;
 use crate::context::{AppEvent, AppRequest, Context};
-use crate::fast_map::FastMap;
 use crate::openflow::{Datapath, DatapathInfo, DatapathStates, OfMessage, SwitchMessage};
 
 /// The error type app hooks return: anything that is an error.
@@ -114,6 +113,50 @@ pub(crate) struct Timer<A> {
 pub(crate) use crate::http::HttpHandler;
 use crate::websocket::WebSocketHandler;
 
+/// A handler's place in [`Handlers::openflow_handlers`], and the datapath states it wants messages in.
+pub(crate) type OpenFlowRoute = (DatapathStates, usize);
+
+/// The OpenFlow handlers by `(version, type)`, looked up on every message a datapath sends: a table of 256 types
+/// per version registered, indexed by the header's two bytes (no hashing).
+#[derive(Default)]
+pub(crate) struct OpenFlowRoutes {
+    by_version: Vec<Option<Box<[Vec<OpenFlowRoute>; 256]>>>,
+}
+
+impl OpenFlowRoutes {
+    /// Routes messages with `code` (version, type) to handler `index` while the datapath is in `states`.
+    fn add(&mut self, (version, msg_type): (u8, u8), states: DatapathStates, index: usize) {
+        let version = usize::from(version);
+        if self.by_version.len() <= version {
+            self.by_version.resize_with(version + 1, || None);
+        }
+        let types = self.by_version[version].get_or_insert_with(|| Box::new(std::array::from_fn(|_| Vec::new())));
+        types[usize::from(msg_type)].push((states, index));
+    }
+
+    /// The handlers of messages with `version` and `msg_type`, in registration order.
+    #[inline]
+    pub(crate) fn get(&self, version: u8, msg_type: u8) -> &[OpenFlowRoute] {
+        match self.by_version.get(usize::from(version)) {
+            Some(Some(types)) => &types[usize::from(msg_type)],
+            _ => &[],
+        }
+    }
+
+    /// Every `(version, type)` with a handler, and its handlers.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = ((u8, u8), &[OpenFlowRoute])> {
+        let versions =
+            self.by_version.iter().zip(0u8..=255).filter_map(|(types, version)| Some((version, types.as_ref()?)));
+        versions.flat_map(|(version, types)| {
+            types
+                .iter()
+                .zip(0u8..=255)
+                .filter(|(list, _)| !list.is_empty())
+                .map(move |(list, msg_type)| ((version, msg_type), list.as_slice()))
+        })
+    }
+}
+
 /// The handlers of an app, registered in [`App::register`].
 pub struct Handlers<A> {
     /// By event name: each handler takes the JSON payload.
@@ -123,8 +166,7 @@ pub struct Handlers<A> {
     /// The OpenFlow handlers, once each (a typed handler serves the codes of every version).
     pub(crate) openflow_handlers: Vec<OpenFlowHandler<A>>,
     /// By `(version, type)`: the states each handler wants and its index in `openflow_handlers`.
-    /// Looked up on every message a datapath sends: hashed by [`FastMap`]'s hasher, not SipHash.
-    pub(crate) openflow: FastMap<(u8, u8), Vec<(DatapathStates, usize)>>,
+    pub(crate) openflow: OpenFlowRoutes,
     pub(crate) datapath: HashMap<DatapathChange, Vec<DatapathHandler<A>>>,
     /// By route, `METHOD /path/{param}`.
     pub(crate) http: HashMap<String, HttpHandler<A>>,
@@ -142,7 +184,7 @@ impl<A: App> Handlers<A> {
             app_events: HashMap::new(),
             requests: HashMap::new(),
             openflow_handlers: Vec::new(),
-            openflow: FastMap::default(),
+            openflow: OpenFlowRoutes::default(),
             datapath: HashMap::new(),
             http: HashMap::new(),
             timers: Vec::new(),
@@ -184,7 +226,7 @@ impl<A: App> Handlers<A> {
             handler.call(app, ctx, message.datapath(), view)
         }));
         for &code in M::CODES {
-            self.openflow.entry(code).or_default().push((states, index));
+            self.openflow.add(code, states, index);
         }
         self
     }
@@ -209,7 +251,7 @@ impl<A: App> Handlers<A> {
     {
         let index =
             self.add_openflow_handler(Box::new(move |app, ctx, message| handler(app, ctx, message).into_outcome()));
-        self.openflow.entry((version, msg_type)).or_default().push((states, index));
+        self.openflow.add((version, msg_type), states, index);
         self
     }
 
@@ -313,5 +355,26 @@ impl<A: App> Handlers<A> {
         let period = period.max(Duration::from_millis(1));
         self.timers.push(Timer { period, handler: Box::new(move |app, ctx| handler(app, ctx).into_outcome()) });
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openflow_routes_find_each_code_s_handlers_in_order_and_list_every_code() {
+        let mut routes = OpenFlowRoutes::default();
+        routes.add((4, 10), DatapathStates::MAIN, 0);
+        routes.add((1, 10), DatapathStates::MAIN, 0);
+        routes.add((4, 10), DatapathStates::CONFIG, 1);
+        routes.add((0xff, 0xff), DatapathStates::MAIN, 2);
+        assert_eq!(routes.get(4, 10), [(DatapathStates::MAIN, 0), (DatapathStates::CONFIG, 1)]);
+        assert_eq!(routes.get(1, 10), [(DatapathStates::MAIN, 0)]);
+        assert_eq!(routes.get(0xff, 0xff), [(DatapathStates::MAIN, 2)]);
+        assert!(routes.get(4, 11).is_empty(), "a type of a registered version with no handler");
+        assert!(routes.get(5, 10).is_empty(), "a version within the table with none");
+        let codes: Vec<(u8, u8)> = routes.iter().map(|(code, _)| code).collect();
+        assert_eq!(codes, [(1, 10), (4, 10), (0xff, 0xff)]);
     }
 }

@@ -49,6 +49,7 @@ impl Deferred {
     }
 
     /// Gathers `message` for `dpid`; `None` if no connection has that id.
+    #[inline]
     fn send(&mut self, switches: &Switches, dpid: u64, message: &[u8]) -> Option<Result<(), RequestError>> {
         // Most batches send to one switch, or to a few in turn: look from the last one back.
         if let Some((_, connection, run)) = self.runs.iter_mut().rev().find(|(id, ..)| *id == dpid) {
@@ -106,13 +107,24 @@ pub(super) fn batch<R>(queue: &EventQueue, handle: impl FnOnce() -> R) -> R {
 /// Sends `message` to datapath `dpid` for the calling app thread: gathered inside [`batch`], queued at once
 /// otherwise. `None` if no connection has that id.
 pub(super) fn send(switches: &Switches, dpid: u64, message: &[u8]) -> Option<Result<(), RequestError>> {
-    DEFERRED.with(|deferred| {
+    // The thread-local's closure returns a word, and hands a refusal out through `refused`: returned whole from
+    // it, the result (40 bytes) was copied through the stack in pieces that defeat store forwarding, at a stall
+    // per message.
+    let mut refused = None;
+    let known = DEFERRED.with(|deferred| {
         let mut deferred = deferred.borrow_mut();
-        if !deferred.active {
-            return switches.send_to(dpid, message);
+        let sent =
+            if deferred.active { deferred.send(switches, dpid, message) } else { switches.send_to(dpid, message) };
+        match sent {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                refused = Some(e);
+                true
+            }
+            None => false,
         }
-        deferred.send(switches, dpid, message)
-    })
+    });
+    known.then(|| refused.map_or(Ok(()), Err))
 }
 
 /// Hands what the calling thread's batch gathered so far to the switches' outboxes, before a host call whose

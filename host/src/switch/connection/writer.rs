@@ -248,6 +248,7 @@ impl Connection {
 
     /// Adds a message an app's event loop sends within a batch to `run` (this connection's, see [`Run`]), checked
     /// as [`Connection::send`] checks it: nothing is locked or woken until [`Connection::flush_run`].
+    #[inline]
     pub fn gather(&self, run: &mut Run, message: &[u8]) -> Result<(), RequestError> {
         check_length(message)?;
         self.check_role(message)?;
