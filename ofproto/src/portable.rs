@@ -193,9 +193,16 @@ impl Match {
     /// This match in OpenFlow 1.0.
     #[inline]
     pub fn to_v1_0(&self) -> Result<v1_0::Match, EncodeError> {
+        Ok(self.to_v1_0_with(self.in_port.map(port_to_1_0).transpose()?))
+    }
+
+    /// This match in OpenFlow 1.0, its in-port (if it has one) already in 1.0's numbering: the part that cannot
+    /// fail, returned by value (no `Result` around it to copy it through the stack).
+    #[inline(always)]
+    fn to_v1_0_with(&self, in_port: Option<u16>) -> v1_0::Match {
         let mut m = v1_0::Match::new();
-        if let Some(port) = self.in_port {
-            m = m.in_port(port_to_1_0(port)?);
+        if let Some(port) = in_port {
+            m = m.in_port(port);
         }
         if let Some(mac) = self.eth_src {
             m = m.dl_src(mac);
@@ -227,7 +234,7 @@ impl Match {
         if let Some(port) = self.tp_dst {
             m = m.tp_dst(port);
         }
-        Ok(m)
+        m
     }
 
     /// This match in OpenFlow 1.3: OXM fields in their numbering order, with the prerequisites 1.3 asks for.
@@ -634,21 +641,20 @@ impl Encode for FlowMod {
                 if self.table_id != 0 {
                     return Err(not_in_version(format!("flow table {}", self.table_id), OFP_VERSION_1_0));
                 }
-                let match_ = self.match_.to_v1_0()?;
+                let in_port = self.match_.in_port.map(port_to_1_0).transpose()?;
                 let out_port = port_to_1_0(self.out_port)?;
                 encode_message(out, (version, v1_0::msg_type::FLOW_MOD, xid), NAME, |out| {
-                    match_.emit(out);
-                    // The fixed fields after the match, put together on the stack and appended at once.
-                    let mut fixed = [0u8; 24];
-                    fixed[0..8].copy_from_slice(&self.cookie.to_be_bytes());
-                    fixed[8..10].copy_from_slice(&u16::from(self.command.code()).to_be_bytes());
-                    fixed[10..12].copy_from_slice(&self.idle_timeout.to_be_bytes());
-                    fixed[12..14].copy_from_slice(&self.hard_timeout.to_be_bytes());
-                    fixed[14..16].copy_from_slice(&self.priority.to_be_bytes());
-                    fixed[16..20].copy_from_slice(&self.buffer_id.to_be_bytes());
-                    fixed[20..22].copy_from_slice(&out_port.to_be_bytes());
-                    fixed[22..24].copy_from_slice(&flags.to_be_bytes());
-                    out.extend_from_slice(&fixed);
+                    // Every field written where it goes: put together on the stack first, then copied, the fields'
+                    // many small stores were read back in wide loads that store forwarding cannot serve.
+                    self.match_.to_v1_0_with(in_port).emit(out);
+                    out.put_u64(self.cookie);
+                    out.put_u16(u16::from(self.command.code()));
+                    out.put_u16(self.idle_timeout);
+                    out.put_u16(self.hard_timeout);
+                    out.put_u16(self.priority);
+                    out.put_u32(self.buffer_id);
+                    out.put_u16(out_port);
+                    out.put_u16(flags);
                     self.actions.iter().try_for_each(|action| action.emit_v1_0(out))
                 })
             }

@@ -92,6 +92,7 @@ where
     R: HandlerOutcome,
     F: for<'a> FnMut(&mut A, &Context, &Datapath, M::View<'a>) -> R + Send + 'static,
 {
+    #[inline]
     fn call(&mut self, app: &mut A, ctx: &Context, datapath: &Datapath, message: M::View<'_>) -> Result<(), String> {
         self(app, ctx, datapath, message).into_outcome()
     }
@@ -222,8 +223,11 @@ impl<A: App> Handlers<A> {
     ) -> &mut Self {
         let mut handler = handler;
         let index = self.add_openflow_handler(Box::new(move |app: &mut A, ctx: &Context, message: &OfMessage<'_>| {
-            let view = M::view(message).map_err(|e| format!("malformed {}: {e}", M::NAME))?;
-            handler.call(app, ctx, message.datapath(), view)
+            // Matched, not `map_err`ed: re-wrapping the view in another `Result` copied it through the stack.
+            match M::view(message) {
+                Ok(view) => handler.call(app, ctx, message.datapath(), view),
+                Err(e) => Err(format!("malformed {}: {e}", M::NAME)),
+            }
         }));
         for &code in M::CODES {
             self.openflow.add(code, states, index);

@@ -82,6 +82,7 @@ impl SwitchMessage for PacketIn<'_> {
     const NAME: &'static str = "packet-in";
     type View<'a> = PacketIn<'a>;
     const CODES: &'static [(u8, u8)] = &[(1, 10), (3, 10), (4, 10), (5, 10), (6, 10)];
+    #[inline]
     fn view<'a>(message: &OfMessage<'a>) -> Result<PacketIn<'a>, DecodeError> {
         PacketIn::parse(message.bytes)
     }

@@ -107,16 +107,7 @@ impl<'a> PacketInView<'a> {
     /// Validates header and fixed fields.
     #[inline]
     pub fn new(buf: &'a [u8]) -> Result<Self, DecodeError> {
-        let h = Header::parse(buf)?;
-        if h.version != VERSION || h.msg_type != msg_type::PACKET_IN {
-            return Err(DecodeError::new(
-                "OFPT_PACKET_IN",
-                0,
-                format!("not an OpenFlow 1.0 packet-in (version {}, type {})", h.version, h.msg_type),
-            ));
-        }
-        let b =
-            buf.get(..h.length as usize).ok_or_else(|| DecodeError::new("OFPT_PACKET_IN", buf.len(), "truncated"))?;
+        let b = Header::message_of(buf, VERSION, msg_type::PACKET_IN, "OFPT_PACKET_IN", "an OpenFlow 1.0 packet-in")?;
         if b.len() < 18 {
             return Err(DecodeError::new("OFPT_PACKET_IN", b.len(), "packet-in shorter than 18 bytes"));
         }

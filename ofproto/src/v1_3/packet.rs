@@ -126,21 +126,7 @@ impl<'a> PacketInView<'a> {
     /// Checks header, match framing and OXM TLV framing of a packet-in message.
     pub fn new(buf: &'a [u8]) -> Result<Self, DecodeError> {
         let name = "OFPT_PACKET_IN";
-        let h = Header::parse(buf)?;
-        if h.version != VERSION || h.msg_type != msg_type::PACKET_IN {
-            return Err(DecodeError::new(
-                name,
-                0,
-                format!("not an OpenFlow 1.3 packet-in (version {}, type {})", h.version, h.msg_type),
-            ));
-        }
-        let buf = buf.get(..h.length as usize).ok_or_else(|| {
-            DecodeError::new(
-                name,
-                buf.len(),
-                format!("truncated: header length is {} but only {} bytes present", h.length, buf.len()),
-            )
-        })?;
+        let buf = Header::message_of(buf, VERSION, msg_type::PACKET_IN, name, "an OpenFlow 1.3 packet-in")?;
         let mut r = Reader::new(buf, 0, name);
         r.skip(24)?;
         let mstart = r.offset();
