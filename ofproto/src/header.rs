@@ -80,11 +80,11 @@ impl Header {
     }
 
     /// Appends the header to `out`.
+    #[inline]
     pub fn emit(&self, out: &mut Vec<u8>) {
-        out.put_u8(self.version);
-        out.put_u8(self.msg_type);
-        out.put_u16(self.length);
-        out.put_u32(self.xid);
+        let [high, low] = self.length.to_be_bytes();
+        let [a, b, c, d] = self.xid.to_be_bytes();
+        out.extend_from_slice(&[self.version, self.msg_type, high, low, a, b, c, d]);
     }
 }
 

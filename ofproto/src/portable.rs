@@ -644,34 +644,48 @@ impl Encode for FlowMod {
                 let in_port = self.match_.in_port.map(port_to_1_0).transpose()?;
                 let out_port = port_to_1_0(self.out_port)?;
                 encode_message(out, (version, v1_0::msg_type::FLOW_MOD, xid), NAME, |out| {
-                    // Every field written where it goes: put together on the stack first, then copied, the fields'
-                    // many small stores were read back in wide loads that store forwarding cannot serve.
-                    self.match_.to_v1_0_with(in_port).emit(out);
-                    out.put_u64(self.cookie);
-                    out.put_u16(u16::from(self.command.code()));
-                    out.put_u16(self.idle_timeout);
-                    out.put_u16(self.hard_timeout);
-                    out.put_u16(self.priority);
-                    out.put_u32(self.buffer_id);
-                    out.put_u16(out_port);
-                    out.put_u16(flags);
+                    // The match and the fixed fields written where they go, in room made at once: put together on
+                    // the stack and copied, their small stores were read back by wide loads that store forwarding
+                    // cannot serve; pushed one by one, each paid for a check of the room.
+                    const FIXED: usize = v1_0::Match::LEN + 24;
+                    let start = out.len();
+                    out.resize(start + FIXED, 0);
+                    if let Some(fixed) = out.last_chunk_mut::<FIXED>() {
+                        let (match_, fields) = fixed.split_at_mut(v1_0::Match::LEN);
+                        if let Ok(match_) = <&mut [u8; v1_0::Match::LEN]>::try_from(match_) {
+                            self.match_.to_v1_0_with(in_port).write_to(match_);
+                        }
+                        fields[0..8].copy_from_slice(&self.cookie.to_be_bytes());
+                        fields[8..10].copy_from_slice(&u16::from(self.command.code()).to_be_bytes());
+                        fields[10..12].copy_from_slice(&self.idle_timeout.to_be_bytes());
+                        fields[12..14].copy_from_slice(&self.hard_timeout.to_be_bytes());
+                        fields[14..16].copy_from_slice(&self.priority.to_be_bytes());
+                        fields[16..20].copy_from_slice(&self.buffer_id.to_be_bytes());
+                        fields[20..22].copy_from_slice(&out_port.to_be_bytes());
+                        fields[22..24].copy_from_slice(&flags.to_be_bytes());
+                    }
                     self.actions.iter().try_for_each(|action| action.emit_v1_0(out))
                 })
             }
             OFP_VERSION_1_2 | OFP_VERSION_1_3 | OFP_VERSION_1_4 | OFP_VERSION_1_5 => {
                 encode_message(out, (version, v1_3::msg_type::FLOW_MOD, xid), NAME, |out| {
-                    out.put_u64(self.cookie);
-                    out.put_u64(0); // cookie mask
-                    out.put_u8(self.table_id);
-                    out.put_u8(self.command.code());
-                    out.put_u16(self.idle_timeout);
-                    out.put_u16(self.hard_timeout);
-                    out.put_u16(self.priority);
-                    out.put_u32(self.buffer_id);
-                    out.put_u32(self.out_port);
+                    // The fixed fields written where they go, as for 1.0; the cookie mask, 0, and the padding (1.4
+                    // and 1.5's importance) stay zero.
+                    let start = out.len();
+                    out.resize(start + 32, 0);
+                    if let Some(fields) = out.last_chunk_mut::<32>() {
+                        fields[0..8].copy_from_slice(&self.cookie.to_be_bytes());
+                        fields[16] = self.table_id;
+                        fields[17] = self.command.code();
+                        fields[18..20].copy_from_slice(&self.idle_timeout.to_be_bytes());
+                        fields[20..22].copy_from_slice(&self.hard_timeout.to_be_bytes());
+                        fields[22..24].copy_from_slice(&self.priority.to_be_bytes());
+                        fields[24..28].copy_from_slice(&self.buffer_id.to_be_bytes());
+                        fields[28..32].copy_from_slice(&self.out_port.to_be_bytes());
+                    }
                     out.put_u32(v1_3::OFPG_ANY);
                     out.put_u16(flags);
-                    out.put_zeros(2); // padding; 1.4 and 1.5's importance
+                    out.put_zeros(2);
                     self.match_.emit_oxm(version, out)?;
                     if self.actions.is_empty() {
                         return Ok(());

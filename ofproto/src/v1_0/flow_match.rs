@@ -1,7 +1,7 @@
 //! The OpenFlow 1.0 match (`ofp_match`) and its wildcard bits.
 
 use crate::error::DecodeError;
-use crate::wire::{Put, Reader};
+use crate::wire::Reader;
 use crate::MacAddr;
 use std::net::Ipv4Addr;
 
@@ -193,25 +193,33 @@ impl Match {
             tp_dst: r.u16()?,
         })
     }
-    /// Appends the 40-byte match, each field written where it goes.
+    /// Appends the 40-byte match.
     #[inline]
     pub fn emit(&self, out: &mut Vec<u8>) {
-        out.reserve(Self::LEN);
-        out.put_u32(self.wildcards);
-        out.put_u16(self.in_port);
-        out.extend_from_slice(&self.dl_src.0);
-        out.extend_from_slice(&self.dl_dst.0);
-        out.put_u16(self.dl_vlan);
-        out.put_u8(self.dl_vlan_pcp);
-        out.put_u8(0);
-        out.put_u16(self.dl_type);
-        out.put_u8(self.nw_tos);
-        out.put_u8(self.nw_proto);
-        out.put_u16(0);
-        out.extend_from_slice(&self.nw_src.octets());
-        out.extend_from_slice(&self.nw_dst.octets());
-        out.put_u16(self.tp_src);
-        out.put_u16(self.tp_dst);
+        let start = out.len();
+        out.resize(start + Self::LEN, 0);
+        if let Some(to) = out.last_chunk_mut::<{ Self::LEN }>() {
+            self.write_to(to);
+        }
+    }
+
+    /// Writes the match into `m`, every field where it goes (zeroed padding left as it is). Built on the stack and
+    /// copied instead, the fields' small stores were read back by wide loads that store forwarding cannot serve.
+    #[inline]
+    pub fn write_to(&self, m: &mut [u8; Self::LEN]) {
+        m[0..4].copy_from_slice(&self.wildcards.to_be_bytes());
+        m[4..6].copy_from_slice(&self.in_port.to_be_bytes());
+        m[6..12].copy_from_slice(&self.dl_src.0);
+        m[12..18].copy_from_slice(&self.dl_dst.0);
+        m[18..20].copy_from_slice(&self.dl_vlan.to_be_bytes());
+        m[20] = self.dl_vlan_pcp;
+        m[22..24].copy_from_slice(&self.dl_type.to_be_bytes());
+        m[24] = self.nw_tos;
+        m[25] = self.nw_proto;
+        m[28..32].copy_from_slice(&self.nw_src.octets());
+        m[32..36].copy_from_slice(&self.nw_dst.octets());
+        m[36..38].copy_from_slice(&self.tp_src.to_be_bytes());
+        m[38..40].copy_from_slice(&self.tp_dst.to_be_bytes());
     }
 }
 
