@@ -236,7 +236,10 @@ impl Connection {
                     break 'connection format!("unframeable message (length {length})");
                 }
                 if buffer.len() - run < length {
-                    buffer.reserve(length - (buffer.len() - run));
+                    // The run leaves first, so that making room for the rest of this message copies only its
+                    // start.
+                    end_run(&mut buffer, &mut run, &mut run_count, &mut batch);
+                    buffer.reserve(length - buffer.len());
                     break;
                 }
                 framed += 1;
