@@ -21,6 +21,13 @@ fn host_with_probe(name: &str, extra: &[&str]) -> (Host, u16) {
     (host, port)
 }
 
+/// A 1.3 packet-in of `data` from `in_port`, not buffered by the switch.
+fn unbuffered_packet_in(in_port: u32, data: Vec<u8>) -> v1_3::Message {
+    let total_len = u16::try_from(data.len()).expect("the test's frames are short");
+    let match_ = v1_3::Match::new().in_port(in_port);
+    v1_3::Message::PacketIn(v1_3::PacketIn { buffer_id: 0xffff_ffff, total_len, match_, data, ..Default::default() })
+}
+
 #[test]
 fn negotiates_the_highest_common_version_and_refuses_a_switch_with_none() {
     let (host, port) = host_with_probe("negotiate", &[]);
@@ -70,14 +77,7 @@ fn handshake_reaches_main_and_apps_see_enter_requests_and_packet_ins() {
     host.wait_for(&["barrier: TimedOut"]);
 
     // A packet-in reaches the app, and its packet-out reaches the switch.
-    let packet_in = v1_3::PacketIn {
-        buffer_id: 0xffff_ffff,
-        total_len: 60,
-        match_: v1_3::Match::new().in_port(3),
-        data: vec![0xff; 60],
-        ..Default::default()
-    };
-    switch.send(v1_3::Message::PacketIn(packet_in), 0);
+    switch.send(unbuffered_packet_in(3, vec![0xff; 60]), 0);
     host.wait_for(&["packet-in from 000000000000002a in_port 3 len 60"]);
     let packet_out = switch.expect(13);
     assert_eq!(packet_out.version, V1_3);
@@ -256,14 +256,8 @@ fn messages_of_one_read_reach_apps_whole_and_in_order_around_those_the_host_answ
     switch.handshake(V1_3, 6, 1);
     host.wait_for(&["enter 0000000000000006"]);
     let packet_in = |in_port: u32, len: usize| {
-        let packet_in = v1_3::PacketIn {
-            buffer_id: 0xffff_ffff,
-            total_len: len as u16,
-            match_: v1_3::Match::new().in_port(in_port),
-            data: vec![in_port as u8; len],
-            ..Default::default()
-        };
-        v1_3::Message::PacketIn(packet_in).to_vec(0).expect("the test's packet-in encodes")
+        let message = unbuffered_packet_in(in_port, vec![in_port as u8; len]);
+        message.to_vec(0).expect("the test's packet-in encodes")
     };
 
     // One write: packet-ins, which the host only hands on (in runs that share the read's buffer), around an echo

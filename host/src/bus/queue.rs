@@ -349,8 +349,7 @@ mod tests {
 
     #[test]
     fn a_run_of_messages_weighs_as_many_events_as_it_holds() {
-        let counters = Arc::new(AppCounters::default());
-        let queue = EventQueue::new("test", 10, Arc::clone(&counters));
+        let (queue, counters) = filled(10, 0);
         let mut told = 0;
         let admitted = queue.push_bounded([run(4), run(3), run(4), run(1)].into_iter(), |_, weight| told = weight);
         assert_eq!((admitted, told), (7, 7));
