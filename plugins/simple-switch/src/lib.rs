@@ -81,8 +81,12 @@ impl SimpleSwitch {
             return Ok(());
         }
         let table = self.tables.entry(dp.dpid()).or_default();
+        // The destination is looked up before the source is learned, so that the two lookups' cache misses overlap
+        // (the tables of many busy switches go cold between packets). A frame to its own source goes back to its
+        // port, as learning first would have said.
+        let known = if dst == src { Some(packet_in.in_port) } else { table.get(&dst).copied() };
         table.insert(src, packet_in.in_port);
-        let Some(&out_port) = table.get(&dst) else {
+        let Some(out_port) = known else {
             return Ok(dp.send(PacketOut::reply(&packet_in, [Action::flood()]))?);
         };
         log::debug!("datapath {:016x}: {src} -> {dst} from port {} to {out_port}", dp.dpid(), packet_in.in_port);

@@ -8,6 +8,7 @@ mod handover;
 mod reader;
 mod requests;
 mod roles;
+mod socket;
 mod writer;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use crate::green;
 use crate::metrics::{DatapathCounters, LiveSwitch, SwitchCounters};
 use crate::switch::shared::{Keyed, Shared};
 use crate::switch::tls::{Established, TlsLink};
+use crate::timer::coarse_now_ms;
 use datapath::Info;
 pub use handover::Inherited;
 use handover::Pause;
@@ -87,6 +89,8 @@ pub struct Connection {
     next_xid: AtomicU32,
     pending: Mutex<HashMap<u32, Arc<PendingReply>>>,
     connected_at: Instant,
+    /// When the switch last sent anything, on [`coarse_now_ms`]'s clock (a few ns per read where `Instant::now`
+    /// costs tens; the keepalive's timescale is seconds).
     last_received_ms: AtomicU64,
     echoes_unanswered: AtomicU32,
     /// Where giving back an idle reader's buffer stands: [`TRIM_NONE`], [`TRIM_ASKED`] or [`TRIM_DONE`].
@@ -166,7 +170,7 @@ impl Connection {
             next_xid: AtomicU32::new(1),
             pending: Mutex::new(HashMap::new()),
             connected_at: Instant::now(),
-            last_received_ms: AtomicU64::new(0),
+            last_received_ms: AtomicU64::new(coarse_now_ms()),
             echoes_unanswered: AtomicU32::new(0),
             idle_trim: AtomicU8::new(TRIM_NONE),
             closed: OnceLock::new(),
@@ -274,8 +278,7 @@ impl Connection {
 
     /// Time since anything was received.
     pub(super) fn idle(&self) -> Duration {
-        let last = Duration::from_millis(self.last_received_ms.load(Ordering::Relaxed));
-        self.connected_at.elapsed().saturating_sub(last)
+        Duration::from_millis(coarse_now_ms().saturating_sub(self.last_received_ms.load(Ordering::Relaxed)))
     }
 
     /// Time since the connection was made.
@@ -284,8 +287,7 @@ impl Connection {
     }
 
     fn touch(&self) {
-        let now = u64::try_from(self.connected_at.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_received_ms.store(now, Ordering::Relaxed);
+        self.last_received_ms.store(coarse_now_ms(), Ordering::Relaxed);
         self.echoes_unanswered.store(0, Ordering::Relaxed);
         if self.idle_trim.load(Ordering::Relaxed) != TRIM_NONE {
             self.idle_trim.store(TRIM_NONE, Ordering::Relaxed);

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use may::io::WaitIo;
 use tatsu_abi::DatapathStates;
 
-use super::{lock, Connection, ReaderSlot, Wake};
+use super::{lock, socket, Connection, ReaderSlot, Wake};
 use crate::bus::credit::Credit;
 use crate::bus::MessageRun;
 use crate::green;
@@ -33,10 +33,8 @@ fn read_into_spare(stream: &may::net::TcpStream, buffer: &mut BytesMut, most: us
     let spare = buffer.spare_capacity_mut();
     let len = most.min(spare.len());
     let spare = &mut spare[..len];
-    // SAFETY: `recv` writes at most `spare.len()` bytes into the spare capacity, which `buffer` owns and nothing
-    // else refers to; the socket is non-blocking (may's streams are).
-    let n = unsafe { nix::libc::recv(stream.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), 0) };
-    let Ok(n) = usize::try_from(n) else { return Err(std::io::Error::last_os_error()) };
+    // The socket is non-blocking (may's streams are).
+    let n = socket::receive(stream.as_raw_fd(), spare)?;
     // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
     unsafe { buffer.set_len(buffer.len() + n) };
     Ok(n)
@@ -110,9 +108,7 @@ impl Connection {
         let received = opener.receive_buffer();
         received.reserve(most);
         let spare = &mut received.spare_capacity_mut()[..most];
-        // SAFETY: as in `read_into_spare`: `recv` writes at most `spare.len()` bytes into capacity `received` owns.
-        let n = unsafe { nix::libc::recv(self.stream.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), 0) };
-        let Ok(n) = usize::try_from(n) else { return Err(std::io::Error::last_os_error()) };
+        let n = socket::receive(self.stream.as_raw_fd(), spare)?;
         // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
         unsafe { received.set_len(received.len() + n) };
         opener

@@ -1,8 +1,8 @@
 //! The writer: the outbox messages wait in (bounded, with headroom for the host's own), and the green thread that
 //! writes it to the socket in as few system calls as possible.
 
-use std::io::Write;
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use may::coroutine::Coroutine;
 use tatsu_abi::RequestFailure;
 
-use super::{lock, Connection};
+use super::{lock, socket, Connection};
 use crate::green;
 use crate::switch::tls::record;
 use crate::switch::wire::{self, xid_of};
@@ -197,7 +197,7 @@ impl Connection {
             return;
         }
         let written = loop {
-            match self.stream.inner().write(&outbox.bytes) {
+            match socket::send(self.stream.as_raw_fd(), &outbox.bytes) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 // EAGAIN, or an error the writer meets again and closes the connection for.
@@ -329,7 +329,7 @@ impl Connection {
                 && !self.handed_over()
             {
                 written = loop {
-                    match self.stream.inner().write(&run.bytes) {
+                    match socket::send(self.stream.as_raw_fd(), &run.bytes) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                         // EAGAIN, or an error the writer meets again and closes the connection for.
@@ -480,7 +480,7 @@ impl Connection {
         let Some(link) = &self.tls else { return };
         let mut alert = Vec::new();
         if lock(&link.sealer).seal(record::ALERT, &[1, 0], &mut alert).is_ok() {
-            let _ = self.stream.inner().write(&alert);
+            let _ = socket::send(self.stream.as_raw_fd(), &alert);
         }
     }
 
@@ -492,7 +492,7 @@ impl Connection {
             if self.handed_over() {
                 return Err(WriteStopped::HandedOver(batch.len() - bytes.len()));
             }
-            match self.stream.inner().write(bytes) {
+            match socket::send(self.stream.as_raw_fd(), bytes) {
                 Ok(0) => return Err(WriteStopped::Failed("the switch stopped taking data".to_owned())),
                 Ok(n) => {
                     if self.tls.is_none() {
