@@ -14,19 +14,27 @@
 //!   so readers mostly wait for their own credit and not for the pool; with more busy connections than the budget
 //!   has messages for, the pool's line takes over.
 //! - **Back-pressure, not drops.** A reader frames no more messages than its share minus what apps still hold of
-//!   it, and never more than the pool has left; what it read beyond that stays in its buffer, and what the switch
-//!   sends beyond that stays in the switch's TCP window. Its own credit is back once apps hold no more than half
-//!   its share; the pool's once any room comes back (readers waiting for the pool are woken first come, first
-//!   served). So under plain overload from switches an app's queue never fills: each busy switch gets the same
-//!   number of messages through per turn of the queue, and nothing is dropped.
-//! - **A stuck app never stalls a switch for good.** A reader waits in rounds of [`Credit::MAX_WAIT`]. After a
-//!   round in which no app handed back any message of any switch, or after [`Credit::MAX_STALL`] in all, it reads
-//!   on with a small allowance ([`Credit::STUCK_ALLOWANCE`]): the stuck app's queue then fills, and its overflow
-//!   policy applies (see [`super::queue`]).
+//!   it, and only when the pool has room for all of them; what it read beyond that stays in its buffer, and what
+//!   the switch sends beyond that stays in the switch's TCP window. What [`Credit::wait`] grants is *reserved* in
+//!   the pool until the reader hands it on (its tokens take it over) or gives it back
+//!   ([`Credit::give_back`], before it waits for its switch): a reader may yield between its grant and its
+//!   delivery (it steps out for the selector, or its read finds nothing yet), and without the reservation the
+//!   readers that ran meanwhile were granted the same room, so that with hundreds of busy switches the queue
+//!   overflowed after all. Its own credit is back once apps hold no more than half its share; the pool's once room
+//!   for a whole share comes back (readers waiting for the pool are woken first come, first served). So under
+//!   plain overload from switches an app's queue never fills: each busy switch gets the same number of messages
+//!   through per turn of the queue, and nothing is dropped.
+//! - **A stuck app never stalls a switch for good.** A reader waits for its own credit in rounds of
+//!   [`Credit::MAX_WAIT`], and in the pool's line (which moves whenever apps hand anything back, and wakes the
+//!   reader for its turn) in rounds of [`Credit::MAX_STALL`]. After a round in which no app handed back any message
+//!   of any switch, or after [`Credit::MAX_STALL`] waiting for its own credit, it reads on with a small allowance
+//!   ([`Credit::STUCK_ALLOWANCE`]): the stuck app's queue then fills, and its overflow policy applies (see
+//!   [`super::queue`]).
 //!
-//! Cost on the hot path: a token is one `fetch_add` on the connection and one on the pool per run and subscriber;
-//! its drop the matching `fetch_sub`s and one more `fetch_add` (what was handed back, the sign of progress). The
-//! busy count changes only when a reader starts or ends a busy spell.
+//! Cost on the hot path: a token is one `fetch_add` on the connection and one on the pool per run and subscriber,
+//! and one `fetch_sub` of the reservation; its drop the matching `fetch_sub`s and one more `fetch_add` (what was
+//! handed back, the sign of progress). A grant is one `fetch_add` on the pool per read. The busy count changes only
+//! when a reader starts or ends a busy spell.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,6 +49,8 @@ pub struct CreditPool {
     budget: usize,
     /// Events apps hold from all switches.
     held: AtomicUsize,
+    /// Events granted to readers that they have not handed on yet (see [`Credit::wait`]).
+    reserved: AtomicUsize,
     /// Connections in a busy spell (see [`Credit::set_busy`]).
     busy: AtomicUsize,
     /// Events handed back so far, ever: a waiting reader's sign that apps make progress.
@@ -57,6 +67,7 @@ impl CreditPool {
         Arc::new(CreditPool {
             budget: (queue_capacity / 4 * 3).max(1),
             held: AtomicUsize::new(0),
+            reserved: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
             returned: AtomicUsize::new(0),
             blocked: Mutex::new(VecDeque::new()),
@@ -89,8 +100,9 @@ impl CreditPool {
         (self.budget / (self.busy() + self.budget / Credit::LIMIT).max(1)).clamp(1, Credit::LIMIT)
     }
 
+    /// What is left of the budget: neither held by apps nor granted to a reader that has not handed it on yet.
     fn room(&self) -> usize {
-        self.budget.saturating_sub(self.held())
+        self.budget.saturating_sub(self.held() + self.reserved.load(Ordering::Acquire))
     }
 
     fn lock_blocked(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Credit>>> {
@@ -117,13 +129,12 @@ impl CreditPool {
     }
 
     /// Gives the readers waiting longest their turn and wakes them, as many as the room there is now can serve a
-    /// share each.
+    /// whole share each (a reader goes on only with room for all it may take, see [`Credit::wait`]).
     fn wake_blocked(&self) {
-        let room = self.room();
-        if room == 0 {
+        let mut wake = self.room() / self.share();
+        if wake == 0 {
             return;
         }
-        let mut wake = room.div_ceil(self.share());
         let mut blocked = self.lock_blocked();
         while wake > 0 {
             let Some(credit) = blocked.pop_front() else { break };
@@ -153,6 +164,8 @@ pub struct Credit {
     pool: Arc<CreditPool>,
     /// Events apps hold from this connection.
     in_flight: AtomicUsize,
+    /// Events the reader's last grant reserved in the pool and it has not handed on yet (reader only).
+    reserved: AtomicUsize,
     /// The reader is parked waiting for credit.
     reader_waiting: AtomicBool,
     /// Its own credit is back (the reader is woken) once `in_flight` is at most this.
@@ -172,8 +185,10 @@ pub struct Credit {
 impl Credit {
     /// Most events apps may hold from one connection.
     pub const LIMIT: usize = 1024;
-    /// Longest a reader waits in one round before it looks whether apps make progress at all.
-    pub const MAX_WAIT: Duration = Duration::from_millis(20);
+    /// Longest a reader waits for its own credit in one round before it looks whether apps make progress at all.
+    /// Longer than an app takes to work through the whole budget under load (12,288 messages at 250 k a second with
+    /// thousands of busy switches: 50 ms), so that a round that times out means a stuck app, not a long queue.
+    pub const MAX_WAIT: Duration = Duration::from_millis(250);
     /// Longest a reader waits for credit in all, even while apps make progress.
     pub const MAX_STALL: Duration = Duration::from_secs(1);
     /// Events a reader may hand on after a wait that gave up.
@@ -184,6 +199,7 @@ impl Credit {
         Arc::new(Credit {
             pool: Arc::clone(pool),
             in_flight: AtomicUsize::new(0),
+            reserved: AtomicUsize::new(0),
             reader_waiting: AtomicBool::new(false),
             wake_at: AtomicUsize::new(Self::LIMIT / 2),
             queued: AtomicBool::new(false),
@@ -210,7 +226,35 @@ impl Credit {
     pub fn tokens(self: &Arc<Self>, count: usize) -> CreditToken {
         self.in_flight.fetch_add(count, Ordering::AcqRel);
         self.pool.held.fetch_add(count, Ordering::AcqRel);
+        // What the grant reserved for these is held now.
+        let reserved = self.reserved.load(Ordering::Relaxed);
+        let used = count.min(reserved);
+        if used > 0 {
+            self.reserved.store(reserved - used, Ordering::Relaxed);
+            self.pool.reserved.fetch_sub(used, Ordering::AcqRel);
+        }
         CreditToken { credit: Arc::clone(self), count }
+    }
+
+    /// Reserves `events` of the pool's room for the reader until it hands them on (or gives them back), and
+    /// returns how many messages that is.
+    fn grant(&self, events: usize) -> usize {
+        self.reserved.fetch_add(events, Ordering::Relaxed);
+        self.pool.reserved.fetch_add(events, Ordering::AcqRel);
+        self.messages(events)
+    }
+
+    /// Gives back the part of the reader's last grant it has not handed on: called before it waits for its switch
+    /// (which may be idle for good) and when it asks for credit again, so that a grant holds room only while the
+    /// reader acts on it.
+    pub fn give_back(&self) {
+        let left = self.reserved.swap(0, Ordering::Relaxed);
+        if left > 0 {
+            self.pool.reserved.fetch_sub(left, Ordering::AcqRel);
+            if self.pool.line() {
+                self.pool.wake_blocked();
+            }
+        }
     }
 
     /// Records that the last delivery of `messages` messages put `events` messages in apps' queues (one per
@@ -237,6 +281,7 @@ impl Credit {
     /// Ends the connection's part in the pool: its busy spell and its place on the waiting list. Called by the
     /// reader when it ends.
     pub fn leave(self: &Arc<Self>) {
+        self.give_back();
         self.set_busy(false);
         self.pool.unblock(self);
     }
@@ -246,20 +291,23 @@ impl Credit {
         (events / self.fan_out.load(Ordering::Relaxed).max(1)).max(1)
     }
 
-    /// Waits until the reader may hand apps more messages, and returns how many (at least 1). It may go on when
-    /// apps hold at most half its share, the pool has room and no reader waits in line for the pool before it; it
-    /// then may hand on up to its share less what apps hold, within the pool's room. A wait that gives up (see the
-    /// module doc) allows [`Credit::STUCK_ALLOWANCE`].
+    /// Gives back what the last grant left unused, waits until the reader may hand apps more messages, and returns
+    /// how many (at least 1), reserved in the pool until they are handed on. It may go on when apps hold at most
+    /// half its share, the pool has room for the rest of its share and no reader waits in line for the pool before
+    /// it; it then may hand on its share less what apps hold. A wait that gives up (see the module doc) allows
+    /// [`Credit::STUCK_ALLOWANCE`].
     pub fn wait(self: &Arc<Self>) -> usize {
+        self.give_back();
         let mut yielded = false;
         let mut began: Option<Instant> = None;
         loop {
             let share = self.pool.share();
             let own = self.in_flight();
-            let room = share.saturating_sub(own).min(self.pool.room());
+            let want = share.saturating_sub(own);
+            let room = self.pool.room();
             let turn = self.turn.swap(false, Ordering::AcqRel);
-            if own <= share / 2 && room > 0 && (turn || !self.pool.line()) {
-                return self.messages(room);
+            if own <= share / 2 && room >= want && (turn || !self.pool.line()) {
+                return self.grant(want);
             }
             // Most often the app that holds the messages is in the run queue already (the reader's push woke it):
             // step behind it before waiting on a timer, whose registration costs the timer thread a wake-up. Only
@@ -272,35 +320,40 @@ impl Credit {
             }
             // A reader waiting for credit is busy: it counts in the split from now on.
             self.set_busy(true);
+            // Its own credit is back: it waits for the pool, in line, first come first served. The line moves as
+            // apps hand messages back, so only a line that stands still for a whole `MAX_STALL` is given up on;
+            // a wait for its own credit is given up after `MAX_STALL` in all (an app holding this switch's
+            // messages may be stuck while others go on).
+            let for_pool = own <= share / 2;
             let now = Instant::now();
-            let began = *began.get_or_insert(now);
-            if now.duration_since(began) >= Self::MAX_STALL {
-                return self.messages(room.max(Self::STUCK_ALLOWANCE));
+            if !for_pool && now.duration_since(*began.get_or_insert(now)) >= Self::MAX_STALL {
+                return self.grant(want.min(room).max(Self::STUCK_ALLOWANCE));
             }
             let returned = self.pool.returned.load(Ordering::Acquire);
             self.wake_at.store(share / 2, Ordering::Relaxed);
             self.reader_waiting.store(true, Ordering::Release);
-            // Its own credit is back: it waits for the pool, in line, first come first served.
-            let for_pool = own <= share / 2;
             if for_pool {
                 self.pool.block(self, turn);
             }
             // Checked again after announcing the wait, so a token dropped in between still wakes us.
             let own = self.in_flight();
-            let room = share.saturating_sub(own).min(self.pool.room());
-            if for_pool && room > 0 {
+            let room = self.pool.room();
+            if for_pool && room >= share {
                 // Room came back with no token dropped since: the line moves on now (perhaps with this reader).
                 self.pool.wake_blocked();
             }
-            if own > share / 2 || room == 0 || for_pool {
-                crate::green::park(Some(Self::MAX_WAIT));
+            // In line, the reader is woken for its turn; a timer that fired every round would cost a wake-up per
+            // reader in line per round, and with thousands of busy switches most of them are in line.
+            let round = if for_pool { Self::MAX_STALL } else { Self::MAX_WAIT };
+            if own > share / 2 || room < share.saturating_sub(own) || for_pool {
+                crate::green::park(Some(round));
             }
             self.reader_waiting.store(false, Ordering::Release);
             let progress = self.pool.returned.load(Ordering::Acquire) != returned;
-            if !progress && Instant::now().duration_since(now) >= Self::MAX_WAIT {
+            if !progress && Instant::now().duration_since(now) >= round {
                 // No app handed anything back for a whole round: read on, whatever the queues do with it.
                 let room = self.pool.share().saturating_sub(self.in_flight()).min(self.pool.room());
-                return self.messages(room.max(Self::STUCK_ALLOWANCE));
+                return self.grant(room.max(Self::STUCK_ALLOWANCE));
             }
         }
     }
@@ -385,6 +438,27 @@ mod tests {
         assert_eq!((a.in_flight(), pool.held()), (0, 5));
         drop(second);
         assert_eq!(pool.held(), 0);
+    }
+
+    #[test]
+    fn a_grant_holds_its_room_until_handed_on_or_given_back() {
+        // A budget of 12 (a queue of 16); no busy connection: a share is the whole budget.
+        let pool = CreditPool::new(16);
+        let (a, b) = (Credit::new(&pool), Credit::new(&pool));
+        assert_eq!(a.wait(), 12, "the whole share, the pool being empty");
+        assert_eq!(pool.room(), 0, "granted is reserved, though no app holds anything yet");
+        // Part of it is handed on: the tokens take that part over from the reservation.
+        let token = a.tokens(5);
+        assert_eq!((pool.held(), pool.reserved.load(Ordering::Relaxed), pool.room()), (5, 7, 0));
+        // The rest is given back (the reader waits for its switch): the room is what apps do not hold.
+        a.give_back();
+        assert_eq!((pool.reserved.load(Ordering::Relaxed), pool.room()), (0, 7));
+        // Another reader goes on once the room for its whole share is back.
+        drop(token);
+        assert_eq!(b.wait(), 12);
+        assert_eq!(pool.room(), 0);
+        b.leave();
+        assert_eq!(pool.room(), 12, "a reader that ends gives its grant back");
     }
 
     #[test]

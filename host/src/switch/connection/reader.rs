@@ -288,6 +288,8 @@ impl Connection {
                 if self.quiet(&mut buffer, &mut batch, &mut chunk, &handshake, resumed && keepalives_only) {
                     return Stop::Idle;
                 }
+                // What the credit granted and the read did not bring is given back while the switch is silent.
+                self.credit.give_back();
                 green::release_unused_stack();
                 stream.wait_io();
                 continue;
@@ -304,16 +306,18 @@ impl Connection {
             if handshake.is_done() {
                 allowance = self.credit.wait();
             }
-            let want = allowance.saturating_mul(message_bytes).max(MIN_READ).min(buffer.capacity() - buffer.len());
+            let room = buffer.capacity() - buffer.len();
+            let want = allowance.saturating_mul(message_bytes).max(MIN_READ).min(room);
             let before = buffer.len();
             match self.read_some(&mut buffer, want) {
                 Ok(0) => break "the switch closed the connection".to_owned(),
                 Ok(n) => {
                     // What the switch sent in OpenFlow terms: on TLS, the plaintext the read's records opened to.
                     self.capture.received_last(&buffer, buffer.len() - before);
-                    // A read that takes all it asked for means the switch is busy: read more at a time.
+                    // A read that takes all it asked for means the switch is busy; one held to the buffer's room
+                    // (not to the credit) would have taken more: read more at a time.
                     let full = n == want;
-                    if full {
+                    if full && want == room {
                         chunk = (chunk * 2).min(READ_CHUNK);
                     }
                     // A switch that keeps the reader's reads full is busy: it counts in the credit's split.
@@ -334,6 +338,7 @@ impl Connection {
                     if self.quiet(&mut buffer, &mut batch, &mut chunk, &handshake, resumed && keepalives_only) {
                         return Stop::Idle;
                     }
+                    self.credit.give_back();
                     green::release_unused_stack();
                     stream.wait_io();
                 }
