@@ -5,7 +5,7 @@
 //! plugins_dir = "/usr/lib/tatsu/plugins"
 //! apps = ["simple-switch"]      # empty or absent: every app in the plugins directory
 //! strict = false
-//! queue_capacity = 16384        # events per app queue
+//! queue_capacity = 65536        # events per app queue
 //!
 //! ofp_tcp_listen_ports = [6653, 6633]   # plain TCP; with TLS on, only the ports named here (none by default)
 //! ctl_privkey = "/etc/tatsu/ctl-privkey.pem"   # TLS to switches: all three, or none

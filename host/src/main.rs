@@ -136,7 +136,7 @@ struct RunArgs {
     /// Green thread stack size in KiB [default: 128].
     #[arg(long, value_name = "KIB")]
     stack_size_kib: Option<usize>,
-    /// Events each app's queue holds before new ones are dropped (counted and logged) [default: 16384].
+    /// Events each app's queue holds before new ones are dropped (counted and logged) [default: 65536].
     #[arg(long, value_name = "N")]
     queue_capacity: Option<usize>,
     /// Address to listen on for switches [default: ::, every IPv6 and IPv4 address].

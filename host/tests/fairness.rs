@@ -1,7 +1,7 @@
 //! Many busy switches against one app, on real TCP over loopback: under plain overload from switches nothing is
 //! dropped (the credit holds switches back in their TCP windows), and every switch is served evenly.
 //!
-//! 300 switches (more than a 16,384-event queue holds at the old 256 messages of credit each) push OpenFlow 1.0 packet-ins as
+//! 300 switches (more than a 65,536-event queue holds at the old 256 messages of credit each) push OpenFlow 1.0 packet-ins as
 //! fast as their sockets take them, each with up to [`WINDOW`] unanswered, to simple-switch, which floods each
 //! with one packet-out. Every packet-in of every switch is answered and the app's queue drops nothing; and while
 //! the host answers [`MEASURED_PER_SWITCH`] per switch on average, every switch gets answers, the least served at

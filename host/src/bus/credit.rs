@@ -92,7 +92,7 @@ impl CreditPool {
     }
 
     /// A busy connection's share of the budget now: the budget split evenly among the busy connections and as many
-    /// more as the budget holds at the whole [`Credit::LIMIT`] (12 of 12,288), at most [`Credit::LIMIT`], at least
+    /// more as the budget holds at the whole [`Credit::LIMIT`] (48 of 49,152), at most [`Credit::LIMIT`], at least
     /// one. The shares of all busy connections then stay below the budget (by a lot when few are busy, so that
     /// readers mostly wait for their own credit and not for the pool); the line is for the times the busy count
     /// grows, and for more busy connections than the budget has messages for.
@@ -186,8 +186,8 @@ impl Credit {
     /// Most events apps may hold from one connection.
     pub const LIMIT: usize = 1024;
     /// Longest a reader waits for its own credit in one round before it looks whether apps make progress at all.
-    /// Longer than an app takes to work through the whole budget under load (12,288 messages at 250 k a second with
-    /// thousands of busy switches: 50 ms), so that a round that times out means a stuck app, not a long queue.
+    /// Longer than an app takes to work through the whole budget under load (49,152 messages at 500 k a second with
+    /// thousands of busy switches: 100 ms), so that a round that times out means a stuck app, not a long queue.
     pub const MAX_WAIT: Duration = Duration::from_millis(250);
     /// Longest a reader waits for credit in all, even while apps make progress.
     pub const MAX_STALL: Duration = Duration::from_secs(1);
@@ -400,9 +400,9 @@ mod tests {
     #[test]
     fn the_budget_is_split_among_busy_connections() {
         let pool = CreditPool::new(crate::bus::queue::DEFAULT_CAPACITY);
-        assert_eq!(pool.budget(), 12_288, "three quarters of the queue");
-        // As many more as the budget holds whole shares: 12.
-        let more = 12_288 / Credit::LIMIT;
+        assert_eq!(pool.budget(), 49_152, "three quarters of the queue");
+        // As many more as the budget holds whole shares: 48.
+        let more = 49_152 / Credit::LIMIT;
         let credits: Vec<_> = (0..300).map(|_| Credit::new(&pool)).collect();
         assert_eq!(pool.share(), Credit::LIMIT, "no busy connection: the whole limit");
         for credit in &credits {
@@ -410,12 +410,12 @@ mod tests {
             credit.set_busy(true);
         }
         assert_eq!(pool.busy(), 300);
-        assert_eq!(pool.share(), 12_288 / (300 + more));
+        assert_eq!(pool.share(), 49_152 / (300 + more));
         for credit in &credits[..200] {
             credit.leave();
         }
         assert_eq!(pool.busy(), 100);
-        assert_eq!(pool.share(), 12_288 / (100 + more));
+        assert_eq!(pool.share(), 49_152 / (100 + more));
     }
 
     #[test]
