@@ -24,7 +24,8 @@ const READ_CHUNK: usize = 64 * 1024;
 const MIN_READ: usize = 2 * 1024;
 
 /// The read buffer of a quiet switch (a handshake's messages, echoes, a packet-in at a time); it doubles up to
-/// [`READ_CHUNK`] while reads come back full, so a busy switch reads 64 KiB at a time after seven reads.
+/// [`READ_CHUNK`] while reads fill the room it has, so a busy switch reads 64 KiB at a time after seven reads (unless
+/// the credit holds its reads to less).
 const FIRST_CHUNK: usize = 512;
 
 /// Reads what the socket has into `buffer`'s spare capacity (without zeroing it first), without blocking;
