@@ -239,7 +239,8 @@ impl Credit {
     /// Reserves `events` of the pool's room for the reader until it hands them on (or gives them back), and
     /// returns how many messages that is.
     fn grant(&self, events: usize) -> usize {
-        self.reserved.fetch_add(events, Ordering::Relaxed);
+        // Only the reader writes its reservation, and `wait` gave the last one back first.
+        self.reserved.store(self.reserved.load(Ordering::Relaxed) + events, Ordering::Relaxed);
         self.pool.reserved.fetch_add(events, Ordering::AcqRel);
         self.messages(events)
     }
@@ -248,8 +249,9 @@ impl Credit {
     /// (which may be idle for good) and when it asks for credit again, so that a grant holds room only while the
     /// reader acts on it.
     pub fn give_back(&self) {
-        let left = self.reserved.swap(0, Ordering::Relaxed);
+        let left = self.reserved.load(Ordering::Relaxed);
         if left > 0 {
+            self.reserved.store(0, Ordering::Relaxed);
             self.pool.reserved.fetch_sub(left, Ordering::AcqRel);
             if self.pool.line() {
                 self.pool.wake_blocked();
